@@ -1,0 +1,71 @@
+import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+
+import {ConfigError, type DeepPartial, loadConfig} from '../config/load.js'
+import type {Config} from '../config/schema.js'
+import {FilterError} from '../events/filter.js'
+import {TimeExpressionError} from '../events/time.js'
+import {sanitizeLine} from '../formats/sanitize.js'
+import {LogDirectoryError} from '../store/files.js'
+
+/** Exit codes shared by every command (DESIGN.md). */
+export const EXIT = {ok: 0, negative: 1, usage: 2, outside: 3} as const
+
+/** An error the user can fix; printed as one line, with its exit code, never with a stack. */
+export class UserError extends Error {
+  constructor(message: string, readonly exitCode: number = EXIT.usage) {
+    super(message)
+  }
+}
+
+/** Errors from files the user named. */
+const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST'])
+
+const USER_ERRORS = [UserError, ConfigError, FilterError, TimeExpressionError, LogDirectoryError]
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof AuditCommand)['baseFlags'] & T['flags']>
+
+/** Flags, configuration and error handling that every auditkit command shares. */
+export abstract class AuditCommand extends Command {
+  static override baseFlags = {
+    dir: Flags.string({char: 'd', description: 'log directory (default: config `dir`, $AUDIT_DIR, ~/.local/state/auditkit/logs)', helpGroup: 'GLOBAL'}),
+    config: Flags.string({description: 'config file (default: $AUDIT_CONFIG, ./.auditkit/config.yaml, ~/.config/auditkit/config.yaml, /etc/auditkit/config.yaml)', helpGroup: 'GLOBAL'}),
+    'no-color': Flags.boolean({description: 'no colours (also NO_COLOR=1)', helpGroup: 'GLOBAL'}),
+  }
+
+  /** Loads the configuration with the command's own settings on top. */
+  protected settings(flags: {dir?: string; config?: string}, overrides: DeepPartial<Config> = {}): Config {
+    return loadConfig({file: flags.config, overrides: {...overrides, ...(flags.dir ? {dir: flags.dir} : {})}}).config
+  }
+
+  protected colorEnabled(flags: {'no-color'?: boolean}): boolean {
+    return !flags['no-color'] && !process.env.NO_COLOR && Boolean(process.stdout.isTTY)
+  }
+
+  /** Prints a warning line on stderr, stripped of anything that could drive the terminal. */
+  protected warnLine(text: string): void {
+    process.stderr.write(`${sanitizeLine(text)}\n`)
+  }
+
+  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    if (process.env.DEBUG) return super.catch(error)
+    const user = USER_ERRORS.find((kind) => error instanceof kind)
+    if (user) {
+      this.warnLine(`audit ${this.id}: error: ${error.message}`)
+      return this.exit(error instanceof UserError ? error.exitCode : EXIT.usage)
+    }
+    if (error instanceof Errors.ExitError) throw error
+    if (error instanceof Errors.CLIError) {
+      // Flag and argument errors from the parser: one line, and where to look.
+      const first = error.message.split('\n', 1)[0]
+      this.warnLine(`audit ${this.id}: error: ${first} (see audit ${this.id} --help)`)
+      return this.exit(error.oclif?.exit ?? EXIT.usage)
+    }
+    const code = (error as NodeJS.ErrnoException).code
+    if (code && FILE_ERRORS.has(code)) {
+      this.warnLine(`audit ${this.id}: error: ${error.message}`)
+      return this.exit(EXIT.usage)
+    }
+    this.warnLine(`audit ${this.id}: internal error: ${error.message} (DEBUG=* shows the stack)`)
+    return this.exit(EXIT.negative)
+  }
+}

@@ -1,0 +1,62 @@
+import {Flags} from '@oclif/core'
+
+import {FilterError, type FilterSpec} from '../events/filter.js'
+import {type Level, LEVELS, parseLevel, type Profile} from '../events/model.js'
+import {parseTimeExpression, TimeExpressionError} from '../events/time.js'
+
+/** The filter flags every reading command takes. */
+export const filterFlags = {
+  since: Flags.string({aliases: ['from'], char: 'S', description: 'entries at or after this time (RFC 3339, 2026-11-02, 15m, -3h, "1 hour ago", today, yesterday, this-week, recent, now); alias --from', helpGroup: 'FILTER'}),
+  until: Flags.string({aliases: ['to'], char: 'U', description: 'entries before this time (same forms as --since); alias --to', helpGroup: 'FILTER'}),
+  event: Flags.string({char: 'e', multiple: true, description: 'event name or glob, e.g. auth.* (repeatable: any of them)', helpGroup: 'FILTER'}),
+  level: Flags.string({char: 'l', description: `minimum level: ${LEVELS.join(', ')} (warn and err accepted)`, helpGroup: 'FILTER'}),
+  actor: Flags.string({char: 'a', multiple: true, description: 'actor (repeatable: any of them)', helpGroup: 'FILTER'}),
+  where: Flags.string({char: 'w', multiple: true, description: 'field condition PATH=VALUE, PATH!=VALUE, PATH~REGEX or PATH!~REGEX, e.g. details.ip=10.0.0.5 (repeatable: all of them)', helpGroup: 'FILTER'}),
+  grep: Flags.string({char: 'g', description: 'regular expression the raw line must match', helpGroup: 'FILTER'}),
+  local: Flags.boolean({description: 'show times, and read dates and day names, in the local time zone instead of UTC', helpGroup: 'FILTER'}),
+  profile: Flags.string({description: 'read every file as this format instead of recognising it by content', options: ['native', 'loki'], helpGroup: 'FILTER'}),
+}
+
+export interface FilterFlagValues {
+  since?: string
+  until?: string
+  event?: string[]
+  level?: string
+  actor?: string[]
+  where?: string[]
+  grep?: string
+  local?: boolean
+  profile?: string
+}
+
+function timeFlag(flag: string, value: string | undefined, now: number, local: boolean): number | undefined {
+  if (value === undefined) return undefined
+  try {
+    return parseTimeExpression(value, {now, local})
+  } catch (error) {
+    throw new TimeExpressionError(`--${flag}: ${(error as Error).message}`)
+  }
+}
+
+/** Turns the filter flags into a FilterSpec; `defaultSince` applies when --since is absent. */
+export function filterSpecFromFlags(flags: FilterFlagValues, now: number, defaultSince?: number): FilterSpec {
+  let level: Level | undefined
+  if (flags.level !== undefined) {
+    level = parseLevel(flags.level)
+    if (!level) throw new FilterError(`--level "${flags.level}": expected one of ${LEVELS.join(', ')}`)
+  }
+  const local = flags.local ?? false
+  return {
+    since: timeFlag('since', flags.since, now, local) ?? defaultSince,
+    until: timeFlag('until', flags.until, now, local),
+    events: flags.event,
+    level,
+    actors: flags.actor,
+    where: flags.where,
+    grep: flags.grep,
+  }
+}
+
+export function profileFromFlag(value: string | undefined): Profile | undefined {
+  return value as Profile | undefined
+}

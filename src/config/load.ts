@@ -1,0 +1,151 @@
+import {existsSync, readFileSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {parse as parseYaml} from 'yaml'
+import type {z} from 'zod'
+
+import {type Config, configFileSchema, configSchema} from './schema.js'
+
+export class ConfigError extends Error {}
+
+export const DEFAULTS_FILE = fileURLToPath(new URL('../../config/default.yaml', import.meta.url))
+
+export interface LoadOptions {
+  /** `--config`: a file that must exist. */
+  file?: string
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+  /** Flag values, highest precedence (already in config shape). */
+  overrides?: DeepPartial<Config>
+}
+
+export type DeepPartial<T> = {[K in keyof T]?: T[K] extends Record<string, unknown> ? DeepPartial<T[K]> : T[K]}
+
+export interface LoadedConfig {
+  config: Config
+  /** The config file used, if any. */
+  source?: string
+}
+
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0]
+  const path = issue.path.join('.')
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k))
+    return `unknown key ${keys.map((k) => `"${k}"`).join(', ')}`
+  }
+  return `key "${path}": ${issue.message}`
+}
+
+function readYaml(file: string): unknown {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`config ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`)
+  }
+  try {
+    return parseYaml(text) ?? {}
+  } catch (error) {
+    throw new ConfigError(`config ${file}: ${(error as Error).message.split('\n', 1)[0]}`)
+  }
+}
+
+/** The config file to use: --config, $AUDIT_CONFIG, then the first of the standard places that exists. */
+export function findConfigFile(options: LoadOptions): {path: string; required: boolean} | undefined {
+  const env = options.env ?? process.env
+  if (options.file) return {path: resolve(options.cwd ?? '.', options.file), required: true}
+  if (env.AUDIT_CONFIG) return {path: env.AUDIT_CONFIG, required: true}
+  const xdgConfig = env.XDG_CONFIG_HOME || join(homedir(), '.config')
+  const candidates = [join(options.cwd ?? process.cwd(), '.auditkit', 'config.yaml'), join(xdgConfig, 'auditkit', 'config.yaml'), '/etc/auditkit/config.yaml']
+  const found = candidates.find((c) => existsSync(c))
+  return found ? {path: found, required: false} : undefined
+}
+
+const TRUE = /^(1|true|yes|on)$/i
+const FALSE = /^(0|false|no|off)$/i
+
+function envBoolean(name: string, value: string): boolean {
+  if (TRUE.test(value)) return true
+  if (FALSE.test(value)) return false
+  throw new ConfigError(`environment ${name}="${value}": expected true/false, 1/0 or yes/no`)
+}
+
+function envNumber(name: string, value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`environment ${name}="${value}": expected a number`)
+  return n
+}
+
+/** Settings from AUDIT_* variables, falling back to the LOKI_AUDIT_* names of the same settings. */
+export function configFromEnv(env: NodeJS.ProcessEnv): DeepPartial<Config> {
+  const get = (suffix: string): [string, string] | undefined => {
+    for (const name of [`AUDIT_${suffix}`, `LOKI_AUDIT_${suffix}`]) {
+      const value = env[name]
+      if (value !== undefined && value !== '') return [name, value]
+    }
+    return undefined
+  }
+  const out: DeepPartial<Config> = {}
+  const syslog: DeepPartial<Config['syslog']> = {}
+  let v: [string, string] | undefined
+  if ((v = get('DIR'))) out.dir = v[1]
+  if ((v = get('DISABLED'))) out.enabled = !envBoolean(...v)
+  if ((v = get('LEVEL'))) out.level = v[1].toLowerCase() as Config['level']
+  if ((v = get('RETENTION_DAYS'))) out.retention_days = envNumber(...v)
+  if ((v = get('MAX_SIZE_MB'))) out.max_file_size = envNumber(...v)
+  if ((v = get('NO_INTEGRITY'))) out.integrity = !envBoolean(...v)
+  if ((v = get('SYSLOG_HOST'))) syslog.host = v[1]
+  if ((v = get('SYSLOG_PORT'))) syslog.port = envNumber(...v)
+  if ((v = get('SYSLOG_PROTO'))) syslog.proto = v[1].toLowerCase() as Config['syslog']['proto']
+  if (Object.keys(syslog).length > 0) out.syslog = syslog
+  if (env.OLLAMA_HOST) out.ollama = {host: env.OLLAMA_HOST}
+  const parsed = configFileSchema.safeParse(out)
+  if (!parsed.success) throw new ConfigError(`environment: ${describe(parsed.error)}`)
+  return out
+}
+
+function merge<T extends Record<string, unknown>>(base: T, over: DeepPartial<T> | undefined): T {
+  if (!over) return base
+  const out: Record<string, unknown> = {...base}
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue
+    const current = out[key]
+    out[key] = value !== null && typeof value === 'object' && !Array.isArray(value) && current !== null && typeof current === 'object' && !Array.isArray(current) && key !== 'metadata'
+      ? merge(current as Record<string, unknown>, value as Record<string, unknown>)
+      : value
+  }
+  return out as T
+}
+
+/** The default log directory: $XDG_STATE_HOME/auditkit/logs. */
+export function defaultLogDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'auditkit', 'logs')
+}
+
+/** Loads the configuration: flags > environment > config file > config/default.yaml. */
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env
+  const defaults = configSchema.safeParse(readYaml(DEFAULTS_FILE))
+  if (!defaults.success) throw new ConfigError(`config ${DEFAULTS_FILE}: ${describe(defaults.error)}`)
+
+  let config = defaults.data
+  const found = findConfigFile(options)
+  let source: string | undefined
+  if (found && (found.required || existsSync(found.path))) {
+    const raw = readYaml(found.path)
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`config ${found.path}: expected a mapping of keys`)
+    const parsed = configFileSchema.safeParse(raw)
+    if (!parsed.success) throw new ConfigError(`config ${found.path}: ${describe(parsed.error)}`)
+    config = merge(config, parsed.data as DeepPartial<Config>)
+    source = found.path
+  }
+  config = merge(config, configFromEnv(env))
+  config = merge(config, options.overrides)
+  const final = configSchema.safeParse(config)
+  if (!final.success) throw new ConfigError(`settings: ${describe(final.error)}`)
+  if (final.data.dir === '') final.data.dir = defaultLogDir(env)
+  return {config: final.data, source}
+}

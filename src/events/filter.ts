@@ -1,0 +1,144 @@
+import {type Level, type LocatedEntry, levelRank} from './model.js'
+
+/** What the reading commands' filter flags ask for. */
+export interface FilterSpec {
+  /** Event globs (`auth.*`); an entry matches any of them. */
+  events?: string[]
+  /** Minimum level. */
+  level?: Level
+  /** Exact actors; an entry matches any of them. */
+  actors?: string[]
+  /** `PATH=VALUE`, `PATH!=VALUE`, `PATH~REGEX`, `PATH!~REGEX`; all must hold. */
+  where?: string[]
+  /** Regular expression tested against the raw line. */
+  grep?: string
+  /** Inclusive lower and exclusive upper bound, epoch ms. */
+  since?: number
+  until?: number
+}
+
+export class FilterError extends Error {}
+
+export interface CompiledFilter {
+  since?: number
+  until?: number
+  /**
+   * A cheap test on the raw native line that may only say "cannot match": when it returns false,
+   * the line need not be parsed. Undefined when the filter gives nothing to look for.
+   */
+  mayMatchRaw?: (raw: string) => boolean
+  /** The raw-line test that holds for every profile (`--grep`). */
+  rawTest?: (raw: string) => boolean
+  matches(located: LocatedEntry): boolean
+}
+
+/** Turns a glob (`*`, `?`) into an anchored regular expression. */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+  return new RegExp(`^${body}$`)
+}
+
+function compileRegExp(source: string, flag: string): RegExp {
+  try {
+    return new RegExp(source)
+  } catch (error) {
+    throw new FilterError(`${flag} "${source}": ${(error as Error).message}`)
+  }
+}
+
+/** Reads a dotted path (`details.ip`) out of an entry. */
+export function getPath(object: unknown, path: string): unknown {
+  let value: unknown = object
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined
+    value = (value as Record<string, unknown>)[key]
+  }
+  return value
+}
+
+function valueText(value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}
+
+const WHERE = /^([A-Za-z0-9_.@-]+)\s*(!=|!~|=|~)(.*)$/s
+/** Characters that JSON writes verbatim, so their presence in a value means presence in the line. */
+const VERBATIM = /^[\x20-\x7e]*$/
+
+interface Clause {
+  test: (entry: unknown) => boolean
+  /** A literal the raw line must contain for the clause to hold, when there is one. */
+  needle?: string
+}
+
+function compileWhere(text: string): Clause {
+  const m = WHERE.exec(text)
+  if (!m) throw new FilterError(`--where "${text}": expected PATH=VALUE, PATH!=VALUE, PATH~REGEX or PATH!~REGEX`)
+  const [, path, op, operand] = m
+  switch (op) {
+    case '=': return {
+      test: (e) => valueText(getPath(e, path)) === operand,
+      needle: operand !== '' && VERBATIM.test(operand) && !operand.includes('"') && !operand.includes('\\') ? operand : undefined,
+    }
+    case '!=': return {test: (e) => valueText(getPath(e, path)) !== operand}
+    case '~': {
+      const re = compileRegExp(operand, `--where ${path}~`)
+      return {test: (e) => { const v = valueText(getPath(e, path)); return v !== undefined && re.test(v) }}
+    }
+    default: {
+      const re = compileRegExp(operand, `--where ${path}!~`)
+      return {test: (e) => { const v = valueText(getPath(e, path)); return v === undefined || !re.test(v) }}
+    }
+  }
+}
+
+/** The longest run of a glob without wildcards, used as a raw-line needle. */
+function globLiteral(glob: string): string {
+  return glob.split(/[*?]/).reduce((a, b) => (b.length > a.length ? b : a), '')
+}
+
+function anyNeedle(needles: string[]): ((raw: string) => boolean) | undefined {
+  if (needles.length === 0 || needles.some((n) => n.length < 2)) return undefined
+  return needles.length === 1 ? (raw) => raw.includes(needles[0]) : (raw) => needles.some((n) => raw.includes(n))
+}
+
+export function compileFilter(spec: FilterSpec): CompiledFilter {
+  const eventRes = spec.events?.length ? spec.events.map((g) => globToRegExp(g)) : undefined
+  const minRank = spec.level ? levelRank(spec.level) : 0
+  const actors = spec.actors?.length ? new Set(spec.actors) : undefined
+  const where = (spec.where ?? []).map((w) => compileWhere(w))
+  const grep = spec.grep === undefined ? undefined : compileRegExp(spec.grep, '--grep')
+  const {since, until} = spec
+  if (since !== undefined && until !== undefined && since > until) {
+    throw new FilterError('--since is later than --until')
+  }
+
+  // Needle groups: each group must be satisfied (any of its needles present).
+  const groups: Array<(raw: string) => boolean> = []
+  const push = (test: ((raw: string) => boolean) | undefined) => test && groups.push(test)
+  if (spec.events?.length) push(anyNeedle(spec.events.map((g) => globLiteral(g))))
+  if (spec.actors?.length && spec.actors.every((a) => VERBATIM.test(a) && !a.includes('"') && !a.includes('\\'))) {
+    push(anyNeedle(spec.actors))
+  }
+  for (const clause of where) if (clause.needle) push(anyNeedle([clause.needle]))
+
+  // A backslash means an escape may hide a needle's characters: such lines are always parsed.
+  const mayMatchRaw = groups.length === 0 ? undefined
+    : (raw: string) => raw.includes('\\') || groups.every((g) => g(raw))
+
+  return {
+    since,
+    until,
+    mayMatchRaw,
+    rawTest: grep ? (raw) => grep.test(raw) : undefined,
+    matches({entry, time}) {
+      if (since !== undefined && time < since) return false
+      if (until !== undefined && time >= until) return false
+      if (minRank > 0 && levelRank(entry.level) < minRank) return false
+      if (eventRes && !eventRes.some((re) => re.test(entry.event))) return false
+      if (actors && !actors.has(entry.actor)) return false
+      for (const clause of where) if (!clause.test(entry)) return false
+      return true
+    },
+  }
+}

@@ -1,0 +1,60 @@
+import {basename} from 'node:path'
+
+import {sanitizeText} from '../formats/sanitize.js'
+
+/** Kinds of unreadable input; each is counted and reported once with its first location. */
+export const PROBLEM_KINDS = {
+  malformed: ['malformed line', 'malformed lines'],
+  'not-object': ['line that is not a JSON object', 'lines that are not JSON objects'],
+  invalid: ['entry failing the schema', 'entries failing the schema'],
+  utf8: ['line with invalid UTF-8', 'lines with invalid UTF-8'],
+  'too-long': ['line over 1 MiB', 'lines over 1 MiB'],
+  unterminated: ['unterminated last line', 'unterminated last lines'],
+  'truncated-gzip': ['truncated or corrupt gzip file', 'truncated or corrupt gzip files'],
+  unreadable: ['unreadable file', 'unreadable files'],
+} as const
+
+export type ProblemKind = keyof typeof PROBLEM_KINDS
+
+export interface Problem {
+  kind: ProblemKind
+  file: string
+  /** 1-based line; absent for a whole-file problem. */
+  line?: number
+  reason: string
+}
+
+interface Tally {
+  count: number
+  first: Problem
+}
+
+/** Collects problems met while reading, so a command can go on and report them at the end. */
+export class Diagnostics {
+  private readonly tallies = new Map<ProblemKind, Tally>()
+
+  report(problem: Problem): void {
+    const tally = this.tallies.get(problem.kind)
+    if (tally) tally.count++
+    else this.tallies.set(problem.kind, {count: 1, first: problem})
+  }
+
+  get total(): number {
+    let n = 0
+    for (const t of this.tallies.values()) n += t.count
+    return n
+  }
+
+  counts(): Partial<Record<ProblemKind, number>> {
+    return Object.fromEntries([...this.tallies].map(([kind, t]) => [kind, t.count]))
+  }
+
+  /** One line per kind: `warning: 3 malformed lines, first at audit-2026-11-02.jsonl:118 (reason)`. */
+  lines(): string[] {
+    return [...this.tallies].map(([kind, {count, first}]) => {
+      const [one, many] = PROBLEM_KINDS[kind]
+      const where = `${basename(first.file)}${first.line === undefined ? '' : `:${first.line}`}`
+      return sanitizeText(`warning: ${count} ${count === 1 ? one : many}, ${count === 1 ? 'at' : 'first at'} ${where} (${first.reason})`)
+    })
+  }
+}

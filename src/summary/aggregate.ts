@@ -1,0 +1,211 @@
+import type {AuditEntry, Level} from '../events/model.js'
+import {LEVELS} from '../events/model.js'
+
+const HOUR_MS = 3_600_000
+/** Fields that commonly hold a client address. */
+const IP_FIELDS = ['ip', 'ip_address', 'client_ip', 'src_ip', 'remote_addr', 'source_ip']
+const LATEST_FAILURES = 5
+
+export interface FailureRef {
+  timestamp: string
+  event: string
+  level: Level
+  actor: string
+  file: string
+  line: number
+}
+
+/** True for a failure: an event whose action says it failed, or an entry at level error. */
+export function isFailure(entry: AuditEntry): boolean {
+  if (entry.level === 'error') return true
+  const e = entry.event
+  return /\.(fail|failed|failure|denied|error)(\.|$)/.test(e)
+}
+
+/**
+ * Running totals for `audit summary`. Counts merge by addition, so parts of a log can be
+ * aggregated apart (in workers, or from a cache) and combined.
+ */
+export class SummaryAggregate {
+  total = 0
+  first = Number.POSITIVE_INFINITY
+  last = Number.NEGATIVE_INFINITY
+  failures = 0
+  withModel = 0
+  readonly byEvent = new Map<string, number>()
+  readonly byLevel = new Map<Level, number>()
+  readonly byActor = new Map<string, number>()
+  readonly ips = new Set<string>()
+  readonly byHour = new Map<number, number>()
+  readonly byModel = new Map<string, number>()
+  latestFailures: FailureRef[] = []
+
+  add(entry: AuditEntry, time: number, file: string, line: number): void {
+    this.total++
+    if (time < this.first) this.first = time
+    if (time > this.last) this.last = time
+    bump(this.byEvent, entry.event)
+    bump(this.byLevel, entry.level)
+    bump(this.byActor, entry.actor)
+    bump(this.byHour, time - (time % HOUR_MS))
+    const details = entry.details
+    for (const field of IP_FIELDS) {
+      const ip = details[field]
+      if (typeof ip === 'string' && ip !== '') this.ips.add(ip)
+    }
+    const model = details.model
+    if (typeof model === 'string' && model !== '') {
+      this.withModel++
+      bump(this.byModel, model)
+    }
+    if (isFailure(entry)) {
+      this.failures++
+      this.noteFailure({timestamp: entry.timestamp, event: entry.event, level: entry.level, actor: entry.actor, file, line}, time)
+    }
+  }
+
+  private noteFailure(ref: FailureRef, time: number): void {
+    const list = this.latestFailures
+    if (list.length === LATEST_FAILURES && time < Date.parse(list[0].timestamp)) return
+    list.push(ref)
+    list.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp))
+    if (list.length > LATEST_FAILURES) list.shift()
+  }
+
+  merge(other: SummaryAggregate): void {
+    this.total += other.total
+    this.first = Math.min(this.first, other.first)
+    this.last = Math.max(this.last, other.last)
+    this.failures += other.failures
+    this.withModel += other.withModel
+    for (const [k, v] of other.byEvent) bump(this.byEvent, k, v)
+    for (const [k, v] of other.byLevel) bump(this.byLevel, k, v)
+    for (const [k, v] of other.byActor) bump(this.byActor, k, v)
+    for (const [k, v] of other.byHour) bump(this.byHour, k, v)
+    for (const [k, v] of other.byModel) bump(this.byModel, k, v)
+    for (const ip of other.ips) this.ips.add(ip)
+    for (const f of other.latestFailures) this.noteFailure(f, Date.parse(f.timestamp))
+  }
+
+  /** A plain-JSON form for passing between threads or caching. */
+  toJSON(): SerializedAggregate {
+    return {
+      total: this.total, first: this.first, last: this.last, failures: this.failures, withModel: this.withModel,
+      byEvent: [...this.byEvent], byLevel: [...this.byLevel], byActor: [...this.byActor], ips: [...this.ips],
+      byHour: [...this.byHour], byModel: [...this.byModel], latestFailures: this.latestFailures,
+    }
+  }
+
+  static fromJSON(data: SerializedAggregate): SummaryAggregate {
+    const agg = new SummaryAggregate()
+    agg.total = data.total
+    agg.first = data.first ?? Number.POSITIVE_INFINITY
+    agg.last = data.last ?? Number.NEGATIVE_INFINITY
+    agg.failures = data.failures
+    agg.withModel = data.withModel
+    for (const [k, v] of data.byEvent) agg.byEvent.set(k, v)
+    for (const [k, v] of data.byLevel) agg.byLevel.set(k, v)
+    for (const [k, v] of data.byActor) agg.byActor.set(k, v)
+    for (const [k, v] of data.byHour) agg.byHour.set(k, v)
+    for (const [k, v] of data.byModel) agg.byModel.set(k, v)
+    for (const ip of data.ips) agg.ips.add(ip)
+    agg.latestFailures = data.latestFailures
+    return agg
+  }
+}
+
+export interface SerializedAggregate {
+  total: number
+  first: number | null
+  last: number | null
+  failures: number
+  withModel: number
+  byEvent: Array<[string, number]>
+  byLevel: Array<[Level, number]>
+  byActor: Array<[string, number]>
+  ips: string[]
+  byHour: Array<[number, number]>
+  byModel: Array<[string, number]>
+  latestFailures: FailureRef[]
+}
+
+function bump<K>(map: Map<K, number>, key: K, by = 1): void {
+  map.set(key, (map.get(key) ?? 0) + by)
+}
+
+export interface CountShare {
+  name: string
+  count: number
+  /** Percentage of the total, 0–100, one decimal. */
+  share: number
+}
+
+/** The `audit summary --json` document. */
+export interface SummaryReport {
+  range: {
+    selected: {since: string | null; until: string | null}
+    present: {first: string | null; last: string | null}
+  }
+  files: {read: number; names: string[]}
+  total: number
+  by_event: CountShare[]
+  by_level: CountShare[]
+  top_actors: CountShare[]
+  unique_actors: number
+  unique_ips: number
+  failures: {total: number; error_rate: number; latest: FailureRef[]}
+  peak_hour: {hour: string; count: number} | null
+  per_day: Array<{day: string; count: number}>
+  models: {requests: number; usage_percent: number; by_model: CountShare[]} | null
+  problems: Record<string, number>
+}
+
+function percent(part: number, whole: number): number {
+  return whole === 0 ? 0 : Math.round((part / whole) * 1000) / 10
+}
+
+function ranked(map: Map<string, number>, total: number, limit = Number.POSITIVE_INFINITY): CountShare[] {
+  return [...map]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, limit)
+    .map(([name, count]) => ({name, count, share: percent(count, total)}))
+}
+
+export interface ReportContext {
+  since?: number
+  until?: number
+  files: string[]
+  problems: Record<string, number>
+  topActors?: number
+}
+
+export function buildReport(agg: SummaryAggregate, context: ReportContext): SummaryReport {
+  const iso = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString())
+  let peak: {hour: string; count: number} | null = null
+  for (const [hour, count] of agg.byHour) {
+    if (!peak || count > peak.count || (count === peak.count && iso(hour)! < peak.hour)) peak = {hour: iso(hour)!, count}
+  }
+  const perDay = new Map<string, number>()
+  for (const [hour, count] of agg.byHour) {
+    const day = new Date(hour).toISOString().slice(0, 10)
+    perDay.set(day, (perDay.get(day) ?? 0) + count)
+  }
+  return {
+    range: {
+      selected: {since: iso(context.since), until: iso(context.until)},
+      present: {first: iso(agg.first), last: iso(agg.last)},
+    },
+    files: {read: context.files.length, names: context.files},
+    total: agg.total,
+    by_event: ranked(agg.byEvent, agg.total),
+    by_level: LEVELS.filter((l) => agg.byLevel.has(l)).map((l) => ({name: l, count: agg.byLevel.get(l)!, share: percent(agg.byLevel.get(l)!, agg.total)})),
+    top_actors: ranked(agg.byActor, agg.total, context.topActors ?? 10),
+    unique_actors: agg.byActor.size,
+    unique_ips: agg.ips.size,
+    failures: {total: agg.failures, error_rate: percent(agg.failures, agg.total), latest: [...agg.latestFailures].reverse()},
+    peak_hour: peak,
+    per_day: [...perDay].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([day, count]) => ({day, count})),
+    models: agg.withModel === 0 ? null : {requests: agg.withModel, usage_percent: percent(agg.withModel, agg.total), by_model: ranked(agg.byModel, agg.withModel)},
+    problems: context.problems,
+  }
+}
