@@ -1,0 +1,57 @@
+import {Flags} from '@oclif/core'
+
+import {AuditCommand, EXIT} from '../cli/base.js'
+import {filterFlags, filterSpecFromFlags, profileFromFlag} from '../cli/flags.js'
+import {Output} from '../cli/output.js'
+import {ENTRY_FORMATS, entryFormat} from '../formats/index.js'
+import {Diagnostics} from '../store/diagnostics.js'
+import {countEntries, queryEntries} from '../store/query.js'
+
+export default class Search extends AuditCommand {
+  static override summary = 'Find entries across all rotated files by event, level, actor, field, text and time'
+  static override description = `Reads every log file of the directory in chain order (plain and gzipped parts, and loki-mode
+logs) and prints the entries that match all the filters given. Time bounds skip whole files by the
+date in their name. Exit 0 when something matched, 1 when nothing did, 2 on bad usage.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --event "auth.*" --since 1h',
+    '<%= config.bin %> <%= command.id %> --event auth.fail --actor mallory --format csv > fails.csv',
+    '<%= config.bin %> <%= command.id %> --where details.ip=10.0.0.5 --reverse --limit 10',
+    '<%= config.bin %> <%= command.id %> --where "details.path~^/api/(chat|generate)" --since yesterday --until today --count',
+    '<%= config.bin %> <%= command.id %> --level error --format jsonl | jq .details',
+  ]
+
+  static override flags = {
+    format: Flags.string({char: 'o', description: 'output format', options: [...ENTRY_FORMATS], default: 'pretty'}),
+    limit: Flags.integer({char: 'n', description: 'print at most this many matches', min: 0}),
+    offset: Flags.integer({description: 'skip this many matches first (with --limit: pagination)', min: 0, default: 0}),
+    count: Flags.boolean({char: 'c', description: 'print only the number of matches', exclusive: ['format', 'limit', 'offset', 'reverse']}),
+    reverse: Flags.boolean({char: 'r', description: 'newest first'}),
+    ...filterFlags,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Search)
+    const config = this.settings(flags)
+    const filter = filterSpecFromFlags(flags, Date.now())
+    const diagnostics = new Diagnostics()
+    const profile = profileFromFlag(flags.profile)
+    let found = 0
+    if (flags.count) {
+      found = await countEntries(config.dir, {filter, profile, diagnostics})
+      process.stdout.write(`${found}\n`)
+    } else {
+      const out = new Output()
+      const format = entryFormat(flags.format as (typeof ENTRY_FORMATS)[number], {local: flags.local, color: this.colorEnabled(flags)})
+      if (format.begin) await out.write(format.begin)
+      for await (const batch of queryEntries(config.dir, {filter, profile, diagnostics, reverse: flags.reverse, offset: flags.offset, limit: flags.limit})) {
+        for (const located of batch) await out.write(format.encode(located, found++))
+        if (out.isClosed) break
+      }
+      if (format.end) await out.write(format.end)
+      await out.flush()
+    }
+    for (const line of diagnostics.lines()) this.warnLine(line)
+    if (found === 0) process.exitCode = EXIT.negative
+  }
+}

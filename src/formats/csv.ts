@@ -1,0 +1,26 @@
+import type {EntryFormat} from './format.js'
+
+const COLUMNS = ['timestamp', 'event', 'level', 'actor', 'details', 'metadata', 'chain_hash', 'file', 'line'] as const
+
+/**
+ * A cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) is prefixed with
+ * a quote, as OWASP advises against CSV injection.
+ */
+export function neutraliseFormula(cell: string): string {
+  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell
+}
+
+/** RFC 4180 quoting: cells with a comma, quote, CR or LF are quoted, quotes doubled. */
+export function csvCell(value: string): string {
+  const cell = neutraliseFormula(value)
+  return /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell
+}
+
+/** RFC 4180 CSV with a header row; details and metadata as JSON. */
+export const csvFormat: EntryFormat = {
+  begin: `${COLUMNS.join(',')}\r\n`,
+  encode({entry, file, line}) {
+    const cells = [entry.timestamp, entry.event, entry.level, entry.actor, JSON.stringify(entry.details), JSON.stringify(entry.metadata), entry.chain_hash ?? '', file.slice(file.lastIndexOf('/') + 1), String(line)]
+    return `${cells.map((c) => csvCell(c)).join(',')}\r\n`
+  },
+}

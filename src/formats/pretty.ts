@@ -1,0 +1,29 @@
+import {Chalk} from 'chalk'
+
+import type {Level} from '../events/model.js'
+import {formatTime} from '../events/time.js'
+import type {EntryFormat, FormatOptions} from './format.js'
+import {sanitizeLine} from './sanitize.js'
+
+const PLAIN_VALUE = /^[^\s"=]+$/
+
+/** `key=value` pairs; strings bare when they can be, everything else as JSON. */
+export function compactDetails(details: Record<string, unknown>): string {
+  return Object.entries(details).map(([key, value]) => {
+    const text = typeof value === 'string' && PLAIN_VALUE.test(value) ? value : JSON.stringify(value)
+    return `${key}=${text}`
+  }).join(' ')
+}
+
+/** For a terminal: time, level (coloured), event, actor and a compact details line; content sanitised. */
+export function prettyFormat(options: FormatOptions = {}): EntryFormat {
+  const c = new Chalk({level: options.color ? 1 : 0})
+  const levelStyle: Record<Level, (s: string) => string> = {debug: c.dim, info: c.green, warning: c.yellow, error: c.red.bold}
+  return {
+    encode({entry, time}) {
+      const when = options.local ? formatTime(time, true) : entry.timestamp
+      const details = compactDetails(entry.details)
+      return `${c.dim(sanitizeLine(when))} ${levelStyle[entry.level](entry.level.padEnd(7))} ${c.bold(sanitizeLine(entry.event))} ${c.cyan(sanitizeLine(entry.actor))}${details ? ` ${sanitizeLine(details)}` : ''}\n`
+    },
+  }
+}

@@ -1,0 +1,136 @@
+import {isUtf8} from 'node:buffer'
+import {open} from 'node:fs/promises'
+
+import type {LocatedEntry} from '../events/model.js'
+import {Diagnostics} from './diagnostics.js'
+import type {LogFile} from './files.js'
+import {decodeBatch, MAX_LINE_BYTES, type RawLine, readFileLines, type ReadOptions} from './reader.js'
+
+const BLOCK = 64 * 1024
+
+/** Where reading stopped in the newest file, so following can go on from exactly there. */
+export interface FilePosition {
+  path: string
+  /** Byte offset just after the last complete line read. */
+  offset: number
+  ino: number
+}
+
+/** Counts LF bytes in the first `end` bytes of an open file. */
+async function countLines(handle: Awaited<ReturnType<typeof open>>, end: number): Promise<number> {
+  const buf = Buffer.allocUnsafe(1024 * 1024)
+  let count = 0
+  for (let pos = 0; pos < end;) {
+    const {bytesRead} = await handle.read(buf, 0, Math.min(buf.length, end - pos), pos)
+    if (bytesRead === 0) break
+    for (let i = buf.indexOf(10); i >= 0 && i < bytesRead; i = buf.indexOf(10, i + 1)) count++
+    pos += bytesRead
+  }
+  return count
+}
+
+/**
+ * The last `n` matching entries of a plain file, read backwards from `end` in blocks, so the cost
+ * depends on n, not on the file's size. An unterminated last line (a write in progress) is left
+ * for a follower.
+ */
+async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, diagnostics: Diagnostics): Promise<{entries: LocatedEntry[]; end: FilePosition}> {
+  const handle = await open(file.path, 'r')
+  try {
+    const info = await handle.stat()
+    const block = Buffer.allocUnsafe(BLOCK)
+    let pos = info.size
+    let tail = Buffer.alloc(0) // bytes after pos not yet split into lines
+    let end = -1 // offset after the last LF
+    const found: Array<{text: string; offset: number}> = []
+    const matched: Array<{entry: LocatedEntry; rank: number}> = []
+    let passed = 0 // complete lines passed from the end
+
+    const take = (lineBytes: Buffer, offset: number) => {
+      passed++
+      if (lineBytes.length > MAX_LINE_BYTES || !isUtf8(lineBytes)) {
+        // Not shown; `audit search` and `audit summary` report such lines with their numbers.
+        return
+      }
+      found.push({text: lineBytes.toString('utf8'), offset})
+    }
+
+    while (pos > 0 && matched.length < n) {
+      const size = Math.min(BLOCK, pos)
+      pos -= size
+      await handle.read(block, 0, size, pos)
+      let buf = tail.length > 0 ? Buffer.concat([block.subarray(0, size), tail]) : Buffer.from(block.subarray(0, size))
+      if (end < 0) {
+        const lastLf = buf.lastIndexOf(10)
+        if (lastLf < 0) {
+          tail = buf
+          continue
+        }
+        end = pos + lastLf + 1
+        buf = buf.subarray(0, lastLf + 1)
+      }
+      // Split off complete lines from the right; keep the leftmost partial line for the next block.
+      found.length = 0
+      let right = buf.length - 1 // index of the LF ending the current line
+      for (let lf = buf.lastIndexOf(10, right - 1); lf >= 0; lf = buf.lastIndexOf(10, right - 1)) {
+        take(buf.subarray(lf + 1, right), pos + lf + 1)
+        right = lf
+      }
+      tail = Buffer.from(buf.subarray(0, right + 1))
+      if (pos === 0 && right >= 0) {
+        take(buf.subarray(0, right), 0)
+        tail = Buffer.alloc(0)
+      }
+      const startRank = passed - found.length
+      const lines: RawLine[] = found.map((f, i) => ({text: f.text, line: -(startRank + i + 1)}))
+      for (const entry of decodeBatch(file.path, lines.filter((l) => l.text.trim() !== ''), options, diagnostics)) {
+        matched.push({entry, rank: -entry.line})
+      }
+    }
+
+    // Line numbers: the lines before the earliest one collected, plus its rank from the end.
+    const chosen = matched.slice(0, n)
+    if (chosen.length > 0) {
+      const totalComplete = end < 0 ? 0 : await countLines(handle, end)
+      for (const m of chosen) m.entry.line = totalComplete - m.rank + 1
+    }
+    return {entries: chosen.map((m) => m.entry).reverse(), end: {path: file.path, offset: Math.max(end, 0), ino: info.ino}}
+  } finally {
+    await handle.close()
+  }
+}
+
+/** The last `n` matching entries of a gzip file: it must be read whole, keeping only n. */
+async function lastOfGzipFile(file: LogFile, n: number, options: ReadOptions, diagnostics: Diagnostics): Promise<LocatedEntry[]> {
+  const ring: LocatedEntry[] = []
+  for await (const lines of readFileLines(file, diagnostics)) {
+    ring.push(...decodeBatch(file.path, lines, options, diagnostics))
+    if (ring.length > n) ring.splice(0, ring.length - n)
+  }
+  return ring
+}
+
+/**
+ * The last `n` matching entries across the files (in chain order), newest file first, and the
+ * position after the last complete line of the newest file.
+ */
+export async function readLastEntries(files: LogFile[], n: number, options: ReadOptions = {}): Promise<{entries: LocatedEntry[]; end?: FilePosition}> {
+  const diagnostics = options.diagnostics ?? new Diagnostics()
+  const parts: LocatedEntry[][] = []
+  let count = 0
+  let end: FilePosition | undefined
+  for (let i = files.length - 1; i >= 0 && count < n; i--) {
+    const file = files[i]
+    let entries: LocatedEntry[]
+    if (file.gzip) {
+      entries = await lastOfGzipFile(file, n - count, options, diagnostics)
+    } else {
+      const result = await lastOfPlainFile(file, n - count, options, diagnostics)
+      entries = result.entries
+      if (i === files.length - 1) end = result.end
+    }
+    parts.unshift(entries)
+    count += entries.length
+  }
+  return {entries: parts.flat(), end}
+}

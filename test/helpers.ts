@@ -1,0 +1,85 @@
+import {spawn} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync, mkdirSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {gzipSync} from 'node:zlib'
+
+import type {Level} from '../src/events/model.js'
+import {chainLine, GENESIS, serializeBody} from '../src/integrity/native.js'
+
+export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)))
+export const BIN = join(ROOT, 'bin', 'run.js')
+
+export interface RunResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs the built `audit` binary as a real process. The environment is cleaned of AUDIT_*,
+ * LOKI_AUDIT_* and config locations so the host's settings cannot leak into a test.
+ */
+export function runAudit(args: string[], options: {env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number} = {}): Promise<RunResult> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^(AUDIT_|LOKI_AUDIT_|XDG_|NO_COLOR|FORCE_COLOR|DEBUG)/.test(k)) env[k] = v
+  }
+  const home = tempDir('home-')
+  Object.assign(env, {HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_STATE_HOME: join(home, '.state'), XDG_CACHE_HOME: join(home, '.cache')}, options.env)
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {env, cwd: options.cwd ?? home, stdio: ['pipe', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d })
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d })
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolvePromise({code, stdout, stderr})
+    })
+    child.stdin.end(options.input ?? '')
+  })
+}
+
+const made: string[] = []
+/** A fresh temporary directory (0700), removed when the test process exits. */
+export function tempDir(prefix = 'auditkit-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  made.push(dir)
+  return dir
+}
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, {recursive: true, force: true})
+})
+
+export interface EntrySpec {
+  timestamp: string
+  event: string
+  level?: Level
+  actor?: string
+  details?: Record<string, unknown>
+}
+
+/** Native lines for the given entries, chained from `prev`; returns the lines and the new head. */
+export function chainedLines(entries: EntrySpec[], prev = GENESIS): {lines: string[]; head: string} {
+  const lines: string[] = []
+  for (const e of entries) {
+    const body = serializeBody({timestamp: e.timestamp, event: e.event, level: e.level ?? 'info', actor: e.actor ?? 'alice', details: e.details ?? {}, metadata: {hostname: 'test', pid: 1, version: '0.0.0'}})
+    const {line, hash} = chainLine(body, prev)
+    lines.push(line)
+    prev = hash
+  }
+  return {lines, head: prev}
+}
+
+/** Writes a log file (gzipped when the name ends in .gz) with the given lines, each LF-terminated. */
+export function writeLog(dir: string, name: string, lines: string[], options: {terminate?: boolean} = {}): string {
+  mkdirSync(dir, {recursive: true})
+  const text = lines.join('\n') + (options.terminate === false || lines.length === 0 ? '' : '\n')
+  const path = join(dir, name)
+  writeFileSync(path, name.endsWith('.gz') ? gzipSync(text) : text, {mode: 0o600})
+  return path
+}
