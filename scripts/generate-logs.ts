@@ -67,7 +67,7 @@ function draft(): Draft {
   if (r < 0.72) {
     const model = pick(models)
     const status = random() < 0.04 ? 500 : 200
-    return {event: 'api.request', level: status === 200 ? 'info' : 'error', actor: user, details: {method: 'POST', path: pick(paths), model, status, duration_ms: Math.floor(20 + random() * 4000), prompt_tokens: Math.floor(random() * 2000), completion_tokens: Math.floor(random() * 800), ip: ip()}}
+    return {event: 'api.request', level: status === 200 ? 'info' : 'error', actor: user, details: {method: 'POST', path: pick(paths), model, status, duration_ms: Math.floor(20 + random() * 4000), request_id: `req-${Math.floor(random() * 1e9).toString(16)}`, user_agent: pick(['ollama-js/0.6.4', 'curl/8.5.0', 'python-requests/2.32']), prompt_tokens: Math.floor(random() * 2000), completion_tokens: Math.floor(random() * 800), ip: ip()}}
   }
   if (r < 0.74) return {event: 'api.error', level: 'error', actor: user, details: {path: pick(paths), model: pick(models), error: pick(['model not found', 'context length exceeded', 'upstream timeout'])}}
   if (r < 0.86) return {event: pick(['file.read', 'file.write']), level: 'info', actor: user, details: {path: `/srv/data/${pick(['reports', 'exports', 'configs'])}/${Math.floor(random() * 500)}.json`}}
@@ -107,13 +107,10 @@ async function closeFile(rotateTo?: string): Promise<void> {
 
 const step = (end - start) / total
 for (let i = 0; i < total; i++) {
-  // Daytime-heavy traffic: jitter around an even spread, busier between 08:00 and 18:00 UTC.
-  const base = start + i * step + random() * step * 0.9
-  const time = Math.floor(base)
+  // An even spread with jitter; timestamps stay in order, as a single writer's do.
+  const time = Math.floor(start + i * step + random() * step * 0.9)
   const timestamp = new Date(time).toISOString()
   const entryDay = timestamp.slice(0, 10)
-  const hour = new Date(time).getUTCHours()
-  if ((hour < 7 || hour > 19) && random() < 0.5) continue // fewer entries at night
   if (entryDay !== day) {
     await closeFile()
     day = entryDay

@@ -1,11 +1,12 @@
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+
 import {Flags} from '@oclif/core'
-import {Chalk} from 'chalk'
 
 import {AuditCommand, EXIT} from '../cli/base.js'
 import {filterFlags, filterSpecFromFlags, profileFromFlag} from '../cli/flags.js'
 import {Diagnostics} from '../store/diagnostics.js'
-import {summarize} from '../summary/summarize.js'
-import {renderSummary} from '../summary/render.js'
+import {defaultSince, summarize} from '../summary/summarize.js'
 
 export default class Summary extends AuditCommand {
   static override summary = 'Overview of a time range: totals, events, levels, actors, failures, peaks, model usage'
@@ -13,7 +14,12 @@ export default class Summary extends AuditCommand {
 selected, files read, total entries, entries by event and by level, top actors, unique actors and IPs,
 failures (events ending .fail/.failed/.denied/.error, or level error) with the latest few, error rate,
 peak hour, a per-day histogram, and model usage where entries carry details.model.
-The default range is the last 24 hours; --all reads everything. Exit 0 when entries were found, 1 when none.`
+
+The default range is the last 24 hours; when the log ended earlier than that (an archived copy), it is
+the last 24 hours of the log, and the report says so. --all reads everything.
+Whole-file aggregates are cached in $XDG_CACHE_HOME/auditkit (checked against each file's inode, size,
+mtime and ctime), so repeated reports over closed files are fast; --no-cache reads everything afresh.
+Exit 0 when entries were found, 1 when none.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --dir /var/log/myapp/audit',
@@ -25,6 +31,7 @@ The default range is the last 24 hours; --all reads everything. Exit 0 when entr
     all: Flags.boolean({description: 'the whole log, not the last 24 hours', exclusive: ['since']}),
     json: Flags.boolean({description: 'print the report as one JSON document'}),
     top: Flags.integer({description: 'how many top actors to list', default: 10, min: 1}),
+    'no-cache': Flags.boolean({description: 'neither use nor update the per-file aggregate cache'}),
     ...filterFlags,
   }
 
@@ -32,12 +39,21 @@ The default range is the last 24 hours; --all reads everything. Exit 0 when entr
     const {flags} = await this.parse(Summary)
     const config = this.settings(flags)
     const now = Date.now()
-    const spec = filterSpecFromFlags(flags, now, flags.all ? undefined : now - 86_400_000)
+    const profile = profileFromFlag(flags.profile)
+    const spec = filterSpecFromFlags(flags, now)
+    let logEnded = false
+    if (!flags.all && spec.since === undefined) ({since: spec.since, logEnded} = await defaultSince(config.dir, now, profile))
     const diagnostics = new Diagnostics()
-    const report = await summarize(config.dir, {filter: spec, profile: profileFromFlag(flags.profile), diagnostics, topActors: flags.top})
+    const cacheDir = flags['no-cache'] ? undefined : join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'auditkit')
+    const report = await summarize(config.dir, {filter: spec, profile, diagnostics, topActors: flags.top, cacheDir})
     for (const line of diagnostics.lines()) this.warnLine(line)
-    const text = flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderSummary(report, new Chalk({level: this.colorEnabled(flags) ? 1 : 0}))
-    process.stdout.write(text)
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify({...report, range: {...report.range, default_window_moved_to_log_end: logEnded}}, null, 2)}\n`)
+    } else {
+      const {renderSummary} = await import('../summary/render.js')
+      const {Chalk} = await import('chalk')
+      process.stdout.write(renderSummary(report, new Chalk({level: this.colorEnabled(flags) ? 1 : 0}), {logEnded}))
+    }
     if (report.total === 0) process.exitCode = EXIT.negative
   }
 }

@@ -1,5 +1,5 @@
 import {isLokiShaped, mapLokiEntry} from '../events/lokimode.js'
-import {type AuditEntry, describeIssue, entrySchema, type Profile} from '../events/model.js'
+import {type AuditEntry, checkEntry, parseTimestamp, type Profile} from '../events/model.js'
 import type {ProblemKind} from './diagnostics.js'
 
 export type Decoded =
@@ -33,9 +33,9 @@ export function decodeLine(raw: string, profile?: Profile): Decoded {
     if (Number.isNaN(time)) return {ok: false, kind: 'invalid', reason: 'timestamp: not a valid date'}
     return {ok: true, entry: mapped, time, profile: 'loki'}
   }
-  const parsed = entrySchema.safeParse(object)
-  if (!parsed.success) return {ok: false, kind: 'invalid', reason: describeIssue(parsed.error)}
-  return {ok: true, entry: parsed.data as AuditEntry, time: Date.parse(parsed.data.timestamp), profile: 'native'}
+  const entry = checkEntry(object)
+  if (typeof entry === 'string') return {ok: false, kind: 'invalid', reason: entry}
+  return {ok: true, entry, time: parseTimestamp(entry.timestamp), profile: 'native'}
 }
 
 /**
@@ -45,5 +45,5 @@ export function decodeLine(raw: string, profile?: Profile): Decoded {
 export function peekNativeTime(raw: string): number {
   if (!raw.startsWith('{"timestamp":"')) return Number.NaN
   const end = raw.indexOf('"', 14)
-  return end < 0 ? Number.NaN : Date.parse(raw.slice(14, end))
+  return end < 0 ? Number.NaN : parseTimestamp(raw.slice(14, end))
 }

@@ -39,6 +39,26 @@ export class Diagnostics {
     else this.tallies.set(problem.kind, {count: 1, first: problem})
   }
 
+  /** Adds another reader's problems; `other` covers files later in chain order. */
+  merge(other: Diagnostics): void {
+    for (const [kind, {count, first}] of other.tallies) {
+      const tally = this.tallies.get(kind)
+      if (tally) tally.count += count
+      else this.tallies.set(kind, {count, first})
+    }
+  }
+
+  /** A plain-JSON form, for passing between threads or caching. */
+  toJSON(): Array<[ProblemKind, number, Problem]> {
+    return [...this.tallies].map(([kind, {count, first}]) => [kind, count, first])
+  }
+
+  static fromJSON(data: Array<[ProblemKind, number, Problem]>): Diagnostics {
+    const diagnostics = new Diagnostics()
+    for (const [kind, count, first] of data) diagnostics.tallies.set(kind, {count, first})
+    return diagnostics
+  }
+
   get total(): number {
     let n = 0
     for (const t of this.tallies.values()) n += t.count

@@ -15,11 +15,11 @@ export interface FailureRef {
   line: number
 }
 
-/** True for a failure: an event whose action says it failed, or an entry at level error. */
+const FAILED_ACTION = /\.(fail|failed|failure|denied|deny|error)(\.|$)/
+
+/** True for a failure: an event whose action says it failed or was denied, or an entry at level error. */
 export function isFailure(entry: AuditEntry): boolean {
-  if (entry.level === 'error') return true
-  const e = entry.event
-  return /\.(fail|failed|failure|denied|error)(\.|$)/.test(e)
+  return entry.level === 'error' || FAILED_ACTION.test(entry.event)
 }
 
 /**

@@ -10,14 +10,14 @@ function table(rows: CountShare[], width: number): string[] {
 }
 
 /** The fixed, aureport-style text layout of a summary report. */
-export function renderSummary(report: SummaryReport, c: ChalkInstance): string {
+export function renderSummary(report: SummaryReport, c: ChalkInstance, notes: {logEnded?: boolean} = {}): string {
   const out: string[] = []
   const heading = (text: string) => out.push('', c.bold(text), c.dim('='.repeat(text.length)))
   const field = (name: string, value: string | number) => out.push(`${`${name}:`.padEnd(24)} ${value}`)
   const {selected, present} = report.range
 
   out.push(c.bold('Audit Summary Report'), c.dim('===================='))
-  field('Range selected', `${selected.since ?? 'beginning'} .. ${selected.until ?? 'now'}`)
+  field('Range selected', `${selected.since ?? 'beginning'} .. ${selected.until ?? 'now'}${notes.logEnded ? ' (the log\'s last 24 hours: it ends earlier than now)' : ''}`)
   field('Range in logs', present.first ? `${present.first} .. ${present.last}` : 'none')
   field('Files read', report.files.read)
   field('Total entries', report.total)

@@ -1,33 +1,150 @@
+import {availableParallelism} from 'node:os'
 import {basename} from 'node:path'
+import {Worker} from 'node:worker_threads'
 
 import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {Profile} from '../events/model.js'
 import {Diagnostics} from '../store/diagnostics.js'
-import {listLogFiles} from '../store/files.js'
+import {DAY_MS, DAY_SLACK_MS, dayStart, type LogFile, listLogFiles} from '../store/files.js'
 import {readEntryBatches} from '../store/reader.js'
+import {readLastEntries} from '../store/tail.js'
 import {buildReport, SummaryAggregate, type SummaryReport} from './aggregate.js'
+import {SummaryCache} from './cache.js'
 
 export interface SummarizeOptions {
   filter: FilterSpec
   profile?: Profile
   diagnostics?: Diagnostics
   topActors?: number
+  /** Directory for the per-file aggregate cache; undefined turns the cache off. */
+  cacheDir?: string
+  /** Most threads to use; default: the cores available. */
+  threads?: number
 }
 
-/** Reads a log directory once and builds the summary report. */
+export interface FileSummary {
+  aggregate: SummaryAggregate
+  diagnostics: Diagnostics
+}
+
+/** Aggregates one file. */
+export async function summarizeFile(file: LogFile, filter: FilterSpec, profile?: Profile): Promise<FileSummary> {
+  const diagnostics = new Diagnostics()
+  const aggregate = new SummaryAggregate()
+  const name = basename(file.path)
+  for await (const batch of readEntryBatches([file], {filter: compileFilter(filter), profile, diagnostics})) {
+    for (const {entry, time, line} of batch) aggregate.add(entry, time, name, line)
+  }
+  return {aggregate, diagnostics}
+}
+
+/** Below this much data, starting threads costs more than it saves. */
+const PARALLEL_BYTES = 16 * 1024 * 1024
+
+/** Splits files into at most `parts` contiguous groups of about equal size. */
+function groupBySize<T extends {size: number}>(files: T[], parts: number): T[][] {
+  const total = files.reduce((n, f) => n + f.size, 0)
+  const groups: T[][] = [[]]
+  let acc = 0
+  for (const file of files) {
+    if (acc >= (total / parts) * groups.length && groups.length < parts) groups.push([])
+    groups.at(-1)!.push(file)
+    acc += file.size
+  }
+  return groups.filter((g) => g.length > 0)
+}
+
+/** A file to aggregate and the filter to aggregate it under. */
+export interface SummaryTask {
+  file: LogFile
+  filter: FilterSpec
+}
+
+function inWorker(tasks: SummaryTask[], profile?: Profile): Promise<FileSummary[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('worker.js', import.meta.url), {workerData: {tasks, profile}})
+    worker.once('message', (results: Array<{aggregate: ReturnType<SummaryAggregate['toJSON']>; diagnostics: ReturnType<Diagnostics['toJSON']>}>) => {
+      resolve(results.map((r) => ({aggregate: SummaryAggregate.fromJSON(r.aggregate), diagnostics: Diagnostics.fromJSON(r.diagnostics)})))
+    })
+    worker.once('error', reject)
+  })
+}
+
+/** True when every entry a file can hold lies inside the range, so its whole-file aggregate applies. */
+function wholeFileInRange(file: LogFile, filter: FilterSpec): boolean {
+  const start = dayStart(file.day)
+  return (filter.since === undefined || start - DAY_SLACK_MS >= filter.since)
+    && (filter.until === undefined || start + DAY_MS + DAY_SLACK_MS <= filter.until)
+}
+
+function onlyTimeBounds(filter: FilterSpec): boolean {
+  return !filter.events?.length && !filter.level && !filter.actors?.length && !filter.where?.length && filter.grep === undefined
+}
+
+/**
+ * Reads a log directory and builds the summary report. Files are aggregated apart and merged in
+ * chain order: on several threads for large logs, and from a cache for files that have not
+ * changed since they were last summarised (same inode, size, mtime and ctime).
+ */
 export async function summarize(dir: string, options: SummarizeOptions): Promise<SummaryReport> {
   const diagnostics = options.diagnostics ?? new Diagnostics()
-  const filter = compileFilter(options.filter)
-  const files = await listLogFiles(dir, filter)
-  const agg = new SummaryAggregate()
-  for await (const batch of readEntryBatches(files, {filter, profile: options.profile, diagnostics})) {
-    for (const {entry, time, file, line} of batch) agg.add(entry, time, basename(file), line)
+  const spec = options.filter
+  const files = await listLogFiles(dir, compileFilter(spec))
+  const cache = options.cacheDir ? await SummaryCache.open(options.cacheDir, dir) : undefined
+  const cacheable = onlyTimeBounds(spec)
+
+  const results: Array<FileSummary | undefined> = []
+  // Whole files are read without the time bounds, so their aggregates can be cached and reused.
+  const todo: Array<SummaryTask & {size: number; index: number; key?: string}> = []
+  for (const [index, file] of files.entries()) {
+    const {key, size} = await SummaryCache.identify(file.path)
+    const wholeFile = cacheable && wholeFileInRange(file, spec)
+    const hit = wholeFile && cache ? cache.get(file.name, key, options.profile) : undefined
+    results.push(hit)
+    if (!hit) todo.push({file, filter: wholeFile ? {} : spec, size, index, key: wholeFile ? key : undefined})
   }
-  return buildReport(agg, {
-    since: options.filter.since,
-    until: options.filter.until,
+
+  const totalBytes = todo.reduce((n, t) => n + t.size, 0)
+  const threads = Math.min(options.threads ?? availableParallelism(), todo.length)
+  const groups = threads > 1 && totalBytes >= PARALLEL_BYTES ? groupBySize(todo, threads) : [todo]
+  // The first group is read on this thread while workers read the others.
+  const [mine, ...theirs] = groups
+  const pending = theirs.map(async (group) => {
+    const summaries = await inWorker(group.map(({file, filter}) => ({file, filter})), options.profile)
+    group.forEach((task, i) => { results[task.index] = summaries[i] })
+  })
+  for (const task of mine) results[task.index] = await summarizeFile(task.file, task.filter, options.profile)
+  await Promise.all(pending)
+
+  const total = new SummaryAggregate()
+  for (const result of results) {
+    total.merge(result!.aggregate)
+    diagnostics.merge(result!.diagnostics)
+  }
+  if (cache) {
+    for (const task of todo) if (task.key) cache.set(task.file.name, task.key, options.profile, results[task.index]!)
+    await cache.save(files.map((f) => f.name))
+  }
+
+  return buildReport(total, {
+    since: spec.since,
+    until: spec.until,
     files: files.map((f) => f.name),
     problems: diagnostics.counts(),
     topActors: options.topActors,
   })
+}
+
+export const DEFAULT_WINDOW_MS = 86_400_000
+
+/**
+ * The default range: the last 24 hours, or, when the log ended before that (an archived or
+ * shipped copy), the last 24 hours of the log, so the report is never empty for a log that has entries.
+ */
+export async function defaultSince(dir: string, now: number, profile?: Profile): Promise<{since: number; logEnded: boolean}> {
+  const files = await listLogFiles(dir)
+  const {entries} = await readLastEntries(files, 1, {profile})
+  const newest = entries[0]?.time
+  if (newest !== undefined && newest < now - DEFAULT_WINDOW_MS) return {since: newest - DEFAULT_WINDOW_MS + 1, logEnded: true}
+  return {since: now - DEFAULT_WINDOW_MS, logEnded: false}
 }
