@@ -1,16 +1,25 @@
 import {existsSync, readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {parse as parseYaml} from 'yaml'
 import type {z} from 'zod'
 
-import {type Config, configFileSchema, configSchema} from './schema.js'
+import {type Config, makeConfigSchemas} from './schema.js'
+
+// zod and yaml cost more to load than `audit tail` takes to run, so they are loaded only when
+// there is a config file or a setting to validate; the defaults come pre-converted to JSON.
+const require = createRequire(import.meta.url)
+let built: ReturnType<typeof makeConfigSchemas> | undefined
+const schemas = () => (built ??= makeConfigSchemas((require('zod') as typeof import('zod')).z))
+const parseYaml = (text: string): unknown => (require('yaml') as typeof import('yaml')).parse(text)
 
 export class ConfigError extends Error {}
 
 export const DEFAULTS_FILE = fileURLToPath(new URL('../../config/default.yaml', import.meta.url))
+/** config/default.yaml converted at build time (scripts/build-defaults.ts). */
+const DEFAULTS_JSON = fileURLToPath(new URL('defaults.json', import.meta.url))
 
 export interface LoadOptions {
   /** `--config`: a file that must exist. */
@@ -102,8 +111,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv): DeepPartial<Config> {
   if ((v = get('SYSLOG_PROTO'))) syslog.proto = v[1].toLowerCase() as Config['syslog']['proto']
   if (Object.keys(syslog).length > 0) out.syslog = syslog
   if (env.OLLAMA_HOST) out.ollama = {host: env.OLLAMA_HOST}
-  const parsed = configFileSchema.safeParse(out)
-  if (!parsed.success) throw new ConfigError(`environment: ${describe(parsed.error)}`)
+  if (Object.keys(out).length > 0) {
+    const parsed = schemas().configFileSchema.safeParse(out)
+    if (!parsed.success) throw new ConfigError(`environment: ${describe(parsed.error)}`)
+  }
   return out
 }
 
@@ -128,24 +139,32 @@ export function defaultLogDir(env: NodeJS.ProcessEnv = process.env): string {
 /** Loads the configuration: flags > environment > config file > config/default.yaml. */
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env
-  const defaults = configSchema.safeParse(readYaml(DEFAULTS_FILE))
-  if (!defaults.success) throw new ConfigError(`config ${DEFAULTS_FILE}: ${describe(defaults.error)}`)
-
-  let config = defaults.data
+  let config = readDefaults()
   const found = findConfigFile(options)
   let source: string | undefined
   if (found && (found.required || existsSync(found.path))) {
     const raw = readYaml(found.path)
     if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`config ${found.path}: expected a mapping of keys`)
-    const parsed = configFileSchema.safeParse(raw)
+    const parsed = schemas().configFileSchema.safeParse(raw)
     if (!parsed.success) throw new ConfigError(`config ${found.path}: ${describe(parsed.error)}`)
     config = merge(config, parsed.data as DeepPartial<Config>)
     source = found.path
   }
   config = merge(config, configFromEnv(env))
+  const {dir, ...others} = options.overrides ?? {}
+  if (Object.keys(others).length > 0) {
+    const parsed = schemas().configFileSchema.safeParse(others)
+    if (!parsed.success) throw new ConfigError(`settings: ${describe(parsed.error)}`)
+  }
   config = merge(config, options.overrides)
-  const final = configSchema.safeParse(config)
-  if (!final.success) throw new ConfigError(`settings: ${describe(final.error)}`)
-  if (final.data.dir === '') final.data.dir = defaultLogDir(env)
-  return {config: final.data, source}
+  if (config.dir === '') config.dir = defaultLogDir(env)
+  return {config, source}
+}
+
+/** The built-in defaults: the JSON made at build time, or the YAML itself when run from source. */
+export function readDefaults(): Config {
+  if (existsSync(DEFAULTS_JSON)) return JSON.parse(readFileSync(DEFAULTS_JSON, 'utf8')) as Config
+  const parsed = schemas().configSchema.safeParse(readYaml(DEFAULTS_FILE))
+  if (!parsed.success) throw new ConfigError(`config ${DEFAULTS_FILE}: ${describe(parsed.error)}`)
+  return parsed.data
 }

@@ -1,35 +1,41 @@
-import {z} from 'zod'
+import type {z as Z} from 'zod'
 
 import {LEVELS} from '../events/model.js'
 
-/** The whole configuration; every key has its default in config/default.yaml. */
-export const configSchema = z.strictObject({
-  dir: z.string(),
-  enabled: z.boolean(),
-  level: z.enum(LEVELS),
-  exclude_events: z.array(z.string().min(1)),
-  include_metadata: z.boolean(),
-  metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-  integrity: z.boolean(),
-  max_file_size: z.number().nonnegative(),
-  compress: z.boolean(),
-  retention_days: z.number().int().nonnegative(),
-  fsync: z.enum(['always', 'interval', 'never']),
-  fsync_interval_ms: z.number().int().positive(),
-  syslog: z.strictObject({
-    host: z.string(),
-    port: z.number().int().min(1).max(65_535),
-    proto: z.enum(['udp', 'tcp']),
-  }),
-  ollama: z.strictObject({
-    host: z.string(),
-  }),
-})
+/**
+ * The configuration schemas, built from a zod instance handed in, so that the module can be loaded
+ * without loading zod (see load.ts).
+ */
+export function makeConfigSchemas(z: typeof Z) {
+  /** The whole configuration; every key has its default in config/default.yaml. */
+  const configSchema = z.strictObject({
+    dir: z.string(),
+    enabled: z.boolean(),
+    level: z.enum(LEVELS),
+    exclude_events: z.array(z.string().min(1)),
+    include_metadata: z.boolean(),
+    metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    integrity: z.boolean(),
+    max_file_size: z.number().nonnegative(),
+    compress: z.boolean(),
+    retention_days: z.number().int().nonnegative(),
+    fsync: z.enum(['always', 'interval', 'never']),
+    fsync_interval_ms: z.number().int().positive(),
+    syslog: z.strictObject({
+      host: z.string(),
+      port: z.number().int().min(1).max(65_535),
+      proto: z.enum(['udp', 'tcp']),
+    }),
+    ollama: z.strictObject({
+      host: z.string(),
+    }),
+  })
+  /** What a config file may hold: any subset of the keys, each fully valid. */
+  const configFileSchema = configSchema.extend({
+    syslog: configSchema.shape.syslog.partial(),
+    ollama: configSchema.shape.ollama.partial(),
+  }).partial()
+  return {configSchema, configFileSchema}
+}
 
-export type Config = z.infer<typeof configSchema>
-
-/** What a config file may hold: any subset of the keys, each fully valid. */
-export const configFileSchema = configSchema.extend({
-  syslog: configSchema.shape.syslog.partial(),
-  ollama: configSchema.shape.ollama.partial(),
-}).partial()
+export type Config = Z.infer<ReturnType<typeof makeConfigSchemas>['configSchema']>
