@@ -1,0 +1,104 @@
+import {readFileSync} from 'node:fs'
+
+import {Args, Flags} from '@oclif/core'
+
+import {AuditCommand, UserError} from '../cli/base.js'
+import {LEVELS} from '../events/model.js'
+import {AuditWriter, defaultActor, WriteInputError} from '../store/writer.js'
+
+/** Reads a details document (a JSON object) from text the user gave. */
+function parseDetails(text: string, source: string): Record<string, unknown> {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    throw new UserError(`${source}: not JSON (${(error as Error).message.split('\n', 1)[0]})`)
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UserError(`${source}: expected a JSON object`)
+  return value as Record<string, unknown>
+}
+
+function readSource(path: string, source: string): string {
+  try {
+    return readFileSync(path === '-' ? 0 : path, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new UserError(`${source}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message}`)
+  }
+}
+
+export default class Log extends AuditCommand {
+  static override summary = 'Append one event to the audit log (chained, locked, rotated)'
+  static override description = `Appends one entry to the log directory, chained from the last entry on disk, under the
+directory lock, so concurrent writers never fork the chain. Rotation (daily, by size), compression and
+retention follow the configuration (max_file_size, compress, retention_days); entries below the
+configured level or matching exclude_events are dropped, and nothing is written when writing is
+disabled (AUDIT_DISABLED=1). Details come from --detail KEY=VALUE pairs (string values), and/or one
+JSON object from --details-json, --details-file or standard input (DETAILS "-"); pairs override
+members of the object. Silent on success; exit 2 with a one-line reason on bad input, with nothing
+written. --prune applies retention now instead of (or after) appending.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> auth.fail --actor bob --level warning --detail ip=10.0.0.5',
+    `<%= config.bin %> <%= command.id %> deploy.finish --details-json '{"version":"1.4.2","ok":true}'`,
+    'jq -n \'{files: 3}\' | <%= config.bin %> <%= command.id %> backup.done -',
+    '<%= config.bin %> <%= command.id %> --prune --retention-days 90',
+  ]
+
+  static override args = {
+    event: Args.string({description: 'event name, category.action[.more] in lowercase [a-z0-9_-] segments (e.g. auth.login)'}),
+    details: Args.string({description: '"-" to read the details JSON object from standard input'}),
+  }
+
+  static override flags = {
+    level: Flags.string({char: 'l', description: `entry level: ${LEVELS.join(', ')} (warn and err accepted)`, default: 'info'}),
+    actor: Flags.string({char: 'a', description: 'who did it (default: the OS user running the command)'}),
+    detail: Flags.string({char: 'D', multiple: true, description: 'a details member KEY=VALUE, value kept as a string (repeatable)'}),
+    'details-json': Flags.string({description: 'details as a JSON object'}),
+    'details-file': Flags.string({description: 'file holding the details JSON object ("-": standard input)'}),
+    prune: Flags.boolean({description: 'apply retention now: record the files older than retention_days in a chained audit.retention event, then remove them'}),
+    'retention-days': Flags.integer({description: 'retention for this run (default: config retention_days, $AUDIT_RETENTION_DAYS)', min: 0}),
+    json: Flags.boolean({description: 'print the appended entry (and with --prune the removed files) as JSON'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Log)
+    if (!args.event && !flags.prune) throw new UserError('missing EVENT (or --prune)')
+    if (args.details !== undefined && args.details !== '-') throw new UserError(`unexpected argument "${args.details}": only "-" (details from standard input) may follow EVENT`)
+    const sources = [flags['details-json'] === undefined ? '' : '--details-json', flags['details-file'] === undefined ? '' : '--details-file', args.details === '-' ? '"-"' : ''].filter(Boolean)
+    if (sources.length > 1) throw new UserError(`${sources.join(' and ')}: give the details JSON one way only`)
+    const details = args.event ? this.details(flags, args.details === '-') : {}
+    const config = this.settings(flags, flags['retention-days'] === undefined ? {} : {retention_days: flags['retention-days']})
+    if (flags.prune && config.retention_days === 0) throw new UserError('--prune: retention_days is 0 (keep everything); set it with --retention-days, $AUDIT_RETENTION_DAYS or the config')
+
+    // Test-only: shifts the writer's clock, so tests can write "on another day" through the real binary.
+    const offset = Number(process.env.AUDIT_TEST_NOW_OFFSET_MS ?? 0)
+    const writer = await AuditWriter.open(config.dir, {...config, now: offset ? () => Date.now() + offset : undefined, onError: (error) => this.warnLine(`audit log: warning: ${error.message}`)})
+    try {
+      const written = args.event ? await writer.write({event: args.event, level: flags.level, actor: flags.actor ?? defaultActor(), details}) : undefined
+      const removed = flags.prune ? await writer.prune() : undefined
+      if (flags.json) {
+        const out = flags.prune ? {entry: written?.entry ?? null, removed} : written?.entry ?? null
+        process.stdout.write(`${JSON.stringify(out)}\n`)
+      }
+    } catch (error) {
+      throw error instanceof WriteInputError ? new UserError(error.message) : error
+    } finally {
+      await writer.close()
+    }
+  }
+
+  /** Details from the JSON source (if any) with the --detail pairs on top. */
+  private details(flags: {detail?: string[]; 'details-json'?: string; 'details-file'?: string}, stdin: boolean): Record<string, unknown> {
+    let details: Record<string, unknown> = {}
+    if (flags['details-json'] !== undefined) details = parseDetails(flags['details-json'], '--details-json')
+    else if (flags['details-file'] !== undefined) details = parseDetails(readSource(flags['details-file'], `--details-file ${flags['details-file']}`), `--details-file ${flags['details-file']}`)
+    else if (stdin) details = parseDetails(readSource('-', 'standard input'), 'standard input')
+    for (const pair of flags.detail ?? []) {
+      const eq = pair.indexOf('=')
+      if (eq <= 0) throw new UserError(`--detail "${pair}": expected KEY=VALUE with a non-empty KEY`)
+      details[pair.slice(0, eq)] = pair.slice(eq + 1)
+    }
+    return details
+  }
+}

@@ -1,0 +1,83 @@
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {GENESIS, splitChainedLine} from '../integrity/native.js'
+import {decodeLine} from './decode.js'
+import {Diagnostics} from './diagnostics.js'
+import {DAY_MS, dayStart, type LogFile, listLogFiles} from './files.js'
+import {readFileLines} from './reader.js'
+import {unlinkQuiet} from './rotate.js'
+
+/** One removed file as recorded in the `audit.retention` event (the contract shared with verify). */
+export interface RemovedFile {
+  file: string
+  entries: number
+  /** Timestamps of the file's first and last entries; null for a file without entries. */
+  first: string | null
+  last: string | null
+  /** The chain head at the end of the file: what the next file chains from. */
+  last_hash: string
+}
+
+interface Summary extends RemovedFile {
+  lastTime: number
+}
+
+async function summarize(file: LogFile, headBefore: string): Promise<Summary> {
+  const summary: Summary = {file: file.name, entries: 0, first: null, last: null, last_hash: headBefore, lastTime: Number.NEGATIVE_INFINITY}
+  for await (const batch of readFileLines(file, new Diagnostics())) {
+    for (const {text} of batch) {
+      const decoded = decodeLine(text)
+      if (!decoded.ok) continue
+      summary.entries++
+      summary.first ??= decoded.entry.timestamp
+      summary.last = decoded.entry.timestamp
+      summary.lastTime = Math.max(summary.lastTime, decoded.time)
+      summary.last_hash = splitChainedLine(text)?.hash ?? summary.last_hash
+    }
+  }
+  return summary
+}
+
+/**
+ * The files retention would remove, oldest first: the longest run from the start of the chain of
+ * whole files strictly older than the cutoff (their day and every entry in them), never the newest
+ * file, which holds the chain head. Files are read here, outside the lock: closed files do not change.
+ */
+export async function planRetention(dir: string, retentionDays: number, now: number): Promise<RemovedFile[]> {
+  const cutoff = now - retentionDays * DAY_MS
+  const files = await listLogFiles(dir)
+  const planned: RemovedFile[] = []
+  let head = GENESIS
+  for (const file of files.slice(0, -1)) {
+    if (dayStart(file.day) + DAY_MS > cutoff) break
+    const {lastTime, ...summary} = await summarize(file, head)
+    if (lastTime >= cutoff) break
+    planned.push(summary)
+    head = summary.last_hash
+  }
+  return planned
+}
+
+function variants(name: string): [string, string] {
+  const plain = name.replace(/\.gz$/, '')
+  return [plain, `${plain}.gz`]
+}
+
+/**
+ * Under the lock, just before the event is written: the planned files still present, under their
+ * current name (a plain file may have been gzipped meanwhile, or removed by another writer's prune).
+ */
+export function stillPresent(dir: string, planned: RemovedFile[]): RemovedFile[] {
+  const out: RemovedFile[] = []
+  for (const removed of planned) {
+    const name = variants(removed.file).find((n) => existsSync(join(dir, n)))
+    if (name) out.push({...removed, file: name})
+  }
+  return out
+}
+
+/** Removes the recorded files (both forms, in case a compression is in progress). */
+export function removeFiles(dir: string, removed: RemovedFile[]): void {
+  for (const {file} of removed) for (const name of variants(file)) unlinkQuiet(join(dir, name))
+}

@@ -1,0 +1,129 @@
+import {randomBytes} from 'node:crypto'
+import {chmodSync, closeSync, createReadStream, createWriteStream, fsyncSync, linkSync, openSync, statSync, unlinkSync} from 'node:fs'
+import {join} from 'node:path'
+import {pipeline} from 'node:stream/promises'
+import {createGzip} from 'node:zlib'
+
+import type {LogFile} from './files.js'
+
+/** Part numbers have three digits (files.ts); past 999 a day's live file simply keeps growing. */
+export const MAX_PART = 999
+
+/** Mode of a closed file: read-only, so no writer can ever append to it again. */
+export const CLOSED_MODE = 0o400
+
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10)
+}
+
+export function liveName(day: string): string {
+  return `audit-${day}.jsonl`
+}
+
+function partName(day: string, part: number, gzip: boolean): string {
+  return `audit-${day}.${String(part).padStart(3, '0')}.jsonl${gzip ? '.gz' : ''}`
+}
+
+/** True for a file no writer may append to: gzipped, or closed (read-only). */
+export function isClosed(file: Pick<LogFile, 'gzip'>, mode: number): boolean {
+  return file.gzip || (mode & 0o200) === 0
+}
+
+export function unlinkQuiet(path: string): void {
+  try {
+    unlinkSync(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+}
+
+/** Makes created, renamed and removed names durable. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/**
+ * Moves a day's live file to the next free numbered part and closes it; returns the part's path,
+ * or undefined when the day already has MAX_PART parts. link() fails instead of overwriting, so a
+ * name collision can never destroy a file (loki-mode's rename does); the link-then-unlink gap is
+ * repaired by `repairHalfRotation`. Called under the directory lock.
+ */
+export function rotateIntoPart(dir: string, live: LogFile, files: LogFile[]): string | undefined {
+  let part = 1
+  for (const f of files) if (f.day === live.day && Number.isFinite(f.part) && f.part >= part) part = f.part + 1
+  for (; part <= MAX_PART; part++) {
+    const target = join(dir, partName(live.day, part, live.gzip))
+    try {
+      linkSync(live.path, target)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue
+      throw error
+    }
+    unlinkSync(live.path)
+    chmodSync(target, CLOSED_MODE)
+    return target
+  }
+  return undefined
+}
+
+/**
+ * A writer killed between link() and unlink() in `rotateIntoPart` leaves the live name and a part
+ * on one inode: the entries would be read twice. Drops the live name in that case; returns true
+ * when it did.
+ */
+export function repairHalfRotation(live: LogFile, files: LogFile[]): boolean {
+  const info = statSync(live.path)
+  if (info.nlink < 2) return false
+  for (const f of files) {
+    if (f === live || f.day !== live.day || f.gzip !== live.gzip) continue
+    const other = statSync(f.path, {throwIfNoEntry: false})
+    if (other && other.ino === info.ino && other.dev === info.dev) {
+      unlinkSync(live.path)
+      return true
+    }
+  }
+  return false
+}
+
+/**
+ * Gzips a closed file next to itself, outside the lock (closed files never change). The copy is
+ * written under a temporary name (which readers ignore) and linked into place, so a reader sees
+ * either the plain file or a complete `.gz` (the reader prefers the plain one while both exist).
+ */
+export async function compressClosed(path: string, durable: boolean): Promise<void> {
+  const final = `${path}.gz`
+  const temp = `${path}.gz.${process.pid}-${randomBytes(4).toString('hex')}.tmp`
+  try {
+    await pipeline(createReadStream(path), createGzip(), createWriteStream(temp, {flags: 'wx', mode: 0o600}))
+    if (durable) {
+      const fd = openSync(temp, 'r')
+      try {
+        fsyncSync(fd)
+      } finally {
+        closeSync(fd)
+      }
+    }
+    try {
+      linkSync(temp, final)
+    } catch (error) {
+      // Already compressed by someone else: theirs stands.
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return
+      throw error
+    }
+    chmodSync(final, CLOSED_MODE)
+    try {
+      unlinkSync(path)
+    } catch (error) {
+      // Removed by retention while we compressed: the copy must go as well.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      unlinkQuiet(final)
+    }
+  } finally {
+    unlinkQuiet(temp)
+  }
+}

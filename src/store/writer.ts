@@ -1,0 +1,495 @@
+import {readFileSync, chmodSync, closeSync, fdatasync as fdatasyncCallback, fdatasyncSync, fstatSync, mkdirSync, openSync, statSync, writeSync, close as closeCallback} from 'node:fs'
+import {hostname, userInfo} from 'node:os'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+
+import {z} from 'zod'
+
+import {readDefaults} from '../config/load.js'
+import {type Config, makeConfigSchemas} from '../config/schema.js'
+import {globToRegExp} from '../events/filter.js'
+import {type AuditEntry, EVENT_NAME, type Level, LEVELS, levelRank, parseLevel} from '../events/model.js'
+import {chainLine, GENESIS, serializeBody} from '../integrity/native.js'
+import {type LogFile, listLogFiles} from './files.js'
+import {DirectoryLock} from './lock.js'
+import {MAX_LINE_BYTES} from './reader.js'
+import {lastChainHash, lineNumberAt, readTail, recoveryDetails} from './recovery.js'
+import {planRetention, type RemovedFile, removeFiles, stillPresent} from './retention.js'
+import {CLOSED_MODE, compressClosed, fsyncDir, isClosed, liveName, repairHalfRotation, rotateIntoPart, utcDay} from './rotate.js'
+
+const fdatasync = promisify(fdatasyncCallback)
+const closeFd = promisify(closeCallback)
+
+const {configSchema} = makeConfigSchemas(z)
+
+/** The settings the writer uses (config keys, see config/default.yaml). */
+export const writerSettingsSchema = configSchema.pick({
+  enabled: true,
+  level: true,
+  exclude_events: true,
+  include_metadata: true,
+  metadata: true,
+  integrity: true,
+  max_file_size: true,
+  compress: true,
+  retention_days: true,
+  fsync: true,
+  fsync_interval_ms: true,
+})
+export type WriterSettings = z.infer<typeof writerSettingsSchema>
+
+export interface AuditWriterOptions extends Partial<WriterSettings> {
+  /** Clock in epoch ms (tests inject one); default Date.now. */
+  now?: () => number
+  /** How long a write may wait for the directory lock before it fails (default 60 s). */
+  lockTimeoutMs?: number
+  /** Failures of background work (compression, retention after a rotation); default: process.emitWarning. */
+  onError?: (error: Error) => void
+}
+
+/** What `write()` takes; level defaults to info, actor to the OS user, details to {}. */
+export interface WriteInput {
+  event: string
+  level?: string
+  actor?: string
+  details?: Record<string, unknown>
+}
+
+/** An entry as appended: the parsed entry, its exact line (without LF) and its file. */
+export interface WrittenEntry {
+  entry: AuditEntry
+  line: string
+  file: string
+}
+
+/** Bad input to `write()`: nothing was written. */
+export class WriteInputError extends Error {}
+
+const inputSchema = z.strictObject({
+  event: z.string({error: 'event: expected a string'}).regex(EVENT_NAME, {error: (issue) => `event "${String(issue.input)}": expected category.action, lowercase [a-z0-9_-] segments joined by dots`}),
+  level: z.string({error: 'level: expected a string'}).optional(),
+  actor: z.string({error: 'actor: expected a string'}).optional(),
+  details: z.record(z.string(), z.unknown(), {error: 'details: expected an object'}).superRefine((details, ctx) => {
+    const problem = jsonProblem(details, 'details', new Set())
+    if (problem) ctx.addIssue({code: 'custom', message: problem})
+  }).optional(),
+})
+
+/**
+ * Why a value would not survive JSON as it is (so the entry would not say what the caller meant),
+ * or undefined: only strings, finite numbers, booleans, null, arrays and plain objects pass.
+ */
+function jsonProblem(value: unknown, path: string, seen: Set<object>): string | undefined {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${path}: ${value} is not a JSON number`
+  if (typeof value !== 'object') return `${path}: ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`} is not a JSON value`
+  if (seen.has(value)) return `${path}: circular reference`
+  const proto = Object.getPrototypeOf(value)
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return `${path}: a ${proto?.constructor?.name ?? 'class instance'} is not a plain JSON object`
+  seen.add(value)
+  for (const [key, member] of Object.entries(value)) {
+    const problem = jsonProblem(member, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, seen)
+    if (problem) return problem
+  }
+  seen.delete(value)
+  return undefined
+}
+
+function describeInputIssue(error: z.ZodError): string {
+  const issue = error.issues[0]
+  if (issue.code === 'unrecognized_keys') return `unknown member ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+  const path = issue.path.map(String).join('.')
+  return path === '' || issue.message.startsWith(path) ? issue.message : `${path}: ${issue.message}`
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {version: string}).version
+
+function pickSettings(config: Config): WriterSettings {
+  return writerSettingsSchema.parse(Object.fromEntries(Object.keys(writerSettingsSchema.shape).map((k) => [k, config[k as keyof Config]])))
+}
+
+let osUser: string | undefined
+/** The actor when none is given: the OS user running the writer. */
+export function defaultActor(): string {
+  if (osUser === undefined) {
+    try {
+      osUser = userInfo().username
+    } catch {
+      osUser = process.env.USER ?? 'unknown'
+    }
+  }
+  return osUser
+}
+
+/** Most entries appended under one lock acquisition, so other processes get their turn. */
+const MAX_BATCH = 8192
+
+interface Pending {
+  event: string
+  level: Level
+  actor: string
+  details: Record<string, unknown>
+  /** Internal events: details computed under the lock (undefined: nothing to write), and work after the line is durable. */
+  prepare?: () => Record<string, unknown> | undefined
+  commit?: () => void
+  resolve: (written: WrittenEntry | undefined) => void
+  reject: (error: Error) => void
+}
+
+/** The file being appended to, as this writer left it. */
+interface Live {
+  path: string
+  name: string
+  day: string
+  fd: number
+  ino: number
+  size: number
+  mode: number
+  head: string
+}
+
+/**
+ * Appends entries to a log directory: chained, locked across processes, rotated, retained.
+ * Concurrent `write()` calls are batched: one lock acquisition and one write(2) per batch.
+ */
+export class AuditWriter {
+  private readonly lock: DirectoryLock
+  private readonly now: () => number
+  private readonly onError: (error: Error) => void
+  private readonly metadata: Record<string, unknown>
+  private readonly excluded: RegExp[]
+  private readonly maxBytes: number
+  private queue: Pending[] = []
+  private draining: Promise<void> | undefined
+  private live: Live | undefined
+  private closed = false
+  private readonly background = new Set<Promise<void>>()
+  private dirty = new Set<number>()
+  private syncTimer: NodeJS.Timeout | undefined
+  private syncing: Promise<void> = Promise.resolve()
+  private pruning = false
+
+  private constructor(readonly dir: string, readonly settings: WriterSettings, options: AuditWriterOptions) {
+    this.lock = new DirectoryLock(dir, {timeoutMs: options.lockTimeoutMs})
+    this.now = options.now ?? Date.now
+    this.onError = options.onError ?? ((error) => process.emitWarning(error.message, 'AuditWriterWarning'))
+    this.metadata = settings.include_metadata ? {hostname: hostname(), pid: process.pid, version: VERSION, ...settings.metadata} : {}
+    this.excluded = settings.exclude_events.map((g) => globToRegExp(g))
+    this.maxBytes = settings.max_file_size * 1024 * 1024
+  }
+
+  /**
+   * Opens a writer on a directory (created 0700 if missing). Settings not given take their built-in
+   * defaults (config/default.yaml); pass `loadConfig().config` to honour config files and AUDIT_*.
+   * A torn last line left by a crash is terminated and recorded (`audit.recovery`) here.
+   */
+  static async open(dir: string, options: AuditWriterOptions = {}): Promise<AuditWriter> {
+    const {now, lockTimeoutMs, onError, ...rest} = options
+    // A whole Config (from loadConfig) may be passed: its keys that are not writer settings are ignored.
+    const given = Object.fromEntries(Object.entries(rest).filter(([k]) => k in writerSettingsSchema.shape || !(k in configSchema.shape)))
+    const parsed = writerSettingsSchema.partial().safeParse(given)
+    if (!parsed.success) throw new WriteInputError(`AuditWriter options: ${describeInputIssue(parsed.error)}`)
+    const defaults = pickSettings(readDefaults())
+    const settings: WriterSettings = {...defaults, ...Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined))}
+    const writer = new AuditWriter(dir, settings, {now, lockTimeoutMs, onError})
+    if (settings.enabled) {
+      mkdirSync(dir, {recursive: true, mode: 0o700})
+      await writer.withLock(() => writer.findHead(writer.now()))
+    }
+    return writer
+  }
+
+  /**
+   * Appends one entry; resolves once it is in the file (and on disk, with fsync `always`), with
+   * undefined when the settings drop it (disabled, below `level`, in `exclude_events`).
+   * Rejects with WriteInputError on a bad event, level or details value; nothing is written then.
+   */
+  write(input: WriteInput): Promise<WrittenEntry | undefined> {
+    if (this.closed) return Promise.reject(new Error('AuditWriter: write after close()'))
+    const parsed = inputSchema.safeParse(input)
+    if (!parsed.success) return Promise.reject(new WriteInputError(describeInputIssue(parsed.error)))
+    const {event, actor, details} = parsed.data
+    const level = parsed.data.level === undefined ? 'info' : parseLevel(parsed.data.level)
+    if (!level) return Promise.reject(new WriteInputError(`level "${parsed.data.level}": expected one of ${LEVELS.join(', ')}`))
+    if (!this.settings.enabled || levelRank(level) < levelRank(this.settings.level) || this.excluded.some((re) => re.test(event))) {
+      return Promise.resolve(undefined)
+    }
+    return this.enqueue({event, level, actor: actor ?? defaultActor(), details: details ?? {}})
+  }
+
+  /**
+   * Applies `retention_days` now: records the files to remove in a chained `audit.retention` event,
+   * then removes them. Resolves with what was removed (empty when nothing is old enough).
+   */
+  async prune(): Promise<RemovedFile[]> {
+    if (!this.settings.enabled || this.settings.retention_days <= 0) return []
+    const planned = await planRetention(this.dir, this.settings.retention_days, this.now())
+    if (planned.length === 0) return []
+    let removed: RemovedFile[] = []
+    await this.enqueue({
+      event: 'audit.retention',
+      level: 'warning',
+      actor: 'auditkit',
+      details: {},
+      prepare: () => {
+        removed = stillPresent(this.dir, planned)
+        return removed.length === 0 ? undefined : {retention_days: this.settings.retention_days, removed}
+      },
+      commit: () => {
+        removeFiles(this.dir, removed)
+        fsyncDir(this.dir)
+      },
+    })
+    return removed
+  }
+
+  /** Writes everything queued, waits for background work, syncs (unless fsync is `never`) and closes the file. */
+  async close(): Promise<void> {
+    this.closed = true
+    while (this.draining) await this.draining
+    while (this.background.size > 0) await Promise.allSettled([...this.background])
+    clearTimeout(this.syncTimer)
+    await this.syncing
+    if (this.live) {
+      const {fd} = this.live
+      this.live = undefined
+      await this.retire(fd)
+    }
+  }
+
+  private enqueue(item: Omit<Pending, 'resolve' | 'reject'>): Promise<WrittenEntry | undefined> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({...item, resolve, reject})
+      this.draining ??= this.drain().finally(() => {
+        this.draining = undefined
+      })
+    })
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH)
+      try {
+        await this.flush(batch)
+      } catch (error) {
+        for (const item of batch) item.reject(error as Error)
+      }
+    }
+  }
+
+  private async withLock<T>(work: () => Promise<T> | T): Promise<T> {
+    await this.lock.acquire()
+    try {
+      return await work()
+    } finally {
+      this.lock.release()
+    }
+  }
+
+  /** Appends one batch under the lock: find the head, rotate if due, chain, one write(2). */
+  private async flush(batch: Pending[]): Promise<void> {
+    const results: Array<[Pending, WrittenEntry | undefined]> = []
+    const live = await this.withLock(async () => {
+      const now = this.now()
+      const live = await this.position(now)
+      const timestamp = new Date(now).toISOString()
+      const lines: string[] = []
+      const commits: Array<() => void> = []
+      let head = live.head
+      for (const item of batch) {
+        const details = item.prepare ? item.prepare() : item.details
+        if (!details) {
+          results.push([item, undefined])
+          continue
+        }
+        const body = serializeBody({timestamp, event: item.event, level: item.level, actor: item.actor, details, metadata: this.metadata})
+        const chained = this.settings.integrity ? chainLine(body, head) : undefined
+        const line = chained?.line ?? body
+        if (Buffer.byteLength(line) > MAX_LINE_BYTES) {
+          item.reject(new WriteInputError(`entry is ${Buffer.byteLength(line)} bytes; readers accept at most ${MAX_LINE_BYTES}`))
+          continue
+        }
+        if (chained) head = chained.hash
+        lines.push(line)
+        if (item.commit) commits.push(item.commit)
+        const entry: AuditEntry = {timestamp, event: item.event, level: item.level, actor: item.actor, details, metadata: this.metadata}
+        if (chained) entry.chain_hash = chained.hash
+        results.push([item, {entry, line, file: live.path}])
+      }
+      if (lines.length > 0) {
+        this.append(live, `${lines.join('\n')}\n`)
+        live.head = head
+      }
+      if (commits.length > 0) {
+        // What an internal event records must be on disk before it acts (e.g. files removed).
+        fdatasyncSync(live.fd)
+        for (const commit of commits) commit()
+      }
+      return live
+    })
+    if (this.settings.fsync === 'always') await fdatasync(live.fd)
+    else if (this.settings.fsync === 'interval') this.markDirty(live.fd)
+    for (const [item, written] of results) item.resolve(written)
+  }
+
+  /** write(2) until every byte is in; on failure the file position is unknown, so the tail is re-read next time. */
+  private append(live: Live, text: string): void {
+    const buf = Buffer.from(text)
+    try {
+      for (let done = 0; done < buf.length;) done += writeSync(live.fd, buf, done, buf.length - done)
+    } catch (error) {
+      this.live = undefined
+      void this.retire(live.fd)
+      throw error
+    }
+    live.size += buf.length
+  }
+
+  /**
+   * The file to append to and the chain head. Fast path: the file this writer appended to last is
+   * exactly as it left it (same inode, size and mode: nobody appended, rotated or closed it) and
+   * no new day or size rotation is due. Otherwise the directory is looked at again.
+   */
+  private async position(now: number): Promise<Live> {
+    const live = this.live
+    if (live && utcDay(now) <= live.day && !(this.maxBytes > 0 && live.size >= this.maxBytes)) {
+      const info = statSync(live.path, {throwIfNoEntry: false})
+      if (info && info.ino === live.ino && info.size === live.size && info.mode === live.mode) return live
+    }
+    if (live) {
+      this.live = undefined
+      void this.retire(live.fd)
+    }
+    const {files, head} = await this.findHead(now)
+    this.live = this.openLive(files, head, now)
+    return this.live
+  }
+
+  /**
+   * Reads the chain head from the tail of the newest file (older files only when it holds no chained
+   * line) and repairs what a crash left: a half-done rotation, or a torn last line, which is ended
+   * with LF and recorded in a chained `audit.recovery` event. Called under the lock.
+   */
+  private async findHead(now: number): Promise<{files: LogFile[]; head: string}> {
+    let files = await listLogFiles(this.dir)
+    const last = files.at(-1)
+    if (last && !last.gzip && last.part === Number.POSITIVE_INFINITY && repairHalfRotation(last, files)) files = await listLogFiles(this.dir)
+    const newest = files.at(-1)
+    let head: string | undefined
+    let tail: ReturnType<typeof readTail> | undefined
+    const info = newest && !newest.gzip ? statSync(newest.path) : undefined
+    if (newest && info) {
+      tail = readTail(newest.path, info.size, this.settings.integrity)
+      head = tail.head
+    }
+    if (head === undefined && this.settings.integrity) {
+      for (let i = files.length - (tail ? 2 : 1); i >= 0 && head === undefined; i--) head = await lastChainHash(files[i])
+    }
+    head ??= GENESIS
+    if (newest && info && tail && !isClosed(newest, info.mode)) {
+      if (tail.fragment) {
+        const {offset, bytes} = tail.fragment
+        const details = recoveryDetails(newest.name, lineNumberAt(newest.path, offset), bytes)
+        const body = serializeBody({timestamp: new Date(now).toISOString(), event: 'audit.recovery', level: 'warning', actor: 'auditkit', details, metadata: this.metadata})
+        const chained = this.settings.integrity ? chainLine(body, head) : undefined
+        // One write(2): the LF that ends the fragment and the entry recording it.
+        this.appendTo(newest.path, `\n${chained?.line ?? body}\n`)
+        if (chained) head = chained.hash
+      } else if (tail.missingNewline) {
+        this.appendTo(newest.path, '\n')
+      }
+    }
+    return {files, head}
+  }
+
+  private appendTo(path: string, text: string): void {
+    const fd = openSync(path, 'a')
+    try {
+      const buf = Buffer.from(text)
+      for (let done = 0; done < buf.length;) done += writeSync(fd, buf, done, buf.length - done)
+      if (this.settings.fsync !== 'never') fdatasyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+  }
+
+  /**
+   * Picks the live file: the newest file's day or today's, whichever is later (the chain never goes
+   * back to an older file); rotates by day and by size; creates the new live file with O_EXCL.
+   * Closed files are made read-only and, with `compress`, gzipped after the lock is released.
+   */
+  private openLive(files: LogFile[], head: string, now: number): Live {
+    const newest = files.at(-1)
+    const day = newest && newest.day > utcDay(now) ? newest.day : utcDay(now)
+    const toClose: string[] = []
+    let rotated = false
+    let current = newest && newest.day === day && newest.part === Number.POSITIVE_INFINITY ? newest : undefined
+    if (current) {
+      const info = statSync(current.path)
+      if (isClosed(current, info.mode)) {
+        // Today's live name holds a closed file (the clock went back over a rollover): set it aside.
+        rotateIntoPart(this.dir, current, files)
+        current = undefined
+      } else if (this.maxBytes > 0 && info.size >= this.maxBytes) {
+        const part = rotateIntoPart(this.dir, current, files)
+        if (part) {
+          toClose.push(part)
+          current = undefined
+          rotated = true
+        }
+      }
+    }
+    let fd: number
+    const path = current?.path ?? join(this.dir, liveName(day))
+    if (current) {
+      fd = openSync(path, 'a')
+    } else {
+      fd = openSync(path, 'ax', 0o600)
+      if (newest && newest !== current && newest.day < day && !newest.gzip) {
+        const info = statSync(newest.path, {throwIfNoEntry: false})
+        if (info && !isClosed(newest, info.mode)) {
+          chmodSync(newest.path, CLOSED_MODE)
+          toClose.push(newest.path)
+        }
+        rotated = true
+      }
+      if (this.settings.fsync !== 'never') fsyncDir(this.dir)
+    }
+    if (this.settings.compress) for (const closedPath of toClose) this.track(compressClosed(closedPath, this.settings.fsync !== 'never'))
+    if (rotated && this.settings.retention_days > 0 && !this.pruning) {
+      this.pruning = true
+      this.track(this.prune().then(() => undefined).finally(() => {
+        this.pruning = false
+      }))
+    }
+    const info = fstatSync(fd)
+    return {path, name: liveName(day), day, fd, ino: info.ino, size: info.size, mode: info.mode, head}
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work.catch((error: Error) => this.onError(error)).finally(() => this.background.delete(tracked))
+    this.background.add(tracked)
+  }
+
+  /** fsync `interval`: at most one fdatasync of each written file per interval. */
+  private markDirty(fd: number): void {
+    this.dirty.add(fd)
+    if (this.syncTimer) return
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = undefined
+      const fds = [...this.dirty]
+      this.dirty.clear()
+      this.syncing = Promise.all(fds.map((f) => fdatasync(f).catch(() => undefined))).then(() => undefined)
+    }, this.settings.fsync_interval_ms)
+    // A pending sync must not keep a process alive; what it would flush is already in the OS.
+    this.syncTimer.unref()
+  }
+
+  /** Syncs (unless fsync is never) and closes a file this writer no longer appends to. */
+  private async retire(fd: number): Promise<void> {
+    const wasDirty = this.dirty.delete(fd)
+    await this.syncing
+    if (wasDirty) await fdatasync(fd).catch(() => undefined)
+    await closeFd(fd)
+  }
+}
