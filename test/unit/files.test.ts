@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict'
+import {chmodSync, mkdirSync, utimesSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {test} from 'node:test'
+
+import {compareLogFiles, listLogFiles, LogDirectoryError, parseLogFileName} from '../../src/store/files.js'
+import {tempDir} from '../helpers.js'
+
+test('parseLogFileName recognises daily, numbered, HHMMSS and gzipped names only', () => {
+  assert.deepEqual(parseLogFileName('audit-2026-11-02.jsonl'), {name: 'audit-2026-11-02.jsonl', day: '2026-11-02', part: Number.POSITIVE_INFINITY, gzip: false})
+  assert.equal(parseLogFileName('audit-2026-11-02.003.jsonl.gz')?.part, 3)
+  assert.equal(parseLogFileName('audit-2026-11-02.003.jsonl.gz')?.gzip, true)
+  assert.equal(parseLogFileName('audit-2026-11-02.081503.jsonl')?.part, 81_503)
+  for (const bad of ['audit-2026-11-02.json', 'audit-2026-11-02.jsonl.bak', 'audit-2026-13-45.jsonl', 'audit-2026-11-02.1.jsonl', 'audit-2026-11-02.jsonl.tmp', 'other-2026-11-02.jsonl', '.audit-2026-11-02.jsonl.swp', 'audit-latest.jsonl']) {
+    assert.equal(parseLogFileName(bad), undefined, bad)
+  }
+})
+
+test('files are ordered by day, then numbered parts ascending, then the live file; never by mtime', async () => {
+  const dir = tempDir()
+  const names = [
+    'audit-2026-11-03.jsonl',
+    'audit-2026-11-02.jsonl',
+    'audit-2026-11-02.002.jsonl.gz',
+    'audit-2026-11-02.001.jsonl.gz',
+    'audit-2026-11-02.010.jsonl',
+    'audit-2026-11-01.235959.jsonl',
+    'audit-2026-11-01.080000.jsonl',
+    'audit-2026-11-01.jsonl',
+    'notes.txt',
+    'audit-2026-11-02.jsonl.bak',
+    'audit.lock',
+  ]
+  // mtimes deliberately the reverse of the chain order
+  names.forEach((name, i) => {
+    const path = join(dir, name)
+    writeFileSync(path, '')
+    const t = new Date(Date.UTC(2030, 0, 1) - i * 3_600_000)
+    utimesSync(path, t, t)
+  })
+  mkdirSync(join(dir, 'audit-2026-11-04.jsonl.d'))
+  const files = await listLogFiles(dir)
+  assert.deepEqual(files.map((f) => f.name), [
+    'audit-2026-11-01.080000.jsonl',
+    'audit-2026-11-01.235959.jsonl',
+    'audit-2026-11-01.jsonl',
+    'audit-2026-11-02.001.jsonl.gz',
+    'audit-2026-11-02.002.jsonl.gz',
+    'audit-2026-11-02.010.jsonl',
+    'audit-2026-11-02.jsonl',
+    'audit-2026-11-03.jsonl',
+  ])
+  assert.equal(files[0].path, join(dir, 'audit-2026-11-01.080000.jsonl'))
+})
+
+test('a part present both plain and gzipped (compression in progress) is listed once, plain', async () => {
+  const dir = tempDir()
+  for (const name of ['audit-2026-11-02.001.jsonl', 'audit-2026-11-02.001.jsonl.gz', 'audit-2026-11-02.jsonl']) writeFileSync(join(dir, name), '')
+  const files = await listLogFiles(dir)
+  assert.deepEqual(files.map((f) => f.name), ['audit-2026-11-02.001.jsonl', 'audit-2026-11-02.jsonl'])
+  assert.equal(compareLogFiles(parseLogFileName('audit-2026-11-02.001.jsonl')!, parseLogFileName('audit-2026-11-02.001.jsonl.gz')!) < 0, true)
+})
+
+test('with a time range, files are skipped by the date in their name, without being opened', async () => {
+  const dir = tempDir()
+  for (const day of ['2026-11-01', '2026-11-02', '2026-11-03', '2026-11-04']) writeFileSync(join(dir, `audit-${day}.jsonl`), '')
+  // unreadable files: opening them would fail, so being listed proves nothing was opened
+  for (const name of ['audit-2026-11-01.jsonl', 'audit-2026-11-04.jsonl']) chmodSync(join(dir, name), 0)
+  const since = Date.parse('2026-11-02T12:00:00Z')
+  const until = Date.parse('2026-11-03T12:00:00Z')
+  assert.deepEqual((await listLogFiles(dir, {since, until})).map((f) => f.day), ['2026-11-02', '2026-11-03'])
+  // a range starting at midnight still takes the previous day's file (entries stamped just before its rotation)
+  assert.deepEqual((await listLogFiles(dir, {since: Date.parse('2026-11-03T00:00:00Z')})).map((f) => f.day), ['2026-11-02', '2026-11-03', '2026-11-04'])
+  assert.deepEqual((await listLogFiles(dir, {until: Date.parse('2026-11-02T00:00:00Z')})).map((f) => f.day), ['2026-11-01', '2026-11-02'])
+  assert.deepEqual((await listLogFiles(dir, {since: Date.parse('2026-11-05T00:10:00Z')})).map((f) => f.day), [])
+})
+
+test('a missing directory, a file given as directory and an unreadable directory are LogDirectoryErrors', async () => {
+  const dir = tempDir()
+  await assert.rejects(listLogFiles(join(dir, 'nope')), (e: Error) => e instanceof LogDirectoryError && /no such directory/.test(e.message))
+  writeFileSync(join(dir, 'f'), '')
+  await assert.rejects(listLogFiles(join(dir, 'f')), (e: Error) => e instanceof LogDirectoryError && /not a directory/.test(e.message))
+  const locked = join(dir, 'locked')
+  mkdirSync(locked, {mode: 0})
+  if (process.getuid?.() !== 0) {
+    await assert.rejects(listLogFiles(locked), (e: Error) => e instanceof LogDirectoryError && /permission denied/.test(e.message))
+  }
+})
+
+test('an empty directory lists no files', async () => {
+  assert.deepEqual(await listLogFiles(tempDir()), [])
+})
