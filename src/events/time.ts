@@ -26,11 +26,12 @@ export interface TimeOptions {
 
 export const RECENT_MS = 10 * 60_000
 
-function startOfDay(ms: number, local: boolean): number {
+/** Midnight starting the day `ms` falls in, moved by `days` calendar days (not 24-hour steps: a local day may last 23 or 25 hours). */
+function startOfDay(ms: number, local: boolean, days = 0): number {
   const d = new Date(ms)
   return local
-    ? new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime()
-    : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())
+    ? new Date(d.getFullYear(), d.getMonth(), d.getDate() + days).getTime()
+    : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + days)
 }
 
 /** Parses a time expression into milliseconds since the epoch; throws TimeExpressionError. */
@@ -44,12 +45,11 @@ export function parseTimeExpression(input: string, options: TimeOptions = {}): n
     case 'now': return now
     case 'recent': return now - RECENT_MS
     case 'today': return startOfDay(now, local)
-    case 'yesterday': return startOfDay(now, local) - UNIT_MS.d
-    case 'tomorrow': return startOfDay(now, local) + UNIT_MS.d
+    case 'yesterday': return startOfDay(now, local, -1)
+    case 'tomorrow': return startOfDay(now, local, 1)
     case 'this-week': {
-      const day = startOfDay(now, local)
-      const weekday = local ? new Date(day).getDay() : new Date(day).getUTCDay()
-      return day - ((weekday + 6) % 7) * UNIT_MS.d // weeks start on Monday (ISO 8601)
+      const weekday = local ? new Date(now).getDay() : new Date(now).getUTCDay()
+      return startOfDay(now, local, -((weekday + 6) % 7)) // weeks start on Monday (ISO 8601)
     }
   }
 
