@@ -1,0 +1,53 @@
+import {Flags} from '@oclif/core'
+
+import {AuditCommand, EXIT, UserError} from '../cli/base.js'
+import {CheckpointError, loadPrivateKey} from '../integrity/checkpoint.js'
+import {SealError, sealDirectory} from '../integrity/seal.js'
+import {VerifyError} from '../integrity/verify.js'
+import {formatProblem} from './verify.js'
+
+export default class Seal extends AuditCommand {
+  static override summary = 'Append a signed checkpoint of the chain head (run it from cron)'
+  static override description = `Verifies the log directory (and the checkpoints so far, with the key's public half) and, when
+everything holds, appends a checkpoint signed with the Ed25519 private key: entries so far, head file
+and line, head hash, time, and the hash of the previous checkpoint. A checkpoint lets audit verify
+find entries cut from the end, deleted files and a chain rewritten after an edit.
+The checkpoint file defaults to audit.checkpoints in the log directory; it is safer elsewhere (another
+host, user or append-only storage), out of reach of whoever can write the logs.
+Exit 0 when sealed, 1 when the log does not verify (nothing is sealed), 2 on bad usage.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --key /etc/auditkit/keys/audit-seal.key',
+    '<%= config.bin %> <%= command.id %> --dir /var/log/myapp/audit --key /etc/auditkit/keys/audit-seal.key --checkpoints /srv/seal/myapp.checkpoints',
+  ]
+
+  static override flags = {
+    key: Flags.string({char: 'k', required: true, description: 'Ed25519 private key (PEM, from audit keygen)'}),
+    checkpoints: Flags.string({description: 'checkpoint file to append to (default: audit.checkpoints in the log directory)'}),
+    json: Flags.boolean({description: 'print the checkpoint (or the failed verification) as one JSON document'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Seal)
+    const config = this.settings(flags)
+    let result: Awaited<ReturnType<typeof sealDirectory>>
+    try {
+      const key = await loadPrivateKey(flags.key)
+      result = await sealDirectory(config.dir, key, {checkpoints: flags.checkpoints, onProblem: flags.json ? undefined : (p) => this.warnLine(formatProblem(p))})
+    } catch (error) {
+      if (error instanceof VerifyError || error instanceof CheckpointError) throw new UserError(error.message)
+      if (error instanceof SealError) throw new UserError(error.message, EXIT.negative)
+      throw error
+    }
+    const {checkpoint, report, path} = result
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify(checkpoint ? {sealed: true, path, checkpoint} : {sealed: false, path, report}, null, 2)}\n`)
+    } else if (checkpoint) {
+      process.stdout.write(`sealed checkpoint #${checkpoint.index}: ${checkpoint.entries} entries, head ${checkpoint.file}:${checkpoint.line} ${checkpoint.hash} -> ${path}\n`)
+    } else {
+      const n = report.problems.length + report.problemsOmitted
+      this.warnLine(`audit seal: not sealed: the log does not verify (${n} problem${n === 1 ? '' : 's'}; see audit verify)`)
+    }
+    process.exitCode = checkpoint ? EXIT.ok : EXIT.negative
+  }
+}

@@ -1,0 +1,107 @@
+import {Flags} from '@oclif/core'
+
+import {AuditCommand, EXIT, UserError} from '../cli/base.js'
+import {sanitizeLine} from '../formats/sanitize.js'
+import {CheckpointError, loadPublicKey} from '../integrity/checkpoint.js'
+import {type ChainProfile, type VerifyProblem, type VerifyReport, VerifyError, verifyDirectory} from '../integrity/verify.js'
+
+/** One problem, in the style of `aws cloudtrail validate-logs`. */
+export function formatProblem(p: VerifyProblem): string {
+  const where = p.kind === 'checkpoint-file' ? `Checkpoint file ${p.file}` : `Log file ${p.file}`
+  return `${where}${p.line === undefined ? '' : ` line ${p.line}`} INVALID: ${p.message}`
+}
+
+export function renderReport(report: VerifyReport, verbose: boolean): string {
+  const out: string[] = []
+  const profiles = [...new Set(report.files.filter((f) => !f.missing).map((f) => f.profile))].join(', ') || 'none'
+  out.push(`Results for ${report.dir}: ${report.files.length} log file${report.files.length === 1 ? '' : 's'} (profile ${profiles})`)
+  if (verbose) for (const f of report.files) out.push(`Log file ${f.file} ${f.missing ? 'MISSING' : f.valid ? `valid (${f.entries} entries)` : `INVALID (${f.problems} problem${f.problems === 1 ? '' : 's'})`}`)
+  out.push(`${report.filesValid}/${report.files.length} log files valid, ${report.filesInvalid} invalid`)
+  out.push(`${report.entries} entries checked${report.unchained > 0 ? `, ${report.unchained} unchained (unprotected)` : ''}`)
+  out.push(`First problem: ${report.firstProblem ? `${report.firstProblem.file}${report.firstProblem.line === undefined ? '' : `:${report.firstProblem.line}`}` : 'none'}`)
+  out.push(`Chain head: ${report.head ? `${report.head.file}:${report.head.line} ${report.head.hash}` : 'none'}`)
+  const cp = report.checkpoints
+  if (cp) {
+    out.push(`Checkpoints: ${cp.count} in ${cp.file}, ${cp.signaturesChecked ? `signatures checked with key ${cp.keyId}` : 'signatures NOT checked (no --pubkey)'}`)
+  } else {
+    out.push('Checkpoints: none (see audit seal)')
+  }
+  out.push(`Not sealed: ${report.notSealed} entr${report.notSealed === 1 ? 'y' : 'ies'}${cp ? ' after the last checkpoint that holds' : ''}`)
+  for (const note of report.notes) out.push(`Note: ${note}`)
+  const problems = report.problems.length + report.problemsOmitted
+  out.push(report.valid ? 'Verdict: VALID' : `Verdict: INVALID (${problems} problem${problems === 1 ? '' : 's'})`)
+  return out.map((line) => `${sanitizeLine(line)}\n`).join('')
+}
+
+export default class Verify extends AuditCommand {
+  static override summary = 'Verify the hash chain and the signed checkpoints of a log directory'
+  static override description = `Checks every entry of the directory as one chain, across parts, days and .gz files, in chain
+order (never by mtime). Native files are hashed byte for byte; loki-mode dashboard logs with their own
+canonical JSON (recognised per file by content, or forced with --profile). Reports one line per
+problem on stderr (file, line, what is wrong), then a summary on stdout: files valid and invalid,
+entries checked, the first bad location, the chain head, and the entries not sealed by a checkpoint.
+With a checkpoint file (audit seal) it also finds entries cut from the end, deleted files and a
+rewritten chain; with --pubkey it checks every checkpoint's signature and their sequence.
+Files removed by auditkit's own retention (an audit.retention entry) and torn lines repaired by
+the writer (an audit.recovery entry) are accepted and noted. A last line still being written is
+not checked. Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usage.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --dir /var/log/myapp/audit',
+    '<%= config.bin %> <%= command.id %> --pubkey /etc/auditkit/audit-seal.pub --checkpoints /srv/seal/audit.checkpoints',
+    '<%= config.bin %> <%= command.id %> --dir ~/.loki/dashboard/audit --profile loki --json',
+  ]
+
+  static override flags = {
+    profile: Flags.string({description: 'verify every file with this profile instead of recognising each by content', options: ['native', 'loki']}),
+    pubkey: Flags.string({description: 'Ed25519 public key (PEM, from audit keygen) to check checkpoint signatures with'}),
+    checkpoints: Flags.string({description: 'checkpoint file written by audit seal (default: audit.checkpoints in the log directory, when present)'}),
+    verbose: Flags.boolean({char: 'v', description: 'list valid files too'}),
+    json: Flags.boolean({description: 'print the report as one JSON document (problems included, nothing on stderr)'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Verify)
+    const config = this.settings(flags)
+    let report: VerifyReport
+    try {
+      const pubkey = flags.pubkey ? await loadPublicKey(flags.pubkey) : undefined
+      const progress = !flags.json && process.stderr.isTTY ? new Progress() : undefined
+      report = await verifyDirectory(config.dir, {
+        profile: flags.profile as ChainProfile | undefined,
+        checkpoints: flags.checkpoints,
+        pubkey,
+        onProblem: flags.json ? undefined : (p) => {
+          progress?.clear()
+          this.warnLine(formatProblem(p))
+        },
+        onProgress: progress && ((p) => progress.show(`verifying: ${p.entries} entries, file ${p.fileIndex + 1}/${p.files}`)),
+      })
+      progress?.clear()
+    } catch (error) {
+      if (error instanceof VerifyError || error instanceof CheckpointError) throw new UserError(error.message)
+      throw error
+    }
+    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report, flags.verbose))
+    process.exitCode = report.valid ? EXIT.ok : EXIT.negative
+  }
+}
+
+/** A one-line progress display on a terminal's stderr, redrawn at most every 200 ms. */
+class Progress {
+  private last = 0
+  private shown = false
+
+  show(text: string): void {
+    const now = Date.now()
+    if (now - this.last < 200) return
+    this.last = now
+    this.shown = true
+    process.stderr.write(`\r\u001B[K${text}`)
+  }
+
+  clear(): void {
+    if (this.shown) process.stderr.write('\r\u001B[K')
+    this.shown = false
+  }
+}

@@ -1,0 +1,213 @@
+import * as crypto from 'node:crypto'
+import {mkdir, open, readFile} from 'node:fs/promises'
+import {join} from 'node:path'
+
+/**
+ * Signed checkpoints of the chain head, modelled on C2SP signed notes and tlog checkpoints:
+ * a text body (origin line, entry count, head hash, then `key value` extension lines), a blank
+ * line, and `— <key name> <base64(4-byte key id || Ed25519 signature)>` over the body.
+ * Checkpoints are appended to one file, separated by a blank line; each names the sha256 of
+ * the whole previous checkpoint, so removing or reordering one breaks the sequence.
+ */
+
+export const CHECKPOINT_ORIGIN = 'auditkit checkpoint v1'
+/** Where `seal` and `verify` look when no checkpoint file is named. */
+export const DEFAULT_CHECKPOINT_NAME = 'audit.checkpoints'
+export const KEY_NAME = 'auditkit'
+export const NO_PREVIOUS = '0'.repeat(64)
+export const PRIVATE_KEY_FILE = 'audit-seal.key'
+export const PUBLIC_KEY_FILE = 'audit-seal.pub'
+
+const EM_DASH = '\u2014'
+const HEX64 = /^[0-9a-f]{64}$/
+
+export class CheckpointError extends Error {}
+
+export interface CheckpointBody {
+  /** Chained entries from the start of the chain up to and including the head. */
+  entries: number
+  /** Stored hash of the head entry. */
+  hash: string
+  /** File name (no directory) and 1-based line of the head entry. */
+  file: string
+  line: number
+  /** RFC 3339 time of sealing. */
+  time: string
+  /** sha256 of the previous checkpoint's full text, or 64 zeros for the first. */
+  prev: string
+}
+
+export interface Checkpoint extends CheckpointBody {
+  /** 1-based position in the checkpoint file, and the line it starts on. */
+  index: number
+  fileLine: number
+  /** The signed body text (ending in LF) and the whole checkpoint text (ending in LF). */
+  body: string
+  text: string
+  /** Key name and hex key id from the signature line, and the raw signature. */
+  keyName: string
+  keyId: string
+  signature: Buffer
+}
+
+function sha256(data: string | Buffer): string {
+  return crypto.createHash('sha256').update(data).digest('hex')
+}
+
+/** Raw 32-byte Ed25519 public key. */
+function rawPublicKey(key: crypto.KeyObject): Buffer {
+  const spki = key.export({format: 'der', type: 'spki'})
+  return spki.subarray(spki.length - 32)
+}
+
+/** The signed-note key id: first 4 bytes of sha256(name || LF || 0x01 (Ed25519) || key). */
+export function keyIdBytes(publicKey: crypto.KeyObject, name = KEY_NAME): Buffer {
+  const hash = crypto.createHash('sha256').update(`${name}\n`).update(Buffer.from([1])).update(rawPublicKey(publicKey)).digest()
+  return hash.subarray(0, 4)
+}
+
+export function keyId(publicKey: crypto.KeyObject): string {
+  return keyIdBytes(publicKey).toString('hex')
+}
+
+export async function loadPrivateKey(path: string): Promise<crypto.KeyObject> {
+  let key: crypto.KeyObject
+  try {
+    key = crypto.createPrivateKey(await readFile(path))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code) throw error
+    throw new CheckpointError(`${path}: not a PEM private key`)
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw new CheckpointError(`${path}: not an Ed25519 key (${key.asymmetricKeyType})`)
+  return key
+}
+
+export async function loadPublicKey(path: string): Promise<crypto.KeyObject> {
+  let key: crypto.KeyObject
+  try {
+    key = crypto.createPublicKey(await readFile(path))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code) throw error
+    throw new CheckpointError(`${path}: not a PEM public key`)
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw new CheckpointError(`${path}: not an Ed25519 key (${key.asymmetricKeyType})`)
+  return key
+}
+
+/** Writes a new Ed25519 key pair into `dir` (0700); refuses to overwrite either file. */
+export async function generateKeyPair(dir: string): Promise<{privatePath: string; publicPath: string; keyId: string}> {
+  await mkdir(dir, {recursive: true, mode: 0o700})
+  const {privateKey, publicKey} = crypto.generateKeyPairSync('ed25519')
+  const privatePath = join(dir, PRIVATE_KEY_FILE)
+  const publicPath = join(dir, PUBLIC_KEY_FILE)
+  for (const path of [privatePath, publicPath]) {
+    const exists = await open(path, 'r').then(async (h) => { await h.close(); return true }, () => false)
+    if (exists) throw new CheckpointError(`${path} exists; refusing to overwrite a key`)
+  }
+  // 'wx' fails if the file appeared meanwhile, so a key is never overwritten.
+  for (const [path, pem] of [[privatePath, privateKey.export({format: 'pem', type: 'pkcs8'})], [publicPath, publicKey.export({format: 'pem', type: 'spki'})]] as const) {
+    const handle = await open(path, 'wx', 0o600)
+    try {
+      await handle.writeFile(pem)
+    } finally {
+      await handle.close()
+    }
+  }
+  return {privatePath, publicPath, keyId: keyId(publicKey)}
+}
+
+export function formatBody(body: CheckpointBody): string {
+  return [CHECKPOINT_ORIGIN, String(body.entries), body.hash, `file ${body.file}`, `line ${body.line}`, `time ${body.time}`, `prev ${body.prev}`, ''].join('\n')
+}
+
+/** The full text of a signed checkpoint, ending in LF. */
+export function signCheckpoint(body: CheckpointBody, privateKey: crypto.KeyObject): string {
+  const text = formatBody(body)
+  const signature = crypto.sign(null, Buffer.from(text), privateKey)
+  const publicKey = crypto.createPublicKey(privateKey)
+  const blob = Buffer.concat([keyIdBytes(publicKey), signature]).toString('base64')
+  return `${text}\n${EM_DASH} ${KEY_NAME} ${blob}\n`
+}
+
+/** sha256 of a checkpoint's full text: what the next checkpoint names as `prev`. */
+export function checkpointDigest(text: string): string {
+  return sha256(text)
+}
+
+function parseBody(lines: string[], where: string): CheckpointBody {
+  const fail = (what: string): never => {
+    throw new CheckpointError(`${where}: ${what}`)
+  }
+  if (lines[0] !== CHECKPOINT_ORIGIN) fail(`first line is not "${CHECKPOINT_ORIGIN}"`)
+  if (!/^\d+$/.test(lines[1] ?? '')) fail('second line is not an entry count')
+  if (!HEX64.test(lines[2] ?? '')) fail('third line is not a 64-hex head hash')
+  const ext = new Map<string, string>()
+  for (const line of lines.slice(3)) {
+    const space = line.indexOf(' ')
+    if (space <= 0) fail(`bad line "${line}"`)
+    ext.set(line.slice(0, space), line.slice(space + 1))
+  }
+  const file = ext.get('file') ?? fail('no file line')
+  const line = Number(ext.get('line') ?? fail('no line line'))
+  const time = ext.get('time') ?? fail('no time line')
+  const prev = ext.get('prev') ?? fail('no prev line')
+  if (!/^audit-[\w.-]+$/.test(file)) fail(`bad file name "${file}"`)
+  if (!Number.isSafeInteger(line) || line < 1) fail('bad line number')
+  if (Number.isNaN(Date.parse(time))) fail('bad time')
+  if (!HEX64.test(prev)) fail('bad prev hash')
+  return {entries: Number(lines[1]), hash: lines[2], file, line, time, prev}
+}
+
+/** Parses a checkpoint file's text; a malformed checkpoint throws CheckpointError naming its line. */
+export function parseCheckpoints(text: string, source: string): Checkpoint[] {
+  const lines = text.split('\n')
+  if (lines.at(-1) === '') lines.pop()
+  const out: Checkpoint[] = []
+  let i = 0
+  while (i < lines.length) {
+    if (lines[i] === '') {
+      i++
+      continue
+    }
+    const start = i
+    const body: string[] = []
+    while (i < lines.length && lines[i] !== '') body.push(lines[i++])
+    if (i >= lines.length) throw new CheckpointError(`${source}:${start + 1}: checkpoint without a signature`)
+    i++ // the blank line between body and signatures
+    const sigs: string[] = []
+    while (i < lines.length && lines[i].startsWith(`${EM_DASH} `)) sigs.push(lines[i++])
+    if (sigs.length !== 1) throw new CheckpointError(`${source}:${start + 1}: expected one signature line, found ${sigs.length}`)
+    const [, name, blob] = sigs[0].split(' ')
+    const raw = Buffer.from(blob ?? '', 'base64')
+    if (!name || raw.length !== 68) throw new CheckpointError(`${source}:${i}: malformed signature line`)
+    const parsed = parseBody(body, `${source}:${start + 1}`)
+    const bodyText = `${body.join('\n')}\n`
+    out.push({...parsed, index: out.length + 1, fileLine: start + 1, body: bodyText, text: `${bodyText}\n${sigs[0]}\n`, keyName: name, keyId: raw.subarray(0, 4).toString('hex'), signature: raw.subarray(4)})
+  }
+  return out
+}
+
+export async function readCheckpoints(path: string): Promise<Checkpoint[]> {
+  return parseCheckpoints(await readFile(path, 'utf8'), path)
+}
+
+/** Problems with the checkpoint sequence itself: signatures, continuity, monotonicity. */
+export function checkSequence(checkpoints: Checkpoint[], publicKey?: crypto.KeyObject): {index: number; message: string}[] {
+  const problems: {index: number; message: string}[] = []
+  const id = publicKey ? keyId(publicKey) : undefined
+  let previous: Checkpoint | undefined
+  for (const cp of checkpoints) {
+    if (publicKey) {
+      if (cp.keyId !== id || cp.keyName !== KEY_NAME) problems.push({index: cp.index, message: `signed by another key (${cp.keyName} ${cp.keyId}, expected ${KEY_NAME} ${id})`})
+      else if (!crypto.verify(null, Buffer.from(cp.body), publicKey, cp.signature)) problems.push({index: cp.index, message: 'bad signature: the checkpoint was altered or forged'})
+    }
+    const expected = previous ? checkpointDigest(previous.text) : NO_PREVIOUS
+    if (cp.prev !== expected) {
+      problems.push({index: cp.index, message: previous ? `does not follow checkpoint #${previous.index} (a checkpoint was removed, inserted or reordered)` : 'names a predecessor, but it is the first in the file (earlier checkpoints were removed)'})
+    } else if (previous && (cp.entries < previous.entries || Date.parse(cp.time) < Date.parse(previous.time))) {
+      problems.push({index: cp.index, message: `goes backwards from checkpoint #${previous.index}`})
+    }
+    previous = cp
+  }
+  return problems
+}

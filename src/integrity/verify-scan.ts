@@ -1,0 +1,228 @@
+import * as crypto from 'node:crypto'
+import {isUtf8} from 'node:buffer'
+
+import {canonicalizeText, lokiEntryHash, LOKI_HASH_KEY, parseLossless} from './loki-canonical.js'
+
+/**
+ * The per-line half of verification: one LF-terminated block of a log file in, a compact list of
+ * what it holds out. It checks every link it can on its own — link n needs only the stored hash of
+ * line n-1 — so blocks can be scanned in parallel (worker threads); the caller checks the first
+ * link of each run and everything that spans blocks, in order.
+ */
+
+export type ChainProfile = 'native' | 'loki'
+
+/** Bytes reserved before a block's first line so the native hash can be computed in place. */
+export const HEADROOM = 64
+
+/** Consecutive chained lines (unchained and bad lines may sit between them) whose links all hold. */
+export interface RunItem {
+  k: 'run'
+  /** 1-based line within the block. */
+  line: number
+  count: number
+  /** What was hashed after the previous hash: the native body, or the loki canonical JSON. */
+  firstBody: string
+  firstHash: string
+  lastHash: string
+  /** 1-based line of the run's last chained line. */
+  lastLine: number
+}
+
+export type BadKind = 'malformed' | 'not-object' | 'duplicate-key' | 'unchained' | 'utf8'
+
+export interface BadItem {
+  k: 'bad'
+  line: number
+  kind: BadKind
+  reason: string
+  /** Byte length and sha256 of the line, so a later `audit.recovery` entry can account for it. */
+  bytes?: number
+  sha256?: string
+}
+
+/** A chained `audit.retention` / `audit.recovery` line, in full. */
+export interface SpecialItem {
+  k: 'special'
+  line: number
+  text: string
+}
+
+/** A chained line whose stored hash is a checkpoint head the caller asked about. */
+export interface MarkItem {
+  k: 'mark'
+  line: number
+  hash: string
+  /** Chained lines in this block before it. */
+  before: number
+}
+
+export type ScanItem = RunItem | BadItem | SpecialItem | MarkItem
+
+export interface ScanResult {
+  /** Lines in the block (blank ones included). */
+  lines: number
+  /** Chained lines in the block. */
+  chained: number
+  items: ScanItem[]
+}
+
+export interface ScanRequest {
+  buf: Uint8Array
+  /** Offset of the block's first byte (at least HEADROOM); the block ends with LF at `end - 1`. */
+  start: number
+  end: number
+  profile: ChainProfile
+  /** Checkpoint head hashes to look for. */
+  wanted?: readonly string[]
+}
+
+const hashBytes: (data: Uint8Array) => string = typeof (crypto as {hash?: unknown}).hash === 'function'
+  ? (data) => crypto.hash('sha256', data, 'hex')
+  : (data) => crypto.createHash('sha256').update(data).digest('hex')
+
+const SUFFIX = Buffer.from(',"chain_hash":"')
+/** `,"chain_hash":"` + 64 hex + `"` before the closing brace. */
+const SUFFIX_LENGTH = 80
+const SPECIAL = Buffer.from('"event":"audit.re')
+const HEX64 = /^[0-9a-f]{64}$/
+
+/** True when the line ends with `,"chain_hash":"<64 chars>"}` (the caller checks the 64 are hex). */
+function hasNativeSuffix(buf: Buffer, start: number, end: number): boolean {
+  if (end - start < SUFFIX_LENGTH + 2 || buf[end - 1] !== 0x7d || buf[end - 2] !== 0x22) return false
+  const at = end - 1 - SUFFIX_LENGTH
+  for (let i = 0; i < SUFFIX.length; i++) if (buf[at + i] !== SUFFIX[i]) return false
+  return true
+}
+
+function isBlank(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = buf[i]
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false
+  }
+  return true
+}
+
+/** Classifies a line that is not a chained entry of its profile. */
+function classify(text: string, bytes: Buffer, profile: ChainProfile, line: number): BadItem {
+  const parsed = parseLossless(text)
+  const trace = {bytes: bytes.length, sha256: hashBytes(bytes)}
+  if (!parsed.ok) return {k: 'bad', line, kind: 'malformed', reason: `not valid JSON (${parsed.reason} at column ${parsed.offset + 1})`, ...trace}
+  if (parsed.value.t !== 'obj') {
+    const what = parsed.value.t === 'arr' ? 'an array' : parsed.value.t === 'str' ? 'a string' : parsed.value.t === 'null' ? 'null' : parsed.value.t === 'bool' ? 'a boolean' : 'a number'
+    return {k: 'bad', line, kind: 'not-object', reason: `a JSON value that is not an object (${what})`, ...trace}
+  }
+  const key = profile === 'native' ? 'chain_hash' : LOKI_HASH_KEY
+  if (parsed.value.entries.some(([name]) => name === key)) {
+    const reason = profile === 'native' ? 'chain_hash is not the last member or not 64 lowercase hex' : `${key} is not 64 lowercase hex`
+    return {k: 'bad', line, kind: 'malformed', reason, ...trace}
+  }
+  return {k: 'bad', line, kind: 'unchained', reason: `no ${key}`}
+}
+
+/** What is visibly wrong with a native body (the line without chain_hash), if anything. */
+export function nativeBodyNote(body: string): string | undefined {
+  const parsed = parseLossless(body)
+  if (!parsed.ok) return `not valid JSON (${parsed.reason})`
+  if (parsed.duplicateKey) return `duplicate key ${parsed.duplicateKey.pointer}`
+  // The writer serializes with JSON.stringify; anything else was re-serialized or hand-edited.
+  if (JSON.stringify(JSON.parse(body)) !== body) return 'not as auditkit serializes it (whitespace, key order or escapes changed)'
+  return undefined
+}
+
+class Scanner {
+  readonly items: ScanItem[] = []
+  private run: RunItem | undefined
+  private prev: string | undefined
+  chained = 0
+
+  constructor(private readonly wanted: ReadonlySet<string> | undefined) {}
+
+  /** A chained line whose link was checked (`linked`) or could not be / failed. */
+  chain(line: number, stored: string, linked: boolean, firstBody: () => string): void {
+    if (linked && this.run) {
+      this.run.count++
+      this.run.lastHash = stored
+      this.run.lastLine = line
+    } else {
+      this.run = {k: 'run', line, count: 1, firstBody: firstBody(), firstHash: stored, lastHash: stored, lastLine: line}
+      this.items.push(this.run)
+    }
+    if (this.wanted?.has(stored)) this.items.push({k: 'mark', line, hash: stored, before: this.chained})
+    this.prev = stored
+    this.chained++
+  }
+
+  get previous(): string | undefined {
+    return this.prev
+  }
+}
+
+export function scanBlock(request: ScanRequest): ScanResult {
+  const buf = Buffer.from(request.buf.buffer, request.buf.byteOffset, request.buf.byteLength)
+  const {start, end, profile} = request
+  const wanted = request.wanted && request.wanted.length > 0 ? new Set(request.wanted) : undefined
+  const scanner = new Scanner(wanted)
+  const utf8 = isUtf8(buf.subarray(start, end))
+  const specials: number[] = []
+  if (profile === 'native') for (let at = buf.indexOf(SPECIAL, start); at >= 0 && at < end; at = buf.indexOf(SPECIAL, at + 1)) specials.push(at)
+  let special = 0
+  let line = 0
+
+  for (let pos = start; pos < end;) {
+    const nl = buf.indexOf(10, pos)
+    const lineStart = pos
+    const lineEnd = nl
+    pos = nl + 1
+    line++
+    if (buf[lineStart] !== 0x7b && isBlank(buf, lineStart, lineEnd)) continue
+    if (!utf8 && !isUtf8(buf.subarray(lineStart, lineEnd))) {
+      scanner.items.push({k: 'bad', line, kind: 'utf8', reason: 'not valid UTF-8', bytes: lineEnd - lineStart, sha256: hashBytes(buf.subarray(lineStart, lineEnd))})
+      continue
+    }
+
+    if (profile === 'native') {
+      const stored = hasNativeSuffix(buf, lineStart, lineEnd) ? buf.toString('latin1', lineEnd - 66, lineEnd - 2) : undefined
+      if (stored === undefined) {
+        scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line))
+        continue
+      }
+      while (special < specials.length && specials[special] < lineStart) special++
+      const isSpecial = special < specials.length && specials[special] < lineEnd
+      const text = isSpecial ? buf.toString('utf8', lineStart, lineEnd) : undefined
+      // In place: `prev` into the 64 bytes before the line (the previous line is done with, or
+      // headroom) and `}` over the suffix's comma, so `prev + body` is one contiguous slice.
+      const bodyEnd = lineEnd - SUFFIX_LENGTH
+      buf[bodyEnd - 1] = 0x7d
+      let linked = false
+      const prev = scanner.previous
+      if (prev !== undefined) {
+        buf.write(prev, lineStart - HEADROOM, HEADROOM, 'latin1')
+        linked = hashBytes(buf.subarray(lineStart - HEADROOM, bodyEnd)) === stored
+      }
+      // A matching hash proves the 64 characters are hex; only the others need the pattern.
+      if (!linked && !HEX64.test(stored)) {
+        buf[bodyEnd - 1] = 0x2c
+        scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line))
+        continue
+      }
+      scanner.chain(line, stored, linked, () => buf.toString('utf8', lineStart, bodyEnd))
+      if (text !== undefined) scanner.items.push({k: 'special', line, text})
+      continue
+    }
+
+    const text = buf.toString('utf8', lineStart, lineEnd)
+    const prev = scanner.previous
+    const result = lokiEntryHash(prev ?? '', text)
+    if (!result.ok || result.stored === null || !HEX64.test(result.stored)) {
+      scanner.items.push(classify(text, buf.subarray(lineStart, lineEnd), profile, line))
+      continue
+    }
+    if (result.duplicateKey) scanner.items.push({k: 'bad', line, kind: 'duplicate-key', reason: `duplicate key ${result.duplicateKey.pointer} (loki-mode's verifier keeps the last value)`})
+    scanner.chain(line, result.stored, prev !== undefined && result.computed === result.stored, () => {
+      const canonical = canonicalizeText(text, LOKI_HASH_KEY)
+      return canonical.ok ? canonical.canonical : ''
+    })
+  }
+  return {lines: line, chained: scanner.chained, items: scanner.items}
+}

@@ -1,0 +1,537 @@
+import type {KeyObject} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {access, open, stat} from 'node:fs/promises'
+import {availableParallelism} from 'node:os'
+import {join} from 'node:path'
+import {Worker} from 'node:worker_threads'
+import {createGunzip} from 'node:zlib'
+
+import {type LogFile, listLogFiles} from '../store/files.js'
+import {type Checkpoint, CheckpointError, checkSequence, DEFAULT_CHECKPOINT_NAME, keyId, readCheckpoints} from './checkpoint.js'
+import {parseLossless, sha256Hex} from './loki-canonical.js'
+import {GENESIS} from './native.js'
+import {type ChainProfile, HEADROOM, nativeBodyNote, type ScanRequest, type ScanResult, scanBlock} from './verify-scan.js'
+
+export type {ChainProfile} from './verify-scan.js'
+
+export type VerifyProblemKind =
+  | 'hash-mismatch' | 'chain-break' | 'chain-start' | 'malformed' | 'not-object' | 'duplicate-key' | 'unchained'
+  | 'torn-line' | 'utf8' | 'truncated-gzip' | 'unreadable' | 'file-missing' | 'entries-missing' | 'checkpoint'
+  /** A problem in the checkpoint file itself: its `file` is that file's path. */
+  | 'checkpoint-file'
+
+export interface VerifyProblem {
+  kind: VerifyProblemKind
+  /** A log file name (no directory), or the checkpoint file's path for problems of a checkpoint. */
+  file: string
+  /** 1-based line; absent for a whole-file problem. */
+  line?: number
+  message: string
+}
+
+export interface FileReport {
+  file: string
+  profile: ChainProfile
+  lines: number
+  /** Chained entries. */
+  entries: number
+  problems: number
+  valid: boolean
+  /** A file that checkpoints name but the directory no longer holds. */
+  missing?: boolean
+}
+
+export interface VerifyReport {
+  dir: string
+  valid: boolean
+  files: FileReport[]
+  filesValid: number
+  filesInvalid: number
+  /** Chained entries checked. */
+  entries: number
+  /** Entries without a hash: unprotected. */
+  unchained: number
+  firstProblem: {file: string; line?: number} | null
+  head: {file: string; line: number; hash: string} | null
+  /** Entries from the start of the chain to the head, counting entries pruned by retention when known. */
+  chainLength: number
+  checkpoints: {file: string; count: number; signaturesChecked: boolean; keyId?: string; lastSealed?: number} | null
+  /** Entries after the last checkpoint that holds (all of them without checkpoints). */
+  notSealed: number
+  /** Things that are fine but worth saying: pruned files, recovered torn lines, a write in progress. */
+  notes: string[]
+  problems: VerifyProblem[]
+  /** Problems beyond the first MAX_REPORTED, counted but not listed. */
+  problemsOmitted: number
+}
+
+export interface VerifyOptions {
+  /** Read every file as this profile instead of recognising each by its content. */
+  profile?: ChainProfile
+  /** Checkpoint file; by default `audit.checkpoints` in the log directory when it exists; null for none. */
+  checkpoints?: string | null
+  /** Ed25519 public key: checkpoint signatures are checked only with it. */
+  pubkey?: KeyObject
+  /** Worker threads for hashing; 0 hashes in this thread. Default: by log size and cores. */
+  threads?: number
+  onProblem?: (problem: VerifyProblem) => void
+  onProgress?: (progress: {entries: number; file: string; fileIndex: number; files: number}) => void
+}
+
+export class VerifyError extends Error {}
+
+const MAX_REPORTED = 1000
+const MAX_PENDING = 10_000
+const BLOCK_BYTES = 1024 * 1024
+/** Below this many bytes of logs, starting worker threads costs more than it saves. */
+const INLINE_BYTES = 4 * 1024 * 1024
+
+// Run from source (tests, tsx), the worker is TypeScript and needs the tsx loader too.
+const fromSource = import.meta.url.endsWith('.ts')
+const workerUrl = new URL(fromSource ? './verify-worker.ts' : './verify-worker.js', import.meta.url)
+
+/** Round-robin worker threads running scanBlock. */
+class Pool {
+  private readonly workers: Worker[] = []
+  private readonly waiting = new Map<number, {resolve: (r: ScanResult) => void; reject: (e: Error) => void}>()
+  private nextId = 0
+
+  constructor(size: number) {
+    for (let i = 0; i < size; i++) {
+      const worker = fromSource
+        ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl.href)}) })`, {eval: true})
+        : new Worker(workerUrl)
+      worker.on('message', ({id, result}: {id: number; result: ScanResult}) => {
+        this.waiting.get(id)?.resolve(result)
+        this.waiting.delete(id)
+      })
+      worker.on('error', (error) => {
+        for (const w of this.waiting.values()) w.reject(error)
+        this.waiting.clear()
+      })
+      this.workers.push(worker)
+    }
+  }
+
+  scan(request: ScanRequest): Promise<ScanResult> {
+    const id = this.nextId++
+    const worker = this.workers[id % this.workers.length]
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, {resolve, reject})
+      worker.postMessage({...request, id}, [request.buf.buffer as ArrayBuffer])
+    })
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()))
+  }
+}
+
+interface FileEnd {
+  /** Bytes after the last LF. */
+  tail?: Buffer
+  error?: {kind: 'truncated-gzip' | 'unreadable'; reason: string}
+}
+
+/** Cuts a block at its last LF: the block to scan (or undefined) and the bytes to carry on. */
+function cut(block: Buffer, filled: number): {block?: Buffer; carry: Buffer} {
+  const last = block.lastIndexOf(10, filled - 1)
+  if (last < HEADROOM) return {carry: Buffer.from(block.subarray(HEADROOM, filled))}
+  return {block: block.subarray(0, last + 1), carry: Buffer.from(block.subarray(last + 1, filled))}
+}
+
+/**
+ * Streams a file as LF-terminated blocks, each in its own buffer with HEADROOM free bytes in
+ * front (so it can be moved to a worker and hashed in place). What follows the last LF and any
+ * read error land in `end`. Plain files are read straight into the block buffers.
+ */
+async function* fileBlocks(file: LogFile, end: FileEnd): AsyncGenerator<Buffer> {
+  let carry: Buffer = Buffer.alloc(0)
+  const next = (size: number): Buffer => {
+    const block = Buffer.allocUnsafeSlow(HEADROOM + carry.length + size)
+    carry.copy(block, HEADROOM)
+    return block
+  }
+  try {
+    if (file.gzip) {
+      const source = createReadStream(file.path, {highWaterMark: BLOCK_BYTES})
+      try {
+        for await (const chunk of source.pipe(createGunzip({chunkSize: BLOCK_BYTES})) as AsyncIterable<Buffer>) {
+          const block = next(chunk.length)
+          chunk.copy(block, HEADROOM + carry.length)
+          const parts = cut(block, block.length)
+          carry = parts.carry
+          if (parts.block) yield parts.block
+        }
+      } finally {
+        source.destroy()
+      }
+    } else {
+      const handle = await open(file.path, 'r')
+      try {
+        for (;;) {
+          const block = next(BLOCK_BYTES)
+          const {bytesRead} = await handle.read(block, HEADROOM + carry.length, BLOCK_BYTES, null)
+          if (bytesRead === 0) break
+          const parts = cut(block, HEADROOM + carry.length + bytesRead)
+          carry = parts.carry
+          if (parts.block) yield parts.block
+        }
+      } finally {
+        await handle.close()
+      }
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    end.error = file.gzip && code?.startsWith('Z_')
+      ? {kind: 'truncated-gzip', reason: `truncated or corrupt gzip (${(error as Error).message}); the entries before the damage were checked`}
+      : {kind: 'unreadable', reason: `cannot be read (${(error as Error).message})`}
+  }
+  if (carry.length > 0) end.tail = carry
+}
+
+/** Recognises a file's profile from its first lines: loki-mode entries have action and resource_type, no event. */
+function detectProfile(block: Buffer): ChainProfile {
+  let pos = HEADROOM
+  for (let tries = 0; tries < 10 && pos < block.length; tries++) {
+    const nl = block.indexOf(10, pos)
+    const text = block.toString('utf8', pos, nl)
+    pos = nl + 1
+    if (text.trim() === '') continue
+    const parsed = parseLossless(text)
+    if (!parsed.ok || parsed.value.t !== 'obj') continue
+    const keys = new Set(parsed.value.entries.map(([k]) => k))
+    return keys.has('action') && keys.has('resource_type') && !keys.has('event') ? 'loki' : 'native'
+  }
+  return 'native'
+}
+
+interface Fragment {
+  kind: 'malformed' | 'not-object' | 'utf8'
+  file: string
+  fileIndex: number
+  line: number
+  reason: string
+  key?: string
+}
+
+interface Anchor {
+  file: string
+  line: number
+  removed: string[]
+  entries: number
+}
+
+interface Mark {
+  file: string
+  line: number
+  count: number
+}
+
+interface Located extends VerifyProblem {
+  fileIndex: number
+}
+
+/** One pass over a directory in chain order, with everything that must be seen in order. */
+class Verification {
+  readonly problems: Located[] = []
+  problemCount = 0
+  readonly notes: string[] = []
+  readonly fileReports: FileReport[] = []
+  entries = 0
+  unchained = 0
+  prev: string | undefined
+  prevFile: string | undefined
+  head: VerifyReport['head'] = null
+  /** The first chained entry when it does not chain from genesis: settled by a retention anchor at the end. */
+  pendingStart: {file: string; fileIndex: number; line: number; body: string; hash: string} | undefined
+  readonly anchors = new Map<string, Anchor>()
+  readonly removed = new Set<string>()
+  readonly recoveries = new Map<string, string>()
+  readonly fragments: Fragment[] = []
+  readonly marks = new Map<string, Mark>()
+  readonly fileLines = new Map<string, number>()
+  private unchainedRange: {file: string; fileIndex: number; from: number; to: number} | undefined
+
+  constructor(private readonly onProblem?: (problem: VerifyProblem) => void) {}
+
+  problem(p: Located): void {
+    this.problemCount++
+    const report = this.fileReports[p.fileIndex]
+    if (report) {
+      report.problems++
+      report.valid = false
+    }
+    if (this.problems.length < MAX_REPORTED) this.problems.push(p)
+    const {fileIndex: _, ...plain} = p
+    this.onProblem?.(plain)
+  }
+
+  private flushUnchained(): void {
+    const r = this.unchainedRange
+    if (!r) return
+    this.unchainedRange = undefined
+    const n = r.to - r.from + 1
+    const lines = n === 1 ? `line ${r.from}` : `lines ${r.from}-${r.to}`
+    this.problem({kind: 'unchained', file: r.file, fileIndex: r.fileIndex, line: r.from, message: `${n === 1 ? 'entry' : `${n} entries`} without a hash (${lines}): unprotected, cannot be verified`})
+  }
+
+  /** Checks the link into a run's first line; returns whether it holds. */
+  private link(file: string, fileIndex: number, fileEntries: number, line: number, body: string, hash: string, profile: ChainProfile): boolean {
+    if (this.prev === undefined) {
+      if (sha256Hex(GENESIS + body) === hash) return true
+      this.pendingStart = {file, fileIndex, line, body, hash}
+      return false
+    }
+    if (sha256Hex(this.prev + body) === hash) return true
+    const note = profile === 'native' ? nativeBodyNote(body) : undefined
+    if (fileEntries === 0 && this.prevFile !== undefined && this.prevFile !== file) {
+      this.problem({kind: 'chain-break', file, fileIndex, line, message: `chain break between files: does not chain from the last entry of ${this.prevFile} (a file between them is missing, or this entry was altered)${note ? `; the entry is ${note}` : ''}`})
+    } else {
+      this.problem({kind: 'hash-mismatch', file, fileIndex, line, message: `hash mismatch: this entry was altered, or entries before it were deleted, inserted or reordered${note ? `; the entry is ${note}` : ''}`})
+    }
+    return false
+  }
+
+  private special(text: string, file: string, line: number): void {
+    let entry: {event?: unknown; details?: Record<string, unknown>}
+    try {
+      entry = JSON.parse(text)
+    } catch {
+      return
+    }
+    const details = entry.details ?? {}
+    if (entry.event === 'audit.retention' && Array.isArray(details.removed)) {
+      const removed = details.removed as {file?: unknown; entries?: unknown; last_hash?: unknown}[]
+      const names = removed.map((r) => String(r.file))
+      for (const name of names) this.removed.add(name)
+      const last = removed.at(-1)
+      if (last && typeof last.last_hash === 'string') {
+        const entries = removed.reduce((sum, r) => sum + (typeof r.entries === 'number' ? r.entries : 0), 0)
+        this.anchors.set(last.last_hash, {file, line, removed: names, entries})
+      }
+    } else if (entry.event === 'audit.recovery') {
+      const {file: f, line: l, fragment_bytes: bytes, fragment_sha256: sha} = details
+      this.recoveries.set(`${String(f)}\n${String(l)}\n${String(bytes)}\n${String(sha)}`, `${file}:${line}`)
+    }
+  }
+
+  /** Folds one scanned block of a file into the state, in chain order. */
+  consume(ctx: {file: string; fileIndex: number; profile: ChainProfile; lineBase: number; entries: number}, result: ScanResult): void {
+    const blockBase = this.entries
+    let runLine = -1
+    let runLinked = false
+    for (const item of result.items) {
+      const line = ctx.lineBase + item.line
+      switch (item.k) {
+        case 'run': {
+          this.flushUnchained()
+          runLine = line
+          runLinked = this.link(ctx.file, ctx.fileIndex, ctx.entries, line, item.firstBody, item.firstHash, ctx.profile)
+          this.prev = item.lastHash
+          this.prevFile = ctx.file
+          ctx.entries += item.count
+          this.entries += item.count
+          this.head = {file: ctx.file, line: ctx.lineBase + item.lastLine, hash: item.lastHash}
+          break
+        }
+        case 'special': {
+          if (line !== runLine || runLinked) this.special(item.text, ctx.file, line)
+          break
+        }
+        case 'mark': {
+          if (!this.marks.has(item.hash)) this.marks.set(item.hash, {file: ctx.file, line, count: blockBase + item.before + 1})
+          break
+        }
+        case 'bad': {
+          if (item.kind === 'unchained') {
+            this.unchained++
+            const r = this.unchainedRange
+            if (r && r.file === ctx.file && r.to === line - 1) r.to = line
+            else {
+              this.flushUnchained()
+              this.unchainedRange = {file: ctx.file, fileIndex: ctx.fileIndex, from: line, to: line}
+            }
+          } else if (item.kind === 'duplicate-key') {
+            this.problem({kind: 'duplicate-key', file: ctx.file, fileIndex: ctx.fileIndex, line, message: item.reason})
+          } else {
+            this.fragment({kind: item.kind, file: ctx.file, fileIndex: ctx.fileIndex, line, reason: item.reason, key: `${ctx.file}\n${line}\n${item.bytes}\n${item.sha256}`})
+          }
+          break
+        }
+      }
+    }
+    ctx.lineBase += result.lines
+  }
+
+  /** A bad line is held until the end: a later audit.recovery entry may account for it. */
+  private fragment(f: Fragment): void {
+    this.fragments.push(f)
+    if (this.fragments.length > MAX_PENDING) this.settleFragment(this.fragments.shift()!)
+  }
+
+  private settleFragment(f: Fragment): void {
+    const by = f.key === undefined ? undefined : this.recoveries.get(f.key)
+    if (by) this.notes.push(`${f.file}:${f.line}: torn line recovered (audit.recovery at ${by})`)
+    else this.problem({kind: f.kind, file: f.file, fileIndex: f.fileIndex, line: f.line, message: f.reason})
+  }
+
+  endFile(ctx: {file: string; fileIndex: number; lineBase: number}, end: FileEnd, newest: boolean): void {
+    this.flushUnchained()
+    let lines = ctx.lineBase
+    if (end.tail) {
+      lines++
+      if (newest) {
+        this.notes.push(`${ctx.file}:${lines}: last line incomplete (${end.tail.length} bytes without a newline; a write in progress?), not checked`)
+      } else {
+        this.fragment({kind: 'malformed', file: ctx.file, fileIndex: ctx.fileIndex, line: lines, reason: `torn line: ${end.tail.length} bytes without a final newline`, key: `${ctx.file}\n${lines}\n${end.tail.length}\n${sha256Hex(end.tail.toString('latin1'))}`})
+      }
+    }
+    if (end.error) this.problem({kind: end.error.kind, file: ctx.file, fileIndex: ctx.fileIndex, message: end.error.reason})
+    this.fileLines.set(ctx.file, lines)
+    this.fileReports[ctx.fileIndex].lines = lines
+  }
+
+  settle(): {anchor?: Anchor} {
+    for (const f of this.fragments.splice(0)) this.settleFragment(f)
+    const start = this.pendingStart
+    if (!start) return {}
+    for (const [hash, anchor] of this.anchors) {
+      if (sha256Hex(hash + start.body) === start.hash) {
+        this.notes.push(`the chain starts at ${start.file}:${start.line} from the last entry of ${anchor.removed.at(-1)}, pruned by retention (audit.retention at ${anchor.file}:${anchor.line})`)
+        return {anchor}
+      }
+    }
+    this.problem({kind: 'chain-start', file: start.file, fileIndex: start.fileIndex, line: start.line, message: 'the first chained entry does not chain from genesis, and no audit.retention entry records the files before it: earlier files or entries were deleted'})
+    return {}
+  }
+}
+
+function threadCount(files: LogFile[], sizes: number[], requested?: number): number {
+  if (requested !== undefined) return requested
+  const total = sizes.reduce((a, b) => a + b, 0) + files.filter((f) => f.gzip).length * INLINE_BYTES
+  return total < INLINE_BYTES ? 0 : Math.max(1, Math.min(availableParallelism(), 4))
+}
+
+async function fileSizes(files: LogFile[]): Promise<number[]> {
+  return Promise.all(files.map((f) => stat(f.path).then((s) => s.size, () => 0)))
+}
+
+/**
+ * Verifies a log directory as one chain across parts, days and gzip files, and the checkpoints
+ * sealed over it. Streams: memory stays flat in the size of the logs.
+ */
+export async function verifyDirectory(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const files = await listLogFiles(dir)
+  let checkpointPath = options.checkpoints
+  if (checkpointPath === undefined) {
+    const fallback = join(dir, DEFAULT_CHECKPOINT_NAME)
+    if (await access(fallback).then(() => true, () => false)) checkpointPath = fallback
+  }
+  if (options.pubkey && !checkpointPath) throw new VerifyError(`no checkpoint file (looked for ${join(dir, DEFAULT_CHECKPOINT_NAME)}; name one with --checkpoints)`)
+  const state = new Verification(options.onProblem)
+  let checkpoints: Checkpoint[] = []
+  if (checkpointPath) {
+    try {
+      checkpoints = await readCheckpoints(checkpointPath)
+    } catch (error) {
+      if (!(error instanceof CheckpointError)) throw error
+      state.problem({kind: 'checkpoint-file', file: checkpointPath, fileIndex: files.length, message: `${error.message}; no checkpoint was checked`})
+    }
+  }
+  for (const p of checkSequence(checkpoints, options.pubkey)) {
+    const cp = checkpoints[p.index - 1]
+    state.problem({kind: 'checkpoint-file', file: checkpointPath!, fileIndex: files.length, line: cp.fileLine, message: `checkpoint #${p.index}: ${p.message}`})
+  }
+  const wanted = [...new Set(checkpoints.map((c) => c.hash))]
+
+  const threads = threadCount(files, await fileSizes(files), options.threads)
+  const pool = threads > 0 ? new Pool(threads) : undefined
+  const inFlight = Math.max(2, threads * 3)
+  try {
+    for (const [fileIndex, file] of files.entries()) {
+      const ctx = {file: file.name, fileIndex, profile: options.profile ?? ('native' as ChainProfile), lineBase: 0, entries: 0}
+      const report: FileReport = {file: file.name, profile: ctx.profile, lines: 0, entries: 0, problems: 0, valid: true}
+      state.fileReports.push(report)
+      const end: FileEnd = {}
+      const queue: Promise<ScanResult>[] = []
+      let first = true
+      for await (const block of fileBlocks(file, end)) {
+        if (first && !options.profile) ctx.profile = report.profile = detectProfile(block)
+        first = false
+        const request: ScanRequest = {buf: block, start: HEADROOM, end: block.length, profile: ctx.profile, wanted}
+        queue.push(pool ? pool.scan(request) : Promise.resolve(scanBlock(request)))
+        if (queue.length >= inFlight) state.consume(ctx, await queue.shift()!)
+        options.onProgress?.({entries: state.entries, file: file.name, fileIndex, files: files.length})
+      }
+      while (queue.length > 0) state.consume(ctx, await queue.shift()!)
+      report.entries = ctx.entries
+      state.endFile(ctx, end, fileIndex === files.length - 1)
+    }
+  } finally {
+    await pool?.close()
+  }
+  const {anchor} = state.settle()
+
+  // Checkpoints: each head must still be where it was sealed, with the same count before it.
+  let base: number | undefined = anchor ? undefined : 0
+  let lastSealed: number | undefined
+  const present = new Set(files.map((f) => f.name))
+  const missing = new Map<string, number[]>()
+  for (const cp of checkpoints) {
+    const where = `checkpoint #${cp.index} (${cp.time})`
+    const mark = state.marks.get(cp.hash)
+    const at = files.findIndex((f) => f.name === cp.file)
+    const fileIndex = at < 0 ? files.length : at
+    if (mark && mark.file === cp.file && mark.line === cp.line) {
+      base ??= cp.entries - mark.count
+      if (cp.entries - mark.count !== base) {
+        state.problem({kind: 'entries-missing', file: cp.file, fileIndex, line: cp.line, message: `${where} sealed ${cp.entries} entries up to here, the log now holds ${mark.count + base}: entries before it were removed or inserted`})
+      } else {
+        lastSealed = Math.max(lastSealed ?? 0, mark.count)
+      }
+    } else if (mark) {
+      state.problem({kind: 'checkpoint', file: cp.file, fileIndex, line: cp.line, message: `${where}: its head entry is now at ${mark.file}:${mark.line}: entries were moved`})
+    } else if (present.has(cp.file)) {
+      const lines = state.fileLines.get(cp.file) ?? 0
+      if (cp.line > lines) state.problem({kind: 'entries-missing', file: cp.file, fileIndex, line: lines, message: `entries missing below ${where}: it sealed line ${cp.line}, the file now ends at line ${lines}`})
+      else state.problem({kind: 'checkpoint', file: cp.file, fileIndex, line: cp.line, message: `${where}: this line no longer holds the sealed head ${cp.hash.slice(0, 16)}…: the entry was altered or the chain rewritten`})
+    } else if (anchor && state.removed.has(cp.file)) {
+      state.notes.push(`${where}: its head file ${cp.file} was pruned by retention, not checked`)
+    } else {
+      missing.set(cp.file, [...(missing.get(cp.file) ?? []), cp.index])
+    }
+  }
+  for (const [name, indexes] of missing) {
+    state.fileReports.push({file: name, profile: options.profile ?? 'native', lines: 0, entries: 0, problems: 0, valid: false, missing: true})
+    state.problem({kind: 'file-missing', file: name, fileIndex: state.fileReports.length - 1, message: `file missing: it holds the head of checkpoint${indexes.length > 1 ? 's' : ''} #${indexes.join(', #')}`})
+  }
+
+  const chainLength = state.entries + (base ?? anchor?.entries ?? 0)
+  const sorted = [...state.problems].sort((a, b) => a.fileIndex - b.fileIndex || (a.line ?? 0) - (b.line ?? 0))
+  const first = sorted[0]
+  const reports = state.fileReports
+  return {
+    dir,
+    valid: state.problemCount === 0,
+    files: reports,
+    filesValid: reports.filter((r) => r.valid).length,
+    filesInvalid: reports.filter((r) => !r.valid).length,
+    entries: state.entries,
+    unchained: state.unchained,
+    firstProblem: first ? {file: first.file, ...(first.line === undefined ? {} : {line: first.line})} : null,
+    head: state.head,
+    chainLength,
+    checkpoints: !checkpointPath ? null : {
+      file: checkpointPath,
+      count: checkpoints.length,
+      signaturesChecked: options.pubkey !== undefined,
+      ...(options.pubkey ? {keyId: keyId(options.pubkey)} : {}),
+      ...(lastSealed === undefined ? {} : {lastSealed}),
+    },
+    notSealed: state.entries - (lastSealed ?? 0),
+    notes: state.notes,
+    problems: sorted.map(({fileIndex: _, ...p}) => p),
+    problemsOmitted: state.problemCount - state.problems.length,
+  }
+}
