@@ -78,7 +78,8 @@ function compileWhere(text: string): Clause {
   switch (op) {
     case '=': return {
       test: (e) => valueText(getPath(e, path)) === operand,
-      needle: operand !== '' && VERBATIM.test(operand) && !operand.includes('"') && !operand.includes('\\') ? operand : undefined,
+      // `level` is normalised on reading (`warn` -> `warning`), so the line may not hold the operand.
+      needle: path !== 'level' && operand !== '' && VERBATIM.test(operand) && !operand.includes('"') && !operand.includes('\\') ? operand : undefined,
     }
     case '!=': return {test: (e) => valueText(getPath(e, path)) !== operand}
     case '~': {
