@@ -1,0 +1,256 @@
+/**
+ * The tamper matrix: every attack the issue lists, in both profiles where it applies, against a
+ * real three-day log directory; and the things that must not be flagged.
+ */
+import assert from 'node:assert/strict'
+import {generateKeyPairSync, createHash} from 'node:crypto'
+import {readFileSync, readdirSync, unlinkSync, utimesSync, writeFileSync, appendFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, it} from 'node:test'
+import {gzipSync} from 'node:zlib'
+
+import {sealDirectory} from '../../src/integrity/seal.js'
+import {type VerifyProblemKind, type VerifyReport, verifyDirectory} from '../../src/integrity/verify.js'
+import {GENESIS} from '../../src/integrity/native.js'
+import {tempDir, writeLog} from '../helpers.js'
+import {chain, fixtureBody, type FixtureProfile, storedHash, unchain} from '../verify-fixtures.js'
+
+const DAYS = ['2026-03-01', '2026-03-02', '2026-03-03']
+const PER_FILE = 6
+const names = DAYS.map((d) => `audit-${d}.jsonl`)
+const {privateKey, publicKey} = generateKeyPairSync('ed25519')
+
+interface Log {
+  dir: string
+  profile: FixtureProfile
+  read(file: number): string[]
+  write(file: number, lines: string[]): void
+}
+
+function buildLog(profile: FixtureProfile): Log {
+  const dir = tempDir('verify-matrix-')
+  let prev = GENESIS
+  for (const [f, day] of DAYS.entries()) {
+    const {lines, head} = chain(profile, Array.from({length: PER_FILE}, (_, i) => fixtureBody(profile, day, f * PER_FILE + i)), prev)
+    writeLog(dir, names[f], lines)
+    prev = head
+  }
+  return {
+    dir,
+    profile,
+    read: (f) => readFileSync(join(dir, names[f]), 'utf8').split('\n').slice(0, -1),
+    write: (f, lines) => writeLog(dir, names[f], lines),
+  }
+}
+
+async function seal(log: Log): Promise<void> {
+  const result = await sealDirectory(log.dir, privateKey)
+  assert.ok(result.checkpoint, 'sealed')
+}
+
+function verify(log: Log, threads = 0): Promise<VerifyReport> {
+  return verifyDirectory(log.dir, {threads, pubkey: readdirSync(log.dir).includes('audit.checkpoints') ? publicKey : undefined})
+}
+
+/** Asserts the report is invalid and names the problem kind at the file and line. */
+function expectProblem(report: VerifyReport, kind: VerifyProblemKind, file?: number, line?: number): void {
+  assert.equal(report.valid, false, 'reported invalid')
+  const match = report.problems.find((p) => p.kind === kind && (file === undefined || p.file === names[file]) && (line === undefined || p.line === line))
+  assert.ok(match, `expected ${kind} at ${file === undefined ? '?' : names[file]}:${line ?? '?'}, got ${JSON.stringify(report.problems)}`)
+}
+
+interface Case {
+  name: string
+  profiles: FixtureProfile[]
+  sealed?: boolean
+  tamper(log: Log): void
+  check(report: VerifyReport): void
+}
+
+const both: FixtureProfile[] = ['native', 'loki']
+
+const detect: Case[] = [
+  {name: 'an edited field', profiles: both, tamper: (log) => {
+    const lines = log.read(1)
+    lines[2] = lines[2].replace(/"(alice|bob|carol)"/, '"mallory"')
+    log.write(1, lines)
+  }, check: (r) => expectProblem(r, 'hash-mismatch', 1, 3)},
+  {name: 'an edit with the whole chain recomputed after it', profiles: both, sealed: true, tamper: (log) => {
+    const all = [0, 1, 2].map((f) => log.read(f))
+    const bodies = all.flat().map((line) => unchain(log.profile, line))
+    bodies[PER_FILE + 2] = bodies[PER_FILE + 2].replace(/"(alice|bob|carol)"/, '"mallory"')
+    const {lines} = chain(log.profile, bodies)
+    for (let f = 0; f < 3; f++) log.write(f, lines.slice(f * PER_FILE, (f + 1) * PER_FILE))
+  }, check: (r) => expectProblem(r, 'checkpoint', 2, PER_FILE)},
+  {name: 'a deleted line', profiles: both, tamper: (log) => log.write(1, log.read(1).filter((_, i) => i !== 2)), check: (r) => expectProblem(r, 'hash-mismatch', 1, 3)},
+  {name: 'an inserted line', profiles: both, tamper: (log) => {
+    const lines = log.read(1)
+    lines.splice(2, 0, lines[4])
+    log.write(1, lines)
+  }, check: (r) => expectProblem(r, 'hash-mismatch', 1, 3)},
+  {name: 'two lines swapped', profiles: both, tamper: (log) => {
+    const lines = log.read(1);
+    [lines[2], lines[3]] = [lines[3], lines[2]]
+    log.write(1, lines)
+  }, check: (r) => expectProblem(r, 'hash-mismatch', 1, 3)},
+  {name: 'lines cut from the end of the newest file', profiles: both, sealed: true, tamper: (log) => log.write(2, log.read(2).slice(0, 3)), check: (r) => expectProblem(r, 'entries-missing', 2)},
+  {name: 'the newest file deleted', profiles: both, sealed: true, tamper: (log) => unlinkSync(join(log.dir, names[2])), check: (r) => expectProblem(r, 'file-missing', 2)},
+  {name: 'a middle file deleted', profiles: both, tamper: (log) => unlinkSync(join(log.dir, names[1])), check: (r) => expectProblem(r, 'chain-break', 2, 1)},
+  {name: 'the oldest file deleted without an audit.retention entry', profiles: both, tamper: (log) => unlinkSync(join(log.dir, names[0])), check: (r) => expectProblem(r, 'chain-start', 1, 1)},
+  {name: 'chain_hash stripped from the first lines of the first file', profiles: both, tamper: (log) => {
+    const lines = log.read(0)
+    log.write(0, lines.map((line, i) => (i < 2 ? `${unchain(log.profile, line)}` : line)))
+  }, check: (r) => {
+    expectProblem(r, 'unchained', 0, 1)
+    expectProblem(r, 'chain-start', 0, 3)
+  }},
+  {name: 'chain_hash stripped from the first lines of a later file', profiles: both, tamper: (log) => {
+    log.write(1, log.read(1).map((line, i) => (i < 2 ? unchain(log.profile, line) : line)))
+  }, check: (r) => {
+    expectProblem(r, 'unchained', 1, 1)
+    expectProblem(r, 'chain-break', 1, 3)
+  }},
+  {name: 'a reformatted line (whitespace)', profiles: ['native'], tamper: (log) => {
+    const lines = log.read(1)
+    lines[2] = lines[2].replace('","event"', '", "event"')
+    log.write(1, lines)
+  }, check: (r) => {
+    expectProblem(r, 'hash-mismatch', 1, 3)
+    assert.match(r.problems[0].message, /not as auditkit serializes it/)
+  }},
+  {name: 'a reformatted line (key order)', profiles: ['native'], tamper: (log) => {
+    const lines = log.read(1)
+    const entry = JSON.parse(lines[2])
+    const {chain_hash: hash, ...rest} = entry
+    lines[2] = JSON.stringify({event: rest.event, ...rest, chain_hash: hash})
+    log.write(1, lines)
+  }, check: (r) => expectProblem(r, 'hash-mismatch', 1, 3)},
+  {name: 'a duplicate key added to a line', profiles: both, tamper: (log) => {
+    const lines = log.read(1)
+    lines[2] = log.profile === 'native' ? lines[2].replace('{"timestamp"', '{"actor":"mallory","timestamp"') : lines[2].replace('"user_id": ', '"user_id": "mallory", "user_id": ')
+    log.write(1, lines)
+  }, check: (r) => {
+    // loki-mode's hash keeps the last value, so only the duplicate gives it away there.
+    const problem = r.problems.find((p) => p.file === names[1] && p.line === 3)
+    assert.ok(problem && (problem.kind === 'duplicate-key' || /duplicate key/.test(problem.message)), JSON.stringify(r.problems))
+  }},
+  ...['[1]', '123', 'null', '"x"'].map((replacement): Case => ({name: `a line replaced by ${replacement}`, profiles: both, tamper: (log) => {
+    const lines = log.read(1)
+    lines[2] = replacement
+    log.write(1, lines)
+  }, check: (r) => {
+    expectProblem(r, 'not-object', 1, 3)
+    expectProblem(r, 'hash-mismatch', 1, 4)
+  }})),
+  {name: 'a malformed line', profiles: both, tamper: (log) => {
+    const lines = log.read(1)
+    lines[2] = lines[2].slice(0, 40)
+    log.write(1, lines)
+  }, check: (r) => expectProblem(r, 'malformed', 1, 3)},
+  {name: 'a truncated .gz', profiles: both, tamper: (log) => {
+    const text = `${log.read(1).join('\n')}\n`
+    const gz = gzipSync(text)
+    unlinkSync(join(log.dir, names[1]))
+    writeFileSync(join(log.dir, `audit-${DAYS[1]}.001.jsonl.gz`), gz.subarray(0, gz.length - 20))
+  }, check: (r) => expectProblem(r, 'truncated-gzip')},
+  {name: 'a torn line in an older file not accounted for', profiles: both, tamper: (log) => {
+    const lines = log.read(0)
+    writeFileSync(join(log.dir, names[0]), `${lines.join('\n')}\n${lines[0].slice(0, 30)}`)
+  }, check: (r) => expectProblem(r, 'malformed', 0, PER_FILE + 1)},
+  {name: 'a forged audit.recovery entry does not excuse a different fragment', profiles: ['native'], tamper: (log) => {
+    const lines = log.read(1)
+    const fragment = lines[2].slice(0, 50)
+    const rest = lines.slice(3).map((l) => unchain('native', l))
+    const recovery = fixtureBody('native', DAYS[1], 99).replace('"event":"auth.', '"event":"audit.recovery","x":"').replace(/"details":\{[^}]*\}/, `"details":{"file":"${names[1]}","line":3,"fragment_bytes":${fragment.length + 1},"fragment_sha256":"${createHash('sha256').update(fragment).digest('hex')}"}`)
+    const {lines: tail} = chain('native', [recovery, ...rest], storedHash(lines[1]))
+    log.write(1, [...lines.slice(0, 2), fragment, ...tail])
+  }, check: (r) => expectProblem(r, 'malformed', 1, 3)},
+]
+
+describe('verify detects tampering', () => {
+  for (const c of detect) {
+    for (const profile of c.profiles) {
+      it(`${c.name} (${profile})`, async () => {
+        const log = buildLog(profile)
+        assert.equal((await verify(log)).valid, true, 'the untouched log verifies')
+        if (c.sealed) await seal(log)
+        c.tamper(log)
+        c.check(await verify(log))
+      })
+    }
+  }
+  it('reports the same problems from worker threads', async () => {
+    const log = buildLog('native')
+    log.write(1, log.read(1).filter((_, i) => i !== 2))
+    const inline = await verify(log, 0)
+    const threaded = await verify(log, 2)
+    assert.deepEqual(threaded.problems, inline.problems)
+    assert.equal(threaded.entries, inline.entries)
+  })
+})
+
+/** A native audit.* entry body with the given details. */
+function auditBody(day: string, event: string, details: Record<string, unknown>): string {
+  return fixtureBody('native', day, 0).replace('"event":"auth.login"', `"event":"${event}"`).replace(/"details":\{[^}]*\}/, `"details":${JSON.stringify(details)}`)
+}
+
+describe('verify does not cry wolf', () => {
+  for (const profile of both) {
+    it(`files whose mtimes were changed or swapped (${profile})`, async () => {
+      const log = buildLog(profile)
+      utimesSync(join(log.dir, names[0]), new Date(), new Date())
+      utimesSync(join(log.dir, names[2]), new Date('2020-01-01'), new Date('2020-01-01'))
+      const report = await verify(log)
+      assert.equal(report.valid, true, JSON.stringify(report.problems))
+      assert.equal(report.entries, 3 * PER_FILE)
+    })
+    it(`a last line still being written (${profile})`, async () => {
+      const log = buildLog(profile)
+      appendFileSync(join(log.dir, names[2]), log.read(2)[0].slice(0, 25))
+      const report = await verify(log)
+      assert.equal(report.valid, true, JSON.stringify(report.problems))
+      assert.match(report.notes.join('\n'), /incomplete/)
+    })
+  }
+
+  it('a directory pruned by auditkit\'s own retention', async () => {
+    const log = buildLog('native')
+    const first = log.read(0)
+    const second = log.read(1)
+    const third = log.read(2)
+    const removed = [
+      {file: names[0], entries: PER_FILE, first: 'a', last: 'b', last_hash: storedHash(first.at(-1)!)},
+      {file: names[1], entries: PER_FILE, first: 'c', last: 'd', last_hash: storedHash(second.at(-1)!)},
+    ]
+    const retention = auditBody(DAYS[2], 'audit.retention', {retention_days: 1, removed})
+    const {lines} = chain('native', [...third.map((l) => unchain('native', l)), retention], storedHash(second.at(-1)!))
+    log.write(2, lines)
+    await seal(log)
+    unlinkSync(join(log.dir, names[0]))
+    unlinkSync(join(log.dir, names[1]))
+    const report = await verify(log)
+    assert.equal(report.valid, true, JSON.stringify(report.problems))
+    assert.match(report.notes.join('\n'), /pruned by retention/)
+    assert.equal(report.chainLength, 3 * PER_FILE + 1)
+
+    // A further deletion that no retention entry records is still caught.
+    const fourth = chain('native', [fixtureBody('native', '2026-03-04', 0)], storedHash(lines.at(-1)!)).lines
+    writeLog(log.dir, 'audit-2026-03-04.jsonl', fourth)
+    unlinkSync(join(log.dir, names[2]))
+    expectProblem(await verify(log), 'chain-start')
+  })
+
+  it('a torn line accounted for by an audit.recovery entry', async () => {
+    const log = buildLog('native')
+    const lines = log.read(1)
+    const fragment = lines[3].slice(0, 57)
+    const recovery = auditBody(DAYS[1], 'audit.recovery', {file: names[1], line: 4, fragment_bytes: Buffer.byteLength(fragment), fragment_sha256: createHash('sha256').update(fragment).digest('hex')})
+    const rest = [recovery, ...lines.slice(3).map((l) => unchain('native', l))]
+    const {lines: tail, head} = chain('native', rest, storedHash(lines[2]))
+    log.write(1, [...lines.slice(0, 3), fragment, ...tail])
+    log.write(2, chain('native', log.read(2).map((l) => unchain('native', l)), head).lines)
+    const report = await verify(log)
+    assert.equal(report.valid, true, JSON.stringify(report.problems))
+    assert.match(report.notes.join('\n'), /torn line recovered/)
+  })
+})
