@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {test} from 'node:test'
+import {gzipSync} from 'node:zlib'
+
+import {compileFilter} from '../../src/events/filter.js'
+import type {LocatedEntry} from '../../src/events/model.js'
+import {Diagnostics} from '../../src/store/diagnostics.js'
+import {readEntries} from '../../src/store/reader.js'
+import {chainedLines, tempDir, writeLog} from '../helpers.js'
+
+async function readAll(dir: string, options: Parameters<typeof readEntries>[1] = {}): Promise<{entries: LocatedEntry[]; diagnostics: Diagnostics}> {
+  const diagnostics = options.diagnostics ?? new Diagnostics()
+  const entries: LocatedEntry[] = []
+  for await (const e of readEntries(dir, {...options, diagnostics})) entries.push(e)
+  return {entries, diagnostics}
+}
+
+const spec = (i: number, day = '2026-11-02') => ({timestamp: new Date(Date.parse(`${day}T10:00:00.000Z`) + i * 1000).toISOString(), event: 'auth.login', actor: `user${i}`})
+const good = (n: number, day = '2026-11-02') => chainedLines(Array.from({length: n}, (_, i) => spec(i, day))).lines
+
+test('entries stream in chain order across plain and gzip parts, with file and line', async () => {
+  const dir = tempDir()
+  const {lines, head} = chainedLines([spec(0, '2026-11-01'), spec(1, '2026-11-01')])
+  const more = chainedLines([spec(2, '2026-11-02'), spec(3, '2026-11-02'), spec(4, '2026-11-02')], head)
+  writeLog(dir, 'audit-2026-11-01.jsonl', lines)
+  writeLog(dir, 'audit-2026-11-02.001.jsonl.gz', more.lines.slice(0, 2))
+  writeLog(dir, 'audit-2026-11-02.jsonl', more.lines.slice(2))
+  const {entries, diagnostics} = await readAll(dir)
+  assert.equal(diagnostics.total, 0)
+  assert.deepEqual(entries.map((e) => e.entry.actor), ['user0', 'user1', 'user2', 'user3', 'user4'])
+  assert.deepEqual(entries.map((e) => `${e.file.slice(dir.length + 1)}:${e.line}`), ['audit-2026-11-01.jsonl:1', 'audit-2026-11-01.jsonl:2', 'audit-2026-11-02.001.jsonl.gz:1', 'audit-2026-11-02.001.jsonl.gz:2', 'audit-2026-11-02.jsonl:1'])
+  assert.equal(entries[0].raw, lines[0])
+  assert.equal(entries[0].profile, 'native')
+  assert.equal(entries[0].time, Date.parse('2026-11-01T10:00:00.000Z'))
+})
+
+test('malformed JSON is counted with its first location and the rest is read', async () => {
+  const dir = tempDir()
+  const lines = good(5)
+  writeLog(dir, 'audit-2026-11-02.jsonl', [lines[0], '{"timestamp":', lines[1], 'not json at all', lines[2], '{"a":1,}', lines[3], lines[4]])
+  const {entries, diagnostics} = await readAll(dir)
+  assert.equal(entries.length, 5)
+  assert.deepEqual(diagnostics.counts(), {malformed: 3})
+  assert.equal(diagnostics.lines().length, 1)
+  assert.match(diagnostics.lines()[0], /^warning: 3 malformed lines, first at audit-2026-11-02\.jsonl:2 \(.+\)$/)
+})
+
+test('JSON values that are not objects: [1], 123, null, "x"', async () => {
+  const dir = tempDir()
+  writeLog(dir, 'audit-2026-11-02.jsonl', [...good(1), '[1]', '123', 'null', '"x"', 'true'])
+  const {entries, diagnostics} = await readAll(dir)
+  assert.equal(entries.length, 1)
+  assert.deepEqual(diagnostics.counts(), {'not-object': 5})
+  assert.match(diagnostics.lines()[0], /^warning: 5 lines that are not JSON objects, first at audit-2026-11-02\.jsonl:2 /)
+})
+
+test('entries failing the schema are counted, one warning naming the first and why', async () => {
+  const dir = tempDir()
+  const base = JSON.parse(good(1)[0])
+  delete base.chain_hash
+  const bad = [
+    {...base, timestamp: 'yesterday'},
+    {...base, timestamp: '2026-02-30T10:00:00.000Z'},
+    {...base, event: 'NoDot'},
+    {...base, event: 'Auth.Login'},
+    {...base, level: 'loud'},
+    {...base, actor: 42},
+    {...base, details: 'text'},
+    {...base, metadata: [1]},
+    {...base, chain_hash: 'abc'},
+    {timestamp: base.timestamp},
+  ]
+  writeLog(dir, 'audit-2026-11-02.jsonl', [...bad.map((o) => JSON.stringify(o)), JSON.stringify({...base, level: 'WARN'}), JSON.stringify({...base, level: 'err'})])
+  const {entries, diagnostics} = await readAll(dir)
+  assert.deepEqual(entries.map((e) => e.entry.level), ['warning', 'error'])
+  assert.deepEqual(diagnostics.counts(), {invalid: bad.length})
+  assert.match(diagnostics.lines()[0], /^warning: 10 entries failing the schema, first at audit-2026-11-02\.jsonl:1 \(timestamp: .+\)$/)
+})
+
+test('a line with invalid UTF-8 is counted; its neighbours are kept', async () => {
+  const dir = tempDir()
+  const lines = good(3)
+  const bytes = Buffer.concat([Buffer.from(`${lines[0]}\n`), Buffer.from('{"timestamp":"2026-11-02T10:00:00.000Z","event":"a.b","level":"info","actor":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('","details":{}}\n'), Buffer.from(`${lines[1]}\n${lines[2]}\n`)])
+  writeFileSync(join(dir, 'audit-2026-11-02.jsonl'), bytes)
+  const {entries, diagnostics} = await readAll(dir)
+  assert.deepEqual(entries.map((e) => e.line), [1, 3, 4])
+  assert.deepEqual(diagnostics.counts(), {utf8: 1})
+  assert.match(diagnostics.lines()[0], /^warning: 1 line with invalid UTF-8, at audit-2026-11-02\.jsonl:2 /)
+})
+
+test('a line over 1 MiB is counted and skipped, line numbers stay right', async () => {
+  const dir = tempDir()
+  const lines = good(3)
+  const huge = JSON.stringify({...JSON.parse(lines[0]), details: {blob: 'x'.repeat(1024 * 1024 + 10)}})
+  const huger = JSON.stringify({...JSON.parse(lines[0]), details: {blob: 'y'.repeat(3 * 1024 * 1024)}})
+  writeLog(dir, 'audit-2026-11-02.jsonl', [lines[0], huge, lines[1], huger, lines[2]])
+  const {entries, diagnostics} = await readAll(dir)
+  assert.deepEqual(entries.map((e) => e.line), [1, 3, 5])
+  assert.deepEqual(diagnostics.counts(), {'too-long': 2})
+  assert.match(diagnostics.lines()[0], /^warning: 2 lines over 1 MiB, first at audit-2026-11-02\.jsonl:2 /)
+})
+
+test('a line of almost 1 MiB is read', async () => {
+  const dir = tempDir()
+  const line = JSON.stringify({...JSON.parse(good(1)[0]), details: {blob: 'x'.repeat(1024 * 1024 - 400)}})
+  assert.ok(Buffer.byteLength(line) < 1024 * 1024)
+  writeLog(dir, 'audit-2026-11-02.jsonl', [line])
+  const {entries, diagnostics} = await readAll(dir)
+  assert.equal(entries.length, 1)
+  assert.equal(diagnostics.total, 0)
+})
+
+test('a truncated .gz is reported by name and the entries before the damage are kept', async () => {
+  const dir = tempDir()
+  const lines = good(2000)
+  const gz = gzipSync(`${lines.join('\n')}\n`)
+  writeFileSync(join(dir, 'audit-2026-11-02.001.jsonl.gz'), gz.subarray(0, Math.floor(gz.length * 0.6)))
+  writeLog(dir, 'audit-2026-11-02.jsonl', good(1))
+  const {entries, diagnostics} = await readAll(dir)
+  const fromGz = entries.filter((e) => e.file.endsWith('.gz'))
+  assert.ok(fromGz.length > 500, `kept ${fromGz.length} entries before the damage`)
+  assert.ok(fromGz.length < 2000)
+  // they are the first lines, in order, intact
+  assert.deepEqual(fromGz.map((e) => e.raw), lines.slice(0, fromGz.length))
+  assert.equal(entries.at(-1)!.file, join(dir, 'audit-2026-11-02.jsonl'))
+  assert.equal(diagnostics.counts()['truncated-gzip'], 1)
+  assert.match(diagnostics.lines().join('\n'), /audit-2026-11-02\.001\.jsonl\.gz/)
+})
+
+test('a .gz that is not gzip at all is reported by name; other files are read', async () => {
+  const dir = tempDir()
+  writeFileSync(join(dir, 'audit-2026-11-02.001.jsonl.gz'), `${good(1)[0]}\n`)
+  writeLog(dir, 'audit-2026-11-02.jsonl', good(2))
+  const {entries, diagnostics} = await readAll(dir)
+  assert.equal(entries.length, 2)
+  assert.equal(diagnostics.total, 1)
+  assert.match(diagnostics.lines()[0], /audit-2026-11-02\.001\.jsonl\.gz/)
+})
+
+test('an unterminated last line is kept when it is a whole entry, reported when torn', async () => {
+  const dir = tempDir()
+  const lines = good(3)
+  writeLog(dir, 'audit-2026-11-01.jsonl', good(2, '2026-11-01'), {terminate: false})
+  writeLog(dir, 'audit-2026-11-02.jsonl', [lines[0], lines[1], lines[2].slice(0, 40)], {terminate: false})
+  const {entries, diagnostics} = await readAll(dir)
+  assert.deepEqual(entries.map((e) => `${e.file.slice(dir.length + 1)}:${e.line}`), ['audit-2026-11-01.jsonl:1', 'audit-2026-11-01.jsonl:2', 'audit-2026-11-02.jsonl:1', 'audit-2026-11-02.jsonl:2'])
+  assert.deepEqual(diagnostics.counts(), {unterminated: 1})
+  assert.match(diagnostics.lines()[0], /^warning: 1 unterminated last line, at audit-2026-11-02\.jsonl:3 /)
+})
+
+test('blank and whitespace-only lines are skipped silently, and counted in line numbers', async () => {
+  const dir = tempDir()
+  const lines = good(2)
+  writeLog(dir, 'audit-2026-11-02.jsonl', ['', lines[0], '   ', '\t', lines[1], ''])
+  const {entries, diagnostics} = await readAll(dir)
+  assert.deepEqual(entries.map((e) => e.line), [2, 5])
+  assert.equal(diagnostics.total, 0)
+})
+
+test('CRLF line endings are read', async () => {
+  const dir = tempDir()
+  const lines = good(2)
+  writeFileSync(join(dir, 'audit-2026-11-02.jsonl'), `${lines.join('\r\n')}\r\n`)
+  const {entries, diagnostics} = await readAll(dir)
+  assert.equal(entries.length, 2)
+  assert.equal(diagnostics.total, 0)
+})
+
+test('each kind of problem gets its own warning line, in file:line form', async () => {
+  const dir = tempDir()
+  writeLog(dir, 'audit-2026-11-02.jsonl', [...good(1), 'oops', '[1]', '{"timestamp":"x"}', 'oops again'])
+  const {diagnostics} = await readAll(dir)
+  const text = diagnostics.lines()
+  assert.equal(text.length, 3)
+  assert.ok(text.includes(text.find((l) => l.startsWith('warning: 2 malformed lines, first at audit-2026-11-02.jsonl:2'))!))
+  assert.ok(text.some((l) => l.startsWith('warning: 1 line that is not a JSON object, at audit-2026-11-02.jsonl:3')))
+  assert.ok(text.some((l) => l.startsWith('warning: 1 entry failing the schema, at audit-2026-11-02.jsonl:4')))
+})
+
+test('a warning never carries terminal escapes from the log', async () => {
+  const dir = tempDir()
+  const base = JSON.parse(good(1)[0])
+  writeLog(dir, 'audit-2026-11-02.jsonl', [JSON.stringify({...base, level: '\u001b]0;pwned\u0007\u001b[31mred'})])
+  const {diagnostics} = await readAll(dir)
+  assert.equal(diagnostics.total, 1)
+  assert.doesNotMatch(diagnostics.lines()[0], /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/)
+})
+
+test('a range filter reads only matching entries and files', async () => {
+  const dir = tempDir()
+  writeLog(dir, 'audit-2026-11-01.jsonl', good(3, '2026-11-01'))
+  writeLog(dir, 'audit-2026-11-02.jsonl', good(3, '2026-11-02'))
+  writeFileSync(join(dir, 'audit-2026-10-01.jsonl'), 'garbage that would be reported if opened\n')
+  const filter = compileFilter({since: Date.parse('2026-11-02T10:00:01Z')})
+  const {entries, diagnostics} = await readAll(dir, {filter})
+  assert.deepEqual(entries.map((e) => e.entry.actor), ['user1', 'user2'])
+  assert.equal(diagnostics.total, 0)
+})
