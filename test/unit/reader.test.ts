@@ -63,6 +63,8 @@ test('entries failing the schema are counted, one warning naming the first and w
   const bad = [
     {...base, timestamp: 'yesterday'},
     {...base, timestamp: '2026-02-30T10:00:00.000Z'},
+    {...base, timestamp: '2026-02-30T10:00:00Z'},
+    {...base, timestamp: '2026-11-02 10:00:00Z'},
     {...base, event: 'NoDot'},
     {...base, event: 'Auth.Login'},
     {...base, level: 'loud'},
@@ -76,7 +78,7 @@ test('entries failing the schema are counted, one warning naming the first and w
   const {entries, diagnostics} = await readAll(dir)
   assert.deepEqual(entries.map((e) => e.entry.level), ['warning', 'error'])
   assert.deepEqual(diagnostics.counts(), {invalid: bad.length})
-  assert.match(diagnostics.lines()[0], /^warning: 10 entries failing the schema, first at audit-2026-11-02\.jsonl:1 \(timestamp: .+\)$/)
+  assert.match(diagnostics.lines()[0], /^warning: 12 entries failing the schema, first at audit-2026-11-02\.jsonl:1 \(timestamp: .+\)$/)
 })
 
 test('a line with invalid UTF-8 is counted; its neighbours are kept', async () => {
