@@ -37,7 +37,13 @@ export function parseTimestamp(text: string): number {
     if (!Number.isNaN(ms) && new Date(ms).toISOString() === text) return ms
     return Number.NaN
   }
-  return RFC3339.test(text) ? Date.parse(text) : Number.NaN
+  if (!RFC3339.test(text)) return Number.NaN
+  // Date.parse takes 2026-02-30 (as March 2) and 24:00; a calendar check rejects them.
+  const year = +text.slice(0, 4)
+  const month = +text.slice(5, 7)
+  const day = +text.slice(8, 10)
+  if (month < 1 || month > 12 || +text.slice(11, 13) > 23 || new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) return Number.NaN
+  return Date.parse(text)
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -29,8 +29,8 @@ export function decodeLine(raw: string, profile?: Profile): Decoded {
   if (asLoki) {
     const mapped = mapLokiEntry(object)
     if (typeof mapped === 'string') return {ok: false, kind: 'invalid', reason: mapped}
-    const time = Date.parse(mapped.timestamp)
-    if (Number.isNaN(time)) return {ok: false, kind: 'invalid', reason: 'timestamp: not a valid date'}
+    const time = parseTimestamp(mapped.timestamp)
+    if (Number.isNaN(time)) return {ok: false, kind: 'invalid', reason: 'timestamp: not an RFC 3339 timestamp'}
     return {ok: true, entry: mapped, time, profile: 'loki'}
   }
   const entry = checkEntry(object)
