@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict'
+import {generateKeyPairSync} from 'node:crypto'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, it} from 'node:test'
+
+import {checkSequence, parseCheckpoints, readCheckpoints} from '../../src/integrity/checkpoint.js'
+import {sealDirectory} from '../../src/integrity/seal.js'
+import {verifyDirectory} from '../../src/integrity/verify.js'
+import {tempDir, writeLog} from '../helpers.js'
+import {chain, fixtureBody} from '../verify-fixtures.js'
+
+const keys = generateKeyPairSync('ed25519')
+const other = generateKeyPairSync('ed25519')
+
+/** A log sealed three times, growing in between; returns the dir and the checkpoint file path. */
+async function sealedLog(): Promise<{dir: string; path: string}> {
+  const dir = tempDir('checkpoint-')
+  const bodies = Array.from({length: 9}, (_, i) => fixtureBody('native', '2026-03-01', i))
+  const {lines} = chain('native', bodies)
+  for (let n = 3; n <= 9; n += 3) {
+    writeLog(dir, 'audit-2026-03-01.jsonl', lines.slice(0, n))
+    const result = await sealDirectory(dir, keys.privateKey, {now: new Date(Date.UTC(2026, 2, 1, n))})
+    assert.equal(result.checkpoint?.entries, n)
+  }
+  return {dir, path: join(dir, 'audit.checkpoints')}
+}
+
+
+describe('checkpoints', () => {
+  it('round-trips: three checkpoints, signatures and sequence hold', async () => {
+    const {dir, path} = await sealedLog()
+    const cps = parseCheckpoints(readFileSync(path, 'utf8'), path)
+    assert.equal(cps.length, 3)
+    assert.deepEqual(cps.map((c) => [c.entries, c.line]), [[3, 3], [6, 6], [9, 9]])
+    assert.match(cps[0].text, /^auditkit checkpoint v1\n3\n[0-9a-f]{64}\nfile audit-2026-03-01\.jsonl\nline 3\ntime 2026-03-01T03:00:00\.000Z\nprev 0{64}\n\n\u2014 auditkit [A-Za-z0-9+/=]+\n$/)
+    assert.deepEqual(checkSequence(cps, keys.publicKey), [])
+    const report = await verifyDirectory(dir, {pubkey: keys.publicKey})
+    assert.equal(report.valid, true, JSON.stringify(report.problems))
+    assert.equal(report.notSealed, 0)
+  })
+
+  it('rejects a wrong key', async () => {
+    const {path} = await sealedLog()
+    const problems = checkSequence(parseCheckpoints(readFileSync(path, 'utf8'), path), other.publicKey)
+    assert.equal(problems.length, 3)
+    assert.match(problems[0].message, /another key/)
+  })
+
+  it('rejects a forged signature (body changed, signature kept)', async () => {
+    const {dir, path} = await sealedLog()
+    writeFileSync(path, readFileSync(path, 'utf8').replace('\n6\n', '\n5\n'))
+    const report = await verifyDirectory(dir, {pubkey: keys.publicKey})
+    assert.equal(report.valid, false)
+    assert.ok(report.problems.some((p) => p.kind === 'checkpoint-file' && /bad signature/.test(p.message)), JSON.stringify(report.problems))
+  })
+
+  it('rejects a removed checkpoint and a reordered file', async () => {
+    const {dir, path} = await sealedLog()
+    const text = readFileSync(path, 'utf8')
+    const parts = text.split('\n\n\u2014').length
+    assert.equal(parts, 4)
+    const cps = parseCheckpoints(text, path)
+    writeFileSync(path, [cps[0].text, cps[2].text].join('\n'))
+    let report = await verifyDirectory(dir, {pubkey: keys.publicKey})
+    assert.ok(report.problems.some((p) => /does not follow checkpoint #1/.test(p.message)), JSON.stringify(report.problems))
+    writeFileSync(path, [cps[1].text, cps[0].text, cps[2].text].join('\n'))
+    report = await verifyDirectory(dir, {pubkey: keys.publicKey})
+    assert.equal(report.valid, false)
+    assert.ok(report.problems.some((p) => /first in the file/.test(p.message)), JSON.stringify(report.problems))
+  })
+
+  it('reports a malformed checkpoint file as a problem, not a crash', async () => {
+    const {dir, path} = await sealedLog()
+    writeFileSync(path, readFileSync(path, 'utf8').replace('line 6', 'line six'))
+    const report = await verifyDirectory(dir, {pubkey: keys.publicKey})
+    assert.equal(report.valid, false)
+    assert.equal(report.problems[0].kind, 'checkpoint-file')
+  })
+
+  it('counts the entries after the last checkpoint as not sealed', async () => {
+    const {dir} = await sealedLog()
+    const {lines} = chain('native', Array.from({length: 11}, (_, i) => fixtureBody('native', '2026-03-01', i)))
+    writeLog(dir, 'audit-2026-03-01.jsonl', lines)
+    const report = await verifyDirectory(dir, {pubkey: keys.publicKey})
+    assert.equal(report.valid, true)
+    assert.equal(report.notSealed, 2)
+  })
+
+  it('does not seal a log that fails verification', async () => {
+    const {dir, path} = await sealedLog()
+    const before = readFileSync(path, 'utf8')
+    const file = join(dir, 'audit-2026-03-01.jsonl')
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"alice"', '"mallory"'))
+    const result = await sealDirectory(dir, keys.privateKey)
+    assert.equal(result.checkpoint, undefined)
+    assert.equal(readFileSync(path, 'utf8'), before)
+  })
+})
