@@ -90,30 +90,43 @@ function envNumber(name: string, value: string): number {
 
 /** Settings from AUDIT_* variables, falling back to the LOKI_AUDIT_* names of the same settings. */
 export function configFromEnv(env: NodeJS.ProcessEnv): DeepPartial<Config> {
-  const get = (suffix: string): [string, string] | undefined => {
+  /** Which variable set which key, so that an error can name the variable. */
+  const names = new Map<string, string>()
+  const get = (suffix: string, key: string): [string, string] | undefined => {
     for (const name of [`AUDIT_${suffix}`, `LOKI_AUDIT_${suffix}`]) {
       const value = env[name]
-      if (value !== undefined && value !== '') return [name, value]
+      if (value !== undefined && value !== '') {
+        names.set(key, name)
+        return [name, value]
+      }
     }
     return undefined
   }
   const out: DeepPartial<Config> = {}
   const syslog: DeepPartial<Config['syslog']> = {}
   let v: [string, string] | undefined
-  if ((v = get('DIR'))) out.dir = v[1]
-  if ((v = get('DISABLED'))) out.enabled = !envBoolean(...v)
-  if ((v = get('LEVEL'))) out.level = v[1].toLowerCase() as Config['level']
-  if ((v = get('RETENTION_DAYS'))) out.retention_days = envNumber(...v)
-  if ((v = get('MAX_SIZE_MB'))) out.max_file_size = envNumber(...v)
-  if ((v = get('NO_INTEGRITY'))) out.integrity = !envBoolean(...v)
-  if ((v = get('SYSLOG_HOST'))) syslog.host = v[1]
-  if ((v = get('SYSLOG_PORT'))) syslog.port = envNumber(...v)
-  if ((v = get('SYSLOG_PROTO'))) syslog.proto = v[1].toLowerCase() as Config['syslog']['proto']
+  if ((v = get('DIR', 'dir'))) out.dir = v[1]
+  if ((v = get('DISABLED', 'enabled'))) out.enabled = !envBoolean(...v)
+  if ((v = get('LEVEL', 'level'))) out.level = v[1].toLowerCase() as Config['level']
+  if ((v = get('RETENTION_DAYS', 'retention_days'))) out.retention_days = envNumber(...v)
+  if ((v = get('MAX_SIZE_MB', 'max_file_size'))) out.max_file_size = envNumber(...v)
+  if ((v = get('NO_INTEGRITY', 'integrity'))) out.integrity = !envBoolean(...v)
+  if ((v = get('SYSLOG_HOST', 'syslog.host'))) syslog.host = v[1]
+  if ((v = get('SYSLOG_PORT', 'syslog.port'))) syslog.port = envNumber(...v)
+  if ((v = get('SYSLOG_PROTO', 'syslog.proto'))) syslog.proto = v[1].toLowerCase() as Config['syslog']['proto']
   if (Object.keys(syslog).length > 0) out.syslog = syslog
-  if (env.OLLAMA_HOST) out.ollama = {host: env.OLLAMA_HOST}
+  if (env.OLLAMA_HOST) {
+    out.ollama = {host: env.OLLAMA_HOST}
+    names.set('ollama.host', 'OLLAMA_HOST')
+  }
   if (Object.keys(out).length > 0) {
     const parsed = schemas().configFileSchema.safeParse(out)
-    if (!parsed.success) throw new ConfigError(`environment: ${describe(parsed.error)}`)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      const name = names.get(issue.path.join('.'))
+      const value = name === undefined ? undefined : env[name]
+      throw new ConfigError(name === undefined ? `environment: ${describe(parsed.error)}` : `environment ${name}="${value}": ${issue.message} (setting "${issue.path.join('.')}")`)
+    }
   }
   return out
 }
