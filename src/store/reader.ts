@@ -1,4 +1,4 @@
-import {createReadStream} from 'node:fs'
+import {createReadStream, read} from 'node:fs'
 import {isUtf8} from 'node:buffer'
 import {createGunzip} from 'node:zlib'
 
@@ -17,17 +17,50 @@ export interface RawLine {
   line: number
 }
 
+/** Where a follower is in a plain file; `readFileLines` advances it as it hands out lines. */
+export interface ReadCursor {
+  /** Byte offset just after the last line handed out or reported. */
+  offset: number
+  /** Number of the last line passed. */
+  line: number
+  /** Inside an over-long line that was reported already, its end not read yet. */
+  skipping: boolean
+}
+
+export interface ReadFileOptions {
+  /** Byte offset to start at. */
+  start?: number
+  /** Read this open descriptor (left open) instead of opening the path: it stays readable after a rename or unlink. */
+  fd?: number
+  /** Start where the cursor is (instead of `start`, numbering lines on from it) and advance it. Plain files only. */
+  cursor?: ReadCursor
+  /** Leave an unterminated last line unread, as its writer may still be finishing it. */
+  waitForLine?: boolean
+}
+
+/** File operations for a stream on a caller's descriptor: the stream reads it but must not close it. */
+const callerOwned = {read, close: (_fd: number, callback: (error: null) => void) => callback(null)}
+
 /**
  * Streams a file's lines (plain or gzip) in batches, in constant memory. Lines that are too long,
  * not UTF-8, or unterminated at the end, and gzip damage, go to `diagnostics`; the good lines
- * before any damage are kept. Stopping the iteration closes the file.
+ * before any damage are kept. Stopping the iteration closes the file (but not a given `fd`).
  */
-export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagnostics: Diagnostics, options: {start?: number} = {}): AsyncGenerator<RawLine[]> {
-  const source = createReadStream(file.path, {highWaterMark: CHUNK_BYTES, start: options.start})
+export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagnostics: Diagnostics, options: ReadFileOptions = {}): AsyncGenerator<RawLine[]> {
+  const {cursor, fd} = options
+  const start = cursor ? cursor.offset : options.start
+  const source = createReadStream(file.path, {highWaterMark: CHUNK_BYTES, start, ...(fd === undefined ? {} : {fd, fs: callerOwned})})
   const stream = file.gzip ? source.pipe(createGunzip({chunkSize: CHUNK_BYTES})) : source
   let carry: Buffer | undefined
-  let lineNo = 0
-  let skippingLong = false
+  let lineNo = cursor?.line ?? 0
+  let skippingLong = cursor?.skipping ?? false
+  let consumed = start ?? 0 // bytes of the file taken from the stream so far
+  const advance = () => {
+    if (!cursor) return
+    cursor.offset = consumed - (carry?.length ?? 0)
+    cursor.line = lineNo
+    cursor.skipping = skippingLong
+  }
 
   const split = (block: Buffer): RawLine[] => {
     const batch: RawLine[] = []
@@ -61,11 +94,15 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
   try {
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
+        consumed += chunk.length
         let buf = carry ? Buffer.concat([carry, chunk]) : chunk
         carry = undefined
         if (skippingLong) {
           const nl = buf.indexOf(10)
-          if (nl < 0) continue
+          if (nl < 0) {
+            advance()
+            continue
+          }
           buf = buf.subarray(nl + 1)
           skippingLong = false
         }
@@ -76,14 +113,13 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
         } else if (rest.length > 0) {
           carry = Buffer.from(rest) // a copy, so the whole chunk is not retained
         }
-        if (last >= 0) {
-          const batch = split(buf.subarray(0, last + 1))
-          if (batch.length > 0) yield batch
-        }
+        const batch = last >= 0 ? split(buf.subarray(0, last + 1)) : []
         if (skippingLong) {
           lineNo++
           diagnostics.report({kind: 'too-long', file: file.path, line: lineNo, reason: `over ${MAX_LINE_BYTES} bytes`})
         }
+        advance() // before the yield: a consumer that stops here has had everything up to the cursor
+        if (batch.length > 0) yield batch
       }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
@@ -94,15 +130,15 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
       }
       carry = undefined
     }
-    if (carry && carry.length > 0) {
+    if (carry && carry.length > 0 && !options.waitForLine) {
       // A final line without LF: a write in progress or a torn write. Keep it if it is a whole entry.
       lineNo++
       const text = isUtf8(carry) ? carry.toString('utf8') : undefined
-      if (text !== undefined && decodeLine(text).ok) {
-        yield [{text, line: lineNo}]
-      } else {
-        diagnostics.report({kind: 'unterminated', file: file.path, line: lineNo, reason: `${carry.length} bytes without a final newline`})
-      }
+      const whole = text !== undefined && decodeLine(text).ok ? text : undefined
+      if (whole === undefined) diagnostics.report({kind: 'unterminated', file: file.path, line: lineNo, reason: `${carry.length} bytes without a final newline`})
+      carry = undefined
+      advance()
+      if (whole !== undefined) yield [{text: whole, line: lineNo}]
     }
   } finally {
     source.destroy()
@@ -119,16 +155,18 @@ export interface ReadOptions {
 /** Decodes and filters a batch of raw lines from one file into located entries. */
 export function decodeBatch(file: string, lines: RawLine[], options: ReadOptions, diagnostics: Diagnostics): LocatedEntry[] {
   const {filter, profile} = options
+  // Looking into the raw line pays only when there is a bound or a needle to check there.
+  const peek = filter && (filter.since !== undefined || filter.until !== undefined || filter.mayMatchRaw !== undefined) ? filter : undefined
   const out: LocatedEntry[] = []
   for (const {text, line} of lines) {
-    if (filter) {
-      if (filter.rawTest && !filter.rawTest(text)) continue
+    if (filter?.rawTest && !filter.rawTest(text)) continue
+    if (peek) {
       const nativeTime = peekNativeTime(text)
       if (!Number.isNaN(nativeTime)) {
         // A native line: its time and the literal needles can be checked before parsing.
-        if (filter.since !== undefined && nativeTime < filter.since) continue
-        if (filter.until !== undefined && nativeTime >= filter.until) continue
-        if (filter.mayMatchRaw && !filter.mayMatchRaw(text)) continue
+        if (peek.since !== undefined && nativeTime < peek.since) continue
+        if (peek.until !== undefined && nativeTime >= peek.until) continue
+        if (peek.mayMatchRaw && !peek.mayMatchRaw(text)) continue
       }
     }
     const decoded = decodeLine(text, profile)

@@ -1,5 +1,5 @@
 import {isUtf8} from 'node:buffer'
-import {open} from 'node:fs/promises'
+import {open, stat} from 'node:fs/promises'
 
 import type {LocatedEntry} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
@@ -11,13 +11,13 @@ const BLOCK = 64 * 1024
 /** Where reading stopped in the newest file, so following can go on from exactly there. */
 export interface FilePosition {
   path: string
-  /** Byte offset just after the last complete line read. */
+  /** Byte offset just after the last complete line read (a gzip file's size: it is closed, so read whole). */
   offset: number
   ino: number
 }
 
 /** Counts LF bytes in the first `end` bytes of an open file. */
-async function countLines(handle: Awaited<ReturnType<typeof open>>, end: number): Promise<number> {
+export async function countLines(handle: Awaited<ReturnType<typeof open>>, end: number): Promise<number> {
   const buf = Buffer.allocUnsafe(1024 * 1024)
   let count = 0
   for (let pos = 0; pos < end;) {
@@ -55,7 +55,7 @@ async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, d
       found.push({text: lineBytes.toString('utf8'), offset})
     }
 
-    while (pos > 0 && matched.length < n) {
+    while (pos > 0 && (end < 0 || matched.length < n)) {
       const size = Math.min(BLOCK, pos)
       pos -= size
       await handle.read(block, 0, size, pos)
@@ -69,6 +69,7 @@ async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, d
         end = pos + lastLf + 1
         buf = buf.subarray(0, lastLf + 1)
       }
+      if (matched.length >= n) break // n = 0: only the end was wanted
       // Split off complete lines from the right; keep the leftmost partial line for the next block.
       found.length = 0
       let right = buf.length - 1 // index of the LF ending the current line
@@ -119,11 +120,16 @@ export async function readLastEntries(files: LogFile[], n: number, options: Read
   const parts: LocatedEntry[][] = []
   let count = 0
   let end: FilePosition | undefined
-  for (let i = files.length - 1; i >= 0 && count < n; i--) {
+  // The newest file is always visited, for the end a follower goes on from.
+  for (let i = files.length - 1; i >= 0 && (count < n || i === files.length - 1); i--) {
     const file = files[i]
     let entries: LocatedEntry[]
     if (file.gzip) {
-      entries = await lastOfGzipFile(file, n - count, options, diagnostics)
+      entries = n > count ? await lastOfGzipFile(file, n - count, options, diagnostics) : []
+      if (i === files.length - 1) {
+        const info = await stat(file.path)
+        end = {path: file.path, offset: info.size, ino: info.ino}
+      }
     } else {
       const result = await lastOfPlainFile(file, n - count, options, diagnostics)
       entries = result.entries
