@@ -1,0 +1,188 @@
+import {type FileHandle, open, stat} from 'node:fs/promises'
+import {basename} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import type {LocatedEntry} from '../events/model.js'
+import {Diagnostics} from './diagnostics.js'
+import {type LogFile, listLogFiles, parseLogFileName} from './files.js'
+import {decodeBatch, type RawLine, type ReadCursor, readFileLines, type ReadOptions} from './reader.js'
+import {countLines, type FilePosition} from './tail.js'
+
+export interface FollowOptions extends ReadOptions {
+  /** Go on from here (as `readLastEntries` returns it); without it, the directory is read from its first file. */
+  start?: FilePosition
+  diagnostics: Diagnostics
+  /** How often to look for growth and new files. */
+  pollMs?: number
+  /** Ends the following (the generator then returns). */
+  signal?: AbortSignal
+}
+
+/** A file's place in chain order, as its name gives it. */
+type Place = Omit<LogFile, 'path'>
+
+/** The file being followed, held open: an open file can be read to its end after a rename or unlink. */
+interface Current {
+  handle: FileHandle
+  ino: number
+  /** The name it was last seen under, and its place in chain order by that name. */
+  path: string
+  place: Place
+  cursor: ReadCursor
+  /** Its first line, once needed to recognise its gzip copy, and the gzip files known not to be it. */
+  first?: string
+  notOurs: Set<string>
+}
+
+/**
+ * Follows a log directory: yields the matching entries appended after `start`, batch by batch, and
+ * goes on across midnight rotation, size rotation (the live file renamed to a numbered part),
+ * compression of closed parts and copytruncate, with no entry skipped or repeated. Polls; memory stays
+ * flat. An unterminated line is held back until its LF arrives.
+ */
+export async function* followEntries(dir: string, options: FollowOptions): AsyncGenerator<LocatedEntry[]> {
+  const {diagnostics, signal, pollMs = 200} = options
+  let current: Current | undefined
+  let passed: Place | undefined // when no file is open: the last file read whole (a gzip file)
+  if (options.start) ({current, passed} = await resume(dir, options.start, diagnostics))
+  try {
+    while (!signal?.aborted) {
+      if (current) yield* readNew(current, options, true)
+      const files = await listLogFiles(dir)
+      let next: LogFile[]
+      if (current) {
+        const i = await findCurrent(files, current)
+        if (i >= 0 && files[i].gzip) {
+          // Compressed, so closed and complete: read what is left through our descriptor and move past it.
+          yield* readNew(current, options, false)
+          await current.handle.close()
+          current = undefined
+          passed = files[i]
+          continue
+        }
+        // Not found: removed, or compressed while empty; go by the name it last had.
+        next = i >= 0 ? files.slice(i + 1) : filesAfter(files, current.place)
+      } else {
+        next = passed ? filesAfter(files, passed) : files
+      }
+      if (next.length === 0) {
+        await sleep(pollMs, undefined, {signal}).catch(() => undefined)
+        continue
+      }
+      // The writer finishes a file before it starts the next: read the rest of this one first.
+      if (current) yield* readNew(current, options, false)
+      const file = next[0]
+      if (file.gzip) {
+        // A closed part compressed before we got to it: complete, so read whole.
+        for await (const lines of readFileLines(file, diagnostics)) yield* decoded(file.path, lines, options)
+        await current?.handle.close()
+        current = undefined
+        passed = file
+        continue
+      }
+      const opened = await openFile(file, diagnostics)
+      if (opened === 'gone') {
+        await sleep(pollMs, undefined, {signal}).catch(() => undefined) // renamed since the listing: look again
+        continue
+      }
+      await current?.handle.close()
+      current = opened
+      passed = opened ? undefined : file
+    }
+  } finally {
+    await current?.handle.close()
+  }
+}
+
+function* decoded(path: string, lines: RawLine[], options: FollowOptions): Generator<LocatedEntry[]> {
+  const batch = decodeBatch(path, lines, options, options.diagnostics)
+  if (batch.length > 0) yield batch
+}
+
+/** Reads the current file from its cursor to its end; `wait` holds back an unterminated last line. */
+async function* readNew(current: Current, options: FollowOptions, wait: boolean): AsyncGenerator<LocatedEntry[]> {
+  const {size} = await current.handle.stat()
+  if (size < current.cursor.offset) {
+    // Shrunk under us (copytruncate): what is there now is new, from the start.
+    current.cursor = {offset: 0, line: 0, skipping: false}
+    current.first = undefined
+  }
+  if (size === current.cursor.offset) return
+  const file = {path: current.path, gzip: false}
+  for await (const lines of readFileLines(file, options.diagnostics, {fd: current.handle.fd, cursor: current.cursor, waitForLine: wait})) {
+    yield* decoded(current.path, lines, options)
+  }
+}
+
+/** Opens a plain file to follow from its start; 'gone' when it was renamed away since it was listed. */
+async function openFile(file: LogFile, diagnostics: Diagnostics): Promise<Current | 'gone' | undefined> {
+  let handle: FileHandle
+  try {
+    handle = await open(file.path, 'r')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone'
+    diagnostics.report({kind: 'unreadable', file: file.path, reason: (error as Error).message})
+    return undefined
+  }
+  const {ino} = await handle.stat()
+  return {handle, ino, path: file.path, place: file, cursor: {offset: 0, line: 0, skipping: false}, notOurs: new Set()}
+}
+
+/** Opens the start position's file, found by its inode if it was renamed in the meantime. */
+async function resume(dir: string, start: FilePosition, diagnostics: Diagnostics): Promise<{current?: Current; passed?: Place}> {
+  const place = parseLogFileName(basename(start.path))
+  if (!place) throw new Error(`${start.path}: not a log file name`)
+  if (place.gzip) return {passed: place}
+  const sameDay = (await listLogFiles(dir)).filter((f) => f.day === place.day && !f.gzip).map((f) => f.path)
+  for (const path of [start.path, ...sameDay.reverse()]) {
+    const handle = await open(path, 'r').catch(() => undefined)
+    if (!handle) continue
+    const {ino} = await handle.stat()
+    if (ino === start.ino) {
+      const cursor = {offset: start.offset, line: await countLines(handle, start.offset), skipping: false}
+      return {current: {handle, ino, path, place: parseLogFileName(basename(path)) ?? place, cursor, notOurs: new Set()}}
+    }
+    await handle.close()
+  }
+  diagnostics.report({kind: 'unreadable', file: start.path, reason: 'compressed or removed before following began; entries written to it since were not shown'})
+  return {passed: place}
+}
+
+/** The files after a place in chain order. A plain live file at the place itself is a new one: the file that was there has moved on. */
+function filesAfter(files: LogFile[], place: Place): LogFile[] {
+  return files.filter((f) => (f.day === place.day ? f.part > place.part || (f.part === Number.POSITIVE_INFINITY && place.part === f.part && !f.gzip) : f.day > place.day))
+}
+
+/**
+ * Where the current file is in the listing now: by inode while it is plain (the live file renamed to
+ * a part keeps it), and once it was compressed and unlinked, by its first line, which its gzip copy
+ * shares. -1 when neither finds it. Rotation never moves a file to another day.
+ */
+async function findCurrent(files: LogFile[], current: Current): Promise<number> {
+  const sameDay: number[] = []
+  for (let i = files.length - 1; i >= 0; i--) if (files[i].day === current.place.day) sameDay.push(i) // newest first: the usual place
+  const found = (i: number) => {
+    current.path = files[i].path
+    current.place = files[i]
+    return i
+  }
+  for (const i of sameDay) {
+    if (!files[i].gzip && (await stat(files[i].path).catch(() => undefined))?.ino === current.ino) return found(i)
+  }
+  current.first ??= await firstLine({path: current.path, gzip: false}, current.handle.fd)
+  if (current.first === undefined) return -1
+  for (const i of sameDay) {
+    const {path, gzip} = files[i]
+    if (!gzip || current.notOurs.has(path)) continue
+    if ((await firstLine(files[i])) === current.first) return found(i)
+    current.notOurs.add(path) // a gzip file does not change: no need to open it again
+  }
+  return -1
+}
+
+/** The first non-blank line of a file with its number: the same before and after compression. */
+async function firstLine(file: Pick<LogFile, 'path' | 'gzip'>, fd?: number): Promise<string | undefined> {
+  // Problems in a file only being recognised are reported when it is read, not here.
+  for await (const lines of readFileLines(file, new Diagnostics(), {start: 0, fd})) return `${lines[0].line}:${lines[0].text}`
+  return undefined
+}
