@@ -48,7 +48,7 @@ export function fsyncDir(dir: string): void {
 }
 
 /**
- * Moves a day's live file to the next free numbered part and closes it; returns the part's path,
+ * Moves a day's live file to the next free numbered part (the caller closes it); returns the part's path,
  * or undefined when the day already has MAX_PART parts. link() fails instead of overwriting, so a
  * name collision can never destroy a file (loki-mode's rename does); the link-then-unlink gap is
  * repaired by `repairHalfRotation`. Called under the directory lock.
@@ -65,7 +65,6 @@ export function rotateIntoPart(dir: string, live: LogFile, files: LogFile[]): st
       throw error
     }
     unlinkSync(live.path)
-    chmodSync(target, CLOSED_MODE)
     return target
   }
   return undefined

@@ -1,6 +1,6 @@
 import {readFileSync, chmodSync, closeSync, fdatasync as fdatasyncCallback, fdatasyncSync, fstatSync, mkdirSync, openSync, statSync, writeSync, close as closeCallback} from 'node:fs'
 import {hostname, userInfo} from 'node:os'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 import {promisify} from 'node:util'
 
 import {z} from 'zod'
@@ -260,9 +260,16 @@ export class AuditWriter {
   private enqueue(item: Omit<Pending, 'resolve' | 'reject'>): Promise<WrittenEntry | undefined> {
     return new Promise((resolve, reject) => {
       this.queue.push({...item, resolve, reject})
-      this.draining ??= this.drain().finally(() => {
-        this.draining = undefined
-      })
+      this.kick()
+    })
+  }
+
+  /** Starts draining the queue unless a drain is running; one that ends re-checks (work may arrive as it settles). */
+  private kick(): void {
+    if (this.draining || this.queue.length === 0) return
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined
+      this.kick()
     })
   }
 
@@ -388,18 +395,31 @@ export class AuditWriter {
     head ??= GENESIS
     if (newest && info && tail && !isClosed(newest, info.mode)) {
       if (tail.fragment) {
+        // The file is first moved to its final name (a numbered part), as the record names it.
+        const part = newest.part === Number.POSITIVE_INFINITY ? rotateIntoPart(this.dir, newest, files) : undefined
+        const path = part ?? newest.path
         const {offset, bytes} = tail.fragment
-        const details = recoveryDetails(newest.name, lineNumberAt(newest.path, offset), bytes)
+        const details = recoveryDetails(basename(path), lineNumberAt(path, offset), bytes)
         const body = serializeBody({timestamp: new Date(now).toISOString(), event: 'audit.recovery', level: 'warning', actor: 'auditkit', details, metadata: this.metadata})
         const chained = this.settings.integrity ? chainLine(body, head) : undefined
         // One write(2): the LF that ends the fragment and the entry recording it.
-        this.appendTo(newest.path, `\n${chained?.line ?? body}\n`)
+        this.appendTo(path, `\n${chained?.line ?? body}\n`)
         if (chained) head = chained.hash
+        if (part) {
+          this.closeFile(part)
+          files = await listLogFiles(this.dir)
+        }
       } else if (tail.missingNewline) {
         this.appendTo(newest.path, '\n')
       }
     }
     return {files, head}
+  }
+
+  /** Makes a file read-only, so no writer appends to it again, and gzips it (after the lock) with `compress`. */
+  private closeFile(path: string): void {
+    chmodSync(path, CLOSED_MODE)
+    if (this.settings.compress) this.track(compressClosed(path, this.settings.fsync !== 'never'))
   }
 
   private appendTo(path: string, text: string): void {
@@ -421,7 +441,6 @@ export class AuditWriter {
   private openLive(files: LogFile[], head: string, now: number): Live {
     const newest = files.at(-1)
     const day = newest && newest.day > utcDay(now) ? newest.day : utcDay(now)
-    const toClose: string[] = []
     let rotated = false
     let current = newest && newest.day === day && newest.part === Number.POSITIVE_INFINITY ? newest : undefined
     if (current) {
@@ -433,7 +452,7 @@ export class AuditWriter {
       } else if (this.maxBytes > 0 && info.size >= this.maxBytes) {
         const part = rotateIntoPart(this.dir, current, files)
         if (part) {
-          toClose.push(part)
+          this.closeFile(part)
           current = undefined
           rotated = true
         }
@@ -447,15 +466,11 @@ export class AuditWriter {
       fd = openSync(path, 'ax', 0o600)
       if (newest && newest !== current && newest.day < day && !newest.gzip) {
         const info = statSync(newest.path, {throwIfNoEntry: false})
-        if (info && !isClosed(newest, info.mode)) {
-          chmodSync(newest.path, CLOSED_MODE)
-          toClose.push(newest.path)
-        }
+        if (info && !isClosed(newest, info.mode)) this.closeFile(newest.path)
         rotated = true
       }
       if (this.settings.fsync !== 'never') fsyncDir(this.dir)
     }
-    if (this.settings.compress) for (const closedPath of toClose) this.track(compressClosed(closedPath, this.settings.fsync !== 'never'))
     if (rotated && this.settings.retention_days > 0 && !this.pruning) {
       this.pruning = true
       this.track(this.prune().then(() => undefined).finally(() => {

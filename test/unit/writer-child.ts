@@ -1,0 +1,32 @@
+/**
+ * A writer process for the concurrency and crash tests (run with `node --import tsx`).
+ * CHILD_MODE=append: CHILD_COUNT sequential appends, the clock starting CHILD_CLOCK_START
+ * and advancing 1 ms per append (so processes cross midnight while they interleave).
+ * CHILD_MODE=flood: large entries in big concurrent batches until killed; prints "ready" first.
+ */
+import {AuditWriter} from '../../src/store/writer.js'
+
+const dir = process.env.CHILD_DIR!
+const mode = process.env.CHILD_MODE
+const maxFileSize = Number(process.env.CHILD_MAX_FILE_SIZE ?? 10)
+
+if (mode === 'append') {
+  let tick = 0
+  const start = Date.parse(process.env.CHILD_CLOCK_START!)
+  const writer = await AuditWriter.open(dir, {max_file_size: maxFileSize, compress: process.env.CHILD_COMPRESS === '1', now: () => start + tick})
+  const count = Number(process.env.CHILD_COUNT)
+  for (let seq = 0; seq < count; seq++) {
+    await writer.write({event: 'test.append', actor: `p${process.pid}`, details: {pid: process.pid, seq}})
+    tick++
+  }
+  await writer.close()
+} else if (mode === 'flood') {
+  const writer = await AuditWriter.open(dir, {max_file_size: maxFileSize, fsync: 'never'})
+  process.stdout.write('ready\n')
+  const pad = 'x'.repeat(20_000)
+  for (let round = 0; ; round++) {
+    await Promise.all(Array.from({length: 300}, (_, i) => writer.write({event: 'test.flood', details: {round, i, pad}})))
+  }
+} else {
+  throw new Error(`unknown CHILD_MODE ${mode}`)
+}
