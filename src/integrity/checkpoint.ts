@@ -71,11 +71,11 @@ export function keyId(publicKey: crypto.KeyObject): string {
 }
 
 export async function loadPrivateKey(path: string): Promise<crypto.KeyObject> {
+  const pem = await readFile(path)
   let key: crypto.KeyObject
   try {
-    key = crypto.createPrivateKey(await readFile(path))
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code) throw error
+    key = crypto.createPrivateKey(pem)
+  } catch {
     throw new CheckpointError(`${path}: not a PEM private key`)
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new CheckpointError(`${path}: not an Ed25519 key (${key.asymmetricKeyType})`)
@@ -83,11 +83,11 @@ export async function loadPrivateKey(path: string): Promise<crypto.KeyObject> {
 }
 
 export async function loadPublicKey(path: string): Promise<crypto.KeyObject> {
+  const pem = await readFile(path)
   let key: crypto.KeyObject
   try {
-    key = crypto.createPublicKey(await readFile(path))
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code) throw error
+    key = crypto.createPublicKey(pem)
+  } catch {
     throw new CheckpointError(`${path}: not a PEM public key`)
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new CheckpointError(`${path}: not an Ed25519 key (${key.asymmetricKeyType})`)

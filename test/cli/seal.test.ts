@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, it} from 'node:test'
+
+import {runAudit, tempDir, writeLog} from '../helpers.js'
+import {chain, fixtureBody} from '../verify-fixtures.js'
+
+async function keys(): Promise<{key: string; pub: string}> {
+  const out = join(tempDir('seal-keys-'), 'k')
+  assert.equal((await runAudit(['keygen', '--out', out])).code, 0)
+  return {key: join(out, 'audit-seal.key'), pub: join(out, 'audit-seal.pub')}
+}
+
+describe('audit seal', () => {
+  it('seals, verifies with the key, refuses a wrong key, and catches a cut', async () => {
+    const {key, pub} = await keys()
+    const other = await keys()
+    const dir = tempDir('seal-')
+    const cps = join(tempDir('seal-cp-'), 'log.checkpoints')
+    const {lines} = chain('native', Array.from({length: 8}, (_, i) => fixtureBody('native', '2026-03-01', i)))
+    writeLog(dir, 'audit-2026-03-01.jsonl', lines.slice(0, 5))
+    const sealed = await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', cps])
+    assert.equal(sealed.code, 0, sealed.stderr)
+    assert.match(sealed.stdout, /^sealed checkpoint #1: 5 entries, head audit-2026-03-01\.jsonl:5 [0-9a-f]{64}/)
+    assert.equal((await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', cps, '--json'])).code, 0)
+    writeLog(dir, 'audit-2026-03-01.jsonl', lines)
+
+    const ok = await runAudit(['verify', '--dir', dir, '--pubkey', pub, '--checkpoints', cps])
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.match(ok.stdout, /Checkpoints: 2 in .*signatures checked with key [0-9a-f]{8}/)
+    assert.match(ok.stdout, /Not sealed: 3 entries after the last checkpoint/)
+
+    const wrong = await runAudit(['verify', '--dir', dir, '--pubkey', other.pub, '--checkpoints', cps])
+    assert.equal(wrong.code, 1)
+    assert.match(wrong.stderr, /Checkpoint file .* INVALID: checkpoint #1: signed by another key/)
+
+    writeLog(dir, 'audit-2026-03-01.jsonl', lines.slice(0, 4))
+    const cut = await runAudit(['verify', '--dir', dir, '--pubkey', pub, '--checkpoints', cps])
+    assert.equal(cut.code, 1)
+    assert.match(cut.stderr, /Log file audit-2026-03-01\.jsonl line 4 INVALID: entries missing below checkpoint #1/)
+    const refused = await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', cps])
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, /not sealed: the log does not verify/)
+  })
+
+  it('gives one-line errors for a missing or wrong key file and an empty log', async () => {
+    const dir = tempDir('seal-')
+    const missing = await runAudit(['seal', '--dir', dir, '--key', join(dir, 'nope.key')])
+    assert.equal(missing.code, 2)
+    assert.match(missing.stderr, /^audit seal: error: .*nope\.key/)
+    const bogus = join(dir, 'bogus.key')
+    writeFileSync(bogus, 'not a key')
+    const bad = await runAudit(['seal', '--dir', dir, '--key', bogus])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /^audit seal: error: .*not a PEM private key\n$/)
+    const {key} = await keys()
+    const empty = await runAudit(['seal', '--dir', dir, '--key', key])
+    assert.equal(empty.code, 1)
+    assert.match(empty.stderr, /nothing to seal/)
+    assert.equal(readFileSync(key, 'utf8').startsWith('-----BEGIN'), true)
+  })
+})
