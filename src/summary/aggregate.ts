@@ -174,6 +174,8 @@ function ranked(map: Map<string, number>, total: number, limit = Number.POSITIVE
 export interface ReportContext {
   since?: number
   until?: number
+  /** First and last entry of the whole log, whatever the selection; default: those selected. */
+  present?: {first?: number; last?: number}
   files: string[]
   problems: Record<string, number>
   topActors?: number
@@ -193,7 +195,7 @@ export function buildReport(agg: SummaryAggregate, context: ReportContext): Summ
   return {
     range: {
       selected: {since: iso(context.since), until: iso(context.until)},
-      present: {first: iso(agg.first), last: iso(agg.last)},
+      present: context.present ? {first: iso(context.present.first), last: iso(context.present.last)} : {first: iso(agg.first), last: iso(agg.last)},
     },
     files: {read: context.files.length, names: context.files},
     total: agg.total,

@@ -20,6 +20,8 @@ export interface SummarizeOptions {
   cacheDir?: string
   /** Most threads to use; default: the cores available. */
   threads?: number
+  /** Least data (bytes to read) worth starting threads for; default 16 MiB. */
+  parallelBytes?: number
 }
 
 export interface FileSummary {
@@ -62,7 +64,11 @@ export interface SummaryTask {
 
 function inWorker(tasks: SummaryTask[], profile?: Profile): Promise<FileSummary[]> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('worker.js', import.meta.url), {workerData: {tasks, profile}})
+    // Run from source (tsx: bin/dev.js, tests) the worker is worker.ts, and Node 20 does not run
+    // --import preloads in workers: register the loader first.
+    const worker = import.meta.url.endsWith('.ts')
+      ? new Worker(`import('tsx/esm/api').then(({register}) => { register(); return import(${JSON.stringify(new URL('worker.ts', import.meta.url).href)}) })`, {eval: true, workerData: {tasks, profile}})
+      : new Worker(new URL('worker.js', import.meta.url), {workerData: {tasks, profile}})
     worker.once('message', (results: Array<{aggregate: ReturnType<SummaryAggregate['toJSON']>; diagnostics: ReturnType<Diagnostics['toJSON']>}>) => {
       resolve(results.map((r) => ({aggregate: SummaryAggregate.fromJSON(r.aggregate), diagnostics: Diagnostics.fromJSON(r.diagnostics)})))
     })
@@ -106,7 +112,7 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
 
   const totalBytes = todo.reduce((n, t) => n + t.size, 0)
   const threads = Math.min(options.threads ?? availableParallelism(), todo.length)
-  const groups = threads > 1 && totalBytes >= PARALLEL_BYTES ? groupBySize(todo, threads) : [todo]
+  const groups = threads > 1 && totalBytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? groupBySize(todo, threads) : [todo]
   // The first group is read on this thread while workers read the others.
   const [mine, ...theirs] = groups
   const pending = theirs.map(async (group) => {
@@ -129,10 +135,28 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
   return buildReport(total, {
     since: spec.since,
     until: spec.until,
+    present: await presentRange(dir, options.profile),
     files: files.map((f) => f.name),
     problems: diagnostics.counts(),
     topActors: options.topActors,
   })
+}
+
+/**
+ * The times of the log's first and last entries (in chain order), whatever range is selected:
+ * the first readable entry of the oldest file and the last of the newest. Problems met here are
+ * not reported, as the report's own reading reports those in its range.
+ */
+async function presentRange(dir: string, profile?: Profile): Promise<{first?: number; last?: number}> {
+  const files = await listLogFiles(dir)
+  const read = {profile, diagnostics: new Diagnostics()}
+  let first: number | undefined
+  for await (const batch of readEntryBatches(files, read)) {
+    first = batch[0].time
+    break
+  }
+  const {entries} = await readLastEntries(files, 1, read)
+  return {first, last: entries[0]?.time}
 }
 
 export const DEFAULT_WINDOW_MS = 86_400_000
