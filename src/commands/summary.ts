@@ -6,7 +6,7 @@ import {Flags} from '@oclif/core'
 import {AuditCommand, EXIT} from '../cli/base.js'
 import {filterFlags, filterSpecFromFlags, profileFromFlag} from '../cli/flags.js'
 import {Diagnostics} from '../store/diagnostics.js'
-import {defaultSince, summarize} from '../summary/summarize.js'
+import {DEFAULT_WINDOW_MS, defaultSince, summarize} from '../summary/summarize.js'
 
 export default class Summary extends AuditCommand {
   static override summary = 'Overview of a time range: totals, events, levels, actors, failures, peaks, model usage'
@@ -15,7 +15,7 @@ selected, files read, total entries, entries by event and by level, top actors, 
 failures (events ending .fail/.failed/.denied/.error, or level error) with the latest few, error rate,
 peak hour, a per-day histogram, and model usage where entries carry details.model.
 
-The default range is the last 24 hours; when the log ended earlier than that (an archived copy), it is
+The default range is the last 24 hours (with only --until, the 24 hours before it); when the log ended earlier than that (an archived copy), it is
 the last 24 hours of the log, and the report says so. --all reads everything.
 Whole-file aggregates are cached in $XDG_CACHE_HOME/auditkit (checked against each file's inode, size,
 mtime and ctime), so repeated reports over closed files are fast; --no-cache reads everything afresh.
@@ -42,7 +42,11 @@ Exit 0 when entries were found, 1 when none.`
     const profile = profileFromFlag(flags.profile)
     const spec = filterSpecFromFlags(flags, now)
     let logEnded = false
-    if (!flags.all && spec.since === undefined) ({since: spec.since, logEnded} = await defaultSince(config.dir, now, profile))
+    if (!flags.all && spec.since === undefined) {
+      // With only --until, the default window is the 24 hours before it.
+      if (spec.until === undefined) ({since: spec.since, logEnded} = await defaultSince(config.dir, now, profile))
+      else spec.since = spec.until - DEFAULT_WINDOW_MS
+    }
     const diagnostics = new Diagnostics()
     const cacheDir = flags['no-cache'] ? undefined : join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'auditkit')
     const report = await summarize(config.dir, {filter: spec, profile, diagnostics, topActors: flags.top, cacheDir})
