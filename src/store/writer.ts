@@ -124,7 +124,18 @@ export function defaultActor(): string {
 /** Most entries appended under one lock acquisition, so other processes get their turn. */
 const MAX_BATCH = 8192
 
+/** Entries are stamped under the lock; the body is serialized before, with this in its place. */
+const STAND_IN = '0000-00-00T00:00:00.000Z'
+const TIMESTAMP_AT = '{"timestamp":"'.length
+
+/** A body serialized with STAND_IN, stamped: ISO timestamps have a fixed length and need no escaping. */
+function stamp(body: string, timestamp: string): string {
+  return `${body.slice(0, TIMESTAMP_AT)}${timestamp}${body.slice(TIMESTAMP_AT + STAND_IN.length)}`
+}
+
 interface Pending {
+  /** serializeBody() of the entry with STAND_IN as its timestamp; absent for internal events. */
+  body?: string
   event: string
   level: Level
   actor: string
@@ -214,7 +225,12 @@ export class AuditWriter {
     if (!this.settings.enabled || levelRank(level) < levelRank(this.settings.level) || this.excluded.some((re) => re.test(event))) {
       return Promise.resolve(undefined)
     }
-    return this.enqueue({event, level, actor: actor ?? defaultActor(), details: details ?? {}})
+    const entry = {event, level, actor: actor ?? defaultActor(), details: details ?? {}}
+    // Serialized now, outside the lock, with a stand-in timestamp of the same length (see stamp()).
+    const body = serializeBody({timestamp: STAND_IN, ...entry, metadata: this.metadata})
+    const bytes = Buffer.byteLength(body) + (this.settings.integrity ? 80 : 0)
+    if (bytes > MAX_LINE_BYTES) return Promise.reject(new WriteInputError(`entry is ${bytes} bytes; readers accept at most ${MAX_LINE_BYTES}`))
+    return this.enqueue({...entry, body})
   }
 
   /**
@@ -309,13 +325,11 @@ export class AuditWriter {
           results.push([item, undefined])
           continue
         }
-        const body = serializeBody({timestamp, event: item.event, level: item.level, actor: item.actor, details, metadata: this.metadata})
+        const body = item.body === undefined || timestamp.length !== STAND_IN.length
+          ? serializeBody({timestamp, event: item.event, level: item.level, actor: item.actor, details, metadata: this.metadata})
+          : stamp(item.body, timestamp)
         const chained = this.settings.integrity ? chainLine(body, head) : undefined
         const line = chained?.line ?? body
-        if (Buffer.byteLength(line) > MAX_LINE_BYTES) {
-          item.reject(new WriteInputError(`entry is ${Buffer.byteLength(line)} bytes; readers accept at most ${MAX_LINE_BYTES}`))
-          continue
-        }
         if (chained) head = chained.hash
         lines.push(line)
         if (item.commit) commits.push(item.commit)
