@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {Worker} from 'node:worker_threads'
 import {createGunzip} from 'node:zlib'
 
-import {type LogFile, listLogFiles} from '../store/files.js'
+import {type LogFile, listLogFiles, parseLogFileName} from '../store/files.js'
 import {type Checkpoint, CheckpointError, checkSequence, DEFAULT_CHECKPOINT_NAME, keyId, readCheckpoints} from './checkpoint.js'
 import {parseLossless, sha256Hex} from './loki-canonical.js'
 import {GENESIS} from './native.js'
@@ -312,7 +312,7 @@ class Verification {
       }
     } else if (entry.event === 'audit.recovery') {
       const {file: f, line: l, fragment_bytes: bytes, fragment_sha256: sha} = details
-      this.recoveries.set(`${String(f)}\n${String(l)}\n${String(bytes)}\n${String(sha)}`, `${file}:${line}`)
+      this.recoveries.set(`${plainName(String(f))}\n${String(l)}\n${String(bytes)}\n${String(sha)}`, `${file}:${line}`)
     }
   }
 
@@ -355,7 +355,7 @@ class Verification {
           } else if (item.kind === 'duplicate-key') {
             this.problem({kind: 'duplicate-key', file: ctx.file, fileIndex: ctx.fileIndex, line, message: item.reason})
           } else {
-            this.fragment({kind: item.kind, file: ctx.file, fileIndex: ctx.fileIndex, line, reason: item.reason, key: `${ctx.file}\n${line}\n${item.bytes}\n${item.sha256}`})
+            this.fragment({kind: item.kind, file: ctx.file, fileIndex: ctx.fileIndex, line, reason: item.reason, key: `${plainName(ctx.file)}\n${line}\n${item.bytes}\n${item.sha256}`})
           }
           break
         }
@@ -384,7 +384,7 @@ class Verification {
       if (newest) {
         this.notes.push(`${ctx.file}:${lines}: last line incomplete (${end.tail.length} bytes without a newline; a write in progress?), not checked`)
       } else {
-        this.fragment({kind: 'malformed', file: ctx.file, fileIndex: ctx.fileIndex, line: lines, reason: `torn line: ${end.tail.length} bytes without a final newline`, key: `${ctx.file}\n${lines}\n${end.tail.length}\n${sha256Hex(end.tail.toString('latin1'))}`})
+        this.fragment({kind: 'malformed', file: ctx.file, fileIndex: ctx.fileIndex, line: lines, reason: `torn line: ${end.tail.length} bytes without a final newline`, key: `${plainName(ctx.file)}\n${lines}\n${end.tail.length}\n${sha256Hex(end.tail)}`})
       }
     }
     if (end.error) this.problem({kind: end.error.kind, file: ctx.file, fileIndex: ctx.fileIndex, message: end.error.reason})
@@ -405,6 +405,22 @@ class Verification {
     this.problem({kind: 'chain-start', file: start.file, fileIndex: start.fileIndex, line: start.line, message: 'the first chained entry does not chain from genesis, and no audit.retention entry records the files before it: earlier files or entries were deleted'})
     return {}
   }
+}
+
+/**
+ * Whether a file named when sealing can be `now`'s file: the same part, gzipped or not, or the day's
+ * live file since rotated into a numbered part (rotation renames a whole file, so lines stay put).
+ */
+function sameFile(sealed: string, now: string): boolean {
+  const a = parseLogFileName(sealed)
+  const b = parseLogFileName(now)
+  if (!a || !b) return sealed === now
+  return a.day === b.day && (a.part === b.part || a.part === Number.POSITIVE_INFINITY)
+}
+
+/** A file's name without `.gz`, as recovery records name it before compression. */
+function plainName(name: string): string {
+  return name.replace(/\.gz$/, '')
 }
 
 function threadCount(files: LogFile[], sizes: number[], requested?: number): number {
@@ -481,9 +497,9 @@ export async function verifyDirectory(dir: string, options: VerifyOptions = {}):
   for (const cp of checkpoints) {
     const where = `checkpoint #${cp.index} (${cp.time})`
     const mark = state.marks.get(cp.hash)
-    const at = files.findIndex((f) => f.name === cp.file)
+    const at = files.findIndex((f) => f.name === (mark && sameFile(cp.file, mark.file) ? mark.file : cp.file))
     const fileIndex = at < 0 ? files.length : at
-    if (mark && mark.file === cp.file && mark.line === cp.line) {
+    if (mark && sameFile(cp.file, mark.file) && mark.line === cp.line) {
       base ??= cp.entries - mark.count
       if (cp.entries - mark.count !== base) {
         state.problem({kind: 'entries-missing', file: cp.file, fileIndex, line: cp.line, message: `${where} sealed ${cp.entries} entries up to here, the log now holds ${mark.count + base}: entries before it were removed or inserted`})
@@ -496,7 +512,7 @@ export async function verifyDirectory(dir: string, options: VerifyOptions = {}):
       const lines = state.fileLines.get(cp.file) ?? 0
       if (cp.line > lines) state.problem({kind: 'entries-missing', file: cp.file, fileIndex, line: lines, message: `entries missing below ${where}: it sealed line ${cp.line}, the file now ends at line ${lines}`})
       else state.problem({kind: 'checkpoint', file: cp.file, fileIndex, line: cp.line, message: `${where}: this line no longer holds the sealed head ${cp.hash.slice(0, 16)}…: the entry was altered or the chain rewritten`})
-    } else if (anchor && state.removed.has(cp.file)) {
+    } else if (anchor && [...state.removed].some((name) => sameFile(cp.file, name))) {
       state.notes.push(`${where}: its head file ${cp.file} was pruned by retention, not checked`)
     } else {
       missing.set(cp.file, [...(missing.get(cp.file) ?? []), cp.index])

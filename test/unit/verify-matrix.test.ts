@@ -240,6 +240,19 @@ describe('verify does not cry wolf', () => {
     expectProblem(await verify(log), 'chain-start')
   })
 
+  it('a sealed live file since rotated into a part and gzipped', async () => {
+    const log = buildLog('native')
+    await seal(log)
+    const text = readFileSync(join(log.dir, names[2]))
+    unlinkSync(join(log.dir, names[2]))
+    writeFileSync(join(log.dir, `audit-${DAYS[2]}.001.jsonl.gz`), gzipSync(text))
+    const next = chain('native', [fixtureBody('native', DAYS[2], 99)], storedHash(text.toString().trim().split('\n').at(-1)!))
+    writeLog(log.dir, names[2], next.lines)
+    const report = await verify(log)
+    assert.equal(report.valid, true, JSON.stringify(report.problems))
+    assert.equal(report.notSealed, 1)
+  })
+
   it('a torn line accounted for by an audit.recovery entry', async () => {
     const log = buildLog('native')
     const lines = log.read(1)
