@@ -5,8 +5,9 @@ import {filterFlags, filterSpecFromFlags, profileFromFlag} from '../cli/flags.js
 import {Output} from '../cli/output.js'
 import {compileFilter} from '../events/filter.js'
 import {entryFormat} from '../formats/index.js'
-import {Diagnostics} from '../store/diagnostics.js'
+import {Diagnostics, type Problem} from '../store/diagnostics.js'
 import {listLogFiles} from '../store/files.js'
+import {followEntries} from '../store/follow.js'
 import {readLastEntries} from '../store/tail.js'
 
 const TAIL_FORMATS = ['pretty', 'json', 'jsonl'] as const
@@ -27,6 +28,7 @@ repeated. Log text is stripped of control characters and escape sequences before
 
   static override flags = {
     lines: Flags.integer({char: 'n', description: 'how many entries to print first', default: 20, min: 0}),
+    follow: Flags.boolean({char: 'f', description: 'then print new entries as they are appended, across rotation and compression, until interrupted'}),
     format: Flags.string({char: 'o', description: 'output format', options: [...TAIL_FORMATS], default: 'pretty'}),
     ...filterFlags,
   }
@@ -36,15 +38,45 @@ repeated. Log text is stripped of control characters and escape sequences before
     const config = this.settings(flags)
     const filter = compileFilter(filterSpecFromFlags(flags, Date.now()))
     const diagnostics = new Diagnostics()
+    const profile = profileFromFlag(flags.profile)
     const files = await listLogFiles(config.dir, filter)
-    const {entries} = await readLastEntries(files, flags.lines, {filter, profile: profileFromFlag(flags.profile), diagnostics})
+    const {entries, end} = await readLastEntries(files, flags.lines, {filter, profile, diagnostics})
     const out = new Output()
     const format = entryFormat(flags.format as (typeof TAIL_FORMATS)[number], {local: flags.local, color: this.colorEnabled(flags)})
     let index = 0
     if (format.begin) await out.write(format.begin)
     for (const located of entries) await out.write(format.encode(located, index++))
-    if (format.end) await out.write(format.end)
     await out.flush()
     for (const line of diagnostics.lines()) this.warnLine(line)
+    if (flags.follow) {
+      const stop = new AbortController()
+      const onSignal = () => stop.abort()
+      process.once('SIGINT', onSignal).once('SIGTERM', onSignal)
+      try {
+        const live = new LiveDiagnostics((line) => this.warnLine(line))
+        for await (const batch of followEntries(config.dir, {start: end, filter, profile, diagnostics: live, signal: stop.signal})) {
+          for (const located of batch) await out.write(format.encode(located, index++))
+          await out.flush() // someone is watching, or a pipe reads it live
+          if (out.isClosed) break
+        }
+      } finally {
+        process.off('SIGINT', onSignal).off('SIGTERM', onSignal)
+      }
+    }
+    if (format.end) await out.write(format.end)
+    await out.flush()
+  }
+}
+
+/** While following, each problem is told as it is met: there may never be an end to tell it at. */
+class LiveDiagnostics extends Diagnostics {
+  constructor(private readonly warn: (line: string) => void) {
+    super()
+  }
+
+  override report(problem: Problem): void {
+    const one = new Diagnostics()
+    one.report(problem)
+    for (const line of one.lines()) this.warn(line)
   }
 }
