@@ -18,9 +18,13 @@ function parseDetails(text: string, source: string): Record<string, unknown> {
   return value as Record<string, unknown>
 }
 
-function readSource(path: string, source: string): string {
+/** A file's text, or standard input's for "-" (read as a stream: a pipe may be non-blocking). */
+async function readSource(path: string, source: string): Promise<string> {
   try {
-    return readFileSync(path === '-' ? 0 : path, 'utf8')
+    if (path !== '-') return readFileSync(path, 'utf8')
+    const chunks: Buffer[] = []
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks).toString('utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new UserError(`${source}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message}`)
@@ -67,7 +71,7 @@ written. --prune applies retention now instead of (or after) appending.`
     if (args.details !== undefined && args.details !== '-') throw new UserError(`unexpected argument "${args.details}": only "-" (details from standard input) may follow EVENT`)
     const sources = [flags['details-json'] === undefined ? '' : '--details-json', flags['details-file'] === undefined ? '' : '--details-file', args.details === '-' ? '"-"' : ''].filter(Boolean)
     if (sources.length > 1) throw new UserError(`${sources.join(' and ')}: give the details JSON one way only`)
-    const details = args.event ? this.details(flags, args.details === '-') : {}
+    const details = args.event ? await this.details(flags, args.details === '-') : {}
     const config = this.settings(flags, flags['retention-days'] === undefined ? {} : {retention_days: flags['retention-days']})
     if (flags.prune && config.retention_days === 0) throw new UserError('--prune: retention_days is 0 (keep everything); set it with --retention-days, $AUDIT_RETENTION_DAYS or the config')
 
@@ -89,11 +93,11 @@ written. --prune applies retention now instead of (or after) appending.`
   }
 
   /** Details from the JSON source (if any) with the --detail pairs on top. */
-  private details(flags: {detail?: string[]; 'details-json'?: string; 'details-file'?: string}, stdin: boolean): Record<string, unknown> {
+  private async details(flags: {detail?: string[]; 'details-json'?: string; 'details-file'?: string}, stdin: boolean): Promise<Record<string, unknown>> {
     let details: Record<string, unknown> = {}
     if (flags['details-json'] !== undefined) details = parseDetails(flags['details-json'], '--details-json')
-    else if (flags['details-file'] !== undefined) details = parseDetails(readSource(flags['details-file'], `--details-file ${flags['details-file']}`), `--details-file ${flags['details-file']}`)
-    else if (stdin) details = parseDetails(readSource('-', 'standard input'), 'standard input')
+    else if (flags['details-file'] !== undefined) details = parseDetails(await readSource(flags['details-file'], `--details-file ${flags['details-file']}`), `--details-file ${flags['details-file']}`)
+    else if (stdin) details = parseDetails(await readSource('-', 'standard input'), 'standard input')
     for (const pair of flags.detail ?? []) {
       const eq = pair.indexOf('=')
       if (eq <= 0) throw new UserError(`--detail "${pair}": expected KEY=VALUE with a non-empty KEY`)

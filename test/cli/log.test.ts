@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict'
+import {existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, it} from 'node:test'
+
+import {chainedLines, runAudit, tempDir, writeLog} from '../helpers.js'
+import {checkChain} from '../unit/writer-support.js'
+
+const logFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('audit-')).sort() : [])
+const entriesIn = (dir: string) => logFiles(dir).flatMap((n) => readFileSync(join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)))
+
+describe('audit log', () => {
+  it('appends one chained entry, silently; --json prints it; details from pairs, JSON, a file and stdin', async () => {
+    const dir = join(tempDir(), 'logs')
+    const r1 = await runAudit(['log', 'auth.fail', '--dir', dir, '--actor', 'bob', '--level', 'warn', '--detail', 'ip=10.0.0.5', '--detail', 'note=a=b'])
+    assert.deepEqual([r1.code, r1.stdout, r1.stderr], [0, '', ''])
+    const r2 = await runAudit(['log', 'deploy.finish', '--dir', dir, '--json', '--details-json', '{"version":"1.4.2","ok":true}', '--detail', 'ok=yes'])
+    assert.equal(r2.code, 0, r2.stderr)
+    const printed = JSON.parse(r2.stdout)
+    assert.deepEqual(printed.details, {version: '1.4.2', ok: 'yes'})
+    const file = join(tempDir(), 'd.json')
+    writeFileSync(file, '{"files": 3}')
+    assert.equal((await runAudit(['log', 'backup.done', '--dir', dir, '--details-file', file])).code, 0)
+    assert.equal((await runAudit(['log', 'backup.verify', '-', '--dir', dir], {input: '{"from": "stdin"}'})).code, 0)
+
+    const entries = entriesIn(dir)
+    assert.deepEqual(entries.map((e) => [e.event, e.level, e.actor === 'bob', e.details]), [
+      ['auth.fail', 'warning', true, {ip: '10.0.0.5', note: 'a=b'}],
+      ['deploy.finish', 'info', false, {version: '1.4.2', ok: 'yes'}],
+      ['backup.done', 'info', false, {files: 3}],
+      ['backup.verify', 'info', false, {from: 'stdin'}],
+    ])
+    assert.deepEqual(printed, entries[1])
+    assert.deepEqual((await checkChain(dir)).problems, [])
+    assert.equal(statSync(dir).mode & 0o777, 0o700)
+    for (const n of logFiles(dir)) assert.equal(statSync(join(dir, n)).mode & 0o777, 0o600)
+  })
+
+  it('each bad input: exit 2, one line naming the problem, nothing written', async () => {
+    const dir = tempDir()
+    const cases: Array<[string[], RegExp, string?]> = [
+      [['log'], /missing EVENT/],
+      [['log', 'Auth.Fail'], /event "Auth.Fail": expected category.action/],
+      [['log', 'nodot'], /event "nodot"/],
+      [['log', 'a.b', '--level', 'loud'], /level "loud"/],
+      [['log', 'a.b', '--detail', 'novalue'], /--detail "novalue": expected KEY=VALUE/],
+      [['log', 'a.b', '--detail', '=x'], /--detail "=x"/],
+      [['log', 'a.b', '--details-json', '{bad'], /--details-json: not JSON/],
+      [['log', 'a.b', '--details-json', '[1,2]'], /--details-json: expected a JSON object/],
+      [['log', 'a.b', '--details-file', '/nonexistent/details.json'], /--details-file \/nonexistent\/details.json: no such file/],
+      [['log', 'a.b', '-'], /standard input: not JSON/, 'not json'],
+      [['log', 'a.b', '-'], /standard input: expected a JSON object/, '"text"'],
+      [['log', 'a.b', 'extra'], /unexpected argument "extra"/],
+      [['log', 'a.b', '-', '--details-json', '{}'], /give the details JSON one way only/, '{}'],
+      [['log', 'a.b', '--details-json', '{}', '--details-file', 'x'], /give the details JSON one way only/],
+      [['log', 'a.b', '-'], /readers accept at most/, `{"big":"${'x'.repeat(1024 * 1024)}"}`],
+      [['log', '--prune'], /--prune: retention_days is 0/],
+      [['log', 'a.b', '--bogus'], /Nonexistent flag: --bogus/],
+    ]
+    for (const [args, message, input] of cases) {
+      const r = await runAudit([...args, '--dir', dir], {input})
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+      assert.match(r.stderr, message)
+      assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`)
+      assert.doesNotMatch(r.stderr, /\n\s+at /)
+      assert.equal(r.stdout, '')
+    }
+    assert.deepEqual(logFiles(dir), [])
+    const badConfig = await runAudit(['log', 'a.b', '--dir', dir], {env: {AUDIT_LEVEL: 'loud'}})
+    assert.equal(badConfig.code, 2)
+    assert.match(badConfig.stderr, /AUDIT_LEVEL/)
+    assert.deepEqual(logFiles(dir), [])
+  })
+
+  it('follows configuration: AUDIT_LEVEL drops, AUDIT_DISABLED writes nothing, AUDIT_NO_INTEGRITY writes unchained, a config file sets metadata and size', async () => {
+    const dir = tempDir()
+    assert.equal((await runAudit(['log', 'a.debug', '--level', 'debug', '--dir', dir], {env: {AUDIT_LEVEL: 'info'}})).code, 0)
+    assert.equal((await runAudit(['log', 'a.off', '--dir', dir], {env: {AUDIT_DISABLED: '1'}})).code, 0)
+    assert.deepEqual(logFiles(dir), [])
+    assert.equal((await runAudit(['log', 'a.plain', '--dir', dir], {env: {LOKI_AUDIT_NO_INTEGRITY: '1'}})).code, 0)
+    const config = join(tempDir(), 'config.yaml')
+    writeFileSync(config, 'metadata: {env: prod}\ninclude_metadata: true\n')
+    assert.equal((await runAudit(['log', 'a.meta', '--dir', dir, '--config', config])).code, 0)
+    const [plain, meta] = entriesIn(dir)
+    assert.equal(plain.chain_hash, undefined)
+    assert.equal(meta.metadata.env, 'prod')
+    assert.equal(meta.chain_hash.length, 64)
+  })
+
+  it('--prune records and removes old files; a write on a new day rotates (test-only clock offset)', async () => {
+    const dir = tempDir()
+    const old = chainedLines([{timestamp: '2020-01-01T08:00:00.000Z', event: 'a.b'}])
+    writeLog(dir, 'audit-2020-01-01.jsonl', old.lines)
+    const next = chainedLines([{timestamp: '2020-01-02T08:00:00.000Z', event: 'a.c'}], old.head)
+    writeLog(dir, 'audit-2020-01-02.jsonl', next.lines)
+    const r = await runAudit(['log', '--prune', '--retention-days', '30', '--json', '--dir', dir])
+    assert.equal(r.code, 0, r.stderr)
+    const out = JSON.parse(r.stdout)
+    assert.deepEqual(out.removed.map((f: {file: string}) => f.file), ['audit-2020-01-01.jsonl'])
+    assert.equal(out.entry, null)
+    const today = `audit-${new Date().toISOString().slice(0, 10)}.jsonl`
+    // Writing the event opened today's file: a rotation, at which retention runs again and
+    // removes 2020-01-02 as well, now that it no longer holds the head.
+    assert.deepEqual(logFiles(dir), [today])
+    const events = entriesIn(dir)
+    assert.deepEqual(events.map((e) => [e.event, e.details.removed.map((f: {file: string}) => f.file)]), [
+      ['audit.retention', ['audit-2020-01-01.jsonl']],
+      ['audit.retention', ['audit-2020-01-02.jsonl']],
+    ])
+    assert.equal(events[0].details.removed[0].last_hash, old.head)
+    assert.deepEqual((await checkChain(dir, next.head)).problems, [])
+
+    const day = 86_400_000
+    assert.equal((await runAudit(['log', 'x.today', '--dir', dir])).code, 0)
+    assert.equal((await runAudit(['log', 'x.tomorrow', '--dir', dir], {env: {AUDIT_TEST_NOW_OFFSET_MS: String(day)}})).code, 0)
+    const names = logFiles(dir)
+    assert.equal(names.length, 2, String(names))
+    assert.equal(names[0], today)
+    assert.equal(statSync(join(dir, today)).mode & 0o777, 0o400, 'the previous day is closed')
+    assert.deepEqual((await checkChain(dir, next.head)).problems, [])
+  })
+})
