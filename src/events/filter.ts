@@ -27,6 +27,8 @@ export interface CompiledFilter {
    * the line need not be parsed. Undefined when the filter gives nothing to look for.
    */
   mayMatchRaw?: (raw: string) => boolean
+  /** One needle group (a line can match only if it holds one of them), for skipping lines undecoded. */
+  lineNeedles?: string[]
   /** The raw-line test that holds for every profile (`--grep`). */
   rawTest?: (raw: string) => boolean
   matches(located: LocatedEntry): boolean
@@ -98,9 +100,9 @@ function globLiteral(glob: string): string {
   return glob.split(/[*?]/).reduce((a, b) => (b.length > a.length ? b : a), '')
 }
 
-function anyNeedle(needles: string[]): ((raw: string) => boolean) | undefined {
-  if (needles.length === 0 || needles.some((n) => n.length < 2)) return undefined
-  return needles.length === 1 ? (raw) => raw.includes(needles[0]) : (raw) => needles.some((n) => raw.includes(n))
+/** A group of needles is usable when each is long enough to be selective. */
+function usable(needles: string[]): string[] | undefined {
+  return needles.length === 0 || needles.some((n) => n.length < 2) ? undefined : needles
 }
 
 export function compileFilter(spec: FilterSpec): CompiledFilter {
@@ -115,21 +117,22 @@ export function compileFilter(spec: FilterSpec): CompiledFilter {
   }
 
   // Needle groups: each group must be satisfied (any of its needles present).
-  const groups: Array<(raw: string) => boolean> = []
-  const push = (test: ((raw: string) => boolean) | undefined) => test && groups.push(test)
-  if (spec.events?.length) push(anyNeedle(spec.events.map((g) => globLiteral(g))))
+  const groups: string[][] = []
+  const push = (needles: string[] | undefined) => needles && groups.push(needles)
+  if (spec.events?.length) push(usable(spec.events.map((g) => globLiteral(g))))
   if (spec.actors?.length && spec.actors.every((a) => VERBATIM.test(a) && !a.includes('"') && !a.includes('\\'))) {
-    push(anyNeedle(spec.actors))
+    push(usable(spec.actors))
   }
-  for (const clause of where) if (clause.needle) push(anyNeedle([clause.needle]))
+  for (const clause of where) if (clause.needle) push(usable([clause.needle]))
 
   // A backslash means an escape may hide a needle's characters: such lines are always parsed.
   const mayMatchRaw = groups.length === 0 ? undefined
-    : (raw: string) => raw.includes('\\') || groups.every((g) => g(raw))
+    : (raw: string) => raw.includes('\\') || groups.every((group) => group.some((n) => raw.includes(n)))
 
   return {
     since,
     until,
+    lineNeedles: groups[0],
     mayMatchRaw,
     rawTest: grep ? (raw) => grep.test(raw) : undefined,
     matches({entry, time}) {

@@ -31,19 +31,42 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d
  * `YYYY-MM-DDTHH:MM:SS.mmmZ`, is read directly; others go through the regex and Date.parse.
  */
 export function parseTimestamp(text: string): number {
-  if (text.length === 24 && text.charCodeAt(23) === 90 /* Z */ && text.charCodeAt(19) === 46 /* . */) {
-    const ms = Date.UTC(+text.slice(0, 4), +text.slice(5, 7) - 1, +text.slice(8, 10), +text.slice(11, 13), +text.slice(14, 16), +text.slice(17, 19), +text.slice(20, 23))
-    // Date.UTC rolls over out-of-range fields; a round trip rejects them (and any non-digit).
-    if (!Number.isNaN(ms) && new Date(ms).toISOString() === text) return ms
-    return Number.NaN
+  if (text.length === 24 && text.charCodeAt(23) === 90 /* Z */) {
+    const year = digits(text, 0, 4)
+    const month = digits(text, 5, 2)
+    const day = digits(text, 8, 2)
+    const hour = digits(text, 11, 2)
+    const minute = digits(text, 14, 2)
+    const second = digits(text, 17, 2)
+    const ms = digits(text, 20, 3)
+    if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58
+      || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46 || (year | month | day | hour | minute | second | ms) < 0
+      || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
+      return Number.NaN
+    }
+    return Date.UTC(year, month - 1, day, hour, minute, second, ms)
   }
   if (!RFC3339.test(text)) return Number.NaN
   // Date.parse takes 2026-02-30 (as March 2) and 24:00; a calendar check rejects them.
-  const year = +text.slice(0, 4)
-  const month = +text.slice(5, 7)
-  const day = +text.slice(8, 10)
-  if (month < 1 || month > 12 || +text.slice(11, 13) > 23 || new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) return Number.NaN
+  const year = digits(text, 0, 4)
+  const month = digits(text, 5, 2)
+  if (month < 1 || month > 12 || digits(text, 8, 2) > daysInMonth(year, month) || digits(text, 11, 2) > 23) return Number.NaN
   return Date.parse(text)
+}
+
+/** The decimal number in text[at, at+count), or -1 when a character is not a digit. */
+function digits(text: string, at: number, count: number): number {
+  let n = 0
+  for (let i = at; i < at + count; i++) {
+    const d = text.charCodeAt(i) - 48
+    if (d < 0 || d > 9) return -1
+    n = n * 10 + d
+  }
+  return n
+}
+
+function daysInMonth(year: number, month: number): number {
+  return month === 2 ? ((year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

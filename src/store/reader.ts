@@ -36,6 +36,52 @@ export interface ReadFileOptions {
   cursor?: ReadCursor
   /** Leave an unterminated last line unread, as its writer may still be finishing it. */
   waitForLine?: boolean
+  /**
+   * Literals a wanted line contains one of. In a native file (first line starting with
+   * `{"timestamp":"`), lines with none of them and no backslash (an escape could hide one) are
+   * skipped without being decoded; their line numbers still count.
+   */
+  needles?: string[]
+}
+
+const NATIVE_START = Buffer.from('{"timestamp":"')
+const BACKSLASH = 92
+const LF = 10
+
+/** LF bytes in block[from, to). */
+function countLines(block: Buffer, from: number, to: number): number {
+  let n = 0
+  for (let i = block.indexOf(LF, from); i >= 0 && i < to; i = block.indexOf(LF, i + 1)) n++
+  return n
+}
+
+/**
+ * The byte ranges of the lines of `block` (complete lines, ending with LF) that contain one of the
+ * needles or a backslash, each with its 0-based line index in the block; found with native
+ * searches, so lines that cannot match cost only a newline count.
+ */
+export function candidateLines(block: Buffer, needles: Buffer[]): {ranges: Array<{start: number; end: number; index: number}>; lines: number} {
+  const ranges: Array<{start: number; end: number; index: number}> = []
+  const next = needles.map((n) => block.indexOf(n))
+  let nextBackslash = block.indexOf(BACKSLASH)
+  let pos = 0
+  let index = 0
+  while (pos < block.length) {
+    let hit = nextBackslash
+    for (let i = 0; i < needles.length; i++) {
+      if (next[i] >= 0 && next[i] < pos) next[i] = block.indexOf(needles[i], pos)
+      if (next[i] >= 0 && (hit < 0 || next[i] < hit)) hit = next[i]
+    }
+    if (hit < 0) break
+    const start = block.lastIndexOf(LF, hit) + 1
+    index += countLines(block, pos, start)
+    const end = block.indexOf(LF, hit)
+    ranges.push({start, end, index})
+    index++
+    pos = end + 1
+    if (nextBackslash >= 0 && nextBackslash < pos) nextBackslash = block.indexOf(BACKSLASH, pos)
+  }
+  return {ranges, lines: index + countLines(block, pos, block.length)}
 }
 
 /** File operations for a stream on a caller's descriptor: the stream reads it but must not close it. */
@@ -62,8 +108,33 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
     cursor.skipping = skippingLong
   }
 
+  const needles = options.needles?.map((n) => Buffer.from(n))
+  let nativeFile: boolean | undefined // decided by the first block
+
+  const take = (bytes: Buffer, batch: RawLine[]) => {
+    if (bytes.length > MAX_LINE_BYTES) {
+      diagnostics.report({kind: 'too-long', file: file.path, line: lineNo, reason: `${bytes.length} bytes`})
+    } else if (isUtf8(bytes)) {
+      const text = bytes.toString('utf8')
+      if (text.trim() !== '') batch.push({text, line: lineNo})
+    } else {
+      diagnostics.report({kind: 'utf8', file: file.path, line: lineNo, reason: 'not valid UTF-8'})
+    }
+  }
+
   const split = (block: Buffer): RawLine[] => {
     const batch: RawLine[] = []
+    nativeFile ??= block.subarray(0, NATIVE_START.length).equals(NATIVE_START)
+    if (needles && nativeFile) {
+      const first = lineNo
+      const {ranges, lines} = candidateLines(block, needles)
+      for (const {start, end, index} of ranges) {
+        lineNo = first + index + 1
+        take(block.subarray(start, end), batch)
+      }
+      lineNo = first + lines
+      return batch
+    }
     if (isUtf8(block)) {
       const parts = block.toString('utf8').split('\n')
       parts.pop() // block ends with LF
@@ -76,17 +147,9 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
       return batch
     }
     let start = 0
-    for (let nl = block.indexOf(10); nl >= 0; start = nl + 1, nl = block.indexOf(10, start)) {
+    for (let nl = block.indexOf(LF); nl >= 0; start = nl + 1, nl = block.indexOf(LF, start)) {
       lineNo++
-      const bytes = block.subarray(start, nl)
-      if (bytes.length > MAX_LINE_BYTES) {
-        diagnostics.report({kind: 'too-long', file: file.path, line: lineNo, reason: `${bytes.length} bytes`})
-      } else if (isUtf8(bytes)) {
-        const text = bytes.toString('utf8')
-        if (text.trim() !== '') batch.push({text, line: lineNo})
-      } else {
-        diagnostics.report({kind: 'utf8', file: file.path, line: lineNo, reason: 'not valid UTF-8'})
-      }
+      take(block.subarray(start, nl), batch)
     }
     return batch
   }
@@ -95,8 +158,19 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         consumed += chunk.length
-        let buf = carry ? Buffer.concat([carry, chunk]) : chunk
-        carry = undefined
+        let buf = chunk
+        let batch: RawLine[] = []
+        if (carry) {
+          // Finish the line the previous chunk ended inside, without copying this whole chunk.
+          const nl = buf.indexOf(10)
+          if (nl < 0) {
+            buf = Buffer.concat([carry, buf])
+          } else {
+            batch = split(Buffer.concat([carry, buf.subarray(0, nl + 1)]))
+            buf = buf.subarray(nl + 1)
+          }
+          carry = undefined
+        }
         if (skippingLong) {
           const nl = buf.indexOf(10)
           if (nl < 0) {
@@ -113,7 +187,10 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
         } else if (rest.length > 0) {
           carry = Buffer.from(rest) // a copy, so the whole chunk is not retained
         }
-        const batch = last >= 0 ? split(buf.subarray(0, last + 1)) : []
+        if (last >= 0) {
+          const more = split(buf.subarray(0, last + 1))
+          batch = batch.length > 0 ? batch.concat(more) : more
+        }
         if (skippingLong) {
           lineNo++
           diagnostics.report({kind: 'too-long', file: file.path, line: lineNo, reason: `over ${MAX_LINE_BYTES} bytes`})
@@ -184,7 +261,7 @@ export function decodeBatch(file: string, lines: RawLine[], options: ReadOptions
 export async function* readEntryBatches(files: LogFile[], options: ReadOptions = {}): AsyncGenerator<LocatedEntry[]> {
   const diagnostics = options.diagnostics ?? new Diagnostics()
   for (const file of files) {
-    for await (const lines of readFileLines(file, diagnostics)) {
+    for await (const lines of readFileLines(file, diagnostics, {needles: options.filter?.lineNeedles})) {
       const batch = decodeBatch(file.path, lines, options, diagnostics)
       if (batch.length > 0) yield batch
     }
