@@ -4,5 +4,7 @@ import {type ScanRequest, scanBlock} from './verify-scan.js'
 
 /** Worker thread: scans the blocks the verifier sends, one message each. */
 parentPort?.on('message', (message: ScanRequest & {id: number}) => {
-  parentPort?.postMessage({id: message.id, result: scanBlock(message)})
+  const result = scanBlock(message)
+  // The block goes back to be filled again.
+  parentPort?.postMessage({id: message.id, result, buf: message.buf}, [message.buf.buffer as ArrayBuffer])
 })

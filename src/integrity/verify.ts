@@ -96,12 +96,13 @@ class Pool {
   private readonly waiting = new Map<number, {resolve: (r: ScanResult) => void; reject: (e: Error) => void}>()
   private nextId = 0
 
-  constructor(size: number) {
+  constructor(size: number, private readonly buffers: Buffers) {
     for (let i = 0; i < size; i++) {
       const worker = fromSource
         ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl.href)}) })`, {eval: true})
-        : new Worker(workerUrl)
-      worker.on('message', ({id, result}: {id: number; result: ScanResult}) => {
+        : new Worker(workerUrl, {resourceLimits: {maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 16}})
+      worker.on('message', ({id, result, buf}: {id: number; result: ScanResult; buf: Uint8Array}) => {
+        this.buffers.release(buf.buffer as ArrayBuffer)
         this.waiting.get(id)?.resolve(result)
         this.waiting.delete(id)
       })
@@ -127,6 +128,23 @@ class Pool {
   }
 }
 
+/** Block buffers come back from the workers and are used again, so memory stays flat. */
+class Buffers {
+  private readonly free: ArrayBuffer[] = []
+
+  /** A buffer of at least `size` bytes. */
+  take(size: number): Buffer {
+    const reused = this.free.pop()
+    if (reused && reused.byteLength >= size) return Buffer.from(reused, 0, size)
+    // Room for a carried partial line too, so the next block fits a reused buffer.
+    return Buffer.from(Buffer.allocUnsafeSlow(Math.max(size, HEADROOM + BLOCK_BYTES + 64 * 1024)).buffer, 0, size)
+  }
+
+  release(buffer: ArrayBuffer): void {
+    if (buffer.byteLength >= HEADROOM + BLOCK_BYTES && this.free.length < 16) this.free.push(buffer)
+  }
+}
+
 interface FileEnd {
   /** Bytes after the last LF. */
   tail?: Buffer
@@ -145,10 +163,10 @@ function cut(block: Buffer, filled: number): {block?: Buffer; carry: Buffer} {
  * front (so it can be moved to a worker and hashed in place). What follows the last LF and any
  * read error land in `end`. Plain files are read straight into the block buffers.
  */
-async function* fileBlocks(file: LogFile, end: FileEnd): AsyncGenerator<Buffer> {
+async function* fileBlocks(file: LogFile, end: FileEnd, buffers: Buffers): AsyncGenerator<Buffer> {
   let carry: Buffer = Buffer.alloc(0)
   const next = (size: number): Buffer => {
-    const block = Buffer.allocUnsafeSlow(HEADROOM + carry.length + size)
+    const block = buffers.take(HEADROOM + carry.length + size)
     carry.copy(block, HEADROOM)
     return block
   }
@@ -159,7 +177,7 @@ async function* fileBlocks(file: LogFile, end: FileEnd): AsyncGenerator<Buffer> 
         for await (const chunk of source.pipe(createGunzip({chunkSize: BLOCK_BYTES})) as AsyncIterable<Buffer>) {
           const block = next(chunk.length)
           chunk.copy(block, HEADROOM + carry.length)
-          const parts = cut(block, block.length)
+          const parts = cut(block, HEADROOM + carry.length + chunk.length)
           carry = parts.carry
           if (parts.block) yield parts.block
         }
@@ -462,7 +480,8 @@ export async function verifyDirectory(dir: string, options: VerifyOptions = {}):
   const wanted = [...new Set(checkpoints.map((c) => c.hash))]
 
   const threads = threadCount(files, await fileSizes(files), options.threads)
-  const pool = threads > 0 ? new Pool(threads) : undefined
+  const buffers = new Buffers()
+  const pool = threads > 0 ? new Pool(threads, buffers) : undefined
   const inFlight = Math.max(2, threads * 3)
   try {
     for (const [fileIndex, file] of files.entries()) {
@@ -472,11 +491,15 @@ export async function verifyDirectory(dir: string, options: VerifyOptions = {}):
       const end: FileEnd = {}
       const queue: Promise<ScanResult>[] = []
       let first = true
-      for await (const block of fileBlocks(file, end)) {
+      for await (const block of fileBlocks(file, end, buffers)) {
         if (first && !options.profile) ctx.profile = report.profile = detectProfile(block)
         first = false
         const request: ScanRequest = {buf: block, start: HEADROOM, end: block.length, profile: ctx.profile, wanted}
-        queue.push(pool ? pool.scan(request) : Promise.resolve(scanBlock(request)))
+        if (pool) queue.push(pool.scan(request))
+        else {
+          queue.push(Promise.resolve(scanBlock(request)))
+          buffers.release(block.buffer as ArrayBuffer)
+        }
         if (queue.length >= inFlight) state.consume(ctx, await queue.shift()!)
         options.onProgress?.({entries: state.entries, file: file.name, fileIndex, files: files.length})
       }
