@@ -3,6 +3,7 @@ import {readdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
+import {verifyDirectory} from '../../src/integrity/verify.js'
 import {AuditWriter} from '../../src/store/writer.js'
 import {tempDir} from '../helpers.js'
 import {checkChain, exited, startChild} from './writer-support.js'
@@ -28,6 +29,8 @@ describe('concurrent writers', () => {
       seen.set(pid, seq + 1)
     }
     assert.deepEqual([...seen.values()], Array(8).fill(500))
+    const report = await verifyDirectory(dir, {threads: 0})
+    assert.equal(report.valid, true, JSON.stringify(report.problems.slice(0, 3)))
 
     const names = readdirSync(dir).filter((n) => n.startsWith('audit-'))
     assert.ok(names.some((n) => /^audit-2030-01-01\.\d{3}\.jsonl$/.test(n)), `size-rotated parts on day 1: ${names}`)

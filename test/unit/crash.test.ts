@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 
+import {verifyDirectory} from '../../src/integrity/verify.js'
 import {AuditWriter} from '../../src/store/writer.js'
 import {tempDir} from '../helpers.js'
 import {checkChain, exited, startChild} from './writer-support.js'
@@ -36,6 +37,8 @@ describe('crash safety', () => {
     const recoveries = check.entries.filter((e) => e.event === 'audit.recovery')
     assert.equal(recoveries.length, check.recorded, 'one recovery event per torn line')
     assert.equal(check.entries.at(-1)?.event, 'test.after')
+    const report = await verifyDirectory(dir, {threads: 0})
+    assert.equal(report.valid, true, JSON.stringify(report.problems.slice(0, 3)))
     t.diagnostic(`${rounds} kills, ${check.recorded} torn lines recorded, ${check.entries.length} entries`)
   })
 })
