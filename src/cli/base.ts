@@ -6,6 +6,7 @@ import {FilterError} from '../events/filter.js'
 import {TimeExpressionError} from '../events/time.js'
 import {sanitizeLine} from '../formats/sanitize.js'
 import {LogDirectoryError} from '../store/files.js'
+import {LockTimeoutError} from '../store/lock.js'
 
 /** Exit codes shared by every command (DESIGN.md). */
 export const EXIT = {ok: 0, negative: 1, usage: 2, outside: 3} as const
@@ -53,11 +54,19 @@ export abstract class AuditCommand extends Command {
       this.warnLine(`audit ${this.id}: error: ${error.message}`)
       return this.exit(error instanceof UserError ? error.exitCode : EXIT.usage)
     }
+    if (error instanceof LockTimeoutError) {
+      // Another writer holds the log: a busy resource, not a usage error; the caller may retry.
+      this.warnLine(`audit ${this.id}: error: ${error.message}`)
+      return this.exit(EXIT.outside)
+    }
     if (error instanceof Errors.ExitError) throw error
     if (error instanceof Errors.CLIError) {
-      // Flag and argument errors from the parser: one line, and where to look.
-      const first = error.message.split('\n', 1)[0]
-      this.warnLine(`audit ${this.id}: error: ${first} (see audit ${this.id} --help)`)
+      // Flag and argument errors from the parser come over several lines: fold them into one.
+      const reason = error.message.split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line !== '' && !/^(See more help with|The following errors? occurred)/.test(line))
+        .join(': ')
+      this.warnLine(`audit ${this.id}: error: ${reason} (see audit ${this.id} --help)`)
       return this.exit(error.oclif?.exit ?? EXIT.usage)
     }
     const code = (error as NodeJS.ErrnoException).code
