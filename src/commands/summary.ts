@@ -6,7 +6,7 @@ import {Flags} from '@oclif/core'
 import {AuditCommand, EXIT} from '../cli/base.js'
 import {filterFlags, filterSpecFromFlags, profileFromFlag} from '../cli/flags.js'
 import {Diagnostics} from '../store/diagnostics.js'
-import {DEFAULT_WINDOW_MS, defaultSince, summarize} from '../summary/summarize.js'
+import {DEFAULT_WINDOW_MS, defaultRange, summarize} from '../summary/summarize.js'
 
 export default class Summary extends AuditCommand {
   static override summary = 'Overview of a time range: totals, events, levels, actors, failures, peaks, model usage'
@@ -44,7 +44,7 @@ Exit 0 when entries were found, 1 when none.`
     let logEnded = false
     if (!flags.all && spec.since === undefined) {
       // With only --until, the default window is the 24 hours before it.
-      if (spec.until === undefined) ({since: spec.since, logEnded} = await defaultSince(config.dir, now, profile))
+      if (spec.until === undefined) ({since: spec.since, until: spec.until, logEnded} = await defaultRange(config.dir, now, profile))
       else spec.since = spec.until - DEFAULT_WINDOW_MS
     }
     const diagnostics = new Diagnostics()

@@ -17,7 +17,7 @@ export function renderSummary(report: SummaryReport, c: ChalkInstance, notes: {l
   const {selected, present} = report.range
 
   out.push(c.bold('Audit Summary Report'), c.dim('===================='))
-  field('Range selected', `${selected.since ?? 'beginning'} .. ${selected.until ?? 'now'}${notes.logEnded ? ' (the log\'s last 24 hours: it ends earlier than now)' : ''}`)
+  field('Range selected', `${selected.since ?? 'beginning'} .. ${selected.until ?? 'now'}${notes.logEnded ? ' (the log\'s last 24 hours: it has no entries in the last 24 hours)' : ''}`)
   field('Range in logs', present.first ? `${present.first} .. ${present.last}` : 'none')
   field('Files read', report.files.read)
   field('Total entries', report.total)

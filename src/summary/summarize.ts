@@ -165,10 +165,10 @@ export const DEFAULT_WINDOW_MS = 86_400_000
  * The default range: the last 24 hours, or, when the log ended before that (an archived or
  * shipped copy), the last 24 hours of the log, so the report is never empty for a log that has entries.
  */
-export async function defaultSince(dir: string, now: number, profile?: Profile): Promise<{since: number; logEnded: boolean}> {
+export async function defaultRange(dir: string, now: number, profile?: Profile): Promise<{since: number; until?: number; logEnded: boolean}> {
   const files = await listLogFiles(dir)
   const {entries} = await readLastEntries(files, 1, {profile})
   const newest = entries[0]?.time
-  if (newest !== undefined && newest < now - DEFAULT_WINDOW_MS) return {since: newest - DEFAULT_WINDOW_MS + 1, logEnded: true}
+  if (newest !== undefined && newest < now - DEFAULT_WINDOW_MS) return {since: newest + 1 - DEFAULT_WINDOW_MS, until: newest + 1, logEnded: true}
   return {since: now - DEFAULT_WINDOW_MS, logEnded: false}
 }
