@@ -4,7 +4,9 @@ import {describe, it} from 'node:test'
 
 import {
   canonicalize,
+  canonicalizeText,
   LOKI_GENESIS_HASH,
+  LOKI_HASH_KEY,
   lokiEntryHash,
   MAX_DEPTH,
   parseLossless,
@@ -67,14 +69,24 @@ function canon(text: string): string {
   return canonicalize(parseOk(text))
 }
 
+/** canonicalizeText (fused fast path when possible) checked against the tree path. */
+function canonText(text: string, omit: string | undefined = LOKI_HASH_KEY): string {
+  const r = canonicalizeText(text, omit)
+  assert.ok(r.ok, `canonicalizeText failed for ${JSON.stringify(text)}: ${r.ok ? '' : r.reason}`)
+  assert.equal(r.canonical, canonicalize(parseOk(text), omit), `fast vs tree path for ${JSON.stringify(text)}`)
+  return r.canonical
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex')
+
 describe('loki-mode canonical JSON: spec §11 vectors', () => {
   for (const v of VECTORS) {
     it(v.name, () => {
       const value = parseOk(v.raw)
       assert.equal(canonicalize(value, '_integrity_hash'), v.canon)
+      assert.equal(canonText(v.raw), v.canon)
       const r = lokiEntryHash(v.prev, v.raw)
       assert.ok(r.ok)
-      assert.equal(r.canonical, v.canon)
       assert.equal(r.computed, v.hash)
       assert.equal(r.stored, v.hash)
       assert.equal(r.nonFinite, false)
@@ -102,17 +114,19 @@ describe('loki-mode canonical JSON: spec §11 vectors', () => {
   })
 
   it('extra raw line: BMP non-ASCII escapes, timestamp without fraction', () => {
+    const c = canonText(EXTRA_RAW)
+    assert.ok(c.includes('"name": "caf\\u00e9 \\u2615 na\\u00efve"'), c)
+    assert.equal(c, EXTRA_CANON)
     const r = lokiEntryHash(LOKI_GENESIS_HASH, EXTRA_RAW)
     assert.ok(r.ok)
-    assert.ok(r.canonical.includes('"name": "caf\\u00e9 \\u2615 na\\u00efve"'), r.canonical)
-    assert.equal(r.canonical, EXTRA_CANON)
+    assert.equal(r.computed, sha256(LOKI_GENESIS_HASH + EXTRA_CANON))
     assert.equal(r.stored, '0616a76fc303c481d1972b92c83d3adef8eead1d62fc90e0e168adc74c93f4b3')
     // Semantic integrity (§2.3): raw é/☕ instead of escapes, keys reordered, other whitespace.
     const unescaped = EXTRA_RAW.replace('caf\\u00e9 \\u2615 na\\u00efve', 'café ☕ naïve')
     assert.notEqual(unescaped, EXTRA_RAW)
+    assert.equal(canonText(unescaped), EXTRA_CANON)
     const r2 = lokiEntryHash(LOKI_GENESIS_HASH, unescaped)
     assert.ok(r2.ok)
-    assert.equal(r2.canonical, EXTRA_CANON)
     assert.equal(r2.computed, r.computed)
   })
 
@@ -198,7 +212,8 @@ describe('loki-mode canonical JSON: numbers', () => {
     const h = lokiEntryHash(LOKI_GENESIS_HASH, '{"x": NaN, "_integrity_hash": "ab"}')
     assert.ok(h.ok)
     assert.equal(h.nonFinite, true)
-    assert.equal(h.canonical, '{"x": NaN}')
+    assert.equal(h.stored, 'ab')
+    assert.equal(h.computed, sha256(LOKI_GENESIS_HASH + '{"x": NaN}'))
     for (const bad of ['nan', '-NaN', 'inf', 'Infinit', '+1', '-', '01', '1.', '.5', '1e', '1e+', '0x10']) {
       assert.equal(parseLossless(bad).ok, false, bad)
     }
@@ -222,23 +237,23 @@ describe('loki-mode canonical JSON: strings and keys', () => {
     // U+1F600 (surrogates D83D DE00) sorts after U+FFFD by code point, before it in UTF-16 order.
     const text = '{"\uFFFD": 1, "\u{1F600}": 2, "a": {"z": 0, "\u{1F600}": 1, "\uE000": 2, "A": 3}}'
     assert.equal(
-      canon(text),
+      canonText(text, undefined),
       '{"a": {"A": 3, "z": 0, "\\ue000": 2, "\\ud83d\\ude00": 1}, "\\ufffd": 1, "\\ud83d\\ude00": 2}',
     )
-    assert.equal(canon('{"b": 1, "B": 2, "_x": 3, "Z": 4, "a": 5, "": 6, "aa": 7}'), '{"": 6, "B": 2, "Z": 4, "_x": 3, "a": 5, "aa": 7, "b": 1}')
+    assert.equal(canonText('{"b": 1, "B": 2, "_x": 3, "Z": 4, "a": 5, "": 6, "aa": 7}', undefined), '{"": 6, "B": 2, "Z": 4, "_x": 3, "a": 5, "aa": 7, "b": 1}')
   })
 
   it('sorts objects with many keys', () => {
     const keys = Array.from({length: 60}, (_, i) => `k${(i * 37) % 60}`)
     const text = '{' + keys.map((k, i) => `"${k}": ${i}`).join(', ') + '}'
-    const out = canon(text)
+    const out = canonText(text, undefined)
     const sortedKeys = [...keys].sort()
     const order = [...out.matchAll(/"(k\d+)"/g)].map((m) => m[1])
     assert.deepEqual(order, sortedKeys)
   })
 
   it('empty containers and literals', () => {
-    assert.equal(canon(' { "e": {}, "l": [], "t": true, "f": false, "n": null } '), '{"e": {}, "f": false, "l": [], "n": null, "t": true}')
+    assert.equal(canonText(' { "e": {}, "l": [], "t": true, "f": false, "n": null } ', undefined), '{"e": {}, "f": false, "l": [], "n": null, "t": true}')
   })
 })
 
@@ -273,10 +288,12 @@ describe('loki-mode canonical JSON: structure checks', () => {
   })
 
   it('duplicated _integrity_hash: last one is the stored hash and is omitted', () => {
-    const h = lokiEntryHash(LOKI_GENESIS_HASH, '{"_integrity_hash": "first", "a": 1, "_integrity_hash": "second"}')
+    const line = '{"_integrity_hash": "first", "a": 1, "_integrity_hash": "second"}'
+    const h = lokiEntryHash(LOKI_GENESIS_HASH, line)
     assert.ok(h.ok)
     assert.equal(h.stored, 'second')
-    assert.equal(h.canonical, '{"a": 1}')
+    assert.equal(h.computed, sha256(LOKI_GENESIS_HASH + '{"a": 1}'))
+    assert.equal(canonText(line), '{"a": 1}')
   })
 
   it('missing or non-string _integrity_hash gives stored: null', () => {
@@ -286,13 +303,18 @@ describe('loki-mode canonical JSON: structure checks', () => {
     const b = lokiEntryHash(LOKI_GENESIS_HASH, '{"a": 1, "_integrity_hash": 5}')
     assert.ok(b.ok)
     assert.equal(b.stored, null)
-    assert.equal(b.canonical, '{"a": 1}')
+    assert.equal(b.computed, sha256(LOKI_GENESIS_HASH + '{"a": 1}'))
+    const c = lokiEntryHash(LOKI_GENESIS_HASH, '{"a": 1, "_integrity_hash": "\\u0041\\n"}')
+    assert.ok(c.ok)
+    assert.equal(c.stored, 'A\n')
   })
 
   it('only the top-level _integrity_hash is removed', () => {
-    const h = lokiEntryHash(LOKI_GENESIS_HASH, '{"details": {"_integrity_hash": "x"}, "_integrity_hash": "y"}')
+    const line = '{"details": {"_integrity_hash": "x"}, "_integrity_hash": "y"}'
+    assert.equal(canonText(line), '{"details": {"_integrity_hash": "x"}}')
+    const h = lokiEntryHash(LOKI_GENESIS_HASH, line)
     assert.ok(h.ok)
-    assert.equal(h.canonical, '{"details": {"_integrity_hash": "x"}}')
+    assert.equal(h.stored, 'y')
   })
 
   it('non-object top-level values parse but lokiEntryHash rejects them', () => {
@@ -356,5 +378,139 @@ describe('loki-mode canonical JSON: structure checks', () => {
 
   it('accepts JSON whitespace around and inside values', () => {
     assert.equal(canon('\r\n\t {\n"b" :\t[ 1 ,2 ] , "a":{ }\n}\r\n'), '{"a": {}, "b": [1, 2]}')
+  })
+})
+
+/** Python `json.dumps(value)` (insertion order, ", "/": ", ensure_ascii) for the test generator. */
+function pyDumps(v: unknown, itemSep = ', ', keySep = ': '): string {
+  if (v === null) return 'null'
+  if (typeof v === 'boolean') return String(v)
+  if (typeof v === 'string') return pyQuote(v)
+  if (typeof v === 'bigint') return v.toString()
+  if (typeof v === 'number') return pythonFloatRepr(v)
+  if (Array.isArray(v)) return '[' + v.map((x) => pyDumps(x, itemSep, keySep)).join(itemSep) + ']'
+  const entries = Object.entries(v as Record<string, unknown>)
+  return '{' + entries.map(([k, x]) => pyQuote(k) + keySep + pyDumps(x, itemSep, keySep)).join(itemSep) + '}'
+}
+
+function pyQuote(s: string): string {
+  let out = '"'
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    const ch = s[i]!
+    if (ch === '"' || ch === '\\') out += '\\' + ch
+    else if (c === 0x0a) out += '\\n'
+    else if (c === 0x0d) out += '\\r'
+    else if (c === 0x09) out += '\\t'
+    else if (c === 0x08) out += '\\b'
+    else if (c === 0x0c) out += '\\f'
+    else if (c < 0x20 || c > 0x7e) out += '\\u' + c.toString(16).padStart(4, '0')
+    else out += ch
+  }
+  return out + '"'
+}
+
+/** Small deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+describe('loki-mode canonical JSON: fused fast path agrees with the tree path', () => {
+  const rand = rng(20260301)
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!
+  const CHARS = ['a', 'b', 'Z', '_', ' ', '/', '"', '\\', '\n', '\t', '\u0001', '\u007f', 'é', '☕', '\ue000', '\uffff', '🚀']
+  const KEYS = ['a', 'b', 'B', 'Z', '_x', 'aa', '', 'k-1', 'user_id', 'resource_id', 'resource_type', 'ué', '🚀', '\uffff']
+  const str = (): string => Array.from({length: Math.floor(rand() * 6)}, () => pick(CHARS)).join('')
+  const num = (): number | bigint =>
+    pick([() => BigInt(Math.floor(rand() * 2000) - 1000), () => Math.floor(rand() * 100) - 50, () => (rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20), () => -0, () => 1, () => BigInt('12345678901234567890')])()
+  const value = (depth: number): unknown => {
+    const r = rand()
+    if (depth > 3 || r < 0.55) return pick([str, num, () => null, () => true, () => false])()
+    if (r < 0.75) return Array.from({length: Math.floor(rand() * 4)}, () => value(depth + 1))
+    const o: Record<string, unknown> = {}
+    for (let i = Math.floor(rand() * 6); i > 0; i--) o[pick(KEYS)] = value(depth + 1)
+    return o
+  }
+
+  it('on 3000 generated entries in several layouts', () => {
+    let prev = LOKI_GENESIS_HASH
+    for (let n = 0; n < 3000; n++) {
+      const entry: Record<string, unknown> = {}
+      for (let i = Math.floor(rand() * 8); i > 0; i--) entry[pick(KEYS)] = value(0)
+      entry['_integrity_hash'] = 'ab'.repeat(32)
+      const layout = n % 4
+      const text =
+        layout === 0 ? pyDumps(entry) : layout === 1 ? pyDumps(entry, ',', ':') : layout === 2 ? ' ' + pyDumps(entry, ' ,\t', ' :  ') + '\r\n' : pyDumps(entry).replace(/\\u00e9/g, 'é')
+      const tree = canonicalize(parseOk(text), LOKI_HASH_KEY)
+      assert.equal(canonText(text), tree)
+      const h = lokiEntryHash(prev, text)
+      assert.ok(h.ok)
+      assert.equal(h.computed, sha256(prev + tree))
+      assert.equal(h.stored, 'ab'.repeat(32))
+      prev = h.computed
+    }
+  })
+
+  it('non-canonical spellings are normalised on the fast path too', () => {
+    const cases: [string, string][] = [
+      ['{"s": "\\/\\u0041\\u00E9\\u001F"}', '{"s": "/A\\u00e9\\u001f"}'],
+      ['{"s": "a\u007fb"}', '{"s": "a\\u007fb"}'],
+      ['{"f": 1.50, "g": 1E3, "h": -0, "i": 0.0, "j": 10000000000000000.0}', '{"f": 1.5, "g": 1000.0, "h": 0, "i": 0.0, "j": 1e+16}'],
+      ['{"l":[1,2,[3 , 4]],"e":[ ],"o":{ }}', '{"e": [], "l": [1, 2, [3, 4]], "o": {}}'],
+      ['{"b": {"d": 1, "c": [{"z": 0, "y": 1}]}, "a": 0}', '{"a": 0, "b": {"c": [{"y": 1, "z": 0}], "d": 1}}'],
+      ['{"": 1, " ": 2, "\\"": 3}', '{"": 1, " ": 2, "\\"": 3}'],
+      ['{"aa": 1, "a": 2, "ab": 3}', '{"a": 2, "aa": 1, "ab": 3}'],
+    ]
+    for (const [text, want] of cases) assert.equal(canonText(text, undefined), want, text)
+  })
+
+  it('large and deeply re-written lines (scratch limits) give the same result', () => {
+    const deep = '{"a": ' + '['.repeat(30) + '1e5, '.repeat(2000) + '1e5' + ']'.repeat(30) + ', "_integrity_hash": "x"}'
+    const bigLine = (n: number): string =>
+      '{"b": [' + Array.from({length: n}, (_, i) => String(i)).join(', ') + '], "a": "' + 'z'.repeat(100) + '"}'
+    // ~0.6 MB: fast path with an oversized scratch buffer; ~2 MB: over the fast-path limit.
+    for (const text of [deep, bigLine(100_000), bigLine(300_000)]) {
+      const tree = canonicalize(parseOk(text), LOKI_HASH_KEY)
+      assert.equal(canonText(text), tree)
+      const h = lokiEntryHash(LOKI_GENESIS_HASH, text)
+      assert.ok(h.ok)
+      assert.equal(h.computed, sha256(LOKI_GENESIS_HASH + tree))
+    }
+    // And the small-line fast path still works afterwards.
+    const v = VECTORS[2]!
+    const h = lokiEntryHash(v.prev, v.raw)
+    assert.ok(h.ok)
+    assert.equal(h.computed, v.hash)
+  })
+
+  it('the hash prefix is hashed as UTF-8 even when it is not ASCII', () => {
+    const v = VECTORS[0]!
+    for (const prev of ['', 'é', '☕'.repeat(40), '\ud800', v.prev]) {
+      const h = lokiEntryHash(prev, v.raw)
+      assert.ok(h.ok)
+      assert.equal(h.computed, sha256(prev + v.canon), JSON.stringify(prev))
+    }
+  })
+
+  it('interleaving fast-path and slow-path lines keeps no state between calls', () => {
+    const lines = [VECTORS[0]!.raw, '{"a": NaN}', VECTORS[1]!.raw, '{"a": 1, "a": 2}', VECTORS[2]!.raw, '[1]', VECTORS[3]!.raw, '{"x', VECTORS[4]!.raw]
+    for (let round = 0; round < 2; round++) {
+      const got = lines.map((l) => {
+        const r = lokiEntryHash(LOKI_GENESIS_HASH, l)
+        return r.ok ? r.computed : r.reason
+      })
+      assert.equal(got[0], sha256(LOKI_GENESIS_HASH + VECTORS[0]!.canon))
+      assert.equal(got[2], sha256(LOKI_GENESIS_HASH + VECTORS[1]!.canon))
+      assert.equal(got[8], sha256(LOKI_GENESIS_HASH + VECTORS[4]!.canon))
+      assert.match(String(got[5]), /not a JSON object/)
+      assert.match(String(got[7]), /malformed JSON/)
+    }
   })
 })
