@@ -29,9 +29,10 @@ interface Current {
   path: string
   place: Place
   cursor: ReadCursor
-  /** Its first line, once needed to recognise its gzip copy, and the gzip files known not to be it. */
+  /** The highest part number of its day while it was still live: once rotated into a part, it is numbered above. */
+  floor: number
+  /** Its first line, once needed to recognise its gzip copy. */
   first?: string
-  notOurs: Set<string>
 }
 
 /**
@@ -42,31 +43,24 @@ interface Current {
  */
 export async function* followEntries(dir: string, options: FollowOptions): AsyncGenerator<LocatedEntry[]> {
   const {diagnostics, signal, pollMs = 200} = options
+  const pause = () => sleep(pollMs, undefined, {signal}).catch(() => undefined)
   let current: Current | undefined
   let passed: Place | undefined // when no file is open: the last file read whole (a gzip file)
   if (options.start) ({current, passed} = await resume(dir, options.start, diagnostics))
   try {
     while (!signal?.aborted) {
       if (current) yield* readNew(current, options, true)
-      const files = await listLogFiles(dir)
-      let next: LogFile[]
-      if (current) {
-        const i = await findCurrent(files, current)
-        if (i >= 0 && files[i].gzip) {
-          // Compressed, so closed and complete: read what is left through our descriptor and move past it.
-          yield* readNew(current, options, false)
-          await current.handle.close()
-          current = undefined
-          passed = files[i]
-          continue
-        }
-        // Not found: removed, or compressed while empty; go by the name it last had.
-        next = i >= 0 ? files.slice(i + 1) : filesAfter(files, current.place)
-      } else {
-        next = passed ? filesAfter(files, passed) : files
+      const {files, next, compressed} = await whatIsNext(dir, current, passed)
+      if (current && compressed) {
+        // Compressed, so closed and complete: read what is left through our descriptor and move past it.
+        yield* readNew(current, options, false)
+        await current.handle.close()
+        current = undefined
+        passed = compressed
+        continue
       }
       if (next.length === 0) {
-        await sleep(pollMs, undefined, {signal}).catch(() => undefined)
+        await pause()
         continue
       }
       // The writer finishes a file before it starts the next: read the rest of this one first.
@@ -80,9 +74,10 @@ export async function* followEntries(dir: string, options: FollowOptions): Async
         passed = file
         continue
       }
-      const opened = await openFile(file, diagnostics)
-      if (opened === 'gone') {
-        await sleep(pollMs, undefined, {signal}).catch(() => undefined) // renamed since the listing: look again
+      const opened = await openFile(file, files, diagnostics)
+      if (opened === 'gone' || (opened && !(await holdsNext(dir, current, passed, opened)))) {
+        if (opened && opened !== 'gone') await opened.handle.close()
+        await pause() // rotated away since the listing: look again
         continue
       }
       await current?.handle.close()
@@ -114,8 +109,15 @@ async function* readNew(current: Current, options: FollowOptions, wait: boolean)
   }
 }
 
+/** The highest part number a day has in a listing (0 when none). */
+function topPart(files: LogFile[], day: string): number {
+  let top = 0
+  for (const f of files) if (f.day === day && Number.isFinite(f.part) && f.part > top) top = f.part
+  return top
+}
+
 /** Opens a plain file to follow from its start; 'gone' when it was renamed away since it was listed. */
-async function openFile(file: LogFile, diagnostics: Diagnostics): Promise<Current | 'gone' | undefined> {
+async function openFile(file: LogFile, files: LogFile[], diagnostics: Diagnostics): Promise<Current | 'gone' | undefined> {
   let handle: FileHandle
   try {
     handle = await open(file.path, 'r')
@@ -125,7 +127,19 @@ async function openFile(file: LogFile, diagnostics: Diagnostics): Promise<Curren
     return undefined
   }
   const {ino} = await handle.stat()
-  return {handle, ino, path: file.path, place: file, cursor: {offset: 0, line: 0, skipping: false}, notOurs: new Set()}
+  return {handle, ino, path: file.path, place: file, cursor: {offset: 0, line: 0, skipping: false}, floor: topPart(files, file.day)}
+}
+
+/**
+ * Whether a file just opened is the one that comes next. A part's name is never given to another
+ * file, but between the listing and the open the live name may have been rotated away and given to
+ * a newer file; then the one in between must be read first.
+ */
+async function holdsNext(dir: string, current: Current | undefined, passed: Place | undefined, opened: Current): Promise<boolean> {
+  if (Number.isFinite(opened.place.part)) return true
+  const {next, compressed} = await whatIsNext(dir, current, passed)
+  if (compressed || next.length === 0 || next[0].gzip) return false
+  return (await stat(next[0].path).catch(() => undefined))?.ino === opened.ino
 }
 
 /** Opens the start position's file, found by its inode if it was renamed in the meantime. */
@@ -133,19 +147,32 @@ async function resume(dir: string, start: FilePosition, diagnostics: Diagnostics
   const place = parseLogFileName(basename(start.path))
   if (!place) throw new Error(`${start.path}: not a log file name`)
   if (place.gzip) return {passed: place}
-  const sameDay = (await listLogFiles(dir)).filter((f) => f.day === place.day && !f.gzip).map((f) => f.path)
+  const files = await listLogFiles(dir)
+  const sameDay = files.filter((f) => f.day === place.day && !f.gzip).map((f) => f.path)
   for (const path of [start.path, ...sameDay.reverse()]) {
     const handle = await open(path, 'r').catch(() => undefined)
     if (!handle) continue
     const {ino} = await handle.stat()
     if (ino === start.ino) {
       const cursor = {offset: start.offset, line: await countLines(handle, start.offset), skipping: false}
-      return {current: {handle, ino, path, place: parseLogFileName(basename(path)) ?? place, cursor, notOurs: new Set()}}
+      return {current: {handle, ino, path, place: parseLogFileName(basename(path)) ?? place, cursor, floor: topPart(files, place.day)}}
     }
     await handle.close()
   }
   diagnostics.report({kind: 'unreadable', file: start.path, reason: 'compressed or removed before following began; entries written to it since were not shown'})
   return {passed: place}
+}
+
+/**
+ * A fresh listing and the files in it after where we are, in chain order (all of them when nothing
+ * was read yet); `compressed` when the current file turned out to have been gzipped.
+ */
+async function whatIsNext(dir: string, current: Current | undefined, passed: Place | undefined): Promise<{files: LogFile[]; next: LogFile[]; compressed?: LogFile}> {
+  const files = await listLogFiles(dir)
+  if (!current) return {files, next: passed ? filesAfter(files, passed) : files}
+  const i = await findCurrent(files, current)
+  if (i < 0) return {files, next: filesAfter(files, current.place)} // removed, or compressed while empty: go by its last name
+  return {files, next: files.slice(i + 1), compressed: files[i].gzip ? files[i] : undefined}
 }
 
 /** The files after a place in chain order. A plain live file at the place itself is a new one: the file that was there has moved on. */
@@ -159,23 +186,24 @@ function filesAfter(files: LogFile[], place: Place): LogFile[] {
  * shares. -1 when neither finds it. Rotation never moves a file to another day.
  */
 async function findCurrent(files: LogFile[], current: Current): Promise<number> {
-  const sameDay: number[] = []
-  for (let i = files.length - 1; i >= 0; i--) if (files[i].day === current.place.day) sameDay.push(i) // newest first: the usual place
+  const {day, part} = current.place
   const found = (i: number) => {
     current.path = files[i].path
     current.place = files[i]
+    if (!Number.isFinite(files[i].part)) current.floor = topPart(files, day)
     return i
   }
-  for (const i of sameDay) {
-    if (!files[i].gzip && (await stat(files[i].path).catch(() => undefined))?.ino === current.ino) return found(i)
+  for (let i = files.length - 1; i >= 0; i--) {
+    const f = files[i]
+    if (f.day === day && !f.gzip && (await stat(f.path).catch(() => undefined))?.ino === current.ino) return found(i)
   }
   current.first ??= await firstLine({path: current.path, gzip: false}, current.handle.fd)
   if (current.first === undefined) return -1
-  for (const i of sameDay) {
-    const {path, gzip} = files[i]
-    if (!gzip || current.notOurs.has(path)) continue
-    if ((await firstLine(files[i])) === current.first) return found(i)
-    current.notOurs.add(path) // a gzip file does not change: no need to open it again
+  // Its gzip copy has its part number, or, if it was live, the lowest number above the floor that matches.
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]
+    if (f.day !== day || !f.gzip || (Number.isFinite(part) ? f.part !== part : f.part <= current.floor)) continue
+    if ((await firstLine(f)) === current.first) return found(i)
   }
   return -1
 }

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
+import {execFile} from 'node:child_process'
 import {appendFileSync, readFileSync, renameSync, truncateSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
+import {promisify} from 'node:util'
 import {gzipSync} from 'node:zlib'
 
 import type {LocatedEntry} from '../../src/events/model.js'
@@ -77,6 +79,35 @@ function gzipPart(dir: string, name: string): void {
   writeFileSync(`${plain}.gz`, gzipSync(readFileSync(plain)))
   unlinkSync(plain)
 }
+
+/**
+ * A writer in another process, so its rotations really race the follower: appends each line, rotates
+ * the live file into the next part (link, then unlink, as the writer does) every ~1 KB and gzips most
+ * parts at once, and starts the next day half way. Paced at about a line a millisecond, so the
+ * follower keeps up and meets the live file as it is rotated, not only closed parts.
+ */
+const RACING_WRITER = `
+const fs = require('node:fs'), path = require('node:path'), zlib = require('node:zlib')
+const [dir, linesFile] = process.argv.slice(1)
+const lines = JSON.parse(fs.readFileSync(linesFile, 'utf8'))
+const tick = new Int32Array(new SharedArrayBuffer(4))
+let day = '2026-03-01', part = 0
+const live = () => path.join(dir, 'audit-' + day + '.jsonl')
+lines.forEach((line, i) => {
+  if (i === lines.length >> 1) { day = '2026-03-02'; part = 0 }
+  Atomics.wait(tick, 0, 0, 1)
+  fs.appendFileSync(live(), line + '\\n')
+  if (fs.statSync(live()).size < 1024) return
+  const name = path.join(dir, 'audit-' + day + '.' + String(++part).padStart(3, '0') + '.jsonl')
+  fs.linkSync(live(), name)
+  fs.unlinkSync(live())
+  fs.writeFileSync(live(), '', {flag: 'wx'})
+  if (i % 5 !== 0) {
+    fs.writeFileSync(name + '.gz', zlib.gzipSync(fs.readFileSync(name)))
+    fs.unlinkSync(name)
+  }
+})
+`
 
 describe('followEntries', () => {
   it('goes on from the end readLastEntries returns, with the right line numbers', async () => {
@@ -307,6 +338,20 @@ describe('followEntries', () => {
         else if (random(2) === 0) await sleep(random(3) * POLL_MS)
       }
       await expectExactly(f, live, expected, c.take(1)[0])
+    } finally {
+      await f.stop()
+    }
+  })
+  it('keeps every entry exactly once while a writer process rotates and compresses every few entries', async () => {
+    const dir = tempDir()
+    const c = chain(2000)
+    const lines = c.take(1999)
+    const linesFile = join(tempDir(), 'lines.json')
+    writeFileSync(linesFile, JSON.stringify(lines))
+    const f = follow(dir)
+    try {
+      await promisify(execFile)(process.execPath, ['-e', RACING_WRITER, dir, linesFile])
+      await expectExactly(f, join(dir, 'audit-2026-03-02.jsonl'), lines, c.take(1)[0])
     } finally {
       await f.stop()
     }
