@@ -33,9 +33,9 @@ export function decodeLine(raw: string, profile?: Profile): Decoded {
     if (Number.isNaN(time)) return {ok: false, kind: 'invalid', reason: 'timestamp: not an RFC 3339 timestamp'}
     return {ok: true, entry: mapped, time, profile: 'loki'}
   }
-  const entry = checkEntry(object)
-  if (typeof entry === 'string') return {ok: false, kind: 'invalid', reason: entry}
-  return {ok: true, entry, time: parseTimestamp(entry.timestamp), profile: 'native'}
+  const checked = checkEntry(object)
+  if (typeof checked === 'string') return {ok: false, kind: 'invalid', reason: checked}
+  return {ok: true, entry: checked.entry, time: checked.time, profile: 'native'}
 }
 
 /**

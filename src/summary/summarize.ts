@@ -44,36 +44,55 @@ export async function summarizeFile(file: LogFile, filter: FilterSpec, profile?:
 const PARALLEL_BYTES = 16 * 1024 * 1024
 
 /** Splits files into at most `parts` contiguous groups of about equal size. */
-function groupBySize<T extends {size: number}>(files: T[], parts: number): T[][] {
-  const total = files.reduce((n, f) => n + f.size, 0)
-  const groups: T[][] = [[]]
-  let acc = 0
-  for (const file of files) {
-    if (acc >= (total / parts) * groups.length && groups.length < parts) groups.push([])
-    groups.at(-1)!.push(file)
-    acc += file.size
-  }
-  return groups.filter((g) => g.length > 0)
-}
-
 /** A file to aggregate and the filter to aggregate it under. */
 export interface SummaryTask {
   file: LogFile
   filter: FilterSpec
 }
 
-function inWorker(tasks: SummaryTask[], profile?: Profile): Promise<FileSummary[]> {
+type WireSummary = {aggregate: ReturnType<SummaryAggregate['toJSON']>; diagnostics: ReturnType<Diagnostics['toJSON']>}
+
+/** A worker that aggregates one task per message. */
+function startWorker(profile?: Profile): Worker {
+  // Run from source (tsx: bin/dev.js, tests) the worker is worker.ts, and Node 20 does not run
+  // --import preloads in workers: register the loader first.
+  return import.meta.url.endsWith('.ts')
+    ? new Worker(`import('tsx/esm/api').then(({register}) => { register(); return import(${JSON.stringify(new URL('worker.ts', import.meta.url).href)}) })`, {eval: true, workerData: {profile}})
+    : new Worker(new URL('worker.js', import.meta.url), {workerData: {profile}})
+}
+
+function askWorker(worker: Worker, task: SummaryTask): Promise<FileSummary> {
   return new Promise((resolve, reject) => {
-    // Run from source (tsx: bin/dev.js, tests) the worker is worker.ts, and Node 20 does not run
-    // --import preloads in workers: register the loader first.
-    const worker = import.meta.url.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then(({register}) => { register(); return import(${JSON.stringify(new URL('worker.ts', import.meta.url).href)}) })`, {eval: true, workerData: {tasks, profile}})
-      : new Worker(new URL('worker.js', import.meta.url), {workerData: {tasks, profile}})
-    worker.once('message', (results: Array<{aggregate: ReturnType<SummaryAggregate['toJSON']>; diagnostics: ReturnType<Diagnostics['toJSON']>}>) => {
-      resolve(results.map((r) => ({aggregate: SummaryAggregate.fromJSON(r.aggregate), diagnostics: Diagnostics.fromJSON(r.diagnostics)})))
+    const onError = (error: Error) => reject(error)
+    worker.once('error', onError)
+    worker.once('message', (r: WireSummary) => {
+      worker.off('error', onError)
+      resolve({aggregate: SummaryAggregate.fromJSON(r.aggregate), diagnostics: Diagnostics.fromJSON(r.diagnostics)})
     })
-    worker.once('error', reject)
+    worker.postMessage(task)
   })
+}
+
+/**
+ * Aggregates the tasks on this thread and `threads - 1` workers, each taking the next task when it
+ * is free, so a slow file or a busy thread does not hold the others up. Results keep task order.
+ */
+async function runTasks(tasks: SummaryTask[], threads: number, profile?: Profile): Promise<FileSummary[]> {
+  const results: FileSummary[] = []
+  let next = 0
+  const here = async () => {
+    for (let i = next++; i < tasks.length; i = next++) results[i] = await summarizeFile(tasks[i].file, tasks[i].filter, profile)
+  }
+  const there = async () => {
+    const worker = startWorker(profile)
+    try {
+      for (let i = next++; i < tasks.length; i = next++) results[i] = await askWorker(worker, tasks[i])
+    } finally {
+      await worker.terminate()
+    }
+  }
+  await Promise.all([...Array.from({length: threads - 1}, there), here()])
+  return results
 }
 
 /** True when every entry a file can hold lies inside the range, so its whole-file aggregate applies. */
@@ -111,16 +130,9 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
   }
 
   const totalBytes = todo.reduce((n, t) => n + t.size, 0)
-  const threads = Math.min(options.threads ?? availableParallelism(), todo.length)
-  const groups = threads > 1 && totalBytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? groupBySize(todo, threads) : [todo]
-  // The first group is read on this thread while workers read the others.
-  const [mine, ...theirs] = groups
-  const pending = theirs.map(async (group) => {
-    const summaries = await inWorker(group.map(({file, filter}) => ({file, filter})), options.profile)
-    group.forEach((task, i) => { results[task.index] = summaries[i] })
-  })
-  for (const task of mine) results[task.index] = await summarizeFile(task.file, task.filter, options.profile)
-  await Promise.all(pending)
+  const threads = totalBytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? Math.min(options.threads ?? availableParallelism(), todo.length) : 1
+  const summaries = await runTasks(todo, Math.max(threads, 1), options.profile)
+  todo.forEach((task, i) => { results[task.index] = summaries[i] })
 
   const total = new SummaryAggregate()
   for (const result of results) {
