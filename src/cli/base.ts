@@ -4,6 +4,7 @@ import {ConfigError, type DeepPartial, loadConfig} from '../config/load.js'
 import type {Config} from '../config/schema.js'
 import {FilterError} from '../events/filter.js'
 import {TimeExpressionError} from '../events/time.js'
+import {loadPaint, type Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../formats/sanitize.js'
 import {LogDirectoryError} from '../store/files.js'
 import {LockTimeoutError} from '../store/lock.js'
@@ -38,8 +39,9 @@ export abstract class AuditCommand extends Command {
     return loadConfig({file: flags.config, overrides: {...overrides, ...(flags.dir ? {dir: flags.dir} : {})}}).config
   }
 
-  protected colorEnabled(flags: {'no-color'?: boolean}): boolean {
-    return !flags['no-color'] && !process.env.NO_COLOR && Boolean(process.stdout.isTTY)
+  /** Colours when stdout is a terminal and neither --no-color nor NO_COLOR says otherwise. */
+  protected paint(flags: {'no-color'?: boolean}): Promise<Paint> {
+    return loadPaint(!flags['no-color'] && !process.env.NO_COLOR && Boolean(process.stdout.isTTY))
   }
 
   /** Prints a warning line on stderr, stripped of anything that could drive the terminal. */

@@ -42,7 +42,7 @@ date in their name. Exit 0 when something matched, 1 when nothing did, 2 on bad 
       process.stdout.write(`${found}\n`)
     } else {
       const out = new Output()
-      const format = entryFormat(flags.format as (typeof ENTRY_FORMATS)[number], {local: flags.local, color: this.colorEnabled(flags)})
+      const format = entryFormat(flags.format as (typeof ENTRY_FORMATS)[number], {local: flags.local, paint: await this.paint(flags)})
       if (format.begin) await out.write(format.begin)
       for await (const batch of queryEntries(config.dir, {filter, profile, diagnostics, reverse: flags.reverse, offset: flags.offset, limit: flags.limit})) {
         for (const located of batch) await out.write(format.encode(located, found++))

@@ -55,8 +55,7 @@ Exit 0 when entries were found, 1 when none.`
       process.stdout.write(`${JSON.stringify({...report, range: {...report.range, default_window_moved_to_log_end: logEnded}}, null, 2)}\n`)
     } else {
       const {renderSummary} = await import('../summary/render.js')
-      const {Chalk} = await import('chalk')
-      process.stdout.write(renderSummary(report, new Chalk({level: this.colorEnabled(flags) ? 1 : 0}), {logEnded}))
+      process.stdout.write(renderSummary(report, await this.paint(flags), {logEnded}))
     }
     if (report.total === 0) process.exitCode = EXIT.negative
   }

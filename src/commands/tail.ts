@@ -42,7 +42,7 @@ repeated. Log text is stripped of control characters and escape sequences before
     const files = await listLogFiles(config.dir, filter)
     const {entries, end} = await readLastEntries(files, flags.lines, {filter, profile, diagnostics})
     const out = new Output()
-    const format = entryFormat(flags.format as (typeof TAIL_FORMATS)[number], {local: flags.local, color: this.colorEnabled(flags)})
+    const format = entryFormat(flags.format as (typeof TAIL_FORMATS)[number], {local: flags.local, paint: await this.paint(flags)})
     let index = 0
     if (format.begin) await out.write(format.begin)
     for (const located of entries) await out.write(format.encode(located, index++))

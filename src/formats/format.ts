@@ -1,4 +1,5 @@
 import type {LocatedEntry} from '../events/model.js'
+import type {Paint} from './paint.js'
 
 /**
  * An output format for a stream of entries: pure text in, text out. `begin` and `end` frame the
@@ -13,5 +14,6 @@ export interface EntryFormat {
 export interface FormatOptions {
   /** Show times in the local zone (pretty only). */
   local?: boolean
-  color?: boolean
+  /** Colours for a terminal (pretty only); none when absent. */
+  paint?: Paint
 }

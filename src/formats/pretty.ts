@@ -1,8 +1,7 @@
-import {Chalk} from 'chalk'
-
 import type {Level} from '../events/model.js'
 import {formatTime} from '../events/time.js'
 import type {EntryFormat, FormatOptions} from './format.js'
+import {plain} from './paint.js'
 import {sanitizeLine} from './sanitize.js'
 
 const PLAIN_VALUE = /^[^\s"=]+$/
@@ -17,8 +16,8 @@ export function compactDetails(details: Record<string, unknown>): string {
 
 /** For a terminal: time, level (coloured), event, actor and a compact details line; content sanitised. */
 export function prettyFormat(options: FormatOptions = {}): EntryFormat {
-  const c = new Chalk({level: options.color ? 1 : 0})
-  const levelStyle: Record<Level, (s: string) => string> = {debug: c.dim, info: c.green, warning: c.yellow, error: c.red.bold}
+  const c = options.paint ?? plain
+  const levelStyle: Record<Level, (s: string) => string> = {debug: c.dim, info: c.green, warning: c.yellow, error: (s) => c.red(c.bold(s))}
   return {
     encode({entry, time}) {
       const when = options.local ? formatTime(time, true) : entry.timestamp

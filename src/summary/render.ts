@@ -1,5 +1,4 @@
-import type {ChalkInstance} from 'chalk'
-
+import type {Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../formats/sanitize.js'
 import type {CountShare, SummaryReport} from './aggregate.js'
 
@@ -10,7 +9,7 @@ function table(rows: CountShare[], width: number): string[] {
 }
 
 /** The fixed, aureport-style text layout of a summary report. */
-export function renderSummary(report: SummaryReport, c: ChalkInstance, notes: {logEnded?: boolean} = {}): string {
+export function renderSummary(report: SummaryReport, c: Paint, notes: {logEnded?: boolean} = {}): string {
   const out: string[] = []
   const heading = (text: string) => out.push('', c.bold(text), c.dim('='.repeat(text.length)))
   const field = (name: string, value: string | number) => out.push(`${`${name}:`.padEnd(24)} ${value}`)

@@ -6,6 +6,7 @@ import {csvCell, csvFormat, neutraliseFormula} from '../../src/formats/csv.js'
 import {entryFormat} from '../../src/formats/index.js'
 import {jsonFormat} from '../../src/formats/json.js'
 import {jsonlFormat} from '../../src/formats/jsonl.js'
+import {loadPaint} from '../../src/formats/paint.js'
 import {compactDetails, prettyFormat} from '../../src/formats/pretty.js'
 
 function located(partial: Partial<AuditEntry> = {}): LocatedEntry {
@@ -85,16 +86,16 @@ test('json: one array document, also when empty', () => {
 })
 
 test('pretty: time, level, event, actor, compact details', () => {
-  const line = render(prettyFormat({color: false}), [located({details: {ip: '10.0.0.5', reason: 'bad password', n: 3}})])
+  const line = render(prettyFormat(), [located({details: {ip: '10.0.0.5', reason: 'bad password', n: 3}})])
   assert.equal(line, '2026-11-02T10:00:00.000Z info    auth.login alice ip=10.0.0.5 reason="bad password" n=3\n')
   assert.equal(compactDetails({}), '')
 })
 
-test('pretty strips escape sequences, control characters and bidi overrides from every field', () => {
+test('pretty strips escape sequences, control characters and bidi overrides from every field', async () => {
   const evil = 'x\u001b[2J\u001b]0;title\u0007\u009b1m\u202e\u0000\r\u2066y'
   const entry = located({timestamp: '2026-11-02T10:00:00.000Z', event: 'auth.login', actor: evil, details: {[evil]: evil, nested: {k: evil}, plain: `a${evil}`}})
   for (const color of [false, true]) {
-    const out = render(prettyFormat({color}), [entry])
+    const out = render(prettyFormat({paint: await loadPaint(color)}), [entry])
     const withoutColour = out.replace(/\u001b\[[0-9;]*m/g, '')
     assert.doesNotMatch(withoutColour, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/, `color ${color}`)
     assert.equal(withoutColour.split('\n').length, 2)
@@ -102,14 +103,14 @@ test('pretty strips escape sequences, control characters and bidi overrides from
   }
   // a timestamp from a loki-mode line is shown as written, and sanitised too
   const odd = {...located(), entry: {...located().entry, timestamp: '2026-11-02T10:00:00+00:00\u001b[31m'}}
-  assert.doesNotMatch(render(prettyFormat({color: false}), [odd]), /\u001b/)
+  assert.doesNotMatch(render(prettyFormat(), [odd]), /\u001b/)
 })
 
 test('pretty --local shows local time with its offset', () => {
   const saved = process.env.TZ
   process.env.TZ = 'Asia/Kolkata'
   try {
-    const out = render(prettyFormat({local: true, color: false}), [located()])
+    const out = render(prettyFormat({local: true}), [located()])
     assert.ok(out.startsWith('2026-11-02T15:30:00.000+05:30 '), out)
   } finally {
     if (saved === undefined) delete process.env.TZ
