@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process'
+import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync, mkdirSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
@@ -17,19 +17,30 @@ export interface RunResult {
   stderr: string
 }
 
+export interface SpawnOptions {
+  env?: Record<string, string>
+  cwd?: string
+}
+
 /**
- * Runs the built `audit` binary as a real process. The environment is cleaned of AUDIT_*,
- * LOKI_AUDIT_* and config locations so the host's settings cannot leak into a test.
+ * Starts the built `audit` binary as a real process. The environment is cleaned of AUDIT_*,
+ * LOKI_AUDIT_* and config locations, and HOME is a fresh directory, so the host's settings
+ * cannot leak into a test.
  */
-export function runAudit(args: string[], options: {env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number} = {}): Promise<RunResult> {
+export function spawnAudit(args: string[], options: SpawnOptions = {}): ChildProcessWithoutNullStreams {
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !/^(AUDIT_|LOKI_AUDIT_|XDG_|NO_COLOR|FORCE_COLOR|DEBUG)/.test(k)) env[k] = v
   }
   const home = tempDir('home-')
   Object.assign(env, {HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_STATE_HOME: join(home, '.state'), XDG_CACHE_HOME: join(home, '.cache')}, options.env)
+  return spawn(process.execPath, [BIN, ...args], {env, cwd: options.cwd ?? home, stdio: ['pipe', 'pipe', 'pipe']})
+}
+
+/** Runs the built `audit` binary to its end (see spawnAudit) and collects its output. */
+export function runAudit(args: string[], options: SpawnOptions & {input?: string; timeoutMs?: number} = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {env, cwd: options.cwd ?? home, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawnAudit(args, options)
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d })

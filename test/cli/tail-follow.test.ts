@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
-import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process'
+import type {ChildProcessWithoutNullStreams} from 'node:child_process'
 import {appendFileSync, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {gzipSync} from 'node:zlib'
 
-import {BIN, chainedLines, runAudit, tempDir, writeLog} from '../helpers.js'
+import {chainedLines, runAudit, spawnAudit, tempDir, writeLog} from '../helpers.js'
 
 const DEADLINE_MS = 20_000 // a correctness deadline for a loaded machine, not a timing assertion
 
@@ -37,12 +37,8 @@ after(() => {
 
 /** `audit tail -f` as a live child process (runAudit waits for the end; this one must be watched while it runs). */
 function startFollow(args: string[]) {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(AUDIT_|LOKI_AUDIT_|XDG_|NO_COLOR|FORCE_COLOR|DEBUG)/.test(k)) env[k] = v
-  }
-  const home = tempDir('home-')
-  const child = spawn(process.execPath, [BIN, 'tail', ...args], {env: {...env, HOME: home, XDG_CONFIG_HOME: join(home, '.config')}, cwd: home})
+  const child = spawnAudit(['tail', ...args])
+  child.stdin.end()
   running.add(child)
   let stdout = ''
   let stderr = ''

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {appendFileSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
-import {BIN, runAudit, tempDir, writeLog} from '../helpers.js'
+import {runAudit, spawnAudit, tempDir, writeLog} from '../helpers.js'
 import {chain, fixtureBody, storedHash, unchain} from '../verify-fixtures.js'
 
 function nativeLog(entries = 6): {dir: string; lines: string[]} {
@@ -76,7 +75,8 @@ describe('audit verify', () => {
     const {dir, lines} = nativeLog(20_000)
     const path = join(dir, 'audit-2026-03-01.jsonl')
     let prev = storedHash(lines.at(-1)!)
-    const child = spawn(process.execPath, [BIN, 'verify', '--dir', dir, '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawnAudit(['verify', '--dir', dir, '--json'])
+    child.stdin.end()
     let stdout = ''
     child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d })
     const done = new Promise<number | null>((resolve) => child.on('close', resolve))
