@@ -50,8 +50,9 @@ written. --prune applies retention now instead of (or after) appending.`
   ]
 
   static override args = {
-    event: Args.string({description: 'event name, category.action[.more] in lowercase [a-z0-9_-] segments (e.g. auth.login)'}),
-    details: Args.string({description: '"-" to read the details JSON object from standard input'}),
+    // ignoreStdin: oclif would otherwise fill a missing argument from piped input, which is --details-file -'s.
+    event: Args.string({description: 'event name, category.action[.more] in lowercase [a-z0-9_-] segments (e.g. auth.login)', ignoreStdin: true}),
+    details: Args.string({description: '"-" to read the details JSON object from standard input', ignoreStdin: true}),
   }
 
   static override flags = {

@@ -22,6 +22,8 @@ describe('audit log', () => {
     writeFileSync(file, '{"files": 3}')
     assert.equal((await runAudit(['log', 'backup.done', '--dir', dir, '--details-file', file])).code, 0)
     assert.equal((await runAudit(['log', 'backup.verify', '-', '--dir', dir], {input: '{"from": "stdin"}'})).code, 0)
+    const fromFileDash = await runAudit(['log', 'backup.prune', '--details-file', '-', '--dir', dir], {input: '{"via": "details-file -"}'})
+    assert.deepEqual([fromFileDash.code, fromFileDash.stderr], [0, ''])
 
     const entries = entriesIn(dir)
     assert.deepEqual(entries.map((e) => [e.event, e.level, e.actor === 'bob', e.details]), [
@@ -29,6 +31,7 @@ describe('audit log', () => {
       ['deploy.finish', 'info', false, {version: '1.4.2', ok: 'yes'}],
       ['backup.done', 'info', false, {files: 3}],
       ['backup.verify', 'info', false, {from: 'stdin'}],
+      ['backup.prune', 'info', false, {via: 'details-file -'}],
     ])
     assert.deepEqual(printed, entries[1])
     assert.deepEqual((await checkChain(dir)).problems, [])
