@@ -27,6 +27,7 @@ date in their name. Exit 0 when something matched, 1 when nothing did, 2 on bad 
     offset: Flags.integer({description: 'skip this many matches first (with --limit: pagination)', min: 0, default: 0}),
     count: Flags.boolean({char: 'c', description: 'print only the number of matches', exclusive: ['format', 'limit', 'offset', 'reverse']}),
     reverse: Flags.boolean({char: 'r', description: 'newest first'}),
+    all: Flags.boolean({description: 'the whole log: the default here, accepted for symmetry with summary', exclusive: ['since', 'until']}),
     ...filterFlags,
   }
 
