@@ -62,11 +62,18 @@ export interface WrittenEntry {
   file: string
 }
 
+/** The event category auditkit's own records (retention, recovery) use. */
+export const RESERVED_CATEGORY = 'audit'
+
 /** Bad input to `write()`: nothing was written. */
 export class WriteInputError extends Error {}
 
 const inputSchema = z.strictObject({
-  event: z.string({error: 'event: expected a string'}).regex(EVENT_NAME, {error: (issue) => `event "${String(issue.input)}": expected category.action, lowercase [a-z0-9_-] segments joined by dots`}),
+  event: z.string({error: 'event: expected a string'})
+    .regex(EVENT_NAME, {error: (issue) => `event "${String(issue.input)}": expected category.action, lowercase [a-z0-9_-] segments joined by dots`})
+    // verify trusts audit.retention and audit.recovery to account for removed files and torn lines,
+    // so only the writer itself may append events of its own category.
+    .refine((event) => !event.startsWith(`${RESERVED_CATEGORY}.`), {error: (issue) => `event "${String(issue.input)}": the "${RESERVED_CATEGORY}." category is reserved for auditkit's own records`}),
   level: z.string({error: 'level: expected a string'}).optional(),
   actor: z.string({error: 'actor: expected a string'}).optional(),
   details: z.record(z.string(), z.unknown(), {error: 'details: expected an object'}).superRefine((details, ctx) => {

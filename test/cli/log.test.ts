@@ -51,6 +51,9 @@ describe('audit log', () => {
       [['log', 'a.b', '--details-json', '{bad'], /--details-json: not JSON/],
       [['log', 'a.b', '--details-json', '[1,2]'], /--details-json: expected a JSON object/],
       [['log', 'a.b', '--details-file', '/nonexistent/details.json'], /--details-file \/nonexistent\/details.json: no such file/],
+      // A forged retention record would let verify accept the deletion of old files.
+      [['log', 'audit.retention', '--details-json', '{"removed":[]}'], /"audit\." category is reserved/],
+      [['log', 'audit.recovery'], /reserved/],
       [['log', 'a.b', '-'], /standard input: not JSON/, 'not json'],
       [['log', 'a.b', '-'], /standard input: expected a JSON object/, '"text"'],
       [['log', 'a.b', 'extra'], /unexpected argument "extra"/],
