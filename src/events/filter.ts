@@ -80,8 +80,9 @@ function compileWhere(text: string): Clause {
   switch (op) {
     case '=': return {
       test: (e) => valueText(getPath(e, path)) === operand,
-      // `level` is normalised on reading (`warn` -> `warning`), so the line may not hold the operand.
-      needle: path !== 'level' && operand !== '' && VERBATIM.test(operand) && !operand.includes('"') && !operand.includes('\\') ? operand : undefined,
+      // `level` is normalised on reading (`warn` -> `warning`), and a number has many spellings
+      // (`1000`, `1e3`, `1000.0`), so for those the line may not hold the operand as written.
+      needle: path !== 'level' && operand !== '' && !Number.isFinite(Number(operand)) && VERBATIM.test(operand) && !operand.includes('"') && !operand.includes('\\') ? operand : undefined,
     }
     case '!=': return {test: (e) => valueText(getPath(e, path)) !== operand}
     case '~': {

@@ -83,6 +83,14 @@ test('--where on a value written escaped in the line still matches (raw shortcut
   assert.equal(out.length, 1)
 })
 
+test('--where on a number finds it however the line spells it', () => {
+  const raw = '{"timestamp":"2026-11-02T10:00:00.000Z","event":"auth.login","level":"info","actor":"alice","details":{"n":1e3},"metadata":{}}'
+  for (const where of ['details.n=1000', 'details.n~^1000$']) {
+    const filter = compileFilter({where: [where]})
+    assert.equal(decodeBatch('/x/f', [{text: raw, line: 1}], {filter}, new Diagnostics()).length, 1, where)
+  }
+})
+
 test('--where level=warning also finds lines written with "warn" (levels are normalised)', () => {
   const raw = '{"timestamp":"2026-11-02T10:00:00.000Z","event":"auth.login","level":"warn","actor":"alice","details":{},"metadata":{}}'
   const filter = compileFilter({where: ['level=warning']})
