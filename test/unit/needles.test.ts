@@ -29,7 +29,8 @@ test('reading with needles skips lines undecoded yet keeps every match, with the
   }))
   const {lines} = chainedLines(specs)
   // One line spells its event with an escape: only a parse can tell it is auth.fail.
-  lines[1500] = lines[1500].replace('"event":"auth.login"', '"event":"auth.f\\u0061il"').replace('"event":"api.request"', '"event":"auth.f\\u0061il"').replace('"event":"session.start"', '"event":"auth.f\\u0061il"')
+  lines[1501] = lines[1501].replace('"event":"auth.login"', '"event":"auth.f\\u0061il"').replace('"event":"api.request"', '"event":"auth.f\\u0061il"').replace('"event":"session.start"', '"event":"auth.f\\u0061il"')
+  assert.match(lines[1501], /auth\.f\\u0061il/)
   writeLog(dir, 'audit-2026-11-02.jsonl', lines)
 
   const all = readFileSync(join(dir, 'audit-2026-11-02.jsonl'), 'utf8').split('\n').slice(0, -1)
