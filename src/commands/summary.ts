@@ -5,6 +5,7 @@ import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT} from '../cli/base.js'
 import {filterFlags, filterSpecFromFlags, profileFromFlag} from '../cli/flags.js'
+import {safeJson} from '../formats/sanitize.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import {DEFAULT_WINDOW_MS, defaultRange, summarize} from '../summary/summarize.js'
 
@@ -52,7 +53,7 @@ Exit 0 when entries were found, 1 when none.`
     const report = await summarize(config.dir, {filter: spec, profile, diagnostics, topActors: flags.top, cacheDir})
     for (const line of diagnostics.lines()) this.warnLine(line)
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify({...report, range: {...report.range, default_window_moved_to_log_end: logEnded}}, null, 2)}\n`)
+      process.stdout.write(`${safeJson({...report, range: {...report.range, default_window_moved_to_log_end: logEnded}}, 2)}\n`)
     } else {
       const {renderSummary} = await import('../summary/render.js')
       process.stdout.write(renderSummary(report, await this.paint(flags), {logEnded}))

@@ -1,4 +1,5 @@
 import type {EntryFormat} from './format.js'
+import {safeJson, sanitizeText} from './sanitize.js'
 
 const COLUMNS = ['timestamp', 'event', 'level', 'actor', 'details', 'metadata', 'chain_hash', 'file', 'line'] as const
 
@@ -16,11 +17,15 @@ export function csvCell(value: string): string {
   return /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell
 }
 
-/** RFC 4180 CSV with a header row; details and metadata as JSON. */
+/**
+ * RFC 4180 CSV with a header row; details and metadata as JSON. Text cells are stripped of escape
+ * sequences and control characters (a CSV is read in terminals and spreadsheets, which act on them).
+ */
 export const csvFormat: EntryFormat = {
   begin: `${COLUMNS.join(',')}\r\n`,
   encode({entry, file, line}) {
-    const cells = [entry.timestamp, entry.event, entry.level, entry.actor, JSON.stringify(entry.details), JSON.stringify(entry.metadata), entry.chain_hash ?? '', file.slice(file.lastIndexOf('/') + 1), String(line)]
+    const text = [entry.timestamp, entry.event, entry.level, entry.actor].map((t) => sanitizeText(t, true))
+    const cells = [...text, safeJson(entry.details), safeJson(entry.metadata), entry.chain_hash ?? '', sanitizeText(file.slice(file.lastIndexOf('/') + 1)), String(line)]
     return `${cells.map((c) => csvCell(c)).join(',')}\r\n`
   },
 }

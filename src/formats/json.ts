@@ -1,8 +1,9 @@
 import type {EntryFormat} from './format.js'
+import {safeJson} from './sanitize.js'
 
 /** One JSON array of native-model entries. */
 export const jsonFormat: EntryFormat = {
   begin: '[',
-  encode: ({entry}, index) => `${index === 0 ? '\n' : ',\n'}${JSON.stringify(entry)}`,
+  encode: ({entry}, index) => `${index === 0 ? '\n' : ',\n'}${safeJson(entry)}`,
   end: '\n]\n',
 }

@@ -1,6 +1,7 @@
 import type {EntryFormat} from './format.js'
+import {safeJson} from './sanitize.js'
 
-/** One native-model entry per line (loki-mode entries appear mapped). */
+/** One native-model entry per line (loki-mode entries appear mapped), safe to print. */
 export const jsonlFormat: EntryFormat = {
-  encode: ({entry}) => `${JSON.stringify(entry)}\n`,
+  encode: ({entry}) => `${safeJson(entry)}\n`,
 }

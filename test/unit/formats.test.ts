@@ -124,3 +124,14 @@ test('entryFormat returns each named format', () => {
   assert.equal(entryFormat('jsonl'), jsonlFormat)
   assert.equal(typeof entryFormat('pretty').encode, 'function')
 })
+
+test('csv, json and jsonl: log content cannot drive the terminal; JSON stays the same value', () => {
+  const evil = 'x\u001b]0;PWNED\u0007\u001b[31mred\u009b1m\u202e\u2066\u007f\u2028y'
+  const entry = located({actor: evil, details: {[evil]: evil}, metadata: {host: evil}})
+  const unsafe = /[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
+  for (const [name, format] of [['csv', csvFormat], ['json', jsonFormat], ['jsonl', jsonlFormat]] as const) {
+    assert.doesNotMatch(render(format, [entry]), unsafe, name)
+  }
+  assert.deepEqual(JSON.parse(render(jsonlFormat, [entry])), entry.entry)
+  assert.deepEqual(JSON.parse(render(jsonFormat, [entry]))[0], entry.entry)
+})
