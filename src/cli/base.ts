@@ -9,8 +9,8 @@ import {sanitizeLine} from '../formats/sanitize.js'
 import {LogDirectoryError} from '../store/files.js'
 import {LockTimeoutError} from '../store/lock.js'
 
-/** Exit codes shared by every command (DESIGN.md). */
-export const EXIT = {ok: 0, negative: 1, usage: 2, outside: 3} as const
+/** Exit codes shared by every command (DESIGN.md), plus sysexits' EX_SOFTWARE for a bug, so a crash never reads as an answer. */
+export const EXIT = {ok: 0, negative: 1, usage: 2, outside: 3, internal: 70} as const
 
 /** An error the user can fix; printed as one line, with its exit code, never with a stack. */
 export class UserError extends Error {
@@ -77,6 +77,6 @@ export abstract class AuditCommand extends Command {
       return this.exit(EXIT.usage)
     }
     this.warnLine(`audit ${this.id}: internal error: ${error.message} (DEBUG=* shows the stack)`)
-    return this.exit(EXIT.negative)
+    return this.exit(EXIT.internal)
   }
 }
