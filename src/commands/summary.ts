@@ -50,13 +50,13 @@ Exit 0 when entries were found, 1 when none.`
     }
     const diagnostics = new Diagnostics()
     const cacheDir = flags['no-cache'] ? undefined : join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'auditkit')
-    const report = await summarize(config.dir, {filter: spec, profile, diagnostics, topActors: flags.top, cacheDir})
+    const report = await summarize(config.dir, {filter: spec, profile, diagnostics, topActors: flags.top, cacheDir, local: flags.local})
     for (const line of diagnostics.lines()) this.warnLine(line)
     if (flags.json) {
       process.stdout.write(`${safeJson({...report, range: {...report.range, default_window_moved_to_log_end: logEnded}}, 2)}\n`)
     } else {
       const {renderSummary} = await import('../summary/render.js')
-      process.stdout.write(renderSummary(report, await this.paint(flags), {logEnded}))
+      process.stdout.write(renderSummary(report, await this.paint(flags), {logEnded, local: flags.local}))
     }
     if (report.total === 0) process.exitCode = EXIT.negative
   }

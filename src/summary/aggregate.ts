@@ -1,5 +1,6 @@
 import type {AuditEntry, Level} from '../events/model.js'
 import {LEVELS} from '../events/model.js'
+import {formatTime} from '../events/time.js'
 
 const HOUR_MS = 3_600_000
 /** Fields that commonly hold a client address. */
@@ -179,6 +180,8 @@ export interface ReportContext {
   files: string[]
   problems: Record<string, number>
   topActors?: number
+  /** Group days by the local calendar instead of UTC. */
+  local?: boolean
 }
 
 export function buildReport(agg: SummaryAggregate, context: ReportContext): SummaryReport {
@@ -187,9 +190,16 @@ export function buildReport(agg: SummaryAggregate, context: ReportContext): Summ
   for (const [hour, count] of agg.byHour) {
     if (!peak || count > peak.count || (count === peak.count && iso(hour)! < peak.hour)) peak = {hour: iso(hour)!, count}
   }
+  // Days run from the first to the last with entries, empty ones included: a missing day shows.
+  const dayOf = (ms: number) => (context.local ? formatTime(ms, true) : new Date(ms).toISOString()).slice(0, 10)
   const perDay = new Map<string, number>()
+  if (agg.total > 0) {
+    for (let day = Date.parse(`${dayOf(agg.first)}T00:00:00Z`); day <= Date.parse(`${dayOf(agg.last)}T00:00:00Z`); day += 86_400_000) {
+      perDay.set(new Date(day).toISOString().slice(0, 10), 0)
+    }
+  }
   for (const [hour, count] of agg.byHour) {
-    const day = new Date(hour).toISOString().slice(0, 10)
+    const day = dayOf(hour)
     perDay.set(day, (perDay.get(day) ?? 0) + count)
   }
   return {

@@ -1,3 +1,4 @@
+import {formatTime} from '../events/time.js'
 import type {Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../formats/sanitize.js'
 import type {CountShare, SummaryReport} from './aggregate.js'
@@ -9,22 +10,24 @@ function table(rows: CountShare[], width: number): string[] {
 }
 
 /** The fixed, aureport-style text layout of a summary report. */
-export function renderSummary(report: SummaryReport, c: Paint, notes: {logEnded?: boolean} = {}): string {
+export function renderSummary(report: SummaryReport, c: Paint, notes: {logEnded?: boolean; local?: boolean} = {}): string {
   const out: string[] = []
   const heading = (text: string) => out.push('', c.bold(text), c.dim('='.repeat(text.length)))
   const field = (name: string, value: string | number) => out.push(`${`${name}:`.padEnd(24)} ${value}`)
   const {selected, present} = report.range
+  const when = (iso: string) => (notes.local ? formatTime(Date.parse(iso), true) : iso)
+  const entries = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'}`
 
   out.push(c.bold('Audit Summary Report'), c.dim('===================='))
-  field('Range selected', `${selected.since ?? 'beginning'} .. ${selected.until ?? 'now'}${notes.logEnded ? ' (the log\'s last 24 hours: it has no entries in the last 24 hours)' : ''}`)
-  field('Range in logs', present.first ? `${present.first} .. ${present.last}` : 'none')
+  field('Range selected', `${selected.since ? when(selected.since) : 'beginning'} .. ${selected.until ? when(selected.until) : 'now'}${notes.logEnded ? ' (the log\'s last 24 hours: it has no entries in the last 24 hours)' : ''}`)
+  field('Range in logs', present.first && present.last ? `${when(present.first)} .. ${when(present.last)}` : 'none')
   field('Files read', report.files.read)
   field('Total entries', report.total)
   field('Unique actors', report.unique_actors)
   field('Unique IPs', report.unique_ips)
   field('Failures', report.failures.total)
-  field('Error rate', `${report.failures.error_rate.toFixed(1)}%`)
-  field('Peak hour', report.peak_hour ? `${report.peak_hour.hour.slice(0, 13)}:00Z (${report.peak_hour.count} entries)` : 'none')
+  field('Error rate', `${report.failures.error_rate.toFixed(1)}% (failures of all entries)`)
+  field('Peak hour', report.peak_hour ? `${when(report.peak_hour.hour).replace(/:00\.000/, '')} (${entries(report.peak_hour.count)})` : 'none')
   const problemCount = Object.values(report.problems).reduce((a, b) => a + b, 0)
   if (problemCount > 0) field('Unreadable lines/files', c.yellow(String(problemCount)))
 
@@ -42,7 +45,7 @@ export function renderSummary(report: SummaryReport, c: Paint, notes: {logEnded?
   if (report.failures.latest.length > 0) {
     heading('Latest failures')
     for (const f of report.failures.latest) {
-      out.push(`  ${f.timestamp}  ${c.red(f.level.padEnd(7))} ${sanitizeLine(f.event).padEnd(width)} ${sanitizeLine(f.actor)}`)
+      out.push(`  ${when(f.timestamp)}  ${c.red(f.level.padEnd(7))} ${sanitizeLine(f.event).padEnd(width)} ${sanitizeLine(f.actor)}`)
     }
   }
 
@@ -53,7 +56,7 @@ export function renderSummary(report: SummaryReport, c: Paint, notes: {logEnded?
     out.push(...table(report.models.by_model, width))
   }
 
-  heading('Per day')
+  heading(notes.local ? 'Per day (local time)' : 'Per day (UTC)')
   const max = Math.max(...report.per_day.map((d) => d.count))
   for (const d of report.per_day) {
     const bar = '#'.repeat(Math.max(d.count > 0 ? 1 : 0, Math.round((d.count / max) * BAR_WIDTH)))
@@ -65,6 +68,6 @@ export function renderSummary(report: SummaryReport, c: Paint, notes: {logEnded?
   field('Unique users', report.unique_actors)
   field('Model usage', report.models ? `${report.models.usage_percent.toFixed(1)}%` : '0.0%')
   field('Error rate', `${report.failures.error_rate.toFixed(1)}%`)
-  field('Peak usage', report.peak_hour ? `${report.peak_hour.count} entries/hour` : 'none')
+  field('Peak usage', report.peak_hour ? `${entries(report.peak_hour.count)} in an hour` : 'none')
   return `${out.join('\n')}\n`
 }

@@ -16,6 +16,8 @@ export interface SummarizeOptions {
   profile?: Profile
   diagnostics?: Diagnostics
   topActors?: number
+  /** Group the per-day histogram by the local calendar. */
+  local?: boolean
   /** Directory for the per-file aggregate cache; undefined turns the cache off. */
   cacheDir?: string
   /** Most threads to use; default: the cores available. */
@@ -151,6 +153,7 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
     files: files.map((f) => f.name),
     problems: diagnostics.counts(),
     topActors: options.topActors,
+    local: options.local,
   })
 }
 

@@ -125,3 +125,18 @@ test('a loki-mode directory is summarised through the mapping', async () => {
   assert.equal(report.unique_ips, 1)
   assert.deepEqual(report.models.by_model.map((m: {name: string}) => m.name), ['opus'])
 })
+
+test('per day: empty days between the first and the last show as 0; --local groups and prints local time', async () => {
+  const dir = tempDir()
+  const {lines, head} = chainedLines([{timestamp: '2026-11-01T20:00:00.000Z', event: 'auth.login'}])
+  writeLog(dir, 'audit-2026-11-01.jsonl', lines)
+  writeLog(dir, 'audit-2026-11-03.jsonl', chainedLines([{timestamp: '2026-11-03T08:00:00.000Z', event: 'auth.login'}], head).lines)
+  const utc = JSON.parse((await runAudit(['summary', '--dir', dir, '--all', '--json'])).stdout)
+  assert.deepEqual(utc.per_day, [{day: '2026-11-01', count: 1}, {day: '2026-11-02', count: 0}, {day: '2026-11-03', count: 1}])
+  // 20:00Z on the 1st is the 2nd in Kolkata (+05:30).
+  const local = await runAudit(['summary', '--dir', dir, '--all', '--json', '--local'], {env: {TZ: 'Asia/Kolkata'}})
+  assert.deepEqual(JSON.parse(local.stdout).per_day, [{day: '2026-11-02', count: 1}, {day: '2026-11-03', count: 1}])
+  const text = await runAudit(['summary', '--dir', dir, '--all', '--local', '--no-color'], {env: {TZ: 'Asia/Kolkata'}})
+  assert.match(text.stdout, /Range in logs: +2026-11-02T01:30:00\.000\+05:30 \.\. 2026-11-03T13:30:00\.000\+05:30/)
+  assert.match(text.stdout, /Per day \(local time\)/)
+})
