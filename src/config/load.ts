@@ -127,6 +127,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): DeepPartial<Config> {
       const value = name === undefined ? undefined : env[name]
       throw new ConfigError(name === undefined ? `environment: ${describe(parsed.error)}` : `environment ${name}="${value}": ${issue.message} (setting "${issue.path.join('.')}")`)
     }
+    return parsed.data as DeepPartial<Config>
   }
   return out
 }

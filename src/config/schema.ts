@@ -1,6 +1,6 @@
 import type {z as Z} from 'zod'
 
-import {LEVELS} from '../events/model.js'
+import {LEVELS, parseLevel} from '../events/model.js'
 
 /**
  * The configuration schemas, built from a zod instance handed in, so that the module can be loaded
@@ -11,7 +11,8 @@ export function makeConfigSchemas(z: typeof Z) {
   const configSchema = z.strictObject({
     dir: z.string(),
     enabled: z.boolean(),
-    level: z.enum(LEVELS),
+    // `warn` and `err` are accepted here as everywhere else, and stored as the canonical names.
+    level: z.preprocess((value) => (typeof value === 'string' ? parseLevel(value) ?? value : value), z.enum(LEVELS)),
     exclude_events: z.array(z.string().min(1)),
     include_metadata: z.boolean(),
     metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),

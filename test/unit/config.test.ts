@@ -58,6 +58,9 @@ test('precedence: flags > environment > config file > defaults', () => {
   assert.deepEqual([fromFile.dir, fromFile.level, fromFile.retention_days, fromFile.syslog.host, fromFile.syslog.port], ['/from/file', 'warning', 5, 'file.example', 514])
   const withEnv = loadConfig({file, cwd, env: {...env, AUDIT_DIR: '/from/env', AUDIT_LEVEL: 'ERROR', AUDIT_SYSLOG_PORT: '1514'}}).config
   assert.deepEqual([withEnv.dir, withEnv.level, withEnv.retention_days, withEnv.syslog.host, withEnv.syslog.port], ['/from/env', 'error', 5, 'file.example', 1514])
+  // `warn` and `err` are accepted as level names in config and environment, as on input.
+  assert.equal(loadConfig({file, cwd, env: {...env, AUDIT_LEVEL: 'warn'}}).config.level, 'warning')
+  assert.equal(loadConfig({file: write(join(cwd, 'err.yaml'), 'level: err\n'), cwd, env}).config.level, 'error')
   const withFlags = loadConfig({file, cwd, env: {...env, AUDIT_DIR: '/from/env'}, overrides: {dir: '/from/flag', level: 'debug'}}).config
   assert.deepEqual([withFlags.dir, withFlags.level, withFlags.retention_days], ['/from/flag', 'debug', 5])
 })
