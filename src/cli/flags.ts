@@ -14,7 +14,7 @@ export const filterFlags = {
   where: Flags.string({char: 'w', multiple: true, description: 'field condition PATH=VALUE, PATH!=VALUE, PATH~REGEX or PATH!~REGEX, e.g. details.ip=10.0.0.5 (repeatable: all of them)', helpGroup: 'FILTER'}),
   grep: Flags.string({char: 'g', description: 'regular expression the raw line must match', helpGroup: 'FILTER'}),
   local: Flags.boolean({description: 'show times, and read dates and day names, in the local time zone instead of UTC', helpGroup: 'FILTER'}),
-  profile: Flags.string({description: 'read every file as this format instead of recognising it by content', options: ['native', 'loki'], helpGroup: 'FILTER'}),
+  profile: Flags.custom<Profile>({description: 'read every file as this format instead of recognising it by content', options: ['native', 'loki'], helpGroup: 'FILTER'})(),
 }
 
 export interface FilterFlagValues {
@@ -26,7 +26,7 @@ export interface FilterFlagValues {
   where?: string[]
   grep?: string
   local?: boolean
-  profile?: string
+  profile?: Profile
 }
 
 function timeFlag(flag: string, value: string | undefined, now: number, local: boolean): number | undefined {
@@ -55,8 +55,4 @@ export function filterSpecFromFlags(flags: FilterFlagValues, now: number, defaul
     where: flags.where,
     grep: flags.grep,
   }
-}
-
-export function profileFromFlag(value: string | undefined): Profile | undefined {
-  return value as Profile | undefined
 }

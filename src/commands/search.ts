@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT} from '../cli/base.js'
-import {filterFlags, filterSpecFromFlags, profileFromFlag} from '../cli/flags.js'
+import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
 import {Output} from '../cli/output.js'
 import {ENTRY_FORMATS, entryFormat} from '../formats/index.js'
 import {Diagnostics} from '../store/diagnostics.js'
@@ -36,7 +36,7 @@ date in their name. Exit 0 when something matched, 1 when nothing did, 2 on bad 
     const config = this.settings(flags)
     const filter = filterSpecFromFlags(flags, Date.now())
     const diagnostics = new Diagnostics()
-    const profile = profileFromFlag(flags.profile)
+    const profile = flags.profile
     let found = 0
     if (flags.count) {
       found = await countEntries(config.dir, {filter, profile, diagnostics})

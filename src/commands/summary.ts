@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT} from '../cli/base.js'
-import {filterFlags, filterSpecFromFlags, profileFromFlag} from '../cli/flags.js'
+import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
 import {safeJson} from '../formats/sanitize.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import {DEFAULT_WINDOW_MS, defaultRange, summarize} from '../summary/summarize.js'
@@ -40,7 +40,7 @@ Exit 0 when entries were found, 1 when none.`
     const {flags} = await this.parse(Summary)
     const config = this.settings(flags)
     const now = Date.now()
-    const profile = profileFromFlag(flags.profile)
+    const profile = flags.profile
     const spec = filterSpecFromFlags(flags, now)
     let logEnded = false
     if (!flags.all && spec.since === undefined) {

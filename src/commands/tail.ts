@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand} from '../cli/base.js'
-import {filterFlags, filterSpecFromFlags, profileFromFlag} from '../cli/flags.js'
+import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
 import {Output} from '../cli/output.js'
 import {compileFilter} from '../events/filter.js'
 import {entryFormat} from '../formats/index.js'
@@ -38,7 +38,7 @@ repeated. Log text is stripped of control characters and escape sequences before
     const config = this.settings(flags)
     const filter = compileFilter(filterSpecFromFlags(flags, Date.now()))
     const diagnostics = new Diagnostics()
-    const profile = profileFromFlag(flags.profile)
+    const profile = flags.profile
     const files = await listLogFiles(config.dir, filter)
     const {entries, end} = await readLastEntries(files, flags.lines, {filter, profile, diagnostics})
     const out = new Output()

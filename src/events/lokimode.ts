@@ -1,23 +1,7 @@
 import type {AuditEntry, Level} from './model.js'
 
-/**
- * loki-mode dashboard audit entries, mapped to the native model as
- * ../shared/specs/lokimode-format.md ("Mapping to the native event model") fixes.
- */
-export interface LokiEntry {
-  timestamp: string
-  action: string
-  resource_type: string
-  resource_id?: string | null
-  user_id?: string | null
-  token_id?: string | null
-  ip_address?: string | null
-  user_agent?: string | null
-  success?: boolean
-  error?: string | null
-  details?: Record<string, unknown>
-  _integrity_hash?: string
-}
+// loki-mode dashboard audit entries, mapped to the native model as
+// ../shared/specs/lokimode-format.md ("Mapping to the native event model") fixes.
 
 /** Actions loki-mode's syslog forwarder sends at WARNING (§6). */
 const SECURITY_ACTIONS = new Set(['delete', 'kill', 'stop', 'login', 'logout', 'create_token', 'revoke_token'])

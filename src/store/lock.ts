@@ -1,8 +1,10 @@
 import {randomBytes} from 'node:crypto'
-import {closeSync, openSync, readFileSync, readlinkSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {closeSync, openSync, readFileSync, readlinkSync, statSync, writeSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
+
+import {unlinkQuiet} from './rotate.js'
 
 /**
  * The cross-process lock of a log directory: a file `.audit.lock` created with O_EXCL that names
@@ -91,14 +93,6 @@ function createExclusive(path: string, text: string): boolean {
     closeSync(fd)
   }
   return true
-}
-
-function unlinkQuiet(path: string): void {
-  try {
-    unlinkSync(path)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
 }
 
 /**

@@ -29,6 +29,7 @@ export function isClosed(file: Pick<LogFile, 'gzip'>, mode: number): boolean {
   return file.gzip || (mode & 0o200) === 0
 }
 
+/** Removes a file; one already gone is fine. */
 export function unlinkQuiet(path: string): void {
   try {
     unlinkSync(path)

@@ -45,7 +45,6 @@ export async function summarizeFile(file: LogFile, filter: FilterSpec, profile?:
 /** Below this much data, starting threads costs more than it saves. */
 const PARALLEL_BYTES = 16 * 1024 * 1024
 
-/** Splits files into at most `parts` contiguous groups of about equal size. */
 /** A file to aggregate and the filter to aggregate it under. */
 export interface SummaryTask {
   file: LogFile
