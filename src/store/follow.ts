@@ -5,8 +5,8 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {LocatedEntry} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
 import {type LogFile, listLogFiles, parseLogFileName} from './files.js'
-import {decodeBatch, type RawLine, type ReadCursor, readFileLines, type ReadOptions} from './reader.js'
-import {countLines, type FilePosition} from './tail.js'
+import {countFileLineFeeds, decodeBatch, type RawLine, type ReadCursor, readFileLines, type ReadOptions} from './reader.js'
+import type {FilePosition} from './tail.js'
 
 export interface FollowOptions extends ReadOptions {
   /** Go on from here (as `readLastEntries` returns it); without it, the directory is read from its first file. */
@@ -154,7 +154,7 @@ async function resume(dir: string, start: FilePosition, diagnostics: Diagnostics
     if (!handle) continue
     const {ino} = await handle.stat()
     if (ino === start.ino) {
-      const cursor = {offset: start.offset, line: await countLines(handle, start.offset), skipping: false}
+      const cursor = {offset: start.offset, line: countFileLineFeeds(handle.fd, start.offset), skipping: false}
       return {current: {handle, ino, path, place: parseLogFileName(basename(path)) ?? place, cursor, floor: topPart(files, place.day)}}
     }
     await handle.close()

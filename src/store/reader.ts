@@ -1,4 +1,4 @@
-import {createReadStream, read} from 'node:fs'
+import {createReadStream, read, readSync} from 'node:fs'
 import {isUtf8} from 'node:buffer'
 import {createGunzip} from 'node:zlib'
 
@@ -49,10 +49,23 @@ const BACKSLASH = 92
 const LF = 10
 
 /** LF bytes in block[from, to). */
-function countLines(block: Buffer, from: number, to: number): number {
+export function countLineFeeds(block: Buffer, from = 0, to = block.length): number {
   let n = 0
   for (let i = block.indexOf(LF, from); i >= 0 && i < to; i = block.indexOf(LF, i + 1)) n++
   return n
+}
+
+/** LF bytes in the first `end` bytes of an open file: the number of the line starting at `end`, less one. */
+export function countFileLineFeeds(fd: number, end: number): number {
+  const buf = Buffer.allocUnsafe(CHUNK_BYTES)
+  let count = 0
+  for (let pos = 0; pos < end;) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos)
+    if (n === 0) break
+    count += countLineFeeds(buf, 0, n)
+    pos += n
+  }
+  return count
 }
 
 /**
@@ -74,14 +87,14 @@ export function candidateLines(block: Buffer, needles: Buffer[]): {ranges: Array
     }
     if (hit < 0) break
     const start = block.lastIndexOf(LF, hit) + 1
-    index += countLines(block, pos, start)
+    index += countLineFeeds(block, pos, start)
     const end = block.indexOf(LF, hit)
     ranges.push({start, end, index})
     index++
     pos = end + 1
     if (nextBackslash >= 0 && nextBackslash < pos) nextBackslash = block.indexOf(BACKSLASH, pos)
   }
-  return {ranges, lines: index + countLines(block, pos, block.length)}
+  return {ranges, lines: index + countLineFeeds(block, pos, block.length)}
 }
 
 /** File operations for a stream on a caller's descriptor: the stream reads it but must not close it. */

@@ -6,7 +6,7 @@ import {splitChainedLine} from '../integrity/native.js'
 import {decodeLine} from './decode.js'
 import {Diagnostics} from './diagnostics.js'
 import type {LogFile} from './files.js'
-import {readFileLines} from './reader.js'
+import {countFileLineFeeds, readFileLines} from './reader.js'
 
 /** What the end of the live file says, read from its tail only. */
 export interface Tail {
@@ -85,20 +85,11 @@ function scan(buf: Buffer, start: number, wantHead: boolean): Tail | undefined {
 /** 1-based line number of the line starting at `offset` (counts LFs before it). */
 export function lineNumberAt(path: string, offset: number): number {
   const fd = openSync(path, 'r')
-  const buf = Buffer.allocUnsafe(1024 * 1024)
-  let line = 1
   try {
-    for (let pos = 0; pos < offset;) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, offset - pos), pos)
-      if (n === 0) break
-      const chunk = buf.subarray(0, n)
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) line++
-      pos += n
-    }
+    return 1 + countFileLineFeeds(fd, offset)
   } finally {
     closeSync(fd)
   }
-  return line
 }
 
 /** The details of the `audit.recovery` event for a torn line (the contract shared with verify). */

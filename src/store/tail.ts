@@ -4,7 +4,7 @@ import {open, stat} from 'node:fs/promises'
 import type {LocatedEntry} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
 import type {LogFile} from './files.js'
-import {decodeBatch, MAX_LINE_BYTES, type RawLine, readFileLines, type ReadOptions} from './reader.js'
+import {countFileLineFeeds, decodeBatch, MAX_LINE_BYTES, type RawLine, readFileLines, type ReadOptions} from './reader.js'
 
 const BLOCK = 64 * 1024
 
@@ -14,19 +14,6 @@ export interface FilePosition {
   /** Byte offset just after the last complete line read (a gzip file's size: it is closed, so read whole). */
   offset: number
   ino: number
-}
-
-/** Counts LF bytes in the first `end` bytes of an open file. */
-export async function countLines(handle: Awaited<ReturnType<typeof open>>, end: number): Promise<number> {
-  const buf = Buffer.allocUnsafe(1024 * 1024)
-  let count = 0
-  for (let pos = 0; pos < end;) {
-    const {bytesRead} = await handle.read(buf, 0, Math.min(buf.length, end - pos), pos)
-    if (bytesRead === 0) break
-    for (let i = buf.indexOf(10); i >= 0 && i < bytesRead; i = buf.indexOf(10, i + 1)) count++
-    pos += bytesRead
-  }
-  return count
 }
 
 /**
@@ -92,7 +79,7 @@ async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, d
     // Line numbers: the lines before the earliest one collected, plus its rank from the end.
     const chosen = matched.slice(0, n)
     if (chosen.length > 0) {
-      const totalComplete = end < 0 ? 0 : await countLines(handle, end)
+      const totalComplete = end < 0 ? 0 : countFileLineFeeds(handle.fd, end)
       for (const m of chosen) m.entry.line = totalComplete - m.rank + 1
     }
     return {entries: chosen.map((m) => m.entry).reverse(), end: {path: file.path, offset: Math.max(end, 0), ino: info.ino}}
