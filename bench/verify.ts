@@ -3,6 +3,9 @@
  * loki-mode corpus it generates into a temporary directory; prints a markdown section.
  *
  *   node --import tsx bench/verify.ts bench/corpus [--runs 5] [--loki-entries 300000]
+ *
+ * Rows: native (the default: a line whose link holds is not parsed), native --strict (every line
+ * parsed and checked against the model), and the loki-mode profile.
  */
 import {spawn} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
@@ -32,9 +35,9 @@ interface Run {
 }
 
 /** One `audit verify --json` run: wall time, peak RSS (GNU time when present), entries checked. */
-function once(dir: string, profile?: string): Promise<Run> {
+function once(dir: string, profile?: string, extra: string[] = []): Promise<Run> {
   const gnuTime = existsSync('/usr/bin/time')
-  const args = [BIN, 'verify', '--dir', dir, '--json', ...(profile ? ['--profile', profile] : [])]
+  const args = [BIN, 'verify', '--dir', dir, '--json', ...(profile ? ['--profile', profile] : []), ...extra]
   const [cmd, argv] = gnuTime ? ['/usr/bin/time', ['-f', 'RSS %M', process.execPath, ...args]] : [process.execPath, args]
   const start = process.hrtime.bigint()
   return new Promise((resolve, reject) => {
@@ -52,10 +55,10 @@ function once(dir: string, profile?: string): Promise<Run> {
   })
 }
 
-async function measure(label: string, dir: string, runs: number, profile?: string): Promise<string> {
-  await once(dir, profile) // warm the page cache
+async function measure(label: string, dir: string, runs: number, profile?: string, extra: string[] = []): Promise<string> {
+  await once(dir, profile, extra) // warm the page cache
   const results: Run[] = []
-  for (let i = 0; i < runs; i++) results.push(await once(dir, profile))
+  for (let i = 0; i < runs; i++) results.push(await once(dir, profile, extra))
   const sorted = [...results].sort((a, b) => a.seconds - b.seconds)
   const median = sorted[Math.floor(sorted.length / 2)]
   const rss = Math.max(...results.map((r) => r.rssKiB))
@@ -81,6 +84,7 @@ const loki = lokiCorpus(Number(values['loki-entries']))
 try {
   const rows = [
     await measure('native (bench corpus)', corpus, runs),
+    await measure('native --strict (bench corpus)', corpus, runs, undefined, ['--strict']),
     await measure('loki-mode profile (generated)', loki, runs),
   ]
   process.stdout.write([

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
 import {CheckpointError, loadPrivateKey} from '../integrity/checkpoint.js'
 import {SealError, sealDirectory} from '../integrity/seal.js'
-import {VerifyError} from '../integrity/verify.js'
+import {count, VerifyError} from '../integrity/verify.js'
 import {formatProblem} from './verify.js'
 
 export default class Seal extends AuditCommand {
@@ -14,7 +14,10 @@ and line, head hash, time, and the hash of the previous checkpoint. A checkpoint
 find entries cut from the end, deleted files and a chain rewritten after an edit.
 The checkpoint file defaults to audit.checkpoints in the log directory; it is safer elsewhere (another
 host, user or append-only storage), out of reach of whoever can write the logs.
-Exit 0 when sealed, 1 when the log does not verify (nothing is sealed), 2 on bad usage.`
+Overlapping seals of one checkpoint file take turns: each holds <checkpoint file>.lock (0600) while
+it verifies and appends, so every checkpoint names the one before it.
+Exit 0 when sealed, 1 when the log does not verify (nothing is sealed), 2 on bad usage, 3 when
+another seal held the lock for too long.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --key /etc/auditkit/keys/audit-seal.key',
@@ -43,10 +46,10 @@ Exit 0 when sealed, 1 when the log does not verify (nothing is sealed), 2 on bad
     if (flags.json) {
       process.stdout.write(`${JSON.stringify(checkpoint ? {sealed: true, path, checkpoint} : {sealed: false, path, report}, null, 2)}\n`)
     } else if (checkpoint) {
-      process.stdout.write(`sealed checkpoint #${checkpoint.index}: ${checkpoint.entries} entries, head ${checkpoint.file}:${checkpoint.line} ${checkpoint.hash} -> ${path}\n`)
+      process.stdout.write(`sealed checkpoint #${checkpoint.index}: ${count(checkpoint.entries, 'entry', 'entries')}, head ${checkpoint.file}:${checkpoint.line} ${checkpoint.hash} -> ${path}\n`)
     } else {
       const n = report.problems.length + report.problemsOmitted
-      this.warnLine(`audit seal: not sealed: the log does not verify (${n} problem${n === 1 ? '' : 's'}; see audit verify)`)
+      this.warnLine(`audit seal: not sealed: the log does not verify (${count(n, 'problem')}; see audit verify)`)
     }
     process.exitCode = checkpoint ? EXIT.ok : EXIT.negative
   }

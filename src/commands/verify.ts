@@ -3,21 +3,23 @@ import {Flags} from '@oclif/core'
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
 import {sanitizeLine} from '../formats/sanitize.js'
 import {CheckpointError, loadPublicKey} from '../integrity/checkpoint.js'
-import {type ChainProfile, type VerifyProblem, type VerifyReport, VerifyError, verifyDirectory} from '../integrity/verify.js'
+import {type ChainProfile, count, type VerifyProblem, type VerifyReport, VerifyError, verifyDirectory} from '../integrity/verify.js'
 
 /** One problem, in the style of `aws cloudtrail validate-logs`. */
 export function formatProblem(p: VerifyProblem): string {
-  const where = p.kind === 'checkpoint-file' ? `Checkpoint file ${p.file}` : `Log file ${p.file}`
+  const where = p.kind === 'checkpoint-file' ? `Checkpoint file ${p.file}` : p.kind === 'no-log-files' ? 'Log directory' : `Log file ${p.file}`
   return `${where}${p.line === undefined ? '' : ` line ${p.line}`} INVALID: ${p.message}`
 }
 
 export function renderReport(report: VerifyReport, verbose: boolean): string {
   const out: string[] = []
-  const profiles = [...new Set(report.files.filter((f) => !f.missing).map((f) => f.profile))].join(', ') || 'none'
-  out.push(`Results for ${report.dir}: ${report.files.length} log file${report.files.length === 1 ? '' : 's'} (profile ${profiles})`)
-  if (verbose) for (const f of report.files) out.push(`Log file ${f.file} ${f.missing ? 'MISSING' : f.valid ? `valid (${f.entries} entries)` : `INVALID (${f.problems} problem${f.problems === 1 ? '' : 's'})`}`)
-  out.push(`${report.filesValid}/${report.files.length} log files valid, ${report.filesInvalid} invalid`)
-  out.push(`${report.entries} entries checked${report.unchained > 0 ? `, ${report.unchained} unchained (unprotected)` : ''}`)
+  const present = report.files.filter((f) => !f.missing)
+  const profiles = [...new Set(present.map((f) => f.profile))].join(', ')
+  const missing = report.files.length - present.length
+  out.push(`Results for ${report.dir}: ${count(present.length, 'log file')}${profiles ? ` (profile ${profiles})` : ''}${missing > 0 ? `, ${missing} missing` : ''}`)
+  if (verbose) for (const f of report.files) out.push(`Log file ${f.file} ${f.missing ? 'MISSING' : f.valid ? `valid (${count(f.entries, 'entry', 'entries')})` : `INVALID (${count(f.problems, 'problem')})`}`)
+  out.push(`${report.filesValid}/${count(report.files.length, 'log file')} valid, ${report.filesInvalid} invalid`)
+  out.push(`${count(report.entries, 'entry', 'entries')} checked${report.unchained > 0 ? `, ${report.unchained} unchained (unprotected)` : ''}`)
   out.push(`First problem: ${report.firstProblem ? `${report.firstProblem.file}${report.firstProblem.line === undefined ? '' : `:${report.firstProblem.line}`}` : 'none'}`)
   out.push(`Chain head: ${report.head ? `${report.head.file}:${report.head.line} ${report.head.hash}` : 'none'}`)
   const cp = report.checkpoints
@@ -26,10 +28,10 @@ export function renderReport(report: VerifyReport, verbose: boolean): string {
   } else {
     out.push('Checkpoints: none (see audit seal)')
   }
-  out.push(`Not sealed: ${report.notSealed} entr${report.notSealed === 1 ? 'y' : 'ies'}${cp ? ' after the last checkpoint that holds' : ''}`)
+  out.push(`Not sealed: ${count(report.notSealed, 'entry', 'entries')}${cp ? ' after the last checkpoint that holds' : ''}`)
   for (const note of report.notes) out.push(`Note: ${note}`)
   const problems = report.problems.length + report.problemsOmitted
-  out.push(report.valid ? 'Verdict: VALID' : `Verdict: INVALID (${problems} problem${problems === 1 ? '' : 's'})`)
+  out.push(report.valid ? 'Verdict: VALID' : `Verdict: INVALID (${count(problems, 'problem')})`)
   return out.map((line) => `${sanitizeLine(line)}\n`).join('')
 }
 
@@ -44,7 +46,18 @@ With a checkpoint file (audit seal) it also finds entries cut from the end, dele
 rewritten chain; with --pubkey it checks every checkpoint's signature and their sequence.
 Files removed by auditkit's own retention (an audit.retention entry) and torn lines repaired by
 the writer (an audit.recovery entry) are accepted and noted. A last line still being written is
-not checked. Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usage.`
+not checked. A directory with no log files is a problem, not a pass (a wrong --dir, or the logs
+deleted). With --pubkey and no --checkpoints, a missing audit.checkpoints in the log directory is a
+problem too: deleting it is how a cut from the end would be hidden.
+
+The log may be appended to, rotated and compressed while verify runs: it opens every file when it
+lists the directory and checks the state it saw.
+
+By default a native line whose hash links is not parsed: that is what makes verify fast, and such a
+line, however odd (a duplicate key, re-ordered members, an entry the writer would refuse), can only
+come from someone who recomputed the chain after it, which checkpoints catch. --strict parses every
+line as well and reports those flaws; it costs about half the speed (see man/verify-notes.md).
+Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usage.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --dir /var/log/myapp/audit',
@@ -56,6 +69,7 @@ not checked. Exit 0 when everything holds, 1 when tampering or damage was found,
     profile: Flags.string({description: 'verify every file with this profile instead of recognising each by content', options: ['native', 'loki']}),
     pubkey: Flags.string({description: 'Ed25519 public key (PEM, from audit keygen) to check checkpoint signatures with'}),
     checkpoints: Flags.string({description: 'checkpoint file written by audit seal (default: audit.checkpoints in the log directory, when present)'}),
+    strict: Flags.boolean({description: 'also parse every line whose hash links: duplicate keys, members not as the writer writes them, entries failing the event model (slower)'}),
     verbose: Flags.boolean({char: 'v', description: 'list valid files too'}),
     json: Flags.boolean({description: 'print the report as one JSON document (problems included, nothing on stderr)'}),
   }
@@ -71,6 +85,7 @@ not checked. Exit 0 when everything holds, 1 when tampering or damage was found,
         profile: flags.profile as ChainProfile | undefined,
         checkpoints: flags.checkpoints,
         pubkey,
+        strict: flags.strict,
         onProblem: flags.json ? undefined : (p) => {
           progress?.clear()
           this.warnLine(formatProblem(p))

@@ -2,6 +2,8 @@ import * as crypto from 'node:crypto'
 import {mkdir, open, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {sha256Hex} from './hash.js'
+
 /**
  * Signed checkpoints of the chain head, modelled on C2SP signed notes and tlog checkpoints:
  * a text body (origin line, entry count, head hash, then `key value` extension lines), a blank
@@ -50,10 +52,6 @@ export interface Checkpoint extends CheckpointBody {
   signature: Buffer
 }
 
-function sha256(data: string | Buffer): string {
-  return crypto.createHash('sha256').update(data).digest('hex')
-}
-
 /** Raw 32-byte Ed25519 public key. */
 function rawPublicKey(key: crypto.KeyObject): Buffer {
   const spki = key.export({format: 'der', type: 'spki'})
@@ -70,8 +68,34 @@ export function keyId(publicKey: crypto.KeyObject): string {
   return keyIdBytes(publicKey).toString('hex')
 }
 
+/** A file system error as the short phrase that follows `<path>: ` in a one-line message. */
+export function describeFsError(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'ENOENT': return 'no such file'
+    case 'EACCES':
+    case 'EPERM': return 'permission denied'
+    case 'EISDIR': return 'is a directory'
+    case 'ENOTDIR': return 'not a directory (or a parent is not)'
+    case 'EEXIST': return 'exists'
+    case 'EROFS': return 'read-only file system'
+    case 'ENOSPC': return 'no space left on device'
+    case 'ELOOP': return 'too many symbolic links'
+    case 'ENAMETOOLONG': return 'name too long'
+    default: return (error as Error).message
+  }
+}
+
+/** Reads a file the user named; a failure is a CheckpointError saying `<path>: <why>`. */
+async function readNamed(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path)
+  } catch (error) {
+    throw new CheckpointError(`${path}: ${describeFsError(error)}`)
+  }
+}
+
 export async function loadPrivateKey(path: string): Promise<crypto.KeyObject> {
-  const pem = await readFile(path)
+  const pem = await readNamed(path)
   let key: crypto.KeyObject
   try {
     key = crypto.createPrivateKey(pem)
@@ -83,7 +107,7 @@ export async function loadPrivateKey(path: string): Promise<crypto.KeyObject> {
 }
 
 export async function loadPublicKey(path: string): Promise<crypto.KeyObject> {
-  const pem = await readFile(path)
+  const pem = await readNamed(path)
   let key: crypto.KeyObject
   try {
     key = crypto.createPublicKey(pem)
@@ -96,7 +120,13 @@ export async function loadPublicKey(path: string): Promise<crypto.KeyObject> {
 
 /** Writes a new Ed25519 key pair into `dir` (0700); refuses to overwrite either file. */
 export async function generateKeyPair(dir: string): Promise<{privatePath: string; publicPath: string; keyId: string}> {
-  await mkdir(dir, {recursive: true, mode: 0o700})
+  try {
+    await mkdir(dir, {recursive: true, mode: 0o700})
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    // mkdir -p on an existing file says EEXIST; on a path through a file, ENOTDIR.
+    throw new CheckpointError(`${dir}: ${code === 'EEXIST' || code === 'ENOTDIR' ? 'not a directory' : describeFsError(error)}`)
+  }
   const {privateKey, publicKey} = crypto.generateKeyPairSync('ed25519')
   const privatePath = join(dir, PRIVATE_KEY_FILE)
   const publicPath = join(dir, PUBLIC_KEY_FILE)
@@ -106,7 +136,12 @@ export async function generateKeyPair(dir: string): Promise<{privatePath: string
   }
   // 'wx' fails if the file appeared meanwhile, so a key is never overwritten.
   for (const [path, pem] of [[privatePath, privateKey.export({format: 'pem', type: 'pkcs8'})], [publicPath, publicKey.export({format: 'pem', type: 'spki'})]] as const) {
-    const handle = await open(path, 'wx', 0o600)
+    let handle
+    try {
+      handle = await open(path, 'wx', 0o600)
+    } catch (error) {
+      throw new CheckpointError(`${path}: ${(error as NodeJS.ErrnoException).code === 'EEXIST' ? 'exists; refusing to overwrite a key' : describeFsError(error)}`)
+    }
     try {
       await handle.writeFile(pem)
     } finally {
@@ -131,7 +166,7 @@ export function signCheckpoint(body: CheckpointBody, privateKey: crypto.KeyObjec
 
 /** sha256 of a checkpoint's full text: what the next checkpoint names as `prev`. */
 export function checkpointDigest(text: string): string {
-  return sha256(text)
+  return sha256Hex(text)
 }
 
 function parseBody(lines: string[], where: string): CheckpointBody {

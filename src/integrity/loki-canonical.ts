@@ -17,7 +17,7 @@
  * No I/O. Functions are synchronous and not re-entrant (module-level cursor and scratch buffers,
  * reused between calls; large ones are released after use).
  */
-import * as nodeCrypto from 'node:crypto'
+import {sha256Hex} from './hash.js'
 
 // ---------------------------------------------------------------------------------------------
 // Value tree
@@ -1263,16 +1263,6 @@ function describe(value: LValue): string {
 export const LOKI_GENESIS_HASH = '0'.repeat(64)
 export const LOKI_HASH_KEY = '_integrity_hash'
 
-type HashFn = (algorithm: string, data: string | Uint8Array, outputEncoding: 'hex') => string
-// crypto.hash (one-shot, Node >= 20.12 / 21.7) is markedly faster than createHash for small inputs.
-const oneShotHash: HashFn | undefined =
-  typeof (nodeCrypto as {hash?: unknown}).hash === 'function' ? (nodeCrypto.hash as HashFn) : undefined
-
-/** Lowercase hex SHA-256 of `data` (a string is hashed as UTF-8). */
-export function sha256Hex(data: string | Uint8Array): string {
-  if (oneShotHash !== undefined) return oneShotHash('sha256', data, 'hex')
-  return nodeCrypto.createHash('sha256').update(data).digest('hex')
-}
 
 export type LokiEntryHashResult =
   | {

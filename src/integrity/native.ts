@@ -1,34 +1,41 @@
-import * as crypto from 'node:crypto'
-
 import type {AuditEntry} from '../events/model.js'
+import {sha256Hex} from './hash.js'
 
 /** The hash the first chained entry chains from. */
 export const GENESIS = '0'.repeat(64)
 
-const hashHex: (text: string) => string = typeof (crypto as {hash?: unknown}).hash === 'function'
-  ? (text) => crypto.hash('sha256', text, 'hex')
-  : (text) => crypto.createHash('sha256').update(text, 'utf8').digest('hex')
-
 /** `hex(sha256(utf8(prev + body)))`, the native chain rule. */
 export function chainHash(prev: string, body: string): string {
-  return hashHex(prev + body)
+  return sha256Hex(prev + body)
 }
 
-/** Length of `,"chain_hash":"<64 hex>"`. */
-const SUFFIX_LENGTH = 80
+/** Length of `,"chain_hash":"<64 hex>"`, which ends a chained line before its closing brace. */
+export const CHAIN_SUFFIX_LENGTH = 80
 const SUFFIX_START = ',"chain_hash":"'
+const SUFFIX_CODES = [...SUFFIX_START].map((c) => c.charCodeAt(0))
 const HEX64 = /^[0-9a-f]{64}$/
+
+/**
+ * True when the line in `[start, end)` ends with `,"chain_hash":"<64 chars>"}`; the caller checks
+ * the 64 are lowercase hex. `code(i)` is the byte (or, for a string, the UTF-16 unit) at `i`: the
+ * suffix is ASCII, so counted from the end both agree. One check for text (splitChainedLine) and
+ * for the verifier's byte blocks.
+ */
+export function hasChainSuffix(code: (i: number) => number, start: number, end: number): boolean {
+  if (end - start < CHAIN_SUFFIX_LENGTH + 2 || code(end - 1) !== 0x7d /* } */ || code(end - 2) !== 0x22 /* " */) return false
+  const at = end - 1 - CHAIN_SUFFIX_LENGTH
+  for (let i = 0; i < SUFFIX_CODES.length; i++) if (code(at + i) !== SUFFIX_CODES[i]) return false
+  return true
+}
 
 /**
  * Splits a chained native line into the body that was hashed and the stored hash, or returns
  * undefined when the line does not end with `,"chain_hash":"<64 hex>"}`.
  */
 export function splitChainedLine(line: string): {body: string; hash: string} | undefined {
-  const end = line.length - 1
-  if (line.charCodeAt(end) !== 125 /* } */ || end < SUFFIX_LENGTH + 1) return undefined
-  const start = end - SUFFIX_LENGTH
-  if (!line.startsWith(SUFFIX_START, start) || line.charCodeAt(end - 1) !== 34 /* " */) return undefined
-  const hash = line.slice(start + SUFFIX_START.length, end - 1)
+  if (!hasChainSuffix((i) => line.charCodeAt(i), 0, line.length)) return undefined
+  const start = line.length - 1 - CHAIN_SUFFIX_LENGTH
+  const hash = line.slice(start + SUFFIX_START.length, line.length - 2)
   if (!HEX64.test(hash)) return undefined
   return {body: `${line.slice(0, start)}}`, hash}
 }

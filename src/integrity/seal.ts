@@ -1,8 +1,10 @@
 import {createPublicKey, type KeyObject} from 'node:crypto'
-import {access, appendFile, readFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {appendFile, readFile} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
 
-import {checkpointDigest, DEFAULT_CHECKPOINT_NAME, NO_PREVIOUS, parseCheckpoints, signCheckpoint, type CheckpointBody} from './checkpoint.js'
+import {listLogFiles} from '../store/files.js'
+import {DirectoryLock} from '../store/lock.js'
+import {checkpointDigest, CheckpointError, DEFAULT_CHECKPOINT_NAME, describeFsError, NO_PREVIOUS, parseCheckpoints, signCheckpoint, type CheckpointBody} from './checkpoint.js'
 import {type VerifyOptions, type VerifyReport, verifyDirectory} from './verify.js'
 
 export class SealError extends Error {}
@@ -15,22 +17,64 @@ export interface SealResult {
   checkpoint?: CheckpointBody & {index: number}
 }
 
+/** A seal waits this long for another seal of the same checkpoint file (which verifies the whole log first). */
+const SEAL_LOCK_TIMEOUT_MS = 30 * 60_000
+
+/**
+ * The lock of one checkpoint file: `<checkpoint file>.lock`, beside it, created 0600 with O_EXCL by
+ * the writer's lock (src/store/lock.ts: holder named, a dead holder's lock broken at once). Not the
+ * log directory's `.audit.lock`: a seal holds its lock while it verifies the whole log, and writers
+ * must not wait for that.
+ */
+class CheckpointLock extends DirectoryLock {
+  constructor(checkpointPath: string) {
+    super(dirname(checkpointPath), {timeoutMs: SEAL_LOCK_TIMEOUT_MS})
+    // DirectoryLock names its file after the directory; every operation goes through `path`.
+    ;(this as {path: string}).path = `${checkpointPath}.lock`
+  }
+}
+
 /**
  * Verifies the directory (with the checkpoints so far, signatures checked with the key's public
  * half) and, only if it holds, appends a signed checkpoint of the chain head to the checkpoint file.
+ * The whole run holds the checkpoint file's lock, so overlapping seals (cron) take turns: each
+ * names the checkpoint before it, and none seals a head older than one already sealed.
  */
 export async function sealDirectory(dir: string, privateKey: KeyObject, options: {checkpoints?: string; now?: Date} & Pick<VerifyOptions, 'onProblem' | 'onProgress'> = {}): Promise<SealResult> {
   const path = options.checkpoints ?? join(dir, DEFAULT_CHECKPOINT_NAME)
-  const exists = await access(path).then(() => true, () => false)
+  const lock = new CheckpointLock(path)
+  try {
+    await lock.acquire()
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === undefined) throw error
+    throw new CheckpointError(code === 'ENOENT' || code === 'ENOTDIR' ? `${dirname(path)}: no such directory (for the checkpoint file)` : `${lock.path}: ${describeFsError(error)}`)
+  }
+  try {
+    return await sealLocked(dir, path, privateKey, options)
+  } finally {
+    lock.release()
+  }
+}
+
+async function sealLocked(dir: string, path: string, privateKey: KeyObject, options: {now?: Date} & Pick<VerifyOptions, 'onProblem' | 'onProgress'>): Promise<SealResult> {
+  if ((await listLogFiles(dir)).length === 0) throw new SealError(`nothing to seal: no log files in ${dir}`)
+  let text: string | undefined
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new CheckpointError(`${path}: ${describeFsError(error)}`)
+  }
   const report = await verifyDirectory(dir, {
-    checkpoints: exists ? path : null,
-    ...(exists ? {pubkey: createPublicKey(privateKey)} : {}),
+    checkpoints: text === undefined ? null : path,
+    ...(text === undefined ? {} : {pubkey: createPublicKey(privateKey)}),
     onProblem: options.onProblem,
     onProgress: options.onProgress,
   })
   if (!report.valid) return {report, path}
   if (!report.head) throw new SealError(`nothing to seal: ${dir} holds no chained entries`)
-  const text = exists ? await readFile(path, 'utf8') : ''
+  // Under the lock, the file still holds what verify checked: no other seal appended meanwhile.
+  text ??= ''
   const previous = parseCheckpoints(text, path).at(-1)
   const body: CheckpointBody = {
     entries: report.chainLength,
@@ -41,6 +85,10 @@ export async function sealDirectory(dir: string, privateKey: KeyObject, options:
     prev: previous ? checkpointDigest(previous.text) : NO_PREVIOUS,
   }
   // One write with O_APPEND; a blank line separates checkpoints.
-  await appendFile(path, `${text.length > 0 ? '\n' : ''}${signCheckpoint(body, privateKey)}`, {mode: 0o600})
+  try {
+    await appendFile(path, `${text.length > 0 ? '\n' : ''}${signCheckpoint(body, privateKey)}`, {mode: 0o600})
+  } catch (error) {
+    throw new CheckpointError(`${path}: ${describeFsError(error)}`)
+  }
   return {report, path, checkpoint: {...body, index: (previous?.index ?? 0) + 1}}
 }

@@ -1,7 +1,9 @@
-import * as crypto from 'node:crypto'
 import {isUtf8} from 'node:buffer'
 
+import {sha256Hex} from './hash.js'
 import {canonicalizeText, lokiEntryHash, LOKI_HASH_KEY, parseLossless} from './loki-canonical.js'
+import {checkEntry} from '../events/model.js'
+import {CHAIN_SUFFIX_LENGTH as SUFFIX_LENGTH, hasChainSuffix} from './native.js'
 
 /**
  * The per-line half of verification: one LF-terminated block of a log file in, a compact list of
@@ -29,7 +31,7 @@ export interface RunItem {
   lastLine: number
 }
 
-export type BadKind = 'malformed' | 'not-object' | 'duplicate-key' | 'unchained' | 'utf8'
+export type BadKind = 'malformed' | 'not-object' | 'duplicate-key' | 'unchained' | 'utf8' | 'not-canonical' | 'invalid-entry'
 
 export interface BadItem {
   k: 'bad'
@@ -75,25 +77,12 @@ export interface ScanRequest {
   profile: ChainProfile
   /** Checkpoint head hashes to look for. */
   wanted?: readonly string[]
+  /** Check every chained native line as the writer would have written it (see strictNative). */
+  strict?: boolean
 }
 
-const hashBytes: (data: Uint8Array) => string = typeof (crypto as {hash?: unknown}).hash === 'function'
-  ? (data) => crypto.hash('sha256', data, 'hex')
-  : (data) => crypto.createHash('sha256').update(data).digest('hex')
-
-const SUFFIX = Buffer.from(',"chain_hash":"')
-/** `,"chain_hash":"` + 64 hex + `"` before the closing brace. */
-const SUFFIX_LENGTH = 80
 const SPECIAL = Buffer.from('"event":"audit.re')
 const HEX64 = /^[0-9a-f]{64}$/
-
-/** True when the line ends with `,"chain_hash":"<64 chars>"}` (the caller checks the 64 are hex). */
-function hasNativeSuffix(buf: Buffer, start: number, end: number): boolean {
-  if (end - start < SUFFIX_LENGTH + 2 || buf[end - 1] !== 0x7d || buf[end - 2] !== 0x22) return false
-  const at = end - 1 - SUFFIX_LENGTH
-  for (let i = 0; i < SUFFIX.length; i++) if (buf[at + i] !== SUFFIX[i]) return false
-  return true
-}
 
 function isBlank(buf: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
@@ -106,7 +95,7 @@ function isBlank(buf: Buffer, start: number, end: number): boolean {
 /** Classifies a line that is not a chained entry of its profile. */
 function classify(text: string, bytes: Buffer, profile: ChainProfile, line: number): BadItem {
   const parsed = parseLossless(text)
-  const trace = {bytes: bytes.length, sha256: hashBytes(bytes)}
+  const trace = {bytes: bytes.length, sha256: sha256Hex(bytes)}
   if (!parsed.ok) return {k: 'bad', line, kind: 'malformed', reason: `not valid JSON (${parsed.reason} at column ${parsed.offset + 1})`, ...trace}
   if (parsed.value.t !== 'obj') {
     const what = parsed.value.t === 'arr' ? 'an array' : parsed.value.t === 'str' ? 'a string' : parsed.value.t === 'null' ? 'null' : parsed.value.t === 'bool' ? 'a boolean' : 'a number'
@@ -127,6 +116,44 @@ export function nativeBodyNote(body: string): string | undefined {
   if (parsed.duplicateKey) return `duplicate key ${parsed.duplicateKey.pointer}`
   // The writer serializes with JSON.stringify; anything else was re-serialized or hand-edited.
   if (JSON.stringify(JSON.parse(body)) !== body) return 'not as auditkit serializes it (whitespace, key order or escapes changed)'
+  return undefined
+}
+
+/** The members of a native entry, in the order the writer serializes them (DESIGN.md). */
+const MEMBERS = ['timestamp', 'event', 'level', 'actor', 'details', 'metadata']
+/** `Date.prototype.toISOString()`, which is how the writer stamps entries. */
+const WRITER_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+
+/**
+ * --strict: what makes a chained native body (the line without chain_hash) one the writer cannot
+ * have written, whether or not its link holds: a duplicate key anywhere, bytes other than
+ * JSON.stringify's (whitespace, escapes, member order), members other than DESIGN.md's, or an
+ * entry that fails the event model. The common case costs one JSON.parse and one JSON.stringify;
+ * only a line that does not round-trip is parsed losslessly to say why.
+ */
+export function strictNative(body: string, line: number): BadItem | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(body)
+  } catch {
+    const parsed = parseLossless(body)
+    return {k: 'bad', line, kind: 'not-canonical', reason: `not valid JSON (${parsed.ok ? 'rejected by JSON.parse' : `${parsed.reason} at column ${parsed.offset + 1}`}), though its hash links`}
+  }
+  if (JSON.stringify(value) !== body) {
+    const parsed = parseLossless(body)
+    if (parsed.ok && parsed.duplicateKey) return {k: 'bad', line, kind: 'duplicate-key', reason: `duplicate key ${parsed.duplicateKey.pointer}, though its hash links`}
+    return {k: 'bad', line, kind: 'not-canonical', reason: 'not as auditkit serializes it (whitespace, member order or escapes), though its hash links'}
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return {k: 'bad', line, kind: 'invalid-entry', reason: 'not a JSON object, though its hash links'}
+  const entry = value as Record<string, unknown>
+  const members = Object.keys(entry)
+  if (members.length !== MEMBERS.length || members.some((m, i) => m !== MEMBERS[i])) {
+    return {k: 'bad', line, kind: 'not-canonical', reason: `members ${members.join(', ')}; the writer writes ${MEMBERS.join(', ')}, then chain_hash`}
+  }
+  const checked = checkEntry(entry)
+  if (typeof checked === 'string') return {k: 'bad', line, kind: 'invalid-entry', reason: `not a valid entry (${checked})`}
+  if (!WRITER_TIME.test(entry.timestamp as string)) return {k: 'bad', line, kind: 'invalid-entry', reason: 'not a valid entry (timestamp: not UTC with milliseconds, as the writer stamps it)'}
+  if (checked.entry.level !== entry.level) return {k: 'bad', line, kind: 'invalid-entry', reason: `not a valid entry (level: "${String(entry.level)}" where the writer writes "${checked.entry.level}")`}
   return undefined
 }
 
@@ -163,6 +190,7 @@ export function scanBlock(request: ScanRequest): ScanResult {
   const {start, end, profile} = request
   const wanted = request.wanted && request.wanted.length > 0 ? new Set(request.wanted) : undefined
   const scanner = new Scanner(wanted)
+  const byteAt = (i: number): number => buf[i]
   const utf8 = isUtf8(buf.subarray(start, end))
   const specials: number[] = []
   if (profile === 'native') for (let at = buf.indexOf(SPECIAL, start); at >= 0 && at < end; at = buf.indexOf(SPECIAL, at + 1)) specials.push(at)
@@ -177,12 +205,12 @@ export function scanBlock(request: ScanRequest): ScanResult {
     line++
     if (buf[lineStart] !== 0x7b && isBlank(buf, lineStart, lineEnd)) continue
     if (!utf8 && !isUtf8(buf.subarray(lineStart, lineEnd))) {
-      scanner.items.push({k: 'bad', line, kind: 'utf8', reason: 'not valid UTF-8', bytes: lineEnd - lineStart, sha256: hashBytes(buf.subarray(lineStart, lineEnd))})
+      scanner.items.push({k: 'bad', line, kind: 'utf8', reason: 'not valid UTF-8', bytes: lineEnd - lineStart, sha256: sha256Hex(buf.subarray(lineStart, lineEnd))})
       continue
     }
 
     if (profile === 'native') {
-      const stored = hasNativeSuffix(buf, lineStart, lineEnd) ? buf.toString('latin1', lineEnd - 66, lineEnd - 2) : undefined
+      const stored = hasChainSuffix(byteAt, lineStart, lineEnd) ? buf.toString('latin1', lineEnd - 66, lineEnd - 2) : undefined
       if (stored === undefined) {
         scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line))
         continue
@@ -198,7 +226,7 @@ export function scanBlock(request: ScanRequest): ScanResult {
       const prev = scanner.previous
       if (prev !== undefined) {
         buf.write(prev, lineStart - HEADROOM, HEADROOM, 'latin1')
-        linked = hashBytes(buf.subarray(lineStart - HEADROOM, bodyEnd)) === stored
+        linked = sha256Hex(buf.subarray(lineStart - HEADROOM, bodyEnd)) === stored
       }
       // A matching hash proves the 64 characters are hex; only the others need the pattern.
       if (!linked && !HEX64.test(stored)) {
@@ -207,6 +235,10 @@ export function scanBlock(request: ScanRequest): ScanResult {
         continue
       }
       scanner.chain(line, stored, linked, () => buf.toString('utf8', lineStart, bodyEnd))
+      if (request.strict) {
+        const flaw = strictNative(buf.toString('utf8', lineStart, bodyEnd), line)
+        if (flaw) scanner.items.push(flaw)
+      }
       if (text !== undefined) scanner.items.push({k: 'special', line, text})
       continue
     }

@@ -1,14 +1,15 @@
 import type {KeyObject} from 'node:crypto'
-import {createReadStream} from 'node:fs'
-import {access, open, stat} from 'node:fs/promises'
+import {type FileHandle, open, readFile, stat} from 'node:fs/promises'
 import {availableParallelism} from 'node:os'
 import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {Worker} from 'node:worker_threads'
 import {createGunzip} from 'node:zlib'
 
 import {type LogFile, listLogFiles, parseLogFileName} from '../store/files.js'
-import {type Checkpoint, CheckpointError, checkSequence, DEFAULT_CHECKPOINT_NAME, keyId, readCheckpoints} from './checkpoint.js'
-import {parseLossless, sha256Hex} from './loki-canonical.js'
+import {type Checkpoint, CheckpointError, checkSequence, DEFAULT_CHECKPOINT_NAME, describeFsError, keyId, parseCheckpoints} from './checkpoint.js'
+import {sha256Hex} from './hash.js'
+import {parseLossless} from './loki-canonical.js'
 import {GENESIS} from './native.js'
 import {type ChainProfile, HEADROOM, nativeBodyNote, type ScanRequest, type ScanResult, scanBlock} from './verify-scan.js'
 
@@ -17,8 +18,12 @@ export type {ChainProfile} from './verify-scan.js'
 export type VerifyProblemKind =
   | 'hash-mismatch' | 'chain-break' | 'chain-start' | 'malformed' | 'not-object' | 'duplicate-key' | 'unchained'
   | 'torn-line' | 'utf8' | 'truncated-gzip' | 'unreadable' | 'file-missing' | 'entries-missing' | 'checkpoint'
-  /** A problem in the checkpoint file itself: its `file` is that file's path. */
+  /** A problem in the checkpoint file itself (or its absence): its `file` is that file's path. */
   | 'checkpoint-file'
+  /** The directory holds no log file at all: its `file` is the directory. */
+  | 'no-log-files'
+  /** --strict: a chained line whose link holds but that the writer cannot have written. */
+  | 'not-canonical' | 'invalid-entry'
 
 export interface VerifyProblem {
   kind: VerifyProblemKind
@@ -72,6 +77,11 @@ export interface VerifyOptions {
   checkpoints?: string | null
   /** Ed25519 public key: checkpoint signatures are checked only with it. */
   pubkey?: KeyObject
+  /**
+   * Parse every chained line, not only those whose link fails: report duplicate keys, members not
+   * as the writer serializes them and entries that fail the event model (native profile).
+   */
+  strict?: boolean
   /** Worker threads for hashing; 0 hashes in this thread. Default: by log size and cores. */
   threads?: number
   onProblem?: (problem: VerifyProblem) => void
@@ -158,21 +168,114 @@ function cut(block: Buffer, filled: number): {block?: Buffer; carry: Buffer} {
   return {block: block.subarray(0, last + 1), carry: Buffer.from(block.subarray(last + 1, filled))}
 }
 
+/** A log file as listed, with the descriptor opened for it at that moment (see openSnapshot). */
+interface Opened extends LogFile {
+  handle?: FileHandle
+  /** Size when opened (0 when unknown). */
+  size: number
+  dev?: number
+  ino?: number
+  /** Why it could not be opened; reported when the file's turn comes. */
+  error?: NodeJS.ErrnoException
+}
+
+/** Descriptors held at once; older files (closed parts, which never change) are opened by name when read. */
+const MAX_HELD = 1024
+/** Listings tried before verifying the last one as it is (a rotation takes a few syscalls). */
+const SNAPSHOT_TRIES = 20
+
+async function closeAll(files: Opened[]): Promise<void> {
+  await Promise.all(files.map(async (f) => {
+    const {handle} = f
+    f.handle = undefined
+    await handle?.close().catch(() => {})
+  }))
+}
+
+/** True when the directory no longer lists exactly these files on these inodes. */
+async function changedSince(dir: string, files: Opened[]): Promise<boolean> {
+  const now = await listLogFiles(dir)
+  if (now.length !== files.length || now.some((f, i) => f.name !== files[i].name)) return true
+  const inodes = new Set<string>()
+  for (const f of files) {
+    if (f.ino === undefined) continue
+    // Two names on one inode: a rotation between its link() and unlink().
+    const key = `${f.dev}:${f.ino}`
+    if (inodes.has(key)) return true
+    inodes.add(key)
+  }
+  const stats = await Promise.all(files.map((f) => (f.ino === undefined ? undefined : stat(f.path).catch(() => null))))
+  return stats.some((s, i) => s === null || (s !== undefined && (s.ino !== files[i].ino || s.dev !== files[i].dev)))
+}
+
+/**
+ * Lists the directory and opens its files at one moment: a concurrent writer renames the live
+ * file into a numbered part, gzips closed parts and prunes old files, all by name, so verify holds
+ * a descriptor of each file from listing time and checks, by listing again, that no name moved or
+ * changed inode while it opened them (if one did, it starts over, a bounded number of times).
+ * What it then reads is one state of the directory: closed parts never change, a gzipped or pruned
+ * file stays readable through its descriptor, and the live file only grows (verify checks the
+ * prefix it reads). Descriptors rather than re-verifying on a problem: nothing is read twice, a
+ * long run cannot be outpaced by a busy writer, and problems can be printed as they are found.
+ * Beyond MAX_HELD files only the newest are held; older ones are long closed and opened by name.
+ */
+async function openSnapshot(dir: string): Promise<Opened[]> {
+  for (let attempt = 1; ; attempt++) {
+    const files: Opened[] = (await listLogFiles(dir)).map((f) => ({...f, size: 0}))
+    let changed = false
+    await Promise.all(files.slice(-MAX_HELD).map(async (f) => {
+      try {
+        f.handle = await open(f.path, 'r')
+        const info = await f.handle.stat()
+        Object.assign(f, {size: info.size, dev: info.dev, ino: info.ino})
+      } catch (error) {
+        f.error = error as NodeJS.ErrnoException
+        if (f.error.code === 'ENOENT') changed = true
+      }
+    }))
+    if (files.some((f) => f.error?.code === 'EMFILE' || f.error?.code === 'ENFILE')) {
+      // Out of descriptors: open each file by name when its turn comes.
+      await closeAll(files)
+      for (const f of files) f.error = undefined
+      return files
+    }
+    if (!changed) changed = await changedSince(dir, files)
+    if (!changed || attempt === SNAPSHOT_TRIES) return files
+    await closeAll(files)
+    await sleep(attempt)
+  }
+}
+
+/** Opens a file that was not held: a plain part gzipped since the listing is read from its .gz. */
+async function openLate(file: Opened): Promise<{handle: FileHandle; gzip: boolean}> {
+  try {
+    return {handle: await open(file.path, 'r'), gzip: file.gzip}
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || file.gzip || !Number.isFinite(file.part)) throw error
+    return {handle: await open(`${file.path}.gz`, 'r'), gzip: true}
+  }
+}
+
 /**
  * Streams a file as LF-terminated blocks, each in its own buffer with HEADROOM free bytes in
  * front (so it can be moved to a worker and hashed in place). What follows the last LF and any
  * read error land in `end`. Plain files are read straight into the block buffers.
  */
-async function* fileBlocks(file: LogFile, end: FileEnd, buffers: Buffers): AsyncGenerator<Buffer> {
+async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncGenerator<Buffer> {
   let carry: Buffer = Buffer.alloc(0)
+  let gzip = file.gzip
   const next = (size: number): Buffer => {
     const block = buffers.take(HEADROOM + carry.length + size)
     carry.copy(block, HEADROOM)
     return block
   }
   try {
-    if (file.gzip) {
-      const source = createReadStream(file.path, {highWaterMark: BLOCK_BYTES})
+    if (file.error) throw file.error
+    let handle = file.handle
+    if (!handle) ({handle, gzip} = await openLate(file))
+    file.handle = handle
+    if (gzip) {
+      const source = handle.createReadStream({start: 0, highWaterMark: BLOCK_BYTES, autoClose: false})
       try {
         for await (const chunk of source.pipe(createGunzip({chunkSize: BLOCK_BYTES})) as AsyncIterable<Buffer>) {
           const block = next(chunk.length)
@@ -185,25 +288,25 @@ async function* fileBlocks(file: LogFile, end: FileEnd, buffers: Buffers): Async
         source.destroy()
       }
     } else {
-      const handle = await open(file.path, 'r')
-      try {
-        for (;;) {
-          const block = next(BLOCK_BYTES)
-          const {bytesRead} = await handle.read(block, HEADROOM + carry.length, BLOCK_BYTES, null)
-          if (bytesRead === 0) break
-          const parts = cut(block, HEADROOM + carry.length + bytesRead)
-          carry = parts.carry
-          if (parts.block) yield parts.block
-        }
-      } finally {
-        await handle.close()
+      for (let position = 0; ;) {
+        const block = next(BLOCK_BYTES)
+        const {bytesRead} = await handle.read(block, HEADROOM + carry.length, BLOCK_BYTES, position)
+        if (bytesRead === 0) break
+        position += bytesRead
+        const parts = cut(block, HEADROOM + carry.length + bytesRead)
+        carry = parts.carry
+        if (parts.block) yield parts.block
       }
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    end.error = file.gzip && code?.startsWith('Z_')
+    end.error = gzip && code?.startsWith('Z_')
       ? {kind: 'truncated-gzip', reason: `truncated or corrupt gzip (${(error as Error).message}); the entries before the damage were checked`}
-      : {kind: 'unreadable', reason: `cannot be read (${(error as Error).message})`}
+      : {kind: 'unreadable', reason: `cannot be read (${describeFsError(error)})`}
+  } finally {
+    const {handle} = file
+    file.handle = undefined
+    await handle?.close().catch(() => {})
   }
   if (carry.length > 0) end.tail = carry
 }
@@ -271,7 +374,7 @@ class Verification {
   readonly fileLines = new Map<string, number>()
   private unchainedRange: {file: string; fileIndex: number; from: number; to: number} | undefined
 
-  constructor(private readonly onProblem?: (problem: VerifyProblem) => void) {}
+  constructor(private readonly onProblem?: (problem: VerifyProblem) => void, private readonly strict = false) {}
 
   problem(p: Located): void {
     this.problemCount++
@@ -302,7 +405,8 @@ class Verification {
       return false
     }
     if (sha256Hex(this.prev + body) === hash) return true
-    const note = profile === 'native' ? nativeBodyNote(body) : undefined
+    // --strict reports what is wrong with every chained line on its own.
+    const note = profile === 'native' && !this.strict ? nativeBodyNote(body) : undefined
     if (fileEntries === 0 && this.prevFile !== undefined && this.prevFile !== file) {
       this.problem({kind: 'chain-break', file, fileIndex, line, message: `chain break between files: does not chain from the last entry of ${this.prevFile} (a file between them is missing, or this entry was altered)${note ? `; the entry is ${note}` : ''}`})
     } else {
@@ -370,8 +474,8 @@ class Verification {
               this.flushUnchained()
               this.unchainedRange = {file: ctx.file, fileIndex: ctx.fileIndex, from: line, to: line}
             }
-          } else if (item.kind === 'duplicate-key') {
-            this.problem({kind: 'duplicate-key', file: ctx.file, fileIndex: ctx.fileIndex, line, message: item.reason})
+          } else if (item.kind === 'duplicate-key' || item.kind === 'not-canonical' || item.kind === 'invalid-entry') {
+            this.problem({kind: item.kind, file: ctx.file, fileIndex: ctx.fileIndex, line, message: item.reason})
           } else {
             this.fragment({kind: item.kind, file: ctx.file, fileIndex: ctx.fileIndex, line, reason: item.reason, key: `${plainName(ctx.file)}\n${line}\n${item.bytes}\n${item.sha256}`})
           }
@@ -400,9 +504,9 @@ class Verification {
     if (end.tail) {
       lines++
       if (newest) {
-        this.notes.push(`${ctx.file}:${lines}: last line incomplete (${end.tail.length} bytes without a newline; a write in progress?), not checked`)
+        this.notes.push(`${ctx.file}:${lines}: last line incomplete (${count(end.tail.length, 'byte')} without a newline; a write in progress?), not checked`)
       } else {
-        this.fragment({kind: 'malformed', file: ctx.file, fileIndex: ctx.fileIndex, line: lines, reason: `torn line: ${end.tail.length} bytes without a final newline`, key: `${plainName(ctx.file)}\n${lines}\n${end.tail.length}\n${sha256Hex(end.tail)}`})
+        this.fragment({kind: 'malformed', file: ctx.file, fileIndex: ctx.fileIndex, line: lines, reason: `torn line: ${count(end.tail.length, 'byte')} without a final newline`, key: `${plainName(ctx.file)}\n${lines}\n${end.tail.length}\n${sha256Hex(end.tail)}`})
       }
     }
     if (end.error) this.problem({kind: end.error.kind, file: ctx.file, fileIndex: ctx.fileIndex, message: end.error.reason})
@@ -436,19 +540,33 @@ function sameFile(sealed: string, now: string): boolean {
   return a.day === b.day && (a.part === b.part || a.part === Number.POSITIVE_INFINITY)
 }
 
+/** `1 entry`, `2 entries`: a count with its noun. */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`
+}
+
 /** A file's name without `.gz`, as recovery records name it before compression. */
 function plainName(name: string): string {
   return name.replace(/\.gz$/, '')
 }
 
-function threadCount(files: LogFile[], sizes: number[], requested?: number): number {
+function threadCount(files: Opened[], requested?: number): number {
   if (requested !== undefined) return requested
-  const total = sizes.reduce((a, b) => a + b, 0) + files.filter((f) => f.gzip).length * INLINE_BYTES
+  const total = files.reduce((sum, f) => sum + (f.gzip ? INLINE_BYTES : f.size), 0)
   return total < INLINE_BYTES ? 0 : Math.max(1, Math.min(availableParallelism(), 4))
 }
 
-async function fileSizes(files: LogFile[]): Promise<number[]> {
-  return Promise.all(files.map((f) => stat(f.path).then((s) => s.size, () => 0)))
+/** The checkpoint file to use: the one named, else the default when it exists (or a public key was given). */
+async function readCheckpointFile(dir: string, options: VerifyOptions): Promise<{path: string; text?: string} | undefined> {
+  if (options.checkpoints === null) return undefined
+  const path = options.checkpoints ?? join(dir, DEFAULT_CHECKPOINT_NAME)
+  try {
+    return {path, text: await readFile(path, 'utf8')}
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || options.checkpoints !== undefined) throw new VerifyError(`${path}: ${describeFsError(error)}`)
+    // The default file gone: with a key to check it is a problem, not a usage error.
+    return options.pubkey ? {path} : undefined
+  }
 }
 
 /**
@@ -456,21 +574,29 @@ async function fileSizes(files: LogFile[]): Promise<number[]> {
  * sealed over it. Streams: memory stays flat in the size of the logs.
  */
 export async function verifyDirectory(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const files = await listLogFiles(dir)
-  let checkpointPath = options.checkpoints
-  if (checkpointPath === undefined) {
-    const fallback = join(dir, DEFAULT_CHECKPOINT_NAME)
-    if (await access(fallback).then(() => true, () => false)) checkpointPath = fallback
+  // Checkpoints first: any head they name was written before the files are opened.
+  const checkpointFile = await readCheckpointFile(dir, options)
+  const files = await openSnapshot(dir)
+  try {
+    return await verifyOpened(dir, files, checkpointFile, options)
+  } finally {
+    await closeAll(files)
   }
-  if (options.pubkey && !checkpointPath) throw new VerifyError(`no checkpoint file (looked for ${join(dir, DEFAULT_CHECKPOINT_NAME)}; name one with --checkpoints)`)
-  const state = new Verification(options.onProblem)
+}
+
+async function verifyOpened(dir: string, files: Opened[], checkpointFile: {path: string; text?: string} | undefined, options: VerifyOptions): Promise<VerifyReport> {
+  const checkpointPath = checkpointFile?.path
+  const state = new Verification(options.onProblem, options.strict === true)
+  if (files.length === 0) state.problem({kind: 'no-log-files', file: dir, fileIndex: 0, message: `no log files in ${dir} (a wrong directory, or the logs were deleted)`})
   let checkpoints: Checkpoint[] = []
-  if (checkpointPath) {
+  if (checkpointFile?.text === undefined && checkpointPath) {
+    state.problem({kind: 'checkpoint-file', file: checkpointPath, fileIndex: files.length, message: `checkpoint file missing: a public key was given but ${DEFAULT_CHECKPOINT_NAME} is gone from the log directory; deleting it hides entries cut from the end (name the file with --checkpoints if it is kept elsewhere)`})
+  } else if (checkpointFile?.text !== undefined) {
     try {
-      checkpoints = await readCheckpoints(checkpointPath)
+      checkpoints = parseCheckpoints(checkpointFile.text, checkpointFile.path)
     } catch (error) {
       if (!(error instanceof CheckpointError)) throw error
-      state.problem({kind: 'checkpoint-file', file: checkpointPath, fileIndex: files.length, message: `${error.message}; no checkpoint was checked`})
+      state.problem({kind: 'checkpoint-file', file: checkpointFile.path, fileIndex: files.length, message: `${error.message}; no checkpoint was checked`})
     }
   }
   for (const p of checkSequence(checkpoints, options.pubkey)) {
@@ -479,7 +605,7 @@ export async function verifyDirectory(dir: string, options: VerifyOptions = {}):
   }
   const wanted = [...new Set(checkpoints.map((c) => c.hash))]
 
-  const threads = threadCount(files, await fileSizes(files), options.threads)
+  const threads = threadCount(files, options.threads)
   const buffers = new Buffers()
   const pool = threads > 0 ? new Pool(threads, buffers) : undefined
   const inFlight = Math.max(2, threads * 3)
@@ -494,7 +620,7 @@ export async function verifyDirectory(dir: string, options: VerifyOptions = {}):
       for await (const block of fileBlocks(file, end, buffers)) {
         if (first && !options.profile) ctx.profile = report.profile = detectProfile(block)
         first = false
-        const request: ScanRequest = {buf: block, start: HEADROOM, end: block.length, profile: ctx.profile, wanted}
+        const request: ScanRequest = {buf: block, start: HEADROOM, end: block.length, profile: ctx.profile, wanted, strict: options.strict === true}
         if (pool) queue.push(pool.scan(request))
         else {
           queue.push(Promise.resolve(scanBlock(request)))
@@ -525,7 +651,7 @@ export async function verifyDirectory(dir: string, options: VerifyOptions = {}):
     if (mark && sameFile(cp.file, mark.file) && mark.line === cp.line) {
       base ??= cp.entries - mark.count
       if (cp.entries - mark.count !== base) {
-        state.problem({kind: 'entries-missing', file: cp.file, fileIndex, line: cp.line, message: `${where} sealed ${cp.entries} entries up to here, the log now holds ${mark.count + base}: entries before it were removed or inserted`})
+        state.problem({kind: 'entries-missing', file: cp.file, fileIndex, line: cp.line, message: `${where} sealed ${count(cp.entries, 'entry', 'entries')} up to here, the log now holds ${mark.count + base}: entries before it were removed or inserted`})
       } else {
         lastSealed = Math.max(lastSealed ?? 0, mark.count)
       }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {statSync, readFileSync} from 'node:fs'
+import {statSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
@@ -21,5 +21,15 @@ describe('audit keygen', () => {
     assert.match(second.stderr, /^audit keygen: error: .*exists; refusing to overwrite/)
     assert.equal(second.stderr.split('\n').length, 2, 'one line, no stack')
     assert.equal(readFileSync(join(out, 'audit-seal.key'), 'utf8'), before)
+  })
+
+  it('one-line errors when --out is a file or under one', async () => {
+    const file = join(tempDir('keygen-'), 'a-file')
+    writeFileSync(file, 'x')
+    for (const out of [file, join(file, 'keys')]) {
+      const r = await runAudit(['keygen', '--out', out])
+      assert.equal(r.code, 2)
+      assert.equal(r.stderr, `audit keygen: error: ${out}: not a directory\n`)
+    }
   })
 })

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
@@ -48,7 +48,7 @@ describe('audit seal', () => {
     const dir = tempDir('seal-')
     const missing = await runAudit(['seal', '--dir', dir, '--key', join(dir, 'nope.key')])
     assert.equal(missing.code, 2)
-    assert.match(missing.stderr, /^audit seal: error: .*nope\.key/)
+    assert.equal(missing.stderr, `audit seal: error: ${join(dir, 'nope.key')}: no such file\n`)
     const bogus = join(dir, 'bogus.key')
     writeFileSync(bogus, 'not a key')
     const bad = await runAudit(['seal', '--dir', dir, '--key', bogus])
@@ -59,5 +59,32 @@ describe('audit seal', () => {
     assert.equal(empty.code, 1)
     assert.match(empty.stderr, /nothing to seal/)
     assert.equal(readFileSync(key, 'utf8').startsWith('-----BEGIN'), true)
+  })
+
+  it('overlapping seals of one checkpoint file take turns', async () => {
+    const {key, pub} = await keys()
+    const dir = tempDir('seal-')
+    // Enough entries that their verification runs overlap.
+    const {lines} = chain('native', Array.from({length: 100_000}, (_, i) => fixtureBody('native', '2026-03-01', i)))
+    writeLog(dir, 'audit-2026-03-01.jsonl', lines)
+    const runs = await Promise.all(Array.from({length: 4}, () => runAudit(['seal', '--dir', dir, '--key', key])))
+    for (const r of runs) assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(runs.map((r) => Number(/#(\d+)/.exec(r.stdout)?.[1])).sort(), [1, 2, 3, 4])
+    const v = await runAudit(['verify', '--dir', dir, '--pubkey', pub])
+    assert.equal(v.code, 0, v.stderr)
+    assert.match(v.stdout, /Checkpoints: 4 in/)
+    assert.equal(existsSync(join(dir, 'audit.checkpoints.lock')), false)
+  })
+
+  it('one-line errors for a checkpoint file in a missing directory; counts in the singular', async () => {
+    const {key} = await keys()
+    const dir = tempDir('seal-')
+    writeLog(dir, 'audit-2026-03-01.jsonl', chain('native', [fixtureBody('native', '2026-03-01', 0)]).lines)
+    const nowhere = await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', join(dir, 'no', 'cps')])
+    assert.equal(nowhere.code, 2)
+    assert.equal(nowhere.stderr, `audit seal: error: ${join(dir, 'no')}: no such directory (for the checkpoint file)\n`)
+    const one = await runAudit(['seal', '--dir', dir, '--key', key])
+    assert.equal(one.code, 0, one.stderr)
+    assert.match(one.stdout, /^sealed checkpoint #1: 1 entry, head /)
   })
 })

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
-import {appendFileSync, readFileSync} from 'node:fs'
+import {appendFileSync, readdirSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
+import {verifyDirectory} from '../../src/integrity/verify.js'
 import {runAudit, spawnAudit, tempDir, writeLog} from '../helpers.js'
 import {chain, fixtureBody, storedHash, unchain} from '../verify-fixtures.js'
 
@@ -20,7 +21,7 @@ describe('audit verify', () => {
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.stderr, '')
     assert.match(r.stdout, /Log file audit-2026-03-01\.jsonl valid \(6 entries\)/)
-    assert.match(r.stdout, /1\/1 log files valid, 0 invalid/)
+    assert.match(r.stdout, /1\/1 log file valid, 0 invalid/)
     assert.match(r.stdout, /6 entries checked/)
     assert.ok(r.stdout.includes(`Chain head: audit-2026-03-01.jsonl:6 ${storedHash(lines[5])}`))
     assert.match(r.stdout, /Not sealed: 6 entries/)
@@ -95,5 +96,133 @@ describe('audit verify', () => {
     assert.equal(code, 0, JSON.stringify(report.problems))
     assert.ok(report.entries >= 20_000)
     assert.ok(readFileSync(path, 'utf8').length > 0)
+  })
+
+  for (const compress of [false, true]) {
+    it(`never reports a problem while a writer appends and size-rotates${compress ? ' and compresses' : ''}`, async () => {
+      const dir = tempDir('verify-rotate-')
+      const home = tempDir('verify-rotate-cfg-')
+      const env: Record<string, string> = {AUDIT_MAX_SIZE_MB: '0.0001'}
+      if (compress) {
+        env.AUDIT_CONFIG = join(home, 'config.yaml')
+        writeFileSync(env.AUDIT_CONFIG, 'compress: true\n')
+      }
+      // Each `audit log` appends one entry and, every entry being over 0.0001 MB, rotates the
+      // live file into the next part (and gzips it with compress) right after.
+      let writing = true
+      const failures: string[] = []
+      let written = 0
+      const writer = async (w: number): Promise<void> => {
+        for (let i = 0; writing; i++) {
+          const r = await runAudit(['log', 'test.rotate', '--dir', dir, '--detail', `w=${w}`, '--detail', `i=${i}`], {env})
+          if (r.code !== 0) failures.push(r.stderr)
+          written++
+        }
+      }
+      const writers = [0, 1, 2, 3].map(writer)
+      try {
+        while (written < 4) await new Promise((r) => setTimeout(r, 20))
+        const deadline = Date.now() + 8000
+        let runs = 0
+        while (Date.now() < deadline) {
+          // The binary, and (many more runs) the library call it makes.
+          const r = await runAudit(['verify', '--dir', dir, '--json'], {env})
+          const report = JSON.parse(r.stdout)
+          assert.equal(r.code, 0, `audit verify: ${JSON.stringify(report.problems)}`)
+          for (let i = 0; i < 20; i++) {
+            const inline = await verifyDirectory(dir, {threads: 0})
+            assert.equal(inline.valid, true, `${JSON.stringify(inline.problems)} in ${readdirSync(dir).sort().join(' ')}`)
+            runs++
+          }
+          runs++
+        }
+        assert.ok(runs > 20)
+      } finally {
+        writing = false
+        await Promise.all(writers)
+      }
+      assert.deepEqual(failures, [])
+      const files = readdirSync(dir)
+      assert.ok(files.filter((f) => /\.\d{3}\.jsonl/.test(f)).length > 10, files.join(' '))
+      if (compress) assert.ok(files.some((f) => f.endsWith('.gz')), files.join(' '))
+      const final = await runAudit(['verify', '--dir', dir])
+      assert.equal(final.code, 0, final.stderr)
+    })
+  }
+
+  it('a directory with no log files is a problem, not a pass', async () => {
+    const dir = tempDir('verify-empty-')
+    writeFileSync(join(dir, 'notes.txt'), 'not a log\n')
+    const r = await runAudit(['verify', '--dir', dir])
+    assert.equal(r.code, 1, r.stdout)
+    assert.equal(r.stderr, `Log directory INVALID: no log files in ${dir} (a wrong directory, or the logs were deleted)\n`)
+    assert.match(r.stdout, /Results for .*: 0 log files\n/)
+    assert.match(r.stdout, /Verdict: INVALID \(1 problem\)/)
+    const j = JSON.parse((await runAudit(['verify', '--dir', dir, '--json'])).stdout)
+    assert.equal(j.valid, false)
+    assert.equal(j.problems[0].kind, 'no-log-files')
+  })
+
+  it('with --pubkey, a missing default checkpoint file is a problem; a missing named one is a usage error', async () => {
+    const {dir} = nativeLog()
+    const keys = join(tempDir('verify-keys-'), 'k')
+    assert.equal((await runAudit(['keygen', '--out', keys])).code, 0)
+    const pub = join(keys, 'audit-seal.pub')
+    const sealed = await runAudit(['seal', '--dir', dir, '--key', join(keys, 'audit-seal.key')])
+    assert.equal(sealed.code, 0, sealed.stderr)
+    assert.equal((await runAudit(['verify', '--dir', dir, '--pubkey', pub])).code, 0)
+    // What an attacker who cuts the log also does: delete the checkpoints beside it.
+    unlinkSync(join(dir, 'audit.checkpoints'))
+    const cut = await runAudit(['verify', '--dir', dir, '--pubkey', pub])
+    assert.equal(cut.code, 1, cut.stderr)
+    assert.match(cut.stderr, /^Checkpoint file .*audit\.checkpoints INVALID: checkpoint file missing: /)
+    assert.match(cut.stdout, /Checkpoints: 0 in .*audit\.checkpoints, signatures checked/)
+    const named = await runAudit(['verify', '--dir', dir, '--pubkey', pub, '--checkpoints', join(dir, 'audit.checkpoints')])
+    assert.equal(named.code, 2)
+    assert.equal(named.stderr, `audit verify: error: ${join(dir, 'audit.checkpoints')}: no such file\n`)
+    const plain = await runAudit(['verify', '--dir', dir])
+    assert.equal(plain.code, 0, plain.stderr)
+    assert.match(plain.stdout, /Checkpoints: none/)
+  })
+
+  it('one-line messages for missing key files; counts in the singular', async () => {
+    const {dir} = nativeLog(1)
+    const r = await runAudit(['verify', '--dir', dir, '--verbose'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /Results for .*: 1 log file \(profile native\)\n/)
+    assert.match(r.stdout, /valid \(1 entry\)/)
+    assert.match(r.stdout, /1\/1 log file valid, 0 invalid/)
+    assert.match(r.stdout, /^1 entry checked$/m)
+    assert.match(r.stdout, /Not sealed: 1 entry\n/)
+    const missing = await runAudit(['verify', '--dir', dir, '--pubkey', join(dir, 'nope.pub')])
+    assert.equal(missing.code, 2)
+    assert.equal(missing.stderr, `audit verify: error: ${join(dir, 'nope.pub')}: no such file\n`)
+  })
+
+  it('a log whose files are all missing says so, without "(profile none)"', async () => {
+    const {dir} = nativeLog(3)
+    const keys = join(tempDir('verify-keys-'), 'k')
+    assert.equal((await runAudit(['keygen', '--out', keys])).code, 0)
+    assert.equal((await runAudit(['seal', '--dir', dir, '--key', join(keys, 'audit-seal.key')])).code, 0)
+    unlinkSync(join(dir, 'audit-2026-03-01.jsonl'))
+    const r = await runAudit(['verify', '--dir', dir, '--pubkey', join(keys, 'audit-seal.pub')])
+    assert.equal(r.code, 1)
+    assert.match(r.stdout, /Results for .*: 0 log files, 1 missing\n/)
+    assert.doesNotMatch(r.stdout, /profile none/)
+    assert.match(r.stdout, /0\/1 log file valid, 1 invalid/)
+    assert.match(r.stdout, /^0 entries checked$/m)
+  })
+
+  it('--strict reports a correctly linked line the writer cannot have written', async () => {
+    const {dir, lines} = nativeLog()
+    // A duplicate nested key, with the chain recomputed from there on: the links all hold.
+    const bodies = lines.map((l) => unchain('native', l))
+    bodies[2] = bodies[2].replace('"details":{', '"details":{"ip":"10.9.9.9",')
+    writeLog(dir, 'audit-2026-03-01.jsonl', chain('native', bodies).lines)
+    const plain = await runAudit(['verify', '--dir', dir])
+    assert.equal(plain.code, 0, 'the default does not parse linked lines')
+    const strict = await runAudit(['verify', '--dir', dir, '--strict'])
+    assert.equal(strict.code, 1)
+    assert.equal(strict.stderr, 'Log file audit-2026-03-01.jsonl line 3 INVALID: duplicate key $.details.ip, though its hash links\n')
   })
 })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {generateKeyPairSync} from 'node:crypto'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
@@ -95,5 +95,32 @@ describe('checkpoints', () => {
     const result = await sealDirectory(dir, keys.privateKey)
     assert.equal(result.checkpoint, undefined)
     assert.equal(readFileSync(path, 'utf8'), before)
+  })
+
+  it('overlapping seals take turns: each names the one before, none goes backwards', async () => {
+    const dir = tempDir('checkpoint-')
+    const {lines} = chain('native', Array.from({length: 40}, (_, i) => fixtureBody('native', '2026-03-01', i)))
+    writeLog(dir, 'audit-2026-03-01.jsonl', lines.slice(0, 20))
+    const seals = Array.from({length: 6}, () => sealDirectory(dir, keys.privateKey))
+    // The log grows while they run: a later seal must not name an older head after a newer one.
+    appendFileSync(join(dir, 'audit-2026-03-01.jsonl'), `${lines.slice(20).join('\n')}\n`)
+    const results = await Promise.all(seals)
+    assert.deepEqual(results.map((r) => r.checkpoint?.index).sort(), [1, 2, 3, 4, 5, 6])
+    const path = join(dir, 'audit.checkpoints')
+    assert.deepEqual(checkSequence(await readCheckpoints(path), keys.publicKey), [])
+    const report = await verifyDirectory(dir, {pubkey: keys.publicKey})
+    assert.equal(report.valid, true, JSON.stringify(report.problems))
+    assert.equal(existsSync(`${path}.lock`), false, 'the lock is released')
+  })
+
+  it('the seal lock is a 0600 file beside the checkpoint file', async () => {
+    const dir = tempDir('checkpoint-')
+    writeLog(dir, 'audit-2026-03-01.jsonl', chain('native', [fixtureBody('native', '2026-03-01', 0)]).lines)
+    const path = join(tempDir('checkpoint-elsewhere-'), 'log.checkpoints')
+    let seen: number | undefined
+    const result = await sealDirectory(dir, keys.privateKey, {checkpoints: path, onProgress: () => { seen ??= statSync(`${path}.lock`).mode & 0o777 }})
+    assert.ok(result.checkpoint)
+    assert.equal(seen, 0o600)
+    assert.equal(existsSync(`${path}.lock`), false)
   })
 })

@@ -11,8 +11,9 @@ import {gzipSync} from 'node:zlib'
 
 import {sealDirectory} from '../../src/integrity/seal.js'
 import {type VerifyProblemKind, type VerifyReport, verifyDirectory} from '../../src/integrity/verify.js'
-import {GENESIS} from '../../src/integrity/native.js'
-import {tempDir, writeLog} from '../helpers.js'
+import {GENESIS, hasChainSuffix, splitChainedLine} from '../../src/integrity/native.js'
+import {sha256Hex} from '../../src/integrity/hash.js'
+import {ROOT, tempDir, writeLog} from '../helpers.js'
 import {chain, fixtureBody, type FixtureProfile, storedHash, unchain} from '../verify-fixtures.js'
 
 const DAYS = ['2026-03-01', '2026-03-02', '2026-03-03']
@@ -265,5 +266,70 @@ describe('verify does not cry wolf', () => {
     const report = await verify(log)
     assert.equal(report.valid, true, JSON.stringify(report.problems))
     assert.match(report.notes.join('\n'), /torn line recovered/)
+  })
+})
+
+describe('verify --strict', () => {
+  const flaws: {name: string; edit(body: string): string; kind: VerifyProblemKind; message: RegExp}[] = [
+    {name: 'a duplicate key', edit: (b) => b.replace('{"timestamp"', '{"actor":"mallory","timestamp"'), kind: 'duplicate-key', message: /duplicate key \$\.actor/},
+    {name: 'a nested duplicate key', edit: (b) => b.replace('"details":{', '"details":{"n":-1,'), kind: 'duplicate-key', message: /duplicate key \$\.details\.n/},
+    {name: 'members out of order', edit: (b) => b.replace(/^\{("timestamp":"[^"]*"),("event":"[^"]*")/, '{$2,$1'), kind: 'not-canonical', message: /members event, timestamp/},
+    {name: 'whitespace', edit: (b) => b.replace('","level"', '", "level"'), kind: 'not-canonical', message: /not as auditkit serializes it/},
+    {name: 'an extra member', edit: (b) => b.replace(/\}$/, ',"extra":1}'), kind: 'not-canonical', message: /members .*extra/},
+    {name: 'an event name the model refuses', edit: (b) => b.replace(/"event":"[^"]*"/, '"event":"Not An Event"'), kind: 'invalid-entry', message: /event: not a category\.action/},
+    {name: 'a level the writer does not write', edit: (b) => b.replace('"level":"info"', '"level":"warn"'), kind: 'invalid-entry', message: /level: "warn"/},
+    {name: 'a timestamp the writer does not write', edit: (b) => b.replace(/\.000Z/, 'Z'), kind: 'invalid-entry', message: /timestamp/},
+  ]
+  for (const flaw of flaws) {
+    it(`${flaw.name} in a correctly linked line`, async () => {
+      const log = buildLog('native')
+      assert.equal((await verifyDirectory(log.dir, {strict: true})).valid, true, 'an untouched log passes --strict')
+      // The chain recomputed after the flaw: every link holds, so the default does not parse it.
+      const bodies = [0, 1, 2].flatMap((f) => log.read(f)).map((l) => unchain('native', l))
+      bodies[PER_FILE + 2] = flaw.edit(bodies[PER_FILE + 2])
+      const {lines} = chain('native', bodies)
+      for (let f = 0; f < 3; f++) log.write(f, lines.slice(f * PER_FILE, (f + 1) * PER_FILE))
+      assert.equal((await verifyDirectory(log.dir, {threads: 0})).valid, true)
+      for (const threads of [0, 2]) {
+        const report = await verifyDirectory(log.dir, {strict: true, threads})
+        expectProblem(report, flaw.kind, 1, 3)
+        assert.equal(report.problems.length, 1, JSON.stringify(report.problems))
+        assert.match(report.problems[0].message, flaw.message)
+      }
+    })
+  }
+
+  it('one problem for a flawed line whose link also fails', async () => {
+    const log = buildLog('native')
+    const lines = log.read(1)
+    lines[2] = lines[2].replace('{"timestamp"', '{"actor":"mallory","timestamp"')
+    log.write(1, lines)
+    const report = await verifyDirectory(log.dir, {strict: true, threads: 0})
+    expectProblem(report, 'hash-mismatch', 1, 3)
+    expectProblem(report, 'duplicate-key', 1, 3)
+    assert.doesNotMatch(report.problems.find((p) => p.kind === 'hash-mismatch')!.message, /duplicate/)
+  })
+})
+
+describe('integrity internals', () => {
+  it('one sha256 hex helper: src/integrity/hash.ts', () => {
+    assert.equal(sha256Hex('abc'), createHash('sha256').update('abc').digest('hex'))
+    assert.equal(sha256Hex(Buffer.from('caf\u00e9')), createHash('sha256').update('caf\u00e9').digest('hex'))
+    const dir = join(ROOT, 'src', 'integrity')
+    for (const name of readdirSync(dir).filter((n) => n.endsWith('.ts') && n !== 'hash.ts')) {
+      const text = readFileSync(join(dir, name), 'utf8')
+      assert.doesNotMatch(text, /crypto\.hash\(|\.digest\('hex'\)/, `${name} hashes to hex on its own`)
+    }
+  })
+
+  it('one chain_hash suffix check for text and for bytes', () => {
+    const {lines} = chain('native', [fixtureBody('native', DAYS[0], 0)])
+    const samples = [lines[0], lines[0].replace('"}', '" }'), lines[0].slice(0, -1), lines[0].replace(',"chain_hash"', ',"chain_hasx"'), '{}', `{"a":"\u00e9${'x'.repeat(100)}"}`]
+    for (const line of samples) {
+      const bytes = Buffer.from(line)
+      const text = splitChainedLine(line) !== undefined
+      assert.equal(hasChainSuffix((i) => bytes[i], 0, bytes.length), text, line)
+      assert.equal(hasChainSuffix((i) => line.charCodeAt(i), 0, line.length), text, line)
+    }
   })
 })

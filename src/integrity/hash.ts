@@ -1,0 +1,12 @@
+import * as crypto from 'node:crypto'
+
+type OneShot = (algorithm: string, data: string | Uint8Array, outputEncoding: 'hex') => string
+
+// crypto.hash (one-shot, Node >= 20.12 / 21.7) is markedly faster than createHash for the small
+// inputs a hash chain hashes, one per line.
+const oneShot: OneShot | undefined = typeof (crypto as {hash?: unknown}).hash === 'function' ? (crypto.hash as OneShot) : undefined
+
+/** Lowercase hex SHA-256 of `data` (a string is hashed as UTF-8). */
+export const sha256Hex: (data: string | Uint8Array) => string = oneShot
+  ? (data) => oneShot('sha256', data, 'hex')
+  : (data) => crypto.createHash('sha256').update(data).digest('hex')
