@@ -3,10 +3,11 @@ import {type FileHandle, open, readFile, stat} from 'node:fs/promises'
 import {availableParallelism} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {Worker} from 'node:worker_threads'
+import type {Worker} from 'node:worker_threads'
 import {createGunzip} from 'node:zlib'
 
 import {type LogFile, listLogFiles, parseLogFileName} from '../store/files.js'
+import {startWorker} from '../threads.js'
 import {type Checkpoint, CheckpointError, checkSequence, DEFAULT_CHECKPOINT_NAME, describeFsError, keyId, parseCheckpoints} from './checkpoint.js'
 import {sha256Hex} from './hash.js'
 import {parseLossless} from './loki-canonical.js'
@@ -97,9 +98,6 @@ const BLOCK_BYTES = 1024 * 1024
 const INLINE_BYTES = 4 * 1024 * 1024
 
 // Run from source (tests, tsx), the worker is TypeScript and needs the tsx loader too.
-const fromSource = import.meta.url.endsWith('.ts')
-const workerUrl = new URL(fromSource ? './verify-worker.ts' : './verify-worker.js', import.meta.url)
-
 /** Round-robin worker threads running scanBlock. */
 class Pool {
   private readonly workers: Worker[] = []
@@ -108,9 +106,7 @@ class Pool {
 
   constructor(size: number, private readonly buffers: Buffers) {
     for (let i = 0; i < size; i++) {
-      const worker = fromSource
-        ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl.href)}) })`, {eval: true})
-        : new Worker(workerUrl, {resourceLimits: {maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 16}})
+      const worker = startWorker('verify-worker', import.meta.url, {resourceLimits: {maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 16}})
       worker.on('message', ({id, result, buf}: {id: number; result: ScanResult; buf: Uint8Array}) => {
         this.buffers.release(buf.buffer as ArrayBuffer)
         this.waiting.get(id)?.resolve(result)

@@ -1,7 +1,7 @@
 import {isUtf8} from 'node:buffer'
-import {createHash} from 'node:crypto'
 import {closeSync, openSync, readSync} from 'node:fs'
 
+import {sha256Hex} from '../integrity/hash.js'
 import {splitChainedLine} from '../integrity/native.js'
 import {decodeLine} from './decode.js'
 import {Diagnostics} from './diagnostics.js'
@@ -98,7 +98,7 @@ export function recoveryDetails(fileName: string, line: number, fragment: Buffer
     file: fileName,
     line,
     fragment_bytes: fragment.length,
-    fragment_sha256: createHash('sha256').update(fragment).digest('hex'),
+    fragment_sha256: sha256Hex(fragment),
   }
 }
 

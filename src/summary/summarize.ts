@@ -1,6 +1,6 @@
 import {availableParallelism} from 'node:os'
 import {basename} from 'node:path'
-import {Worker} from 'node:worker_threads'
+import type {Worker} from 'node:worker_threads'
 
 import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {Profile} from '../events/model.js'
@@ -8,6 +8,7 @@ import {Diagnostics} from '../store/diagnostics.js'
 import {DAY_MS, DAY_SLACK_MS, dayStart, type LogFile, listLogFiles} from '../store/files.js'
 import {readEntryBatches} from '../store/reader.js'
 import {readLastEntries} from '../store/tail.js'
+import {startWorker} from '../threads.js'
 import {buildReport, SummaryAggregate, type SummaryReport} from './aggregate.js'
 import {SummaryCache} from './cache.js'
 
@@ -53,15 +54,6 @@ export interface SummaryTask {
 
 type WireSummary = {aggregate: ReturnType<SummaryAggregate['toJSON']>; diagnostics: ReturnType<Diagnostics['toJSON']>}
 
-/** A worker that aggregates one task per message. */
-function startWorker(profile?: Profile): Worker {
-  // Run from source (tsx: bin/dev.js, tests) the worker is worker.ts, and Node 20 does not run
-  // --import preloads in workers: register the loader first.
-  return import.meta.url.endsWith('.ts')
-    ? new Worker(`import('tsx/esm/api').then(({register}) => { register(); return import(${JSON.stringify(new URL('worker.ts', import.meta.url).href)}) })`, {eval: true, workerData: {profile}})
-    : new Worker(new URL('worker.js', import.meta.url), {workerData: {profile}})
-}
-
 function askWorker(worker: Worker, task: SummaryTask): Promise<FileSummary> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error)
@@ -85,7 +77,7 @@ async function runTasks(tasks: SummaryTask[], threads: number, profile?: Profile
     for (let i = next++; i < tasks.length; i = next++) results[i] = await summarizeFile(tasks[i].file, tasks[i].filter, profile)
   }
   const there = async () => {
-    const worker = startWorker(profile)
+    const worker = startWorker('worker', import.meta.url, {workerData: {profile}})
     try {
       for (let i = next++; i < tasks.length; i = next++) results[i] = await askWorker(worker, tasks[i])
     } finally {
