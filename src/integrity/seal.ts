@@ -1,6 +1,6 @@
 import {createPublicKey, type KeyObject} from 'node:crypto'
 import {appendFile, readFile} from 'node:fs/promises'
-import {dirname, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 
 import {listLogFiles} from '../store/files.js'
 import {DirectoryLock} from '../store/lock.js'
@@ -21,20 +21,6 @@ export interface SealResult {
 const SEAL_LOCK_TIMEOUT_MS = 30 * 60_000
 
 /**
- * The lock of one checkpoint file: `<checkpoint file>.lock`, beside it, created 0600 with O_EXCL by
- * the writer's lock (src/store/lock.ts: holder named, a dead holder's lock broken at once). Not the
- * log directory's `.audit.lock`: a seal holds its lock while it verifies the whole log, and writers
- * must not wait for that.
- */
-class CheckpointLock extends DirectoryLock {
-  constructor(checkpointPath: string) {
-    super(dirname(checkpointPath), {timeoutMs: SEAL_LOCK_TIMEOUT_MS})
-    // DirectoryLock names its file after the directory; every operation goes through `path`.
-    ;(this as {path: string}).path = `${checkpointPath}.lock`
-  }
-}
-
-/**
  * Verifies the directory (with the checkpoints so far, signatures checked with the key's public
  * half) and, only if it holds, appends a signed checkpoint of the chain head to the checkpoint file.
  * The whole run holds the checkpoint file's lock, so overlapping seals (cron) take turns: each
@@ -42,7 +28,9 @@ class CheckpointLock extends DirectoryLock {
  */
 export async function sealDirectory(dir: string, privateKey: KeyObject, options: {checkpoints?: string; now?: Date} & Pick<VerifyOptions, 'onProblem' | 'onProgress'> = {}): Promise<SealResult> {
   const path = options.checkpoints ?? join(dir, DEFAULT_CHECKPOINT_NAME)
-  const lock = new CheckpointLock(path)
+  // Its own lock, `<checkpoint file>.lock`, not the log directory's: a seal verifies the whole log
+  // while holding it, and writers must not wait for that.
+  const lock = new DirectoryLock(dirname(path), {name: `${basename(path)}.lock`, timeoutMs: SEAL_LOCK_TIMEOUT_MS})
   try {
     await lock.acquire()
   } catch (error) {

@@ -118,16 +118,18 @@ function breakStale(path: string, observed: Observed): void {
 export interface LockOptions {
   /** Give up waiting after this long. */
   timeoutMs?: number
+  /** The lock file's name in the directory (default `.audit.lock`, the log directory's lock). */
+  name?: string
 }
 
-/** The lock of one directory. Not re-entrant: one acquire, then one release. */
+/** A lock file in a directory: by default the log directory's own. Not re-entrant: one acquire, then one release. */
 export class DirectoryLock {
   readonly path: string
   private nonce: string | undefined
   private readonly timeoutMs: number
 
   constructor(dir: string, options: LockOptions = {}) {
-    this.path = join(dir, LOCK_NAME)
+    this.path = join(dir, options.name ?? LOCK_NAME)
     this.timeoutMs = options.timeoutMs ?? 60_000
   }
 
