@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, UserError} from '../cli/base.js'
+import {safeJson} from '../formats/sanitize.js'
 import {CheckpointError, generateKeyPair} from '../integrity/checkpoint.js'
 
 export default class Keygen extends AuditCommand {
@@ -30,7 +31,7 @@ the logs must not be able to sign checkpoints. Give the public key to whoever ru
       throw error
     }
     process.stdout.write(flags.json
-      ? `${JSON.stringify(result, null, 2)}\n`
+      ? `${safeJson(result, 2)}\n`
       : `private key: ${result.privatePath}\npublic key:  ${result.publicPath}\nkey id:      ${result.keyId}\n`)
   }
 }

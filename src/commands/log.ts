@@ -4,6 +4,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {AuditCommand, UserError} from '../cli/base.js'
 import {LEVELS} from '../events/model.js'
+import {safeJson} from '../formats/sanitize.js'
 import {AuditWriter, defaultActor, WriteInputError} from '../store/writer.js'
 
 /** Reads a details document (a JSON object) from text the user gave. */
@@ -84,7 +85,7 @@ written. --prune applies retention now instead of (or after) appending.`
       const removed = flags.prune ? await writer.prune() : undefined
       if (flags.json) {
         const out = flags.prune ? {entry: written?.entry ?? null, removed} : written?.entry ?? null
-        process.stdout.write(`${JSON.stringify(out)}\n`)
+        process.stdout.write(`${safeJson(out)}\n`)
       }
     } catch (error) {
       throw error instanceof WriteInputError ? new UserError(error.message) : error

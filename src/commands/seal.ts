@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
+import {safeJson} from '../formats/sanitize.js'
 import {CheckpointError, loadPrivateKey} from '../integrity/checkpoint.js'
 import {SealError, sealDirectory} from '../integrity/seal.js'
 import {count, VerifyError} from '../integrity/verify.js'
@@ -44,7 +45,7 @@ another seal held the lock for too long.`
     }
     const {checkpoint, report, path} = result
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify(checkpoint ? {sealed: true, path, checkpoint} : {sealed: false, path, report}, null, 2)}\n`)
+      process.stdout.write(`${safeJson(checkpoint ? {sealed: true, path, checkpoint} : {sealed: false, path, report}, 2)}\n`)
     } else if (checkpoint) {
       process.stdout.write(`sealed checkpoint #${checkpoint.index}: ${count(checkpoint.entries, 'entry', 'entries')}, head ${checkpoint.file}:${checkpoint.line} ${checkpoint.hash} -> ${path}\n`)
     } else {

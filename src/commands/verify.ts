@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
-import {sanitizeLine} from '../formats/sanitize.js'
+import {safeJson, sanitizeLine} from '../formats/sanitize.js'
 import {CheckpointError, loadPublicKey} from '../integrity/checkpoint.js'
 import {type ChainProfile, count, type VerifyProblem, type VerifyReport, VerifyError, verifyDirectory} from '../integrity/verify.js'
 
@@ -97,7 +97,7 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
       if (error instanceof VerifyError || error instanceof CheckpointError) throw new UserError(error.message)
       throw error
     }
-    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report, flags.verbose))
+    process.stdout.write(flags.json ? `${safeJson(report, 2)}\n` : renderReport(report, flags.verbose))
     process.exitCode = report.valid ? EXIT.ok : EXIT.negative
   }
 }
