@@ -1,6 +1,5 @@
 import {availableParallelism} from 'node:os'
 import {basename} from 'node:path'
-import type {Worker} from 'node:worker_threads'
 
 import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {Profile} from '../events/model.js'
@@ -8,7 +7,7 @@ import {Diagnostics} from '../store/diagnostics.js'
 import {DAY_MS, DAY_SLACK_MS, dayStart, type LogFile, listLogFiles} from '../store/files.js'
 import {readEntryBatches} from '../store/reader.js'
 import {readLastEntries} from '../store/tail.js'
-import {startWorker} from '../threads.js'
+import {PARALLEL_BYTES, runTasks} from '../threads.js'
 import {buildReport, SummaryAggregate, type SummaryReport} from './aggregate.js'
 import {SummaryCache} from './cache.js'
 
@@ -43,50 +42,13 @@ export async function summarizeFile(file: LogFile, filter: FilterSpec, profile?:
   return {aggregate, diagnostics}
 }
 
-/** Below this much data, starting threads costs more than it saves. */
-const PARALLEL_BYTES = 16 * 1024 * 1024
-
 /** A file to aggregate and the filter to aggregate it under. */
 export interface SummaryTask {
   file: LogFile
   filter: FilterSpec
 }
 
-type WireSummary = {aggregate: ReturnType<SummaryAggregate['toJSON']>; diagnostics: ReturnType<Diagnostics['toJSON']>}
-
-function askWorker(worker: Worker, task: SummaryTask): Promise<FileSummary> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error)
-    worker.once('error', onError)
-    worker.once('message', (r: WireSummary) => {
-      worker.off('error', onError)
-      resolve({aggregate: SummaryAggregate.fromJSON(r.aggregate), diagnostics: Diagnostics.fromJSON(r.diagnostics)})
-    })
-    worker.postMessage(task)
-  })
-}
-
-/**
- * Aggregates the tasks on this thread and `threads - 1` workers, each taking the next task when it
- * is free, so a slow file or a busy thread does not hold the others up. Results keep task order.
- */
-async function runTasks(tasks: SummaryTask[], threads: number, profile?: Profile): Promise<FileSummary[]> {
-  const results: FileSummary[] = []
-  let next = 0
-  const here = async () => {
-    for (let i = next++; i < tasks.length; i = next++) results[i] = await summarizeFile(tasks[i].file, tasks[i].filter, profile)
-  }
-  const there = async () => {
-    const worker = startWorker('worker', import.meta.url, {workerData: {profile}})
-    try {
-      for (let i = next++; i < tasks.length; i = next++) results[i] = await askWorker(worker, tasks[i])
-    } finally {
-      await worker.terminate()
-    }
-  }
-  await Promise.all([...Array.from({length: threads - 1}, there), here()])
-  return results
-}
+export type WireSummary = {aggregate: ReturnType<SummaryAggregate['toJSON']>; diagnostics: ReturnType<Diagnostics['toJSON']>}
 
 /** True when every entry a file can hold lies inside the range, so its whole-file aggregate applies. */
 function wholeFileInRange(file: LogFile, filter: FilterSpec): boolean {
@@ -124,7 +86,12 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
 
   const totalBytes = todo.reduce((n, t) => n + t.size, 0)
   const threads = totalBytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? Math.min(options.threads ?? availableParallelism(), todo.length) : 1
-  const summaries = await runTasks(todo, Math.max(threads, 1), options.profile)
+  const summaries = await runTasks(todo, threads, (t) => summarizeFile(t.file, t.filter, options.profile), {
+    name: 'worker',
+    from: import.meta.url,
+    workerData: {profile: options.profile},
+    decode: (r: WireSummary) => ({aggregate: SummaryAggregate.fromJSON(r.aggregate), diagnostics: Diagnostics.fromJSON(r.diagnostics)}),
+  })
   todo.forEach((task, i) => { results[task.index] = summaries[i] })
 
   const total = new SummaryAggregate()

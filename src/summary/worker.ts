@@ -1,11 +1,12 @@
-import {parentPort, workerData} from 'node:worker_threads'
+import {workerData} from 'node:worker_threads'
 
 import type {Profile} from '../events/model.js'
-import {summarizeFile, type SummaryTask} from './summarize.js'
+import {serveTasks} from '../threads.js'
+import {summarizeFile, type SummaryTask, type WireSummary} from './summarize.js'
 
-// Aggregates one file per message and posts the result back.
+// Aggregates one file per task posted by summarize().
 const {profile} = workerData as {profile?: Profile}
-parentPort!.on('message', async ({file, filter}: SummaryTask) => {
+serveTasks<SummaryTask, WireSummary>(async ({file, filter}) => {
   const {aggregate, diagnostics} = await summarizeFile(file, filter, profile)
-  parentPort!.postMessage({aggregate: aggregate.toJSON(), diagnostics: diagnostics.toJSON()})
+  return {aggregate: aggregate.toJSON(), diagnostics: diagnostics.toJSON()}
 })
