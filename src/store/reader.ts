@@ -1,11 +1,12 @@
-import {createReadStream, read, readSync} from 'node:fs'
 import {isUtf8} from 'node:buffer'
+import {createReadStream, read, readSync} from 'node:fs'
+import {basename} from 'node:path'
 import {createGunzip} from 'node:zlib'
 
 import type {CompiledFilter} from '../events/filter.js'
-import type {LocatedEntry, Profile} from '../events/model.js'
+import type {AuditEntry, LocatedEntry, Profile} from '../events/model.js'
 import {decodeLine, peekNativeTime} from './decode.js'
-import {Diagnostics} from './diagnostics.js'
+import {Diagnostics, type Problem} from './diagnostics.js'
 import {type LogFile, listLogFiles} from './files.js'
 
 /** Longest line accepted; a longer one is reported and skipped. */
@@ -242,13 +243,36 @@ export interface ReadOptions {
   diagnostics?: Diagnostics
 }
 
-/** Decodes and filters a batch of raw lines from one file into located entries. */
-export function decodeBatch(file: string, lines: RawLine[], options: ReadOptions, diagnostics: Diagnostics): LocatedEntry[] {
+/**
+ * A bad line held back by one line: a torn line that auditkit's writer recovered is followed by its
+ * `audit.recovery` record, and is then an accounted gap, not damage to report.
+ */
+export interface DecodeState {
+  held?: Problem
+}
+
+function recovers(entry: AuditEntry, torn: Problem): boolean {
+  const {file, line} = entry.details
+  const bare = (name: string) => name.replace(/\.gz$/, '')
+  return entry.event === 'audit.recovery' && line === torn.line && typeof file === 'string' && bare(file) === bare(basename(torn.file))
+}
+
+/**
+ * Decodes and filters a batch of raw lines from one file into located entries. With a state
+ * (lines in file order), a bad line is reported only once the next line shows it was not recovered.
+ */
+export function decodeBatch(file: string, lines: RawLine[], options: ReadOptions, diagnostics: Diagnostics, state?: DecodeState): LocatedEntry[] {
   const {filter, profile} = options
   // Looking into the raw line pays only when there is a bound or a needle to check there.
   const peek = filter && (filter.since !== undefined || filter.until !== undefined || filter.mayMatchRaw !== undefined) ? filter : undefined
   const out: LocatedEntry[] = []
   for (const {text, line} of lines) {
+    const held = state?.held
+    if (held) {
+      state.held = undefined
+      const next = held.line !== undefined && line === held.line + 1 ? decodeLine(text, profile) : undefined
+      if (!next?.ok || !recovers(next.entry, held)) diagnostics.report(held)
+    }
     if (filter?.rawTest && !filter.rawTest(text)) continue
     if (peek) {
       const nativeTime = peekNativeTime(text)
@@ -261,7 +285,9 @@ export function decodeBatch(file: string, lines: RawLine[], options: ReadOptions
     }
     const decoded = decodeLine(text, profile)
     if (!decoded.ok) {
-      diagnostics.report({kind: decoded.kind, file, line, reason: decoded.reason})
+      const problem: Problem = {kind: decoded.kind, file, line, reason: decoded.reason}
+      if (state) state.held = problem
+      else diagnostics.report(problem)
       continue
     }
     const located: LocatedEntry = {entry: decoded.entry, time: decoded.time, file, line, raw: text, profile: decoded.profile}
@@ -274,10 +300,12 @@ export function decodeBatch(file: string, lines: RawLine[], options: ReadOptions
 export async function* readEntryBatches(files: LogFile[], options: ReadOptions = {}): AsyncGenerator<LocatedEntry[]> {
   const diagnostics = options.diagnostics ?? new Diagnostics()
   for (const file of files) {
+    const state: DecodeState = {}
     for await (const lines of readFileLines(file, diagnostics, {needles: options.filter?.lineNeedles})) {
-      const batch = decodeBatch(file.path, lines, options, diagnostics)
+      const batch = decodeBatch(file.path, lines, options, diagnostics, state)
       if (batch.length > 0) yield batch
     }
+    if (state.held) diagnostics.report(state.held)
   }
 }
 

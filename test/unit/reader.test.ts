@@ -47,6 +47,21 @@ test('malformed JSON is counted with its first location and the rest is read', a
   assert.match(diagnostics.lines()[0], /^warning: 3 malformed lines, first at audit-2026-11-02\.jsonl:2 \(.+\)$/)
 })
 
+test('a torn line that auditkit recovered (its audit.recovery record follows) is not reported; others are', async () => {
+  const dir = tempDir()
+  const recovery = (file: string, line: number) => chainedLines([{timestamp: '2026-11-02T11:00:00.000Z', event: 'audit.recovery', level: 'warning', actor: 'auditkit', details: {file, line, fragment_bytes: 13, fragment_sha256: '0'.repeat(64)}}]).lines[0]
+  const lines = good(3)
+  writeLog(dir, 'audit-2026-11-02.jsonl', [
+    lines[0], '{"timestamp":', recovery('audit-2026-11-02.jsonl', 2), // recovered: not reported
+    lines[1], '{"event":', recovery('audit-2026-11-02.jsonl', 99), // a record for another line: reported
+    lines[2], '{"end":', // bad last line: reported
+  ])
+  const {entries, diagnostics} = await readAll(dir)
+  assert.equal(entries.length, 5)
+  assert.deepEqual(diagnostics.counts(), {malformed: 2})
+  assert.match(diagnostics.lines()[0], /first at audit-2026-11-02\.jsonl:5 /)
+})
+
 test('JSON values that are not objects: [1], 123, null, "x"', async () => {
   const dir = tempDir()
   writeLog(dir, 'audit-2026-11-02.jsonl', [...good(1), '[1]', '123', 'null', '"x"', 'true'])
