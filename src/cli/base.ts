@@ -50,7 +50,9 @@ export abstract class AuditCommand extends Command {
   }
 
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
-    if (process.env.DEBUG) return super.catch(error)
+    if (error instanceof Errors.ExitError) throw error
+    // DEBUG shows the stack too; the message and exit code stay the same (DEBUG=express:* is common).
+    if (process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     const user = USER_ERRORS.find((kind) => error instanceof kind)
     if (user) {
       this.warnLine(`audit ${this.id}: error: ${error.message}`)
@@ -61,7 +63,6 @@ export abstract class AuditCommand extends Command {
       this.warnLine(`audit ${this.id}: error: ${error.message}`)
       return this.exit(EXIT.outside)
     }
-    if (error instanceof Errors.ExitError) throw error
     if (error instanceof Errors.CLIError) {
       // Flag and argument errors from the parser come over several lines: fold them into one.
       const reason = error.message.split('\n')

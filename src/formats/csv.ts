@@ -25,7 +25,7 @@ export const csvFormat: EntryFormat = {
   begin: `${COLUMNS.join(',')}\r\n`,
   encode({entry, file, line}) {
     const text = [entry.timestamp, entry.event, entry.level, entry.actor].map((t) => sanitizeText(t, true))
-    const cells = [...text, safeJson(entry.details), safeJson(entry.metadata), entry.chain_hash ?? '', sanitizeText(file.slice(file.lastIndexOf('/') + 1)), String(line)]
+    const cells = [...text, safeJson(entry.details), safeJson(entry.metadata), sanitizeText(entry.chain_hash ?? ''), sanitizeText(file.slice(file.lastIndexOf('/') + 1)), String(line)]
     return `${cells.map((c) => csvCell(c)).join(',')}\r\n`
   },
 }

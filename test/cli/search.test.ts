@@ -156,6 +156,12 @@ test('flag parse errors say what was wrong, not just which flag', async () => {
   assert.match(exclusive.stderr, /--reverse|cannot also be provided/)
 })
 
+test('DEBUG set to anything keeps the exit codes (it only adds the stack)', async () => {
+  const r = await runAudit(['search', '--dir', join(DIR, 'nope')], {env: {DEBUG: 'express:*'}})
+  assert.equal(r.code, 2, r.stderr)
+  assert.match(r.stderr, /audit search: error: .*no such directory/)
+})
+
 test('missing or unreadable directory: one-line error, exit 2', async () => {
   const r = await runAudit(['search', '--dir', join(DIR, 'nope')])
   assert.equal(r.code, 2)

@@ -127,7 +127,8 @@ test('entryFormat returns each named format', () => {
 
 test('csv, json and jsonl: log content cannot drive the terminal; JSON stays the same value', () => {
   const evil = 'x\u001b]0;PWNED\u0007\u001b[31mred\u009b1m\u202e\u2066\u007f\u2028y'
-  const entry = located({actor: evil, details: {[evil]: evil}, metadata: {host: evil}})
+  // chain_hash too: reading checks only its length (a loki-mode _integrity_hash can be any string).
+  const entry = located({actor: evil, details: {[evil]: evil}, metadata: {host: evil}, chain_hash: evil.padEnd(64, 'x')})
   const unsafe = /[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
   for (const [name, format] of [['csv', csvFormat], ['json', jsonFormat], ['jsonl', jsonlFormat]] as const) {
     assert.doesNotMatch(render(format, [entry]), unsafe, name)
