@@ -2,7 +2,9 @@ import type {AuditEntry, Level} from '../events/model.js'
 import {LEVELS} from '../events/model.js'
 import {formatTime} from '../events/time.js'
 
-const HOUR_MS = 3_600_000
+const SLOT_MS = 15 * 60_000
+/** Longer logs get no empty-day rows: a stray far-future timestamp must not make millions. */
+const MAX_FILLED_DAYS = 366
 /** Fields that commonly hold a client address. */
 const IP_FIELDS = ['ip', 'ip_address', 'client_ip', 'src_ip', 'remote_addr', 'source_ip']
 const LATEST_FAILURES = 5
@@ -37,7 +39,8 @@ export class SummaryAggregate {
   readonly byLevel = new Map<Level, number>()
   readonly byActor = new Map<string, number>()
   readonly ips = new Set<string>()
-  readonly byHour = new Map<number, number>()
+  /** Entries per 15 minutes (epoch ms of the slot): every time zone in use is a whole number of slots off UTC. */
+  readonly bySlot = new Map<number, number>()
   readonly byModel = new Map<string, number>()
   latestFailures: FailureRef[] = []
 
@@ -48,7 +51,7 @@ export class SummaryAggregate {
     bump(this.byEvent, entry.event)
     bump(this.byLevel, entry.level)
     bump(this.byActor, entry.actor)
-    bump(this.byHour, time - (time % HOUR_MS))
+    bump(this.bySlot, time - (time % SLOT_MS))
     const details = entry.details
     for (const field of IP_FIELDS) {
       const ip = details[field]
@@ -82,7 +85,7 @@ export class SummaryAggregate {
     for (const [k, v] of other.byEvent) bump(this.byEvent, k, v)
     for (const [k, v] of other.byLevel) bump(this.byLevel, k, v)
     for (const [k, v] of other.byActor) bump(this.byActor, k, v)
-    for (const [k, v] of other.byHour) bump(this.byHour, k, v)
+    for (const [k, v] of other.bySlot) bump(this.bySlot, k, v)
     for (const [k, v] of other.byModel) bump(this.byModel, k, v)
     for (const ip of other.ips) this.ips.add(ip)
     for (const f of other.latestFailures) this.noteFailure(f, Date.parse(f.timestamp))
@@ -93,7 +96,7 @@ export class SummaryAggregate {
     return {
       total: this.total, first: this.first, last: this.last, failures: this.failures, withModel: this.withModel,
       byEvent: [...this.byEvent], byLevel: [...this.byLevel], byActor: [...this.byActor], ips: [...this.ips],
-      byHour: [...this.byHour], byModel: [...this.byModel], latestFailures: this.latestFailures,
+      bySlot: [...this.bySlot], byModel: [...this.byModel], latestFailures: this.latestFailures,
     }
   }
 
@@ -107,7 +110,7 @@ export class SummaryAggregate {
     for (const [k, v] of data.byEvent) agg.byEvent.set(k, v)
     for (const [k, v] of data.byLevel) agg.byLevel.set(k, v)
     for (const [k, v] of data.byActor) agg.byActor.set(k, v)
-    for (const [k, v] of data.byHour) agg.byHour.set(k, v)
+    for (const [k, v] of data.bySlot) agg.bySlot.set(k, v)
     for (const [k, v] of data.byModel) agg.byModel.set(k, v)
     for (const ip of data.ips) agg.ips.add(ip)
     agg.latestFailures = data.latestFailures
@@ -125,7 +128,7 @@ export interface SerializedAggregate {
   byLevel: Array<[Level, number]>
   byActor: Array<[string, number]>
   ips: string[]
-  byHour: Array<[number, number]>
+  bySlot: Array<[number, number]>
   byModel: Array<[string, number]>
   latestFailures: FailureRef[]
 }
@@ -186,21 +189,26 @@ export interface ReportContext {
 
 export function buildReport(agg: SummaryAggregate, context: ReportContext): SummaryReport {
   const iso = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString())
+  // Hours and days in the zone asked for: a slot's wall-clock minute tells where its hour starts.
+  const wall = (ms: number) => (context.local ? formatTime(ms, true) : new Date(ms).toISOString())
+  const byHour = new Map<number, number>()
+  const perDay = new Map<string, number>()
+  for (const [slot, count] of agg.bySlot) {
+    const text = wall(slot)
+    bump(byHour, slot - Number(text.slice(14, 16)) * 60_000, count)
+    bump(perDay, text.slice(0, 10), count)
+  }
   let peak: {hour: string; count: number} | null = null
-  for (const [hour, count] of agg.byHour) {
+  for (const [hour, count] of byHour) {
     if (!peak || count > peak.count || (count === peak.count && iso(hour)! < peak.hour)) peak = {hour: iso(hour)!, count}
   }
   // Days run from the first to the last with entries, empty ones included: a missing day shows.
-  const dayOf = (ms: number) => (context.local ? formatTime(ms, true) : new Date(ms).toISOString()).slice(0, 10)
-  const perDay = new Map<string, number>()
   if (agg.total > 0) {
-    for (let day = Date.parse(`${dayOf(agg.first)}T00:00:00Z`); day <= Date.parse(`${dayOf(agg.last)}T00:00:00Z`); day += 86_400_000) {
-      perDay.set(new Date(day).toISOString().slice(0, 10), 0)
+    const firstDay = Date.parse(`${wall(agg.first).slice(0, 10)}T00:00:00Z`)
+    const lastDay = Date.parse(`${wall(agg.last).slice(0, 10)}T00:00:00Z`)
+    if ((lastDay - firstDay) / 86_400_000 <= MAX_FILLED_DAYS) {
+      for (let day = firstDay; day <= lastDay; day += 86_400_000) bump(perDay, new Date(day).toISOString().slice(0, 10), 0)
     }
-  }
-  for (const [hour, count] of agg.byHour) {
-    const day = dayOf(hour)
-    perDay.set(day, (perDay.get(day) ?? 0) + count)
   }
   return {
     range: {

@@ -7,7 +7,7 @@ import {Diagnostics} from '../store/diagnostics.js'
 import {SummaryAggregate, type SerializedAggregate} from './aggregate.js'
 import type {FileSummary} from './summarize.js'
 
-const VERSION = 1
+const VERSION = 2
 
 interface CachedFile {
   key: string

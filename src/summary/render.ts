@@ -33,7 +33,8 @@ export function renderSummary(report: SummaryReport, c: Paint, notes: {logEnded?
 
   if (report.total === 0) return `${out.join('\n')}\n`
 
-  const width = Math.max(12, ...report.by_event.map((r) => r.name.length), ...report.top_actors.map((r) => Math.min(r.name.length, 40)))
+  // reduce, not Math.max(...): a log may hold more distinct names than a call has room for arguments.
+  const width = [...report.by_event, ...report.top_actors].reduce((w, r) => Math.max(w, Math.min(r.name.length, 40)), 12)
   heading('Events')
   out.push(...table(report.by_event, width))
   heading('Levels')
@@ -57,7 +58,7 @@ export function renderSummary(report: SummaryReport, c: Paint, notes: {logEnded?
   }
 
   heading(notes.local ? 'Per day (local time)' : 'Per day (UTC)')
-  const max = Math.max(...report.per_day.map((d) => d.count))
+  const max = report.per_day.reduce((m, d) => Math.max(m, d.count), 0)
   for (const d of report.per_day) {
     const bar = '#'.repeat(Math.max(d.count > 0 ? 1 : 0, Math.round((d.count / max) * BAR_WIDTH)))
     out.push(`  ${d.day} ${String(d.count).padStart(9)}  ${c.cyan(bar)}`)

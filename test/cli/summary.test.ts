@@ -140,3 +140,23 @@ test('per day: empty days between the first and the last show as 0; --local grou
   assert.match(text.stdout, /Range in logs: +2026-11-02T01:30:00\.000\+05:30 \.\. 2026-11-03T13:30:00\.000\+05:30/)
   assert.match(text.stdout, /Per day \(local time\)/)
 })
+
+test('--local in a half-hour zone puts each entry on its own local day and hour', async () => {
+  const dir = tempDir()
+  // 18:10Z is 23:40 on the 2nd in Kolkata (+05:30); 18:45Z and 18:50Z are 00:15 and 00:20 on the 3rd.
+  writeLog(dir, 'audit-2026-11-02.jsonl', chainedLines(['18:10', '18:45', '18:50'].map((t) => ({timestamp: `2026-11-02T${t}:00.000Z`, event: 'auth.login'}))).lines)
+  const r = await runAudit(['summary', '--dir', dir, '--all', '--json', '--local'], {env: {TZ: 'Asia/Kolkata'}})
+  const report = JSON.parse(r.stdout)
+  assert.deepEqual(report.per_day, [{day: '2026-11-02', count: 1}, {day: '2026-11-03', count: 2}])
+  // The local hour 00:00-01:00 on the 3rd starts at 18:30Z.
+  assert.deepEqual(report.peak_hour, {hour: '2026-11-02T18:30:00.000Z', count: 2})
+})
+
+test('a stray far-future timestamp neither floods the histogram nor breaks the report', async () => {
+  const dir = tempDir()
+  const {lines, head} = chainedLines([{timestamp: '2026-11-02T10:00:00.000Z', event: 'auth.login'}])
+  writeLog(dir, 'audit-2026-11-02.jsonl', [...lines, ...chainedLines([{timestamp: '9999-11-02T10:00:01.000Z', event: 'auth.login'}], head).lines])
+  const r = await runAudit(['summary', '--dir', dir, '--all', '--no-color'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(JSON.parse((await runAudit(['summary', '--dir', dir, '--all', '--json'])).stdout).per_day.length, 2)
+})

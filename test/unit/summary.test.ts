@@ -93,7 +93,7 @@ test('merging aggregates of parts equals aggregating the whole', async () => {
 /** Map order depends on insertion; compare contents. */
 function normalise(data: ReturnType<SummaryAggregate['toJSON']>) {
   const sort = <T>(a: T[]) => [...a].sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1))
-  return {...data, byEvent: sort(data.byEvent), byLevel: sort(data.byLevel), byActor: sort(data.byActor), ips: sort(data.ips), byHour: sort(data.byHour), byModel: sort(data.byModel)}
+  return {...data, byEvent: sort(data.byEvent), byLevel: sort(data.byLevel), byActor: sort(data.byActor), ips: sort(data.ips), bySlot: sort(data.bySlot), byModel: sort(data.byModel)}
 }
 
 /** Sets every cached total of a file to a marker value, so a hit shows in the report. */
