@@ -49,12 +49,15 @@ export async function runTasks<T, W, R>(tasks: T[], threads: number, here: (task
 
 function ask<W>(worker: Worker, task: unknown): Promise<W> {
   return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error)
-    worker.once('error', onError)
-    worker.once('message', (message: W) => {
-      worker.off('error', onError)
-      resolve(message)
-    })
+    const onError = (error: Error) => settle(() => reject(error))
+    // A worker that dies without an error event (process.exit, out of memory) must not hang us.
+    const onExit = (code: number) => settle(() => reject(new Error(`worker thread exited (code ${code}) before answering`)))
+    const onMessage = (message: W) => settle(() => resolve(message))
+    const settle = (done: () => void) => {
+      worker.off('error', onError).off('exit', onExit).off('message', onMessage)
+      done()
+    }
+    worker.on('error', onError).on('exit', onExit).on('message', onMessage)
     worker.postMessage(task)
   })
 }
