@@ -48,6 +48,13 @@ export class Diagnostics {
     }
   }
 
+  /** A copy with every line number passed through `renumber` (for problems found reading backwards). */
+  renumbered(renumber: (line: number) => number): Diagnostics {
+    const copy = new Diagnostics()
+    for (const [kind, {count, first}] of this.tallies) copy.tallies.set(kind, {count, first: first.line === undefined ? first : {...first, line: renumber(first.line)}})
+    return copy
+  }
+
   /** A plain-JSON form, for passing between threads or caching. */
   toJSON(): Array<[ProblemKind, number, Problem]> {
     return [...this.tallies].map(([kind, {count, first}]) => [kind, count, first])

@@ -33,6 +33,8 @@ async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, d
     const matched: Array<{entry: LocatedEntry; rank: number}> = []
     let passed = 0 // complete lines passed from the end
 
+    // Problems are met with lines numbered back from the end (-1 is the last); renumbered at the end.
+    const backwards = new Diagnostics()
     const take = (lineBytes: Buffer, offset: number) => {
       passed++
       if (lineBytes.length > MAX_LINE_BYTES || !isUtf8(lineBytes)) {
@@ -71,16 +73,17 @@ async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, d
       }
       const startRank = passed - found.length
       const lines: RawLine[] = found.map((f, i) => ({text: f.text, line: -(startRank + i + 1)}))
-      for (const entry of decodeBatch(file.path, lines.filter((l) => l.text.trim() !== ''), options, diagnostics)) {
+      for (const entry of decodeBatch(file.path, lines.filter((l) => l.text.trim() !== ''), options, backwards)) {
         matched.push({entry, rank: -entry.line})
       }
     }
 
     // Line numbers: the lines before the earliest one collected, plus its rank from the end.
     const chosen = matched.slice(0, n)
-    if (chosen.length > 0) {
+    if (chosen.length > 0 || backwards.total > 0) {
       const totalComplete = end < 0 ? 0 : countFileLineFeeds(handle.fd, end)
       for (const m of chosen) m.entry.line = totalComplete - m.rank + 1
+      diagnostics.merge(backwards.renumbered((line) => totalComplete + line + 1))
     }
     return {entries: chosen.map((m) => m.entry).reverse(), end: {path: file.path, offset: Math.max(end, 0), ino: info.ino}}
   } finally {

@@ -7,7 +7,9 @@ import {gzipSync} from 'node:zlib'
 import {compileFilter} from '../../src/events/filter.js'
 import type {LocatedEntry} from '../../src/events/model.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
+import {listLogFiles} from '../../src/store/files.js'
 import {readEntries} from '../../src/store/reader.js'
+import {readLastEntries} from '../../src/store/tail.js'
 import {chainedLines, tempDir, writeLog} from '../helpers.js'
 
 async function readAll(dir: string, options: Parameters<typeof readEntries>[1] = {}): Promise<{entries: LocatedEntry[]; diagnostics: Diagnostics}> {
@@ -214,4 +216,23 @@ test('a range filter reads only matching entries and files', async () => {
   const {entries, diagnostics} = await readAll(dir, {filter})
   assert.deepEqual(entries.map((e) => e.entry.actor), ['user1', 'user2'])
   assert.equal(diagnostics.total, 0)
+})
+
+test('tail (reading backwards) reports a bad line with its real line number', async () => {
+  const dir = tempDir()
+  const lines = good(4)
+  writeLog(dir, 'audit-2026-11-02.jsonl', [lines[0], 'not json', lines[1], lines[2], lines[3]])
+  const diagnostics = new Diagnostics()
+  const {entries} = await readLastEntries(await listLogFiles(dir), 10, {diagnostics})
+  assert.deepEqual(entries.map((e) => e.line), [1, 3, 4, 5])
+  assert.match(diagnostics.lines()[0], /at audit-2026-11-02\.jsonl:2 /)
+})
+
+test('with an event filter, a recovered torn line is still recognised as recovered', async () => {
+  const dir = tempDir()
+  const [first, second] = chainedLines([{timestamp: '2026-11-02T10:00:00.000Z', event: 'auth.fail'}, {timestamp: '2026-11-02T10:00:01.000Z', event: 'audit.recovery', level: 'warning', actor: 'auditkit', details: {file: 'audit-2026-11-02.jsonl', line: 2, fragment_bytes: 20, fragment_sha256: '0'.repeat(64)}}]).lines
+  writeLog(dir, 'audit-2026-11-02.jsonl', [first, '{"timestamp":"2026-11-02T10:00:00.500Z","event":"auth.fail","lev', second])
+  const {entries, diagnostics} = await readAll(dir, {filter: compileFilter({events: ['auth.fail']})})
+  assert.deepEqual(entries.map((e) => e.line), [1])
+  assert.equal(diagnostics.total, 0, diagnostics.lines().join('\n'))
 })
