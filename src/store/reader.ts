@@ -301,9 +301,7 @@ export async function* readEntryBatches(files: LogFile[], options: ReadOptions =
   const diagnostics = options.diagnostics ?? new Diagnostics()
   for (const file of files) {
     const state: DecodeState = {}
-    // A recovery record is always read, so a torn line before it is not reported as damage.
-    const needles = options.filter?.lineNeedles && [...options.filter.lineNeedles, '"audit.recovery"']
-    for await (const lines of readFileLines(file, diagnostics, {needles})) {
+    for await (const lines of readFileLines(file, diagnostics, {needles: options.filter?.lineNeedles})) {
       const batch = decodeBatch(file.path, lines, options, diagnostics, state)
       if (batch.length > 0) yield batch
     }

@@ -227,12 +227,3 @@ test('tail (reading backwards) reports a bad line with its real line number', as
   assert.deepEqual(entries.map((e) => e.line), [1, 3, 4, 5])
   assert.match(diagnostics.lines()[0], /at audit-2026-11-02\.jsonl:2 /)
 })
-
-test('with an event filter, a recovered torn line is still recognised as recovered', async () => {
-  const dir = tempDir()
-  const [first, second] = chainedLines([{timestamp: '2026-11-02T10:00:00.000Z', event: 'auth.fail'}, {timestamp: '2026-11-02T10:00:01.000Z', event: 'audit.recovery', level: 'warning', actor: 'auditkit', details: {file: 'audit-2026-11-02.jsonl', line: 2, fragment_bytes: 20, fragment_sha256: '0'.repeat(64)}}]).lines
-  writeLog(dir, 'audit-2026-11-02.jsonl', [first, '{"timestamp":"2026-11-02T10:00:00.500Z","event":"auth.fail","lev', second])
-  const {entries, diagnostics} = await readAll(dir, {filter: compileFilter({events: ['auth.fail']})})
-  assert.deepEqual(entries.map((e) => e.line), [1])
-  assert.equal(diagnostics.total, 0, diagnostics.lines().join('\n'))
-})
