@@ -590,6 +590,10 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: {path:
   } else if (checkpointFile?.text !== undefined) {
     try {
       checkpoints = parseCheckpoints(checkpointFile.text, checkpointFile.path)
+      // seal never leaves the file empty: emptied, like deleted, it would hide entries cut from the end.
+      if (options.pubkey && checkpoints.length === 0) {
+        state.problem({kind: 'checkpoint-file', file: checkpointFile.path, fileIndex: files.length, message: 'checkpoint file holds no checkpoint, though a public key was given (an emptied file hides entries cut from the end)'})
+      }
     } catch (error) {
       if (!(error instanceof CheckpointError)) throw error
       state.problem({kind: 'checkpoint-file', file: checkpointFile.path, fileIndex: files.length, message: `${error.message}; no checkpoint was checked`})

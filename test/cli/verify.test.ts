@@ -171,6 +171,11 @@ describe('audit verify', () => {
     const sealed = await runAudit(['seal', '--dir', dir, '--key', join(keys, 'audit-seal.key')])
     assert.equal(sealed.code, 0, sealed.stderr)
     assert.equal((await runAudit(['verify', '--dir', dir, '--pubkey', pub])).code, 0)
+    // Emptying the file instead of deleting it hides just as much.
+    writeFileSync(join(dir, 'audit.checkpoints'), '')
+    const emptied = await runAudit(['verify', '--dir', dir, '--pubkey', pub])
+    assert.equal(emptied.code, 1, emptied.stderr)
+    assert.match(emptied.stderr, /holds no checkpoint, though a public key was given/)
     // What an attacker who cuts the log also does: delete the checkpoints beside it.
     unlinkSync(join(dir, 'audit.checkpoints'))
     const cut = await runAudit(['verify', '--dir', dir, '--pubkey', pub])
