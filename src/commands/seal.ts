@@ -43,7 +43,8 @@ another seal held the lock for too long.`
       if (error instanceof SealError) throw new UserError(error.message, EXIT.negative)
       throw error
     }
-    const {checkpoint, report, path} = result
+    const {checkpoint, report, path, warning} = result
+    if (warning) this.warnLine(`audit seal: warning: ${warning}`)
     if (flags.json) {
       process.stdout.write(`${safeJson(checkpoint ? {sealed: true, path, checkpoint} : {sealed: false, path, report}, 2)}\n`)
     } else if (checkpoint) {

@@ -15,6 +15,8 @@ export interface SealResult {
   path: string
   /** The checkpoint appended, when the log was valid. */
   checkpoint?: CheckpointBody & {index: number}
+  /** Why the seal ran without its lock, when it did. */
+  warning?: string
 }
 
 /** A seal waits this long for another seal of the same checkpoint file (which verifies the whole log first). */
@@ -31,15 +33,21 @@ export async function sealDirectory(dir: string, privateKey: KeyObject, options:
   // Its own lock, `<checkpoint file>.lock`, not the log directory's: a seal verifies the whole log
   // while holding it, and writers must not wait for that.
   const lock = new DirectoryLock(dirname(path), {name: `${basename(path)}.lock`, timeoutMs: SEAL_LOCK_TIMEOUT_MS})
+  let warning: string | undefined
   try {
     await lock.acquire()
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === undefined) throw error
-    throw new CheckpointError(code === 'ENOENT' || code === 'ENOTDIR' ? `${dirname(path)}: no such directory (for the checkpoint file)` : `${lock.path}: ${describeFsError(error)}`)
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CheckpointError(`${dirname(path)}: no such directory (for the checkpoint file)`)
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw new CheckpointError(`${lock.path}: ${describeFsError(error)}`)
+    // A checkpoint file kept where this user may only append to it (as the docs advise) leaves no
+    // room for a lock beside it: seal anyway, and say that overlapping seals are not kept apart.
+    warning = `${lock.path}: ${describeFsError(error)}; sealing without the lock (overlapping seals may conflict)`
   }
   try {
-    return await sealLocked(dir, path, privateKey, options)
+    const result = await sealLocked(dir, path, privateKey, options)
+    return warning ? {...result, warning} : result
   } finally {
     lock.release()
   }
@@ -53,9 +61,11 @@ async function sealLocked(dir: string, path: string, privateKey: KeyObject, opti
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new CheckpointError(`${path}: ${describeFsError(error)}`)
   }
+  // An empty file (made ahead, e.g. with its owner and mode set) starts the sequence like a missing one.
+  const started = text !== undefined && text.trim() !== ''
   const report = await verifyDirectory(dir, {
-    checkpoints: text === undefined ? null : path,
-    ...(text === undefined ? {} : {pubkey: createPublicKey(privateKey)}),
+    checkpoints: started ? path : null,
+    ...(started ? {pubkey: createPublicKey(privateKey)} : {}),
     onProblem: options.onProblem,
     onProgress: options.onProgress,
   })

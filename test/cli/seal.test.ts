@@ -44,6 +44,18 @@ describe('audit seal', () => {
     assert.match(refused.stderr, /not sealed: the log does not verify/)
   })
 
+  it('starts the sequence in an empty checkpoint file made ahead (owner and mode set by an admin)', async () => {
+    const {key, pub} = await keys()
+    const dir = tempDir('seal-')
+    const cps = join(tempDir('seal-cp-'), 'made-ahead.checkpoints')
+    writeFileSync(cps, '', {mode: 0o600})
+    writeLog(dir, 'audit-2026-03-01.jsonl', chain('native', [fixtureBody('native', '2026-03-01', 0)]).lines)
+    const sealed = await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', cps])
+    assert.equal(sealed.code, 0, sealed.stderr)
+    assert.match(sealed.stdout, /^sealed checkpoint #1: 1 entry/)
+    assert.equal((await runAudit(['verify', '--dir', dir, '--pubkey', pub, '--checkpoints', cps])).code, 0)
+  })
+
   it('gives one-line errors for a missing or wrong key file and an empty log', async () => {
     const dir = tempDir('seal-')
     const missing = await runAudit(['seal', '--dir', dir, '--key', join(dir, 'nope.key')])
