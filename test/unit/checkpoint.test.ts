@@ -102,10 +102,16 @@ describe('checkpoints', () => {
     const {lines} = chain('native', Array.from({length: 40}, (_, i) => fixtureBody('native', '2026-03-01', i)))
     writeLog(dir, 'audit-2026-03-01.jsonl', lines.slice(0, 20))
     const seals = Array.from({length: 6}, () => sealDirectory(dir, keys.privateKey))
-    // The log grows while they run: a later seal must not name an older head after a newer one.
-    appendFileSync(join(dir, 'audit-2026-03-01.jsonl'), `${lines.slice(20).join('\n')}\n`)
+    // The log grows while they run (after each of the first two seals finishes, while the others
+    // wait their turn): a later seal must not name an older head after a newer one.
+    const grown = [seals[0].then(() => appendFileSync(join(dir, 'audit-2026-03-01.jsonl'), `${lines.slice(20, 30).join('\n')}\n`))]
+    grown.push(Promise.race(seals.slice(1)).then(() => grown[0]).then(() => appendFileSync(join(dir, 'audit-2026-03-01.jsonl'), `${lines.slice(30).join('\n')}\n`)))
     const results = await Promise.all(seals)
+    await Promise.all(grown)
     assert.deepEqual(results.map((r) => r.checkpoint?.index).sort(), [1, 2, 3, 4, 5, 6])
+    const sealed = results.map((r) => r.checkpoint!).sort((a, b) => a.index - b.index).map((c) => c.entries)
+    assert.deepEqual([...sealed].sort((a, b) => a - b), sealed, `sealed counts go backwards: ${sealed}`)
+    assert.ok(new Set(sealed).size > 1, `the log did not grow between seals: ${sealed}`)
     const path = join(dir, 'audit.checkpoints')
     assert.deepEqual(checkSequence(await readCheckpoints(path), keys.publicKey), [])
     const report = await verifyDirectory(dir, {pubkey: keys.publicKey})
