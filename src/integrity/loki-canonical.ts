@@ -1191,21 +1191,29 @@ function fastDone(): void {
  * an object gives `{ok: false, reason: 'top-level value is an array, not a JSON object', ...}`.
  */
 export function canonicalizeText(text: string, omitTopLevelKey?: string): CanonicalTextResult {
+  return withFastPath(text, omitTopLevelKey, '', () => ({
+    ok: true,
+    canonical: mem.toString('latin1', segStart, segEnd),
+    omittedString: omittedStringB(),
+    nonFinite: false,
+    duplicateKey: null,
+  })) ?? canonicalizeTextSlow(text, omitTopLevelKey)
+}
+
+/**
+ * Runs the byte-level fast pass over `text` and reads its result with `read` while the pass's
+ * buffer is held; undefined when the line needs the tree path (anything unusual).
+ */
+function withFastPath<T>(text: string, omitTopLevelKey: string | undefined, prefix: string, read: () => T): T | undefined {
   try {
-    fastTop(text, omitTopLevelKey, '')
-    return {
-      ok: true,
-      canonical: mem.toString('latin1', segStart, segEnd),
-      omittedString: omittedStringB(),
-      nonFinite: false,
-      duplicateKey: null,
-    }
+    fastTop(text, omitTopLevelKey, prefix)
+    return read()
   } catch (err) {
     if (!isFastPathMiss(err)) throw err
+    return undefined
   } finally {
     fastDone()
   }
-  return canonicalizeTextSlow(text, omitTopLevelKey)
 }
 
 function canonicalizeTextSlow(text: string, omitTopLevelKey: string | undefined): CanonicalTextResult {
@@ -1287,20 +1295,14 @@ export type LokiEntryHashResult =
  * (To see the canonical string itself, use `canonicalizeText(line, LOKI_HASH_KEY)`.)
  */
 export function lokiEntryHash(prevHex: string, line: string): LokiEntryHashResult {
-  try {
-    fastTop(line, LOKI_HASH_KEY, prevHex)
-    return {
-      ok: true,
-      computed: sha256Hex(new Uint8Array(mem.buffer, mem.byteOffset + segStart, segEnd - segStart)),
-      stored: omittedStringB(),
-      nonFinite: false,
-      duplicateKey: null,
-    }
-  } catch (err) {
-    if (!isFastPathMiss(err)) throw err
-  } finally {
-    fastDone()
-  }
+  const fast = withFastPath(line, LOKI_HASH_KEY, prevHex, (): LokiEntryHashResult => ({
+    ok: true,
+    computed: sha256Hex(new Uint8Array(mem.buffer, mem.byteOffset + segStart, segEnd - segStart)),
+    stored: omittedStringB(),
+    nonFinite: false,
+    duplicateKey: null,
+  }))
+  if (fast) return fast
   const r = canonicalizeTextSlow(line, LOKI_HASH_KEY)
   if (!r.ok) {
     if (r.reason === 'empty input') return {ok: false, reason: 'blank line', offset: r.offset}
