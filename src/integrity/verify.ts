@@ -6,7 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {Worker} from 'node:worker_threads'
 import {createGunzip} from 'node:zlib'
 
-import {type LogFile, listLogFiles, parseLogFileName} from '../store/files.js'
+import {type LogFile, listLogFiles, parseLogFileName, plainName} from '../store/files.js'
 import {startWorker} from '../threads.js'
 import {type Checkpoint, CheckpointError, checkSequence, DEFAULT_CHECKPOINT_NAME, describeFsError, keyId, parseCheckpoints} from './checkpoint.js'
 import {sha256Hex} from './hash.js'
@@ -541,10 +541,6 @@ export function count(n: number, singular: string, plural = `${singular}s`): str
   return `${n} ${n === 1 ? singular : plural}`
 }
 
-/** A file's name without `.gz`, as recovery records name it before compression. */
-function plainName(name: string): string {
-  return name.replace(/\.gz$/, '')
-}
 
 function threadCount(files: Opened[], requested?: number): number {
   if (requested !== undefined) return requested

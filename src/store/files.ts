@@ -26,6 +26,11 @@ export function parseLogFileName(name: string): Omit<LogFile, 'path'> | undefine
   return {name, day, part: part === undefined ? Number.POSITIVE_INFINITY : Number(part), gzip: gz !== undefined}
 }
 
+/** A log file's name without `.gz`: a part keeps its identity when it is compressed. */
+export function plainName(name: string): string {
+  return name.replace(/\.gz$/, '')
+}
+
 /** Chain order: by day, then numbered parts ascending, then the live file. Never by mtime. */
 export function compareLogFiles(a: Omit<LogFile, 'path'>, b: Omit<LogFile, 'path'>): number {
   if (a.day !== b.day) return a.day < b.day ? -1 : 1

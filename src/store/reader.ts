@@ -7,7 +7,7 @@ import type {CompiledFilter} from '../events/filter.js'
 import type {AuditEntry, LocatedEntry, Profile} from '../events/model.js'
 import {decodeLine, peekNativeTime} from './decode.js'
 import {Diagnostics, type Problem} from './diagnostics.js'
-import {type LogFile, listLogFiles} from './files.js'
+import {type LogFile, listLogFiles, plainName} from './files.js'
 
 /** Longest line accepted; a longer one is reported and skipped. */
 export const MAX_LINE_BYTES = 1024 * 1024
@@ -253,8 +253,7 @@ export interface DecodeState {
 
 function recovers(entry: AuditEntry, torn: Problem): boolean {
   const {file, line} = entry.details
-  const bare = (name: string) => name.replace(/\.gz$/, '')
-  return entry.event === 'audit.recovery' && line === torn.line && typeof file === 'string' && bare(file) === bare(basename(torn.file))
+  return entry.event === 'audit.recovery' && line === torn.line && typeof file === 'string' && plainName(file) === plainName(basename(torn.file))
 }
 
 /**

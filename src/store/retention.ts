@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {GENESIS, splitChainedLine} from '../integrity/native.js'
 import {decodeLine} from './decode.js'
 import {Diagnostics} from './diagnostics.js'
-import {DAY_MS, dayStart, type LogFile, listLogFiles} from './files.js'
+import {DAY_MS, dayStart, type LogFile, listLogFiles, plainName} from './files.js'
 import {readFileLines} from './reader.js'
 import {unlinkQuiet} from './rotate.js'
 
@@ -60,7 +60,7 @@ export async function planRetention(dir: string, retentionDays: number, now: num
 }
 
 function variants(name: string): [string, string] {
-  const plain = name.replace(/\.gz$/, '')
+  const plain = plainName(name)
   return [plain, `${plain}.gz`]
 }
 

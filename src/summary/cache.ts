@@ -1,8 +1,8 @@
-import {createHash} from 'node:crypto'
 import {mkdir, readFile, rename, stat, writeFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
 import type {Profile} from '../events/model.js'
+import {sha256Hex} from '../integrity/hash.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import {SummaryAggregate, type SerializedAggregate} from './aggregate.js'
 import type {FileSummary} from './summarize.js'
@@ -27,7 +27,7 @@ export class SummaryCache {
   private constructor(private readonly path: string, private files: Record<string, CachedFile>) {}
 
   static async open(cacheDir: string, logDir: string): Promise<SummaryCache> {
-    const id = createHash('sha256').update(resolve(logDir)).digest('hex').slice(0, 32)
+    const id = sha256Hex(resolve(logDir)).slice(0, 32)
     const path = join(cacheDir, `summary-v${VERSION}-${id}.json`)
     let files: Record<string, CachedFile> = {}
     try {
