@@ -94,29 +94,21 @@ async function readNamed(path: string): Promise<Buffer> {
   }
 }
 
-export async function loadPrivateKey(path: string): Promise<crypto.KeyObject> {
+/** Reads an Ed25519 key in PEM from a file the user named; one-line errors. */
+async function loadKey(path: string, kind: 'private' | 'public'): Promise<crypto.KeyObject> {
   const pem = await readNamed(path)
   let key: crypto.KeyObject
   try {
-    key = crypto.createPrivateKey(pem)
+    key = kind === 'private' ? crypto.createPrivateKey(pem) : crypto.createPublicKey(pem)
   } catch {
-    throw new CheckpointError(`${path}: not a PEM private key`)
+    throw new CheckpointError(`${path}: not a PEM ${kind} key`)
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new CheckpointError(`${path}: not an Ed25519 key (${key.asymmetricKeyType})`)
   return key
 }
 
-export async function loadPublicKey(path: string): Promise<crypto.KeyObject> {
-  const pem = await readNamed(path)
-  let key: crypto.KeyObject
-  try {
-    key = crypto.createPublicKey(pem)
-  } catch {
-    throw new CheckpointError(`${path}: not a PEM public key`)
-  }
-  if (key.asymmetricKeyType !== 'ed25519') throw new CheckpointError(`${path}: not an Ed25519 key (${key.asymmetricKeyType})`)
-  return key
-}
+export const loadPrivateKey = (path: string): Promise<crypto.KeyObject> => loadKey(path, 'private')
+export const loadPublicKey = (path: string): Promise<crypto.KeyObject> => loadKey(path, 'public')
 
 /** Writes a new Ed25519 key pair into `dir` (0700); refuses to overwrite either file. */
 export async function generateKeyPair(dir: string): Promise<{privatePath: string; publicPath: string; keyId: string}> {
