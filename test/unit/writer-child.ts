@@ -2,7 +2,8 @@
  * A writer process for the concurrency and crash tests (run with `node --import tsx`).
  * CHILD_MODE=append: CHILD_COUNT sequential appends, the clock starting CHILD_CLOCK_START
  * and advancing 1 ms per append (so processes cross midnight while they interleave).
- * CHILD_MODE=flood: large entries in big concurrent batches until killed; prints "ready" first.
+ * CHILD_MODE=flood: large entries in big concurrent batches until killed, or until a write fails
+ * (then prints the error's code and exits 0); prints "ready" first.
  */
 import {AuditWriter} from '../../src/store/writer.js'
 
@@ -24,8 +25,12 @@ if (mode === 'append') {
   const writer = await AuditWriter.open(dir, {max_file_size: maxFileSize, fsync: 'never'})
   process.stdout.write('ready\n')
   const pad = 'x'.repeat(20_000)
-  for (let round = 0; ; round++) {
-    await Promise.all(Array.from({length: 300}, (_, i) => writer.write({event: 'test.flood', details: {round, i, pad}})))
+  try {
+    for (let round = 0; ; round++) {
+      await Promise.all(Array.from({length: 300}, (_, i) => writer.write({event: 'test.flood', details: {round, i, pad}})))
+    }
+  } catch (error) {
+    process.stdout.write(`${(error as NodeJS.ErrnoException).code}\n`)
   }
 } else {
   throw new Error(`unknown CHILD_MODE ${mode}`)

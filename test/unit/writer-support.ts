@@ -65,9 +65,14 @@ export async function checkChain(dir: string, start = GENESIS): Promise<ChainChe
 
 export const CHILD = join(ROOT, 'test', 'unit', 'writer-child.ts')
 
-/** Starts test/unit/writer-child.ts with settings in its environment. */
-export function startChild(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CHILD], {cwd: ROOT, env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+/**
+ * Starts test/unit/writer-child.ts with settings in its environment; `fileSizeLimit` (bytes) runs
+ * it under util-linux prlimit, so a write(2) past the limit is cut short as on a full disk.
+ */
+export function startChild(env: Record<string, string>, fileSizeLimit?: number): ChildProcess {
+  const node = [process.execPath, '--import', 'tsx', CHILD]
+  const [command, ...args] = fileSizeLimit === undefined ? node : ['prlimit', `--fsize=${fileSizeLimit}`, ...node]
+  return spawn(command, args, {cwd: ROOT, env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
 }
 
 /** Waits for a child to exit; rejects with its stderr when it fails. */
