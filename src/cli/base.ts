@@ -6,7 +6,7 @@ import {FilterError} from '../events/filter.js'
 import {TimeExpressionError} from '../events/time.js'
 import {loadPaint, type Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../formats/sanitize.js'
-import {LogDirectoryError} from '../store/files.js'
+import {describeFsError, LogDirectoryError} from '../store/files.js'
 import {LockTimeoutError} from '../store/lock.js'
 
 /** Exit codes shared by every command (DESIGN.md), plus sysexits' EX_SOFTWARE for a bug, so a crash never reads as an answer. */
@@ -74,7 +74,8 @@ export abstract class AuditCommand extends Command {
     }
     const code = (error as NodeJS.ErrnoException).code
     if (code && FILE_ERRORS.has(code)) {
-      this.warnLine(`audit ${this.id}: error: ${error.message}`)
+      const {path} = error as NodeJS.ErrnoException
+      this.warnLine(`audit ${this.id}: error: ${path ? `${path}: ${describeFsError(error)}` : error.message}`)
       return this.exit(EXIT.usage)
     }
     this.warnLine(`audit ${this.id}: internal error: ${error.message} (DEBUG=* shows the stack)`)

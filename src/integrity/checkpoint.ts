@@ -1,7 +1,8 @@
 import * as crypto from 'node:crypto'
-import {mkdir, open, readFile} from 'node:fs/promises'
+import {open, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {describeFsError, makeDirectory} from '../store/files.js'
 import {sha256Hex} from './hash.js'
 
 /**
@@ -68,23 +69,6 @@ export function keyId(publicKey: crypto.KeyObject): string {
   return keyIdBytes(publicKey).toString('hex')
 }
 
-/** A file system error as the short phrase that follows `<path>: ` in a one-line message. */
-export function describeFsError(error: unknown): string {
-  switch ((error as NodeJS.ErrnoException).code) {
-    case 'ENOENT': return 'no such file'
-    case 'EACCES':
-    case 'EPERM': return 'permission denied'
-    case 'EISDIR': return 'is a directory'
-    case 'ENOTDIR': return 'not a directory (or a parent is not)'
-    case 'EEXIST': return 'exists'
-    case 'EROFS': return 'read-only file system'
-    case 'ENOSPC': return 'no space left on device'
-    case 'ELOOP': return 'too many symbolic links'
-    case 'ENAMETOOLONG': return 'name too long'
-    default: return (error as Error).message
-  }
-}
-
 /** Reads a file the user named; a failure is a CheckpointError saying `<path>: <why>`. */
 async function readNamed(path: string): Promise<Buffer> {
   try {
@@ -113,7 +97,7 @@ export const loadPublicKey = (path: string): Promise<crypto.KeyObject> => loadKe
 /** Writes a new Ed25519 key pair into `dir` (0700); refuses to overwrite either file. */
 export async function generateKeyPair(dir: string): Promise<{privatePath: string; publicPath: string; keyId: string}> {
   try {
-    await mkdir(dir, {recursive: true, mode: 0o700})
+    makeDirectory(dir)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     // mkdir -p on an existing file says EEXIST; on a path through a file, ENOTDIR.

@@ -2,9 +2,9 @@ import {createPublicKey, type KeyObject} from 'node:crypto'
 import {appendFile, readFile} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
-import {listLogFiles} from '../store/files.js'
+import {describeFsError, listLogFiles} from '../store/files.js'
 import {DirectoryLock} from '../store/lock.js'
-import {checkpointDigest, CheckpointError, DEFAULT_CHECKPOINT_NAME, describeFsError, NO_PREVIOUS, parseCheckpoints, signCheckpoint, type CheckpointBody} from './checkpoint.js'
+import {checkpointDigest, CheckpointError, DEFAULT_CHECKPOINT_NAME, NO_PREVIOUS, parseCheckpoints, signCheckpoint, type CheckpointBody} from './checkpoint.js'
 import {type VerifyOptions, type VerifyReport, verifyDirectory} from './verify.js'
 
 export class SealError extends Error {}

@@ -1,5 +1,47 @@
+import {mkdirSync, statSync} from 'node:fs'
 import {readdir, stat} from 'node:fs/promises'
-import {join} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
+
+/** A file system error as the short phrase that follows `<path>: ` in a one-line message. */
+export function describeFsError(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'ENOENT': return 'no such file'
+    case 'EACCES':
+    case 'EPERM': return 'permission denied'
+    case 'EISDIR': return 'is a directory'
+    case 'ENOTDIR': return 'not a directory (or a parent is not)'
+    case 'EEXIST': return 'exists'
+    case 'EROFS': return 'read-only file system'
+    case 'ENOSPC': return 'no space left on device'
+    case 'ELOOP': return 'too many symbolic links'
+    case 'ENAMETOOLONG': return 'name too long'
+    default: return (error as Error).message
+  }
+}
+
+/**
+ * `mkdir -p`, creating what is missing with `mode`. Not Node's `{recursive: true}`: that spins
+ * forever where a parent exists but cannot hold children (under /proc or /sys mkdir says ENOENT,
+ * which it takes for a missing parent). Here an ENOENT once the parent exists is final.
+ */
+export function makeDirectory(path: string, mode = 0o700): void {
+  const missing: string[] = []
+  for (let current = resolve(path); ; current = dirname(current)) {
+    try {
+      mkdirSync(current, {mode})
+      break
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      // An existing ancestor ends the walk (a file there makes the next mkdir say ENOTDIR); the target itself must be a directory.
+      if (code === 'EEXIST' && missing.length > 0) break
+      if (code === 'EEXIST' && !statSync(current).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${current}'`), {code: 'ENOTDIR', path: current})
+      if (code === 'EEXIST') break
+      if (code !== 'ENOENT' || dirname(current) === current) throw error
+      missing.push(current)
+    }
+  }
+  for (const dir of missing.reverse()) mkdirSync(dir, {mode})
+}
 
 /**
  * A log file recognised by its name: `audit-YYYY-MM-DD[.PART].jsonl[.gz]`, where PART is a numbered

@@ -1,4 +1,4 @@
-import {readFileSync, chmodSync, closeSync, fdatasync as fdatasyncCallback, fdatasyncSync, fstatSync, mkdirSync, openSync, statSync, writeSync, close as closeCallback} from 'node:fs'
+import {readFileSync, chmodSync, closeSync, fdatasync as fdatasyncCallback, fdatasyncSync, fstatSync, openSync, statSync, writeSync, close as closeCallback} from 'node:fs'
 import {hostname, userInfo} from 'node:os'
 import {basename, join} from 'node:path'
 import {promisify} from 'node:util'
@@ -10,7 +10,7 @@ import {type Config, makeConfigSchemas} from '../config/schema.js'
 import {globToRegExp} from '../events/filter.js'
 import {type AuditEntry, EVENT_NAME, type Level, LEVELS, levelRank, parseLevel} from '../events/model.js'
 import {chainLine, GENESIS, serializeBody} from '../integrity/native.js'
-import {type LogFile, listLogFiles} from './files.js'
+import {type LogFile, listLogFiles, makeDirectory} from './files.js'
 import {DirectoryLock} from './lock.js'
 import {MAX_LINE_BYTES} from './reader.js'
 import {lastChainHash, lineNumberAt, readTail, recoveryDetails} from './recovery.js'
@@ -211,7 +211,7 @@ export class AuditWriter {
     const settings: WriterSettings = {...defaults, ...Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined))}
     const writer = new AuditWriter(dir, settings, {now, lockTimeoutMs, onError})
     if (settings.enabled) {
-      mkdirSync(dir, {recursive: true, mode: 0o700})
+      makeDirectory(dir)
       await writer.withLock(() => writer.findHead(writer.now()))
     }
     return writer

@@ -1,9 +1,10 @@
-import {mkdir, readFile, rename, stat, writeFile} from 'node:fs/promises'
+import {readFile, rename, stat, writeFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
 import type {Profile} from '../events/model.js'
 import {sha256Hex} from '../integrity/hash.js'
 import {Diagnostics} from '../store/diagnostics.js'
+import {makeDirectory} from '../store/files.js'
 import {SummaryAggregate, type SerializedAggregate} from './aggregate.js'
 import type {FileSummary} from './summarize.js'
 
@@ -67,7 +68,7 @@ export class SummaryCache {
     }
     if (!this.changed) return
     try {
-      await mkdir(join(this.path, '..'), {recursive: true, mode: 0o700})
+      makeDirectory(join(this.path, '..'))
       const tmp = `${this.path}.${process.pid}.tmp`
       await writeFile(tmp, JSON.stringify({version: VERSION, files: this.files}), {mode: 0o600})
       await rename(tmp, this.path)

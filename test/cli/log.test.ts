@@ -78,6 +78,27 @@ describe('audit log', () => {
     assert.deepEqual(logFiles(dir), [])
   })
 
+  it('a log directory that cannot be made: exit 2, one line naming it (under /proc too, where Node\'s own mkdir -p spins)', async () => {
+    const dir = tempDir()
+    const file = join(dir, 'plain-file')
+    writeFileSync(file, '')
+    const cases: Array<[string, RegExp]> = [
+      [file, /plain-file: not a directory/],
+      [join(file, 'sub'), /plain-file\/sub: not a directory/],
+      ['/proc/auditkit-test/logs', /\/proc\/auditkit-test: no such file/],
+    ]
+    for (const [logDir, message] of cases) {
+      const r = await runAudit(['log', 'a.b', '--dir', logDir])
+      assert.equal(r.code, 2, `${logDir}: ${r.stderr}`)
+      assert.match(r.stderr, message)
+      assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`)
+    }
+    const made = join(dir, 'a', 'b')
+    assert.equal((await runAudit(['log', 'a.b', '--dir', made])).code, 0)
+    assert.equal(statSync(join(dir, 'a')).mode & 0o777, 0o700)
+    assert.equal(statSync(made).mode & 0o777, 0o700)
+  })
+
   it('follows configuration: AUDIT_LEVEL drops, AUDIT_DISABLED writes nothing, AUDIT_NO_INTEGRITY writes unchained, a config file sets metadata and size', async () => {
     const dir = tempDir()
     assert.equal((await runAudit(['log', 'a.debug', '--level', 'debug', '--dir', dir], {env: {AUDIT_LEVEL: 'info'}})).code, 0)
