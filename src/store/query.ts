@@ -2,7 +2,7 @@ import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {LocatedEntry, Profile} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
 import {listLogFiles} from './files.js'
-import {decodeBatch, readEntryBatches, readFileLines} from './reader.js'
+import {decodeBatch, type DecodeState, readEntryBatches, readFileLines, settleHeld} from './reader.js'
 import {readLastEntries} from './tail.js'
 
 export interface QueryOptions {
@@ -49,7 +49,9 @@ export async function* queryEntries(dir: string, options: QueryOptions): AsyncGe
     // Newest first without a limit: one file at a time, so memory is bounded by a file's matches.
     for (let i = files.length - 1; i >= 0; i--) {
       const matches: LocatedEntry[] = []
-      for await (const lines of readFileLines(files[i], diagnostics)) matches.push(...decodeBatch(files[i].path, lines, read, diagnostics))
+      const state: DecodeState = {}
+      for await (const lines of readFileLines(files[i], diagnostics)) matches.push(...decodeBatch(files[i].path, lines, read, diagnostics, state))
+      settleHeld(state, undefined, read.profile, diagnostics)
       yield* page(matches.reverse())
     }
     return

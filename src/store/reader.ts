@@ -1,13 +1,13 @@
 import {isUtf8} from 'node:buffer'
 import {createReadStream, read, readSync} from 'node:fs'
-import {basename} from 'node:path'
 import {createGunzip} from 'node:zlib'
 
 import type {CompiledFilter} from '../events/filter.js'
-import type {AuditEntry, LocatedEntry, Profile} from '../events/model.js'
+import type {LocatedEntry, Profile} from '../events/model.js'
+import {sha256Hex} from '../integrity/hash.js'
 import {decodeLine, peekNativeTime} from './decode.js'
 import {Diagnostics, type Problem} from './diagnostics.js'
-import {type LogFile, listLogFiles, plainName} from './files.js'
+import {type LogFile, listLogFiles} from './files.js'
 
 /** Longest line accepted; a longer one is reported and skipped. */
 export const MAX_LINE_BYTES = 1024 * 1024
@@ -248,12 +248,30 @@ export interface ReadOptions {
  * `audit.recovery` record, and is then an accounted gap, not damage to report.
  */
 export interface DecodeState {
-  held?: Problem
+  held?: {problem: Problem; text: string}
 }
 
-function recovers(entry: AuditEntry, torn: Problem): boolean {
-  const {file, line} = entry.details
-  return entry.event === 'audit.recovery' && line === torn.line && typeof file === 'string' && plainName(file) === plainName(basename(torn.file))
+/**
+ * True when `next`, the line directly after the torn line `torn` in the same file, is its
+ * `audit.recovery` record. Not by the file name the record gives: a follower may still know the file
+ * by its live name after the writer moved it into a part.
+ */
+function recovers(next: RawLine, torn: RawLine, profile: Profile | undefined): boolean {
+  if (next.line !== torn.line + 1 || !next.text.includes('"audit.recovery"')) return false
+  const decoded = decodeLine(next.text, profile)
+  if (!decoded.ok || decoded.entry.event !== 'audit.recovery') return false
+  const details = decoded.entry.details
+  // Lines read backwards are numbered from the end (negative): then the fragment's hash alone identifies it.
+  return (torn.line < 0 || details.line === torn.line)
+    && details.fragment_bytes === Buffer.byteLength(torn.text) && details.fragment_sha256 === sha256Hex(torn.text)
+}
+
+/** Reports the held bad line unless `next` (the line after it in its file, if any) is its recovery record. */
+export function settleHeld(state: DecodeState, next: RawLine | undefined, profile: Profile | undefined, diagnostics: Diagnostics): void {
+  const {held} = state
+  if (!held) return
+  state.held = undefined
+  if (!next || !recovers(next, {text: held.text, line: held.problem.line!}, profile)) diagnostics.report(held.problem)
 }
 
 /**
@@ -266,12 +284,7 @@ export function decodeBatch(file: string, lines: RawLine[], options: ReadOptions
   const peek = filter && (filter.since !== undefined || filter.until !== undefined || filter.mayMatchRaw !== undefined) ? filter : undefined
   const out: LocatedEntry[] = []
   for (const {text, line} of lines) {
-    const held = state?.held
-    if (held) {
-      state.held = undefined
-      const next = held.line !== undefined && line === held.line + 1 ? decodeLine(text, profile) : undefined
-      if (!next?.ok || !recovers(next.entry, held)) diagnostics.report(held)
-    }
+    if (state?.held) settleHeld(state, {text, line}, profile, diagnostics)
     if (filter?.rawTest && !filter.rawTest(text)) continue
     if (peek) {
       const nativeTime = peekNativeTime(text)
@@ -285,7 +298,7 @@ export function decodeBatch(file: string, lines: RawLine[], options: ReadOptions
     const decoded = decodeLine(text, profile)
     if (!decoded.ok) {
       const problem: Problem = {kind: decoded.kind, file, line, reason: decoded.reason}
-      if (state) state.held = problem
+      if (state) state.held = {problem, text}
       else diagnostics.report(problem)
       continue
     }
@@ -304,7 +317,7 @@ export async function* readEntryBatches(files: LogFile[], options: ReadOptions =
       const batch = decodeBatch(file.path, lines, options, diagnostics, state)
       if (batch.length > 0) yield batch
     }
-    if (state.held) diagnostics.report(state.held)
+    settleHeld(state, undefined, options.profile, diagnostics)
   }
 }
 

@@ -4,7 +4,7 @@ import {open, stat} from 'node:fs/promises'
 import type {LocatedEntry} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
 import type {LogFile} from './files.js'
-import {countFileLineFeeds, decodeBatch, MAX_LINE_BYTES, type RawLine, readFileLines, type ReadOptions} from './reader.js'
+import {countFileLineFeeds, decodeBatch, type DecodeState, MAX_LINE_BYTES, type RawLine, readFileLines, type ReadOptions, settleHeld} from './reader.js'
 
 const BLOCK = 64 * 1024
 
@@ -35,6 +35,8 @@ async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, d
 
     // Problems are met with lines numbered back from the end (-1 is the last); renumbered at the end.
     const backwards = new Diagnostics()
+    const state: DecodeState = {}
+    let later: RawLine | undefined // the first line of the block read before: it follows this block's last
     const take = (lineBytes: Buffer, offset: number) => {
       passed++
       if (lineBytes.length > MAX_LINE_BYTES || !isUtf8(lineBytes)) {
@@ -72,10 +74,12 @@ async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, d
         tail = Buffer.alloc(0)
       }
       const startRank = passed - found.length
-      const lines: RawLine[] = found.map((f, i) => ({text: f.text, line: -(startRank + i + 1)}))
-      for (const entry of decodeBatch(file.path, lines.filter((l) => l.text.trim() !== ''), options, backwards)) {
-        matched.push({entry, rank: -entry.line})
-      }
+      // In file order, so a torn line is settled by the line after it (the block read before holds the one after the last).
+      const lines: RawLine[] = found.map((f, i) => ({text: f.text, line: -(startRank + i + 1)})).filter((l) => l.text.trim() !== '').reverse()
+      const entries = decodeBatch(file.path, lines, options, backwards, state)
+      settleHeld(state, later, options.profile, backwards)
+      if (lines.length > 0) later = lines[0]
+      for (let i = entries.length - 1; i >= 0; i--) matched.push({entry: entries[i], rank: -entries[i].line})
     }
 
     // Line numbers: the lines before the earliest one collected, plus its rank from the end.
@@ -94,10 +98,12 @@ async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, d
 /** The last `n` matching entries of a gzip file: it must be read whole, keeping only n. */
 async function lastOfGzipFile(file: LogFile, n: number, options: ReadOptions, diagnostics: Diagnostics): Promise<LocatedEntry[]> {
   const ring: LocatedEntry[] = []
+  const state: DecodeState = {}
   for await (const lines of readFileLines(file, diagnostics)) {
-    ring.push(...decodeBatch(file.path, lines, options, diagnostics))
+    ring.push(...decodeBatch(file.path, lines, options, diagnostics, state))
     if (ring.length > n) ring.splice(0, ring.length - n)
   }
+  settleHeld(state, undefined, options.profile, diagnostics)
   return ring
 }
 

@@ -12,6 +12,7 @@ import {Diagnostics} from '../../src/store/diagnostics.js'
 import {listLogFiles} from '../../src/store/files.js'
 import {followEntries} from '../../src/store/follow.js'
 import {type FilePosition, readLastEntries} from '../../src/store/tail.js'
+import {AuditWriter} from '../../src/store/writer.js'
 import {chainedLines, tempDir, writeLog} from '../helpers.js'
 
 const DEADLINE_MS = 20_000 // a correctness deadline for a loaded machine, not a timing assertion
@@ -288,6 +289,28 @@ describe('followEntries', () => {
       assert.equal(f.got[1].raw, two)
       assert.equal(f.got[1].line, 2)
       await expectExactly(f, live, [one, two], c.take(1)[0])
+    } finally {
+      await f.stop()
+    }
+  })
+
+  it('does not report a torn line that the writer recovered on restart (moved into a part, recorded, then a new live file)', async () => {
+    const dir = tempDir()
+    const first = await AuditWriter.open(dir)
+    await first.write({event: 'test.before', details: {}})
+    await first.close()
+    const live = join(dir, `audit-${new Date().toISOString().slice(0, 10)}.jsonl`)
+    const f = follow(dir)
+    try {
+      await f.until(1)
+      appendFileSync(live, '{"timestamp":"2026-') // a crash mid-append
+      await sleep(POLL_MS * 3)
+      const restarted = await AuditWriter.open(dir)
+      await restarted.write({event: 'test.after', details: {}})
+      await restarted.close()
+      await f.until(3)
+      assert.deepEqual(f.got.map((e) => e.entry.event), ['test.before', 'audit.recovery', 'test.after'])
+      assert.deepEqual(f.diagnostics.lines(), [])
     } finally {
       await f.stop()
     }

@@ -9,6 +9,8 @@ import type {LocatedEntry} from '../../src/events/model.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
 import {listLogFiles} from '../../src/store/files.js'
 import {readEntries} from '../../src/store/reader.js'
+import {queryEntries} from '../../src/store/query.js'
+import {sha256Hex} from '../../src/integrity/hash.js'
 import {readLastEntries} from '../../src/store/tail.js'
 import {chainedLines, tempDir, writeLog} from '../helpers.js'
 
@@ -49,19 +51,57 @@ test('malformed JSON is counted with its first location and the rest is read', a
   assert.match(diagnostics.lines()[0], /^warning: 3 malformed lines, first at audit-2026-11-02\.jsonl:2 \(.+\)$/)
 })
 
-test('a torn line that auditkit recovered (its audit.recovery record follows) is not reported; others are', async () => {
+/** A chained audit.recovery record for `fragment`, torn at `file`:`line`. */
+const recoveryOf = (fragment: string, file: string, line: number, prev?: string) => chainedLines([{timestamp: '2026-11-02T11:00:00.000Z', event: 'audit.recovery', level: 'warning', actor: 'auditkit', details: {file, line, fragment_bytes: Buffer.byteLength(fragment), fragment_sha256: sha256Hex(fragment)}}], prev).lines[0]
+
+test('a torn line that auditkit recovered (its audit.recovery record follows) is not reported, reading forwards, backwards and newest first; others are', async () => {
   const dir = tempDir()
-  const recovery = (file: string, line: number) => chainedLines([{timestamp: '2026-11-02T11:00:00.000Z', event: 'audit.recovery', level: 'warning', actor: 'auditkit', details: {file, line, fragment_bytes: 13, fragment_sha256: '0'.repeat(64)}}]).lines[0]
   const lines = good(3)
   writeLog(dir, 'audit-2026-11-02.jsonl', [
-    lines[0], '{"timestamp":', recovery('audit-2026-11-02.jsonl', 2), // recovered: not reported
-    lines[1], '{"event":', recovery('audit-2026-11-02.jsonl', 99), // a record for another line: reported
+    lines[0], '{"timestamp":', recoveryOf('{"timestamp":', 'audit-2026-11-02.jsonl', 2), // recovered: not reported
+    '{"event":', lines[1], recoveryOf('{"event":', 'audit-2026-11-02.jsonl', 4), // a record not right after it: reported
+    '{"lost":', recoveryOf('{"other":', 'audit-2026-11-02.jsonl', 7), // a record of other bytes: reported
     lines[2], '{"end":', // bad last line: reported
   ])
+  const expectReported = (diagnostics: Diagnostics) => {
+    assert.deepEqual(diagnostics.counts(), {malformed: 3})
+    assert.match(diagnostics.lines()[0], /first at audit-2026-11-02\.jsonl:4 /)
+  }
   const {entries, diagnostics} = await readAll(dir)
-  assert.equal(entries.length, 5)
-  assert.deepEqual(diagnostics.counts(), {malformed: 2})
-  assert.match(diagnostics.lines()[0], /first at audit-2026-11-02\.jsonl:5 /)
+  assert.equal(entries.length, 6)
+  expectReported(diagnostics)
+
+  const newestFirst = new Diagnostics()
+  for await (const _ of queryEntries(dir, {filter: {}, reverse: true, diagnostics: newestFirst}));
+  expectReported(newestFirst)
+
+  const backwards = new Diagnostics()
+  const last = await readLastEntries(await listLogFiles(dir), 100, {diagnostics: backwards})
+  assert.equal(last.entries.length, 6)
+  expectReported(backwards)
+})
+
+test('read backwards, a recovered torn line is recognised when its record starts the next 64 KiB block', async () => {
+  const dir = tempDir()
+  const [first] = good(1)
+  const fragment = '{"timestamp":"2026-11-02T10:'
+  const record = recoveryOf(fragment, 'audit-2026-11-02.jsonl', 2)
+  // One more entry, padded so that the record's line and what follows are exactly one block.
+  const after = (pad: string) => chainedLines([{...spec(9), details: {pad}}]).lines[0]
+  const bytesFrom = (pad: string) => Buffer.byteLength(`${record}\n${after(pad)}\n`)
+  const pad = 'x'.repeat(64 * 1024 - bytesFrom(''))
+  assert.equal(bytesFrom(pad), 64 * 1024)
+  writeLog(dir, 'audit-2026-11-02.jsonl', [first, fragment, record, after(pad)])
+  const diagnostics = new Diagnostics()
+  const {entries} = await readLastEntries(await listLogFiles(dir), 10, {diagnostics})
+  assert.equal(entries.length, 3)
+  assert.deepEqual(entries.map((e) => e.line), [1, 3, 4])
+  assert.equal(diagnostics.total, 0, diagnostics.lines().join('; '))
+  // The same file with a record of other bytes: reported.
+  writeLog(dir, 'audit-2026-11-02.jsonl', [first, '{"timestamp":"2026-11-02T10:0X', record, after(pad)])
+  const reported = new Diagnostics()
+  await readLastEntries(await listLogFiles(dir), 10, {diagnostics: reported})
+  assert.match(reported.lines().join('\n'), /1 malformed line, at audit-2026-11-02\.jsonl:2 /)
 })
 
 test('JSON values that are not objects: [1], 123, null, "x"', async () => {
