@@ -48,6 +48,8 @@ export interface ReadFileOptions {
 const NATIVE_START = Buffer.from('{"timestamp":"')
 const BACKSLASH = 92
 const LF = 10
+const CLOSE_BRACE = 125
+const RECOVERY_EVENT = Buffer.from('"event":"audit.recovery"')
 
 /** LF bytes in block[from, to). */
 export function countLineFeeds(block: Buffer, from = 0, to = block.length): number {
@@ -142,9 +144,18 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
     if (needles && nativeFile) {
       const first = lineNo
       const {ranges, lines} = candidateLines(block, needles)
-      for (const {start, end, index} of ranges) {
+      for (let r = 0; r < ranges.length; r++) {
+        const {start, end, index} = ranges[r]
         lineNo = first + index + 1
         take(block.subarray(start, end), batch)
+        // A line that does not end like an entry may be torn: its audit.recovery record, on the next line, settles it.
+        if (block[end - 1] !== CLOSE_BRACE && ranges[r + 1]?.index !== index + 1) {
+          const nextEnd = block.indexOf(LF, end + 1)
+          if (nextEnd > end && block.subarray(end + 1, nextEnd).includes(RECOVERY_EVENT)) {
+            lineNo++
+            take(block.subarray(end + 1, nextEnd), batch)
+          }
+        }
       }
       lineNo = first + lines
       return batch

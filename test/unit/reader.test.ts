@@ -81,6 +81,19 @@ test('a torn line that auditkit recovered (its audit.recovery record follows) is
   expectReported(backwards)
 })
 
+test('with a selective filter, a recovered torn line that holds the filter\'s literal is not reported', async () => {
+  const dir = tempDir()
+  const lines = good(3)
+  const torn = lines[1].slice(0, 90) // holds "auth.login"
+  assert.match(torn, /"auth\.login"/)
+  writeLog(dir, 'audit-2026-11-02.jsonl', [lines[0], torn, recoveryOf(torn, 'audit-2026-11-02.jsonl', 2), lines[2], torn])
+  const {entries, diagnostics} = await readAll(dir, {filter: compileFilter({events: ['auth.login']})})
+  assert.deepEqual(entries.map((e) => e.line), [1, 4])
+  // Only the second copy, with no record after it, is damage.
+  assert.equal(diagnostics.total, 1)
+  assert.match(diagnostics.lines()[0], /^warning: 1 malformed line, at audit-2026-11-02\.jsonl:5 /)
+})
+
 test('read backwards, a recovered torn line is recognised when its record starts the next 64 KiB block', async () => {
   const dir = tempDir()
   const [first] = good(1)
