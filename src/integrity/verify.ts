@@ -272,8 +272,10 @@ async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncG
     file.handle = handle
     if (gzip) {
       const source = handle.createReadStream({start: 0, highWaterMark: BLOCK_BYTES, autoClose: false})
+      const gunzip = createGunzip({chunkSize: BLOCK_BYTES})
+      source.on('error', (error) => gunzip.destroy(error)) // pipe() does not pass read errors on
       try {
-        for await (const chunk of source.pipe(createGunzip({chunkSize: BLOCK_BYTES})) as AsyncIterable<Buffer>) {
+        for await (const chunk of source.pipe(gunzip) as AsyncIterable<Buffer>) {
           const block = next(chunk.length)
           chunk.copy(block, HEADROOM + carry.length)
           const parts = cut(block, HEADROOM + carry.length + chunk.length)

@@ -112,7 +112,10 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
   const {cursor, fd} = options
   const start = cursor ? cursor.offset : options.start
   const source = createReadStream(file.path, {highWaterMark: CHUNK_BYTES, start, ...(fd === undefined ? {} : {fd, fs: callerOwned})})
-  const stream = file.gzip ? source.pipe(createGunzip({chunkSize: CHUNK_BYTES})) : source
+  const gunzip = file.gzip ? createGunzip({chunkSize: CHUNK_BYTES}) : undefined
+  // pipe() does not pass the file's errors on (a .gz removed after the listing): the gunzip side gets them.
+  source.on('error', (error) => gunzip?.destroy(error))
+  const stream = gunzip ? source.pipe(gunzip) : source
   let carry: Buffer | undefined
   let lineNo = cursor?.line ?? 0
   let skippingLong = cursor?.skipping ?? false

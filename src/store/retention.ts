@@ -23,36 +23,49 @@ interface Summary extends RemovedFile {
   lastTime: number
 }
 
-async function summarize(file: LogFile, headBefore: string): Promise<Summary> {
-  const summary: Summary = {file: file.name, entries: 0, first: null, last: null, last_hash: headBefore, lastTime: Number.NEGATIVE_INFINITY}
-  for await (const batch of readFileLines(file, new Diagnostics())) {
-    for (const {text} of batch) {
-      const decoded = decodeLine(text)
-      if (!decoded.ok) continue
-      summary.entries++
-      summary.first ??= decoded.entry.timestamp
-      summary.last = decoded.entry.timestamp
-      summary.lastTime = Math.max(summary.lastTime, decoded.time)
-      summary.last_hash = splitChainedLine(text)?.hash ?? summary.last_hash
+/**
+ * Reads a closed file for its record; undefined when it cannot be read whole. A plain part that is
+ * gzipped (and unlinked) between the listing and the open is read from its .gz instead.
+ */
+async function summarize(file: LogFile, headBefore: string): Promise<Summary | undefined> {
+  const forms = file.gzip ? [file] : [file, {...file, name: `${file.name}.gz`, path: `${file.path}.gz`, gzip: true}]
+  for (const form of forms) {
+    const summary: Summary = {file: form.name, entries: 0, first: null, last: null, last_hash: headBefore, lastTime: Number.NEGATIVE_INFINITY}
+    const diagnostics = new Diagnostics()
+    for await (const batch of readFileLines(form, diagnostics)) {
+      for (const {text} of batch) {
+        const decoded = decodeLine(text)
+        if (!decoded.ok) continue
+        summary.entries++
+        summary.first ??= decoded.entry.timestamp
+        summary.last = decoded.entry.timestamp
+        summary.lastTime = Math.max(summary.lastTime, decoded.time)
+        summary.last_hash = splitChainedLine(text)?.hash ?? summary.last_hash
+      }
     }
+    const {unreadable, 'truncated-gzip': truncated} = diagnostics.counts()
+    if (!unreadable && !truncated) return summary
   }
-  return summary
+  return undefined
 }
 
 /**
  * The files retention would remove, oldest first: the longest run from the start of the chain of
  * whole files strictly older than the cutoff (their day and every entry in them), never the newest
- * file, which holds the chain head. Files are read here, outside the lock: closed files do not change.
+ * file, which holds the chain head. Files are read here, outside the lock: closed files do not change
+ * (but may be gzipped meanwhile). `listed` is the directory's listing when the caller has one.
  */
-export async function planRetention(dir: string, retentionDays: number, now: number): Promise<RemovedFile[]> {
+export async function planRetention(dir: string, retentionDays: number, now: number, listed?: LogFile[]): Promise<RemovedFile[]> {
   const cutoff = now - retentionDays * DAY_MS
-  const files = await listLogFiles(dir)
+  const files = listed ?? await listLogFiles(dir)
   const planned: RemovedFile[] = []
   let head = GENESIS
   for (const file of files.slice(0, -1)) {
     if (dayStart(file.day) + DAY_MS > cutoff) break
-    const {lastTime, ...summary} = await summarize(file, head)
-    if (lastTime >= cutoff) break
+    const read = await summarize(file, head)
+    // A file that cannot be read whole is not recorded, so neither it nor anything after it is removed.
+    if (!read || read.lastTime >= cutoff) break
+    const {lastTime: _, ...summary} = read
     planned.push(summary)
     head = summary.last_hash
   }

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
-import {existsSync, linkSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, linkSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
+import {gzipSync} from 'node:zlib'
 
 import {AuditWriter, LockTimeoutError, WriteInputError} from '../../src/index.js'
 import {verifyDirectory} from '../../src/integrity/verify.js'
+import {listLogFiles} from '../../src/store/files.js'
 import {DirectoryLock, LOCK_NAME} from '../../src/store/lock.js'
+import {planRetention} from '../../src/store/retention.js'
 import {chainedLines, tempDir, writeLog} from '../helpers.js'
 import {checkChain} from './writer-support.js'
 
@@ -212,6 +215,22 @@ describe('AuditWriter', () => {
     assert.deepEqual(check.problems, [])
     const report = await verifyDirectory(dir, {threads: 0})
     assert.equal(report.valid, true, JSON.stringify(report.problems))
+  })
+
+  it('retention reads a part gzipped between the listing and the read from its .gz: the record holds its real count and hash', async () => {
+    const dir = tempDir()
+    const made = chainedLines([{timestamp: '2030-02-01T08:00:00.000Z', event: 'a.b'}, {timestamp: '2030-02-01T09:00:00.000Z', event: 'a.c'}])
+    writeLog(dir, 'audit-2030-02-01.001.jsonl', made.lines)
+    writeLog(dir, 'audit-2030-02-02.jsonl', chainedLines([{timestamp: '2030-02-02T08:00:00.000Z', event: 'a.d'}], made.head).lines)
+    const listed = await listLogFiles(dir)
+    // The writer's background compression finishes now: the .gz appears, the plain part goes.
+    writeFileSync(join(dir, 'audit-2030-02-01.001.jsonl.gz'), gzipSync(readFileSync(join(dir, 'audit-2030-02-01.001.jsonl'))))
+    unlinkSync(join(dir, 'audit-2030-02-01.001.jsonl'))
+    const planned = await planRetention(dir, 27, DAY1, listed)
+    assert.deepEqual(planned, [{file: 'audit-2030-02-01.001.jsonl.gz', entries: 2, first: '2030-02-01T08:00:00.000Z', last: '2030-02-01T09:00:00.000Z', last_hash: made.head}])
+    // A part that cannot be read at all is not planned, nor anything after it.
+    unlinkSync(join(dir, 'audit-2030-02-01.001.jsonl.gz'))
+    assert.deepEqual(await planRetention(dir, 27, DAY1, listed), [])
   })
 
   it('retention never removes the file holding the chain head, and runs at rotation', async () => {
