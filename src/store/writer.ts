@@ -130,6 +130,8 @@ export function defaultActor(): string {
 
 /** Most entries appended under one lock acquisition, so other processes get their turn. */
 const MAX_BATCH = 8192
+/** And at most this much text per batch: one write(2) of a string V8 can build. */
+const MAX_BATCH_CHARS = 32 * 1024 * 1024
 
 /** Entries are stamped under the lock; the body is serialized before, with this in its place. */
 const STAND_IN = '0000-00-00T00:00:00.000Z'
@@ -298,7 +300,13 @@ export class AuditWriter {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH)
+      let size = 0
+      let n = 0
+      for (; n < this.queue.length && n < MAX_BATCH; n++) {
+        size += this.queue[n].body?.length ?? 0
+        if (n > 0 && size > MAX_BATCH_CHARS) break
+      }
+      const batch = this.queue.splice(0, n)
       try {
         await this.flush(batch)
       } catch (error) {

@@ -233,6 +233,21 @@ describe('AuditWriter', () => {
     assert.deepEqual(await planRetention(dir, 27, DAY1, listed), [])
   })
 
+  it('concurrent callers whose entries add up to more than a string can hold are written in several batches', async () => {
+    const dir = tempDir()
+    const writer = await AuditWriter.open(dir, {max_file_size: 0, fsync: 'never', now: () => DAY1})
+    const pad = 'z'.repeat(1000 * 1000) // 600 entries of 1 MB: more than V8's longest string
+    const results = await Promise.allSettled(Array.from({length: 600}, (_, i) => writer.write({event: 'big.entry', details: {i, pad}})))
+    await writer.close()
+    assert.deepEqual(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)).slice(0, 1), [])
+    const path = join(dir, 'audit-2030-03-01.jsonl')
+    assert.ok(statSync(path).size > 600 * 1000 * 1000)
+    const report = await verifyDirectory(dir, {threads: 0})
+    assert.equal(report.entries, 600)
+    assert.equal(report.valid, true)
+    unlinkSync(path)
+  })
+
   it('retention never removes the file holding the chain head, and runs at rotation', async () => {
     const dir = tempDir()
     const made = chainedLines([{timestamp: '2030-01-01T08:00:00.000Z', event: 'a.b'}])
