@@ -2,7 +2,7 @@
  * auditkit's library entry: the writer, the reading API and the native chain helpers.
  * Re-exports only; see man/writing-notes.md for an example.
  */
-export {AuditWriter, type AuditWriterOptions, defaultActor, type WriteInput, WriteInputError, type WriterSettings, type WrittenEntry, writerSettingsSchema} from './store/writer.js'
+export {AuditWriter, type AuditWriterOptions, checkWriteInput, defaultActor, type WriteInput, WriteInputError, type WriterSettings, type WrittenEntry, writerSettingsSchema} from './store/writer.js'
 export {LockTimeoutError} from './store/lock.js'
 export type {RemovedFile} from './store/retention.js'
 export {readEntries, readEntryBatches, type ReadOptions} from './store/reader.js'

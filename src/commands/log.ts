@@ -5,7 +5,8 @@ import {Args, Flags} from '@oclif/core'
 import {AuditCommand, UserError} from '../cli/base.js'
 import {LEVELS} from '../events/model.js'
 import {safeJson} from '../formats/sanitize.js'
-import {AuditWriter, defaultActor, WriteInputError} from '../store/writer.js'
+import {MAX_LINE_BYTES} from '../store/reader.js'
+import {AuditWriter, checkWriteInput, defaultActor, jsonProblem, WriteInputError} from '../store/writer.js'
 
 /** Reads a details document (a JSON object) from text the user gave. */
 function parseDetails(text: string, source: string): Record<string, unknown> {
@@ -16,6 +17,9 @@ function parseDetails(text: string, source: string): Record<string, unknown> {
     throw new UserError(`${source}: not JSON (${(error as Error).message.split('\n', 1)[0]})`)
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UserError(`${source}: expected a JSON object`)
+  // JSON.parse rounds integers beyond 2^53: the entry would say something else than the input.
+  const problem = jsonProblem(value, 'details', {exactIntegers: true})
+  if (problem) throw new UserError(`${source}: ${problem}`)
   return value as Record<string, unknown>
 }
 
@@ -78,10 +82,22 @@ written. --prune applies retention now instead of (or after) appending.`
     if (flags.prune && config.retention_days === 0) throw new UserError('--prune: retention_days is 0 (keep everything); set it with --retention-days, $AUDIT_RETENTION_DAYS or the config')
 
     // Test-only: shifts the writer's clock, so tests can write "on another day" through the real binary.
+    // Bad input is refused before the directory is touched (opening creates it and repairs a torn line).
+    const input = {event: args.event ?? '', level: flags.level, actor: flags.actor ?? defaultActor(), details}
+    if (args.event) {
+      try {
+        checkWriteInput(input)
+      } catch (error) {
+        throw error instanceof WriteInputError ? new UserError(error.message) : error
+      }
+      const bytes = Buffer.byteLength(JSON.stringify(details))
+      if (bytes > MAX_LINE_BYTES) throw new UserError(`details are ${bytes} bytes; readers accept at most ${MAX_LINE_BYTES} per entry`)
+    }
+
     const offset = Number(process.env.AUDIT_TEST_NOW_OFFSET_MS ?? 0)
     const writer = await AuditWriter.open(config.dir, {...config, now: offset ? () => Date.now() + offset : undefined, onError: (error) => this.warnLine(`audit log: warning: ${error.message}`)})
     try {
-      const written = args.event ? await writer.write({event: args.event, level: flags.level, actor: flags.actor ?? defaultActor(), details}) : undefined
+      const written = args.event ? await writer.write(input) : undefined
       const removed = flags.prune ? await writer.prune() : undefined
       if (flags.json) {
         const out = flags.prune ? {entry: written?.entry ?? null, removed} : written?.entry ?? null
@@ -103,7 +119,8 @@ written. --prune applies retention now instead of (or after) appending.`
     for (const pair of flags.detail ?? []) {
       const eq = pair.indexOf('=')
       if (eq <= 0) throw new UserError(`--detail "${pair}": expected KEY=VALUE with a non-empty KEY`)
-      details[pair.slice(0, eq)] = pair.slice(eq + 1)
+      // Defined, not assigned: a key "__proto__" is a member like any other.
+      Object.defineProperty(details, pair.slice(0, eq), {value: pair.slice(eq + 1), enumerable: true, writable: true, configurable: true})
     }
     return details
   }

@@ -15,7 +15,9 @@ export function makeConfigSchemas(z: typeof Z) {
     level: z.preprocess((value) => (typeof value === 'string' ? parseLevel(value) ?? value : value), z.enum(LEVELS)),
     exclude_events: z.array(z.string().min(1)),
     include_metadata: z.boolean(),
-    metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      // The writer fills these itself: an entry's provenance is not a setting.
+      .refine((extras) => !['hostname', 'pid', 'version'].some((key) => Object.hasOwn(extras, key)), {error: 'hostname, pid and version are filled in by auditkit; choose other names for extras'}),
     integrity: z.boolean(),
     max_file_size: z.number().nonnegative(),
     compress: z.boolean(),

@@ -76,29 +76,66 @@ const inputSchema = z.strictObject({
     .refine((event) => !event.startsWith(`${RESERVED_CATEGORY}.`), {error: (issue) => `event "${String(issue.input)}": the "${RESERVED_CATEGORY}." category is reserved for auditkit's own records`}),
   level: z.string({error: 'level: expected a string'}).optional(),
   actor: z.string({error: 'actor: expected a string'}).optional(),
-  details: z.record(z.string(), z.unknown(), {error: 'details: expected an object'}).superRefine((details, ctx) => {
-    const problem = jsonProblem(details, 'details', new Set())
-    if (problem) ctx.addIssue({code: 'custom', message: problem})
-  }).optional(),
+  // Checked by jsonProblem first (zod's record check would copy it, dropping an own "__proto__" member).
+  details: z.custom<Record<string, unknown>>((details) => details !== null && typeof details === 'object' && !Array.isArray(details), {error: 'details: expected an object'}).optional(),
 })
+
+/** Checks what `write()` takes without writing anything: the entry's parts, or a WriteInputError. */
+export function checkWriteInput(input: WriteInput): {event: string; level: Level; actor?: string; details: Record<string, unknown>} {
+  const details = (input as {details?: unknown} | null)?.details
+  const problem = details === undefined ? undefined : jsonProblem(details, 'details')
+  if (problem) throw new WriteInputError(problem)
+  const parsed = inputSchema.safeParse(input)
+  if (!parsed.success) throw new WriteInputError(describeInputIssue(parsed.error))
+  const level = parsed.data.level === undefined ? 'info' : parseLevel(parsed.data.level)
+  if (!level) throw new WriteInputError(`level "${parsed.data.level}": expected one of ${LEVELS.join(', ')}`)
+  // The caller's own object, validated as it is.
+  return {event: parsed.data.event, level, actor: parsed.data.actor, details: (details as Record<string, unknown> | undefined) ?? {}}
+}
+
+/** How deep details may nest; deeper input is refused before anything recursive sees it. */
+const MAX_DEPTH = 64
 
 /**
  * Why a value would not survive JSON as it is (so the entry would not say what the caller meant),
- * or undefined: only strings, finite numbers, booleans, null, arrays and plain objects pass.
+ * or undefined: only strings, finite numbers, booleans, null, arrays without holes or extra members,
+ * and plain objects pass, nested at most MAX_DEPTH deep. Iterative, so no input can exhaust the stack.
+ * `exactIntegers`, for values read from JSON text: integers beyond 2^53 (rounded by JSON.parse) fail too.
  */
-function jsonProblem(value: unknown, path: string, seen: Set<object>): string | undefined {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${path}: ${value} is not a JSON number`
-  if (typeof value !== 'object') return `${path}: ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`} is not a JSON value`
-  if (seen.has(value)) return `${path}: circular reference`
-  const proto = Object.getPrototypeOf(value)
-  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return `${path}: a ${proto?.constructor?.name ?? 'class instance'} is not a plain JSON object`
-  seen.add(value)
-  for (const [key, member] of Object.entries(value)) {
-    const problem = jsonProblem(member, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, seen)
-    if (problem) return problem
+export function jsonProblem(root: unknown, rootPath: string, options: {exactIntegers?: boolean} = {}): string | undefined {
+  // Items to check, and `leave` marks that end an object's visit: `open` holds the objects being visited.
+  const stack: Array<{value: unknown; path: string; depth: number} | {leave: object}> = [{value: root, path: rootPath, depth: 0}]
+  const open = new Set<object>()
+  // Each value is at least one byte of a line that may hold MAX_LINE_BYTES: more cannot be written anyway.
+  let values = 0
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    if (++values > MAX_LINE_BYTES) return `${rootPath}: more values than an entry can hold`
+    if ('leave' in item) {
+      open.delete(item.leave)
+      continue
+    }
+    const {value, path, depth} = item
+    if (value === null || typeof value === 'string' || typeof value === 'boolean') continue
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return `${path}: ${value} is not a JSON number`
+      if (options.exactIntegers && Number.isInteger(value) && !Number.isSafeInteger(value)) return `${path}: an integer beyond 2^53 loses digits when read; give it as a string`
+      continue
+    }
+    if (typeof value !== 'object') return `${path}: ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`} is not a JSON value`
+    if (depth >= MAX_DEPTH) return `${path}: nested deeper than ${MAX_DEPTH} levels`
+    if (open.has(value)) return `${path}: circular reference`
+    open.add(value)
+    stack.push({leave: value})
+    if (Array.isArray(value)) {
+      if (Object.keys(value).length !== value.length) return `${path}: an array with holes or named members is not a JSON array`
+      for (let i = value.length - 1; i >= 0; i--) stack.push({value: value[i], path: `${path}[${i}]`, depth: depth + 1})
+      continue
+    }
+    const proto = Object.getPrototypeOf(value)
+    if (proto !== Object.prototype && proto !== null) return `${path}: a ${proto?.constructor?.name ?? 'class instance'} is not a plain JSON object`
+    const members = Object.entries(value)
+    for (let i = members.length - 1; i >= 0; i--) stack.push({value: members[i][1], path: `${path}.${members[i][0]}`, depth: depth + 1})
   }
-  seen.delete(value)
   return undefined
 }
 
@@ -226,15 +263,17 @@ export class AuditWriter {
    */
   write(input: WriteInput): Promise<WrittenEntry | undefined> {
     if (this.closed) return Promise.reject(new Error('AuditWriter: write after close()'))
-    const parsed = inputSchema.safeParse(input)
-    if (!parsed.success) return Promise.reject(new WriteInputError(describeInputIssue(parsed.error)))
-    const {event, actor, details} = parsed.data
-    const level = parsed.data.level === undefined ? 'info' : parseLevel(parsed.data.level)
-    if (!level) return Promise.reject(new WriteInputError(`level "${parsed.data.level}": expected one of ${LEVELS.join(', ')}`))
+    let checked: ReturnType<typeof checkWriteInput>
+    try {
+      checked = checkWriteInput(input)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const {event, level, actor, details} = checked
     if (!this.settings.enabled || levelRank(level) < levelRank(this.settings.level) || this.excluded.some((re) => re.test(event))) {
       return Promise.resolve(undefined)
     }
-    const entry = {event, level, actor: actor ?? defaultActor(), details: details ?? {}}
+    const entry = {event, level, actor: actor ?? defaultActor(), details}
     // Serialized now, outside the lock, with a stand-in timestamp of the same length (see stamp()).
     const body = serializeBody({timestamp: STAND_IN, ...entry, metadata: this.metadata})
     const bytes = Buffer.byteLength(body) + (this.settings.integrity ? 80 : 0)

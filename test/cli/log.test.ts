@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
@@ -62,6 +62,8 @@ describe('audit log', () => {
       [['log', 'a.b', '-'], /readers accept at most/, `{"big":"${'x'.repeat(1024 * 1024)}"}`],
       [['log', '--prune'], /--prune: retention_days is 0/],
       [['log', 'a.b', '--bogus'], /Nonexistent flag: --bogus/],
+      [['log', 'a.b', '--details-json', '{"id":12345678901234567890}'], /--details-json: details.id: an integer beyond 2\^53 loses digits/],
+      [['log', 'a.b', '-'], /standard input: details(\.a)+: nested deeper than 64 levels/, `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`],
     ]
     for (const [args, message, input] of cases) {
       const r = await runAudit([...args, '--dir', dir], {input})
@@ -72,6 +74,19 @@ describe('audit log', () => {
       assert.equal(r.stdout, '')
     }
     assert.deepEqual(logFiles(dir), [])
+    // Refused before the directory is touched: not created, and a torn line in it not yet repaired.
+    const absent = join(dir, 'absent')
+    assert.equal((await runAudit(['log', 'Bad.Event', '--dir', absent])).code, 2)
+    assert.equal(existsSync(absent), false)
+    const torn = join(tempDir(), 'torn')
+    assert.equal((await runAudit(['log', 'a.b', '--dir', torn])).code, 0)
+    const [live] = logFiles(torn)
+    truncateSync(join(torn, live), statSync(join(torn, live)).size - 20)
+    const before = readFileSync(join(torn, live))
+    assert.equal((await runAudit(['log', 'a.b', '--level', 'loud', '--dir', torn])).code, 2)
+    assert.deepEqual(logFiles(torn), [live])
+    assert.deepEqual(readFileSync(join(torn, live)), before)
+
     const badConfig = await runAudit(['log', 'a.b', '--dir', dir], {env: {AUDIT_LEVEL: 'loud'}})
     assert.equal(badConfig.code, 2)
     assert.match(badConfig.stderr, /AUDIT_LEVEL/)

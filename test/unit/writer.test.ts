@@ -17,6 +17,14 @@ import {checkChain} from './writer-support.js'
 const DAY1 = Date.parse('2030-03-01T12:00:00.000Z')
 const DAY2 = Date.parse('2030-03-02T00:00:01.000Z')
 
+/** An object `depth` levels deep: {n: {n: … {}}}. */
+function nested(depth: number): Record<string, unknown> {
+  const root: Record<string, unknown> = {}
+  let at = root
+  for (let i = 1; i < depth; i++) at = (at.n = {}) as Record<string, unknown>
+  return root
+}
+
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean)
 const mode = (path: string) => statSync(path).mode & 0o777
 
@@ -71,15 +79,39 @@ describe('AuditWriter', () => {
       [{event: 'a.b', actor: 7}, /actor: expected a string/],
       [{event: 'a.b', colour: 'red'}, /unknown member "colour"/],
       [{event: 'a.b', details: {big: 'x'.repeat(1024 * 1024)}}, /readers accept at most/],
+      [{event: 'a.b', details: {holes: [1, , 3]}}, /details.holes: an array with holes or named members/], // eslint-disable-line no-sparse-arrays
+      [{event: 'a.b', details: {named: Object.assign([1], {extra: 2})}}, /details.named: an array with holes or named members/],
+      [{event: 'a.b', details: nested(65)}, /: nested deeper than 64 levels/],
+      // Deep enough to exhaust the stack of anything recursive.
+      [{event: 'a.b', details: nested(100_000)}, /: nested deeper than 64 levels/],
     ]
     for (const [input, message] of bad) {
-      await assert.rejects(writer.write(input as never), (error: Error) => error instanceof WriteInputError && message.test(error.message))
+      let pending: Promise<unknown> | undefined
+      assert.doesNotThrow(() => { pending = writer.write(input as never) }, 'bad input rejects the promise, it does not throw')
+      await assert.rejects(pending!, (error: Error) => error instanceof WriteInputError && message.test(error.message))
     }
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
     await assert.rejects(writer.write({event: 'a.b', details: cyclic}), /details.self(.self)?: circular reference/)
     await writer.close()
     assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('audit-')), [])
+  })
+
+  it('writes details exactly as given: a "__proto__" member, a shared object twice, 64 levels deep', async () => {
+    const dir = tempDir()
+    const writer = await AuditWriter.open(dir, {now: () => DAY1})
+    const shared = {x: 1}
+    const details = JSON.parse('{"__proto__": {"polluted": true}, "k": 2}') as Record<string, unknown>
+    Object.assign(details, {a: shared, b: shared, deep: nested(63)})
+    const written = await writer.write({event: 'a.b', details})
+    await writer.close()
+    const stored = JSON.parse(lines(written!.file)[0]).details
+    assert.deepEqual(Object.keys(stored), ['__proto__', 'k', 'a', 'b', 'deep'])
+    assert.equal(JSON.stringify(stored), JSON.stringify(details))
+  })
+
+  it('refuses configured metadata named like the members it fills in', async () => {
+    await assert.rejects(AuditWriter.open(tempDir(), {metadata: {hostname: 'forged'}}), (error: Error) => error instanceof WriteInputError && /metadata: hostname, pid and version are filled in by auditkit/.test(error.message))
   })
 
   it('drops entries below level, excluded events, and everything when disabled; integrity off writes unchained lines', async () => {
