@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import {closeSync, openSync, readFileSync, readlinkSync, statSync, writeSync} from 'node:fs'
-import {hostname} from 'node:os'
+import {hostname, uptime} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
@@ -22,16 +22,23 @@ export const LOCK_NAME = '.audit.lock'
 const FOREIGN_STALE_MS = 60_000
 
 /**
- * Who we are: the host name plus the pid namespace, so two containers that share a host name but
- * not their pids never judge each other's locks by pid.
+ * Who we are: the host name, the pid namespace (two containers that share a host name but not their
+ * pids never judge each other's locks by pid) and the boot (a lock left before a reboot may name a
+ * pid that was reused since).
  */
 const HOST = (() => {
-  try {
-    return `${hostname()}/${readlinkSync('/proc/self/ns/pid').replace(/\D/g, '')}`
-  } catch {
-    return hostname()
+  const read = (path: string, get: (p: string) => string) => {
+    try {
+      return get(path)
+    } catch {
+      return '?'
+    }
   }
+  const pidNamespace = read('/proc/self/ns/pid', (p) => readlinkSync(p).replace(/\D/g, ''))
+  const boot = read('/proc/sys/kernel/random/boot_id', (p) => readFileSync(p, 'utf8').trim())
+  return `${hostname()}/${pidNamespace}/${boot}`
 })()
+const HOST_NAME = HOST.split('/')[0]
 
 /** Nonces of the locks this process holds right now (a lock naming our pid with another nonce is a leftover). */
 const heldHere = new Set<string>()
@@ -68,7 +75,11 @@ function isStale({text, ageMs}: Observed): boolean {
   const pid = Number(pidText)
   // Empty or odd content: a holder between creating and filling the file, or garbage.
   if (!Number.isInteger(pid) || pid <= 0 || !host || !nonce) return ageMs > FOREIGN_STALE_MS
-  if (host !== HOST) return ageMs > FOREIGN_STALE_MS
+  if (host !== HOST) {
+    // Written on this host before it last booted: its holder is gone.
+    if (host.split('/')[0] === HOST_NAME && ageMs > uptime() * 1000) return true
+    return ageMs > FOREIGN_STALE_MS
+  }
   if (pid === process.pid) return !heldHere.has(nonce.trim())
   return !pidAlive(pid)
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
-import {existsSync, linkSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
-import {hostname} from 'node:os'
+import {existsSync, linkSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync} from 'node:fs'
+import {hostname, uptime} from 'node:os'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {gzipSync} from 'node:zlib'
@@ -307,7 +307,16 @@ describe('AuditWriter', () => {
     assert.ok(await writer.write({event: 'a.b'}))
     writeFileSync(join(dir, LOCK_NAME), `${process.ppid} ${host} cafe`) // a live process holds it
     await assert.rejects(writer.write({event: 'a.c'}), (error: Error) => error instanceof LockTimeoutError && /held by pid \d+/.test(error.message))
+    // The same live pid, but written before this host last booted: a leftover, broken at once.
+    const [name, pidNamespace] = host.split('/')
+    writeFileSync(join(dir, LOCK_NAME), `${process.ppid} ${name}/${pidNamespace}/an-earlier-boot cafe`)
+    const beforeBoot = new Date(Date.now() - uptime() * 1000 - 60_000)
+    utimesSync(join(dir, LOCK_NAME), beforeBoot, beforeBoot)
+    assert.ok(await writer.write({event: 'a.d'}))
+    // Another host's lock, fresh: waited for.
+    writeFileSync(join(dir, LOCK_NAME), `${process.ppid} elsewhere/1/x cafe`)
+    await assert.rejects(writer.write({event: 'a.e'}), LockTimeoutError)
     await writer.close()
-    assert.equal(lines(join(dir, 'audit-2030-03-01.jsonl')).length, 1)
+    assert.deepEqual(lines(join(dir, 'audit-2030-03-01.jsonl')).map((l) => JSON.parse(l).event), ['a.b', 'a.d'])
   })
 })
