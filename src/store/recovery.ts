@@ -16,6 +16,8 @@ export interface Tail {
   fragment?: {offset: number; bytes: Buffer}
   /** The last line is a whole entry and lacks only its LF. */
   missingNewline: boolean
+  /** The last complete line is a loki-mode entry: the file is another writer's. */
+  lokiMode?: boolean
 }
 
 const FIRST_WINDOW = 64 * 1024
@@ -69,13 +71,18 @@ function scan(buf: Buffer, start: number, wantHead: boolean): Tail | undefined {
       end = lf + 1
     }
   }
-  if (!wantHead) return tail
   // Complete lines, newest first; a line counts only once its start is inside the window.
   let lineEnd = buf[end - 1] === 10 ? end - 1 : end
-  while (lineEnd > 0) {
+  for (let newest = true; lineEnd > 0; newest = false) {
     const lf = buf.lastIndexOf(10, lineEnd - 1)
     if (lf < 0 && start > 0) return undefined
-    const split = splitChainedLine(buf.toString('utf8', lf + 1, lineEnd))
+    const text = buf.toString('utf8', lf + 1, lineEnd)
+    if (newest) {
+      const decoded = decodeLine(text)
+      if (decoded.ok && decoded.profile === 'loki') return {...tail, lokiMode: true}
+      if (!wantHead) return tail
+    }
+    const split = splitChainedLine(text)
     if (split) return {...tail, head: split.hash}
     lineEnd = lf < 0 ? 0 : lf
   }

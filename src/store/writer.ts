@@ -10,7 +10,7 @@ import {type Config, makeConfigSchemas} from '../config/schema.js'
 import {globToRegExp} from '../events/filter.js'
 import {type AuditEntry, EVENT_NAME, type Level, LEVELS, levelRank, parseLevel} from '../events/model.js'
 import {chainLine, GENESIS, serializeBody} from '../integrity/native.js'
-import {type LogFile, listLogFiles, makeDirectory} from './files.js'
+import {type LogFile, listLogFiles, LogDirectoryError, makeDirectory} from './files.js'
 import {DirectoryLock} from './lock.js'
 import {MAX_LINE_BYTES} from './reader.js'
 import {lastChainHash, lineNumberAt, readTail, recoveryDetails} from './recovery.js'
@@ -455,6 +455,8 @@ export class AuditWriter {
     const info = newest && !newest.gzip ? statSync(newest.path) : undefined
     if (newest && info) {
       tail = readTail(newest.path, info.size, this.settings.integrity)
+      // Its chain is not ours to continue, nor is its file ours to append to.
+      if (tail.lokiMode) throw new LogDirectoryError(`${this.dir}: ${newest.name} is a loki-mode log; auditkit writes native logs, into a directory of their own`)
       head = tail.head
     }
     if (head === undefined && this.settings.integrity) {

@@ -93,6 +93,20 @@ describe('audit log', () => {
     assert.deepEqual(logFiles(dir), [])
   })
 
+  it('refuses a directory whose newest file is a loki-mode log (exit 2, the file untouched), with integrity on or off', async () => {
+    const dir = tempDir()
+    const loki = '{"timestamp": "2026-03-01T08:12:37+00:00", "action": "login", "resource_type": "session", "resource_id": null, "user_id": "bob", "token_id": null, "ip_address": "10.0.0.4", "user_agent": null, "success": false, "error": "bad token", "details": {}, "_integrity_hash": "0616a76fc303c481d1972b92c83d3adef8eead1d62fc90e0e168adc74c93f4b3"}'
+    const path = writeLog(dir, 'audit-2026-03-01.jsonl', [loki])
+    for (const env of [{}, {AUDIT_NO_INTEGRITY: '1'}]) {
+      const r = await runAudit(['log', 'a.b', '--dir', dir], {env})
+      assert.equal(r.code, 2, r.stderr)
+      assert.match(r.stderr, /audit-2026-03-01\.jsonl is a loki-mode log; auditkit writes native logs, into a directory of their own/)
+      assert.equal(r.stderr.trim().split('\n').length, 1)
+    }
+    assert.deepEqual(logFiles(dir), ['audit-2026-03-01.jsonl'])
+    assert.equal(readFileSync(path, 'utf8'), `${loki}\n`)
+  })
+
   it('a log directory that cannot be made: exit 2, one line naming it (under /proc too, where Node\'s own mkdir -p spins)', async () => {
     const dir = tempDir()
     const file = join(dir, 'plain-file')
