@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {chmodSync, closeSync, createReadStream, createWriteStream, fsyncSync, linkSync, openSync, statSync, unlinkSync} from 'node:fs'
+import {chmodSync, closeSync, createReadStream, createWriteStream, fsyncSync, linkSync, openSync, readdirSync, statSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {createGzip} from 'node:zlib'
@@ -99,7 +99,13 @@ export async function compressClosed(path: string, durable: boolean): Promise<vo
   const final = `${path}.gz`
   const temp = `${path}.gz.${process.pid}-${randomBytes(4).toString('hex')}.tmp`
   try {
-    await pipeline(createReadStream(path), createGzip(), createWriteStream(temp, {flags: 'wx', mode: 0o600}))
+    try {
+      await pipeline(createReadStream(path), createGzip(), createWriteStream(temp, {flags: 'wx', mode: 0o600}))
+    } catch (error) {
+      // Compressed (or removed by retention) by another writer first.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && (error as NodeJS.ErrnoException).path === path) return
+      throw error
+    }
     if (durable) {
       const fd = openSync(temp, 'r')
       try {
@@ -126,4 +132,20 @@ export async function compressClosed(path: string, durable: boolean): Promise<vo
   } finally {
     unlinkQuiet(temp)
   }
+}
+
+const COMPRESS_TEMP = /^audit-.+\.jsonl\.gz\.\d+-[0-9a-f]+\.tmp$/
+
+/** A compression's temporary file untouched this long was left by a writer that died compressing. */
+const TEMP_STALE_MS = 10 * 60_000
+
+/** The temporary files of compressions that died (killed mid-compression), to remove. */
+export function staleCompressionTemps(dir: string, now = Date.now()): string[] {
+  return readdirSync(dir)
+    .filter((name) => COMPRESS_TEMP.test(name))
+    .map((name) => join(dir, name))
+    .filter((path) => {
+      const info = statSync(path, {throwIfNoEntry: false})
+      return info !== undefined && now - info.mtimeMs > TEMP_STALE_MS
+    })
 }

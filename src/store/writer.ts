@@ -10,12 +10,12 @@ import {type Config, makeConfigSchemas} from '../config/schema.js'
 import {globToRegExp} from '../events/filter.js'
 import {type AuditEntry, EVENT_NAME, type Level, LEVELS, levelRank, parseLevel} from '../events/model.js'
 import {chainLine, GENESIS, serializeBody} from '../integrity/native.js'
-import {type LogFile, listLogFiles, LogDirectoryError, makeDirectory} from './files.js'
+import {type LogFile, listLogFiles, LogDirectoryError, makeDirectory, plainName} from './files.js'
 import {DirectoryLock} from './lock.js'
 import {MAX_LINE_BYTES} from './reader.js'
 import {lastChainHash, lineNumberAt, readTail, recoveryDetails} from './recovery.js'
 import {planRetention, type RemovedFile, removeFiles, stillPresent} from './retention.js'
-import {CLOSED_MODE, compressClosed, fsyncDir, isClosed, liveName, repairHalfRotation, rotateIntoPart, utcDay} from './rotate.js'
+import {CLOSED_MODE, compressClosed, fsyncDir, isClosed, liveName, repairHalfRotation, rotateIntoPart, staleCompressionTemps, unlinkQuiet, utcDay} from './rotate.js'
 
 const fdatasync = promisify(fdatasyncCallback)
 const closeFd = promisify(closeCallback)
@@ -251,9 +251,21 @@ export class AuditWriter {
     const writer = new AuditWriter(dir, settings, {now, lockTimeoutMs, onError})
     if (settings.enabled) {
       makeDirectory(dir)
-      await writer.withLock(() => writer.findHead(writer.now()))
+      const {files} = await writer.withLock(() => writer.findHead(writer.now()))
+      writer.finishInterrupted(files)
     }
     return writer
+  }
+
+  /** Finishes what a writer killed while compressing left: its temporary file, and closed parts still plain. */
+  private finishInterrupted(files: LogFile[]): void {
+    for (const path of staleCompressionTemps(this.dir)) unlinkQuiet(path)
+    if (!this.settings.compress) return
+    const compressed = new Set(files.filter((f) => f.gzip).map((f) => plainName(f.name)))
+    for (const file of files.slice(0, -1)) {
+      const info = file.gzip || compressed.has(file.name) ? undefined : statSync(file.path, {throwIfNoEntry: false})
+      if (info && isClosed(file, info.mode)) this.track(compressClosed(file.path, this.settings.fsync !== 'never'))
+    }
   }
 
   /**

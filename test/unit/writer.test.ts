@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
-import {existsSync, linkSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, linkSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import {hostname, uptime} from 'node:os'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
@@ -278,6 +278,28 @@ describe('AuditWriter', () => {
     assert.equal(report.entries, 600)
     assert.equal(report.valid, true)
     unlinkSync(path)
+  })
+
+  it('on open, finishes what a writer killed while compressing left: closed parts still plain are gzipped, its stale temporary files removed', async () => {
+    const dir = tempDir()
+    const made = chainedLines([{timestamp: '2030-03-01T08:00:00.000Z', event: 'a.b'}, {timestamp: '2030-03-01T09:00:00.000Z', event: 'a.c'}])
+    writeLog(dir, 'audit-2030-03-01.001.jsonl', made.lines.slice(0, 1))
+    chmodSync(join(dir, 'audit-2030-03-01.001.jsonl'), 0o400) // closed, never compressed
+    writeLog(dir, 'audit-2030-03-01.jsonl', made.lines.slice(1))
+    const stale = join(dir, 'audit-2030-03-01.001.jsonl.gz.12345-0badf00d.tmp')
+    const fresh = join(dir, 'audit-2030-03-01.001.jsonl.gz.12346-0badcafe.tmp') // a compression in progress
+    writeFileSync(stale, 'half a gzip')
+    writeFileSync(fresh, 'half a gzip')
+    const hourAgo = new Date(Date.now() - 3600_000)
+    utimesSync(stale, hourAgo, hourAgo)
+    const writer = await AuditWriter.open(dir, {compress: true, now: () => DAY1})
+    await writer.write({event: 'a.d'})
+    await writer.close()
+    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('audit-')).sort(), ['audit-2030-03-01.001.jsonl.gz', 'audit-2030-03-01.001.jsonl.gz.12346-0badcafe.tmp', 'audit-2030-03-01.jsonl'])
+    assert.equal(mode(join(dir, 'audit-2030-03-01.001.jsonl.gz')), 0o400)
+    const report = await verifyDirectory(dir, {threads: 0})
+    assert.equal(report.valid, true, JSON.stringify(report.problems))
+    assert.equal(report.entries, 3)
   })
 
   it('retention never removes the file holding the chain head, and runs at rotation', async () => {
