@@ -6,7 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {Worker} from 'node:worker_threads'
 import {createGunzip} from 'node:zlib'
 
-import {describeFsError, type LogFile, listLogFiles, parseLogFileName, plainName} from '../store/files.js'
+import {compareLogFiles, describeFsError, type LogFile, listLogFiles, parseLogFileName, plainName} from '../store/files.js'
 import {startWorker} from '../threads.js'
 import {type Checkpoint, CheckpointError, checkSequence, DEFAULT_CHECKPOINT_NAME, keyId, parseCheckpoints} from './checkpoint.js'
 import {sha256Hex} from './hash.js'
@@ -538,6 +538,13 @@ function sameFile(sealed: string, now: string): boolean {
   return a.day === b.day && (a.part === b.part || a.part === Number.POSITIVE_INFINITY)
 }
 
+/** Whether a file named by a checkpoint sorts before every file present (compared as parts, gzipped or not). */
+function beforeChainStart(name: string, files: LogFile[]): boolean {
+  const named = parseLogFileName(name)
+  const first = files[0] && parseLogFileName(files[0].name)
+  return named !== undefined && first !== undefined && compareLogFiles({...named, gzip: false}, {...first, gzip: false}) < 0
+}
+
 /** `1 entry`, `2 entries`: a count with its noun. */
 export function count(n: number, singular: string, plural = `${singular}s`): string {
   return `${n} ${n === 1 ? singular : plural}`
@@ -659,7 +666,8 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: {path:
       const lines = state.fileLines.get(cp.file) ?? 0
       if (cp.line > lines) state.problem({kind: 'entries-missing', file: cp.file, fileIndex, line: lines, message: `entries missing below ${where}: it sealed line ${cp.line}, the file now ends at line ${lines}`})
       else state.problem({kind: 'checkpoint', file: cp.file, fileIndex, line: cp.line, message: `${where}: this line no longer holds the sealed head ${cp.hash.slice(0, 16)}…: the entry was altered or the chain rewritten`})
-    } else if (anchor && [...state.removed].some((name) => sameFile(cp.file, name))) {
+    } else if (anchor && ([...state.removed].some((name) => sameFile(cp.file, name)) || beforeChainStart(cp.file, files))) {
+      // Files before the retention-anchored start went in earlier prunes, whose records went with them.
       state.notes.push(`${where}: its head file ${cp.file} was pruned by retention, not checked`)
     } else {
       missing.set(cp.file, [...(missing.get(cp.file) ?? []), cp.index])

@@ -44,6 +44,25 @@ describe('audit seal', () => {
     assert.match(refused.stderr, /not sealed: the log does not verify/)
   })
 
+  it('a checkpoint whose head file went in an earlier prune (its retention record pruned since) is a note, not a missing file', async () => {
+    const {key, pub} = await keys()
+    const dir = tempDir('seal-')
+    const cps = join(tempDir('seal-cp-'), 'log.checkpoints')
+    const daysAgo = (n: number) => ({env: {AUDIT_TEST_NOW_OFFSET_MS: String(-n * 86_400_000)}})
+    assert.equal((await runAudit(['log', 'a.one', '--dir', dir], daysAgo(10))).code, 0)
+    assert.equal((await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', cps])).code, 0)
+    // The sealed file goes in one prune; the file holding that prune's record goes in the next.
+    assert.equal((await runAudit(['log', 'a.two', '--dir', dir], daysAgo(8))).code, 0)
+    assert.equal((await runAudit(['log', '--prune', '--retention-days', '1', '--dir', dir], daysAgo(8))).code, 0)
+    assert.equal((await runAudit(['log', 'a.three', '--dir', dir], daysAgo(5))).code, 0)
+    const second = await runAudit(['log', '--prune', '--retention-days', '1', '--dir', dir, '--json'], daysAgo(5))
+    assert.equal(JSON.parse(second.stdout).removed.length, 1)
+    const verified = await runAudit(['verify', '--dir', dir, '--pubkey', pub, '--checkpoints', cps])
+    assert.equal(verified.code, 0, verified.stderr)
+    assert.match(verified.stdout, /checkpoint #1 \([^)]+\): its head file audit-\d{4}-\d{2}-\d{2}\.jsonl was pruned by retention, not checked/)
+    assert.equal((await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', cps])).code, 0)
+  })
+
   it('starts the sequence in an empty checkpoint file made ahead (owner and mode set by an admin)', async () => {
     const {key, pub} = await keys()
     const dir = tempDir('seal-')
