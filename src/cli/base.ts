@@ -22,6 +22,9 @@ export class UserError extends Error {
 /** Errors from files the user named. */
 const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST'])
 
+/** oclif's own constraint on parsed flags and args (its FlagOutput and ArgOutput, not exported). */
+type ParsedValues = {[name: string]: any}
+
 const USER_ERRORS = [UserError, ConfigError, FilterError, TimeExpressionError, LogDirectoryError]
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof AuditCommand)['baseFlags'] & T['flags']>
@@ -32,6 +35,18 @@ export abstract class AuditCommand extends Command {
     dir: Flags.string({char: 'd', description: 'log directory (default: config `dir`, $AUDIT_DIR, ~/.local/state/auditkit/logs)', helpGroup: 'GLOBAL'}),
     config: Flags.string({description: 'config file (default: $AUDIT_CONFIG, ./.auditkit/config.yaml, ~/.config/auditkit/config.yaml, /etc/auditkit/config.yaml)', helpGroup: 'GLOBAL'}),
     'no-color': Flags.boolean({description: 'no colours (also NO_COLOR=1)', helpGroup: 'GLOBAL'}),
+  }
+
+  /**
+   * Parses as oclif does, then refuses an empty flag value: `--pubkey "$UNSET"` must not quietly
+   * mean "no --pubkey" (signatures unchecked) nor `--dir ""` the default directory.
+   */
+  protected override async parse<F extends ParsedValues, B extends ParsedValues, A extends ParsedValues>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv)
+    for (const [name, value] of Object.entries(parsed.flags as Record<string, unknown>)) {
+      if (value === '' || (Array.isArray(value) && value.includes(''))) throw new UserError(`--${name}: empty value`)
+    }
+    return parsed
   }
 
   /** Loads the configuration with the command's own settings on top. */

@@ -42,3 +42,21 @@ test('summary and search --help document the filter flags and their aliases', as
     assert.match(r.stdout, /alias --to/)
   }
 })
+
+test('an empty flag value is refused, never taken as the flag not given (--pubkey "$UNSET" would skip signatures)', async () => {
+  const cases: string[][] = [
+    ['verify', '--dir', 'examples/logs', '--pubkey', ''],
+    ['verify', '--dir', ''],
+    ['verify', '--dir', 'examples/logs', '--checkpoints', ''],
+    ['keygen', '--out', ''],
+    ['search', '--dir', 'examples/logs', '--event', ''],
+    ['log', 'a.b', '--dir', '', '--detail', 'k=v'],
+  ]
+  for (const args of cases) {
+    const r = await runAudit(args, {cwd: ROOT})
+    const flag = args[args.indexOf('') - 1]
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+    assert.equal(r.stderr, `audit ${args[0]}: error: ${flag}: empty value\n`)
+    assert.equal(r.stdout, '')
+  }
+})
