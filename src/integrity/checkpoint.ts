@@ -1,8 +1,8 @@
 import * as crypto from 'node:crypto'
-import {open, readFile} from 'node:fs/promises'
+import {open} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {describeFsError, makeDirectory} from '../store/files.js'
+import {describeFsError, makeDirectory, readRegularFile} from '../store/files.js'
 import {sha256Hex} from './hash.js'
 
 /**
@@ -70,9 +70,9 @@ export function keyId(publicKey: crypto.KeyObject): string {
 }
 
 /** Reads a file the user named; a failure is a CheckpointError saying `<path>: <why>`. */
-async function readNamed(path: string): Promise<Buffer> {
+async function readNamed(path: string): Promise<string> {
   try {
-    return await readFile(path)
+    return await readRegularFile(path)
   } catch (error) {
     throw new CheckpointError(`${path}: ${describeFsError(error)}`)
   }
@@ -199,7 +199,7 @@ export function parseCheckpoints(text: string, source: string): Checkpoint[] {
 }
 
 export async function readCheckpoints(path: string): Promise<Checkpoint[]> {
-  return parseCheckpoints(await readFile(path, 'utf8'), path)
+  return parseCheckpoints(await readRegularFile(path), path)
 }
 
 /** Problems with the checkpoint sequence itself: signatures, continuity, monotonicity. */

@@ -1,8 +1,8 @@
 import {createPublicKey, type KeyObject} from 'node:crypto'
-import {appendFile, readFile} from 'node:fs/promises'
+import {appendFile} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
-import {describeFsError, listLogFiles} from '../store/files.js'
+import {describeFsError, listLogFiles, readRegularFile} from '../store/files.js'
 import {DirectoryLock} from '../store/lock.js'
 import {checkpointDigest, CheckpointError, DEFAULT_CHECKPOINT_NAME, NO_PREVIOUS, parseCheckpoints, signCheckpoint, type CheckpointBody} from './checkpoint.js'
 import {type VerifyOptions, type VerifyReport, verifyDirectory} from './verify.js'
@@ -57,7 +57,7 @@ async function sealLocked(dir: string, path: string, privateKey: KeyObject, opti
   if ((await listLogFiles(dir)).length === 0) throw new SealError(`nothing to seal: no log files in ${dir}`)
   let text: string | undefined
   try {
-    text = await readFile(path, 'utf8')
+    text = await readRegularFile(path)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new CheckpointError(`${path}: ${describeFsError(error)}`)
   }

@@ -1,12 +1,12 @@
 import type {KeyObject} from 'node:crypto'
-import {type FileHandle, open, readFile, stat} from 'node:fs/promises'
+import {type FileHandle, stat} from 'node:fs/promises'
 import {availableParallelism} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Worker} from 'node:worker_threads'
 import {createGunzip} from 'node:zlib'
 
-import {compareLogFiles, describeFsError, type LogFile, listLogFiles, parseLogFileName, plainName} from '../store/files.js'
+import {compareLogFiles, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
 import {startWorker} from '../threads.js'
 import {type Checkpoint, CheckpointError, checkSequence, DEFAULT_CHECKPOINT_NAME, keyId, parseCheckpoints} from './checkpoint.js'
 import {sha256Hex} from './hash.js'
@@ -221,7 +221,7 @@ async function openSnapshot(dir: string): Promise<Opened[]> {
     let changed = false
     await Promise.all(files.slice(-MAX_HELD).map(async (f) => {
       try {
-        f.handle = await open(f.path, 'r')
+        f.handle = await openRegular(f.path)
         const info = await f.handle.stat()
         Object.assign(f, {size: info.size, dev: info.dev, ino: info.ino})
       } catch (error) {
@@ -245,10 +245,10 @@ async function openSnapshot(dir: string): Promise<Opened[]> {
 /** Opens a file that was not held: a plain part gzipped since the listing is read from its .gz. */
 async function openLate(file: Opened): Promise<{handle: FileHandle; gzip: boolean}> {
   try {
-    return {handle: await open(file.path, 'r'), gzip: file.gzip}
+    return {handle: await openRegular(file.path), gzip: file.gzip}
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || file.gzip || !Number.isFinite(file.part)) throw error
-    return {handle: await open(`${file.path}.gz`, 'r'), gzip: true}
+    return {handle: await openRegular(`${file.path}.gz`), gzip: true}
   }
 }
 
@@ -558,13 +558,17 @@ function threadCount(files: Opened[], requested?: number): number {
 }
 
 /** The checkpoint file to use: the one named, else the default when it exists (or a public key was given). */
-async function readCheckpointFile(dir: string, options: VerifyOptions): Promise<{path: string; text?: string} | undefined> {
+async function readCheckpointFile(dir: string, options: VerifyOptions): Promise<CheckpointFile | undefined> {
   if (options.checkpoints === null) return undefined
   const path = options.checkpoints ?? join(dir, DEFAULT_CHECKPOINT_NAME)
   try {
-    return {path, text: await readFile(path, 'utf8')}
+    return {path, text: await readRegularFile(path)}
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || options.checkpoints !== undefined) throw new VerifyError(`${path}: ${describeFsError(error)}`)
+    const code = (error as NodeJS.ErrnoException).code
+    if (options.checkpoints !== undefined) throw new VerifyError(`${path}: ${describeFsError(error)}`)
+    // The default file replaced by a directory, FIFO or device: damage in the log directory, reported with the rest.
+    if (code === NOT_REGULAR || code === 'EISDIR') return {path, unusable: describeFsError(error)}
+    if (code !== 'ENOENT') throw new VerifyError(`${path}: ${describeFsError(error)}`)
     // The default file gone: with a key to check it is a problem, not a usage error.
     return options.pubkey ? {path} : undefined
   }
@@ -585,12 +589,21 @@ export async function verifyDirectory(dir: string, options: VerifyOptions = {}):
   }
 }
 
-async function verifyOpened(dir: string, files: Opened[], checkpointFile: {path: string; text?: string} | undefined, options: VerifyOptions): Promise<VerifyReport> {
+/** The checkpoint file as read: its text, or why it cannot be used, or neither when it is missing. */
+interface CheckpointFile {
+  path: string
+  text?: string
+  unusable?: string
+}
+
+async function verifyOpened(dir: string, files: Opened[], checkpointFile: CheckpointFile | undefined, options: VerifyOptions): Promise<VerifyReport> {
   const checkpointPath = checkpointFile?.path
   const state = new Verification(options.onProblem, options.strict === true)
   if (files.length === 0) state.problem({kind: 'no-log-files', file: dir, fileIndex: 0, message: `no log files in ${dir} (a wrong directory, or the logs were deleted)`})
   let checkpoints: Checkpoint[] = []
-  if (checkpointFile?.text === undefined && checkpointPath) {
+  if (checkpointFile?.unusable) {
+    state.problem({kind: 'checkpoint-file', file: checkpointFile.path, fileIndex: files.length, message: `${checkpointFile.unusable}; no checkpoint was checked`})
+  } else if (checkpointFile?.text === undefined && checkpointPath) {
     state.problem({kind: 'checkpoint-file', file: checkpointPath, fileIndex: files.length, message: `checkpoint file missing: a public key was given but ${DEFAULT_CHECKPOINT_NAME} is gone from the log directory; deleting it hides entries cut from the end (name the file with --checkpoints if it is kept elsewhere)`})
   } else if (checkpointFile?.text !== undefined) {
     try {

@@ -1,6 +1,49 @@
-import {mkdirSync, statSync} from 'node:fs'
-import {readdir, stat} from 'node:fs/promises'
+import {closeSync, constants, fstatSync, mkdirSync, openSync, statSync} from 'node:fs'
+import {type FileHandle, open, readdir, stat} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
+
+/** The code of the error openRegular*() throw for a FIFO, device, directory or socket. */
+export const NOT_REGULAR = 'ENOTREGULAR'
+
+// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, for ever.
+const READ_NOT_BLOCKING = constants.O_RDONLY | constants.O_NONBLOCK
+
+function notRegular(path: string): Error {
+  return Object.assign(new Error(`not a regular file, open '${path}'`), {code: NOT_REGULAR, path})
+}
+
+/**
+ * Opens a file for reading that must be a regular file: a FIFO or device named like a log or a
+ * checkpoint file (planted, or a symlink to /dev/zero) must not hang or flood the reader.
+ */
+export async function openRegular(path: string): Promise<FileHandle> {
+  const handle = await open(path, READ_NOT_BLOCKING)
+  if (!(await handle.stat()).isFile()) {
+    await handle.close()
+    throw notRegular(path)
+  }
+  return handle
+}
+
+/** openRegular(), synchronously: a descriptor. */
+export function openRegularSync(path: string): number {
+  const fd = openSync(path, READ_NOT_BLOCKING)
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd)
+    throw notRegular(path)
+  }
+  return fd
+}
+
+/** A regular file's text; a FIFO, device or directory is refused without reading it. */
+export async function readRegularFile(path: string): Promise<string> {
+  const handle = await openRegular(path)
+  try {
+    return await handle.readFile('utf8')
+  } finally {
+    await handle.close()
+  }
+}
 
 /** A file system error as the short phrase that follows `<path>: ` in a one-line message. */
 export function describeFsError(error: unknown): string {
@@ -15,6 +58,7 @@ export function describeFsError(error: unknown): string {
     case 'ENOSPC': return 'no space left on device'
     case 'ELOOP': return 'too many symbolic links'
     case 'ENAMETOOLONG': return 'name too long'
+    case NOT_REGULAR: return 'not a regular file'
     default: return (error as Error).message
   }
 }

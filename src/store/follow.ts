@@ -1,10 +1,10 @@
-import {type FileHandle, open, stat} from 'node:fs/promises'
+import {type FileHandle, stat} from 'node:fs/promises'
 import {basename} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import type {LocatedEntry} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
-import {type LogFile, listLogFiles, parseLogFileName} from './files.js'
+import {type LogFile, listLogFiles, openRegular, parseLogFileName} from './files.js'
 import {countFileLineFeeds, decodeBatch, type DecodeState, type RawLine, type ReadCursor, readFileLines, type ReadOptions, settleHeld} from './reader.js'
 import type {FilePosition} from './tail.js'
 
@@ -125,7 +125,7 @@ function topPart(files: LogFile[], day: string): number {
 async function openFile(file: LogFile, files: LogFile[], diagnostics: Diagnostics): Promise<Current | 'gone' | undefined> {
   let handle: FileHandle
   try {
-    handle = await open(file.path, 'r')
+    handle = await openRegular(file.path)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone'
     diagnostics.report({kind: 'unreadable', file: file.path, reason: (error as Error).message})
@@ -155,7 +155,7 @@ async function resume(dir: string, start: FilePosition, diagnostics: Diagnostics
   const files = await listLogFiles(dir)
   const sameDay = files.filter((f) => f.day === place.day && !f.gzip).map((f) => f.path)
   for (const path of [start.path, ...sameDay.reverse()]) {
-    const handle = await open(path, 'r').catch(() => undefined)
+    const handle = await openRegular(path).catch(() => undefined)
     if (!handle) continue
     const {ino} = await handle.stat()
     if (ino === start.ino) {

@@ -7,7 +7,7 @@ import type {LocatedEntry, Profile} from '../events/model.js'
 import {sha256Hex} from '../integrity/hash.js'
 import {decodeLine, peekNativeTime} from './decode.js'
 import {Diagnostics, type Problem} from './diagnostics.js'
-import {type LogFile, listLogFiles} from './files.js'
+import {describeFsError, type LogFile, listLogFiles, openRegularSync} from './files.js'
 
 /** Longest line accepted; a longer one is reported and skipped. */
 export const MAX_LINE_BYTES = 1024 * 1024
@@ -111,7 +111,17 @@ const callerOwned = {read, close: (_fd: number, callback: (error: null) => void)
 export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagnostics: Diagnostics, options: ReadFileOptions = {}): AsyncGenerator<RawLine[]> {
   const {cursor, fd} = options
   const start = cursor ? cursor.offset : options.start
-  const source = createReadStream(file.path, {highWaterMark: CHUNK_BYTES, start, ...(fd === undefined ? {} : {fd, fs: callerOwned})})
+  let own: number | undefined
+  if (fd === undefined) {
+    try {
+      own = openRegularSync(file.path)
+    } catch (error) {
+      diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsError(error)})
+      return
+    }
+  }
+  // Our own descriptor is closed by the stream; a caller's is left open.
+  const source = createReadStream(file.path, {highWaterMark: CHUNK_BYTES, start, ...(fd === undefined ? {fd: own} : {fd, fs: callerOwned})})
   const gunzip = file.gzip ? createGunzip({chunkSize: CHUNK_BYTES}) : undefined
   // pipe() does not pass the file's errors on (a .gz removed after the listing): the gunzip side gets them.
   source.on('error', (error) => gunzip?.destroy(error))

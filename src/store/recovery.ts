@@ -5,7 +5,7 @@ import {sha256Hex} from '../integrity/hash.js'
 import {splitChainedLine} from '../integrity/native.js'
 import {decodeLine} from './decode.js'
 import {Diagnostics} from './diagnostics.js'
-import type {LogFile} from './files.js'
+import {type LogFile, openRegularSync} from './files.js'
 import {countFileLineFeeds, readFileLines} from './reader.js'
 
 /** What the end of the live file says, read from its tail only. */
@@ -43,7 +43,7 @@ function isWholeEntry(bytes: Buffer): boolean {
  * to for days is never read whole, unless it holds no chained line at all.
  */
 export function readTail(path: string, size: number, wantHead: boolean): Tail {
-  const fd = openSync(path, 'r')
+  const fd = openRegularSync(path)
   try {
     for (let window = FIRST_WINDOW; ; window *= 2) {
       const start = Math.max(0, size - window)

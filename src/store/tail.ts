@@ -1,9 +1,9 @@
 import {isUtf8} from 'node:buffer'
-import {open, stat} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 
 import type {LocatedEntry} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
-import type {LogFile} from './files.js'
+import {type LogFile, openRegular} from './files.js'
 import {countFileLineFeeds, decodeBatch, type DecodeState, MAX_LINE_BYTES, type RawLine, readFileLines, type ReadOptions, settleHeld} from './reader.js'
 
 const BLOCK = 64 * 1024
@@ -22,7 +22,7 @@ export interface FilePosition {
  * for a follower.
  */
 async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, diagnostics: Diagnostics): Promise<{entries: LocatedEntry[]; end: FilePosition}> {
-  const handle = await open(file.path, 'r')
+  const handle = await openRegular(file.path)
   try {
     const info = await handle.stat()
     const block = Buffer.allocUnsafe(BLOCK)

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import {appendFileSync, readdirSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {appendFileSync, mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
@@ -188,6 +189,36 @@ describe('audit verify', () => {
     const plain = await runAudit(['verify', '--dir', dir])
     assert.equal(plain.code, 0, plain.stderr)
     assert.match(plain.stdout, /Checkpoints: none/)
+  })
+
+  it('a FIFO or directory named like a log or the checkpoint file is damage, reported without hanging; other readers warn or refuse', async () => {
+    const {dir} = nativeLog()
+    execFileSync('mkfifo', [join(dir, 'audit-2026-03-02.jsonl')])
+    const fifo = await runAudit(['verify', '--dir', dir], {timeoutMs: 15_000})
+    assert.equal(fifo.code, 1, fifo.stderr)
+    assert.match(fifo.stderr, /^Log file audit-2026-03-02\.jsonl INVALID: cannot be read \(not a regular file\)$/m)
+    const search = await runAudit(['search', '--dir', dir, '--count'], {timeoutMs: 15_000})
+    assert.equal(search.stdout, '6\n')
+    assert.match(search.stderr, /1 unreadable file, at audit-2026-03-02\.jsonl \(not a regular file\)/)
+    const log = await runAudit(['log', 'a.b', '--dir', dir], {timeoutMs: 15_000})
+    assert.equal(log.code, 2)
+    assert.match(log.stderr, /audit-2026-03-02\.jsonl: not a regular file\n$/)
+    unlinkSync(join(dir, 'audit-2026-03-02.jsonl'))
+
+    // The default checkpoint file replaced by a directory: reported with the logs, which are still checked.
+    mkdirSync(join(dir, 'audit.checkpoints'))
+    const replaced = await runAudit(['verify', '--dir', dir])
+    assert.equal(replaced.code, 1, replaced.stderr)
+    assert.match(replaced.stderr, /^Checkpoint file .*audit\.checkpoints INVALID: not a regular file; no checkpoint was checked$/m)
+    assert.match(replaced.stdout, /6 entries checked/)
+    rmdirSync(join(dir, 'audit.checkpoints'))
+    execFileSync('mkfifo', [join(dir, 'audit.checkpoints')])
+    assert.equal((await runAudit(['verify', '--dir', dir], {timeoutMs: 15_000})).code, 1)
+    const keys = join(tempDir('verify-keys-'), 'k')
+    assert.equal((await runAudit(['keygen', '--out', keys])).code, 0)
+    const seal = await runAudit(['seal', '--dir', dir, '--key', join(keys, 'audit-seal.key')], {timeoutMs: 15_000})
+    assert.equal(seal.code, 2)
+    assert.match(seal.stderr, /audit\.checkpoints: not a regular file\n$/)
   })
 
   it('one-line messages for missing key files; counts in the singular', async () => {
