@@ -3,6 +3,7 @@ import {isUtf8} from 'node:buffer'
 import {sha256Hex} from './hash.js'
 import {canonicalizeText, lokiEntryHash, LOKI_HASH_KEY, parseLossless} from './loki-canonical.js'
 import {checkEntry} from '../events/model.js'
+import {MAX_LINE_BYTES} from '../store/reader.js'
 import {CHAIN_SUFFIX_LENGTH as SUFFIX_LENGTH, hasChainSuffix} from './native.js'
 
 /**
@@ -31,7 +32,7 @@ export interface RunItem {
   lastLine: number
 }
 
-export type BadKind = 'malformed' | 'not-object' | 'duplicate-key' | 'unchained' | 'utf8' | 'not-canonical' | 'invalid-entry'
+export type BadKind = 'malformed' | 'not-object' | 'duplicate-key' | 'unchained' | 'utf8' | 'too-long' | 'not-canonical' | 'invalid-entry'
 
 export interface BadItem {
   k: 'bad'
@@ -203,7 +204,15 @@ export function scanBlock(request: ScanRequest): ScanResult {
     const lineEnd = nl
     pos = nl + 1
     line++
-    if (buf[lineStart] !== 0x7b && isBlank(buf, lineStart, lineEnd)) continue
+    if (buf[lineStart] !== 0x7b && isBlank(buf, lineStart, lineEnd)) {
+      if (request.strict) scanner.items.push({k: 'bad', line, kind: 'not-canonical', reason: 'a blank line; the writer never writes one'})
+      continue
+    }
+    if (lineEnd - lineStart > MAX_LINE_BYTES) {
+      // No writer writes such a line, and as a string it could exhaust a worker's heap: reported by its bytes only.
+      scanner.items.push({k: 'bad', line, kind: 'too-long', reason: `${lineEnd - lineStart} bytes, over the ${MAX_LINE_BYTES} a line may hold; not checked`, bytes: lineEnd - lineStart, sha256: sha256Hex(buf.subarray(lineStart, lineEnd))})
+      continue
+    }
     if (!utf8 && !isUtf8(buf.subarray(lineStart, lineEnd))) {
       scanner.items.push({k: 'bad', line, kind: 'utf8', reason: 'not valid UTF-8', bytes: lineEnd - lineStart, sha256: sha256Hex(buf.subarray(lineStart, lineEnd))})
       continue

@@ -18,7 +18,7 @@ export type {ChainProfile} from './verify-scan.js'
 
 export type VerifyProblemKind =
   | 'hash-mismatch' | 'chain-break' | 'chain-start' | 'malformed' | 'not-object' | 'duplicate-key' | 'unchained'
-  | 'torn-line' | 'utf8' | 'truncated-gzip' | 'unreadable' | 'file-missing' | 'entries-missing' | 'checkpoint'
+  | 'torn-line' | 'utf8' | 'too-long' | 'truncated-gzip' | 'unreadable' | 'file-missing' | 'entries-missing' | 'checkpoint'
   /** A problem in the checkpoint file itself (or its absence): its `file` is that file's path. */
   | 'checkpoint-file'
   /** The directory holds no log file at all: its `file` is the directory. */
@@ -326,7 +326,7 @@ function detectProfile(block: Buffer): ChainProfile {
 }
 
 interface Fragment {
-  kind: 'malformed' | 'not-object' | 'utf8'
+  kind: 'malformed' | 'not-object' | 'utf8' | 'too-long'
   file: string
   fileIndex: number
   line: number

@@ -269,6 +269,23 @@ describe('verify does not cry wolf', () => {
   })
 })
 
+describe('verify and lines no writer writes', () => {
+  it('a line of 50 MB ending like a chained line is reported by its size, in worker threads too (it exhausted a worker\'s heap)', async () => {
+    for (const profile of both) {
+      const log = buildLog(profile)
+      const lines = log.read(1)
+      lines.splice(2, 0, `{"x":"${'a'.repeat(50 * 1024 * 1024)}","chain_hash":"${'0'.repeat(64)}"}`)
+      log.write(1, lines)
+      for (const threads of [0, 2]) {
+        const report = await verify(log, threads)
+        expectProblem(report, 'too-long', 1, 3)
+        assert.equal(report.problems.length, 1, JSON.stringify(report.problems))
+        assert.match(report.problems[0].message, /^52428\d{3} bytes, over the 1048576 a line may hold; not checked$/)
+      }
+    }
+  })
+})
+
 describe('verify --strict', () => {
   const flaws: {name: string; edit(body: string): string; kind: VerifyProblemKind; message: RegExp}[] = [
     {name: 'a duplicate key', edit: (b) => b.replace('{"timestamp"', '{"actor":"mallory","timestamp"'), kind: 'duplicate-key', message: /duplicate key \$\.actor/},
@@ -280,6 +297,19 @@ describe('verify --strict', () => {
     {name: 'a level the writer does not write', edit: (b) => b.replace('"level":"info"', '"level":"warn"'), kind: 'invalid-entry', message: /level: "warn"/},
     {name: 'a timestamp the writer does not write', edit: (b) => b.replace(/\.000Z/, 'Z'), kind: 'invalid-entry', message: /timestamp/},
   ]
+  it('a blank line inserted (it shifts every line number after it)', async () => {
+    const log = buildLog('native')
+    const lines = log.read(1)
+    lines.splice(2, 0, '  ')
+    log.write(1, lines)
+    assert.equal((await verifyDirectory(log.dir, {threads: 0})).valid, true, 'harmless to the chain')
+    for (const threads of [0, 2]) {
+      const report = await verifyDirectory(log.dir, {strict: true, threads})
+      expectProblem(report, 'not-canonical', 1, 3)
+      assert.equal(report.problems.length, 1, JSON.stringify(report.problems))
+      assert.match(report.problems[0].message, /a blank line; the writer never writes one/)
+    }
+  })
   for (const flaw of flaws) {
     it(`${flaw.name} in a correctly linked line`, async () => {
       const log = buildLog('native')
