@@ -659,13 +659,14 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
   // Checkpoints: each head must still be where it was sealed, with the same count before it.
   let base: number | undefined = anchor ? undefined : 0
   let lastSealed: number | undefined
-  const present = new Set(files.map((f) => f.name))
   const missing = new Map<string, number[]>()
   for (const cp of checkpoints) {
     const where = `checkpoint #${cp.index} (${cp.time})`
     const mark = state.marks.get(cp.hash)
     const at = files.findIndex((f) => f.name === (mark && sameFile(cp.file, mark.file) ? mark.file : cp.file))
     const fileIndex = at < 0 ? files.length : at
+    const samePart = files.findIndex((f) => plainName(f.name) === plainName(cp.file))
+    const rotated = files.findLastIndex((f) => sameFile(cp.file, f.name))
     if (mark && sameFile(cp.file, mark.file) && mark.line === cp.line) {
       base ??= cp.entries - mark.count
       if (cp.entries - mark.count !== base) {
@@ -675,10 +676,15 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
       }
     } else if (mark) {
       state.problem({kind: 'checkpoint', file: cp.file, fileIndex, line: cp.line, message: `${where}: its head entry is now at ${mark.file}:${mark.line}: entries were moved`})
-    } else if (present.has(cp.file)) {
-      const lines = state.fileLines.get(cp.file) ?? 0
-      if (cp.line > lines) state.problem({kind: 'entries-missing', file: cp.file, fileIndex, line: lines, message: `entries missing below ${where}: it sealed line ${cp.line}, the file now ends at line ${lines}`})
-      else state.problem({kind: 'checkpoint', file: cp.file, fileIndex, line: cp.line, message: `${where}: this line no longer holds the sealed head ${cp.hash.slice(0, 16)}…: the entry was altered or the chain rewritten`})
+    } else if (samePart >= 0) {
+      // The sealed file, perhaps gzipped since.
+      const name = files[samePart].name
+      const lines = state.fileLines.get(name) ?? 0
+      if (cp.line > lines) state.problem({kind: 'entries-missing', file: name, fileIndex: samePart, line: lines, message: `entries missing below ${where}: it sealed line ${cp.line}, the file now ends at line ${lines}`})
+      else state.problem({kind: 'checkpoint', file: name, fileIndex: samePart, line: cp.line, message: `${where}: this line no longer holds the sealed head ${cp.hash.slice(0, 16)}…: the entry was altered or the chain rewritten`})
+    } else if (rotated >= 0) {
+      // A live file rotated into a part since (most likely the last of its day): its head entry is in none.
+      state.problem({kind: 'checkpoint', file: files[rotated].name, fileIndex: rotated, message: `${where}: its head entry (${cp.file}:${cp.line}, since rotated into a part) is no longer in the log: the entry was altered, removed or the chain rewritten`})
     } else if (anchor && ([...state.removed].some((name) => sameFile(cp.file, name)) || beforeChainStart(cp.file, files))) {
       // Files before the retention-anchored start went in earlier prunes, whose records went with them.
       state.notes.push(`${where}: its head file ${cp.file} was pruned by retention, not checked`)

@@ -95,6 +95,20 @@ const detect: Case[] = [
     log.write(1, lines)
   }, check: (r) => expectProblem(r, 'hash-mismatch', 1, 3)},
   {name: 'lines cut from the end of the newest file', profiles: both, sealed: true, tamper: (log) => log.write(2, log.read(2).slice(0, 3)), check: (r) => expectProblem(r, 'entries-missing', 2)},
+  {name: 'lines cut from the sealed newest file after it was gzipped', profiles: both, sealed: true, tamper: (log) => {
+    writeFileSync(join(log.dir, `${names[2]}.gz`), gzipSync(`${log.read(2).slice(0, 3).join('\n')}\n`))
+    unlinkSync(join(log.dir, names[2]))
+  }, check: (r) => {
+    assert.ok(r.problems.some((p) => p.kind === 'entries-missing' && p.file === `${names[2]}.gz` && p.line === 3), JSON.stringify(r.problems))
+    assert.equal(r.files.length, 3, 'no file reported missing')
+  }},
+  {name: 'lines cut from the sealed live file after it was rotated into a part', profiles: both, sealed: true, tamper: (log) => {
+    writeLog(log.dir, `audit-${DAYS[2]}.001.jsonl`, log.read(2).slice(0, 3))
+    unlinkSync(join(log.dir, names[2]))
+  }, check: (r) => {
+    assert.ok(r.problems.some((p) => p.kind === 'checkpoint' && p.file === `audit-${DAYS[2]}.001.jsonl` && /no longer in the log/.test(p.message)), JSON.stringify(r.problems))
+    assert.equal(r.files.length, 3, 'no file reported missing')
+  }},
   {name: 'the newest file deleted', profiles: both, sealed: true, tamper: (log) => unlinkSync(join(log.dir, names[2])), check: (r) => expectProblem(r, 'file-missing', 2)},
   {name: 'a middle file deleted', profiles: both, tamper: (log) => unlinkSync(join(log.dir, names[1])), check: (r) => expectProblem(r, 'chain-break', 2, 1)},
   {name: 'the oldest file deleted without an audit.retention entry', profiles: both, tamper: (log) => unlinkSync(join(log.dir, names[0])), check: (r) => expectProblem(r, 'chain-start', 1, 1)},
