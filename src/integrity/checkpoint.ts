@@ -145,9 +145,9 @@ export function checkpointDigest(text: string): string {
   return sha256Hex(text)
 }
 
-function parseBody(lines: string[], where: string): CheckpointBody {
+function parseBody(lines: string[]): CheckpointBody {
   const fail = (what: string): never => {
-    throw new CheckpointError(`${where}: ${what}`)
+    throw new CheckpointError(what)
   }
   if (lines[0] !== CHECKPOINT_ORIGIN) fail(`first line is not "${CHECKPOINT_ORIGIN}"`)
   if (!/^\d+$/.test(lines[1] ?? '')) fail('second line is not an entry count')
@@ -169,37 +169,50 @@ function parseBody(lines: string[], where: string): CheckpointBody {
   return {entries: Number(lines[1]), hash: lines[2], file, line, time, prev}
 }
 
-/** Parses a checkpoint file's text; a malformed checkpoint throws CheckpointError naming its line. */
-export function parseCheckpoints(text: string, source: string): Checkpoint[] {
+/**
+ * Parses a checkpoint file's text up to its first malformed checkpoint: the checkpoints before it
+ * (still worth checking: a file cut mid-checkpoint keeps the ones that locate a cut log), and the
+ * damage, naming its line.
+ */
+export function readCheckpointText(text: string): {checkpoints: Checkpoint[]; damage?: {line: number; message: string}} {
   const lines = text.split('\n')
   if (lines.at(-1) === '') lines.pop()
-  const out: Checkpoint[] = []
+  const checkpoints: Checkpoint[] = []
   let i = 0
-  while (i < lines.length) {
-    if (lines[i] === '') {
-      i++
-      continue
+  let start = 0
+  try {
+    while (i < lines.length) {
+      if (lines[i] === '') {
+        i++
+        continue
+      }
+      start = i
+      const body: string[] = []
+      while (i < lines.length && lines[i] !== '') body.push(lines[i++])
+      if (i >= lines.length) throw new CheckpointError('checkpoint without a signature')
+      i++ // the blank line between body and signatures
+      const sigs: string[] = []
+      while (i < lines.length && lines[i].startsWith(`${EM_DASH} `)) sigs.push(lines[i++])
+      if (sigs.length !== 1) throw new CheckpointError(`expected one signature line, found ${sigs.length}`)
+      const [, name, blob] = sigs[0].split(' ')
+      const raw = Buffer.from(blob ?? '', 'base64')
+      if (!name || raw.length !== 68) throw new CheckpointError('malformed signature line')
+      const parsed = parseBody(body)
+      const bodyText = `${body.join('\n')}\n`
+      checkpoints.push({...parsed, index: checkpoints.length + 1, fileLine: start + 1, body: bodyText, text: `${bodyText}\n${sigs[0]}\n`, keyName: name, keyId: raw.subarray(0, 4).toString('hex'), signature: raw.subarray(4)})
     }
-    const start = i
-    const body: string[] = []
-    while (i < lines.length && lines[i] !== '') body.push(lines[i++])
-    if (i >= lines.length) throw new CheckpointError(`${source}:${start + 1}: checkpoint without a signature`)
-    i++ // the blank line between body and signatures
-    const sigs: string[] = []
-    while (i < lines.length && lines[i].startsWith(`${EM_DASH} `)) sigs.push(lines[i++])
-    if (sigs.length !== 1) throw new CheckpointError(`${source}:${start + 1}: expected one signature line, found ${sigs.length}`)
-    const [, name, blob] = sigs[0].split(' ')
-    const raw = Buffer.from(blob ?? '', 'base64')
-    if (!name || raw.length !== 68) throw new CheckpointError(`${source}:${i}: malformed signature line`)
-    const parsed = parseBody(body, `${source}:${start + 1}`)
-    const bodyText = `${body.join('\n')}\n`
-    out.push({...parsed, index: out.length + 1, fileLine: start + 1, body: bodyText, text: `${bodyText}\n${sigs[0]}\n`, keyName: name, keyId: raw.subarray(0, 4).toString('hex'), signature: raw.subarray(4)})
+  } catch (error) {
+    if (!(error instanceof CheckpointError)) throw error
+    return {checkpoints, damage: {line: start + 1, message: error.message}}
   }
-  return out
+  return {checkpoints}
 }
 
-export async function readCheckpoints(path: string): Promise<Checkpoint[]> {
-  return parseCheckpoints(await readRegularFile(path), path)
+/** Parses a checkpoint file's text; a malformed checkpoint throws CheckpointError naming its line. */
+export function parseCheckpoints(text: string, source: string): Checkpoint[] {
+  const {checkpoints, damage} = readCheckpointText(text)
+  if (damage) throw new CheckpointError(`${source}:${damage.line}: ${damage.message}`)
+  return checkpoints
 }
 
 /** Problems with the checkpoint sequence itself: signatures, continuity, monotonicity. */

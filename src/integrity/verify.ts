@@ -8,7 +8,7 @@ import {createGunzip} from 'node:zlib'
 
 import {compareLogFiles, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
 import {startWorker} from '../threads.js'
-import {type Checkpoint, CheckpointError, checkSequence, DEFAULT_CHECKPOINT_NAME, keyId, parseCheckpoints} from './checkpoint.js'
+import {type Checkpoint, checkSequence, DEFAULT_CHECKPOINT_NAME, keyId, readCheckpointText} from './checkpoint.js'
 import {sha256Hex} from './hash.js'
 import {parseLossless} from './loki-canonical.js'
 import {GENESIS} from './native.js'
@@ -606,15 +606,14 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
   } else if (checkpointFile?.text === undefined && checkpointPath) {
     state.problem({kind: 'checkpoint-file', file: checkpointPath, fileIndex: files.length, message: `checkpoint file missing: a public key was given but ${DEFAULT_CHECKPOINT_NAME} is gone from the log directory; deleting it hides entries cut from the end (name the file with --checkpoints if it is kept elsewhere)`})
   } else if (checkpointFile?.text !== undefined) {
-    try {
-      checkpoints = parseCheckpoints(checkpointFile.text, checkpointFile.path)
+    const read = readCheckpointText(checkpointFile.text)
+    checkpoints = read.checkpoints
+    if (read.damage) {
+      const checked = checkpoints.length === 0 ? 'no checkpoint was checked' : `the ${count(checkpoints.length, 'checkpoint')} before it ${checkpoints.length === 1 ? 'was' : 'were'} checked`
+      state.problem({kind: 'checkpoint-file', file: checkpointFile.path, fileIndex: files.length, line: read.damage.line, message: `${read.damage.message}; ${checked}`})
+    } else if (options.pubkey && checkpoints.length === 0) {
       // seal never leaves the file empty: emptied, like deleted, it would hide entries cut from the end.
-      if (options.pubkey && checkpoints.length === 0) {
-        state.problem({kind: 'checkpoint-file', file: checkpointFile.path, fileIndex: files.length, message: 'checkpoint file holds no checkpoint, though a public key was given (an emptied file hides entries cut from the end)'})
-      }
-    } catch (error) {
-      if (!(error instanceof CheckpointError)) throw error
-      state.problem({kind: 'checkpoint-file', file: checkpointFile.path, fileIndex: files.length, message: `${error.message}; no checkpoint was checked`})
+      state.problem({kind: 'checkpoint-file', file: checkpointFile.path, fileIndex: files.length, message: 'checkpoint file holds no checkpoint, though a public key was given (an emptied file hides entries cut from the end)'})
     }
   }
   for (const p of checkSequence(checkpoints, options.pubkey)) {

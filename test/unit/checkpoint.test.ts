@@ -4,7 +4,7 @@ import {appendFileSync, existsSync, readFileSync, statSync, writeFileSync} from 
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
-import {checkSequence, parseCheckpoints, readCheckpoints} from '../../src/integrity/checkpoint.js'
+import {checkSequence, parseCheckpoints} from '../../src/integrity/checkpoint.js'
 import {sealDirectory} from '../../src/integrity/seal.js'
 import {verifyDirectory} from '../../src/integrity/verify.js'
 import {tempDir, writeLog} from '../helpers.js'
@@ -78,6 +78,20 @@ describe('checkpoints', () => {
     assert.equal(report.problems[0].kind, 'checkpoint-file')
   })
 
+  it('a checkpoint file cut mid-checkpoint: the damage at its line, and the complete checkpoints before it still locate a cut log', async () => {
+    const {dir, path} = await sealedLog()
+    const text = readFileSync(path, 'utf8')
+    const thirdLine = parseCheckpoints(text, path)[2].fileLine
+    const third = text.split('\n').slice(0, thirdLine - 1).join('\n').length + 1 // where checkpoint #3 starts
+    writeFileSync(path, text.slice(0, third + 40))
+    writeLog(dir, 'audit-2026-03-01.jsonl', chain('native', Array.from({length: 5}, (_, i) => fixtureBody('native', '2026-03-01', i))).lines)
+    const report = await verifyDirectory(dir, {pubkey: keys.publicKey})
+    const damage = report.problems.find((p) => p.kind === 'checkpoint-file')
+    assert.deepEqual([damage?.line, damage?.message], [thirdLine, 'checkpoint without a signature; the 2 checkpoints before it were checked'])
+    // Checkpoint #2 sealed 6 entries; the log now holds 5.
+    assert.ok(report.problems.some((p) => p.kind === 'entries-missing' && /checkpoint #2/.test(p.message)), JSON.stringify(report.problems))
+  })
+
   it('counts the entries after the last checkpoint as not sealed', async () => {
     const {dir} = await sealedLog()
     const {lines} = chain('native', Array.from({length: 11}, (_, i) => fixtureBody('native', '2026-03-01', i)))
@@ -113,7 +127,7 @@ describe('checkpoints', () => {
     assert.deepEqual([...sealed].sort((a, b) => a - b), sealed, `sealed counts go backwards: ${sealed}`)
     assert.ok(new Set(sealed).size > 1, `the log did not grow between seals: ${sealed}`)
     const path = join(dir, 'audit.checkpoints')
-    assert.deepEqual(checkSequence(await readCheckpoints(path), keys.publicKey), [])
+    assert.deepEqual(checkSequence(parseCheckpoints(readFileSync(path, 'utf8'), path), keys.publicKey), [])
     const report = await verifyDirectory(dir, {pubkey: keys.publicKey})
     assert.equal(report.valid, true, JSON.stringify(report.problems))
     assert.equal(existsSync(`${path}.lock`), false, 'the lock is released')
