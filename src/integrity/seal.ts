@@ -2,7 +2,7 @@ import {createPublicKey, type KeyObject} from 'node:crypto'
 import {appendFile} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
-import {describeFsError, listLogFiles, readRegularFile} from '../store/files.js'
+import {checkLogDirectory, describeFsError, listLogFiles, parseLogFileName, readRegularFile} from '../store/files.js'
 import {DirectoryLock} from '../store/lock.js'
 import {checkpointDigest, CheckpointError, DEFAULT_CHECKPOINT_NAME, NO_PREVIOUS, parseCheckpoints, signCheckpoint, type CheckpointBody} from './checkpoint.js'
 import {type VerifyOptions, type VerifyReport, verifyDirectory} from './verify.js'
@@ -29,7 +29,10 @@ const SEAL_LOCK_TIMEOUT_MS = 30 * 60_000
  * names the checkpoint before it, and none seals a head older than one already sealed.
  */
 export async function sealDirectory(dir: string, privateKey: KeyObject, options: {checkpoints?: string; now?: Date} & Pick<VerifyOptions, 'onProblem' | 'onProgress'> = {}): Promise<SealResult> {
+  await checkLogDirectory(dir)
   const path = options.checkpoints ?? join(dir, DEFAULT_CHECKPOINT_NAME)
+  // Appended to a log file, checkpoints would be read as damaged entries.
+  if (parseLogFileName(basename(path))) throw new CheckpointError(`${path}: named like a log file; checkpoints go in a file of their own`)
   // Its own lock, `<checkpoint file>.lock`, not the log directory's: a seal verifies the whole log
   // while holding it, and writers must not wait for that.
   const lock = new DirectoryLock(dirname(path), {name: `${basename(path)}.lock`, timeoutMs: SEAL_LOCK_TIMEOUT_MS})

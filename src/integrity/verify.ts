@@ -6,7 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {Worker} from 'node:worker_threads'
 import {createGunzip} from 'node:zlib'
 
-import {compareLogFiles, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
+import {checkLogDirectory, compareLogFiles, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
 import {startWorker} from '../threads.js'
 import {type Checkpoint, checkSequence, DEFAULT_CHECKPOINT_NAME, keyId, readCheckpointText} from './checkpoint.js'
 import {sha256Hex} from './hash.js'
@@ -579,6 +579,7 @@ async function readCheckpointFile(dir: string, options: VerifyOptions): Promise<
  * sealed over it. Streams: memory stays flat in the size of the logs.
  */
 export async function verifyDirectory(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  await checkLogDirectory(dir)
   // Checkpoints first: any head they name was written before the files are opened.
   const checkpointFile = await readCheckpointFile(dir, options)
   const files = await openSnapshot(dir)

@@ -141,19 +141,26 @@ export const DAY_SLACK_MS = 10 * 60_000
  * (a compression in progress), only the plain one is returned, as it is complete.
  * With a range, files whose day cannot hold entries in it are left out without being opened.
  */
-export async function listLogFiles(dir: string, range: {since?: number; until?: number} = {}): Promise<LogFile[]> {
-  let names: string[]
+/** Throws LogDirectoryError unless `dir` is a directory that can be listed. */
+export async function checkLogDirectory(dir: string): Promise<void> {
+  await listNames(dir)
+}
+
+async function listNames(dir: string): Promise<string[]> {
   try {
     const info = await stat(dir)
     if (!info.isDirectory()) throw new LogDirectoryError(`${dir}: not a directory`)
-    names = await readdir(dir)
+    return await readdir(dir)
   } catch (error) {
     if (error instanceof LogDirectoryError) throw error
     const code = (error as NodeJS.ErrnoException).code
     const reason = code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message
     throw new LogDirectoryError(`${dir}: ${reason}`)
   }
+}
 
+export async function listLogFiles(dir: string, range: {since?: number; until?: number} = {}): Promise<LogFile[]> {
+  const names = await listNames(dir)
   const files: LogFile[] = []
   for (const name of names) {
     const parsed = parseLogFileName(name)

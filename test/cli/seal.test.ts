@@ -107,13 +107,22 @@ describe('audit seal', () => {
     assert.equal(existsSync(join(dir, 'audit.checkpoints.lock')), false)
   })
 
-  it('one-line errors for a checkpoint file in a missing directory; counts in the singular', async () => {
+  it('one-line errors for a checkpoint file in a missing directory, a missing log directory, a checkpoint file named like a log; counts in the singular', async () => {
     const {key} = await keys()
     const dir = tempDir('seal-')
     writeLog(dir, 'audit-2026-03-01.jsonl', chain('native', [fixtureBody('native', '2026-03-01', 0)]).lines)
     const nowhere = await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', join(dir, 'no', 'cps')])
     assert.equal(nowhere.code, 2)
     assert.equal(nowhere.stderr, `audit seal: error: ${join(dir, 'no')}: no such directory (for the checkpoint file)\n`)
+    const noLogs = await runAudit(['seal', '--dir', join(dir, 'absent'), '--key', key])
+    assert.equal(noLogs.stderr, `audit seal: error: ${join(dir, 'absent')}: no such directory\n`)
+    // Checkpoints appended to a log file would read as damaged entries.
+    const intoLog = await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', join(dir, 'audit-2026-03-02.jsonl')])
+    assert.equal(intoLog.code, 2)
+    assert.match(intoLog.stderr, /audit-2026-03-02\.jsonl: named like a log file; checkpoints go in a file of their own\n$/)
+    assert.equal(existsSync(join(dir, 'audit-2026-03-02.jsonl')), false)
+    const verifyFile = await runAudit(['verify', '--dir', join(dir, 'audit-2026-03-01.jsonl')])
+    assert.equal(verifyFile.stderr, `audit verify: error: ${join(dir, 'audit-2026-03-01.jsonl')}: not a directory\n`)
     const one = await runAudit(['seal', '--dir', dir, '--key', key])
     assert.equal(one.code, 0, one.stderr)
     assert.match(one.stdout, /^sealed checkpoint #1: 1 entry, head /)
