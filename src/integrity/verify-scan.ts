@@ -95,8 +95,10 @@ function isBlank(buf: Buffer, start: number, end: number): boolean {
 
 /** Classifies a line that is not a chained entry of its profile. */
 function classify(text: string, bytes: Buffer, profile: ChainProfile, line: number): BadItem {
-  const parsed = parseLossless(text)
   const trace = {bytes: bytes.length, sha256: sha256Hex(bytes)}
+  // A file converted to CRLF line endings: say so rather than what the CR breaks.
+  if (text.endsWith('\r')) return {k: 'bad', line, kind: 'malformed', reason: 'ends with CR: CRLF line endings (the file was converted, or the line edited)', ...trace}
+  const parsed = parseLossless(text)
   if (!parsed.ok) return {k: 'bad', line, kind: 'malformed', reason: `not valid JSON (${parsed.reason} at column ${parsed.offset + 1})`, ...trace}
   if (parsed.value.t !== 'obj') {
     const what = parsed.value.t === 'arr' ? 'an array' : parsed.value.t === 'str' ? 'a string' : parsed.value.t === 'null' ? 'null' : parsed.value.t === 'bool' ? 'a boolean' : 'a number'

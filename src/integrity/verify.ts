@@ -522,7 +522,7 @@ class Verification {
         return {anchor}
       }
     }
-    this.problem({kind: 'chain-start', file: start.file, fileIndex: start.fileIndex, line: start.line, message: 'the first chained entry does not chain from genesis, and no audit.retention entry records the files before it: earlier files or entries were deleted'})
+    this.problem({kind: 'chain-start', file: start.file, fileIndex: start.fileIndex, line: start.line, message: 'the first chained entry does not chain from genesis, and no audit.retention entry records the files before it: earlier files or entries were deleted, or this entry was altered'})
     return {}
   }
 }

@@ -162,6 +162,10 @@ const detect: Case[] = [
     lines[2] = lines[2].slice(0, 40)
     log.write(1, lines)
   }, check: (r) => expectProblem(r, 'malformed', 1, 3)},
+  {name: 'a file converted to CRLF line endings', profiles: ['native'], tamper: (log) => log.write(1, log.read(1).map((l) => `${l}\r`)), check: (r) => {
+    expectProblem(r, 'malformed', 1, 1)
+    assert.match(r.problems.find((p) => p.kind === 'malformed')!.message, /ends with CR: CRLF line endings/)
+  }},
   {name: 'a truncated .gz', profiles: both, tamper: (log) => {
     const text = `${log.read(1).join('\n')}\n`
     const gz = gzipSync(text)
