@@ -170,6 +170,9 @@ const MAX_BATCH = 8192
 /** And at most this much text per batch: one write(2) of a string V8 can build. */
 const MAX_BATCH_CHARS = 32 * 1024 * 1024
 
+/** Files one audit.retention event records (about 200 bytes each, well under a line's 1 MiB). */
+const MAX_RECORDED_FILES = 2000
+
 /** Entries are stamped under the lock; the body is serialized before, with this in its place. */
 const STAND_IN = '0000-00-00T00:00:00.000Z'
 const TIMESTAMP_AT = '{"timestamp":"'.length
@@ -299,24 +302,31 @@ export class AuditWriter {
    */
   async prune(): Promise<RemovedFile[]> {
     if (!this.settings.enabled || this.settings.retention_days <= 0) return []
-    const planned = await planRetention(this.dir, this.settings.retention_days, this.now())
-    if (planned.length === 0) return []
-    let removed: RemovedFile[] = []
-    await this.enqueue({
-      event: 'audit.retention',
-      level: 'warning',
-      actor: 'auditkit',
-      details: {},
-      prepare: () => {
-        removed = stillPresent(this.dir, planned)
-        return removed.length === 0 ? undefined : {retention_days: this.settings.retention_days, removed}
-      },
-      commit: () => {
-        removeFiles(this.dir, removed)
-        fsyncDir(this.dir)
-      },
-    })
-    return removed
+    const all: RemovedFile[] = []
+    for (;;) {
+      const planned = await planRetention(this.dir, this.settings.retention_days, this.now())
+      // One event records at most MAX_RECORDED_FILES, so it stays a line readers accept; the rest go in the next.
+      const batch = planned.slice(0, MAX_RECORDED_FILES)
+      if (batch.length === 0) break
+      let removed: RemovedFile[] = []
+      await this.enqueue({
+        event: 'audit.retention',
+        level: 'warning',
+        actor: 'auditkit',
+        details: {},
+        prepare: () => {
+          removed = stillPresent(this.dir, batch)
+          return removed.length === 0 ? undefined : {retention_days: this.settings.retention_days, removed}
+        },
+        commit: () => {
+          removeFiles(this.dir, removed)
+          fsyncDir(this.dir)
+        },
+      })
+      all.push(...removed)
+      if (planned.length <= MAX_RECORDED_FILES || removed.length === 0) break
+    }
+    return all
   }
 
   /** Writes everything queued, waits for background work, syncs (unless fsync is `never`) and closes the file. */

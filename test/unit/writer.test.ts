@@ -302,6 +302,24 @@ describe('AuditWriter', () => {
     assert.equal(report.entries, 3)
   })
 
+  it('retention of more files than one event may record writes several events, each a line readers accept; verify holds', async () => {
+    const dir = tempDir()
+    const parts: Array<[string, number]> = []
+    for (const day of ['2030-01-01', '2030-01-02', '2030-01-03']) for (let part = 1; part <= 999 && parts.length < 2100; part++) parts.push([day, part])
+    const made = chainedLines(parts.map(([day], i) => ({timestamp: `${day}T08:00:00.000Z`, event: 'a.b', details: {i}})))
+    parts.forEach(([day, part], i) => writeLog(dir, `audit-${day}.${String(part).padStart(3, '0')}.jsonl`, [made.lines[i]]))
+    writeLog(dir, 'audit-2030-03-01.jsonl', chainedLines([{timestamp: '2030-03-01T08:00:00.000Z', event: 'a.c'}], made.head).lines)
+    const writer = await AuditWriter.open(dir, {retention_days: 30, now: () => DAY1})
+    const removed = await writer.prune()
+    await writer.close()
+    assert.equal(removed.length, 2100)
+    const events = lines(join(dir, 'audit-2030-03-01.jsonl')).slice(1)
+    assert.deepEqual(events.map((l) => JSON.parse(l).details.removed.length), [2000, 100])
+    for (const line of events) assert.ok(Buffer.byteLength(line) < 1024 * 1024)
+    const report = await verifyDirectory(dir, {threads: 0})
+    assert.equal(report.valid, true, JSON.stringify(report.problems))
+  })
+
   it('retention never removes the file holding the chain head, and runs at rotation', async () => {
     const dir = tempDir()
     const made = chainedLines([{timestamp: '2030-01-01T08:00:00.000Z', event: 'a.b'}])
