@@ -76,10 +76,11 @@ export function makeDirectory(path: string, mode = 0o700): void {
       break
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      // An existing ancestor ends the walk (a file there makes the next mkdir say ENOTDIR); the target itself must be a directory.
-      if (code === 'EEXIST' && missing.length > 0) break
-      if (code === 'EEXIST' && !statSync(current).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${current}'`), {code: 'ENOTDIR', path: current})
-      if (code === 'EEXIST') break
+      if (code === 'EEXIST') {
+        // An existing ancestor ends the walk (a file there makes the next mkdir say ENOTDIR); the target itself must be a directory.
+        if (missing.length === 0 && !statSync(current).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${current}'`), {code: 'ENOTDIR', path: current})
+        break
+      }
       if (code !== 'ENOENT' || dirname(current) === current) throw error
       missing.push(current)
     }
@@ -136,11 +137,6 @@ export const DAY_MS = 86_400_000
 /** Writers stamp an entry before they pick its file, so an entry may sit a little outside its file's day. */
 export const DAY_SLACK_MS = 10 * 60_000
 
-/**
- * Lists a directory's log files in chain order. When a part exists both plain and gzipped
- * (a compression in progress), only the plain one is returned, as it is complete.
- * With a range, files whose day cannot hold entries in it are left out without being opened.
- */
 /** Throws LogDirectoryError unless `dir` is a directory that can be listed. */
 export async function checkLogDirectory(dir: string): Promise<void> {
   await listNames(dir)
@@ -159,6 +155,11 @@ async function listNames(dir: string): Promise<string[]> {
   }
 }
 
+/**
+ * Lists a directory's log files in chain order. When a part exists both plain and gzipped
+ * (a compression in progress), only the plain one is returned, as it is complete.
+ * With a range, files whose day cannot hold entries in it are left out without being opened.
+ */
 export async function listLogFiles(dir: string, range: {since?: number; until?: number} = {}): Promise<LogFile[]> {
   const names = await listNames(dir)
   const files: LogFile[] = []
