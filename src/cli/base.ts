@@ -20,7 +20,7 @@ export class UserError extends Error {
 }
 
 /** Errors from files the user named. */
-const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', NOT_REGULAR])
+const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', 'ELOOP', NOT_REGULAR])
 
 /** oclif's own constraint on parsed flags and args (its FlagOutput and ArgOutput, not exported). */
 type ParsedValues = {[name: string]: any}

@@ -56,7 +56,7 @@ export function describeFsError(error: unknown): string {
     case 'EEXIST': return 'exists'
     case 'EROFS': return 'read-only file system'
     case 'ENOSPC': return 'no space left on device'
-    case 'ELOOP': return 'too many symbolic links'
+    case 'ELOOP': return 'a symbolic link where a file was expected (not followed), or a loop of them'
     case 'ENAMETOOLONG': return 'name too long'
     case NOT_REGULAR: return 'not a regular file'
     default: return (error as Error).message

@@ -1,4 +1,4 @@
-import {readFileSync, chmodSync, closeSync, fdatasync as fdatasyncCallback, fdatasyncSync, fstatSync, openSync, statSync, writeSync, close as closeCallback} from 'node:fs'
+import {constants, readFileSync, chmodSync, closeSync, fdatasync as fdatasyncCallback, fdatasyncSync, fstatSync, openSync, statSync, writeSync, close as closeCallback} from 'node:fs'
 import {hostname, userInfo} from 'node:os'
 import {basename, join} from 'node:path'
 import {promisify} from 'node:util'
@@ -169,6 +169,12 @@ export function defaultActor(): string {
 const MAX_BATCH = 8192
 /** And at most this much text per batch: one write(2) of a string V8 can build. */
 const MAX_BATCH_CHARS = 32 * 1024 * 1024
+
+/**
+ * Appending opens never follow a symbolic link: one planted under a log file's name (by anyone who
+ * can write the directory) would otherwise make the writer, perhaps root, append to its target.
+ */
+const APPEND_NO_FOLLOW = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW
 
 /** Files one audit.retention event records (about 200 bytes each, well under a line's 1 MiB). */
 const MAX_RECORDED_FILES = 2000
@@ -515,7 +521,7 @@ export class AuditWriter {
   }
 
   private appendTo(path: string, text: string): void {
-    const fd = openSync(path, 'a')
+    const fd = openSync(path, APPEND_NO_FOLLOW)
     try {
       const buf = Buffer.from(text)
       for (let done = 0; done < buf.length;) done += writeSync(fd, buf, done, buf.length - done)
@@ -553,7 +559,7 @@ export class AuditWriter {
     let fd: number
     const path = current?.path ?? join(this.dir, liveName(day))
     if (current) {
-      fd = openSync(path, 'a')
+      fd = openSync(path, APPEND_NO_FOLLOW)
     } else {
       fd = openSync(path, 'ax', 0o600)
       if (newest && newest !== current && newest.day < day && !newest.gzip) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
@@ -105,6 +105,20 @@ describe('audit log', () => {
     }
     assert.deepEqual(logFiles(dir), ['audit-2026-03-01.jsonl'])
     assert.equal(readFileSync(path, 'utf8'), `${loki}\n`)
+  })
+
+  it('never appends through a symbolic link planted under the live file\'s name (exit 2, the target untouched)', async () => {
+    const dir = tempDir()
+    const target = join(tempDir(), 'target')
+    writeFileSync(target, 'precious\n')
+    assert.equal((await runAudit(['log', 'a.b', '--dir', dir])).code, 0)
+    const [live] = logFiles(dir)
+    unlinkSync(join(dir, live))
+    symlinkSync(target, join(dir, live))
+    const r = await runAudit(['log', 'a.c', '--dir', dir])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /: a symbolic link where a file was expected \(not followed\)/)
+    assert.equal(readFileSync(target, 'utf8'), 'precious\n')
   })
 
   it('a log directory that cannot be made: exit 2, one line naming it (under /proc too, where Node\'s own mkdir -p spins)', async () => {
