@@ -16,6 +16,8 @@ const CHUNK_BYTES = 1024 * 1024
 export interface RawLine {
   text: string
   line: number
+  /** The line's bytes when they are not valid UTF-8; `text` is empty then. */
+  bytes?: Buffer
 }
 
 /** Where a follower is in a plain file; `readFileLines` advances it as it hands out lines. */
@@ -147,7 +149,8 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
       const text = bytes.toString('utf8')
       if (text.trim() !== '') batch.push({text, line: lineNo})
     } else {
-      diagnostics.report({kind: 'utf8', file: file.path, line: lineNo, reason: 'not valid UTF-8'})
+      // Passed on, not reported here: a line torn inside a character may be followed by its recovery record.
+      batch.push({text: '', line: lineNo, bytes: Buffer.from(bytes)})
     }
   }
 
@@ -272,7 +275,7 @@ export interface ReadOptions {
  * `audit.recovery` record, and is then an accounted gap, not damage to report.
  */
 export interface DecodeState {
-  held?: {problem: Problem; text: string}
+  held?: {problem: Problem; line: RawLine}
 }
 
 /**
@@ -286,8 +289,9 @@ function recovers(next: RawLine, torn: RawLine, profile: Profile | undefined): b
   if (!decoded.ok || decoded.entry.event !== 'audit.recovery') return false
   const details = decoded.entry.details
   // Lines read backwards are numbered from the end (negative): then the fragment's hash alone identifies it.
+  const fragment = torn.bytes ?? torn.text
   return (torn.line < 0 || details.line === torn.line)
-    && details.fragment_bytes === Buffer.byteLength(torn.text) && details.fragment_sha256 === sha256Hex(torn.text)
+    && details.fragment_bytes === Buffer.byteLength(fragment) && details.fragment_sha256 === sha256Hex(fragment)
 }
 
 /** Reports the held bad line unless `next` (the line after it in its file, if any) is its recovery record. */
@@ -295,7 +299,7 @@ export function settleHeld(state: DecodeState, next: RawLine | undefined, profil
   const {held} = state
   if (!held) return
   state.held = undefined
-  if (!next || !recovers(next, {text: held.text, line: held.problem.line!}, profile)) diagnostics.report(held.problem)
+  if (!next || !recovers(next, held.line, profile)) diagnostics.report(held.problem)
 }
 
 /**
@@ -307,8 +311,15 @@ export function decodeBatch(file: string, lines: RawLine[], options: ReadOptions
   // Looking into the raw line pays only when there is a bound or a needle to check there.
   const peek = filter && (filter.since !== undefined || filter.until !== undefined || filter.mayMatchRaw !== undefined) ? filter : undefined
   const out: LocatedEntry[] = []
-  for (const {text, line} of lines) {
-    if (state?.held) settleHeld(state, {text, line}, profile, diagnostics)
+  for (const raw of lines) {
+    const {text, line} = raw
+    if (state?.held) settleHeld(state, raw, profile, diagnostics)
+    if (raw.bytes) {
+      const problem: Problem = {kind: 'utf8', file, line, reason: 'not valid UTF-8'}
+      if (state) state.held = {problem, line: raw}
+      else diagnostics.report(problem)
+      continue
+    }
     if (filter?.rawTest && !filter.rawTest(text)) continue
     if (peek) {
       const nativeTime = peekNativeTime(text)
@@ -322,7 +333,7 @@ export function decodeBatch(file: string, lines: RawLine[], options: ReadOptions
     const decoded = decodeLine(text, profile)
     if (!decoded.ok) {
       const problem: Problem = {kind: decoded.kind, file, line, reason: decoded.reason}
-      if (state) state.held = {problem, text}
+      if (state) state.held = {problem, line: raw}
       else diagnostics.report(problem)
       continue
     }

@@ -81,6 +81,20 @@ test('a torn line that auditkit recovered (its audit.recovery record follows) is
   expectReported(backwards)
 })
 
+test('a line torn inside a UTF-8 character and recovered is not reported; invalid UTF-8 without a record is', async () => {
+  const dir = tempDir()
+  const lines = good(2)
+  const whole = Buffer.from('{"timestamp":"2026-11-02T10:00:05.000Z","event":"auth.login","actor":"é')
+  const torn = whole.subarray(0, whole.length - 1) // half of the two bytes of é
+  const record = recoveryOf('', 'audit-2026-11-02.jsonl', 2).replace(/"fragment_bytes":0,"fragment_sha256":"[0-9a-f]{64}"/, `"fragment_bytes":${torn.length},"fragment_sha256":"${sha256Hex(torn)}"`)
+  const nl = Buffer.from('\n')
+  writeFileSync(join(dir, 'audit-2026-11-02.jsonl'), Buffer.concat([Buffer.from(lines[0]), nl, torn, nl, Buffer.from(record), nl, Buffer.from(lines[1]), nl, torn, nl]))
+  const {entries, diagnostics} = await readAll(dir)
+  assert.deepEqual(entries.map((e) => e.line), [1, 3, 4])
+  assert.equal(diagnostics.total, 1)
+  assert.match(diagnostics.lines()[0], /^warning: 1 line with invalid UTF-8, at audit-2026-11-02\.jsonl:5 /)
+})
+
 test('with a selective filter, a recovered torn line that holds the filter\'s literal is not reported', async () => {
   const dir = tempDir()
   const lines = good(3)

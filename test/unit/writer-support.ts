@@ -13,6 +13,8 @@ export interface CheckedLine {
   file: string
   line: number
   raw: string
+  /** Set when the line is not valid UTF-8. */
+  bytes?: Buffer
   entry?: Record<string, unknown> & {event: string; details: Record<string, unknown>}
 }
 
@@ -35,7 +37,7 @@ export async function checkChain(dir: string, start = GENESIS): Promise<ChainChe
   const lines: CheckedLine[] = []
   for (const file of await listLogFiles(dir)) {
     for await (const batch of readFileLines(file, diagnostics)) {
-      for (const {text, line} of batch) lines.push({file: file.name, line, raw: text})
+      for (const {text, line, bytes} of batch) lines.push({file: file.name, line, raw: text, bytes})
     }
   }
   const problems = diagnostics.lines()
@@ -56,7 +58,7 @@ export async function checkChain(dir: string, start = GENESIS): Promise<ChainChe
   let recorded = 0
   for (const f of fragments) {
     const r = recoveries.get(`${f.file}:${f.line}`)
-    const bytes = Buffer.from(f.raw)
+    const bytes = f.bytes ?? Buffer.from(f.raw)
     if (r && r.fragment_bytes === bytes.length && r.fragment_sha256 === createHash('sha256').update(bytes).digest('hex')) recorded++
     else problems.push(`${f.file}:${f.line}: unrecorded non-entry line`)
   }
