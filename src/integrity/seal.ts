@@ -77,12 +77,15 @@ async function sealLocked(dir: string, path: string, privateKey: KeyObject, opti
   // Under the lock, the file still holds what verify checked: no other seal appended meanwhile.
   text ??= ''
   const previous = parseCheckpoints(text, path).at(-1)
+  const now = options.now ?? new Date()
+  // A checkpoint older than the one before it would make the sequence go backwards for good.
+  if (previous && now.getTime() < Date.parse(previous.time)) throw new SealError(`not sealed: the clock (${now.toISOString()}) is behind the last checkpoint's time (${previous.time}); seal again once it has caught up`)
   const body: CheckpointBody = {
     entries: report.chainLength,
     hash: report.head.hash,
     file: report.head.file,
     line: report.head.line,
-    time: (options.now ?? new Date()).toISOString(),
+    time: now.toISOString(),
     prev: previous ? checkpointDigest(previous.text) : NO_PREVIOUS,
   }
   // One write with O_APPEND; a blank line separates checkpoints.

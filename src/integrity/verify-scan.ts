@@ -136,13 +136,16 @@ const WRITER_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
  */
 export function strictNative(body: string, line: number): BadItem | undefined {
   let value: unknown
+  let serialized: string
   try {
     value = JSON.parse(body)
+    serialized = JSON.stringify(value)
   } catch {
+    // Not JSON, or nested so deep that re-serializing it exhausts the stack.
     const parsed = parseLossless(body)
-    return {k: 'bad', line, kind: 'not-canonical', reason: `not valid JSON (${parsed.ok ? 'rejected by JSON.parse' : `${parsed.reason} at column ${parsed.offset + 1}`}), though its hash links`}
+    return {k: 'bad', line, kind: 'not-canonical', reason: `not valid JSON (${parsed.ok ? 'rejected by JSON.parse, or nested too deeply' : `${parsed.reason} at column ${parsed.offset + 1}`}), though its hash links`}
   }
-  if (JSON.stringify(value) !== body) {
+  if (serialized !== body) {
     const parsed = parseLossless(body)
     if (parsed.ok && parsed.duplicateKey) return {k: 'bad', line, kind: 'duplicate-key', reason: `duplicate key ${parsed.duplicateKey.pointer}, though its hash links`}
     return {k: 'bad', line, kind: 'not-canonical', reason: 'not as auditkit serializes it (whitespace, member order or escapes), though its hash links'}

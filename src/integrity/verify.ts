@@ -175,8 +175,11 @@ interface Opened extends LogFile {
   error?: NodeJS.ErrnoException
 }
 
-/** Descriptors held at once; older files (closed parts, which never change) are opened by name when read. */
-const MAX_HELD = 1024
+/**
+ * Descriptors held at once (Node raises its soft descriptor limit to the hard one); older files,
+ * long closed, are opened by name when read.
+ */
+const MAX_HELD = 8192
 /** Listings tried before verifying the last one as it is (a rotation takes a few syscalls). */
 const SNAPSHOT_TRIES = 20
 
@@ -236,7 +239,12 @@ async function openSnapshot(dir: string): Promise<Opened[]> {
       return files
     }
     if (!changed) changed = await changedSince(dir, files)
-    if (!changed || attempt === SNAPSHOT_TRIES) return files
+    if (!changed) return files
+    if (attempt === SNAPSHOT_TRIES) {
+      // Still moving: a file gone since the listing is looked for again when its turn comes (a part, as its .gz).
+      for (const f of files) if (f.error?.code === 'ENOENT') f.error = undefined
+      return files
+    }
     await closeAll(files)
     await sleep(attempt)
   }
@@ -355,6 +363,7 @@ interface Located extends VerifyProblem {
 class Verification {
   readonly problems: Located[] = []
   problemCount = 0
+  first: Located | undefined
   readonly notes: string[] = []
   readonly fileReports: FileReport[] = []
   entries = 0
@@ -382,6 +391,8 @@ class Verification {
       report.valid = false
     }
     if (this.problems.length < MAX_REPORTED) this.problems.push(p)
+    // Problems are not found in location order (bad lines are settled at the end): the first is kept apart from the capped list.
+    if (!this.first || p.fileIndex < this.first.fileIndex || (p.fileIndex === this.first.fileIndex && (p.line ?? 0) < (this.first.line ?? 0))) this.first = p
     const {fileIndex: _, ...plain} = p
     this.onProblem?.(plain)
   }
@@ -425,11 +436,12 @@ class Verification {
       const removed = details.removed as {file?: unknown; entries?: unknown; last_hash?: unknown}[]
       const names = removed.map((r) => String(r.file))
       for (const name of names) this.removed.add(name)
-      const last = removed.at(-1)
-      if (last && typeof last.last_hash === 'string') {
-        const entries = removed.reduce((sum, r) => sum + (typeof r.entries === 'number' ? r.entries : 0), 0)
-        this.anchors.set(last.last_hash, {file, line, removed: names, entries})
-      }
+      // Each removed file's last hash may start the chain: a prune cut short between its unlinks leaves later ones present.
+      let entries = 0
+      removed.forEach((r, i) => {
+        entries += typeof r.entries === 'number' ? r.entries : 0
+        if (typeof r.last_hash === 'string') this.anchors.set(r.last_hash, {file, line, removed: names.slice(0, i + 1), entries})
+      })
     } else if (entry.event === 'audit.recovery') {
       const {file: f, line: l, fragment_bytes: bytes, fragment_sha256: sha} = details
       this.recoveries.set(`${plainName(String(f))}\n${String(l)}\n${String(bytes)}\n${String(sha)}`, `${file}:${line}`)
@@ -659,6 +671,7 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
   // Checkpoints: each head must still be where it was sealed, with the same count before it.
   let base: number | undefined = anchor ? undefined : 0
   let lastSealed: number | undefined
+  let prunedSealed = 0 // the most entries a checkpoint whose head was pruned counted
   const missing = new Map<string, number[]>()
   for (const cp of checkpoints) {
     const where = `checkpoint #${cp.index} (${cp.time})`
@@ -688,6 +701,7 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
     } else if (anchor && ([...state.removed].some((name) => sameFile(cp.file, name)) || beforeChainStart(cp.file, files))) {
       // Files before the retention-anchored start went in earlier prunes, whose records went with them.
       state.notes.push(`${where}: its head file ${cp.file} was pruned by retention, not checked`)
+      prunedSealed = Math.max(prunedSealed, cp.entries)
     } else {
       missing.set(cp.file, [...(missing.get(cp.file) ?? []), cp.index])
     }
@@ -697,9 +711,11 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
     state.problem({kind: 'file-missing', file: name, fileIndex: state.fileReports.length - 1, message: `file missing: it holds the head of checkpoint${indexes.length > 1 ? 's' : ''} #${indexes.join(', #')}`})
   }
 
-  const chainLength = state.entries + (base ?? anchor?.entries ?? 0)
+  // Without a sealed head still in the log, the entries before the chain start are known only in part:
+  // the last prune's record counts its own files, and a checkpoint whose head was pruned counts up to there.
+  const chainLength = state.entries + (base ?? Math.max(anchor?.entries ?? 0, prunedSealed))
   const sorted = [...state.problems].sort((a, b) => a.fileIndex - b.fileIndex || (a.line ?? 0) - (b.line ?? 0))
-  const first = sorted[0]
+  const first = state.first
   const reports = state.fileReports
   return {
     dir,

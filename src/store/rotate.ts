@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {chmodSync, closeSync, createReadStream, createWriteStream, fsyncSync, linkSync, openSync, readdirSync, statSync, unlinkSync} from 'node:fs'
+import {chmodSync, closeSync, createReadStream, createWriteStream, existsSync, fsyncSync, linkSync, openSync, readdirSync, statSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {createGzip} from 'node:zlib'
@@ -64,6 +64,12 @@ export function rotateIntoPart(dir: string, live: LogFile, files: LogFile[]): st
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue
       throw error
+    }
+    // The listing may have missed a part being compressed (its .gz linked, its plain name unlinked
+    // while the directory was read): the number is taken then, so the link is undone.
+    if (!live.gzip && existsSync(`${target}.gz`)) {
+      unlinkSync(target)
+      continue
     }
     unlinkSync(live.path)
     return target

@@ -63,6 +63,23 @@ describe('audit seal', () => {
     assert.equal((await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', cps])).code, 0)
   })
 
+  it('after prunes removed every sealed head, the next checkpoint still counts forward and the sequence holds', async () => {
+    const {key, pub} = await keys()
+    const dir = tempDir('seal-')
+    const log = (days: number) => runAudit(['log', 'app.ev', '--dir', dir, '--retention-days', '2'], {env: {AUDIT_TEST_NOW_OFFSET_MS: String(days * 86_400_000)}})
+    // More entries before the prunes than the prunes' last record and what follows count.
+    for (const days of [...Array(10).fill(-5), -4, -4]) assert.equal((await log(days)).code, 0)
+    const first = await runAudit(['seal', '--dir', dir, '--key', key])
+    assert.match(first.stdout, /^sealed checkpoint #1: 12 entries/)
+    for (const days of [-3, -2, -1, 0]) assert.equal((await log(days)).code, 0) // each prunes the oldest day
+    const second = await runAudit(['seal', '--dir', dir, '--key', key])
+    assert.equal(second.code, 0, second.stderr)
+    const counted = Number(/^sealed checkpoint #2: (\d+) entries/.exec(second.stdout)?.[1])
+    assert.ok(counted > 12, second.stdout)
+    const verified = await runAudit(['verify', '--dir', dir, '--pubkey', pub])
+    assert.equal(verified.code, 0, verified.stderr)
+  })
+
   it('starts the sequence in an empty checkpoint file made ahead (owner and mode set by an admin)', async () => {
     const {key, pub} = await keys()
     const dir = tempDir('seal-')

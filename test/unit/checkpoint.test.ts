@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
 import {checkSequence, parseCheckpoints} from '../../src/integrity/checkpoint.js'
-import {sealDirectory} from '../../src/integrity/seal.js'
+import {SealError, sealDirectory} from '../../src/integrity/seal.js'
 import {verifyDirectory} from '../../src/integrity/verify.js'
 import {tempDir, writeLog} from '../helpers.js'
 import {chain, fixtureBody} from '../verify-fixtures.js'
@@ -109,6 +109,14 @@ describe('checkpoints', () => {
     const result = await sealDirectory(dir, keys.privateKey)
     assert.equal(result.checkpoint, undefined)
     assert.equal(readFileSync(path, 'utf8'), before)
+  })
+
+  it('refuses to seal while the clock is behind the last checkpoint (the sequence would go backwards for good)', async () => {
+    const {dir, path} = await sealedLog() // the last checkpoint is of 2026-03-01T09:00Z
+    const before = readFileSync(path, 'utf8')
+    await assert.rejects(sealDirectory(dir, keys.privateKey, {now: new Date(Date.UTC(2026, 2, 1, 8))}), (error: Error) => error instanceof SealError && /the clock \(2026-03-01T08:00:00\.000Z\) is behind the last checkpoint's time \(2026-03-01T09:00:00\.000Z\)/.test(error.message))
+    assert.equal(readFileSync(path, 'utf8'), before)
+    assert.ok((await sealDirectory(dir, keys.privateKey, {now: new Date(Date.UTC(2026, 2, 1, 10))})).checkpoint)
   })
 
   it('overlapping seals take turns: each names the one before, none goes backwards', async () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
-import {chmodSync, mkdirSync, utimesSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, readdirSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {test} from 'node:test'
 
 import {compareLogFiles, listLogFiles, LogDirectoryError, parseLogFileName} from '../../src/store/files.js'
+import {rotateIntoPart} from '../../src/store/rotate.js'
 import {tempDir} from '../helpers.js'
 
 test('parseLogFileName recognises daily, numbered, HHMMSS and gzipped names only', () => {
@@ -89,4 +90,15 @@ test('a missing directory, a file given as directory and an unreadable directory
 
 test('an empty directory lists no files', async () => {
   assert.deepEqual(await listLogFiles(tempDir()), [])
+})
+
+test('rotateIntoPart never takes the number of a part whose compression the listing missed', () => {
+  const dir = tempDir()
+  const live = join(dir, 'audit-2026-03-01.jsonl')
+  writeFileSync(live, 'live\n')
+  // Part 1 was gzipped while the directory was listed: the listing showed neither name.
+  writeFileSync(join(dir, 'audit-2026-03-01.001.jsonl.gz'), 'gz')
+  const part = rotateIntoPart(dir, {path: live, name: 'audit-2026-03-01.jsonl', day: '2026-03-01', part: Number.POSITIVE_INFINITY, gzip: false}, [])
+  assert.equal(part, join(dir, 'audit-2026-03-01.002.jsonl'))
+  assert.deepEqual(readdirSync(dir).sort(), ['audit-2026-03-01.001.jsonl.gz', 'audit-2026-03-01.002.jsonl'])
 })

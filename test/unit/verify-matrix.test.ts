@@ -259,6 +259,31 @@ describe('verify does not cry wolf', () => {
     expectProblem(await verify(log), 'chain-start')
   })
 
+  it('a prune cut short between its unlinks: a file the record lists is still there', async () => {
+    const log = buildLog('native')
+    const [first, second, third] = [0, 1, 2].map((f) => log.read(f))
+    const removed = [0, 1].map((f) => ({file: names[f], entries: PER_FILE, first: 'a', last: 'b', last_hash: storedHash([first, second][f].at(-1)!)}))
+    const retention = auditBody(DAYS[2], 'audit.retention', {retention_days: 1, removed})
+    log.write(2, chain('native', [...third.map((l) => unchain('native', l)), retention], storedHash(second.at(-1)!)).lines)
+    unlinkSync(join(log.dir, names[0])) // the second unlink never happened
+    const report = await verify(log)
+    assert.equal(report.valid, true, JSON.stringify(report.problems))
+    assert.equal(report.chainLength, 3 * PER_FILE + 1)
+  })
+
+  it('the first problem is the first in the log, also when over 1,000 problems were found before it was settled', async () => {
+    const log = buildLog('native')
+    const [first, second] = [0, 1].map((f) => log.read(f))
+    first.splice(1, 0, 'garbage') // a bad line: settled only at the end, after the others
+    log.write(0, first)
+    // 1,100 lines whose field was edited (each a hash mismatch, found at once).
+    const edited = Array.from({length: 1100}, (_, i) => second[i % second.length].replace(/"(alice|bob|carol)"/, '"mallory"'))
+    log.write(1, edited)
+    const report = await verify(log)
+    assert.deepEqual(report.firstProblem, {file: names[0], line: 2})
+    assert.ok(report.problemsOmitted > 0)
+  })
+
   it('a sealed live file since rotated into a part and gzipped', async () => {
     const log = buildLog('native')
     await seal(log)
@@ -315,6 +340,19 @@ describe('verify --strict', () => {
     {name: 'a level the writer does not write', edit: (b) => b.replace('"level":"info"', '"level":"warn"'), kind: 'invalid-entry', message: /level: "warn"/},
     {name: 'a timestamp the writer does not write', edit: (b) => b.replace(/\.000Z/, 'Z'), kind: 'invalid-entry', message: /timestamp/},
   ]
+  it('a correctly linked line nested 20,000 deep is reported, not a crash', async () => {
+    const log = buildLog('native')
+    const bodies = [0, 1, 2].flatMap((f) => log.read(f)).map((l) => unchain('native', l))
+    bodies.splice(PER_FILE + 2, 0, `{"x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`)
+    const {lines} = chain('native', bodies)
+    log.write(1, lines.slice(PER_FILE, 2 * PER_FILE + 1))
+    log.write(2, lines.slice(2 * PER_FILE + 1))
+    for (const threads of [0, 2]) {
+      const report = await verifyDirectory(log.dir, {strict: true, threads})
+      expectProblem(report, 'not-canonical', 1, 3)
+    }
+  })
+
   it('a blank line inserted (it shifts every line number after it)', async () => {
     const log = buildLog('native')
     const lines = log.read(1)
