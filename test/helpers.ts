@@ -20,6 +20,8 @@ export interface RunResult {
 export interface SpawnOptions {
   env?: Record<string, string>
   cwd?: string
+  /** A command the binary runs under, e.g. ['prlimit', '--fsize=1000']. */
+  wrapper?: string[]
 }
 
 /**
@@ -34,7 +36,8 @@ export function spawnAudit(args: string[], options: SpawnOptions = {}): ChildPro
   }
   const home = tempDir('home-')
   Object.assign(env, {HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_STATE_HOME: join(home, '.state'), XDG_CACHE_HOME: join(home, '.cache')}, options.env)
-  return spawn(process.execPath, [BIN, ...args], {env, cwd: options.cwd ?? home, stdio: ['pipe', 'pipe', 'pipe']})
+  const [command, ...rest] = [...(options.wrapper ?? []), process.execPath, BIN, ...args]
+  return spawn(command, rest, {env, cwd: options.cwd ?? home, stdio: ['pipe', 'pipe', 'pipe']})
 }
 
 /** Runs the built `audit` binary to its end (see spawnAudit) and collects its output. */

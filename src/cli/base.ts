@@ -25,6 +25,9 @@ const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', '
 /** oclif's own constraint on parsed flags and args (its FlagOutput and ArgOutput, not exported). */
 type ParsedValues = {[name: string]: any}
 
+/** Errors of the storage under a file. */
+const STORAGE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EIO'])
+
 const USER_ERRORS = [UserError, ConfigError, FilterError, TimeExpressionError, LogDirectoryError]
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof AuditCommand)['baseFlags'] & T['flags']>
@@ -88,6 +91,12 @@ export abstract class AuditCommand extends Command {
       return this.exit(error.oclif?.exit ?? EXIT.usage)
     }
     const code = (error as NodeJS.ErrnoException).code
+    if (code && STORAGE_ERRORS.has(code)) {
+      // The disk, not the user: full, over a size or quota limit, read-only, failing.
+      const {path} = error as NodeJS.ErrnoException
+      this.warnLine(`audit ${this.id}: error: ${path ? `${path}: ` : ''}${describeFsError(error)}`)
+      return this.exit(EXIT.outside)
+    }
     if (code && FILE_ERRORS.has(code)) {
       const {path} = error as NodeJS.ErrnoException
       this.warnLine(`audit ${this.id}: error: ${path ? `${path}: ${describeFsError(error)}` : error.message}`)

@@ -56,6 +56,9 @@ export function describeFsError(error: unknown): string {
     case 'EEXIST': return 'exists'
     case 'EROFS': return 'read-only file system'
     case 'ENOSPC': return 'no space left on device'
+    case 'EDQUOT': return 'disk quota exceeded'
+    case 'EFBIG': return 'file too large (a file size limit)'
+    case 'EIO': return 'input/output error'
     case 'ELOOP': return 'a symbolic link where a file was expected (not followed), or a loop of them'
     case 'ENAMETOOLONG': return 'name too long'
     case NOT_REGULAR: return 'not a regular file'
@@ -111,6 +114,15 @@ export function parseLogFileName(name: string): Omit<LogFile, 'path'> | undefine
   const [, day, part, gz] = m
   if (Number.isNaN(Date.parse(`${day}T00:00:00Z`))) return undefined
   return {name, day, part: part === undefined ? Number.POSITIVE_INFINITY : Number(part), gzip: gz !== undefined}
+}
+
+/**
+ * Where a listed file's content may be by the time it is read: a plain part may have been gzipped
+ * (and unlinked) since the listing, so its .gz comes second.
+ */
+export function currentForms(file: LogFile): LogFile[] {
+  if (file.gzip || !Number.isFinite(file.part)) return [file]
+  return [file, {...file, name: `${file.name}.gz`, path: `${file.path}.gz`, gzip: true}]
 }
 
 /** A log file's name without `.gz`: a part keeps its identity when it is compressed. */

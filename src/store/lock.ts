@@ -18,6 +18,9 @@ import {unlinkQuiet} from './rotate.js'
  */
 export const LOCK_NAME = '.audit.lock'
 
+/** A break file, held for a few syscalls, is left alone this long even when its holder is gone. */
+const BREAKER_STALE_MS = 5_000
+
 /** A lock whose holder cannot be checked (another host, or unreadable) is stale after this long. */
 const FOREIGN_STALE_MS = 60_000
 
@@ -114,9 +117,10 @@ function breakStale(path: string, observed: Observed): void {
   const breakPath = `${path}.break`
   const me = `${process.pid} ${HOST} ${randomBytes(8).toString('hex')}`
   if (!createExclusive(breakPath, me)) {
-    // Someone is breaking it now, or a breaker died holding the break file.
+    // Someone is breaking it now, or a breaker died holding the break file. A live breaker holds
+    // it for a few syscalls: only one judged stale, left a while, and unchanged since is removed.
     const breaker = readLock(breakPath)
-    if (breaker && isStale(breaker)) unlinkQuiet(breakPath)
+    if (breaker && breaker.ageMs > BREAKER_STALE_MS && isStale(breaker) && readLock(breakPath)?.text === breaker.text) unlinkQuiet(breakPath)
     return
   }
   try {

@@ -5,7 +5,7 @@ import {sha256Hex} from '../integrity/hash.js'
 import {splitChainedLine} from '../integrity/native.js'
 import {decodeLine} from './decode.js'
 import {Diagnostics} from './diagnostics.js'
-import {type LogFile, openRegularSync} from './files.js'
+import {currentForms, type LogFile, openRegularSync} from './files.js'
 import {countFileLineFeeds, readFileLines} from './reader.js'
 
 /** What the end of the live file says, read from its tail only. */
@@ -110,10 +110,15 @@ export function recoveryDetails(fileName: string, line: number, fragment: Buffer
 }
 
 /** The last chain hash in a whole file (plain or gzip); for the rare file whose tail holds none. */
-export async function lastChainHash(file: Pick<LogFile, 'path' | 'gzip'>): Promise<string | undefined> {
-  let head: string | undefined
-  for await (const batch of readFileLines(file, new Diagnostics())) {
-    for (const {text} of batch) head = splitChainedLine(text)?.hash ?? head
+export async function lastChainHash(file: LogFile): Promise<string | undefined> {
+  for (const form of currentForms(file)) {
+    const diagnostics = new Diagnostics()
+    let head: string | undefined
+    for await (const batch of readFileLines(form, diagnostics)) {
+      for (const {text} of batch) head = splitChainedLine(text)?.hash ?? head
+    }
+    if (!diagnostics.counts().unreadable) return head
   }
-  return head
+  // Chaining from an older file instead would fork the chain.
+  throw new Error(`${file.path}: cannot be read to find the chain head`)
 }

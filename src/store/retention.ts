@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {GENESIS, splitChainedLine} from '../integrity/native.js'
 import {decodeLine} from './decode.js'
 import {Diagnostics} from './diagnostics.js'
-import {DAY_MS, dayStart, type LogFile, listLogFiles, plainName} from './files.js'
+import {currentForms, DAY_MS, dayStart, type LogFile, listLogFiles, plainName} from './files.js'
 import {readFileLines} from './reader.js'
 import {unlinkQuiet} from './rotate.js'
 
@@ -28,8 +28,7 @@ interface Summary extends RemovedFile {
  * gzipped (and unlinked) between the listing and the open is read from its .gz instead.
  */
 async function summarize(file: LogFile, headBefore: string): Promise<Summary | undefined> {
-  const forms = file.gzip ? [file] : [file, {...file, name: `${file.name}.gz`, path: `${file.path}.gz`, gzip: true}]
-  for (const form of forms) {
+  for (const form of currentForms(file)) {
     const summary: Summary = {file: form.name, entries: 0, first: null, last: null, last_hash: headBefore, lastTime: Number.NEGATIVE_INFINITY}
     const diagnostics = new Diagnostics()
     for await (const batch of readFileLines(form, diagnostics)) {

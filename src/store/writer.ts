@@ -266,14 +266,22 @@ export class AuditWriter {
     return writer
   }
 
-  /** Finishes what a writer killed while compressing left: its temporary file, and closed parts still plain. */
+  /**
+   * Finishes what a writer killed (or failing) mid-way left: its compression's temporary file,
+   * numbered parts not yet made read-only (a rotation or recovery cut short), closed parts still plain.
+   */
   private finishInterrupted(files: LogFile[]): void {
     for (const path of staleCompressionTemps(this.dir)) unlinkQuiet(path)
-    if (!this.settings.compress) return
     const compressed = new Set(files.filter((f) => f.gzip).map((f) => plainName(f.name)))
+    // Not the newest file: a recovery cut short may have left the chain's end in a part, to be appended to.
     for (const file of files.slice(0, -1)) {
       const info = file.gzip || compressed.has(file.name) ? undefined : statSync(file.path, {throwIfNoEntry: false})
-      if (info && isClosed(file, info.mode)) this.track(compressClosed(file.path, this.settings.fsync !== 'never'))
+      if (!info) continue
+      if (!isClosed(file, info.mode)) {
+        if (Number.isFinite(file.part)) this.closeFile(file.path)
+      } else if (this.settings.compress) {
+        this.track(compressClosed(file.path, this.settings.fsync !== 'never'))
+      }
     }
   }
 
@@ -396,13 +404,18 @@ export class AuditWriter {
     const results: Array<[Pending, WrittenEntry | undefined]> = []
     const live = await this.withLock(async () => {
       const now = this.now()
+      const prepared = batch.map((item) => ({item, details: item.prepare ? item.prepare() : item.details}))
+      // Nothing to write (an internal event with nothing to record): no rotation, no empty new file.
+      if (prepared.every(({details}) => !details)) {
+        for (const {item} of prepared) results.push([item, undefined])
+        return undefined
+      }
       const live = await this.position(now)
       const timestamp = new Date(now).toISOString()
       const lines: string[] = []
       const commits: Array<() => void> = []
       let head = live.head
-      for (const item of batch) {
-        const details = item.prepare ? item.prepare() : item.details
+      for (const {item, details} of prepared) {
         if (!details) {
           results.push([item, undefined])
           continue
@@ -430,8 +443,8 @@ export class AuditWriter {
       }
       return live
     })
-    if (this.settings.fsync === 'always') await fdatasync(live.fd)
-    else if (this.settings.fsync === 'interval') this.markDirty(live.fd)
+    if (live && this.settings.fsync === 'always') await fdatasync(live.fd)
+    else if (live && this.settings.fsync === 'interval') this.markDirty(live.fd)
     for (const [item, written] of results) item.resolve(written)
   }
 

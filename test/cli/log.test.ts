@@ -121,6 +121,20 @@ describe('audit log', () => {
     assert.equal(readFileSync(target, 'utf8'), 'precious\n')
   })
 
+  it('storage that refuses the write (a file size limit, as a full disk) exits 3 with one line; the next writer recovers', async () => {
+    const dir = tempDir()
+    assert.equal((await runAudit(['log', 'a.b', '--dir', dir])).code, 0)
+    const [live] = logFiles(dir)
+    const limit = statSync(join(dir, live)).size + 100
+    const r = await runAudit(['log', 'a.b', '--dir', dir, '--detail', `x=${'y'.repeat(300)}`], {wrapper: ['prlimit', `--fsize=${limit}`]})
+    assert.equal(r.code, 3, r.stderr)
+    assert.equal(r.stderr, 'audit log: error: file too large (a file size limit)\n')
+    assert.equal((await runAudit(['log', 'a.c', '--dir', dir])).code, 0)
+    const check = await checkChain(dir)
+    assert.deepEqual(check.problems, [])
+    assert.equal(check.recorded, 1)
+  })
+
   it('a log directory that cannot be made: exit 2, one line naming it (under /proc too, where Node\'s own mkdir -p spins)', async () => {
     const dir = tempDir()
     const file = join(dir, 'plain-file')

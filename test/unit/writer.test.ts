@@ -10,6 +10,7 @@ import {AuditWriter, LockTimeoutError, WriteInputError} from '../../src/index.js
 import {verifyDirectory} from '../../src/integrity/verify.js'
 import {listLogFiles} from '../../src/store/files.js'
 import {DirectoryLock, LOCK_NAME} from '../../src/store/lock.js'
+import {lastChainHash} from '../../src/store/recovery.js'
 import {planRetention} from '../../src/store/retention.js'
 import {chainedLines, tempDir, writeLog} from '../helpers.js'
 import {checkChain} from './writer-support.js'
@@ -292,11 +293,14 @@ describe('AuditWriter', () => {
     writeFileSync(fresh, 'half a gzip')
     const hourAgo = new Date(Date.now() - 3600_000)
     utimesSync(stale, hourAgo, hourAgo)
+    // Part 2: a rotation cut short left it writable (0600).
+    writeLog(dir, 'audit-2030-03-01.002.jsonl', [])
     const writer = await AuditWriter.open(dir, {compress: true, now: () => DAY1})
     await writer.write({event: 'a.d'})
     await writer.close()
-    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('audit-')).sort(), ['audit-2030-03-01.001.jsonl.gz', 'audit-2030-03-01.001.jsonl.gz.12346-0badcafe.tmp', 'audit-2030-03-01.jsonl'])
+    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('audit-')).sort(), ['audit-2030-03-01.001.jsonl.gz', 'audit-2030-03-01.001.jsonl.gz.12346-0badcafe.tmp', 'audit-2030-03-01.002.jsonl.gz', 'audit-2030-03-01.jsonl'])
     assert.equal(mode(join(dir, 'audit-2030-03-01.001.jsonl.gz')), 0o400)
+    assert.equal(mode(join(dir, 'audit-2030-03-01.002.jsonl.gz')), 0o400)
     const report = await verifyDirectory(dir, {threads: 0})
     assert.equal(report.valid, true, JSON.stringify(report.problems))
     assert.equal(report.entries, 3)
@@ -318,6 +322,41 @@ describe('AuditWriter', () => {
     for (const line of events) assert.ok(Buffer.byteLength(line) < 1024 * 1024)
     const report = await verifyDirectory(dir, {threads: 0})
     assert.equal(report.valid, true, JSON.stringify(report.problems))
+  })
+
+  it('a retention run whose files another run removed first writes nothing and does not rotate (no empty new file)', async () => {
+    const dir = tempDir()
+    let prev: string | undefined
+    for (const day of ['2030-01-01', '2030-01-02']) {
+      const made = chainedLines([{timestamp: `${day}T08:00:00.000Z`, event: 'a.b'}], prev)
+      writeLog(dir, `audit-${day}.jsonl`, made.lines)
+      prev = made.head
+    }
+    const setup = await AuditWriter.open(dir, {now: () => DAY1})
+    await setup.write({event: 'a.c'})
+    await setup.close()
+    // Both plan the two old files; the second to get the lock finds them gone.
+    const first = await AuditWriter.open(dir, {retention_days: 30, now: () => DAY2})
+    const second = await AuditWriter.open(dir, {retention_days: 30, now: () => DAY2 + 86_400_000})
+    const [a, b] = await Promise.all([first.prune(), second.prune()])
+    await Promise.all([first.close(), second.close()])
+    assert.deepEqual([a.length, b.length].sort(), [0, 2])
+    const names = readdirSync(dir).filter((n) => n.startsWith('audit-')).sort()
+    for (const name of names) assert.ok(statSync(join(dir, name)).size > 0, `${name} is empty`)
+    assert.equal((await verifyDirectory(dir, {threads: 0})).valid, true)
+  })
+
+  it('the chain head is looked for in a part gzipped since the listing, and never taken from an older part instead', async () => {
+    const dir = tempDir()
+    const made = chainedLines([{timestamp: '2030-03-01T08:00:00.000Z', event: 'a.b'}, {timestamp: '2030-03-01T09:00:00.000Z', event: 'a.c'}])
+    writeLog(dir, 'audit-2030-03-01.001.jsonl', made.lines.slice(0, 1))
+    writeLog(dir, 'audit-2030-03-01.002.jsonl', made.lines.slice(1))
+    const [, second] = await listLogFiles(dir)
+    writeFileSync(`${second.path}.gz`, gzipSync(readFileSync(second.path)))
+    unlinkSync(second.path)
+    assert.equal(await lastChainHash(second), made.head)
+    unlinkSync(`${second.path}.gz`)
+    await assert.rejects(lastChainHash(second), /cannot be read to find the chain head/)
   })
 
   it('retention never removes the file holding the chain head, and runs at rotation', async () => {
