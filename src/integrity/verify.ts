@@ -6,7 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {Worker} from 'node:worker_threads'
 import {createGunzip} from 'node:zlib'
 
-import {checkLogDirectory, compareLogFiles, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
+import {checkLogDirectory, compareLogFiles, DAY_MS, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
 import {startWorker} from '../threads.js'
 import {type Checkpoint, checkSequence, DEFAULT_CHECKPOINT_NAME, keyId, readCheckpointText} from './checkpoint.js'
 import {sha256Hex} from './hash.js'
@@ -18,7 +18,7 @@ export type {ChainProfile} from './verify-scan.js'
 
 export type VerifyProblemKind =
   | 'hash-mismatch' | 'chain-break' | 'chain-start' | 'malformed' | 'not-object' | 'duplicate-key' | 'unchained'
-  | 'torn-line' | 'utf8' | 'too-long' | 'truncated-gzip' | 'unreadable' | 'file-missing' | 'entries-missing' | 'checkpoint'
+  | 'torn-line' | 'utf8' | 'too-long' | 'truncated-gzip' | 'retention-record' | 'unreadable' | 'file-missing' | 'entries-missing' | 'checkpoint'
   /** A problem in the checkpoint file itself (or its absence): its `file` is that file's path. */
   | 'checkpoint-file'
   /** The directory holds no log file at all: its `file` is the directory. */
@@ -424,8 +424,8 @@ class Verification {
     return false
   }
 
-  private special(text: string, file: string, line: number): void {
-    let entry: {event?: unknown; details?: Record<string, unknown>}
+  private special(text: string, file: string, fileIndex: number, line: number): void {
+    let entry: {event?: unknown; timestamp?: unknown; details?: Record<string, unknown>}
     try {
       entry = JSON.parse(text)
     } catch {
@@ -433,8 +433,13 @@ class Verification {
     }
     const details = entry.details ?? {}
     if (entry.event === 'audit.retention' && Array.isArray(details.removed)) {
-      const removed = details.removed as {file?: unknown; entries?: unknown; last_hash?: unknown}[]
+      const removed = details.removed as {file?: unknown; entries?: unknown; last?: unknown; last_hash?: unknown}[]
       const names = removed.map((r) => String(r.file))
+      // The writer removes only files whose every entry is older than retention_days by its own clock,
+      // the one that stamped this entry: a record saying otherwise excuses a deletion auditkit did not make.
+      const cutoff = Date.parse(String(entry.timestamp)) - Number(details.retention_days) * DAY_MS
+      const young = removed.find((r) => typeof r.last === 'string' && Date.parse(r.last) >= cutoff)
+      if (young) this.problem({kind: 'retention-record', file, fileIndex, line, message: `audit.retention entry removes ${String(young.file)}, whose last entry (${String(young.last)}) is not older than its retention_days (${String(details.retention_days)}): not a prune auditkit makes`})
       for (const name of names) this.removed.add(name)
       // Each removed file's last hash may start the chain: a prune cut short between its unlinks leaves later ones present.
       let entries = 0
@@ -468,7 +473,7 @@ class Verification {
           break
         }
         case 'special': {
-          if (line !== runLine || runLinked) this.special(item.text, ctx.file, line)
+          if (line !== runLine || runLinked) this.special(item.text, ctx.file, ctx.fileIndex, line)
           break
         }
         case 'mark': {

@@ -259,6 +259,19 @@ describe('verify does not cry wolf', () => {
     expectProblem(await verify(log), 'chain-start')
   })
 
+  it('a forged audit.retention entry removing files younger than its own retention_days is reported', async () => {
+    const log = buildLog('native')
+    const [first, second, third] = [0, 1, 2].map((f) => log.read(f))
+    const removed = [0, 1].map((f) => ({file: names[f], entries: PER_FILE, first: `${DAYS[f]}T00:00:00.000Z`, last: `${DAYS[f]}T10:00:00.000Z`, last_hash: storedHash([first, second][f].at(-1)!)}))
+    const retention = auditBody(DAYS[2], 'audit.retention', {retention_days: 90, removed})
+    log.write(2, chain('native', [...third.map((l) => unchain('native', l)), retention], storedHash(second.at(-1)!)).lines)
+    unlinkSync(join(log.dir, names[0]))
+    unlinkSync(join(log.dir, names[1]))
+    const report = await verify(log)
+    expectProblem(report, 'retention-record', 2, PER_FILE + 1)
+    assert.match(report.problems[0].message, /removes audit-2026-03-01\.jsonl, whose last entry \(2026-03-01T10:00:00\.000Z\) is not older than its retention_days \(90\)/)
+  })
+
   it('a prune cut short between its unlinks: a file the record lists is still there', async () => {
     const log = buildLog('native')
     const [first, second, third] = [0, 1, 2].map((f) => log.read(f))
