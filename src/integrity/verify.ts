@@ -716,6 +716,10 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
     state.problem({kind: 'file-missing', file: name, fileIndex: state.fileReports.length - 1, message: `file missing: it holds the head of checkpoint${indexes.length > 1 ? 's' : ''} #${indexes.join(', #')}`})
   }
 
+  if (prunedSealed > 0 && lastSealed === undefined && anchor) {
+    // Anyone who can append to the log can append a chained entry: only a checkpoint makes the record authoritative.
+    state.notes.push(`sealed entries were pruned on the word of the audit.retention entry at ${anchor.file}:${anchor.line}, which no checkpoint covers yet; a seal now makes it part of the sealed record`)
+  }
   // Without a sealed head still in the log, the entries before the chain start are known only in part:
   // the last prune's record counts its own files, and a checkpoint whose head was pruned counts up to there.
   const chainLength = state.entries + (base ?? Math.max(anchor?.entries ?? 0, prunedSealed))

@@ -72,6 +72,9 @@ describe('audit seal', () => {
     const first = await runAudit(['seal', '--dir', dir, '--key', key])
     assert.match(first.stdout, /^sealed checkpoint #1: 12 entries/)
     for (const days of [-3, -2, -1, 0]) assert.equal((await log(days)).code, 0) // each prunes the oldest day
+    const before = await runAudit(['verify', '--dir', dir, '--pubkey', pub])
+    assert.equal(before.code, 0, before.stderr)
+    assert.match(before.stdout, /sealed entries were pruned on the word of the audit\.retention entry at audit-\S+:\d+, which no checkpoint covers yet/)
     const second = await runAudit(['seal', '--dir', dir, '--key', key])
     assert.equal(second.code, 0, second.stderr)
     const counted = Number(/^sealed checkpoint #2: (\d+) entries/.exec(second.stdout)?.[1])
