@@ -260,8 +260,8 @@ export class AuditWriter {
     const writer = new AuditWriter(dir, settings, {now, lockTimeoutMs, onError})
     if (settings.enabled) {
       makeDirectory(dir)
-      const {files} = await writer.withLock(() => writer.findHead(writer.now()))
-      writer.finishInterrupted(files)
+      // Under the lock: another writer may be between moving a file into a part and closing it.
+      await writer.withLock(async () => writer.finishInterrupted((await writer.findHead(writer.now())).files))
     }
     return writer
   }
