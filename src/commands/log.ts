@@ -81,7 +81,6 @@ written. --prune applies retention now instead of (or after) appending.`
     const config = this.settings(flags, flags['retention-days'] === undefined ? {} : {retention_days: flags['retention-days']})
     if (flags.prune && config.retention_days === 0) throw new UserError('--prune: retention_days is 0 (keep everything); set it with --retention-days, $AUDIT_RETENTION_DAYS or the config')
 
-    // Test-only: shifts the writer's clock, so tests can write "on another day" through the real binary.
     // Bad input is refused before the directory is touched (opening creates it and repairs a torn line).
     const input = {event: args.event ?? '', level: flags.level, actor: flags.actor ?? defaultActor(), details}
     if (args.event) {
@@ -94,6 +93,7 @@ written. --prune applies retention now instead of (or after) appending.`
       if (bytes > MAX_LINE_BYTES) throw new UserError(`details are ${bytes} bytes; readers accept at most ${MAX_LINE_BYTES} per entry`)
     }
 
+    // Test-only: shifts the writer's clock, so tests can write "on another day" through the real binary.
     const offset = Number(process.env.AUDIT_TEST_NOW_OFFSET_MS ?? 0)
     const writer = await AuditWriter.open(config.dir, {...config, now: offset ? () => Date.now() + offset : undefined, onError: (error) => this.warnLine(`audit log: warning: ${error.message}`)})
     try {
