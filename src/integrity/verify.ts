@@ -6,7 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {Worker} from 'node:worker_threads'
 import {createGunzip} from 'node:zlib'
 
-import {checkLogDirectory, compareLogFiles, DAY_MS, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
+import {checkLogDirectory, compareLogFiles, DAY_MS, DAY_SLACK_MS, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
 import {startWorker} from '../threads.js'
 import {type Checkpoint, checkSequence, DEFAULT_CHECKPOINT_NAME, keyId, readCheckpointText} from './checkpoint.js'
 import {sha256Hex} from './hash.js'
@@ -436,8 +436,9 @@ class Verification {
       const removed = details.removed as {file?: unknown; entries?: unknown; last?: unknown; last_hash?: unknown}[]
       const names = removed.map((r) => String(r.file))
       // The writer removes only files whose every entry is older than retention_days by its own clock,
-      // the one that stamped this entry: a record saying otherwise excuses a deletion auditkit did not make.
-      const cutoff = Date.parse(String(entry.timestamp)) - Number(details.retention_days) * DAY_MS
+      // the one that stamped this entry (a few minutes' slack for a clock stepped back meanwhile):
+      // a record saying otherwise excuses a deletion auditkit did not make.
+      const cutoff = Date.parse(String(entry.timestamp)) - Number(details.retention_days) * DAY_MS + DAY_SLACK_MS
       const young = removed.find((r) => typeof r.last === 'string' && Date.parse(r.last) >= cutoff)
       if (young) this.problem({kind: 'retention-record', file, fileIndex, line, message: `audit.retention entry removes ${String(young.file)}, whose last entry (${String(young.last)}) is not older than its retention_days (${String(details.retention_days)}): not a prune auditkit makes`})
       for (const name of names) this.removed.add(name)
