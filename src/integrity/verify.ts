@@ -7,6 +7,7 @@ import type {Worker} from 'node:worker_threads'
 import {createGunzip} from 'node:zlib'
 
 import {checkLogDirectory, compareLogFiles, DAY_MS, DAY_SLACK_MS, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
+import {MAX_LINE_BYTES} from '../store/reader.js'
 import {startWorker} from '../threads.js'
 import {type Checkpoint, checkSequence, DEFAULT_CHECKPOINT_NAME, keyId, readCheckpointText} from './checkpoint.js'
 import {sha256Hex} from './hash.js'
@@ -263,15 +264,40 @@ async function openLate(file: Opened): Promise<{handle: FileHandle; gzip: boolea
 /**
  * Streams a file as LF-terminated blocks, each in its own buffer with HEADROOM free bytes in
  * front (so it can be moved to a worker and hashed in place). What follows the last LF and any
- * read error land in `end`. Plain files are read straight into the block buffers.
+ * read error land in `end`. Plain files are read straight into the block buffers. A line longer
+ * than a line may be (no LF for over MAX_LINE_BYTES: a zero-filled tail after a power loss, say)
+ * is skipped, not gathered, and comes as its length in bytes.
  */
-async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncGenerator<Buffer> {
+async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncGenerator<Buffer | number> {
   let carry: Buffer = Buffer.alloc(0)
+  let skipping = 0 // bytes so far of an over-long line being skipped
   let gzip = file.gzip
   const next = (size: number): Buffer => {
     const block = buffers.take(HEADROOM + carry.length + size)
     carry.copy(block, HEADROOM)
     return block
+  }
+  /** Takes a block filled up to `filled`: yields what is complete, keeps the rest. */
+  function* settle(block: Buffer, filled: number): Generator<Buffer | number> {
+    if (skipping > 0) {
+      const lf = block.indexOf(10, HEADROOM)
+      if (lf < 0 || lf >= filled) {
+        skipping += filled - HEADROOM
+        return
+      }
+      yield skipping + lf - HEADROOM
+      skipping = 0
+      carry = Buffer.from(block.subarray(lf + 1, filled))
+      block = next(0)
+      filled = HEADROOM + carry.length
+    }
+    const parts = cut(block, filled)
+    carry = parts.carry
+    if (parts.block) yield parts.block
+    if (carry.length > MAX_LINE_BYTES) {
+      skipping = carry.length
+      carry = Buffer.alloc(0)
+    }
   }
   try {
     if (file.error) throw file.error
@@ -286,9 +312,7 @@ async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncG
         for await (const chunk of source.pipe(gunzip) as AsyncIterable<Buffer>) {
           const block = next(chunk.length)
           chunk.copy(block, HEADROOM + carry.length)
-          const parts = cut(block, HEADROOM + carry.length + chunk.length)
-          carry = parts.carry
-          if (parts.block) yield parts.block
+          yield* settle(block, HEADROOM + carry.length + chunk.length)
         }
       } finally {
         source.destroy()
@@ -299,9 +323,7 @@ async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncG
         const {bytesRead} = await handle.read(block, HEADROOM + carry.length, BLOCK_BYTES, position)
         if (bytesRead === 0) break
         position += bytesRead
-        const parts = cut(block, HEADROOM + carry.length + bytesRead)
-        carry = parts.carry
-        if (parts.block) yield parts.block
+        yield* settle(block, HEADROOM + carry.length + bytesRead)
       }
     }
   } catch (error) {
@@ -314,7 +336,13 @@ async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncG
     file.handle = undefined
     await handle?.close().catch(() => {})
   }
+  if (skipping > 0) yield skipping
   if (carry.length > 0) end.tail = carry
+}
+
+/** What scanning an over-long line, skipped by fileBlocks, finds: one line, reported by its length. */
+function tooLong(bytes: number): ScanResult {
+  return {lines: 1, chained: 0, items: [{k: 'bad', line: 1, kind: 'too-long', reason: `${bytes} bytes, over the ${MAX_LINE_BYTES} a line may hold; not checked`, bytes}]}
 }
 
 /** Recognises a file's profile from its first lines: loki-mode entries have action and resource_type, no event. */
@@ -654,6 +682,10 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
       const queue: Promise<ScanResult>[] = []
       let first = true
       for await (const block of fileBlocks(file, end, buffers)) {
+        if (typeof block === 'number') {
+          queue.push(Promise.resolve(tooLong(block)))
+          continue
+        }
         if (first && !options.profile) ctx.profile = report.profile = detectProfile(block)
         first = false
         const request: ScanRequest = {buf: block, start: HEADROOM, end: block.length, profile: ctx.profile, wanted, strict: options.strict === true}

@@ -326,6 +326,19 @@ describe('verify does not cry wolf', () => {
 })
 
 describe('verify and lines no writer writes', () => {
+  it('a file ending in megabytes of zero bytes without a newline (a power loss): one over-long line at its number', async () => {
+    for (const profile of both) {
+      const log = buildLog(profile)
+      appendFileSync(join(log.dir, names[1]), Buffer.alloc(3 * 1024 * 1024))
+      for (const threads of [0, 2]) {
+        const report = await verify(log, threads)
+        expectProblem(report, 'too-long', 1, PER_FILE + 1)
+        assert.equal(report.problems.length, 1, JSON.stringify(report.problems))
+        assert.match(report.problems[0].message, /^3145728 bytes, over the 1048576 a line may hold/)
+      }
+    }
+  })
+
   it('a line of 50 MB ending like a chained line is reported by its size, in worker threads too (it exhausted a worker\'s heap)', async () => {
     for (const profile of both) {
       const log = buildLog(profile)
