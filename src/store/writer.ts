@@ -65,6 +65,13 @@ export interface WrittenEntry {
 /** The event category auditkit's own records (retention, recovery) use. */
 export const RESERVED_CATEGORY = 'audit'
 
+/** A write(2) that failed after `written` bytes of the batch had landed. */
+class AppendError extends Error {
+  constructor(readonly failure: Error, readonly written: number) {
+    super(failure.message)
+  }
+}
+
 /** Bad input to `write()`: nothing was written. */
 export class WriteInputError extends Error {}
 
@@ -433,7 +440,20 @@ export class AuditWriter {
         results.push([item, {entry, line, file: live.path}])
       }
       if (lines.length > 0) {
-        this.append(live, `${lines.join('\n')}\n`)
+        try {
+          this.append(live, `${lines.join('\n')}\n`)
+        } catch (error) {
+          if (!(error instanceof AppendError)) throw error
+          // The calls whose whole line landed are done; the others fail (the next writer records a torn line).
+          let end = 0
+          for (const [item, written] of results) {
+            if (!written) item.resolve(undefined)
+            else if ((end += Buffer.byteLength(written.line) + 1) <= error.written) item.resolve(written)
+            else item.reject(error.failure)
+          }
+          results.length = 0
+          return undefined
+        }
         live.head = head
       }
       if (commits.length > 0) {
@@ -451,12 +471,21 @@ export class AuditWriter {
   /** write(2) until every byte is in; on failure the file position is unknown, so the tail is re-read next time. */
   private append(live: Live, text: string): void {
     const buf = Buffer.from(text)
+    let done = 0
     try {
-      for (let done = 0; done < buf.length;) done += writeSync(live.fd, buf, done, buf.length - done)
+      for (; done < buf.length;) done += writeSync(live.fd, buf, done, buf.length - done)
     } catch (error) {
       this.live = undefined
+      // What did land is made as durable as the policy promises before the calls it holds resolve.
+      if (done > 0 && this.settings.fsync === 'always') {
+        try {
+          fdatasyncSync(live.fd)
+        } catch {
+          done = 0
+        }
+      }
       void this.retire(live.fd)
-      throw error
+      throw new AppendError(error as Error, done)
     }
     live.size += buf.length
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {once} from 'node:events'
-import {closeSync, openSync, readSync, statSync} from 'node:fs'
+import {closeSync, openSync, readFileSync, readSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -59,6 +59,28 @@ describe('crash safety', () => {
     assert.ok(endsMidLine(live), 'the cut did not land mid-line')
     const check = await restartAndCheck(dir)
     assert.equal(check.recorded, 1)
+  })
+
+  it('a batch cut short: the calls whose line landed whole resolve, the others reject (a retry writes nothing twice)', {timeout: 30_000}, async () => {
+    const dir = tempDir('cut-batch-')
+    const opened = await AuditWriter.open(dir) // the live file exists before the limit applies
+    await opened.write({event: 'test.first', details: {}})
+    await opened.close()
+    const live = join(dir, today())
+    // Room for about two and a half of the five lines.
+    const child = startChild({CHILD_MODE: 'settled', CHILD_DIR: dir, CHILD_COUNT: '5'}, statSync(live).size + 1000)
+    const [stdout] = await Promise.all([output(child), exited(child)])
+    const resolved = JSON.parse(stdout) as boolean[]
+    const landed = readFileSync(live, 'utf8').split('\n').flatMap((line) => {
+      try {
+        return [JSON.parse(line).details.i as number]
+      } catch {
+        return []
+      }
+    }).filter((i) => i !== undefined)
+    assert.deepEqual(resolved.flatMap((ok, i) => (ok ? [i] : [])), landed)
+    assert.ok(landed.length > 0 && landed.length < 5, `landed ${landed}`)
+    await restartAndCheck(dir)
   })
 
   it('a writer killed with SIGKILL mid-append, repeatedly: after restart only recorded torn lines, one chain', {timeout: 60_000}, async (t) => {

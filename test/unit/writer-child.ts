@@ -4,6 +4,7 @@
  * and advancing 1 ms per append (so processes cross midnight while they interleave).
  * CHILD_MODE=flood: large entries in big concurrent batches until killed, or until a write fails
  * (then prints the error's code and exits 0); prints "ready" first.
+ * CHILD_MODE=settled: CHILD_COUNT concurrent writes; prints which resolved.
  */
 import {AuditWriter} from '../../src/store/writer.js'
 
@@ -32,6 +33,12 @@ if (mode === 'append') {
   } catch (error) {
     process.stdout.write(`${(error as NodeJS.ErrnoException).code}\n`)
   }
+} else if (mode === 'settled') {
+  // CHILD_COUNT concurrent writes (one batch); prints which resolved, as JSON.
+  const writer = await AuditWriter.open(dir, {fsync: 'always'})
+  const pad = 'x'.repeat(200)
+  const settled = await Promise.allSettled(Array.from({length: Number(process.env.CHILD_COUNT)}, (_, i) => writer.write({event: 'test.settled', details: {i, pad}})))
+  process.stdout.write(`${JSON.stringify(settled.map((r) => r.status === 'fulfilled'))}\n`)
 } else {
   throw new Error(`unknown CHILD_MODE ${mode}`)
 }
