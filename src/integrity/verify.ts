@@ -731,7 +731,7 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
       // The sealed file, perhaps gzipped since.
       const name = files[samePart].name
       const lines = state.fileLines.get(name) ?? 0
-      if (cp.line > lines) state.problem({kind: 'entries-missing', file: name, fileIndex: samePart, line: lines, message: `entries missing below ${where}: it sealed line ${cp.line}, the file now ends at line ${lines}`})
+      if (cp.line > lines) state.problem({kind: 'entries-missing', file: name, fileIndex: samePart, ...(lines > 0 ? {line: lines} : {}), message: `entries missing below ${where}: it sealed line ${cp.line}, the file now ${lines > 0 ? `ends at line ${lines}` : 'is empty'}`})
       else state.problem({kind: 'checkpoint', file: name, fileIndex: samePart, line: cp.line, message: `${where}: this line no longer holds the sealed head ${cp.hash.slice(0, 16)}…: the entry was altered or the chain rewritten`})
     } else if (rotated >= 0) {
       // A live file rotated into a part since (most likely the last of its day): its head entry is in none.
