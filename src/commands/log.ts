@@ -3,9 +3,8 @@ import {readFileSync} from 'node:fs'
 import {Args, Flags} from '@oclif/core'
 
 import {AuditCommand, UserError} from '../cli/base.js'
-import {LEVELS} from '../events/model.js'
+import {LEVELS, MAX_LINE_BYTES} from '../events/model.js'
 import {safeJson} from '../formats/sanitize.js'
-import {MAX_LINE_BYTES} from '../store/reader.js'
 import {AuditWriter, checkWriteInput, defaultActor, jsonProblem, WriteInputError} from '../store/writer.js'
 
 /** Reads a details document (a JSON object) from text the user gave. */

@@ -1,4 +1,7 @@
 /** Severity levels in ascending order. */
+/** Longest line accepted; a longer one is reported and skipped (and never written). */
+export const MAX_LINE_BYTES = 1024 * 1024
+
 export const LEVELS = ['debug', 'info', 'warning', 'error'] as const
 export type Level = (typeof LEVELS)[number]
 

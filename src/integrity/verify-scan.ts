@@ -2,8 +2,7 @@ import {isUtf8} from 'node:buffer'
 
 import {sha256Hex} from './hash.js'
 import {canonicalizeText, lokiEntryHash, LOKI_HASH_KEY, parseLossless} from './loki-canonical.js'
-import {checkEntry} from '../events/model.js'
-import {MAX_LINE_BYTES} from '../store/reader.js'
+import {checkEntry, MAX_LINE_BYTES} from '../events/model.js'
 import {CHAIN_SUFFIX_LENGTH as SUFFIX_LENGTH, hasChainSuffix} from './native.js'
 
 /**
@@ -94,6 +93,11 @@ function isBlank(buf: Buffer, start: number, end: number): boolean {
 }
 
 /** Classifies a line that is not a chained entry of its profile. */
+/** A line over MAX_LINE_BYTES, reported by its length without being read as text. */
+export function tooLongItem(line: number, bytes: number): BadItem {
+  return {k: 'bad', line, kind: 'too-long', reason: `${bytes} bytes, over the ${MAX_LINE_BYTES} a line may hold; not checked`, bytes}
+}
+
 function classify(text: string, bytes: Buffer, profile: ChainProfile, line: number): BadItem {
   const trace = {bytes: bytes.length, sha256: sha256Hex(bytes)}
   // A file converted to CRLF line endings: say so rather than what the CR breaks.
@@ -215,7 +219,7 @@ export function scanBlock(request: ScanRequest): ScanResult {
     }
     if (lineEnd - lineStart > MAX_LINE_BYTES) {
       // No writer writes such a line, and as a string it could exhaust a worker's heap: reported by its bytes only.
-      scanner.items.push({k: 'bad', line, kind: 'too-long', reason: `${lineEnd - lineStart} bytes, over the ${MAX_LINE_BYTES} a line may hold; not checked`, bytes: lineEnd - lineStart, sha256: sha256Hex(buf.subarray(lineStart, lineEnd))})
+      scanner.items.push({...tooLongItem(line, lineEnd - lineStart), sha256: sha256Hex(buf.subarray(lineStart, lineEnd))})
       continue
     }
     if (!utf8 && !isUtf8(buf.subarray(lineStart, lineEnd))) {

@@ -6,14 +6,14 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {Worker} from 'node:worker_threads'
 import {createGunzip} from 'node:zlib'
 
-import {checkLogDirectory, compareLogFiles, DAY_MS, DAY_SLACK_MS, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
-import {MAX_LINE_BYTES} from '../store/reader.js'
+import {checkLogDirectory, compareLogFiles, currentForms, DAY_MS, DAY_SLACK_MS, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
+import {MAX_LINE_BYTES} from '../events/model.js'
 import {startWorker} from '../threads.js'
 import {type Checkpoint, checkSequence, DEFAULT_CHECKPOINT_NAME, keyId, readCheckpointText} from './checkpoint.js'
 import {sha256Hex} from './hash.js'
 import {parseLossless} from './loki-canonical.js'
 import {GENESIS} from './native.js'
-import {type ChainProfile, HEADROOM, nativeBodyNote, type ScanRequest, type ScanResult, scanBlock} from './verify-scan.js'
+import {type ChainProfile, HEADROOM, nativeBodyNote, type ScanRequest, type ScanResult, scanBlock, tooLongItem} from './verify-scan.js'
 
 export type {ChainProfile} from './verify-scan.js'
 
@@ -253,11 +253,12 @@ async function openSnapshot(dir: string): Promise<Opened[]> {
 
 /** Opens a file that was not held: a plain part gzipped since the listing is read from its .gz. */
 async function openLate(file: Opened): Promise<{handle: FileHandle; gzip: boolean}> {
+  const [listed, compressed] = currentForms(file)
   try {
-    return {handle: await openRegular(file.path), gzip: file.gzip}
+    return {handle: await openRegular(listed.path), gzip: listed.gzip}
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || file.gzip || !Number.isFinite(file.part)) throw error
-    return {handle: await openRegular(`${file.path}.gz`), gzip: true}
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !compressed) throw error
+    return {handle: await openRegular(compressed.path), gzip: true}
   }
 }
 
@@ -342,7 +343,7 @@ async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncG
 
 /** What scanning an over-long line, skipped by fileBlocks, finds: one line, reported by its length. */
 function tooLong(bytes: number): ScanResult {
-  return {lines: 1, chained: 0, items: [{k: 'bad', line: 1, kind: 'too-long', reason: `${bytes} bytes, over the ${MAX_LINE_BYTES} a line may hold; not checked`, bytes}]}
+  return {lines: 1, chained: 0, items: [tooLongItem(1, bytes)]}
 }
 
 /** Recognises a file's profile from its first lines: loki-mode entries have action and resource_type, no event. */

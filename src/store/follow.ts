@@ -5,7 +5,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {LocatedEntry} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
 import {type LogFile, listLogFiles, openRegular, parseLogFileName} from './files.js'
-import {countFileLineFeeds, decodeBatch, type DecodeState, type RawLine, type ReadCursor, readFileLines, type ReadOptions, settleHeld} from './reader.js'
+import {countFileLineFeeds, decodeFile, type ReadCursor, readFileLines, type ReadOptions} from './reader.js'
 import type {FilePosition} from './tail.js'
 
 export interface FollowOptions extends ReadOptions {
@@ -68,9 +68,7 @@ export async function* followEntries(dir: string, options: FollowOptions): Async
       const file = next[0]
       if (file.gzip) {
         // A closed part compressed before we got to it: complete, so read whole.
-        const state: DecodeState = {}
-        for await (const lines of readFileLines(file, diagnostics)) yield* decoded(file.path, lines, options, state)
-        settleHeld(state, undefined, options.profile, diagnostics)
+        yield* decodeFile(file, options, diagnostics)
         await current?.handle.close()
         current = undefined
         passed = file
@@ -91,11 +89,6 @@ export async function* followEntries(dir: string, options: FollowOptions): Async
   }
 }
 
-function* decoded(path: string, lines: RawLine[], options: FollowOptions, state: DecodeState): Generator<LocatedEntry[]> {
-  const batch = decodeBatch(path, lines, options, options.diagnostics, state)
-  if (batch.length > 0) yield batch
-}
-
 /** Reads the current file from its cursor to its end; `wait` holds back an unterminated last line. */
 async function* readNew(current: Current, options: FollowOptions, wait: boolean): AsyncGenerator<LocatedEntry[]> {
   const {size} = await current.handle.stat()
@@ -105,13 +98,8 @@ async function* readNew(current: Current, options: FollowOptions, wait: boolean)
     current.first = undefined
   }
   if (size === current.cursor.offset) return
-  const file = {path: current.path, gzip: false}
   // A torn line is settled by the line after it, which the writer appends in the same write(2): it is here by the end.
-  const state: DecodeState = {}
-  for await (const lines of readFileLines(file, options.diagnostics, {fd: current.handle.fd, cursor: current.cursor, waitForLine: wait})) {
-    yield* decoded(current.path, lines, options, state)
-  }
-  settleHeld(state, undefined, options.profile, options.diagnostics)
+  yield* decodeFile({path: current.path, gzip: false}, options, options.diagnostics, {fd: current.handle.fd, cursor: current.cursor, waitForLine: wait})
 }
 
 /** The highest part number a day has in a listing (0 when none). */

@@ -41,7 +41,6 @@ const HOST = (() => {
   const boot = read('/proc/sys/kernel/random/boot_id', (p) => readFileSync(p, 'utf8').trim())
   return `${hostname()}/${pidNamespace}/${boot}`
 })()
-const HOST_NAME = HOST.split('/')[0]
 
 /** Nonces of the locks this process holds right now (a lock naming our pid with another nonce is a leftover). */
 const heldHere = new Set<string>()
@@ -80,7 +79,7 @@ function isStale({text, ageMs}: Observed): boolean {
   if (!Number.isInteger(pid) || pid <= 0 || !host || !nonce) return ageMs > FOREIGN_STALE_MS
   if (host !== HOST) {
     // Written on this host before it last booted: its holder is gone.
-    if (host.split('/')[0] === HOST_NAME && ageMs > uptime() * 1000) return true
+    if (host.split('/')[0] === hostname() && ageMs > uptime() * 1000) return true
     return ageMs > FOREIGN_STALE_MS
   }
   if (pid === process.pid) return !heldHere.has(nonce.trim())

@@ -2,7 +2,7 @@ import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {LocatedEntry, Profile} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
 import {listLogFiles} from './files.js'
-import {decodeBatch, type DecodeState, readEntryBatches, readFileLines, settleHeld} from './reader.js'
+import {decodeFile, readEntryBatches} from './reader.js'
 import {readLastEntries} from './tail.js'
 
 export interface QueryOptions {
@@ -49,9 +49,7 @@ export async function* queryEntries(dir: string, options: QueryOptions): AsyncGe
     // Newest first without a limit: one file at a time, so memory is bounded by a file's matches.
     for (let i = files.length - 1; i >= 0; i--) {
       const matches: LocatedEntry[] = []
-      const state: DecodeState = {}
-      for await (const lines of readFileLines(files[i], diagnostics)) matches.push(...decodeBatch(files[i].path, lines, read, diagnostics, state))
-      settleHeld(state, undefined, read.profile, diagnostics)
+      for await (const batch of decodeFile(files[i], read, diagnostics)) matches.push(...batch)
       yield* page(matches.reverse())
     }
     return

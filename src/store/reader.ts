@@ -3,14 +3,12 @@ import {createReadStream, read, readSync} from 'node:fs'
 import {createGunzip} from 'node:zlib'
 
 import type {CompiledFilter} from '../events/filter.js'
-import type {LocatedEntry, Profile} from '../events/model.js'
+import {type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
 import {sha256Hex} from '../integrity/hash.js'
 import {decodeLine, peekNativeTime} from './decode.js'
 import {Diagnostics, type Problem} from './diagnostics.js'
-import {describeFsError, type LogFile, listLogFiles, openRegularSync} from './files.js'
+import {currentForms, describeFsError, type LogFile, listLogFiles, openRegularSync} from './files.js'
 
-/** Longest line accepted; a longer one is reported and skipped. */
-export const MAX_LINE_BYTES = 1024 * 1024
 const CHUNK_BYTES = 1024 * 1024
 
 export interface RawLine {
@@ -343,17 +341,38 @@ export function decodeBatch(file: string, lines: RawLine[], options: ReadOptions
   return out
 }
 
+/**
+ * Streams the matching entries of one file (from where `read` says), a non-empty batch per chunk
+ * read; a bad line is reported once the line after it shows it was not recovered, or at the end.
+ */
+export async function* decodeFile(file: Pick<LogFile, 'path' | 'gzip'>, options: ReadOptions, diagnostics: Diagnostics, read: ReadFileOptions = {}): AsyncGenerator<LocatedEntry[]> {
+  const state: DecodeState = {}
+  for await (const lines of readFileLines(file, diagnostics, read)) {
+    const batch = decodeBatch(file.path, lines, options, diagnostics, state)
+    if (batch.length > 0) yield batch
+  }
+  settleHeld(state, undefined, options.profile, diagnostics)
+}
+
+/**
+ * Reads a listed file whole, as it is now: a plain part gzipped (and unlinked) since the listing is
+ * read from its .gz. `begin` starts each form tried and returns what takes its lines. Resolves with
+ * the diagnostics of the form that could be opened, or undefined when none could.
+ */
+export async function readListedFile(file: LogFile, begin: (form: LogFile) => (text: string) => void): Promise<Diagnostics | undefined> {
+  for (const form of currentForms(file)) {
+    const diagnostics = new Diagnostics()
+    const take = begin(form)
+    for await (const batch of readFileLines(form, diagnostics)) for (const {text} of batch) take(text)
+    if (!diagnostics.counts().unreadable) return diagnostics
+  }
+  return undefined
+}
+
 /** Streams the matching entries of the given files, in chain order, a batch per chunk read. */
 export async function* readEntryBatches(files: LogFile[], options: ReadOptions = {}): AsyncGenerator<LocatedEntry[]> {
   const diagnostics = options.diagnostics ?? new Diagnostics()
-  for (const file of files) {
-    const state: DecodeState = {}
-    for await (const lines of readFileLines(file, diagnostics, {needles: options.filter?.lineNeedles})) {
-      const batch = decodeBatch(file.path, lines, options, diagnostics, state)
-      if (batch.length > 0) yield batch
-    }
-    settleHeld(state, undefined, options.profile, diagnostics)
-  }
+  for (const file of files) yield* decodeFile(file, options, diagnostics, {needles: options.filter?.lineNeedles})
 }
 
 /** Streams the matching entries of a log directory in chain order. */

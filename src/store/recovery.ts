@@ -4,9 +4,8 @@ import {closeSync, openSync, readSync} from 'node:fs'
 import {sha256Hex} from '../integrity/hash.js'
 import {splitChainedLine} from '../integrity/native.js'
 import {decodeLine} from './decode.js'
-import {Diagnostics} from './diagnostics.js'
-import {currentForms, type LogFile, openRegularSync} from './files.js'
-import {countFileLineFeeds, readFileLines} from './reader.js'
+import {type LogFile, openRegularSync} from './files.js'
+import {countFileLineFeeds, readListedFile} from './reader.js'
 
 /** What the end of the live file says, read from its tail only. */
 export interface Tail {
@@ -111,14 +110,12 @@ export function recoveryDetails(fileName: string, line: number, fragment: Buffer
 
 /** The last chain hash in a whole file (plain or gzip); for the rare file whose tail holds none. */
 export async function lastChainHash(file: LogFile): Promise<string | undefined> {
-  for (const form of currentForms(file)) {
-    const diagnostics = new Diagnostics()
-    let head: string | undefined
-    for await (const batch of readFileLines(form, diagnostics)) {
-      for (const {text} of batch) head = splitChainedLine(text)?.hash ?? head
-    }
-    if (!diagnostics.counts().unreadable) return head
-  }
+  let head: string | undefined
+  const read = await readListedFile(file, () => {
+    head = undefined
+    return (text) => { head = splitChainedLine(text)?.hash ?? head }
+  })
   // Chaining from an older file instead would fork the chain.
-  throw new Error(`${file.path}: cannot be read to find the chain head`)
+  if (!read) throw new Error(`${file.path}: cannot be read to find the chain head`)
+  return head
 }

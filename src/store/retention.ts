@@ -3,9 +3,8 @@ import {join} from 'node:path'
 
 import {GENESIS, splitChainedLine} from '../integrity/native.js'
 import {decodeLine} from './decode.js'
-import {Diagnostics} from './diagnostics.js'
-import {currentForms, DAY_MS, dayStart, type LogFile, listLogFiles, plainName} from './files.js'
-import {readFileLines} from './reader.js'
+import {DAY_MS, dayStart, type LogFile, listLogFiles, plainName} from './files.js'
+import {readListedFile} from './reader.js'
 import {unlinkQuiet} from './rotate.js'
 
 /** One removed file as recorded in the `audit.retention` event (the contract shared with verify). */
@@ -28,24 +27,21 @@ interface Summary extends RemovedFile {
  * gzipped (and unlinked) between the listing and the open is read from its .gz instead.
  */
 async function summarize(file: LogFile, headBefore: string): Promise<Summary | undefined> {
-  for (const form of currentForms(file)) {
-    const summary: Summary = {file: form.name, entries: 0, first: null, last: null, last_hash: headBefore, lastTime: Number.NEGATIVE_INFINITY}
-    const diagnostics = new Diagnostics()
-    for await (const batch of readFileLines(form, diagnostics)) {
-      for (const {text} of batch) {
-        const decoded = decodeLine(text)
-        if (!decoded.ok) continue
-        summary.entries++
-        summary.first ??= decoded.entry.timestamp
-        summary.last = decoded.entry.timestamp
-        summary.lastTime = Math.max(summary.lastTime, decoded.time)
-        summary.last_hash = splitChainedLine(text)?.hash ?? summary.last_hash
-      }
+  let summary: Summary | undefined
+  const read = await readListedFile(file, (form) => {
+    const started: Summary = {file: form.name, entries: 0, first: null, last: null, last_hash: headBefore, lastTime: Number.NEGATIVE_INFINITY}
+    summary = started
+    return (text) => {
+      const decoded = decodeLine(text)
+      if (!decoded.ok) return
+      started.entries++
+      started.first ??= decoded.entry.timestamp
+      started.last = decoded.entry.timestamp
+      started.lastTime = Math.max(started.lastTime, decoded.time)
+      started.last_hash = splitChainedLine(text)?.hash ?? started.last_hash
     }
-    const {unreadable, 'truncated-gzip': truncated} = diagnostics.counts()
-    if (!unreadable && !truncated) return summary
-  }
-  return undefined
+  })
+  return read && !read.counts()['truncated-gzip'] ? summary : undefined
 }
 
 /**

@@ -1,10 +1,10 @@
 import {isUtf8} from 'node:buffer'
 import {stat} from 'node:fs/promises'
 
-import type {LocatedEntry} from '../events/model.js'
+import {type LocatedEntry, MAX_LINE_BYTES} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
 import {type LogFile, openRegular} from './files.js'
-import {countFileLineFeeds, decodeBatch, type DecodeState, MAX_LINE_BYTES, type RawLine, readFileLines, type ReadOptions, settleHeld} from './reader.js'
+import {countFileLineFeeds, decodeBatch, decodeFile, type DecodeState, type RawLine, type ReadOptions, settleHeld} from './reader.js'
 
 const BLOCK = 64 * 1024
 
@@ -98,12 +98,10 @@ async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, d
 /** The last `n` matching entries of a gzip file: it must be read whole, keeping only n. */
 async function lastOfGzipFile(file: LogFile, n: number, options: ReadOptions, diagnostics: Diagnostics): Promise<LocatedEntry[]> {
   const ring: LocatedEntry[] = []
-  const state: DecodeState = {}
-  for await (const lines of readFileLines(file, diagnostics)) {
-    ring.push(...decodeBatch(file.path, lines, options, diagnostics, state))
+  for await (const batch of decodeFile(file, options, diagnostics)) {
+    ring.push(...batch)
     if (ring.length > n) ring.splice(0, ring.length - n)
   }
-  settleHeld(state, undefined, options.profile, diagnostics)
   return ring
 }
 
