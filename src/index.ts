@@ -14,3 +14,8 @@ export {type AuditEntry, EVENT_NAME, type Level, LEVELS, type LocatedEntry, pars
 export {ConfigError, loadConfig, type LoadedConfig, type LoadOptions} from './config/load.js'
 export type {Config} from './config/schema.js'
 export {chainHash, chainLine, GENESIS, serializeBody, splitChainedLine} from './integrity/native.js'
+export {type Codec, type CodecContext, type Encoder} from './formats/codec.js'
+export type {EntryFormat} from './formats/format.js'
+export {FRAMINGS, type Framing, type FramingName} from './formats/framing.js'
+export {CODEC_NAMES, CODECS, createFormat, type CreateFormatOptions, getCodec} from './formats/registry.js'
+export {AuditError, EXIT, OutsideError} from './errors.js'

@@ -1,23 +1,16 @@
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
-import {ConfigError, type DeepPartial, loadConfig} from '../config/load.js'
+import {type DeepPartial, loadConfig} from '../config/load.js'
 import type {Config} from '../config/schema.js'
-import {FilterError} from '../events/filter.js'
-import {TimeExpressionError} from '../events/time.js'
+import {AuditError, EXIT} from '../errors.js'
 import {loadPaint, type Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../formats/sanitize.js'
-import {describeFsError, LogDirectoryError, NOT_REGULAR} from '../store/files.js'
-import {LockTimeoutError} from '../store/lock.js'
+import {describeFsError, NOT_REGULAR} from '../store/files.js'
 
-/** Exit codes shared by every command (DESIGN.md), plus sysexits' EX_SOFTWARE for a bug, so a crash never reads as an answer. */
-export const EXIT = {ok: 0, negative: 1, usage: 2, outside: 3, internal: 70} as const
+export {EXIT} from '../errors.js'
 
-/** An error the user can fix; printed as one line, with its exit code, never with a stack. */
-export class UserError extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT.usage) {
-    super(message)
-  }
-}
+/** An error the user can fix (usage by default); the name commands use for AuditError. */
+export {AuditError as UserError} from '../errors.js'
 
 /** Errors from files the user named. */
 const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', 'ELOOP', NOT_REGULAR])
@@ -27,8 +20,6 @@ type ParsedValues = {[name: string]: any}
 
 /** Errors of the storage under a file. */
 const STORAGE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EIO'])
-
-const USER_ERRORS = [UserError, ConfigError, FilterError, TimeExpressionError, LogDirectoryError]
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof AuditCommand)['baseFlags'] & T['flags']>
 
@@ -47,7 +38,7 @@ export abstract class AuditCommand extends Command {
   protected override async parse<F extends ParsedValues, B extends ParsedValues, A extends ParsedValues>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
     const parsed = await super.parse(options, argv)
     for (const [name, value] of Object.entries(parsed.flags as Record<string, unknown>)) {
-      if (value === '' || (Array.isArray(value) && value.includes(''))) throw new UserError(`--${name}: empty value`)
+      if (value === '' || (Array.isArray(value) && value.includes(''))) throw new AuditError(`--${name}: empty value`)
     }
     return parsed
   }
@@ -71,15 +62,9 @@ export abstract class AuditCommand extends Command {
     if (error instanceof Errors.ExitError) throw error
     // DEBUG shows the stack too; the message and exit code stay the same (DEBUG=express:* is common).
     if (process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
-    const user = USER_ERRORS.find((kind) => error instanceof kind)
-    if (user) {
+    if (error instanceof AuditError) {
       this.warnLine(`audit ${this.id}: error: ${error.message}`)
-      return this.exit(error instanceof UserError ? error.exitCode : EXIT.usage)
-    }
-    if (error instanceof LockTimeoutError) {
-      // Another writer holds the log: a busy resource, not a usage error; the caller may retry.
-      this.warnLine(`audit ${this.id}: error: ${error.message}`)
-      return this.exit(EXIT.outside)
+      return this.exit(error.exitCode)
     }
     if (error instanceof Errors.CLIError) {
       // Flag and argument errors from the parser come over several lines: fold them into one.

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {FilterError, type FilterSpec} from '../events/filter.js'
 import {type Level, LEVELS, parseLevel, type Profile} from '../events/model.js'
 import {parseTimeExpression, TimeExpressionError} from '../events/time.js'
+import {CODEC_NAMES} from '../formats/registry.js'
 
 /** The filter flags every reading command takes. */
 export const filterFlags = {
@@ -56,3 +57,11 @@ export function filterSpecFromFlags(flags: FilterFlagValues, now: number, defaul
     grep: flags.grep,
   }
 }
+
+/** --format, for every command whose answer is a stream of entries: the names come from the codec registry. */
+export const formatFlag = Flags.option({
+  char: 'o',
+  description: 'output format (the codecs of the registry; see the README\'s Formats section)',
+  options: CODEC_NAMES,
+  default: 'pretty',
+})

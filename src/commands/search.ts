@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT} from '../cli/base.js'
-import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
+import {filterFlags, filterSpecFromFlags, formatFlag} from '../cli/flags.js'
 import {Output} from '../cli/output.js'
-import {ENTRY_FORMATS, entryFormat} from '../formats/index.js'
+import {createFormat} from '../formats/registry.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import {countEntries, queryEntries} from '../store/query.js'
 
@@ -22,7 +22,7 @@ date in their name. Exit 0 when something matched, 1 when nothing did, 2 on bad 
   ]
 
   static override flags = {
-    format: Flags.string({char: 'o', description: 'output format', options: [...ENTRY_FORMATS], default: 'pretty'}),
+    format: formatFlag(),
     limit: Flags.integer({char: 'n', description: 'print at most this many matches', min: 0}),
     offset: Flags.integer({description: 'skip this many matches first (with --limit: pagination)', min: 0, default: 0}),
     count: Flags.boolean({char: 'c', description: 'print only the number of matches', exclusive: ['format', 'limit', 'offset', 'reverse']}),
@@ -43,7 +43,7 @@ date in their name. Exit 0 when something matched, 1 when nothing did, 2 on bad 
       process.stdout.write(`${found}\n`)
     } else {
       const out = new Output()
-      const format = entryFormat(flags.format as (typeof ENTRY_FORMATS)[number], {local: flags.local, paint: await this.paint(flags)})
+      const format = createFormat(flags.format, {local: flags.local, paint: await this.paint(flags)})
       if (format.begin) await out.write(format.begin)
       for await (const batch of queryEntries(config.dir, {filter, profile, diagnostics, reverse: flags.reverse, offset: flags.offset, limit: flags.limit})) {
         for (const located of batch) await out.write(format.encode(located, found++))

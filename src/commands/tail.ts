@@ -1,16 +1,14 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand} from '../cli/base.js'
-import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
+import {filterFlags, filterSpecFromFlags, formatFlag} from '../cli/flags.js'
 import {Output} from '../cli/output.js'
 import {compileFilter} from '../events/filter.js'
-import {entryFormat} from '../formats/index.js'
+import {createFormat} from '../formats/registry.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
 import {listLogFiles} from '../store/files.js'
 import {followEntries} from '../store/follow.js'
 import {readLastEntries} from '../store/tail.js'
-
-const TAIL_FORMATS = ['pretty', 'json', 'jsonl'] as const
 
 export default class Tail extends AuditCommand {
   static override summary = 'Print the last entries; -f follows new ones across rotation and compression'
@@ -29,7 +27,7 @@ repeated. Log text is stripped of control characters and escape sequences before
   static override flags = {
     lines: Flags.integer({char: 'n', description: 'how many entries to print first', default: 20, min: 0}),
     follow: Flags.boolean({char: 'f', description: 'then print new entries as they are appended, across rotation and compression, until interrupted'}),
-    format: Flags.string({char: 'o', description: 'output format', options: [...TAIL_FORMATS], default: 'pretty'}),
+    format: formatFlag(),
     ...filterFlags,
   }
 
@@ -42,7 +40,7 @@ repeated. Log text is stripped of control characters and escape sequences before
     const files = await listLogFiles(config.dir, filter)
     const {entries, end} = await readLastEntries(files, flags.lines, {filter, profile, diagnostics})
     const out = new Output()
-    const format = entryFormat(flags.format as (typeof TAIL_FORMATS)[number], {local: flags.local, paint: await this.paint(flags)})
+    const format = createFormat(flags.format, {local: flags.local, paint: await this.paint(flags)})
     let index = 0
     if (format.begin) await out.write(format.begin)
     for (const located of entries) await out.write(format.encode(located, index++))

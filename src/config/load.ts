@@ -6,6 +6,7 @@ import {fileURLToPath} from 'node:url'
 
 import type {z} from 'zod'
 
+import {AuditError} from '../errors.js'
 import {type Config, makeConfigSchemas} from './schema.js'
 
 // zod and yaml cost more to load than `audit tail` takes to run, so they are loaded only when
@@ -15,7 +16,7 @@ let built: ReturnType<typeof makeConfigSchemas> | undefined
 const schemas = () => (built ??= makeConfigSchemas((require('zod') as typeof import('zod')).z))
 const parseYaml = (text: string): unknown => (require('yaml') as typeof import('yaml')).parse(text)
 
-export class ConfigError extends Error {}
+export class ConfigError extends AuditError {}
 
 export const DEFAULTS_FILE = fileURLToPath(new URL('../../config/default.yaml', import.meta.url))
 /** config/default.yaml converted at build time (scripts/build-defaults.ts). */

@@ -1,3 +1,4 @@
+import {AuditError} from '../errors.js'
 import {type Level, type LocatedEntry, levelRank} from './model.js'
 
 /** What the reading commands' filter flags ask for. */
@@ -17,7 +18,7 @@ export interface FilterSpec {
   until?: number
 }
 
-export class FilterError extends Error {}
+export class FilterError extends AuditError {}
 
 export interface CompiledFilter {
   since?: number

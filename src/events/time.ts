@@ -1,3 +1,5 @@
+import {AuditError} from '../errors.js'
+
 /**
  * Time expressions for --since/--until, in the spirit of journalctl:
  * RFC 3339, a date, `YYYY-MM-DD HH:MM[:SS]`, `@epoch`, relative (`15m`, `-3h`, `1 hour ago`),
@@ -16,7 +18,7 @@ const UNIT_MS: Record<string, number> = {
 const RELATIVE = /^([+-])?\s*(\d+(?:\.\d+)?)\s*([a-z]+)(\s+ago)?$/
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i
 
-export class TimeExpressionError extends Error {}
+export class TimeExpressionError extends AuditError {}
 
 export interface TimeOptions {
   now?: number

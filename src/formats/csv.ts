@@ -1,4 +1,4 @@
-import type {EntryFormat} from './format.js'
+import {defineCodec, NO_OPTIONS} from './codec.js'
 import {safeJson, sanitizeText} from './sanitize.js'
 
 const COLUMNS = ['timestamp', 'event', 'level', 'actor', 'details', 'metadata', 'chain_hash', 'file', 'line'] as const
@@ -21,11 +21,20 @@ export function csvCell(value: string): string {
  * RFC 4180 CSV with a header row; details and metadata as JSON. Text cells are stripped of escape
  * sequences and control characters (a CSV is read in terminals and spreadsheets, which act on them).
  */
-export const csvFormat: EntryFormat = {
-  begin: `${COLUMNS.join(',')}\r\n`,
-  encode({entry, file, line}) {
-    const text = [entry.timestamp, entry.event, entry.level, entry.actor].map((t) => sanitizeText(t, true))
-    const cells = [...text, safeJson(entry.details), safeJson(entry.metadata), sanitizeText(entry.chain_hash ?? ''), sanitizeText(file.slice(file.lastIndexOf('/') + 1)), String(line)]
-    return `${cells.map((c) => csvCell(c)).join(',')}\r\n`
-  },
-}
+export const csvCodec = defineCodec({
+  name: 'csv',
+  summary: 'RFC 4180 CSV with a header row; formula cells neutralised',
+  options: NO_OPTIONS,
+  framing: 'crlf',
+  mediaType: 'text/csv',
+  extension: 'csv',
+  multiline: true,
+  create: () => ({
+    begin: `${COLUMNS.join(',')}\r\n`,
+    encode({entry, file, line}) {
+      const text = [entry.timestamp, entry.event, entry.level, entry.actor].map((t) => sanitizeText(t, true))
+      const cells = [...text, safeJson(entry.details), safeJson(entry.metadata), sanitizeText(entry.chain_hash ?? ''), sanitizeText(file.slice(file.lastIndexOf('/') + 1)), String(line)]
+      return cells.map((c) => csvCell(c)).join(',')
+    },
+  }),
+})

@@ -1,9 +1,27 @@
-import type {EntryFormat} from './format.js'
+import {defineCodec, type Encoder, NO_OPTIONS} from './codec.js'
 import {safeJson} from './sanitize.js'
 
-/** One JSON array of native-model entries. */
-export const jsonFormat: EntryFormat = {
-  begin: '[',
-  encode: ({entry}, index) => `${index === 0 ? '\n' : ',\n'}${safeJson(entry)}`,
-  end: '\n]\n',
-}
+/** The native-model entry as JSON (loki-mode entries appear mapped), safe to print. */
+const entryJson: Encoder = {encode: ({entry}) => safeJson(entry)}
+
+/** One entry a line (NDJSON), for jq and line-oriented shippers. */
+export const jsonlCodec = defineCodec({
+  name: 'jsonl',
+  summary: 'one JSON object a line (NDJSON)',
+  options: NO_OPTIONS,
+  framing: 'newline',
+  mediaType: 'application/x-ndjson',
+  extension: 'jsonl',
+  create: () => entryJson,
+})
+
+/** One JSON array of entries. */
+export const jsonCodec = defineCodec({
+  name: 'json',
+  summary: 'one JSON array of entries',
+  options: NO_OPTIONS,
+  framing: 'json-array',
+  mediaType: 'application/json',
+  extension: 'json',
+  create: () => entryJson,
+})

@@ -1,6 +1,6 @@
 import type {Level} from '../events/model.js'
 import {formatTime} from '../events/time.js'
-import type {EntryFormat, FormatOptions} from './format.js'
+import {type CodecContext, defineCodec, type Encoder, NO_OPTIONS} from './codec.js'
 import {plain} from './paint.js'
 import {sanitizeLine} from './sanitize.js'
 
@@ -15,14 +15,24 @@ export function compactDetails(details: Record<string, unknown>): string {
 }
 
 /** For a terminal: time, level (coloured), event, actor and a compact details line; content sanitised. */
-export function prettyFormat(options: FormatOptions = {}): EntryFormat {
-  const c = options.paint ?? plain
+export function prettyEncoder(context: CodecContext = {}): Encoder {
+  const c = context.paint ?? plain
   const levelStyle: Record<Level, (s: string) => string> = {debug: c.dim, info: c.green, warning: c.yellow, error: (s) => c.red(c.bold(s))}
   return {
     encode({entry, time}) {
-      const when = options.local ? formatTime(time, true) : entry.timestamp
+      const when = context.local ? formatTime(time, true) : entry.timestamp
       const details = compactDetails(entry.details)
-      return `${c.dim(sanitizeLine(when))} ${levelStyle[entry.level](entry.level.padEnd(7))} ${c.bold(sanitizeLine(entry.event))} ${c.cyan(sanitizeLine(entry.actor))}${details ? ` ${sanitizeLine(details)}` : ''}\n`
+      return `${c.dim(sanitizeLine(when))} ${levelStyle[entry.level](entry.level.padEnd(7))} ${c.bold(sanitizeLine(entry.event))} ${c.cyan(sanitizeLine(entry.actor))}${details ? ` ${sanitizeLine(details)}` : ''}`
     },
   }
 }
+
+export const prettyCodec = defineCodec({
+  name: 'pretty',
+  summary: 'for a terminal: time, level, event, actor, details; coloured on a TTY',
+  options: NO_OPTIONS,
+  framing: 'newline',
+  mediaType: 'text/plain',
+  extension: 'txt',
+  create: (_options, context) => prettyEncoder(context),
+})

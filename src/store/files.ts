@@ -2,6 +2,8 @@ import {closeSync, constants, fstatSync, mkdirSync, openSync, statSync} from 'no
 import {type FileHandle, open, readdir, stat} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 
+import {AuditError} from '../errors.js'
+
 /** The code of the error openRegular*() throw for a FIFO, device, directory or socket. */
 export const NOT_REGULAR = 'ENOTREGULAR'
 
@@ -138,7 +140,7 @@ export function compareLogFiles(a: Omit<LogFile, 'path'>, b: Omit<LogFile, 'path
   return Number(a.gzip) - Number(b.gzip)
 }
 
-export class LogDirectoryError extends Error {}
+export class LogDirectoryError extends AuditError {}
 
 /** Epoch ms of the start of a `YYYY-MM-DD` UTC day. */
 export function dayStart(day: string): number {

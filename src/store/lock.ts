@@ -4,6 +4,7 @@ import {hostname, uptime} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
+import {OutsideError} from '../errors.js'
 import {unlinkQuiet} from './rotate.js'
 
 /**
@@ -45,7 +46,7 @@ const HOST = (() => {
 /** Nonces of the locks this process holds right now (a lock naming our pid with another nonce is a leftover). */
 const heldHere = new Set<string>()
 
-export class LockTimeoutError extends Error {}
+export class LockTimeoutError extends OutsideError {}
 
 interface Observed {
   text: string

@@ -97,7 +97,7 @@ describe('audit log', () => {
     const dir = tempDir()
     const loki = '{"timestamp": "2026-03-01T08:12:37+00:00", "action": "login", "resource_type": "session", "resource_id": null, "user_id": "bob", "token_id": null, "ip_address": "10.0.0.4", "user_agent": null, "success": false, "error": "bad token", "details": {}, "_integrity_hash": "0616a76fc303c481d1972b92c83d3adef8eead1d62fc90e0e168adc74c93f4b3"}'
     const path = writeLog(dir, 'audit-2026-03-01.jsonl', [loki])
-    for (const env of [{}, {AUDIT_NO_INTEGRITY: '1'}]) {
+    for (const env of [{}, {AUDIT_NO_INTEGRITY: '1'}] as Record<string, string>[]) {
       const r = await runAudit(['log', 'a.b', '--dir', dir], {env})
       assert.equal(r.code, 2, r.stderr)
       assert.match(r.stderr, /audit-2026-03-01\.jsonl is a loki-mode log; auditkit writes native logs, into a directory of their own/)

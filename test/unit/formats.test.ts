@@ -2,19 +2,24 @@ import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
 import type {AuditEntry, LocatedEntry} from '../../src/events/model.js'
-import {csvCell, csvFormat, neutraliseFormula} from '../../src/formats/csv.js'
-import {entryFormat} from '../../src/formats/index.js'
-import {jsonFormat} from '../../src/formats/json.js'
-import {jsonlFormat} from '../../src/formats/jsonl.js'
+import type {CodecContext} from '../../src/formats/codec.js'
+import {csvCell, neutraliseFormula} from '../../src/formats/csv.js'
+import type {EntryFormat} from '../../src/formats/format.js'
 import {loadPaint} from '../../src/formats/paint.js'
-import {compactDetails, prettyFormat} from '../../src/formats/pretty.js'
+import {compactDetails} from '../../src/formats/pretty.js'
+import {createFormat} from '../../src/formats/registry.js'
+
+const csvFormat = createFormat('csv')
+const jsonFormat = createFormat('json')
+const jsonlFormat = createFormat('jsonl')
+const prettyFormat = (context: CodecContext = {}) => createFormat('pretty', context)
 
 function located(partial: Partial<AuditEntry> = {}): LocatedEntry {
   const entry: AuditEntry = {timestamp: '2026-11-02T10:00:00.000Z', event: 'auth.login', level: 'info', actor: 'alice', details: {ip: '10.0.0.5'}, metadata: {hostname: 'h'}, chain_hash: 'a'.repeat(64), ...partial}
   return {entry, time: Date.parse(entry.timestamp), file: '/var/log/audit/audit-2026-11-02.jsonl', line: 7, raw: JSON.stringify(entry), profile: 'native'}
 }
 
-function render(format: ReturnType<typeof entryFormat>, entries: LocatedEntry[]): string {
+function render(format: EntryFormat, entries: LocatedEntry[]): string {
   return (format.begin ?? '') + entries.map((e, i) => format.encode(e, i)).join('') + (format.end ?? '')
 }
 
@@ -116,13 +121,6 @@ test('pretty --local shows local time with its offset', () => {
     if (saved === undefined) delete process.env.TZ
     else process.env.TZ = saved
   }
-})
-
-test('entryFormat returns each named format', () => {
-  assert.equal(entryFormat('csv'), csvFormat)
-  assert.equal(entryFormat('json'), jsonFormat)
-  assert.equal(entryFormat('jsonl'), jsonlFormat)
-  assert.equal(typeof entryFormat('pretty').encode, 'function')
 })
 
 test('csv, json and jsonl: log content cannot drive the terminal; JSON stays the same value', () => {
