@@ -101,7 +101,8 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
   }
   if (cache) {
     for (const task of todo) if (task.key) cache.set(task.file.name, task.key, options.profile, results[task.index]!)
-    await cache.save(files.map((f) => f.name))
+    // Against the whole directory, not the range: a 24 h summary must not evict the other days.
+    await cache.save((await listLogFiles(dir)).map((f) => f.name))
   }
 
   return buildReport(total, {

@@ -149,6 +149,16 @@ test('cache: a file whose day is only partly in the range is not served from the
   assert.equal(filtered.total, 3)
 })
 
+test('cache: a run over a range keeps the other days cached, so a whole-log run after it stays warm', async () => {
+  const dir = fixtureDir()
+  const cacheDir = tempDir('cache-')
+  assert.equal((await summarize(dir, {filter: {}, cacheDir})).total, 8)
+  poisonCache(cacheDir, 'audit-2026-11-01.jsonl')
+  // a range that leaves out 2026-11-01: its cached aggregate must survive the save
+  await summarize(dir, {filter: {since: Date.parse('2026-11-02T12:00:00Z')}, cacheDir})
+  assert.equal((await summarize(dir, {filter: {}, cacheDir})).total, 1008, 'the out-of-range day is still served from the cache')
+})
+
 test('results are identical on one thread and on two (workers), with problems counted once', async () => {
   const dir = tempDir()
   let head: string | undefined
