@@ -48,6 +48,9 @@ export interface SpecialItem {
   k: 'special'
   line: number
   text: string
+  /** Timestamps (epoch ms, NaN when unreadable) of the chained lines before and after it in the block, when the block holds them. */
+  prevTime?: number
+  nextTime?: number
 }
 
 /** A chained line whose stored hash is a checkpoint head the caller asked about. */
@@ -67,6 +70,9 @@ export interface ScanResult {
   /** Chained lines in the block. */
   chained: number
   items: ScanItem[]
+  /** Native: timestamps (epoch ms, NaN when unreadable) of the block's first and last chained lines. */
+  firstTime?: number
+  lastTime?: number
 }
 
 export interface ScanRequest {
@@ -82,6 +88,16 @@ export interface ScanRequest {
 }
 
 const SPECIAL = Buffer.from('"event":"audit.re')
+const TIME_START = Buffer.from('{"timestamp":"')
+
+/** The timestamp of a native line starting at `start`, read without parsing; NaN when it does not start that way. */
+function peekTime(buf: Buffer, start: number, end: number): number {
+  if (end - start < TIME_START.length + 2 || buf.compare(TIME_START, 0, TIME_START.length, start, start + TIME_START.length) !== 0) return Number.NaN
+  const from = start + TIME_START.length
+  const quote = buf.indexOf(0x22, from)
+  if (quote < 0 || quote >= end || quote - from > 40) return Number.NaN
+  return Date.parse(buf.toString('latin1', from, quote))
+}
 const HEX64 = /^[0-9a-f]{64}$/
 
 function isBlank(buf: Buffer, start: number, end: number): boolean {
@@ -206,6 +222,11 @@ export function scanBlock(request: ScanRequest): ScanResult {
   if (profile === 'native') for (let at = buf.indexOf(SPECIAL, start); at >= 0 && at < end; at = buf.indexOf(SPECIAL, at + 1)) specials.push(at)
   let special = 0
   let line = 0
+  // Where the last chained line started, and a special line waiting for the next one's timestamp.
+  let lastStart = -1
+  let lastEnd = -1
+  let firstTime: number | undefined
+  let awaiting: SpecialItem | undefined
 
   for (let pos = start; pos < end;) {
     const nl = buf.indexOf(10, pos)
@@ -236,6 +257,9 @@ export function scanBlock(request: ScanRequest): ScanResult {
       while (special < specials.length && specials[special] < lineStart) special++
       const isSpecial = special < specials.length && specials[special] < lineEnd
       const text = isSpecial ? buf.toString('utf8', lineStart, lineEnd) : undefined
+      // Read before the hash check below writes over the end of the previous line.
+      const time = firstTime === undefined || isSpecial || awaiting ? peekTime(buf, lineStart, lineEnd) : undefined
+      const prevTime = isSpecial && lastStart >= 0 ? peekTime(buf, lastStart, lastEnd) : undefined
       // In place: `prev` into the 64 bytes before the line (the previous line is done with, or
       // headroom) and `}` over the suffix's comma, so `prev + body` is one contiguous slice.
       const bodyEnd = lineEnd - SUFFIX_LENGTH
@@ -253,11 +277,20 @@ export function scanBlock(request: ScanRequest): ScanResult {
         continue
       }
       scanner.chain(line, stored, linked, () => buf.toString('utf8', lineStart, bodyEnd))
+      firstTime ??= time
+      if (awaiting) awaiting.nextTime = time
+      awaiting = undefined
+      lastStart = lineStart
+      lastEnd = lineEnd
       if (request.strict) {
         const flaw = strictNative(buf.toString('utf8', lineStart, bodyEnd), line)
         if (flaw) scanner.items.push(flaw)
       }
-      if (text !== undefined) scanner.items.push({k: 'special', line, text})
+      if (text !== undefined) {
+        const item: SpecialItem = {k: 'special', line, text, ...(prevTime === undefined ? {} : {prevTime})}
+        scanner.items.push(item)
+        awaiting = item
+      }
       continue
     }
 
@@ -274,5 +307,6 @@ export function scanBlock(request: ScanRequest): ScanResult {
       return canonical.ok ? canonical.canonical : ''
     })
   }
-  return {lines: line, chained: scanner.chained, items: scanner.items}
+  if (firstTime === undefined) return {lines: line, chained: scanner.chained, items: scanner.items}
+  return {lines: line, chained: scanner.chained, items: scanner.items, firstTime, lastTime: peekTime(buf, lastStart, lastEnd)}
 }
