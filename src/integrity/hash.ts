@@ -10,3 +10,17 @@ const oneShot: OneShot | undefined = typeof (crypto as {hash?: unknown}).hash ==
 export const sha256Hex: (data: string | Uint8Array) => string = oneShot
   ? (data) => oneShot('sha256', data, 'hex')
   : (data) => crypto.createHash('sha256').update(data).digest('hex')
+
+/** A SHA-256 fed in pieces, whose hex digest so far can be read at any point. */
+export class Sha256Stream {
+  private readonly hash = crypto.createHash('sha256')
+
+  update(data: string): void {
+    this.hash.update(data)
+  }
+
+  /** The hex digest of everything fed so far; feeding may go on. */
+  peek(): string {
+    return this.hash.copy().digest('hex')
+  }
+}

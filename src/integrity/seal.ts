@@ -80,13 +80,23 @@ async function sealLocked(dir: string, path: string, privateKey: KeyObject, opti
   const now = options.now ?? new Date()
   // A checkpoint older than the one before it would make the sequence go backwards for good.
   if (previous && now.getTime() < Date.parse(previous.time)) throw new SealError(`not sealed: the clock (${now.toISOString()}) is behind the last checkpoint's time (${previous.time}); seal again once it has caught up`)
+  const {head} = report
+  if (head.bytes === undefined || head.other === undefined) throw new Error('verify gave no commitment for the chain head')
+  // Files completed since the last checkpoint's head (all before the head file when none was v2): each whole.
+  const present = report.files.filter((f) => !f.missing)
+  const last = report.checkpoints?.lastHeadFile
+  const from = last === undefined ? 0 : Math.max(0, present.findIndex((f) => f.file === last))
+  const to = present.findIndex((f) => f.file === head.file)
   const body: CheckpointBody = {
     entries: report.chainLength,
-    hash: report.head.hash,
-    file: report.head.file,
-    line: report.head.line,
+    hash: head.hash,
+    file: head.file,
+    line: head.line,
     time: now.toISOString(),
     prev: previous ? checkpointDigest(previous.text) : NO_PREVIOUS,
+    bytes: head.bytes,
+    other: head.other,
+    closed: present.slice(from, to).map((f) => f.commitment!),
   }
   // One write with O_APPEND; a blank line separates checkpoints.
   try {

@@ -27,8 +27,9 @@ export interface RunItem {
   firstBody: string
   firstHash: string
   lastHash: string
-  /** 1-based line of the run's last chained line. */
+  /** 1-based line of the run's last chained line, and the byte offset in the block just after its LF. */
   lastLine: number
+  lastEnd: number
 }
 
 export type BadKind = 'malformed' | 'not-object' | 'duplicate-key' | 'unchained' | 'utf8' | 'too-long' | 'not-canonical' | 'invalid-entry'
@@ -60,6 +61,8 @@ export interface MarkItem {
   hash: string
   /** Chained lines in this block before it. */
   before: number
+  /** Byte offset in the block just after its LF. */
+  end: number
 }
 
 export type ScanItem = RunItem | BadItem | SpecialItem | MarkItem
@@ -73,6 +76,12 @@ export interface ScanResult {
   /** Native: timestamps (epoch ms, NaN when unreadable) of the block's first and last chained lines. */
   firstTime?: number
   lastTime?: number
+  /**
+   * Every line that is not a chained entry (blank, bad, unchained, too long): its line and the
+   * sha256 of its bytes. A chained line's bytes are pinned by the chain; these are what a
+   * checkpoint must pin besides (see checkpoint.ts).
+   */
+  others: Array<[number, string]>
 }
 
 export interface ScanRequest {
@@ -191,17 +200,18 @@ class Scanner {
 
   constructor(private readonly wanted: ReadonlySet<string> | undefined) {}
 
-  /** A chained line whose link was checked (`linked`) or could not be / failed. */
-  chain(line: number, stored: string, linked: boolean, firstBody: () => string): void {
+  /** A chained line whose link was checked (`linked`) or could not be / failed; `end` is just after its LF. */
+  chain(line: number, end: number, stored: string, linked: boolean, firstBody: () => string): void {
     if (linked && this.run) {
       this.run.count++
       this.run.lastHash = stored
       this.run.lastLine = line
+      this.run.lastEnd = end
     } else {
-      this.run = {k: 'run', line, count: 1, firstBody: firstBody(), firstHash: stored, lastHash: stored, lastLine: line}
+      this.run = {k: 'run', line, count: 1, firstBody: firstBody(), firstHash: stored, lastHash: stored, lastLine: line, lastEnd: end}
       this.items.push(this.run)
     }
-    if (this.wanted?.has(stored)) this.items.push({k: 'mark', line, hash: stored, before: this.chained})
+    if (this.wanted?.has(stored)) this.items.push({k: 'mark', line, hash: stored, before: this.chained, end})
     this.prev = stored
     this.chained++
   }
@@ -227,6 +237,13 @@ export function scanBlock(request: ScanRequest): ScanResult {
   let lastEnd = -1
   let firstTime: number | undefined
   let awaiting: SpecialItem | undefined
+  const others: Array<[number, string]> = []
+  /** Records a line that is not a chained entry; returns its sha256. */
+  const other = (lineStart: number, lineEnd: number): string => {
+    const sha = sha256Hex(buf.subarray(lineStart, lineEnd))
+    others.push([line, sha])
+    return sha
+  }
 
   for (let pos = start; pos < end;) {
     const nl = buf.indexOf(10, pos)
@@ -235,22 +252,24 @@ export function scanBlock(request: ScanRequest): ScanResult {
     pos = nl + 1
     line++
     if (buf[lineStart] !== 0x7b && isBlank(buf, lineStart, lineEnd)) {
+      other(lineStart, lineEnd)
       if (request.strict) scanner.items.push({k: 'bad', line, kind: 'not-canonical', reason: 'a blank line; the writer never writes one'})
       continue
     }
     if (lineEnd - lineStart > MAX_LINE_BYTES) {
       // No writer writes such a line, and as a string it could exhaust a worker's heap: reported by its bytes only.
-      scanner.items.push({...tooLongItem(line, lineEnd - lineStart), sha256: sha256Hex(buf.subarray(lineStart, lineEnd))})
+      scanner.items.push({...tooLongItem(line, lineEnd - lineStart), sha256: other(lineStart, lineEnd)})
       continue
     }
     if (!utf8 && !isUtf8(buf.subarray(lineStart, lineEnd))) {
-      scanner.items.push({k: 'bad', line, kind: 'utf8', reason: 'not valid UTF-8', bytes: lineEnd - lineStart, sha256: sha256Hex(buf.subarray(lineStart, lineEnd))})
+      scanner.items.push({k: 'bad', line, kind: 'utf8', reason: 'not valid UTF-8', bytes: lineEnd - lineStart, sha256: other(lineStart, lineEnd)})
       continue
     }
 
     if (profile === 'native') {
       const stored = hasChainSuffix(byteAt, lineStart, lineEnd) ? buf.toString('latin1', lineEnd - 66, lineEnd - 2) : undefined
       if (stored === undefined) {
+        other(lineStart, lineEnd)
         scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line))
         continue
       }
@@ -273,10 +292,11 @@ export function scanBlock(request: ScanRequest): ScanResult {
       // A matching hash proves the 64 characters are hex; only the others need the pattern.
       if (!linked && !HEX64.test(stored)) {
         buf[bodyEnd - 1] = 0x2c
+        other(lineStart, lineEnd)
         scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line))
         continue
       }
-      scanner.chain(line, stored, linked, () => buf.toString('utf8', lineStart, bodyEnd))
+      scanner.chain(line, pos - start, stored, linked, () => buf.toString('utf8', lineStart, bodyEnd))
       firstTime ??= time
       if (awaiting) awaiting.nextTime = time
       awaiting = undefined
@@ -298,15 +318,16 @@ export function scanBlock(request: ScanRequest): ScanResult {
     const prev = scanner.previous
     const result = lokiEntryHash(prev ?? '', text)
     if (!result.ok || result.stored === null || !HEX64.test(result.stored)) {
+      other(lineStart, lineEnd)
       scanner.items.push(classify(text, buf.subarray(lineStart, lineEnd), profile, line))
       continue
     }
     if (result.duplicateKey) scanner.items.push({k: 'bad', line, kind: 'duplicate-key', reason: `duplicate key ${result.duplicateKey.pointer} (loki-mode's verifier keeps the last value)`})
-    scanner.chain(line, result.stored, prev !== undefined && result.computed === result.stored, () => {
+    scanner.chain(line, pos - start, result.stored, prev !== undefined && result.computed === result.stored, () => {
       const canonical = canonicalizeText(text, LOKI_HASH_KEY)
       return canonical.ok ? canonical.canonical : ''
     })
   }
-  if (firstTime === undefined) return {lines: line, chained: scanner.chained, items: scanner.items}
-  return {lines: line, chained: scanner.chained, items: scanner.items, firstTime, lastTime: peekTime(buf, lastStart, lastEnd)}
+  if (firstTime === undefined) return {lines: line, chained: scanner.chained, items: scanner.items, others}
+  return {lines: line, chained: scanner.chained, items: scanner.items, others, firstTime, lastTime: peekTime(buf, lastStart, lastEnd)}
 }

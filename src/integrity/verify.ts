@@ -9,11 +9,11 @@ import {createGunzip} from 'node:zlib'
 import {checkLogDirectory, compareLogFiles, currentForms, DAY_MS, DAY_SLACK_MS, dayStart, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
 import {MAX_LINE_BYTES} from '../events/model.js'
 import {startWorker} from '../threads.js'
-import {type Checkpoint, checkSequence, DEFAULT_CHECKPOINT_NAME, keyId, readCheckpointText} from './checkpoint.js'
-import {sha256Hex} from './hash.js'
+import {type Checkpoint, checkSequence, DEFAULT_CHECKPOINT_NAME, type FileCommitment, keyId, readCheckpointText} from './checkpoint.js'
+import {Sha256Stream, sha256Hex} from './hash.js'
 import {parseLossless} from './loki-canonical.js'
 import {GENESIS} from './native.js'
-import {type ChainProfile, HEADROOM, nativeBodyNote, type ScanRequest, type ScanResult, scanBlock, type SpecialItem, tooLongItem} from './verify-scan.js'
+import {type ChainProfile, HEADROOM, nativeBodyNote, type RunItem, type ScanRequest, type ScanResult, scanBlock, type SpecialItem, tooLongItem} from './verify-scan.js'
 
 export type {ChainProfile} from './verify-scan.js'
 
@@ -46,6 +46,8 @@ export interface FileReport {
   valid: boolean
   /** A file that checkpoints name but the directory no longer holds. */
   missing?: boolean
+  /** What a checkpoint (v2) pins of the whole file as read (for the newest, without a last line still being written). */
+  commitment?: FileCommitment
 }
 
 export interface VerifyReport {
@@ -59,10 +61,11 @@ export interface VerifyReport {
   /** Entries without a hash: unprotected. */
   unchained: number
   firstProblem: {file: string; line?: number} | null
-  head: {file: string; line: number; hash: string} | null
+  /** The last chained entry; `bytes` and `other` pin its file up to it (see FileCommitment). */
+  head: {file: string; line: number; hash: string; bytes?: number; other?: string} | null
   /** Entries from the start of the chain to the head, counting entries pruned by retention when known. */
   chainLength: number
-  checkpoints: {file: string; count: number; signaturesChecked: boolean; keyId?: string; lastSealed?: number} | null
+  checkpoints: {file: string; count: number; signaturesChecked: boolean; keyId?: string; lastSealed?: number; lastHeadFile?: string} | null
   /** Entries after the last checkpoint that holds (all of them without checkpoints). */
   notSealed: number
   /** Things that are fine but worth saying: pruned files, recovered torn lines, a write in progress. */
@@ -351,7 +354,7 @@ async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncG
 
 /** What scanning an over-long line, skipped by fileBlocks, finds: one line, reported by its length. */
 function tooLong(bytes: number): ScanResult {
-  return {lines: 1, chained: 0, items: [tooLongItem(1, bytes)]}
+  return {lines: 1, chained: 0, items: [tooLongItem(1, bytes)], others: [[1, `too-long ${bytes}`]]}
 }
 
 /** Recognises a file's profile from its first lines: loki-mode entries have action and resource_type, no event. */
@@ -407,12 +410,16 @@ interface Pruned {
   record: string
   before: number
   through: number
+  lastHash: string
 }
 
 interface Mark {
   file: string
   line: number
   count: number
+  /** Its file's bytes up to the end of its line, and the digest of the other lines before it. */
+  bytes?: number
+  other?: string
 }
 
 interface Located extends VerifyProblem {
@@ -448,6 +455,9 @@ class Verification {
   readonly fragments: Fragment[] = []
   readonly marks = new Map<string, Mark>()
   readonly fileLines = new Map<string, number>()
+  /** The file being read: its bytes so far, and the digest of its lines that are not chained entries. */
+  private fileBytes = 0
+  private others = new Sha256Stream()
   private unchainedRange: {file: string; fileIndex: number; from: number; to: number} | undefined
 
   constructor(private readonly onProblem?: (problem: VerifyProblem) => void, private readonly strict = false, private readonly policyDays = 0, private readonly now = Date.now()) {}
@@ -568,7 +578,7 @@ class Verification {
     // Each removed file's last hash may start the chain: a prune cut short between its unlinks leaves later ones present.
     let entries = this.prunedEntries
     removed.forEach((r, i) => {
-      this.removed.set(plainName(r.file), {record: `${at.file}:${at.line}`, before: entries, through: entries + r.entries})
+      this.removed.set(plainName(r.file), {record: `${at.file}:${at.line}`, before: entries, through: entries + r.entries, lastHash: r.last_hash})
       entries += r.entries
       this.anchors.set(r.last_hash, {file: at.file, line: at.line, removed: removed.slice(0, i + 1).map((x) => x.file), entries})
     })
@@ -585,7 +595,7 @@ class Verification {
   }
 
   /** Folds one scanned block of a file into the state, in chain order. */
-  consume(ctx: {file: string; fileIndex: number; profile: ChainProfile; lineBase: number; entries: number}, result: ScanResult): void {
+  consume(ctx: {file: string; fileIndex: number; profile: ChainProfile; lineBase: number; entries: number}, result: ScanResult, bytes: number): void {
     const blockBase = this.entries
     if (result.firstTime !== undefined) for (const check of this.awaitingNext.splice(0)) this.checkNext(check, result.firstTime)
     let runLine = -1
@@ -630,8 +640,35 @@ class Verification {
         }
       }
     }
+    this.commit(ctx, result)
+    this.fileBytes += bytes
     ctx.lineBase += result.lines
     if (result.lastTime !== undefined) this.lastTime = result.lastTime
+  }
+
+  /** Feeds the block's other lines into the file's digest, taking it at each checkpoint head and at the chain head. */
+  private commit(ctx: {file: string; lineBase: number}, result: ScanResult): void {
+    const {others} = result
+    let o = 0
+    const feed = (before: number): void => {
+      for (; o < others.length && others[o][0] < before; o++) this.others.update(`${ctx.lineBase + others[o][0]} ${others[o][1]}\n`)
+    }
+    let lastRun: RunItem | undefined
+    for (const item of result.items) {
+      if (item.k === 'run') lastRun = item
+      if (item.k !== 'mark') continue
+      const mark = this.marks.get(item.hash)
+      if (!mark || mark.file !== ctx.file || mark.line !== ctx.lineBase + item.line || mark.bytes !== undefined) continue
+      feed(item.line)
+      mark.bytes = this.fileBytes + item.end
+      mark.other = this.others.peek()
+    }
+    if (lastRun && this.head) {
+      feed(lastRun.lastLine)
+      this.head.bytes = this.fileBytes + lastRun.lastEnd
+      this.head.other = this.others.peek()
+    }
+    feed(Number.POSITIVE_INFINITY)
   }
 
   /** A bad line is held until the end: a later audit.recovery entry may account for it. */
@@ -646,9 +683,16 @@ class Verification {
     else this.problem({kind: f.kind, file: f.file, fileIndex: f.fileIndex, line: f.line, message: f.reason})
   }
 
-  endFile(ctx: {file: string; fileIndex: number; lineBase: number}, end: FileEnd, newest: boolean): void {
+  endFile(ctx: {file: string; fileIndex: number; lineBase: number; entries: number}, end: FileEnd, newest: boolean): void {
     this.flushUnchained()
     let lines = ctx.lineBase
+    if (end.tail && !newest) {
+      this.others.update(`${lines + 1} ${sha256Hex(end.tail)}\n`)
+      this.fileBytes += end.tail.length
+    }
+    this.fileReports[ctx.fileIndex].commitment = {file: ctx.file, bytes: this.fileBytes, lines: lines + (end.tail && !newest ? 1 : 0), entries: ctx.entries, lastHash: this.prev ?? GENESIS, other: this.others.peek()}
+    this.fileBytes = 0
+    this.others = new Sha256Stream()
     if (end.tail) {
       lines++
       if (newest) {
@@ -703,6 +747,42 @@ function iso(ms: number): string {
 /** What identifies a bad line to the `audit.recovery` record that may account for it. */
 function fragmentKey(file: string, line: number, bytes: number, sha256: string): string {
   return `${plainName(file)}\n${line}\n${bytes}\n${sha256}`
+}
+
+/**
+ * Each file a v2 checkpoint sealed whole must be here as sealed, or be accounted for by retention:
+ * named by an audit.retention entry with its count and last hash, or pruned before the files the
+ * first such entry names.
+ */
+function checkClosedFiles(state: Verification, checkpoints: Checkpoint[], files: Opened[]): void {
+  const sealed = new Map<string, {cp: Checkpoint; file: FileCommitment}>()
+  for (const cp of checkpoints) for (const file of cp.closed ?? []) if (!sealed.has(plainName(file.file))) sealed.set(plainName(file.file), {cp, file})
+  const present = new Map(state.fileReports.filter((r) => !r.missing).map((r, i) => [plainName(r.file), {report: r, fileIndex: i}]))
+  for (const [name, {cp, file: c}] of sealed) {
+    const where = `checkpoint #${cp.index} (${cp.time})`
+    let here = present.get(name)
+    // A live file sealed whole under its day's name, and since set aside into a part.
+    here ??= [...present.values()].find(({report}) => sameFile(c.file, report.file) && !sealed.has(plainName(report.file)) && report.commitment?.other === c.other && report.commitment.bytes === c.bytes)
+    if (here) {
+      const now = here.report.commitment
+      if (!now || now.bytes !== c.bytes || now.lines !== c.lines || now.entries !== c.entries || now.lastHash !== c.lastHash || now.other !== c.other) {
+        const was = `${count(c.bytes, 'byte')}, ${count(c.lines, 'line')}, ${count(c.entries, 'entry', 'entries')}`
+        const is = now ? `${count(now.bytes, 'byte')}, ${count(now.lines, 'line')}, ${count(now.entries, 'entry', 'entries')}` : 'unreadable'
+        state.problem({kind: 'checkpoint', file: here.report.file, fileIndex: here.fileIndex, message: `changed since ${where} sealed it whole (${was}; now ${is}${now && now.bytes === c.bytes && now.lines === c.lines && now.entries === c.entries && now.lastHash === c.lastHash ? ': a line that is not a chained entry was changed' : ''})`})
+      }
+      continue
+    }
+    const pruned = state.removed.get(name)
+    if (pruned) {
+      if (pruned.through - pruned.before !== c.entries || pruned.lastHash !== c.lastHash) {
+        state.problem({kind: 'retention-record', file: c.file, fileIndex: files.length, message: `the audit.retention entry at ${pruned.record} says ${c.file} held ${count(pruned.through - pruned.before, 'entry', 'entries')} ending in ${pruned.lastHash.slice(0, 16)}…; ${where} sealed ${c.entries} ending in ${c.lastHash.slice(0, 16)}…: its counts or hashes are false`})
+      }
+      continue
+    }
+    if (prunedEarlier(c.file, state.earlier)) continue
+    state.fileReports.push({file: c.file, profile: 'native', lines: 0, entries: 0, problems: 0, valid: false, missing: true})
+    state.problem({kind: 'file-missing', file: c.file, fileIndex: state.fileReports.length - 1, message: `file missing: ${where} sealed it whole (${count(c.entries, 'entry', 'entries')}), and no audit.retention entry accounts for it`})
+  }
 }
 
 /** `1 entry`, `2 entries`: a count with its noun. */
@@ -793,25 +873,31 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
       const report: FileReport = {file: file.name, profile: ctx.profile, lines: 0, entries: 0, problems: 0, valid: true}
       state.fileReports.push(report)
       const end: FileEnd = {}
-      const queue: Promise<ScanResult>[] = []
+      const consumeNext = async (): Promise<void> => {
+        const [scan, bytes] = queue.shift()!
+        state.consume(ctx, await scan, bytes)
+      }
+      // Each block's scan, and its bytes in the file.
+      const queue: Array<[Promise<ScanResult>, number]> = []
       let first = true
       for await (const block of fileBlocks(file, end, buffers)) {
         if (typeof block === 'number') {
-          queue.push(Promise.resolve(tooLong(block)))
+          queue.push([Promise.resolve(tooLong(block)), block + 1])
           continue
         }
         if (first && !options.profile) ctx.profile = report.profile = detectProfile(block)
         first = false
         const request: ScanRequest = {buf: block, start: HEADROOM, end: block.length, profile: ctx.profile, wanted, strict: options.strict === true}
-        if (pool) queue.push(pool.scan(request))
+        const bytes = block.length - HEADROOM
+        if (pool) queue.push([pool.scan(request), bytes])
         else {
-          queue.push(Promise.resolve(scanBlock(request)))
+          queue.push([Promise.resolve(scanBlock(request)), bytes])
           buffers.release(block.buffer as ArrayBuffer)
         }
-        if (queue.length >= inFlight) state.consume(ctx, await queue.shift()!)
+        if (queue.length >= inFlight) await consumeNext()
         options.onProgress?.({entries: state.entries, file: file.name, fileIndex, files: files.length})
       }
-      while (queue.length > 0) state.consume(ctx, await queue.shift()!)
+      while (queue.length > 0) await consumeNext()
       report.entries = ctx.entries
       state.endFile(ctx, end, fileIndex === files.length - 1)
     }
@@ -823,6 +909,8 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
   // Checkpoints: each head must still be where it was sealed, with the same count before it.
   let base: number | undefined = anchor ? undefined : 0
   let lastSealed: number | undefined
+  /** The file holding the last checkpoint's head, when that checkpoint is v2 and its head is still there. */
+  let lastHeadFile: string | undefined
   let prunedSealed = 0 // the most entries a checkpoint whose head was pruned counted
   const missing = new Map<string, number[]>()
   for (const cp of checkpoints) {
@@ -836,9 +924,14 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
       base ??= cp.entries - mark.count
       if (cp.entries - mark.count !== base) {
         state.problem({kind: 'entries-missing', file: cp.file, fileIndex, line: cp.line, message: `${where} sealed ${count(cp.entries, 'entry', 'entries')} up to here, the log now holds ${mark.count + base}: entries before it were removed or inserted`})
+      } else if (cp.bytes !== undefined && mark.bytes !== cp.bytes) {
+        state.problem({kind: 'checkpoint', file: mark.file, fileIndex, line: cp.line, message: `${where} sealed ${count(cp.bytes, 'byte')} of this file up to its head, it now holds ${count(mark.bytes ?? 0, 'byte')} there: lines above the head were inserted, removed or changed`})
+      } else if (cp.other !== undefined && mark.other !== cp.other) {
+        state.problem({kind: 'checkpoint', file: mark.file, fileIndex, line: cp.line, message: `${where}: a line above its head in this file that is not a chained entry (a blank line, a fragment, an unchained entry) was inserted, removed or changed`})
       } else {
         lastSealed = Math.max(lastSealed ?? 0, mark.count)
       }
+      lastHeadFile = cp.bytes === undefined ? undefined : mark.file
     } else if (mark) {
       state.problem({kind: 'checkpoint', file: cp.file, fileIndex, line: cp.line, message: `${where}: its head entry is now at ${mark.file}:${mark.line}: entries were moved`})
     } else if (samePart >= 0) {
@@ -862,6 +955,7 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
       missing.set(cp.file, [...(missing.get(cp.file) ?? []), cp.index])
     }
   }
+  checkClosedFiles(state, checkpoints, files)
   for (const [name, indexes] of missing) {
     state.fileReports.push({file: name, profile: options.profile ?? 'native', lines: 0, entries: 0, problems: 0, valid: false, missing: true})
     state.problem({kind: 'file-missing', file: name, fileIndex: state.fileReports.length - 1, message: `file missing: it holds the head of checkpoint${indexes.length > 1 ? 's' : ''} #${indexes.join(', #')}`})
@@ -900,6 +994,7 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
       signaturesChecked: options.pubkey !== undefined,
       ...(options.pubkey ? {keyId: keyId(options.pubkey)} : {}),
       ...(lastSealed === undefined ? {} : {lastSealed}),
+      ...(lastHeadFile === undefined ? {} : {lastHeadFile}),
     },
     notSealed: state.entries - (lastSealed ?? 0),
     notes: state.notes,

@@ -176,6 +176,19 @@ const detect: Case[] = [
     const lines = log.read(0)
     writeFileSync(join(log.dir, names[0]), `${lines.join('\n')}\n${lines[0].slice(0, 30)}`)
   }, check: (r) => expectProblem(r, 'malformed', 0, PER_FILE + 1)},
+  {name: 'a blank line inserted into a file a checkpoint sealed whole (v1 could not see it)', profiles: both, sealed: true, tamper: (log) => {
+    const lines = log.read(1)
+    lines.splice(2, 0, ' ')
+    log.write(1, lines)
+  }, check: (r) => {
+    expectProblem(r, 'checkpoint', 1)
+    assert.match(r.problems.find((p) => p.kind === 'checkpoint')!.message, /changed since checkpoint #1 .* sealed it whole \(\d+ bytes, 6 lines, 6 entries; now \d+ bytes, 7 lines, 6 entries\)/)
+  }},
+  {name: 'a blank line inserted above the sealed head in the head file', profiles: both, sealed: true, tamper: (log) => {
+    const lines = log.read(2)
+    lines.splice(1, 0, '')
+    log.write(2, lines)
+  }, check: (r) => assert.ok(r.problems.some((p) => p.file === names[2] && (p.kind === 'checkpoint' || p.kind === 'entries-missing')), JSON.stringify(r.problems))},
   {name: 'a forged audit.recovery entry does not excuse a different fragment', profiles: ['native'], tamper: (log) => {
     const lines = log.read(1)
     const fragment = lines[2].slice(0, 50)
@@ -500,6 +513,18 @@ describe('forged audit.recovery and audit.retention entries (issue 7)', () => {
     assert.equal(report.valid, false)
     assert.ok(report.problems.some((p) => p.kind === 'checkpoint' || p.kind === 'entries-missing'), JSON.stringify(report.problems))
   })
+
+  for (const profile of both) {
+    it(`a line that is not an entry, in a sealed file, changed to another of the same length (${profile})`, async () => {
+      const log = buildLog(profile)
+      log.write(0, [...log.read(0), ' '.repeat(10)])
+      await seal(log)
+      log.write(0, [...log.read(0).slice(0, -1), '\t'.repeat(10)])
+      const report = await verify(log)
+      expectProblem(report, 'checkpoint', 0)
+      assert.match(report.problems[0].message, /a line that is not a chained entry was changed/)
+    })
+  }
 
   it('a forged audit.recovery that names a fragment two lines above it excuses nothing', async () => {
     const log = buildLog('native')
