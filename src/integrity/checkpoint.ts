@@ -37,8 +37,8 @@ export class CheckpointError extends Error {}
 
 /**
  * What a v2 checkpoint pins of one file: its bytes (uncompressed), lines, chained entries, the chain
- * hash at its end, and `other`, the sha256 over `<line> <sha256 of the line's bytes>\n` for each line
- * that is not a chained entry, in order.
+ * hash at its end, and `other`, the sha256 over, for each line that is not a chained entry in order,
+ * its line number (float64, little-endian) followed by the raw sha256 of its bytes.
  */
 export interface FileCommitment {
   file: string

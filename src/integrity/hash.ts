@@ -15,7 +15,7 @@ export const sha256Hex: (data: string | Uint8Array) => string = oneShot
 export class Sha256Stream {
   private readonly hash = crypto.createHash('sha256')
 
-  update(data: string): void {
+  update(data: string | Uint8Array): void {
     this.hash.update(data)
   }
 
@@ -23,4 +23,11 @@ export class Sha256Stream {
   peek(): string {
     return this.hash.copy().digest('hex')
   }
+}
+
+const oneShotBytes = oneShot as unknown as ((algorithm: string, data: Uint8Array, outputEncoding: 'buffer') => Buffer) | undefined
+
+/** SHA-256 of `data` as 32 raw bytes, written into `into` at `offset`. */
+export function sha256Into(data: Uint8Array, into: Buffer, offset: number): void {
+  into.set(oneShotBytes ? oneShotBytes('sha256', data, 'buffer') : crypto.createHash('sha256').update(data).digest(), offset)
 }

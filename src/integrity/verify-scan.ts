@@ -1,6 +1,6 @@
 import {isUtf8} from 'node:buffer'
 
-import {sha256Hex} from './hash.js'
+import {sha256Hex, sha256Into} from './hash.js'
 import {canonicalizeText, lokiEntryHash, LOKI_HASH_KEY, parseLossless} from './loki-canonical.js'
 import {checkEntry, MAX_LINE_BYTES} from '../events/model.js'
 import {CHAIN_SUFFIX_LENGTH as SUFFIX_LENGTH, hasChainSuffix} from './native.js'
@@ -77,12 +77,17 @@ export interface ScanResult {
   firstTime?: number
   lastTime?: number
   /**
-   * Every line that is not a chained entry (blank, bad, unchained, too long): its line and the
+   * Every line that is not a chained entry (blank, bad, unchained, too long), as OTHER_RECORD bytes
+   * each: its line in the block (float64 LE; the caller makes it the line in the file) and the raw
    * sha256 of its bytes. A chained line's bytes are pinned by the chain; these are what a
-   * checkpoint must pin besides (see checkpoint.ts).
+   * checkpoint must pin besides (see checkpoint.ts). Bytes, not objects: a block of a million tiny
+   * lines must not fill a worker's heap.
    */
-  others: Array<[number, string]>
+  others: Uint8Array
 }
+
+/** Bytes per line in ScanResult.others. */
+export const OTHER_RECORD = 40
 
 export interface ScanRequest {
   buf: Uint8Array
@@ -123,8 +128,9 @@ export function tooLongItem(line: number, bytes: number): BadItem {
   return {k: 'bad', line, kind: 'too-long', reason: `${bytes} bytes, over the ${MAX_LINE_BYTES} a line may hold; not checked`, bytes}
 }
 
-function classify(text: string, bytes: Buffer, profile: ChainProfile, line: number): BadItem {
-  const trace = {bytes: bytes.length, sha256: sha256Hex(bytes)}
+/** `sha256` is the hex sha256 of `bytes`, computed by the caller. */
+function classify(text: string, bytes: Buffer, profile: ChainProfile, line: number, sha256: string): BadItem {
+  const trace = {bytes: bytes.length, sha256}
   // A file converted to CRLF line endings: say so rather than what the CR breaks.
   if (text.endsWith('\r')) return {k: 'bad', line, kind: 'malformed', reason: 'ends with CR: CRLF line endings (the file was converted, or the line edited)', ...trace}
   const parsed = parseLossless(text)
@@ -237,12 +243,19 @@ export function scanBlock(request: ScanRequest): ScanResult {
   let lastEnd = -1
   let firstTime: number | undefined
   let awaiting: SpecialItem | undefined
-  const others: Array<[number, string]> = []
-  /** Records a line that is not a chained entry; returns its sha256. */
+  let others = Buffer.alloc(0)
+  let othersLength = 0
+  /** Records a line that is not a chained entry; returns its sha256 in hex. */
   const other = (lineStart: number, lineEnd: number): string => {
-    const sha = sha256Hex(buf.subarray(lineStart, lineEnd))
-    others.push([line, sha])
-    return sha
+    if (othersLength + OTHER_RECORD > others.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(64 * OTHER_RECORD, others.length * 2))
+      others.copy(grown, 0, 0, othersLength)
+      others = grown
+    }
+    others.writeDoubleLE(line, othersLength)
+    sha256Into(buf.subarray(lineStart, lineEnd), others, othersLength + 8)
+    othersLength += OTHER_RECORD
+    return others.toString('hex', othersLength - 32, othersLength)
   }
 
   for (let pos = start; pos < end;) {
@@ -269,8 +282,7 @@ export function scanBlock(request: ScanRequest): ScanResult {
     if (profile === 'native') {
       const stored = hasChainSuffix(byteAt, lineStart, lineEnd) ? buf.toString('latin1', lineEnd - 66, lineEnd - 2) : undefined
       if (stored === undefined) {
-        other(lineStart, lineEnd)
-        scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line))
+        scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line, other(lineStart, lineEnd)))
         continue
       }
       while (special < specials.length && specials[special] < lineStart) special++
@@ -292,8 +304,7 @@ export function scanBlock(request: ScanRequest): ScanResult {
       // A matching hash proves the 64 characters are hex; only the others need the pattern.
       if (!linked && !HEX64.test(stored)) {
         buf[bodyEnd - 1] = 0x2c
-        other(lineStart, lineEnd)
-        scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line))
+        scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line, other(lineStart, lineEnd)))
         continue
       }
       scanner.chain(line, pos - start, stored, linked, () => buf.toString('utf8', lineStart, bodyEnd))
@@ -318,8 +329,7 @@ export function scanBlock(request: ScanRequest): ScanResult {
     const prev = scanner.previous
     const result = lokiEntryHash(prev ?? '', text)
     if (!result.ok || result.stored === null || !HEX64.test(result.stored)) {
-      other(lineStart, lineEnd)
-      scanner.items.push(classify(text, buf.subarray(lineStart, lineEnd), profile, line))
+      scanner.items.push(classify(text, buf.subarray(lineStart, lineEnd), profile, line, other(lineStart, lineEnd)))
       continue
     }
     if (result.duplicateKey) scanner.items.push({k: 'bad', line, kind: 'duplicate-key', reason: `duplicate key ${result.duplicateKey.pointer} (loki-mode's verifier keeps the last value)`})
@@ -328,6 +338,6 @@ export function scanBlock(request: ScanRequest): ScanResult {
       return canonical.ok ? canonical.canonical : ''
     })
   }
-  if (firstTime === undefined) return {lines: line, chained: scanner.chained, items: scanner.items, others}
-  return {lines: line, chained: scanner.chained, items: scanner.items, others, firstTime, lastTime: peekTime(buf, lastStart, lastEnd)}
+  const done = {lines: line, chained: scanner.chained, items: scanner.items, others: others.subarray(0, othersLength)}
+  return firstTime === undefined ? done : {...done, firstTime, lastTime: peekTime(buf, lastStart, lastEnd)}
 }

@@ -10,10 +10,10 @@ import {checkLogDirectory, compareLogFiles, currentForms, DAY_MS, DAY_SLACK_MS, 
 import {MAX_LINE_BYTES} from '../events/model.js'
 import {startWorker} from '../threads.js'
 import {type Checkpoint, checkSequence, DEFAULT_CHECKPOINT_NAME, type FileCommitment, keyId, readCheckpointText} from './checkpoint.js'
-import {Sha256Stream, sha256Hex} from './hash.js'
+import {Sha256Stream, sha256Hex, sha256Into} from './hash.js'
 import {parseLossless} from './loki-canonical.js'
 import {GENESIS} from './native.js'
-import {type ChainProfile, HEADROOM, nativeBodyNote, type RunItem, type ScanRequest, type ScanResult, scanBlock, type SpecialItem, tooLongItem} from './verify-scan.js'
+import {type ChainProfile, HEADROOM, nativeBodyNote, OTHER_RECORD, type RunItem, type ScanRequest, type ScanResult, scanBlock, type SpecialItem, tooLongItem} from './verify-scan.js'
 
 export type {ChainProfile} from './verify-scan.js'
 
@@ -354,7 +354,11 @@ async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncG
 
 /** What scanning an over-long line, skipped by fileBlocks, finds: one line, reported by its length. */
 function tooLong(bytes: number): ScanResult {
-  return {lines: 1, chained: 0, items: [tooLongItem(1, bytes)], others: [[1, `too-long ${bytes}`]]}
+  // Not read, so not hashed: its length stands in (a line this long is a problem anyway).
+  const others = Buffer.alloc(OTHER_RECORD)
+  others.writeDoubleLE(1, 0)
+  others.writeDoubleLE(bytes, 8)
+  return {lines: 1, chained: 0, items: [tooLongItem(1, bytes)], others}
 }
 
 /** Recognises a file's profile from its first lines: loki-mode entries have action and resource_type, no event. */
@@ -648,10 +652,14 @@ class Verification {
 
   /** Feeds the block's other lines into the file's digest, taking it at each checkpoint head and at the chain head. */
   private commit(ctx: {file: string; lineBase: number}, result: ScanResult): void {
-    const {others} = result
+    const others = Buffer.from(result.others.buffer, result.others.byteOffset, result.others.byteLength)
+    // Each record's line, from the block's to the file's, in place; then fed in runs.
+    for (let at = 0; at < others.length; at += OTHER_RECORD) others.writeDoubleLE(ctx.lineBase + others.readDoubleLE(at), at)
     let o = 0
     const feed = (before: number): void => {
-      for (; o < others.length && others[o][0] < before; o++) this.others.update(`${ctx.lineBase + others[o][0]} ${others[o][1]}\n`)
+      const from = o
+      while (o < others.length && others.readDoubleLE(o) < ctx.lineBase + before) o += OTHER_RECORD
+      if (o > from) this.others.update(others.subarray(from, o))
     }
     let lastRun: RunItem | undefined
     for (const item of result.items) {
@@ -687,7 +695,10 @@ class Verification {
     this.flushUnchained()
     let lines = ctx.lineBase
     if (end.tail && !newest) {
-      this.others.update(`${lines + 1} ${sha256Hex(end.tail)}\n`)
+      const record = Buffer.alloc(OTHER_RECORD)
+      record.writeDoubleLE(lines + 1, 0)
+      sha256Into(end.tail, record, 8)
+      this.others.update(record)
       this.fileBytes += end.tail.length
     }
     this.fileReports[ctx.fileIndex].commitment = {file: ctx.file, bytes: this.fileBytes, lines: lines + (end.tail && !newest ? 1 : 0), entries: ctx.entries, lastHash: this.prev ?? GENESIS, other: this.others.peek()}
