@@ -378,6 +378,19 @@ describe('verify and lines no writer writes', () => {
   })
 })
 
+describe('verify and a gzip bomb of tiny lines', () => {
+  it('two million blank lines in a .gz (1 MiB blocks of a million lines each) are read in worker threads without exhausting their heap', async () => {
+    const log = buildLog('native')
+    const lines = log.read(1)
+    writeFileSync(join(log.dir, `${names[1]}.gz`), gzipSync(`${lines.slice(0, 3).join('\n')}\n${'\n'.repeat(2_000_000)}${lines.slice(3).join('\n')}\n`))
+    unlinkSync(join(log.dir, names[1]))
+    const report = await verifyDirectory(log.dir, {threads: 2})
+    assert.equal(report.valid, true, JSON.stringify(report.problems))
+    assert.equal(report.entries, 3 * PER_FILE)
+    assert.equal(report.files[1].lines, PER_FILE + 2_000_000)
+  })
+})
+
 describe('verify --strict', () => {
   const flaws: {name: string; edit(body: string): string; kind: VerifyProblemKind; message: RegExp}[] = [
     {name: 'a duplicate key', edit: (b) => b.replace('{"timestamp"', '{"actor":"mallory","timestamp"'), kind: 'duplicate-key', message: /duplicate key \$\.actor/},
