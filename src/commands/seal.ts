@@ -40,7 +40,8 @@ another seal held the lock for too long.`
     let result: Awaited<ReturnType<typeof sealDirectory>>
     try {
       const key = await loadPrivateKey(flags.key)
-      result = await sealDirectory(config.dir, key, {checkpoints: flags.checkpoints, onProblem: flags.json ? undefined : (p) => this.warnLine(formatProblem(p))})
+      // The retention policy (config retention_days) holds for what is sealed as for what is verified.
+      result = await sealDirectory(config.dir, key, {checkpoints: flags.checkpoints, retentionDays: config.retention_days, onProblem: flags.json ? undefined : (p) => this.warnLine(formatProblem(p))})
     } catch (error) {
       if (error instanceof VerifyError || error instanceof CheckpointError) throw new UserError(error.message)
       if (error instanceof SealError) throw new UserError(error.message, EXIT.negative)

@@ -28,7 +28,7 @@ const SEAL_LOCK_TIMEOUT_MS = 30 * 60_000
  * The whole run holds the checkpoint file's lock, so overlapping seals (cron) take turns: each
  * names the checkpoint before it, and none seals a head older than one already sealed.
  */
-export async function sealDirectory(dir: string, privateKey: KeyObject, options: {checkpoints?: string; now?: Date} & Pick<VerifyOptions, 'onProblem' | 'onProgress'> = {}): Promise<SealResult> {
+export async function sealDirectory(dir: string, privateKey: KeyObject, options: {checkpoints?: string; now?: Date} & Pick<VerifyOptions, 'onProblem' | 'onProgress' | 'retentionDays'> = {}): Promise<SealResult> {
   await checkLogDirectory(dir)
   const path = options.checkpoints ?? join(dir, DEFAULT_CHECKPOINT_NAME)
   // Appended to a log file, checkpoints would be read as damaged entries.
@@ -56,7 +56,7 @@ export async function sealDirectory(dir: string, privateKey: KeyObject, options:
   }
 }
 
-async function sealLocked(dir: string, path: string, privateKey: KeyObject, options: {now?: Date} & Pick<VerifyOptions, 'onProblem' | 'onProgress'>): Promise<SealResult> {
+async function sealLocked(dir: string, path: string, privateKey: KeyObject, options: {now?: Date} & Pick<VerifyOptions, 'onProblem' | 'onProgress' | 'retentionDays'>): Promise<SealResult> {
   if ((await listLogFiles(dir)).length === 0) throw new SealError(`nothing to seal: no log files in ${dir}`)
   let text: string | undefined
   try {
@@ -71,6 +71,7 @@ async function sealLocked(dir: string, path: string, privateKey: KeyObject, opti
     ...(started ? {pubkey: createPublicKey(privateKey)} : {}),
     onProblem: options.onProblem,
     onProgress: options.onProgress,
+    retentionDays: options.retentionDays,
   })
   if (!report.valid) return {report, path}
   if (!report.head) throw new SealError(`nothing to seal: ${dir} holds no chained entries`)

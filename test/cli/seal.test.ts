@@ -197,5 +197,11 @@ describe('issue 7: forgeries in sealed history, as an attacker without the key w
     assert.equal(env.code, 1, env.stdout)
     const bad = await runAudit(['verify', '--dir', dir, '--retention-days', 'x'])
     assert.equal(bad.code, 2)
+    // seal holds the config's policy too: it signs nothing over such a prune.
+    const {key} = await keys()
+    const refused = await runAudit(['seal', '--dir', dir, '--key', key], {env: {AUDIT_RETENTION_DAYS: '30'}})
+    assert.equal(refused.code, 1, refused.stdout)
+    assert.equal(existsSync(join(dir, 'audit.checkpoints')), false)
+    assert.equal((await runAudit(['seal', '--dir', dir, '--key', key])).code, 0)
   })
 })
