@@ -574,9 +574,15 @@ class Verification {
     if (this.records++ === 0) {
       // Earlier prunes, whose records were in files pruned since: the writer carries them forward.
       const e = details.earlier as {through?: unknown; entries?: unknown} | undefined
-      if (e && typeof e.through === 'string' && parseLogFileName(e.through) && Number.isSafeInteger(e.entries) && (e.entries as number) >= 0) {
-        this.earlier = {through: e.through, entries: e.entries as number}
+      const through = e && typeof e.through === 'string' ? parseLogFileName(e.through) : undefined
+      if (through && Number.isSafeInteger(e!.entries) && (e!.entries as number) >= 0) {
+        this.earlier = {through: e!.through as string, entries: e!.entries as number}
         this.prunedEntries = this.earlier.entries
+        const first = removed[0] && parseLogFileName(removed[0].file)
+        if (first && compareLogFiles({...through, gzip: false}, {...first, gzip: false}) >= 0) bad(`says earlier prunes removed files up to ${this.earlier.through}, which is not before the first file it removes`)
+        if (this.policyDays > 0 && !Number.isNaN(time) && dayStart(through.day) + DAY_MS > time - this.policyDays * DAY_MS + DAY_SLACK_MS) {
+          this.problem({kind: 'retention-record', ...at, message: `audit.retention entry says earlier prunes removed files up to ${this.earlier.through}, a file younger than the retention policy of ${count(this.policyDays, 'day')} when it was stamped (${iso(time)})`})
+        }
       }
     }
     // Each removed file's last hash may start the chain: a prune cut short between its unlinks leaves later ones present.

@@ -581,6 +581,8 @@ describe('forged audit.recovery and audit.retention entries (issue 7)', () => {
     ['naming only one of the two deleted files', (log) => ({retention_days: 1, removed: [removedRecord(log, 1)]}), {}, /account for 6 pruned entries before the chain start, the checkpoints sealed 12/],
     ['with counts that disagree with the checkpoints', (log) => ({...honest(log), removed: honest(log).removed.map((r, i) => (i === 0 ? {...r, entries: 2} : r))}), {}, /account for 8 pruned entries before the chain start, the checkpoints sealed 12/],
     ['an honest record under a stricter --retention-days', honest, {retentionDays: 3}, /younger than the retention policy of 3 days/],
+    ['claiming earlier prunes up to a file it also removes', (log) => ({retention_days: 1, removed: [removedRecord(log, 1)], earlier: {through: names[1], entries: 6}}), {}, /earlier prunes removed files up to audit-2026-03-02\.jsonl, which is not before the first file it removes/],
+    ['claiming earlier prunes of files younger than --retention-days', (log) => ({retention_days: 1, removed: [removedRecord(log, 1)], earlier: {through: names[0], entries: 6}}), {retentionDays: 3}, /earlier prunes removed files up to audit-2026-03-01\.jsonl, a file younger than the retention policy of 3 days/],
   ]
   for (const [name, details, options, message] of forgeries) {
     it(`a forged audit.retention entry ${name}`, async () => {
