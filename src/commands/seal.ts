@@ -11,8 +11,11 @@ export default class Seal extends AuditCommand {
   static override summary = 'Append a signed checkpoint of the chain head (run it from cron)'
   static override description = `Verifies the log directory (and the checkpoints so far, with the key's public half) and, when
 everything holds, appends a checkpoint signed with the Ed25519 private key: entries so far, head file
-and line, head hash, time, and the hash of the previous checkpoint. A checkpoint lets audit verify
-find entries cut from the end, deleted files and a chain rewritten after an edit.
+and line, head hash, time, the hash of the previous checkpoint, and what pins every byte up to the
+head (the head file's length and the digest of its lines that are not entries, and each file
+completed since the previous checkpoint, whole). A checkpoint lets audit verify find entries cut
+from the end, deleted files, a chain rewritten after an edit, and any line inserted, removed or
+changed below it, whatever it looks like.
 The checkpoint file defaults to audit.checkpoints in the log directory; it is safer elsewhere (another
 host, user or append-only storage), out of reach of whoever can write the logs.
 Overlapping seals of one checkpoint file take turns: each holds <checkpoint file>.lock (0600) while
@@ -37,7 +40,8 @@ another seal held the lock for too long.`
     let result: Awaited<ReturnType<typeof sealDirectory>>
     try {
       const key = await loadPrivateKey(flags.key)
-      result = await sealDirectory(config.dir, key, {checkpoints: flags.checkpoints, onProblem: flags.json ? undefined : (p) => this.warnLine(formatProblem(p))})
+      // The retention policy (config retention_days) holds for what is sealed as for what is verified.
+      result = await sealDirectory(config.dir, key, {checkpoints: flags.checkpoints, retentionDays: config.retention_days, onProblem: flags.json ? undefined : (p) => this.warnLine(formatProblem(p))})
     } catch (error) {
       if (error instanceof VerifyError || error instanceof CheckpointError) throw new UserError(error.message)
       if (error instanceof SealError) throw new UserError(error.message, EXIT.negative)

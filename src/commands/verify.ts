@@ -45,7 +45,10 @@ entries checked, the first bad location, the chain head, and the entries not sea
 With a checkpoint file (audit seal) it also finds entries cut from the end, deleted files and a
 rewritten chain; with --pubkey it checks every checkpoint's signature and their sequence.
 Files removed by auditkit's own retention (an audit.retention entry) and torn lines repaired by
-the writer (an audit.recovery entry) are accepted and noted. A last line still being written is
+the writer (an audit.recovery entry on the line right after the torn one) are accepted and noted,
+once the entry's claims hold: a retention record's retention_days, its time against its neighbours',
+each file's day and last entry, and its counts against the checkpoints. --retention-days (or the
+config's retention_days) states the policy: a file pruned younger than that is a problem. A last line still being written is
 not checked. A directory with no log files is a problem, not a pass (a wrong --dir, or the logs
 deleted). With --pubkey and no --checkpoints, a missing audit.checkpoints in the log directory is a
 problem too: deleting it is how a cut from the end would be hidden.
@@ -63,6 +66,7 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
     '<%= config.bin %> <%= command.id %> --dir /var/log/myapp/audit',
     '<%= config.bin %> <%= command.id %> --pubkey /etc/auditkit/audit-seal.pub --checkpoints /srv/seal/audit.checkpoints',
     '<%= config.bin %> <%= command.id %> --dir ~/.loki/dashboard/audit --profile loki --json',
+    '<%= config.bin %> <%= command.id %> --pubkey /etc/auditkit/audit-seal.pub --retention-days 90',
   ]
 
   static override flags = {
@@ -70,13 +74,14 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
     pubkey: Flags.string({description: 'Ed25519 public key (PEM, from audit keygen) to check checkpoint signatures with'}),
     checkpoints: Flags.string({description: 'checkpoint file written by audit seal (default: audit.checkpoints in the log directory, when present)'}),
     strict: Flags.boolean({description: 'also parse every line whose hash links: duplicate keys, members not as the writer writes them, entries failing the event model (slower)'}),
+    'retention-days': Flags.integer({min: 0, description: 'the retention policy: a file pruned before its entries were this many days old is a problem, whatever its audit.retention entry says (default: config retention_days, $AUDIT_RETENTION_DAYS; 0: no policy)'}),
     verbose: Flags.boolean({char: 'v', description: 'list valid files too'}),
     json: Flags.boolean({description: 'print the report as one JSON document (problems included, nothing on stderr)'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Verify)
-    const config = this.settings(flags)
+    const config = this.settings(flags, flags['retention-days'] === undefined ? {} : {retention_days: flags['retention-days']})
     let report: VerifyReport
     try {
       const pubkey = flags.pubkey ? await loadPublicKey(flags.pubkey) : undefined
@@ -86,6 +91,7 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
         checkpoints: flags.checkpoints,
         pubkey,
         strict: flags.strict,
+        retentionDays: config.retention_days,
         onProblem: flags.json ? undefined : (p) => {
           progress?.clear()
           this.warnLine(formatProblem(p))

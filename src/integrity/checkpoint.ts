@@ -11,9 +11,18 @@ import {sha256Hex} from './hash.js'
  * line, and `— <key name> <base64(4-byte key id || Ed25519 signature)>` over the body.
  * Checkpoints are appended to one file, separated by a blank line; each names the sha256 of
  * the whole previous checkpoint, so removing or reordering one breaks the sequence.
+ *
+ * Version 2 also commits to every byte up to the head. The chain pins the bytes of every chained
+ * native line (its hash covers them); what it does not pin is where files begin and end and the
+ * lines that are not chained entries (blank lines, fragments, unchained entries, anything else).
+ * So a v2 checkpoint gives, for the head file up to the head line and for every file completed
+ * since the previous checkpoint's head, its byte length and the digest of those other lines
+ * (FileCommitment). Together with the chain, nothing below a head can be inserted, removed or
+ * changed, whatever the line looks like, without a commitment failing.
  */
 
-export const CHECKPOINT_ORIGIN = 'auditkit checkpoint v1'
+export const CHECKPOINT_ORIGIN_V1 = 'auditkit checkpoint v1'
+export const CHECKPOINT_ORIGIN = 'auditkit checkpoint v2'
 /** Where `seal` and `verify` look when no checkpoint file is named. */
 export const DEFAULT_CHECKPOINT_NAME = 'audit.checkpoints'
 export const KEY_NAME = 'auditkit'
@@ -25,6 +34,20 @@ const EM_DASH = '\u2014'
 const HEX64 = /^[0-9a-f]{64}$/
 
 export class CheckpointError extends Error {}
+
+/**
+ * What a v2 checkpoint pins of one file: its bytes (uncompressed), lines, chained entries, the chain
+ * hash at its end, and `other`, the sha256 over, for each line that is not a chained entry in order,
+ * its line number (float64, little-endian) followed by the raw sha256 of its bytes.
+ */
+export interface FileCommitment {
+  file: string
+  bytes: number
+  lines: number
+  entries: number
+  lastHash: string
+  other: string
+}
 
 export interface CheckpointBody {
   /** Chained entries from the start of the chain up to and including the head. */
@@ -38,6 +61,11 @@ export interface CheckpointBody {
   time: string
   /** sha256 of the previous checkpoint's full text, or 64 zeros for the first. */
   prev: string
+  /** v2: the head file up to the end of the head line: its bytes and the digest of its other lines. */
+  bytes?: number
+  other?: string
+  /** v2: the files completed since the previous checkpoint's head, whole, in chain order. */
+  closed?: FileCommitment[]
 }
 
 export interface Checkpoint extends CheckpointBody {
@@ -128,7 +156,10 @@ export async function generateKeyPair(dir: string): Promise<{privatePath: string
 }
 
 export function formatBody(body: CheckpointBody): string {
-  return [CHECKPOINT_ORIGIN, String(body.entries), body.hash, `file ${body.file}`, `line ${body.line}`, `time ${body.time}`, `prev ${body.prev}`, ''].join('\n')
+  const v1 = [String(body.entries), body.hash, `file ${body.file}`, `line ${body.line}`, `time ${body.time}`, `prev ${body.prev}`]
+  if (body.bytes === undefined || body.other === undefined) return [CHECKPOINT_ORIGIN_V1, ...v1, ''].join('\n')
+  const closed = (body.closed ?? []).map((f) => `closed ${f.file} ${f.bytes} ${f.lines} ${f.entries} ${f.lastHash} ${f.other}`)
+  return [CHECKPOINT_ORIGIN, ...v1, `bytes ${body.bytes}`, `other ${body.other}`, ...closed, ''].join('\n')
 }
 
 /** The full text of a signed checkpoint, ending in LF. */
@@ -149,14 +180,22 @@ function parseBody(lines: string[]): CheckpointBody {
   const fail = (what: string): never => {
     throw new CheckpointError(what)
   }
-  if (lines[0] !== CHECKPOINT_ORIGIN) fail(`first line is not "${CHECKPOINT_ORIGIN}"`)
+  const v2 = lines[0] === CHECKPOINT_ORIGIN
+  if (!v2 && lines[0] !== CHECKPOINT_ORIGIN_V1) fail(`first line is not "${CHECKPOINT_ORIGIN}" (or "${CHECKPOINT_ORIGIN_V1}")`)
   if (!/^\d+$/.test(lines[1] ?? '')) fail('second line is not an entry count')
   if (!HEX64.test(lines[2] ?? '')) fail('third line is not a 64-hex head hash')
   const ext = new Map<string, string>()
+  const closed: FileCommitment[] = []
   for (const line of lines.slice(3)) {
     const space = line.indexOf(' ')
     if (space <= 0) fail(`bad line "${line}"`)
-    ext.set(line.slice(0, space), line.slice(space + 1))
+    const key = line.slice(0, space)
+    if (v2 && key === 'closed') {
+      closed.push(parseClosed(line.slice(space + 1)) ?? fail(`bad closed line "${line}"`))
+      continue
+    }
+    if (ext.has(key)) fail(`two ${key} lines`)
+    ext.set(key, line.slice(space + 1))
   }
   const file = ext.get('file') ?? fail('no file line')
   const line = Number(ext.get('line') ?? fail('no line line'))
@@ -166,7 +205,20 @@ function parseBody(lines: string[]): CheckpointBody {
   if (!Number.isSafeInteger(line) || line < 1) fail('bad line number')
   if (Number.isNaN(Date.parse(time))) fail('bad time')
   if (!HEX64.test(prev)) fail('bad prev hash')
-  return {entries: Number(lines[1]), hash: lines[2], file, line, time, prev}
+  const body: CheckpointBody = {entries: Number(lines[1]), hash: lines[2], file, line, time, prev}
+  if (!v2) return body
+  const bytes = Number(ext.get('bytes') ?? fail('no bytes line'))
+  const other = ext.get('other') ?? fail('no other line')
+  if (!Number.isSafeInteger(bytes) || bytes < 1) fail('bad byte count')
+  if (!HEX64.test(other)) fail('bad other digest')
+  return {...body, bytes, other, closed}
+}
+
+function parseClosed(text: string): FileCommitment | undefined {
+  const [file, bytes, lines, entries, lastHash, other, extra] = text.split(' ')
+  const counts = [bytes, lines, entries].map((n) => (/^\d+$/.test(n ?? '') ? Number(n) : Number.NaN))
+  if (extra !== undefined || !/^audit-[\w.-]+$/.test(file ?? '') || counts.some((n) => !Number.isSafeInteger(n)) || !HEX64.test(lastHash ?? '') || !HEX64.test(other ?? '')) return undefined
+  return {file, bytes: counts[0], lines: counts[1], entries: counts[2], lastHash, other}
 }
 
 /**

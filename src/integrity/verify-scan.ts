@@ -1,6 +1,6 @@
 import {isUtf8} from 'node:buffer'
 
-import {sha256Hex} from './hash.js'
+import {sha256Hex, sha256Into} from './hash.js'
 import {canonicalizeText, lokiEntryHash, LOKI_HASH_KEY, parseLossless} from './loki-canonical.js'
 import {checkEntry, MAX_LINE_BYTES} from '../events/model.js'
 import {CHAIN_SUFFIX_LENGTH as SUFFIX_LENGTH, hasChainSuffix} from './native.js'
@@ -27,8 +27,9 @@ export interface RunItem {
   firstBody: string
   firstHash: string
   lastHash: string
-  /** 1-based line of the run's last chained line. */
+  /** 1-based line of the run's last chained line, and the byte offset in the block just after its LF. */
   lastLine: number
+  lastEnd: number
 }
 
 export type BadKind = 'malformed' | 'not-object' | 'duplicate-key' | 'unchained' | 'utf8' | 'too-long' | 'not-canonical' | 'invalid-entry'
@@ -48,6 +49,9 @@ export interface SpecialItem {
   k: 'special'
   line: number
   text: string
+  /** Timestamps (epoch ms, NaN when unreadable) of the chained lines before and after it in the block, when the block holds them. */
+  prevTime?: number
+  nextTime?: number
 }
 
 /** A chained line whose stored hash is a checkpoint head the caller asked about. */
@@ -57,6 +61,8 @@ export interface MarkItem {
   hash: string
   /** Chained lines in this block before it. */
   before: number
+  /** Byte offset in the block just after its LF. */
+  end: number
 }
 
 export type ScanItem = RunItem | BadItem | SpecialItem | MarkItem
@@ -67,7 +73,21 @@ export interface ScanResult {
   /** Chained lines in the block. */
   chained: number
   items: ScanItem[]
+  /** Native: timestamps (epoch ms, NaN when unreadable) of the block's first and last chained lines. */
+  firstTime?: number
+  lastTime?: number
+  /**
+   * Every line that is not a chained entry (blank, bad, unchained, too long), as OTHER_RECORD bytes
+   * each: its line in the block (float64 LE; the caller makes it the line in the file) and the raw
+   * sha256 of its bytes. A chained line's bytes are pinned by the chain; these are what a
+   * checkpoint must pin besides (see checkpoint.ts). Bytes, not objects: a block of a million tiny
+   * lines must not fill a worker's heap.
+   */
+  others: Uint8Array
 }
+
+/** Bytes per line in ScanResult.others. */
+export const OTHER_RECORD = 40
 
 export interface ScanRequest {
   buf: Uint8Array
@@ -82,6 +102,16 @@ export interface ScanRequest {
 }
 
 const SPECIAL = Buffer.from('"event":"audit.re')
+const TIME_START = Buffer.from('{"timestamp":"')
+
+/** The timestamp of a native line starting at `start`, read without parsing; NaN when it does not start that way. */
+function peekTime(buf: Buffer, start: number, end: number): number {
+  if (end - start < TIME_START.length + 2 || buf.compare(TIME_START, 0, TIME_START.length, start, start + TIME_START.length) !== 0) return Number.NaN
+  const from = start + TIME_START.length
+  const quote = buf.indexOf(0x22, from)
+  if (quote < 0 || quote >= end || quote - from > 40) return Number.NaN
+  return Date.parse(buf.toString('latin1', from, quote))
+}
 const HEX64 = /^[0-9a-f]{64}$/
 
 function isBlank(buf: Buffer, start: number, end: number): boolean {
@@ -98,8 +128,9 @@ export function tooLongItem(line: number, bytes: number): BadItem {
   return {k: 'bad', line, kind: 'too-long', reason: `${bytes} bytes, over the ${MAX_LINE_BYTES} a line may hold; not checked`, bytes}
 }
 
-function classify(text: string, bytes: Buffer, profile: ChainProfile, line: number): BadItem {
-  const trace = {bytes: bytes.length, sha256: sha256Hex(bytes)}
+/** `sha256` is the hex sha256 of `bytes`, computed by the caller. */
+function classify(text: string, bytes: Buffer, profile: ChainProfile, line: number, sha256: string): BadItem {
+  const trace = {bytes: bytes.length, sha256}
   // A file converted to CRLF line endings: say so rather than what the CR breaks.
   if (text.endsWith('\r')) return {k: 'bad', line, kind: 'malformed', reason: 'ends with CR: CRLF line endings (the file was converted, or the line edited)', ...trace}
   const parsed = parseLossless(text)
@@ -175,17 +206,18 @@ class Scanner {
 
   constructor(private readonly wanted: ReadonlySet<string> | undefined) {}
 
-  /** A chained line whose link was checked (`linked`) or could not be / failed. */
-  chain(line: number, stored: string, linked: boolean, firstBody: () => string): void {
+  /** A chained line whose link was checked (`linked`) or could not be / failed; `end` is just after its LF. */
+  chain(line: number, end: number, stored: string, linked: boolean, firstBody: () => string): void {
     if (linked && this.run) {
       this.run.count++
       this.run.lastHash = stored
       this.run.lastLine = line
+      this.run.lastEnd = end
     } else {
-      this.run = {k: 'run', line, count: 1, firstBody: firstBody(), firstHash: stored, lastHash: stored, lastLine: line}
+      this.run = {k: 'run', line, count: 1, firstBody: firstBody(), firstHash: stored, lastHash: stored, lastLine: line, lastEnd: end}
       this.items.push(this.run)
     }
-    if (this.wanted?.has(stored)) this.items.push({k: 'mark', line, hash: stored, before: this.chained})
+    if (this.wanted?.has(stored)) this.items.push({k: 'mark', line, hash: stored, before: this.chained, end})
     this.prev = stored
     this.chained++
   }
@@ -206,6 +238,25 @@ export function scanBlock(request: ScanRequest): ScanResult {
   if (profile === 'native') for (let at = buf.indexOf(SPECIAL, start); at >= 0 && at < end; at = buf.indexOf(SPECIAL, at + 1)) specials.push(at)
   let special = 0
   let line = 0
+  // Where the last chained line started, and a special line waiting for the next one's timestamp.
+  let lastStart = -1
+  let lastEnd = -1
+  let firstTime: number | undefined
+  let awaiting: SpecialItem | undefined
+  let others = Buffer.alloc(0)
+  let othersLength = 0
+  /** Records a line that is not a chained entry; returns its sha256 in hex. */
+  const other = (lineStart: number, lineEnd: number): string => {
+    if (othersLength + OTHER_RECORD > others.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(64 * OTHER_RECORD, others.length * 2))
+      others.copy(grown, 0, 0, othersLength)
+      others = grown
+    }
+    others.writeDoubleLE(line, othersLength)
+    sha256Into(buf.subarray(lineStart, lineEnd), others, othersLength + 8)
+    othersLength += OTHER_RECORD
+    return others.toString('hex', othersLength - 32, othersLength)
+  }
 
   for (let pos = start; pos < end;) {
     const nl = buf.indexOf(10, pos)
@@ -214,28 +265,32 @@ export function scanBlock(request: ScanRequest): ScanResult {
     pos = nl + 1
     line++
     if (buf[lineStart] !== 0x7b && isBlank(buf, lineStart, lineEnd)) {
+      other(lineStart, lineEnd)
       if (request.strict) scanner.items.push({k: 'bad', line, kind: 'not-canonical', reason: 'a blank line; the writer never writes one'})
       continue
     }
     if (lineEnd - lineStart > MAX_LINE_BYTES) {
       // No writer writes such a line, and as a string it could exhaust a worker's heap: reported by its bytes only.
-      scanner.items.push({...tooLongItem(line, lineEnd - lineStart), sha256: sha256Hex(buf.subarray(lineStart, lineEnd))})
+      scanner.items.push({...tooLongItem(line, lineEnd - lineStart), sha256: other(lineStart, lineEnd)})
       continue
     }
     if (!utf8 && !isUtf8(buf.subarray(lineStart, lineEnd))) {
-      scanner.items.push({k: 'bad', line, kind: 'utf8', reason: 'not valid UTF-8', bytes: lineEnd - lineStart, sha256: sha256Hex(buf.subarray(lineStart, lineEnd))})
+      scanner.items.push({k: 'bad', line, kind: 'utf8', reason: 'not valid UTF-8', bytes: lineEnd - lineStart, sha256: other(lineStart, lineEnd)})
       continue
     }
 
     if (profile === 'native') {
       const stored = hasChainSuffix(byteAt, lineStart, lineEnd) ? buf.toString('latin1', lineEnd - 66, lineEnd - 2) : undefined
       if (stored === undefined) {
-        scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line))
+        scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line, other(lineStart, lineEnd)))
         continue
       }
       while (special < specials.length && specials[special] < lineStart) special++
       const isSpecial = special < specials.length && specials[special] < lineEnd
       const text = isSpecial ? buf.toString('utf8', lineStart, lineEnd) : undefined
+      // Read before the hash check below writes over the end of the previous line.
+      const time = firstTime === undefined || isSpecial || awaiting ? peekTime(buf, lineStart, lineEnd) : undefined
+      const prevTime = isSpecial && lastStart >= 0 ? peekTime(buf, lastStart, lastEnd) : undefined
       // In place: `prev` into the 64 bytes before the line (the previous line is done with, or
       // headroom) and `}` over the suffix's comma, so `prev + body` is one contiguous slice.
       const bodyEnd = lineEnd - SUFFIX_LENGTH
@@ -249,15 +304,24 @@ export function scanBlock(request: ScanRequest): ScanResult {
       // A matching hash proves the 64 characters are hex; only the others need the pattern.
       if (!linked && !HEX64.test(stored)) {
         buf[bodyEnd - 1] = 0x2c
-        scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line))
+        scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line, other(lineStart, lineEnd)))
         continue
       }
-      scanner.chain(line, stored, linked, () => buf.toString('utf8', lineStart, bodyEnd))
+      scanner.chain(line, pos - start, stored, linked, () => buf.toString('utf8', lineStart, bodyEnd))
+      firstTime ??= time
+      if (awaiting) awaiting.nextTime = time
+      awaiting = undefined
+      lastStart = lineStart
+      lastEnd = lineEnd
       if (request.strict) {
         const flaw = strictNative(buf.toString('utf8', lineStart, bodyEnd), line)
         if (flaw) scanner.items.push(flaw)
       }
-      if (text !== undefined) scanner.items.push({k: 'special', line, text})
+      if (text !== undefined) {
+        const item: SpecialItem = {k: 'special', line, text, ...(prevTime === undefined ? {} : {prevTime})}
+        scanner.items.push(item)
+        awaiting = item
+      }
       continue
     }
 
@@ -265,14 +329,15 @@ export function scanBlock(request: ScanRequest): ScanResult {
     const prev = scanner.previous
     const result = lokiEntryHash(prev ?? '', text)
     if (!result.ok || result.stored === null || !HEX64.test(result.stored)) {
-      scanner.items.push(classify(text, buf.subarray(lineStart, lineEnd), profile, line))
+      scanner.items.push(classify(text, buf.subarray(lineStart, lineEnd), profile, line, other(lineStart, lineEnd)))
       continue
     }
     if (result.duplicateKey) scanner.items.push({k: 'bad', line, kind: 'duplicate-key', reason: `duplicate key ${result.duplicateKey.pointer} (loki-mode's verifier keeps the last value)`})
-    scanner.chain(line, result.stored, prev !== undefined && result.computed === result.stored, () => {
+    scanner.chain(line, pos - start, result.stored, prev !== undefined && result.computed === result.stored, () => {
       const canonical = canonicalizeText(text, LOKI_HASH_KEY)
       return canonical.ok ? canonical.canonical : ''
     })
   }
-  return {lines: line, chained: scanner.chained, items: scanner.items}
+  const done = {lines: line, chained: scanner.chained, items: scanner.items, others: others.subarray(0, othersLength)}
+  return firstTime === undefined ? done : {...done, firstTime, lastTime: peekTime(buf, lastStart, lastEnd)}
 }

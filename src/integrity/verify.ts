@@ -6,14 +6,14 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {Worker} from 'node:worker_threads'
 import {createGunzip} from 'node:zlib'
 
-import {checkLogDirectory, compareLogFiles, currentForms, DAY_MS, DAY_SLACK_MS, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
+import {checkLogDirectory, compareLogFiles, currentForms, DAY_MS, DAY_SLACK_MS, dayStart, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
 import {MAX_LINE_BYTES} from '../events/model.js'
 import {startWorker} from '../threads.js'
-import {type Checkpoint, checkSequence, DEFAULT_CHECKPOINT_NAME, keyId, readCheckpointText} from './checkpoint.js'
-import {sha256Hex} from './hash.js'
+import {type Checkpoint, checkSequence, DEFAULT_CHECKPOINT_NAME, type FileCommitment, keyId, readCheckpointText} from './checkpoint.js'
+import {Sha256Stream, sha256Hex, sha256Into} from './hash.js'
 import {parseLossless} from './loki-canonical.js'
 import {GENESIS} from './native.js'
-import {type ChainProfile, HEADROOM, nativeBodyNote, type ScanRequest, type ScanResult, scanBlock, tooLongItem} from './verify-scan.js'
+import {type ChainProfile, HEADROOM, nativeBodyNote, OTHER_RECORD, type RunItem, type ScanRequest, type ScanResult, scanBlock, type SpecialItem, tooLongItem} from './verify-scan.js'
 
 export type {ChainProfile} from './verify-scan.js'
 
@@ -46,6 +46,8 @@ export interface FileReport {
   valid: boolean
   /** A file that checkpoints name but the directory no longer holds. */
   missing?: boolean
+  /** What a checkpoint (v2) pins of the whole file as read (for the newest, without a last line still being written). */
+  commitment?: FileCommitment
 }
 
 export interface VerifyReport {
@@ -59,10 +61,11 @@ export interface VerifyReport {
   /** Entries without a hash: unprotected. */
   unchained: number
   firstProblem: {file: string; line?: number} | null
-  head: {file: string; line: number; hash: string} | null
+  /** The last chained entry; `bytes` and `other` pin its file up to it (see FileCommitment). */
+  head: {file: string; line: number; hash: string; bytes?: number; other?: string} | null
   /** Entries from the start of the chain to the head, counting entries pruned by retention when known. */
   chainLength: number
-  checkpoints: {file: string; count: number; signaturesChecked: boolean; keyId?: string; lastSealed?: number} | null
+  checkpoints: {file: string; count: number; signaturesChecked: boolean; keyId?: string; lastSealed?: number; lastHeadFile?: string} | null
   /** Entries after the last checkpoint that holds (all of them without checkpoints). */
   notSealed: number
   /** Things that are fine but worth saying: pruned files, recovered torn lines, a write in progress. */
@@ -86,6 +89,13 @@ export interface VerifyOptions {
   strict?: boolean
   /** Worker threads for hashing; 0 hashes in this thread. Default: by log size and cores. */
   threads?: number
+  /**
+   * The retention policy, in days: a file pruned (on an audit.retention entry's word) whose entries
+   * were not all older than this when it was pruned is a problem, whatever the entry says. 0 or absent: no policy.
+   */
+  retentionDays?: number
+  /** The verifier's clock (tests); an audit.retention entry may not be stamped after it. */
+  now?: Date
   onProblem?: (problem: VerifyProblem) => void
   onProgress?: (progress: {entries: number; file: string; fileIndex: number; files: number}) => void
 }
@@ -93,6 +103,7 @@ export interface VerifyOptions {
 export class VerifyError extends Error {}
 
 const MAX_REPORTED = 1000
+const HEX64 = /^[0-9a-f]{64}$/
 const MAX_PENDING = 10_000
 const BLOCK_BYTES = 1024 * 1024
 /** Below this many bytes of logs, starting worker threads costs more than it saves. */
@@ -343,7 +354,11 @@ async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncG
 
 /** What scanning an over-long line, skipped by fileBlocks, finds: one line, reported by its length. */
 function tooLong(bytes: number): ScanResult {
-  return {lines: 1, chained: 0, items: [tooLongItem(1, bytes)]}
+  // Not read, so not hashed: its length stands in (a line this long is a problem anyway).
+  const others = Buffer.alloc(OTHER_RECORD)
+  others.writeDoubleLE(1, 0)
+  others.writeDoubleLE(bytes, 8)
+  return {lines: 1, chained: 0, items: [tooLongItem(1, bytes)], others}
 }
 
 /** Recognises a file's profile from its first lines: loki-mode entries have action and resource_type, no event. */
@@ -375,13 +390,40 @@ interface Anchor {
   file: string
   line: number
   removed: string[]
+  /** Entries pruned before the chain starts from this anchor (earlier records' included). */
   entries: number
+}
+
+/** What a well-formed audit.retention entry says it removed. */
+interface RemovedRecord {
+  file: string
+  entries: number
+  last: string | null
+  last_hash: string
+}
+
+/** What the first audit.retention entry in the log says earlier prunes (whose records were pruned too) removed. */
+interface Earlier {
+  /** The last file they removed: every file up to it was pruned before. */
+  through: string
+  entries: number
+}
+
+/** A pruned file as the records say: where, and the entries pruned before it and up to its end. */
+interface Pruned {
+  record: string
+  before: number
+  through: number
+  lastHash: string
 }
 
 interface Mark {
   file: string
   line: number
   count: number
+  /** Its file's bytes up to the end of its line, and the digest of the other lines before it. */
+  bytes?: number
+  other?: string
 }
 
 interface Located extends VerifyProblem {
@@ -403,14 +445,26 @@ class Verification {
   /** The first chained entry when it does not chain from genesis: settled by a retention anchor at the end. */
   pendingStart: {file: string; fileIndex: number; line: number; body: string; hash: string} | undefined
   readonly anchors = new Map<string, Anchor>()
-  readonly removed = new Set<string>()
+  /** Files named by audit.retention entries (plain names). */
+  readonly removed = new Map<string, Pruned>()
+  /** From the first audit.retention entry in the log: what earlier prunes removed. */
+  earlier: Earlier | undefined
+  /** audit.retention entries seen, and the entries they say were pruned so far. */
+  private records = 0
+  private prunedEntries = 0
+  /** Timestamp of the last chained native line so far, and audit.retention entries waiting for the next one's. */
+  private lastTime: number | undefined
+  private awaitingNext: Array<{time: number; file: string; fileIndex: number; line: number}> = []
   readonly recoveries = new Map<string, string>()
   readonly fragments: Fragment[] = []
   readonly marks = new Map<string, Mark>()
   readonly fileLines = new Map<string, number>()
+  /** The file being read: its bytes so far, and the digest of its lines that are not chained entries. */
+  private fileBytes = 0
+  private others = new Sha256Stream()
   private unchainedRange: {file: string; fileIndex: number; from: number; to: number} | undefined
 
-  constructor(private readonly onProblem?: (problem: VerifyProblem) => void, private readonly strict = false) {}
+  constructor(private readonly onProblem?: (problem: VerifyProblem) => void, private readonly strict = false, private readonly policyDays = 0, private readonly now = Date.now()) {}
 
   problem(p: Located): void {
     this.problemCount++
@@ -453,39 +507,107 @@ class Verification {
     return false
   }
 
-  private special(text: string, file: string, fileIndex: number, line: number): void {
+  private special(item: SpecialItem, file: string, fileIndex: number, line: number): void {
     let entry: {event?: unknown; timestamp?: unknown; details?: Record<string, unknown>}
     try {
-      entry = JSON.parse(text)
+      entry = JSON.parse(item.text)
     } catch {
       return
     }
     const details = entry.details ?? {}
-    if (entry.event === 'audit.retention' && Array.isArray(details.removed)) {
-      const removed = details.removed as {file?: unknown; entries?: unknown; last?: unknown; last_hash?: unknown}[]
-      const names = removed.map((r) => String(r.file))
-      // The writer removes only files whose every entry is older than retention_days by its own clock,
-      // the one that stamped this entry (a few minutes' slack for a clock stepped back meanwhile):
-      // a record saying otherwise excuses a deletion auditkit did not make.
-      const cutoff = Date.parse(String(entry.timestamp)) - Number(details.retention_days) * DAY_MS + DAY_SLACK_MS
-      const young = removed.find((r) => typeof r.last === 'string' && Date.parse(r.last) >= cutoff)
-      if (young) this.problem({kind: 'retention-record', file, fileIndex, line, message: `audit.retention entry removes ${String(young.file)}, whose last entry (${String(young.last)}) is not older than its retention_days (${String(details.retention_days)}): not a prune auditkit makes`})
-      for (const name of names) this.removed.add(name)
-      // Each removed file's last hash may start the chain: a prune cut short between its unlinks leaves later ones present.
-      let entries = 0
-      removed.forEach((r, i) => {
-        entries += typeof r.entries === 'number' ? r.entries : 0
-        if (typeof r.last_hash === 'string') this.anchors.set(r.last_hash, {file, line, removed: names.slice(0, i + 1), entries})
-      })
+    if (entry.event === 'audit.retention') {
+      this.retention(entry.timestamp, details, item, {file, fileIndex, line})
     } else if (entry.event === 'audit.recovery') {
+      // The writer ends a torn last line and appends its record as the very next line of the same
+      // file, in one write: a record anywhere else (another file, a later line) excuses nothing.
       const {file: f, line: l, fragment_bytes: bytes, fragment_sha256: sha} = details
-      this.recoveries.set(`${plainName(String(f))}\n${String(l)}\n${String(bytes)}\n${String(sha)}`, `${file}:${line}`)
+      if (typeof f === 'string' && plainName(f) === plainName(file) && l === line - 1 && Number.isSafeInteger(bytes) && typeof sha === 'string') {
+        this.recoveries.set(fragmentKey(file, line - 1, bytes as number, sha), `${file}:${line}`)
+      }
+    }
+  }
+
+  /**
+   * An audit.retention entry: it excuses the files it names only if it is what auditkit's writer
+   * writes. Anyone who can append to the log can append a chained entry, so every claim it makes
+   * that can be checked is: its retention_days, its time against its neighbours' and the
+   * verifier's clock, each file's day and last entry against that, and (at the end) its counts
+   * against the checkpoints.
+   */
+  private retention(stamp: unknown, details: Record<string, unknown>, item: SpecialItem, at: {file: string; fileIndex: number; line: number}): void {
+    const bad = (message: string): void => this.problem({kind: 'retention-record', ...at, message: `audit.retention entry ${message}: not a prune auditkit makes`})
+    const time = typeof stamp === 'string' ? Date.parse(stamp) : Number.NaN
+    const days = details.retention_days
+    const validDays = Number.isSafeInteger(days) && (days as number) >= 1
+    if (!validDays) bad(`has retention_days ${days === undefined ? 'missing' : JSON.stringify(days)}, not a positive whole number of days`)
+    if (Number.isNaN(time)) bad('has no valid timestamp')
+    const prevTime = item.prevTime ?? this.lastTime
+    if (!Number.isNaN(time) && prevTime !== undefined && !Number.isNaN(prevTime) && time < prevTime - DAY_SLACK_MS) bad(`is stamped ${iso(time)}, before the entry it follows (${iso(prevTime)})`)
+    if (!Number.isNaN(time)) {
+      const check = {time, ...at}
+      if (item.nextTime === undefined) this.awaitingNext.push(check)
+      else this.checkNext(check, item.nextTime)
+    }
+    const list = Array.isArray(details.removed) ? details.removed as unknown[] : []
+    if (list.length === 0) bad('names no removed file')
+    const removed: RemovedRecord[] = []
+    for (const r of list) {
+      const {file, entries, last, last_hash: lastHash} = (r ?? {}) as Record<string, unknown>
+      const name = typeof file === 'string' ? file : String(file)
+      const parsed = typeof file === 'string' ? parseLogFileName(file) : undefined
+      if (!parsed) bad(`names ${JSON.stringify(name)}, not a log file`)
+      else if (!Number.isSafeInteger(entries) || (entries as number) < 0) bad(`gives ${name} no entry count`)
+      else if (typeof lastHash !== 'string' || !HEX64.test(lastHash)) bad(`gives ${name} no last hash`)
+      else if (!(typeof last === 'string' && !Number.isNaN(Date.parse(last))) && !(last === null && entries === 0)) bad(`gives ${name}, with ${count(entries as number, 'entry', 'entries')}, no time for its last entry`)
+      else {
+        removed.push({file: name, entries: entries as number, last: last as string | null, last_hash: lastHash})
+        // The writer removes only whole days older than retention_days, whose every entry is older
+        // still, by the clock that stamped this entry (a few minutes' slack for a clock stepped back).
+        const youngest = Math.max(dayStart(parsed.day) + DAY_MS, typeof last === 'string' ? Date.parse(last) + 1 : 0)
+        if (validDays && !Number.isNaN(time) && youngest > time - (days as number) * DAY_MS + DAY_SLACK_MS) {
+          bad(`removes ${name}, whose last entry (${String(last ?? `none, a file of ${parsed.day}`)}) is not older than its retention_days (${String(days)})`)
+        } else if (this.policyDays > 0 && !Number.isNaN(time) && youngest > time - this.policyDays * DAY_MS + DAY_SLACK_MS) {
+          this.problem({kind: 'retention-record', ...at, message: `audit.retention entry removes ${name}, whose last entry (${String(last ?? `none, a file of ${parsed.day}`)}) was younger than the retention policy of ${count(this.policyDays, 'day')} when it was pruned (${iso(time)})`})
+        }
+      }
+    }
+    if (this.records++ === 0) {
+      // Earlier prunes, whose records were in files pruned since: the writer carries them forward.
+      const e = details.earlier as {through?: unknown; entries?: unknown} | undefined
+      const through = e && typeof e.through === 'string' ? parseLogFileName(e.through) : undefined
+      if (through && Number.isSafeInteger(e!.entries) && (e!.entries as number) >= 0) {
+        this.earlier = {through: e!.through as string, entries: e!.entries as number}
+        this.prunedEntries = this.earlier.entries
+        const first = removed[0] && parseLogFileName(removed[0].file)
+        if (first && compareLogFiles({...through, gzip: false}, {...first, gzip: false}) >= 0) bad(`says earlier prunes removed files up to ${this.earlier.through}, which is not before the first file it removes`)
+        if (this.policyDays > 0 && !Number.isNaN(time) && dayStart(through.day) + DAY_MS > time - this.policyDays * DAY_MS + DAY_SLACK_MS) {
+          this.problem({kind: 'retention-record', ...at, message: `audit.retention entry says earlier prunes removed files up to ${this.earlier.through}, a file younger than the retention policy of ${count(this.policyDays, 'day')} when it was stamped (${iso(time)})`})
+        }
+      }
+    }
+    // Each removed file's last hash may start the chain: a prune cut short between its unlinks leaves later ones present.
+    let entries = this.prunedEntries
+    removed.forEach((r, i) => {
+      this.removed.set(plainName(r.file), {record: `${at.file}:${at.line}`, before: entries, through: entries + r.entries, lastHash: r.last_hash})
+      entries += r.entries
+      this.anchors.set(r.last_hash, {file: at.file, line: at.line, removed: removed.slice(0, i + 1).map((x) => x.file), entries})
+    })
+    this.prunedEntries = entries
+  }
+
+  /** An audit.retention entry is never stamped after the entry that follows it (or, as the last, after the verifier's clock). */
+  private checkNext(check: {time: number; file: string; fileIndex: number; line: number}, next: number | undefined): void {
+    const {time, ...at} = check
+    const limit = next === undefined || Number.isNaN(next) ? this.now : next
+    if (time > limit + DAY_SLACK_MS) {
+      this.problem({kind: 'retention-record', ...at, message: `audit.retention entry is stamped ${iso(time)}, after ${next === undefined ? `the verifier's clock (${iso(this.now)})` : `the entry that follows it (${iso(limit)})`}: not a prune auditkit makes`})
     }
   }
 
   /** Folds one scanned block of a file into the state, in chain order. */
-  consume(ctx: {file: string; fileIndex: number; profile: ChainProfile; lineBase: number; entries: number}, result: ScanResult): void {
+  consume(ctx: {file: string; fileIndex: number; profile: ChainProfile; lineBase: number; entries: number}, result: ScanResult, bytes: number): void {
     const blockBase = this.entries
+    if (result.firstTime !== undefined) for (const check of this.awaitingNext.splice(0)) this.checkNext(check, result.firstTime)
     let runLine = -1
     let runLinked = false
     for (const item of result.items) {
@@ -503,7 +625,7 @@ class Verification {
           break
         }
         case 'special': {
-          if (line !== runLine || runLinked) this.special(item.text, ctx.file, ctx.fileIndex, line)
+          if (line !== runLine || runLinked) this.special(item, ctx.file, ctx.fileIndex, line)
           break
         }
         case 'mark': {
@@ -522,13 +644,45 @@ class Verification {
           } else if (item.kind === 'duplicate-key' || item.kind === 'not-canonical' || item.kind === 'invalid-entry') {
             this.problem({kind: item.kind, file: ctx.file, fileIndex: ctx.fileIndex, line, message: item.reason})
           } else {
-            this.fragment({kind: item.kind, file: ctx.file, fileIndex: ctx.fileIndex, line, reason: item.reason, key: `${plainName(ctx.file)}\n${line}\n${item.bytes}\n${item.sha256}`})
+            this.fragment({kind: item.kind, file: ctx.file, fileIndex: ctx.fileIndex, line, reason: item.reason, key: item.bytes === undefined || item.sha256 === undefined ? undefined : fragmentKey(ctx.file, line, item.bytes, item.sha256)})
           }
           break
         }
       }
     }
+    this.commit(ctx, result)
+    this.fileBytes += bytes
     ctx.lineBase += result.lines
+    if (result.lastTime !== undefined) this.lastTime = result.lastTime
+  }
+
+  /** Feeds the block's other lines into the file's digest, taking it at each checkpoint head and at the chain head. */
+  private commit(ctx: {file: string; lineBase: number}, result: ScanResult): void {
+    const others = Buffer.from(result.others.buffer, result.others.byteOffset, result.others.byteLength)
+    // Each record's line, from the block's to the file's, in place; then fed in runs.
+    for (let at = 0; at < others.length; at += OTHER_RECORD) others.writeDoubleLE(ctx.lineBase + others.readDoubleLE(at), at)
+    let o = 0
+    const feed = (before: number): void => {
+      const from = o
+      while (o < others.length && others.readDoubleLE(o) < ctx.lineBase + before) o += OTHER_RECORD
+      if (o > from) this.others.update(others.subarray(from, o))
+    }
+    let lastRun: RunItem | undefined
+    for (const item of result.items) {
+      if (item.k === 'run') lastRun = item
+      if (item.k !== 'mark') continue
+      const mark = this.marks.get(item.hash)
+      if (!mark || mark.file !== ctx.file || mark.line !== ctx.lineBase + item.line || mark.bytes !== undefined) continue
+      feed(item.line)
+      mark.bytes = this.fileBytes + item.end
+      mark.other = this.others.peek()
+    }
+    if (lastRun && this.head) {
+      feed(lastRun.lastLine)
+      this.head.bytes = this.fileBytes + lastRun.lastEnd
+      this.head.other = this.others.peek()
+    }
+    feed(Number.POSITIVE_INFINITY)
   }
 
   /** A bad line is held until the end: a later audit.recovery entry may account for it. */
@@ -543,15 +697,25 @@ class Verification {
     else this.problem({kind: f.kind, file: f.file, fileIndex: f.fileIndex, line: f.line, message: f.reason})
   }
 
-  endFile(ctx: {file: string; fileIndex: number; lineBase: number}, end: FileEnd, newest: boolean): void {
+  endFile(ctx: {file: string; fileIndex: number; lineBase: number; entries: number}, end: FileEnd, newest: boolean): void {
     this.flushUnchained()
     let lines = ctx.lineBase
+    if (end.tail && !newest) {
+      const record = Buffer.alloc(OTHER_RECORD)
+      record.writeDoubleLE(lines + 1, 0)
+      sha256Into(end.tail, record, 8)
+      this.others.update(record)
+      this.fileBytes += end.tail.length
+    }
+    this.fileReports[ctx.fileIndex].commitment = {file: ctx.file, bytes: this.fileBytes, lines: lines + (end.tail && !newest ? 1 : 0), entries: ctx.entries, lastHash: this.prev ?? GENESIS, other: this.others.peek()}
+    this.fileBytes = 0
+    this.others = new Sha256Stream()
     if (end.tail) {
       lines++
       if (newest) {
         this.notes.push(`${ctx.file}:${lines}: last line incomplete (${count(end.tail.length, 'byte')} without a newline; a write in progress?), not checked`)
       } else {
-        this.fragment({kind: 'malformed', file: ctx.file, fileIndex: ctx.fileIndex, line: lines, reason: `torn line: ${count(end.tail.length, 'byte')} without a final newline`, key: `${plainName(ctx.file)}\n${lines}\n${end.tail.length}\n${sha256Hex(end.tail)}`})
+        this.fragment({kind: 'malformed', file: ctx.file, fileIndex: ctx.fileIndex, line: lines, reason: `torn line: ${count(end.tail.length, 'byte')} without a final newline`, key: fragmentKey(ctx.file, lines, end.tail.length, sha256Hex(end.tail))})
       }
     }
     if (end.error) this.problem({kind: end.error.kind, file: ctx.file, fileIndex: ctx.fileIndex, message: end.error.reason})
@@ -561,6 +725,7 @@ class Verification {
 
   settle(): {anchor?: Anchor} {
     for (const f of this.fragments.splice(0)) this.settleFragment(f)
+    for (const check of this.awaitingNext.splice(0)) this.checkNext(check, undefined)
     const start = this.pendingStart
     if (!start) return {}
     for (const [hash, anchor] of this.anchors) {
@@ -585,11 +750,56 @@ function sameFile(sealed: string, now: string): boolean {
   return a.day === b.day && (a.part === b.part || a.part === Number.POSITIVE_INFINITY)
 }
 
-/** Whether a file named by a checkpoint sorts before every file present (compared as parts, gzipped or not). */
-function beforeChainStart(name: string, files: LogFile[]): boolean {
+/** Whether a file sorts at or before the last file that earlier prunes removed (compared as parts, gzipped or not). */
+function prunedEarlier(name: string, earlier: Earlier | undefined): boolean {
   const named = parseLogFileName(name)
-  const first = files[0] && parseLogFileName(files[0].name)
-  return named !== undefined && first !== undefined && compareLogFiles({...named, gzip: false}, {...first, gzip: false}) < 0
+  const through = earlier && parseLogFileName(earlier.through)
+  return named !== undefined && through !== undefined && compareLogFiles({...named, gzip: false}, {...through, gzip: false}) <= 0
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString()
+}
+
+/** What identifies a bad line to the `audit.recovery` record that may account for it. */
+function fragmentKey(file: string, line: number, bytes: number, sha256: string): string {
+  return `${plainName(file)}\n${line}\n${bytes}\n${sha256}`
+}
+
+/**
+ * Each file a v2 checkpoint sealed whole must be here as sealed, or be accounted for by retention:
+ * named by an audit.retention entry with its count and last hash, or pruned before the files the
+ * first such entry names.
+ */
+function checkClosedFiles(state: Verification, checkpoints: Checkpoint[], files: Opened[]): void {
+  const sealed = new Map<string, {cp: Checkpoint; file: FileCommitment}>()
+  for (const cp of checkpoints) for (const file of cp.closed ?? []) if (!sealed.has(plainName(file.file))) sealed.set(plainName(file.file), {cp, file})
+  const present = new Map(state.fileReports.filter((r) => !r.missing).map((r, i) => [plainName(r.file), {report: r, fileIndex: i}]))
+  for (const [name, {cp, file: c}] of sealed) {
+    const where = `checkpoint #${cp.index} (${cp.time})`
+    let here = present.get(name)
+    // A live file sealed whole under its day's name, and since set aside into a part.
+    here ??= [...present.values()].find(({report}) => sameFile(c.file, report.file) && !sealed.has(plainName(report.file)) && report.commitment?.other === c.other && report.commitment.bytes === c.bytes)
+    if (here) {
+      const now = here.report.commitment
+      if (!now || now.bytes !== c.bytes || now.lines !== c.lines || now.entries !== c.entries || now.lastHash !== c.lastHash || now.other !== c.other) {
+        const was = `${count(c.bytes, 'byte')}, ${count(c.lines, 'line')}, ${count(c.entries, 'entry', 'entries')}`
+        const is = now ? `${count(now.bytes, 'byte')}, ${count(now.lines, 'line')}, ${count(now.entries, 'entry', 'entries')}` : 'unreadable'
+        state.problem({kind: 'checkpoint', file: here.report.file, fileIndex: here.fileIndex, message: `changed since ${where} sealed it whole (${was}; now ${is}${now && now.bytes === c.bytes && now.lines === c.lines && now.entries === c.entries && now.lastHash === c.lastHash ? ': a line that is not a chained entry was changed' : ''})`})
+      }
+      continue
+    }
+    const pruned = state.removed.get(name)
+    if (pruned) {
+      if (pruned.through - pruned.before !== c.entries || pruned.lastHash !== c.lastHash) {
+        state.problem({kind: 'retention-record', file: c.file, fileIndex: files.length, message: `the audit.retention entry at ${pruned.record} says ${c.file} held ${count(pruned.through - pruned.before, 'entry', 'entries')} ending in ${pruned.lastHash.slice(0, 16)}…; ${where} sealed ${c.entries} ending in ${c.lastHash.slice(0, 16)}…: its counts or hashes are false`})
+      }
+      continue
+    }
+    if (prunedEarlier(c.file, state.earlier)) continue
+    state.fileReports.push({file: c.file, profile: 'native', lines: 0, entries: 0, problems: 0, valid: false, missing: true})
+    state.problem({kind: 'file-missing', file: c.file, fileIndex: state.fileReports.length - 1, message: `file missing: ${where} sealed it whole (${count(c.entries, 'entry', 'entries')}), and no audit.retention entry accounts for it`})
+  }
 }
 
 /** `1 entry`, `2 entries`: a count with its noun. */
@@ -646,7 +856,7 @@ interface CheckpointFile {
 
 async function verifyOpened(dir: string, files: Opened[], checkpointFile: CheckpointFile | undefined, options: VerifyOptions): Promise<VerifyReport> {
   const checkpointPath = checkpointFile?.path
-  const state = new Verification(options.onProblem, options.strict === true)
+  const state = new Verification(options.onProblem, options.strict === true, options.retentionDays ?? 0, (options.now ?? new Date()).getTime())
   if (files.length === 0) state.problem({kind: 'no-log-files', file: dir, fileIndex: 0, message: `no log files in ${dir} (a wrong directory, or the logs were deleted)`})
   let checkpoints: Checkpoint[] = []
   if (checkpointFile?.unusable) {
@@ -680,25 +890,31 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
       const report: FileReport = {file: file.name, profile: ctx.profile, lines: 0, entries: 0, problems: 0, valid: true}
       state.fileReports.push(report)
       const end: FileEnd = {}
-      const queue: Promise<ScanResult>[] = []
+      const consumeNext = async (): Promise<void> => {
+        const [scan, bytes] = queue.shift()!
+        state.consume(ctx, await scan, bytes)
+      }
+      // Each block's scan, and its bytes in the file.
+      const queue: Array<[Promise<ScanResult>, number]> = []
       let first = true
       for await (const block of fileBlocks(file, end, buffers)) {
         if (typeof block === 'number') {
-          queue.push(Promise.resolve(tooLong(block)))
+          queue.push([Promise.resolve(tooLong(block)), block + 1])
           continue
         }
         if (first && !options.profile) ctx.profile = report.profile = detectProfile(block)
         first = false
         const request: ScanRequest = {buf: block, start: HEADROOM, end: block.length, profile: ctx.profile, wanted, strict: options.strict === true}
-        if (pool) queue.push(pool.scan(request))
+        const bytes = block.length - HEADROOM
+        if (pool) queue.push([pool.scan(request), bytes])
         else {
-          queue.push(Promise.resolve(scanBlock(request)))
+          queue.push([Promise.resolve(scanBlock(request)), bytes])
           buffers.release(block.buffer as ArrayBuffer)
         }
-        if (queue.length >= inFlight) state.consume(ctx, await queue.shift()!)
+        if (queue.length >= inFlight) await consumeNext()
         options.onProgress?.({entries: state.entries, file: file.name, fileIndex, files: files.length})
       }
-      while (queue.length > 0) state.consume(ctx, await queue.shift()!)
+      while (queue.length > 0) await consumeNext()
       report.entries = ctx.entries
       state.endFile(ctx, end, fileIndex === files.length - 1)
     }
@@ -710,6 +926,8 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
   // Checkpoints: each head must still be where it was sealed, with the same count before it.
   let base: number | undefined = anchor ? undefined : 0
   let lastSealed: number | undefined
+  /** The file holding the last checkpoint's head, when that checkpoint is v2 and its head is still there. */
+  let lastHeadFile: string | undefined
   let prunedSealed = 0 // the most entries a checkpoint whose head was pruned counted
   const missing = new Map<string, number[]>()
   for (const cp of checkpoints) {
@@ -723,9 +941,14 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
       base ??= cp.entries - mark.count
       if (cp.entries - mark.count !== base) {
         state.problem({kind: 'entries-missing', file: cp.file, fileIndex, line: cp.line, message: `${where} sealed ${count(cp.entries, 'entry', 'entries')} up to here, the log now holds ${mark.count + base}: entries before it were removed or inserted`})
+      } else if (cp.bytes !== undefined && mark.bytes !== cp.bytes) {
+        state.problem({kind: 'checkpoint', file: mark.file, fileIndex, line: cp.line, message: `${where} sealed ${count(cp.bytes, 'byte')} of this file up to its head, it now holds ${count(mark.bytes ?? 0, 'byte')} there: lines above the head were inserted, removed or changed`})
+      } else if (cp.other !== undefined && mark.other !== cp.other) {
+        state.problem({kind: 'checkpoint', file: mark.file, fileIndex, line: cp.line, message: `${where}: a line above its head in this file that is not a chained entry (a blank line, a fragment, an unchained entry) was inserted, removed or changed`})
       } else {
         lastSealed = Math.max(lastSealed ?? 0, mark.count)
       }
+      lastHeadFile = cp.bytes === undefined ? undefined : mark.file
     } else if (mark) {
       state.problem({kind: 'checkpoint', file: cp.file, fileIndex, line: cp.line, message: `${where}: its head entry is now at ${mark.file}:${mark.line}: entries were moved`})
     } else if (samePart >= 0) {
@@ -737,22 +960,33 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
     } else if (rotated >= 0) {
       // A live file rotated into a part since (most likely the last of its day): its head entry is in none.
       state.problem({kind: 'checkpoint', file: files[rotated].name, fileIndex: rotated, message: `${where}: its head entry (${cp.file}:${cp.line}, since rotated into a part) is no longer in the log: the entry was altered, removed or the chain rewritten`})
-    } else if (anchor && ([...state.removed].some((name) => sameFile(cp.file, name)) || beforeChainStart(cp.file, files))) {
-      // Files before the retention-anchored start went in earlier prunes, whose records went with them.
-      state.notes.push(`${where}: its head file ${cp.file} was pruned by retention, not checked`)
+    } else if (anchor && (state.removed.has(plainName(cp.file)) || prunedEarlier(cp.file, state.earlier))) {
+      const pruned = state.removed.get(plainName(cp.file))
+      if (pruned && (cp.entries <= pruned.before || cp.entries > pruned.through)) {
+        state.problem({kind: 'retention-record', file: cp.file, fileIndex, message: `${where} sealed ${count(cp.entries, 'entry', 'entries')} up to its head in ${cp.file}; the audit.retention entry at ${pruned.record} says the file held entries ${pruned.before + 1} to ${pruned.through}: its counts are false`})
+      } else {
+        state.notes.push(`${where}: its head file ${cp.file} was pruned by retention, not checked`)
+      }
       prunedSealed = Math.max(prunedSealed, cp.entries)
     } else {
       missing.set(cp.file, [...(missing.get(cp.file) ?? []), cp.index])
     }
   }
+  checkClosedFiles(state, checkpoints, files)
   for (const [name, indexes] of missing) {
     state.fileReports.push({file: name, profile: options.profile ?? 'native', lines: 0, entries: 0, problems: 0, valid: false, missing: true})
     state.problem({kind: 'file-missing', file: name, fileIndex: state.fileReports.length - 1, message: `file missing: it holds the head of checkpoint${indexes.length > 1 ? 's' : ''} #${indexes.join(', #')}`})
   }
 
+  if (anchor && base !== undefined && base !== anchor.entries) {
+    // The checkpoints say how many entries came before the first one still here; the records must account for exactly those.
+    state.problem({kind: 'retention-record', file: anchor.file, fileIndex: files.findIndex((f) => f.name === anchor.file), line: anchor.line, message: `audit.retention entries account for ${count(anchor.entries, 'pruned entry', 'pruned entries')} before the chain start, the checkpoints sealed ${base}: files were deleted that no record names, or a record's counts are false`})
+  }
   if (prunedSealed > 0 && lastSealed === undefined && anchor) {
     // Anyone who can append to the log can append a chained entry: only a checkpoint makes the record authoritative.
     state.notes.push(`sealed entries were pruned on the word of the audit.retention entry at ${anchor.file}:${anchor.line}, which no checkpoint covers yet; a seal now makes it part of the sealed record`)
+  } else if (anchor && (base ?? 0) > 0) {
+    state.notes.push(`${count(base!, 'sealed entry', 'sealed entries')} before the chain start ${base === 1 ? 'was' : 'were'} pruned on the word of audit.retention entries (the last at ${anchor.file}:${anchor.line}); their content can no longer be checked`)
   }
   // Without a sealed head still in the log, the entries before the chain start are known only in part:
   // the last prune's record counts its own files, and a checkpoint whose head was pruned counts up to there.
@@ -777,6 +1011,7 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
       signaturesChecked: options.pubkey !== undefined,
       ...(options.pubkey ? {keyId: keyId(options.pubkey)} : {}),
       ...(lastSealed === undefined ? {} : {lastSealed}),
+      ...(lastHeadFile === undefined ? {} : {lastHeadFile}),
     },
     notSealed: state.entries - (lastSealed ?? 0),
     notes: state.notes,

@@ -1,5 +1,6 @@
 import {isLokiShaped, mapLokiEntry} from '../events/lokimode.js'
 import {type AuditEntry, checkEntry, parseTimestamp, type Profile} from '../events/model.js'
+import {splitChainedLine} from '../integrity/native.js'
 import type {ProblemKind} from './diagnostics.js'
 
 export type Decoded =
@@ -35,6 +36,9 @@ export function decodeLine(raw: string, profile?: Profile): Decoded {
   }
   const checked = checkEntry(object)
   if (typeof checked === 'string') return {ok: false, kind: 'invalid', reason: checked}
+  // verify reads a native line as chained only when chain_hash is its last member; one placed
+  // elsewhere makes the line a fragment to verify, so no reader may show it as an entry.
+  if (checked.entry.chain_hash !== undefined && !splitChainedLine(raw.trim())) return {ok: false, kind: 'malformed', reason: 'chain_hash is not the last member: a fragment to verify, not an entry'}
   return {ok: true, entry: checked.entry, time: checked.time, profile: 'native'}
 }
 

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {GENESIS, splitChainedLine} from '../integrity/native.js'
 import {decodeLine} from './decode.js'
-import {DAY_MS, dayStart, type LogFile, listLogFiles, plainName} from './files.js'
+import {compareLogFiles, DAY_MS, dayStart, type LogFile, listLogFiles, parseLogFileName, plainName} from './files.js'
 import {readListedFile} from './reader.js'
 import {unlinkQuiet} from './rotate.js'
 
@@ -18,6 +18,22 @@ export interface RemovedFile {
   last_hash: string
 }
 
+/**
+ * What prunes before a record removed, when their own records were pruned since: every file up to
+ * `through`, holding `entries` entries. The writer carries it forward from the records it finds in
+ * the files it prunes, so verify can tell files pruned earlier from files deleted without a record.
+ */
+export interface EarlierPrunes {
+  through: string
+  entries: number
+}
+
+/** The details of an audit.retention entry met in a file being pruned. */
+interface SeenRecord {
+  earlier?: EarlierPrunes
+  removed: Array<{file: string; entries: number}>
+}
+
 interface Summary extends RemovedFile {
   lastTime: number
 }
@@ -26,14 +42,20 @@ interface Summary extends RemovedFile {
  * Reads a closed file for its record; undefined when it cannot be read whole. A plain part that is
  * gzipped (and unlinked) between the listing and the open is read from its .gz instead.
  */
-async function summarize(file: LogFile, headBefore: string): Promise<Summary | undefined> {
+async function summarize(file: LogFile, headBefore: string, records: SeenRecord[]): Promise<Summary | undefined> {
   let summary: Summary | undefined
+  const seen = records.length
   const read = await readListedFile(file, (form) => {
     const started: Summary = {file: form.name, entries: 0, first: null, last: null, last_hash: headBefore, lastTime: Number.NEGATIVE_INFINITY}
     summary = started
+    records.length = seen
     return (text) => {
       const decoded = decodeLine(text)
       if (!decoded.ok) return
+      if (decoded.entry.event === 'audit.retention') {
+        const record = seenRecord(decoded.entry.details)
+        if (record) records.push(record)
+      }
       started.entries++
       started.first ??= decoded.entry.timestamp
       started.last = decoded.entry.timestamp
@@ -50,14 +72,14 @@ async function summarize(file: LogFile, headBefore: string): Promise<Summary | u
  * file, which holds the chain head. Files are read here, outside the lock: closed files do not change
  * (but may be gzipped meanwhile). `listed` is the directory's listing when the caller has one.
  */
-export async function planRetention(dir: string, retentionDays: number, now: number, listed?: LogFile[]): Promise<RemovedFile[]> {
+export async function planRetention(dir: string, retentionDays: number, now: number, listed?: LogFile[], records: SeenRecord[] = []): Promise<RemovedFile[]> {
   const cutoff = now - retentionDays * DAY_MS
   const files = listed ?? await listLogFiles(dir)
   const planned: RemovedFile[] = []
   let head = GENESIS
   for (const file of files.slice(0, -1)) {
     if (dayStart(file.day) + DAY_MS > cutoff) break
-    const read = await summarize(file, head)
+    const read = await summarize(file, head, records)
     // A file that cannot be read whole is not recorded, so neither it nor anything after it is removed.
     if (!read || read.lastTime >= cutoff) break
     const {lastTime: _, ...summary} = read
@@ -65,6 +87,34 @@ export async function planRetention(dir: string, retentionDays: number, now: num
     head = summary.last_hash
   }
   return planned
+}
+
+function seenRecord(details: Record<string, unknown>): SeenRecord | undefined {
+  const removed = Array.isArray(details.removed) ? details.removed.filter((r): r is {file: string; entries: number} => typeof r?.file === 'string' && Number.isSafeInteger(r?.entries)) : []
+  const e = details.earlier as Partial<EarlierPrunes> | undefined
+  const earlier = e && typeof e.through === 'string' && Number.isSafeInteger(e.entries) ? {through: e.through, entries: e.entries!} : undefined
+  return removed.length > 0 || earlier ? {removed, ...(earlier ? {earlier} : {})} : undefined
+}
+
+/**
+ * Plans retention as planRetention does, and says what earlier prunes removed before the first
+ * planned file: from the last audit.retention entry among the planned files (zero when there is none:
+ * either nothing was pruned before, or its record is still in the log for verify to read).
+ */
+export async function planRetentionWithHistory(dir: string, retentionDays: number, now: number): Promise<{planned: RemovedFile[]; earlier: EarlierPrunes | {through: null; entries: 0}}> {
+  const records: SeenRecord[] = []
+  const planned = await planRetention(dir, retentionDays, now, undefined, records)
+  const last = records.at(-1)
+  const first = planned[0] && parseLogFileName(planned[0].file)
+  if (!last || !first) return {planned, earlier: {through: null, entries: 0}}
+  // A prune cut short between its unlinks left files its record names: those are planned again now.
+  const before = (name: string): boolean => {
+    const parsed = parseLogFileName(name)
+    return parsed !== undefined && compareLogFiles({...parsed, gzip: false}, {...first, gzip: false}) < 0
+  }
+  let earlier: EarlierPrunes | {through: null; entries: 0} = last.earlier && before(last.earlier.through) ? last.earlier : {through: null, entries: 0}
+  for (const r of last.removed) if (before(r.file)) earlier = {through: r.file, entries: earlier.entries + r.entries}
+  return {planned, earlier}
 }
 
 function variants(name: string): [string, string] {

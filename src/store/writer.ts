@@ -13,7 +13,7 @@ import {chainLine, GENESIS, serializeBody} from '../integrity/native.js'
 import {type LogFile, listLogFiles, LogDirectoryError, makeDirectory, plainName} from './files.js'
 import {DirectoryLock} from './lock.js'
 import {lastChainHash, lineNumberAt, readTail, recoveryDetails} from './recovery.js'
-import {planRetention, type RemovedFile, removeFiles, stillPresent} from './retention.js'
+import {planRetentionWithHistory, type RemovedFile, removeFiles, stillPresent} from './retention.js'
 import {CLOSED_MODE, compressClosed, fsyncDir, isClosed, liveName, repairHalfRotation, rotateIntoPart, staleCompressionTemps, unlinkQuiet, utcDay} from './rotate.js'
 
 const fdatasync = promisify(fdatasyncCallback)
@@ -324,7 +324,7 @@ export class AuditWriter {
     if (!this.settings.enabled || this.settings.retention_days <= 0) return []
     const all: RemovedFile[] = []
     for (;;) {
-      const planned = await planRetention(this.dir, this.settings.retention_days, this.now())
+      const {planned, earlier} = await planRetentionWithHistory(this.dir, this.settings.retention_days, this.now())
       // One event records at most MAX_RECORDED_FILES, so it stays a line readers accept; the rest go in the next.
       const batch = planned.slice(0, MAX_RECORDED_FILES)
       if (batch.length === 0) break
@@ -336,7 +336,7 @@ export class AuditWriter {
         details: {},
         prepare: () => {
           removed = stillPresent(this.dir, batch)
-          return removed.length === 0 ? undefined : {retention_days: this.settings.retention_days, removed}
+          return removed.length === 0 ? undefined : {retention_days: this.settings.retention_days, removed, earlier}
         },
         commit: () => {
           removeFiles(this.dir, removed)

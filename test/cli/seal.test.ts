@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
+import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
 import {runAudit, tempDir, writeLog} from '../helpers.js'
-import {chain, fixtureBody} from '../verify-fixtures.js'
+import {chain, fixtureBody, storedHash} from '../verify-fixtures.js'
 
 async function keys(): Promise<{key: string; pub: string}> {
   const out = join(tempDir('seal-keys-'), 'k')
@@ -152,5 +153,55 @@ describe('audit seal', () => {
     const one = await runAudit(['seal', '--dir', dir, '--key', key])
     assert.equal(one.code, 0, one.stderr)
     assert.match(one.stdout, /^sealed checkpoint #1: 1 entry, head /)
+  })
+})
+
+describe('issue 7: forgeries in sealed history, as an attacker without the key would make them', () => {
+  it('a fake entry inserted into a sealed closed file (chain_hash first) plus a forged audit.recovery at the end: verify exit 1, seal refuses, search and summary skip it with a warning', async () => {
+    const {key, pub} = await keys()
+    const dir = tempDir('seal-forge-')
+    const days = ['2026-03-01', '2026-03-02']
+    const {lines} = chain('native', Array.from({length: 8}, (_, i) => fixtureBody('native', days[i < 4 ? 0 : 1], i)))
+    writeLog(dir, `audit-${days[0]}.jsonl`, lines.slice(0, 4))
+    writeLog(dir, `audit-${days[1]}.jsonl`, lines.slice(4))
+    assert.equal((await runAudit(['seal', '--dir', dir, '--key', key])).code, 0)
+    const body = JSON.parse(fixtureBody('native', days[0], 2)) as Record<string, unknown>
+    const fake = JSON.stringify({chain_hash: '0'.repeat(64), ...body, actor: 'admin-FAKE'})
+    writeLog(dir, `audit-${days[0]}.jsonl`, [...lines.slice(0, 3), fake, lines[3]])
+    const recovery = fixtureBody('native', days[1], 9).replace(/"event":"[^"]*"/, '"event":"audit.recovery"').replace(/"details":\{[^}]*\}/, `"details":${JSON.stringify({file: `audit-${days[0]}.jsonl`, line: 4, fragment_bytes: Buffer.byteLength(fake), fragment_sha256: createHash('sha256').update(fake).digest('hex')})}`)
+    writeLog(dir, `audit-${days[1]}.jsonl`, [...lines.slice(4), ...chain('native', [recovery], storedHash(lines[7])).lines])
+    const verified = await runAudit(['verify', '--dir', dir, '--pubkey', pub])
+    assert.equal(verified.code, 1, verified.stdout)
+    assert.match(verified.stderr, /audit-2026-03-01\.jsonl line 4 INVALID: chain_hash is not the last member/)
+    assert.equal((await runAudit(['seal', '--dir', dir, '--key', key])).code, 1)
+    const search = await runAudit(['search', '--dir', dir, '--actor', 'admin-FAKE', '--format', 'csv'])
+    assert.equal(search.code, 1, search.stdout)
+    assert.doesNotMatch(search.stdout, /admin-FAKE/)
+    assert.match(search.stderr, /warning: 1 malformed line, at audit-2026-03-01\.jsonl:4 \(chain_hash is not the last member/)
+    const summary = await runAudit(['summary', '--dir', dir, '--json', '--no-cache'])
+    assert.doesNotMatch(summary.stdout, /admin-FAKE/)
+  })
+
+  it('--retention-days: a prune the writer made at 1 day is a problem under a 30-day policy, flag or config', async () => {
+    const dir = tempDir('seal-policy-')
+    const at = (days: number) => ({env: {AUDIT_TEST_NOW_OFFSET_MS: String(days * 86_400_000)}})
+    assert.equal((await runAudit(['log', 'a.one', '--dir', dir], at(-3))).code, 0)
+    assert.equal((await runAudit(['log', 'a.two', '--dir', dir], at(0))).code, 0)
+    assert.equal((await runAudit(['log', '--prune', '--retention-days', '1', '--dir', dir], at(0))).code, 0)
+    const plain = await runAudit(['verify', '--dir', dir])
+    assert.equal(plain.code, 0, plain.stderr)
+    const policy = await runAudit(['verify', '--dir', dir, '--retention-days', '30'])
+    assert.equal(policy.code, 1, policy.stdout)
+    assert.match(policy.stderr, /INVALID: audit\.retention entry removes audit-\S+, whose last entry \([^)]+\) was younger than the retention policy of 30 days/)
+    const env = await runAudit(['verify', '--dir', dir], {env: {AUDIT_RETENTION_DAYS: '30'}})
+    assert.equal(env.code, 1, env.stdout)
+    const bad = await runAudit(['verify', '--dir', dir, '--retention-days', 'x'])
+    assert.equal(bad.code, 2)
+    // seal holds the config's policy too: it signs nothing over such a prune.
+    const {key} = await keys()
+    const refused = await runAudit(['seal', '--dir', dir, '--key', key], {env: {AUDIT_RETENTION_DAYS: '30'}})
+    assert.equal(refused.code, 1, refused.stdout)
+    assert.equal(existsSync(join(dir, 'audit.checkpoints')), false)
+    assert.equal((await runAudit(['seal', '--dir', dir, '--key', key])).code, 0)
   })
 })

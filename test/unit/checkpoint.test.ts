@@ -4,7 +4,7 @@ import {appendFileSync, existsSync, readFileSync, statSync, writeFileSync} from 
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
-import {checkSequence, parseCheckpoints} from '../../src/integrity/checkpoint.js'
+import {checkpointDigest, checkSequence, NO_PREVIOUS, parseCheckpoints, signCheckpoint} from '../../src/integrity/checkpoint.js'
 import {SealError, sealDirectory} from '../../src/integrity/seal.js'
 import {verifyDirectory} from '../../src/integrity/verify.js'
 import {tempDir, writeLog} from '../helpers.js'
@@ -33,7 +33,8 @@ describe('checkpoints', () => {
     const cps = parseCheckpoints(readFileSync(path, 'utf8'), path)
     assert.equal(cps.length, 3)
     assert.deepEqual(cps.map((c) => [c.entries, c.line]), [[3, 3], [6, 6], [9, 9]])
-    assert.match(cps[0].text, /^auditkit checkpoint v1\n3\n[0-9a-f]{64}\nfile audit-2026-03-01\.jsonl\nline 3\ntime 2026-03-01T03:00:00\.000Z\nprev 0{64}\n\n\u2014 auditkit [A-Za-z0-9+/=]+\n$/)
+    assert.match(cps[0].text, /^auditkit checkpoint v2\n3\n[0-9a-f]{64}\nfile audit-2026-03-01\.jsonl\nline 3\ntime 2026-03-01T03:00:00\.000Z\nprev 0{64}\nbytes \d+\nother [0-9a-f]{64}\n\n\u2014 auditkit [A-Za-z0-9+/=]+\n$/)
+    assert.equal(cps[0].bytes, readFileSync(join(dir, 'audit-2026-03-01.jsonl')).subarray(0, cps[0].bytes).length)
     assert.deepEqual(checkSequence(cps, keys.publicKey), [])
     const report = await verifyDirectory(dir, {pubkey: keys.publicKey})
     assert.equal(report.valid, true, JSON.stringify(report.problems))
@@ -150,5 +151,49 @@ describe('checkpoints', () => {
     assert.ok(result.checkpoint)
     assert.equal(seen, 0o600)
     assert.equal(existsSync(`${path}.lock`), false)
+  })
+})
+
+describe('checkpoint versions', () => {
+  it('an old v1 checkpoint file still verifies, and the next seal continues it with v2, which pins the files sealed whole', async () => {
+    const dir = tempDir('checkpoint-v1-')
+    const days = ['2026-03-01', '2026-03-02']
+    const {lines} = chain('native', Array.from({length: 8}, (_, i) => fixtureBody('native', days[i < 4 ? 0 : 1], i)))
+    writeLog(dir, `audit-${days[0]}.jsonl`, lines.slice(0, 4))
+    writeLog(dir, `audit-${days[1]}.jsonl`, lines.slice(4, 6))
+    // As auditkit before v2 sealed it: the v1 body, no byte commitment.
+    const report = await verifyDirectory(dir)
+    const v1 = signCheckpoint({entries: report.chainLength, hash: report.head!.hash, file: report.head!.file, line: report.head!.line, time: '2026-03-02T09:00:00.000Z', prev: NO_PREVIOUS}, keys.privateKey)
+    assert.match(v1, /^auditkit checkpoint v1\n6\n/)
+    const path = join(dir, 'audit.checkpoints')
+    writeFileSync(path, v1)
+    const old = await verifyDirectory(dir, {pubkey: keys.publicKey})
+    assert.equal(old.valid, true, JSON.stringify(old.problems))
+    assert.equal(old.notSealed, 0)
+
+    writeLog(dir, `audit-${days[1]}.jsonl`, lines.slice(4))
+    const sealed = await sealDirectory(dir, keys.privateKey, {now: new Date('2026-03-02T10:00:00.000Z')})
+    assert.equal(sealed.checkpoint?.entries, 8)
+    const cps = parseCheckpoints(readFileSync(path, 'utf8'), path)
+    assert.deepEqual(cps.map((c) => c.text.split('\n', 1)[0]), ['auditkit checkpoint v1', 'auditkit checkpoint v2'])
+    assert.equal(cps[1].prev, checkpointDigest(cps[0].text))
+    assert.deepEqual(cps[1].closed?.map((c) => [c.file, c.lines, c.entries]), [[`audit-${days[0]}.jsonl`, 4, 4]])
+    const both = await verifyDirectory(dir, {pubkey: keys.publicKey})
+    assert.equal(both.valid, true, JSON.stringify(both.problems))
+
+    // A blank line appended to the file v2 sealed whole: the v1 checkpoint could not see it, v2 does.
+    writeFileSync(join(dir, `audit-${days[0]}.jsonl`), `${lines.slice(0, 4).join('\n')}\n \n`)
+    const tampered = await verifyDirectory(dir, {pubkey: keys.publicKey})
+    assert.equal(tampered.valid, false)
+    assert.ok(tampered.problems.some((p) => p.kind === 'checkpoint' && p.file === `audit-${days[0]}.jsonl` && /changed since checkpoint #2 .* sealed it whole \(\d+ bytes, 4 lines, 4 entries; now \d+ bytes, 5 lines, 4 entries\)/.test(p.message)), JSON.stringify(tampered.problems))
+  })
+
+  it('a v2 checkpoint with a changed commitment fails its signature; a malformed closed line is named', async () => {
+    const {dir, path} = await sealedLog()
+    const text = readFileSync(path, 'utf8')
+    writeFileSync(path, text.replace(/\nbytes (\d+)\n/, (_, n) => `\nbytes ${Number(n) + 1}\n`))
+    const report = await verifyDirectory(dir, {pubkey: keys.publicKey})
+    assert.ok(report.problems.some((p) => p.kind === 'checkpoint-file' && /bad signature/.test(p.message)), JSON.stringify(report.problems))
+    assert.throws(() => parseCheckpoints(text.replace(/\nother /, '\nclosed audit-x.jsonl 1 2\nother '), path), /bad closed line "closed audit-x\.jsonl 1 2"/)
   })
 })

@@ -176,6 +176,19 @@ const detect: Case[] = [
     const lines = log.read(0)
     writeFileSync(join(log.dir, names[0]), `${lines.join('\n')}\n${lines[0].slice(0, 30)}`)
   }, check: (r) => expectProblem(r, 'malformed', 0, PER_FILE + 1)},
+  {name: 'a blank line inserted into a file a checkpoint sealed whole (v1 could not see it)', profiles: both, sealed: true, tamper: (log) => {
+    const lines = log.read(1)
+    lines.splice(2, 0, ' ')
+    log.write(1, lines)
+  }, check: (r) => {
+    expectProblem(r, 'checkpoint', 1)
+    assert.match(r.problems.find((p) => p.kind === 'checkpoint')!.message, /changed since checkpoint #1 .* sealed it whole \(\d+ bytes, 6 lines, 6 entries; now \d+ bytes, 7 lines, 6 entries\)/)
+  }},
+  {name: 'a blank line inserted above the sealed head in the head file', profiles: both, sealed: true, tamper: (log) => {
+    const lines = log.read(2)
+    lines.splice(1, 0, '')
+    log.write(2, lines)
+  }, check: (r) => assert.ok(r.problems.some((p) => p.file === names[2] && (p.kind === 'checkpoint' || p.kind === 'entries-missing')), JSON.stringify(r.problems))},
   {name: 'a forged audit.recovery entry does not excuse a different fragment', profiles: ['native'], tamper: (log) => {
     const lines = log.read(1)
     const fragment = lines[2].slice(0, 50)
@@ -208,9 +221,20 @@ describe('verify detects tampering', () => {
   })
 })
 
-/** A native audit.* entry body with the given details. */
-function auditBody(day: string, event: string, details: Record<string, unknown>): string {
-  return fixtureBody('native', day, 0).replace('"event":"auth.login"', `"event":"${event}"`).replace(/"details":\{[^}]*\}/, `"details":${JSON.stringify(details)}`)
+/** A native audit.* entry body with the given details, stamped at `timestamp` when given. */
+function auditBody(day: string, event: string, details: Record<string, unknown>, timestamp?: string): string {
+  const body = fixtureBody('native', day, 0).replace('"event":"auth.login"', `"event":"${event}"`).replace(/"details":\{[^}]*\}/, `"details":${JSON.stringify(details)}`)
+  return timestamp ? body.replace(/^\{"timestamp":"[^"]*"/, `{"timestamp":"${timestamp}"`) : body
+}
+
+/** A day after the fixture's last, late enough for a 1-day retention to prune its first two days. */
+const PRUNE_TIME = '2026-03-04T12:00:00.000Z'
+
+/** What auditkit's writer records for fixture file `f`. */
+function removedRecord(log: Log, f: number): {file: string; entries: number; first: string; last: string; last_hash: string} {
+  const lines = log.read(f)
+  const time = (line: string) => JSON.parse(line).timestamp as string
+  return {file: names[f], entries: lines.length, first: time(lines[0]), last: time(lines.at(-1)!), last_hash: storedHash(lines.at(-1)!)}
 }
 
 describe('verify does not cry wolf', () => {
@@ -237,11 +261,9 @@ describe('verify does not cry wolf', () => {
     const first = log.read(0)
     const second = log.read(1)
     const third = log.read(2)
-    const removed = [
-      {file: names[0], entries: PER_FILE, first: 'a', last: 'b', last_hash: storedHash(first.at(-1)!)},
-      {file: names[1], entries: PER_FILE, first: 'c', last: 'd', last_hash: storedHash(second.at(-1)!)},
-    ]
-    const retention = auditBody(DAYS[2], 'audit.retention', {retention_days: 1, removed})
+    assert.equal(storedHash(first.at(-1)!), removedRecord(log, 0).last_hash)
+    const removed = [removedRecord(log, 0), removedRecord(log, 1)]
+    const retention = auditBody(DAYS[2], 'audit.retention', {retention_days: 1, removed, earlier: {through: null, entries: 0}}, PRUNE_TIME)
     const {lines} = chain('native', [...third.map((l) => unchain('native', l)), retention], storedHash(second.at(-1)!))
     log.write(2, lines)
     await seal(log)
@@ -275,8 +297,9 @@ describe('verify does not cry wolf', () => {
   it('a prune cut short between its unlinks: a file the record lists is still there', async () => {
     const log = buildLog('native')
     const [first, second, third] = [0, 1, 2].map((f) => log.read(f))
-    const removed = [0, 1].map((f) => ({file: names[f], entries: PER_FILE, first: 'a', last: 'b', last_hash: storedHash([first, second][f].at(-1)!)}))
-    const retention = auditBody(DAYS[2], 'audit.retention', {retention_days: 1, removed})
+    assert.equal(storedHash(first.at(-1)!), removedRecord(log, 0).last_hash)
+    const removed = [0, 1].map((f) => removedRecord(log, f))
+    const retention = auditBody(DAYS[2], 'audit.retention', {retention_days: 1, removed}, PRUNE_TIME)
     log.write(2, chain('native', [...third.map((l) => unchain('native', l)), retention], storedHash(second.at(-1)!)).lines)
     unlinkSync(join(log.dir, names[0])) // the second unlink never happened
     const report = await verify(log)
@@ -352,6 +375,19 @@ describe('verify and lines no writer writes', () => {
         assert.match(report.problems[0].message, /^52428\d{3} bytes, over the 1048576 a line may hold; not checked$/)
       }
     }
+  })
+})
+
+describe('verify and a gzip bomb of tiny lines', () => {
+  it('two million blank lines in a .gz (1 MiB blocks of a million lines each) are read in worker threads without exhausting their heap', async () => {
+    const log = buildLog('native')
+    const lines = log.read(1)
+    writeFileSync(join(log.dir, `${names[1]}.gz`), gzipSync(`${lines.slice(0, 3).join('\n')}\n${'\n'.repeat(2_000_000)}${lines.slice(3).join('\n')}\n`))
+    unlinkSync(join(log.dir, names[1]))
+    const report = await verifyDirectory(log.dir, {threads: 2})
+    assert.equal(report.valid, true, JSON.stringify(report.problems))
+    assert.equal(report.entries, 3 * PER_FILE)
+    assert.equal(report.files[1].lines, PER_FILE + 2_000_000)
   })
 })
 
@@ -444,4 +480,115 @@ describe('integrity internals', () => {
       assert.equal(hasChainSuffix((i) => line.charCodeAt(i), 0, line.length), text, line)
     }
   })
+})
+
+/** Appends chained native bodies to the end of fixture file `f`, chained from the log's head. */
+function appendChained(log: Log, f: number, bodies: string[]): void {
+  const lines = log.read(f)
+  log.write(f, [...lines, ...chain('native', bodies, storedHash(lines.at(-1)!)).lines])
+}
+
+describe('forged audit.recovery and audit.retention entries (issue 7)', () => {
+  /** A complete fake entry with its chain_hash member first, so verify takes the line for a torn fragment. */
+  function fakeEntry(): string {
+    const body = JSON.parse(fixtureBody('native', DAYS[0], 3)) as Record<string, unknown>
+    return JSON.stringify({chain_hash: '0'.repeat(64), ...body, actor: 'admin-FAKE'})
+  }
+
+  it('an entry inserted below a checkpoint, excused by a forged audit.recovery at the end of the newest file', async () => {
+    const log = buildLog('native')
+    await seal(log)
+    const lines = log.read(0)
+    const fake = fakeEntry()
+    lines.splice(3, 0, fake)
+    log.write(0, lines)
+    appendChained(log, 2, [auditBody(DAYS[2], 'audit.recovery', {file: names[0], line: 4, fragment_bytes: Buffer.byteLength(fake), fragment_sha256: sha256Hex(fake)}, `${DAYS[2]}T09:00:00.000Z`)])
+    const report = await verify(log)
+    expectProblem(report, 'malformed', 0, 4)
+    assert.doesNotMatch(report.notes.join('\n'), /torn line recovered/)
+    const sealed = await sealDirectory(log.dir, privateKey)
+    assert.equal(sealed.checkpoint, undefined, 'seal signs nothing over it')
+  })
+
+  it('an entry inserted below a checkpoint with a forged audit.recovery right after it (the chain recomputed after)', async () => {
+    const log = buildLog('native')
+    await seal(log)
+    const all = [0, 1, 2].map((f) => log.read(f))
+    const fake = fakeEntry()
+    const recovery = auditBody(DAYS[0], 'audit.recovery', {file: names[0], line: 4, fragment_bytes: Buffer.byteLength(fake), fragment_sha256: sha256Hex(fake)})
+    const bodies = all.flat().map((l) => unchain('native', l))
+    bodies.splice(3, 0, recovery)
+    const {lines} = chain('native', bodies)
+    log.write(0, [...lines.slice(0, 3), fake, ...lines.slice(3, PER_FILE + 1)])
+    log.write(1, lines.slice(PER_FILE + 1, 2 * PER_FILE + 1))
+    log.write(2, lines.slice(2 * PER_FILE + 1))
+    const report = await verify(log)
+    assert.equal(report.valid, false)
+    assert.ok(report.problems.some((p) => p.kind === 'checkpoint' || p.kind === 'entries-missing'), JSON.stringify(report.problems))
+  })
+
+  for (const profile of both) {
+    it(`a line that is not an entry, in a sealed file, changed to another of the same length (${profile})`, async () => {
+      const log = buildLog(profile)
+      log.write(0, [...log.read(0), ' '.repeat(10)])
+      await seal(log)
+      log.write(0, [...log.read(0).slice(0, -1), '\t'.repeat(10)])
+      const report = await verify(log)
+      expectProblem(report, 'checkpoint', 0)
+      assert.match(report.problems[0].message, /a line that is not a chained entry was changed/)
+    })
+  }
+
+  it('a forged audit.recovery that names a fragment two lines above it excuses nothing', async () => {
+    const log = buildLog('native')
+    const lines = log.read(1)
+    const fragment = lines[3].slice(0, 57)
+    const recovery = auditBody(DAYS[1], 'audit.recovery', {file: names[1], line: 4, fragment_bytes: Buffer.byteLength(fragment), fragment_sha256: sha256Hex(fragment)})
+    const rest = [lines[3], recovery, ...lines.slice(4)].map((l) => (l === recovery ? l : unchain('native', l)))
+    const {lines: tail, head} = chain('native', rest, storedHash(lines[2]))
+    log.write(1, [...lines.slice(0, 3), fragment, ...tail])
+    log.write(2, chain('native', log.read(2).map((l) => unchain('native', l)), head).lines)
+    expectProblem(await verify(log), 'malformed', 1, 4)
+  })
+
+  /** The two oldest files of a sealed log deleted and a chained audit.retention entry appended to the newest. */
+  async function pruneForged(details: (log: Log) => Record<string, unknown>, options: {timestamp?: string; retentionDays?: number; deleteBoth?: boolean} = {}): Promise<VerifyReport> {
+    const log = buildLog('native')
+    await seal(log)
+    const record = details(log)
+    appendChained(log, 2, [auditBody(DAYS[2], 'audit.retention', record, options.timestamp ?? PRUNE_TIME)])
+    unlinkSync(join(log.dir, names[0]))
+    unlinkSync(join(log.dir, names[1]))
+    return verifyDirectory(log.dir, {threads: 0, pubkey: publicKey, now: new Date('2026-03-05T00:00:00.000Z'), retentionDays: options.retentionDays})
+  }
+  const honest = (log: Log) => ({retention_days: 1, removed: [removedRecord(log, 0), removedRecord(log, 1)], earlier: {through: null, entries: 0}})
+
+  it('an honest record: valid, and the report says sealed entries were pruned on its word', async () => {
+    const report = await pruneForged(honest)
+    assert.equal(report.valid, true, JSON.stringify(report.problems))
+    assert.match(report.notes.join('\n'), /12 sealed entries before the chain start were pruned on the word of audit\.retention entries/)
+  })
+
+  const forgeries: Array<[string, (log: Log) => Record<string, unknown>, {timestamp?: string; retentionDays?: number}, RegExp]> = [
+    ['stamped in 2099', honest, {timestamp: '2099-01-01T00:00:00.000Z'}, /stamped 2099-01-01T00:00:00\.000Z, after the verifier's clock/],
+    ['stamped before the entry it follows', honest, {timestamp: '2026-03-01T00:00:00.000Z'}, /before the entry it follows/],
+    ['retention_days 0', (log) => ({...honest(log), retention_days: 0}), {}, /retention_days 0, not a positive/],
+    ['retention_days missing', (log) => ({removed: honest(log).removed}), {}, /retention_days missing/],
+    ['retention_days a string', (log) => ({...honest(log), retention_days: '1'}), {}, /retention_days "1"/],
+    ['retention_days a fraction', (log) => ({...honest(log), retention_days: 0.001}), {}, /retention_days 0\.001/],
+    ['"last": null for files with entries', (log) => ({...honest(log), removed: honest(log).removed.map((r) => ({...r, last: null}))}), {}, /no time for its last entry/],
+    ['removing files younger than its retention_days', (log) => ({...honest(log), retention_days: 30}), {}, /not older than its retention_days \(30\)/],
+    ['naming only one of the two deleted files', (log) => ({retention_days: 1, removed: [removedRecord(log, 1)]}), {}, /account for 6 pruned entries before the chain start, the checkpoints sealed 12/],
+    ['with counts that disagree with the checkpoints', (log) => ({...honest(log), removed: honest(log).removed.map((r, i) => (i === 0 ? {...r, entries: 2} : r))}), {}, /account for 8 pruned entries before the chain start, the checkpoints sealed 12/],
+    ['an honest record under a stricter --retention-days', honest, {retentionDays: 3}, /younger than the retention policy of 3 days/],
+    ['claiming earlier prunes up to a file it also removes', (log) => ({retention_days: 1, removed: [removedRecord(log, 1)], earlier: {through: names[1], entries: 6}}), {}, /earlier prunes removed files up to audit-2026-03-02\.jsonl, which is not before the first file it removes/],
+    ['claiming earlier prunes of files younger than --retention-days', (log) => ({retention_days: 1, removed: [removedRecord(log, 1)], earlier: {through: names[0], entries: 6}}), {retentionDays: 3}, /earlier prunes removed files up to audit-2026-03-01\.jsonl, a file younger than the retention policy of 3 days/],
+  ]
+  for (const [name, details, options, message] of forgeries) {
+    it(`a forged audit.retention entry ${name}`, async () => {
+      const report = await pruneForged(details, options)
+      expectProblem(report, 'retention-record')
+      assert.ok(report.problems.some((p) => p.kind === 'retention-record' && message.test(p.message)), JSON.stringify(report.problems))
+    })
+  }
 })

@@ -17,6 +17,8 @@ import {checkChain} from './writer-support.js'
 
 const DAY1 = Date.parse('2030-03-01T12:00:00.000Z')
 const DAY2 = Date.parse('2030-03-02T00:00:01.000Z')
+/** verify's clock: after the writers' injected ones (an audit.retention entry stamped after it is a forgery). */
+const VERIFIER_NOW = new Date('2030-06-01T00:00:00.000Z')
 
 /** An object `depth` levels deep: {n: {n: … {}}}. */
 function nested(depth: number): Record<string, unknown> {
@@ -62,7 +64,7 @@ describe('AuditWriter', () => {
     assert.equal(all.length, 3)
     assert.equal((await checkChain(dir)).problems.length, 0)
     assert.notEqual(JSON.parse(all[2]).chain_hash, head)
-    assert.equal((await verifyDirectory(dir, {threads: 0})).valid, true)
+    assert.equal((await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})).valid, true)
   })
 
   it('rejects bad input with a clear error and writes nothing', async () => {
@@ -151,7 +153,7 @@ describe('AuditWriter', () => {
     const check = await checkChain(dir)
     assert.deepEqual(check.problems, [])
     assert.deepEqual(check.entries.map((e) => e.event), ['size.test', 'size.test', 'size.test', 'size.test', 'size.test', 'size.test', 'day.two', 'clock.back'])
-    assert.equal((await verifyDirectory(dir, {threads: 0})).valid, true)
+    assert.equal((await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})).valid, true)
   })
 
   it('never overwrites an existing part name', async () => {
@@ -190,7 +192,7 @@ describe('AuditWriter', () => {
     assert.deepEqual(check.problems, [])
     assert.equal(check.recorded, 1)
     assert.deepEqual(check.entries.map((e) => e.event), ['a.b', 'audit.recovery', 'after.crash'])
-    const report = await verifyDirectory(dir, {threads: 0})
+    const report = await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})
     assert.equal(report.valid, true, JSON.stringify(report.problems))
   })
 
@@ -243,10 +245,10 @@ describe('AuditWriter', () => {
     assert.equal(event.level, 'warning')
     assert.equal(event.actor, 'auditkit')
     const firstDayHead = chainedLines([{timestamp: '2030-02-01T08:00:00.000Z', event: 'a.b'}, {timestamp: '2030-02-01T09:00:00.000Z', event: 'a.c'}]).head
-    assert.deepEqual(event.details, {retention_days: 27, removed: [{file: 'audit-2030-02-01.jsonl', entries: 2, first: '2030-02-01T08:00:00.000Z', last: '2030-02-01T09:00:00.000Z', last_hash: firstDayHead}]})
+    assert.deepEqual(event.details, {retention_days: 27, removed: [{file: 'audit-2030-02-01.jsonl', entries: 2, first: '2030-02-01T08:00:00.000Z', last: '2030-02-01T09:00:00.000Z', last_hash: firstDayHead}], earlier: {through: null, entries: 0}})
     const check = await checkChain(dir, firstDayHead)
     assert.deepEqual(check.problems, [])
-    const report = await verifyDirectory(dir, {threads: 0})
+    const report = await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})
     assert.equal(report.valid, true, JSON.stringify(report.problems))
   })
 
@@ -275,7 +277,7 @@ describe('AuditWriter', () => {
     assert.deepEqual(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)).slice(0, 1), [])
     const path = join(dir, 'audit-2030-03-01.jsonl')
     assert.ok(statSync(path).size > 600 * 1000 * 1000)
-    const report = await verifyDirectory(dir, {threads: 0})
+    const report = await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})
     assert.equal(report.entries, 600)
     assert.equal(report.valid, true)
     unlinkSync(path)
@@ -301,7 +303,7 @@ describe('AuditWriter', () => {
     assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('audit-')).sort(), ['audit-2030-03-01.001.jsonl.gz', 'audit-2030-03-01.001.jsonl.gz.12346-0badcafe.tmp', 'audit-2030-03-01.002.jsonl.gz', 'audit-2030-03-01.jsonl'])
     assert.equal(mode(join(dir, 'audit-2030-03-01.001.jsonl.gz')), 0o400)
     assert.equal(mode(join(dir, 'audit-2030-03-01.002.jsonl.gz')), 0o400)
-    const report = await verifyDirectory(dir, {threads: 0})
+    const report = await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})
     assert.equal(report.valid, true, JSON.stringify(report.problems))
     assert.equal(report.entries, 3)
   })
@@ -320,7 +322,7 @@ describe('AuditWriter', () => {
     const events = lines(join(dir, 'audit-2030-03-01.jsonl')).slice(1)
     assert.deepEqual(events.map((l) => JSON.parse(l).details.removed.length), [2000, 100])
     for (const line of events) assert.ok(Buffer.byteLength(line) < 1024 * 1024)
-    const report = await verifyDirectory(dir, {threads: 0})
+    const report = await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})
     assert.equal(report.valid, true, JSON.stringify(report.problems))
   })
 
@@ -343,7 +345,7 @@ describe('AuditWriter', () => {
     assert.deepEqual([a.length, b.length].sort(), [0, 2])
     const names = readdirSync(dir).filter((n) => n.startsWith('audit-')).sort()
     for (const name of names) assert.ok(statSync(join(dir, name)).size > 0, `${name} is empty`)
-    assert.equal((await verifyDirectory(dir, {threads: 0})).valid, true)
+    assert.equal((await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})).valid, true)
   })
 
   it('the chain head is looked for in a part gzipped since the listing, and never taken from an older part instead', async () => {
@@ -369,7 +371,7 @@ describe('AuditWriter', () => {
     await writer.close()
     assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('audit-')), ['audit-2030-03-01.jsonl'])
     assert.deepEqual(lines(join(dir, 'audit-2030-03-01.jsonl')).map((l) => JSON.parse(l).event), ['a.c', 'audit.retention'])
-    assert.equal((await verifyDirectory(dir, {threads: 0})).valid, true)
+    assert.equal((await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})).valid, true)
   })
 
   it('breaks a lock left by a dead process at once, and waits for a live holder (then times out)', async () => {
