@@ -196,3 +196,43 @@ describe('audit tail', () => {
     assert.match(stderr, /^audit tail: error: .*nope: no such directory\n$/)
   })
 })
+
+describe('audit tail against hostile lines', () => {
+  /** `{"a":{"a":…}}` nested `depth` levels: JSON.parse takes it, a recursive writer overflows its stack. */
+  const nestingBomb = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`
+  const withBomb = (line: string) => line.replace('"details":{"i":', `"details":{"deep":${nestingBomb(5000)},"i":`)
+  const lokiBomb = `{"timestamp":"2026-03-01T10:00:59+00:00","action":"read","resource_type":"run","user_id":"lokibomb","details":{"deep":${nestingBomb(5000)}}}`
+
+  it('tail -n prints a nesting bomb (native and loki-mode) depth-limited, in pretty and jsonl', async () => {
+    const dir = tempDir()
+    const lines = chain(3)(3)
+    writeLog(dir, 'audit-2026-03-01.jsonl', [lines[0], withBomb(lines[1]), lines[2]])
+    writeLog(dir, 'audit-2026-03-02.jsonl', [lokiBomb])
+    for (const format of ['pretty', 'jsonl']) {
+      const {code, stdout, stderr} = await runAudit(['tail', '-n', '3', '--format', format, '--dir', dir])
+      assert.equal(code, 0, stderr)
+      assert.doesNotMatch(stderr, /internal error/)
+      assert.equal(stdout.trimEnd().split('\n').length, 3)
+      assert.match(stdout, /nested deeper than 64 levels[^]*lokibomb/)
+    }
+  })
+
+  it('tail -f prints a nesting bomb appended while following, and goes on', async () => {
+    const dir = tempDir()
+    const take = chain(4)
+    const live = writeLog(dir, 'audit-2026-03-01.jsonl', take(1))
+    const follower = startFollow(['-f', '-n', '1', '--format', 'jsonl', '--dir', dir])
+    try {
+      await follower.until(1)
+      const [bomb, after] = take(2)
+      appendFileSync(live, `${withBomb(bomb)}\n${after}\n`)
+      await follower.until(3)
+      assert.equal(follower.hashes()[2], hashOf(after))
+      appendFileSync(join(dir, 'audit-2026-03-02.jsonl'), `${lokiBomb}\n${take(1)[0]}\n`)
+      await follower.until(5)
+      assert.doesNotMatch(follower.stderr(), /internal error/)
+    } finally {
+      await follower.terminate()
+    }
+  })
+})

@@ -3,7 +3,7 @@ import {test} from 'node:test'
 
 import type {AuditEntry, LocatedEntry} from '../../src/events/model.js'
 import {csvCell, csvFormat, neutraliseFormula} from '../../src/formats/csv.js'
-import {entryFormat} from '../../src/formats/index.js'
+import {ENTRY_FORMATS, entryFormat} from '../../src/formats/index.js'
 import {jsonFormat} from '../../src/formats/json.js'
 import {jsonlFormat} from '../../src/formats/jsonl.js'
 import {loadPaint} from '../../src/formats/paint.js'
@@ -135,4 +135,17 @@ test('csv, json and jsonl: log content cannot drive the terminal; JSON stays the
   }
   assert.deepEqual(JSON.parse(render(jsonlFormat, [entry])), entry.entry)
   assert.deepEqual(JSON.parse(render(jsonFormat, [entry]))[0], entry.entry)
+})
+
+test('every format writes a nesting bomb in details depth-limited instead of crashing', () => {
+  let deep: unknown = 'bottom'
+  for (let i = 0; i < 5000; i++) deep = {a: deep}
+  const plain = located()
+  const bomb: LocatedEntry = {...plain, entry: {...plain.entry, details: {deep}}, raw: '(as read)'}
+  for (const name of ENTRY_FORMATS) {
+    const out = render(entryFormat(name), [bomb, located({actor: 'bob'})])
+    assert.match(out, /nested deeper than 64 levels/, name)
+    assert.match(out, /bob/, name)
+    if (name === 'json') assert.equal(JSON.parse(out).length, 2)
+  }
 })
