@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {writeFileSync} from 'node:fs'
+import {statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {test} from 'node:test'
 import {gzipSync} from 'node:zlib'
@@ -293,4 +293,21 @@ test('tail (reading backwards) reports a bad line with its real line number', as
   const {entries} = await readLastEntries(await listLogFiles(dir), 10, {diagnostics})
   assert.deepEqual(entries.map((e) => e.line), [1, 3, 4, 5])
   assert.match(diagnostics.lines()[0], /at audit-2026-11-02\.jsonl:2 /)
+})
+
+test('reading backwards passes over over-long lines anywhere (first, middle, last), reporting each with its number and length', async () => {
+  const dir = tempDir()
+  const lines = good(4)
+  const huge = (n: number) => 'x'.repeat(n)
+  writeLog(dir, 'audit-2026-11-02.jsonl', [huge(3 * 1024 * 1024), lines[0], lines[1], huge(2 * 1024 * 1024 + 5), lines[2], lines[3], huge(1024 * 1024 + 1)])
+  const files = await listLogFiles(dir)
+  const diagnostics = new Diagnostics()
+  const {entries, end} = await readLastEntries(files, 10, {diagnostics})
+  assert.deepEqual(entries.map((e) => [e.entry.actor, e.line]), [['user0', 2], ['user1', 3], ['user2', 5], ['user3', 6]])
+  assert.deepEqual(diagnostics.counts(), {'too-long': 3})
+  assert.match(diagnostics.lines()[0], /^warning: 3 lines over 1 MiB, first at audit-2026-11-02\.jsonl:7 \(1048577 bytes\)$/)
+  const few = new Diagnostics()
+  assert.deepEqual((await readLastEntries(files, 1, {diagnostics: few})).entries.map((e) => e.line), [6])
+  assert.deepEqual(few.counts(), {'too-long': 1})
+  assert.equal(end?.offset, statSync(files[0].path).size)
 })
