@@ -12,6 +12,7 @@ import {readEntries} from '../../src/store/reader.js'
 import {queryEntries} from '../../src/store/query.js'
 import {sha256Hex} from '../../src/integrity/hash.js'
 import {readLastEntries} from '../../src/store/tail.js'
+import {summarize} from '../../src/summary/summarize.js'
 import {chainedLines, tempDir, writeLog} from '../helpers.js'
 
 async function readAll(dir: string, options: Parameters<typeof readEntries>[1] = {}): Promise<{entries: LocatedEntry[]; diagnostics: Diagnostics}> {
@@ -225,15 +226,31 @@ test('a .gz that is not gzip at all is reported by name; other files are read', 
   assert.match(diagnostics.lines()[0], /audit-2026-11-02\.001\.jsonl\.gz/)
 })
 
-test('an unterminated last line is kept when it is a whole entry, reported when torn', async () => {
+test('an unterminated last line is not an entry, whole or torn: it is reported and left out', async () => {
   const dir = tempDir()
   const lines = good(3)
   writeLog(dir, 'audit-2026-11-01.jsonl', good(2, '2026-11-01'), {terminate: false})
   writeLog(dir, 'audit-2026-11-02.jsonl', [lines[0], lines[1], lines[2].slice(0, 40)], {terminate: false})
   const {entries, diagnostics} = await readAll(dir)
-  assert.deepEqual(entries.map((e) => `${e.file.slice(dir.length + 1)}:${e.line}`), ['audit-2026-11-01.jsonl:1', 'audit-2026-11-01.jsonl:2', 'audit-2026-11-02.jsonl:1', 'audit-2026-11-02.jsonl:2'])
+  assert.deepEqual(entries.map((e) => `${e.file.slice(dir.length + 1)}:${e.line}`), ['audit-2026-11-01.jsonl:1', 'audit-2026-11-02.jsonl:1', 'audit-2026-11-02.jsonl:2'])
+  assert.deepEqual(diagnostics.counts(), {unterminated: 2})
+  assert.match(diagnostics.lines()[0], /^warning: 2 unterminated last lines, first at audit-2026-11-01\.jsonl:2 /)
+})
+
+test('a forged whole entry as the unterminated last line is neither found nor counted by search, summary or tail', async () => {
+  const dir = tempDir()
+  const lines = good(2)
+  const fake = lines[1].replace('"actor":"user1"', '"actor":"admin-FAKE"').replace(/"chain_hash":"[0-9a-f]{64}"/, `"chain_hash":"${'0'.repeat(64)}"`)
+  writeLog(dir, 'audit-2026-11-02.jsonl', [lines[0], fake], {terminate: false})
+  const {entries, diagnostics} = await readAll(dir)
+  assert.deepEqual(entries.map((e) => e.entry.actor), ['user0'])
   assert.deepEqual(diagnostics.counts(), {unterminated: 1})
-  assert.match(diagnostics.lines()[0], /^warning: 1 unterminated last line, at audit-2026-11-02\.jsonl:3 /)
+  const reverse: string[] = []
+  for await (const batch of queryEntries(dir, {filter: {}, reverse: true, limit: 5})) reverse.push(...batch.map((e) => e.entry.actor))
+  assert.deepEqual(reverse, ['user0'])
+  const report = await summarize(dir, {filter: {}})
+  assert.equal(report.total, 1)
+  assert.deepEqual(report.top_actors.map((a) => a.name), ['user0'])
 })
 
 test('blank and whitespace-only lines are skipped silently, and counted in line numbers', async () => {
