@@ -204,6 +204,6 @@ async function findCurrent(files: LogFile[], current: Current): Promise<number> 
 /** The first non-blank line of a file with its number: the same before and after compression. */
 async function firstLine(file: Pick<LogFile, 'path' | 'gzip'>, fd?: number): Promise<string | undefined> {
   // Problems in a file only being recognised are reported when it is read, not here.
-  for await (const lines of readFileLines(file, new Diagnostics(), {start: 0, fd})) return `${lines[0].line}:${lines[0].text}`
+  for await (const lines of readFileLines(file, new Diagnostics(), {start: 0, fd, wholeLastLine: true})) return `${lines[0].line}:${lines[0].text}`
   return undefined
 }
