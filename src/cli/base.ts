@@ -6,7 +6,7 @@ import {FilterError} from '../events/filter.js'
 import {TimeExpressionError} from '../events/time.js'
 import {loadPaint, type Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../formats/sanitize.js'
-import {describeFsError, LogDirectoryError, NOT_REGULAR} from '../store/files.js'
+import {describeFsError, HARD_LINKED, LogDirectoryError, NOT_REGULAR} from '../store/files.js'
 import {LockTimeoutError} from '../store/lock.js'
 
 /** Exit codes shared by every command (DESIGN.md), plus sysexits' EX_SOFTWARE for a bug, so a crash never reads as an answer. */
@@ -20,7 +20,7 @@ export class UserError extends Error {
 }
 
 /** Errors from files the user named. */
-const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', 'ELOOP', NOT_REGULAR])
+const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', 'ELOOP', NOT_REGULAR, HARD_LINKED])
 
 /** oclif's own constraint on parsed flags and args (its FlagOutput and ArgOutput, not exported). */
 type ParsedValues = {[name: string]: any}
