@@ -8,7 +8,7 @@ import {z} from 'zod'
 import {readDefaults} from '../config/load.js'
 import {type Config, makeConfigSchemas} from '../config/schema.js'
 import {globToRegExp} from '../events/filter.js'
-import {type AuditEntry, EVENT_NAME, type Level, LEVELS, levelRank, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
+import {type AuditEntry, EVENT_NAME, type Level, LEVELS, levelRank, MAX_EVENT_LENGTH, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
 import {chainLine, GENESIS, serializeBody} from '../integrity/native.js'
 import {type LogFile, listLogFiles, LogDirectoryError, makeDirectory, openAppendSync, plainName} from './files.js'
 import {DirectoryLock} from './lock.js'
@@ -76,6 +76,7 @@ export class WriteInputError extends Error {}
 
 const inputSchema = z.strictObject({
   event: z.string({error: 'event: expected a string'})
+    .max(MAX_EVENT_LENGTH, {error: (issue) => `event: ${String(issue.input).length} characters; an event name has at most ${MAX_EVENT_LENGTH}`, abort: true})
     .regex(EVENT_NAME, {error: (issue) => `event "${String(issue.input)}": expected category.action, lowercase [a-z0-9_-] segments joined by dots`})
     // verify trusts audit.retention and audit.recovery to account for removed files and torn lines,
     // so only the writer itself may append events of its own category.

@@ -121,6 +121,19 @@ describe('audit log', () => {
     assert.equal(readFileSync(target, 'utf8'), 'precious\n')
   })
 
+  it('an event name over 128 characters is refused (exit 2, without echoing it), 128 is written', async () => {
+    const dir = tempDir()
+    const long = await runAudit(['log', `a.${'b'.repeat(4998)}`, '--dir', dir])
+    assert.equal(long.code, 2)
+    assert.equal(long.stderr, 'audit log: error: event: 5000 characters; an event name has at most 128\n')
+    const justOver = await runAudit(['log', `a.${'b'.repeat(127)}`, '--dir', dir])
+    assert.equal(justOver.code, 2)
+    assert.deepEqual(logFiles(dir), [])
+    const max = `a.${'b'.repeat(126)}`
+    assert.equal((await runAudit(['log', max, '--dir', dir])).code, 0)
+    assert.deepEqual(entriesIn(dir).map((e) => e.event), [max])
+  })
+
   it('never appends through a hard link: a newest file with another name is refused (exit 2, the other name\'s file untouched)', async () => {
     const dir = tempDir()
     assert.equal((await runAudit(['log', 'a.b', '--dir', dir])).code, 0)
