@@ -6,7 +6,8 @@ import {FilterError} from '../events/filter.js'
 import {TimeExpressionError} from '../events/time.js'
 import {loadPaint, type Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../formats/sanitize.js'
-import {describeFsError, HARD_LINKED, LogDirectoryError, NOT_REGULAR} from '../store/files.js'
+import type {Diagnostics} from '../store/diagnostics.js'
+import {describeFsError, HARD_LINKED, LogDirectoryError, NOT_REGULAR, UnreadableFileError} from '../store/files.js'
 import {LockTimeoutError} from '../store/lock.js'
 
 /** Exit codes shared by every command (DESIGN.md), plus sysexits' EX_SOFTWARE for a bug, so a crash never reads as an answer. */
@@ -67,6 +68,15 @@ export abstract class AuditCommand extends Command {
     process.stderr.write(`${sanitizeLine(text)}\n`)
   }
 
+  /**
+   * Prints the problems met while reading, one line each. A log file that could not be read makes
+   * the answer incomplete, which is neither yes nor no: exit 3, whatever the answer was.
+   */
+  protected reportProblems(diagnostics: Diagnostics): void {
+    for (const line of diagnostics.lines()) this.warnLine(line)
+    if (diagnostics.counts().unreadable) process.exitCode = EXIT.outside
+  }
+
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     if (error instanceof Errors.ExitError) throw error
     // DEBUG shows the stack too; the message and exit code stay the same (DEBUG=express:* is common).
@@ -75,6 +85,10 @@ export abstract class AuditCommand extends Command {
     if (user) {
       this.warnLine(`audit ${this.id}: error: ${error.message}`)
       return this.exit(error instanceof UserError ? error.exitCode : EXIT.usage)
+    }
+    if (error instanceof UnreadableFileError) {
+      this.warnLine(`audit ${this.id}: error: ${error.message}`)
+      return this.exit(EXIT.outside)
     }
     if (error instanceof LockTimeoutError) {
       // Another writer holds the log: a busy resource, not a usage error; the caller may retry.

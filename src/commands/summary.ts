@@ -20,7 +20,7 @@ The default range is the last 24 hours (with only --until, the 24 hours before i
 the last 24 hours of the log, and the report says so. --all reads everything.
 Whole-file aggregates are cached in $XDG_CACHE_HOME/auditkit (checked against each file's inode, size,
 mtime and ctime), so repeated reports over closed files are fast; --no-cache reads everything afresh.
-Exit 0 when entries were found, 1 when none.`
+Exit 0 when entries were found, 1 when none, 3 when a log file could not be read.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --dir /var/log/myapp/audit',
@@ -51,13 +51,13 @@ Exit 0 when entries were found, 1 when none.`
     const diagnostics = new Diagnostics()
     const cacheDir = flags['no-cache'] ? undefined : join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'auditkit')
     const report = await summarize(config.dir, {filter: spec, profile, diagnostics, topActors: flags.top, cacheDir, local: flags.local})
-    for (const line of diagnostics.lines()) this.warnLine(line)
+    if (report.total === 0) process.exitCode = EXIT.negative
+    this.reportProblems(diagnostics)
     if (flags.json) {
       process.stdout.write(`${safeJson({...report, range: {...report.range, default_window_moved_to_log_end: logEnded}}, 2)}\n`)
     } else {
       const {renderSummary} = await import('../summary/render.js')
       process.stdout.write(renderSummary(report, await this.paint(flags), {logEnded, local: flags.local}))
     }
-    if (report.total === 0) process.exitCode = EXIT.negative
   }
 }

@@ -106,6 +106,20 @@ export function describeFsError(error: unknown): string {
   }
 }
 
+/** As describeFsError, with the errno code when there is one: `permission denied, EACCES`. */
+export function describeFsErrorWithCode(error: unknown): string {
+  const {code} = error as NodeJS.ErrnoException
+  const phrase = describeFsError(error)
+  return code && /^E[A-Z]+$/.test(code) && code !== NOT_REGULAR && code !== HARD_LINKED && !phrase.includes(code) ? `${phrase}, ${code}` : phrase
+}
+
+/** A log file that exists but cannot be read (permission denied): an outside part failed, not tampering. */
+export class UnreadableFileError extends Error {
+  constructor(readonly path: string, error: unknown) {
+    super(`${path}: ${describeFsErrorWithCode(error)}; it could not be checked`)
+  }
+}
+
 /**
  * `mkdir -p`, creating what is missing with `mode`. Not Node's `{recursive: true}`: that spins
  * forever where a parent exists but cannot hold children (under /proc or /sys mkdir says ENOENT,

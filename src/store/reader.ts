@@ -7,7 +7,7 @@ import {type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.j
 import {sha256Hex} from '../integrity/hash.js'
 import {decodeLine, peekNativeTime} from './decode.js'
 import {Diagnostics, type Problem} from './diagnostics.js'
-import {currentForms, describeFsError, type LogFile, listLogFiles, openRegularSync} from './files.js'
+import {currentForms, describeFsErrorWithCode, type LogFile, listLogFiles, openRegularSync} from './files.js'
 
 const CHUNK_BYTES = 1024 * 1024
 
@@ -121,7 +121,7 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
     try {
       own = openRegularSync(file.path)
     } catch (error) {
-      diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsError(error)})
+      diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
       return
     }
   }
@@ -247,7 +247,7 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
       if (file.gzip && code?.startsWith('Z_')) {
         diagnostics.report({kind: 'truncated-gzip', file: file.path, reason: `${(error as Error).message}; entries before the damage were kept`})
       } else {
-        diagnostics.report({kind: 'unreadable', file: file.path, reason: (error as Error).message})
+        diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
       }
       carry = undefined
     }

@@ -1,9 +1,9 @@
 import {isUtf8} from 'node:buffer'
-import {stat} from 'node:fs/promises'
+import {type FileHandle, stat} from 'node:fs/promises'
 
 import {type LocatedEntry, MAX_LINE_BYTES} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
-import {type LogFile, openRegular} from './files.js'
+import {describeFsErrorWithCode, type LogFile, openRegular} from './files.js'
 import {countFileLineFeeds, decodeBatch, decodeFile, type DecodeState, type RawLine, type ReadOptions, settleHeld} from './reader.js'
 
 const BLOCK = 64 * 1024
@@ -23,7 +23,15 @@ export interface FilePosition {
  * huge line costs time linear in its length and no more memory than one line may hold.
  */
 async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, diagnostics: Diagnostics): Promise<{entries: LocatedEntry[]; end: FilePosition}> {
-  const handle = await openRegular(file.path)
+  let handle: FileHandle
+  try {
+    handle = await openRegular(file.path)
+  } catch (error) {
+    // Reported, and the older files are still read; a follower goes on after it (it will not be able to read it either).
+    diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
+    const info = await stat(file.path).catch(() => undefined)
+    return {entries: [], end: {path: file.path, offset: info?.size ?? 0, ino: info?.ino ?? 0}}
+  }
   try {
     const info = await handle.stat()
     const block = Buffer.allocUnsafe(BLOCK)
