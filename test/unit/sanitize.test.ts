@@ -81,3 +81,19 @@ test('safeJson and boundedJson cut a value nested deeper than JSON.stringify can
   const proto = JSON.parse(`{"__proto__":${'['.repeat(100_000)}${']'.repeat(100_000)}}`)
   assert.match(boundedJson(proto), /^\{"__proto__":\[\[/)
 })
+
+test('the format characters escaped are exactly Unicode\'s Cf (and U+180E), beyond the BMP too', () => {
+  const bidi = /[\u202a-\u202e\u2066-\u2069]/
+  // eslint-disable-next-line no-control-regex
+  const removed = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/
+  for (let code = 0; code <= 0x10ffff; code++) {
+    if (code >= 0xd800 && code <= 0xdfff) continue
+    const char = String.fromCodePoint(code)
+    if (bidi.test(char) || removed.test(char)) continue
+    const escaped = code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`
+    const expected = /\p{Cf}/u.test(char) || code === 0x180e ? escaped : char
+    if (sanitizeText(char) !== expected) assert.fail(`U+${code.toString(16)}: ${JSON.stringify(sanitizeText(char))}, expected ${JSON.stringify(expected)}`)
+    if (expected !== char && JSON.parse(safeJson(char)) !== char) assert.fail(`U+${code.toString(16)}: safeJson changed the value`)
+    if (expected !== char && safeJson(char).includes(char)) assert.fail(`U+${code.toString(16)}: left raw by safeJson`)
+  }
+})
