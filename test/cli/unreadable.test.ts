@@ -75,6 +75,11 @@ test('summary: exit 3 with the same line, the report made from what could be rea
     assert.equal(JSON.parse(r.stdout).total, 2)
     assert.equal(r.stderr, WARNING)
   }
+  // The default range, the log's last 24 hours, is found without the newest file: said so too.
+  const r = await runAudit(['summary', '--dir', dir, '--json'], options)
+  assert.equal(r.code, 3, r.stderr)
+  assert.equal(JSON.parse(r.stdout).total, 2)
+  assert.equal(r.stderr, WARNING)
 })
 
 test('verify: a file it cannot read is not tampering: exit 3 naming the file and the errno, no INVALID', async () => {
