@@ -158,7 +158,8 @@ describe('audit log', () => {
     const file = await runAudit(['log', 'a.b', '--dir', dir, '--details-file', '/dev/zero'], {wrapper: bounded, timeoutMs: 60_000})
     assert.equal(file.code, 2, file.stderr)
     assert.equal(file.stderr, 'audit log: error: --details-file /dev/zero: over 1048576 bytes; readers accept at most 1048576 per entry\n')
-    const stdin = await runAudit(['log', 'a.b', '-', '--dir', dir], {wrapper: ['sh', '-c', 'exec "$@" < /dev/zero', 'sh', ...bounded], timeoutMs: 60_000})
+    // Through a pipe from cat, so the (empty) input runAudit writes still has a reader.
+    const stdin = await runAudit(['log', 'a.b', '-', '--dir', dir], {wrapper: ['sh', '-c', 'cat /dev/zero | "$@"', 'sh', ...bounded], timeoutMs: 60_000})
     assert.equal(stdin.code, 2, stdin.stderr)
     assert.equal(stdin.stderr, 'audit log: error: standard input: over 1048576 bytes; readers accept at most 1048576 per entry\n')
     assert.deepEqual(logFiles(dir), [])
