@@ -5,7 +5,8 @@ import type {Config} from '../config/schema.js'
 import {AuditError, EXIT} from '../errors.js'
 import {loadPaint, type Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../formats/sanitize.js'
-import {describeFsError, NOT_REGULAR} from '../store/files.js'
+import type {Diagnostics} from '../store/diagnostics.js'
+import {describeFsError, HARD_LINKED, NOT_REGULAR, UnreadableFileError} from '../store/files.js'
 
 export {EXIT} from '../errors.js'
 
@@ -13,7 +14,7 @@ export {EXIT} from '../errors.js'
 export {AuditError as UserError} from '../errors.js'
 
 /** Errors from files the user named. */
-const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', 'ELOOP', NOT_REGULAR])
+const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', 'ELOOP', NOT_REGULAR, HARD_LINKED])
 
 /** oclif's own constraint on parsed flags and args (its FlagOutput and ArgOutput, not exported). */
 type ParsedValues = {[name: string]: any}
@@ -58,6 +59,15 @@ export abstract class AuditCommand extends Command {
     process.stderr.write(`${sanitizeLine(text)}\n`)
   }
 
+  /**
+   * Prints the problems met while reading, one line each. A log file that could not be read makes
+   * the answer incomplete, which is neither yes nor no: exit 3, whatever the answer was.
+   */
+  protected reportProblems(diagnostics: Diagnostics): void {
+    for (const line of diagnostics.lines()) this.warnLine(line)
+    if (diagnostics.counts().unreadable) process.exitCode = EXIT.outside
+  }
+
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     if (error instanceof Errors.ExitError) throw error
     // DEBUG shows the stack too; the message and exit code stay the same (DEBUG=express:* is common).
@@ -65,6 +75,10 @@ export abstract class AuditCommand extends Command {
     if (error instanceof AuditError) {
       this.warnLine(`audit ${this.id}: error: ${error.message}`)
       return this.exit(error.exitCode)
+    }
+    if (error instanceof UnreadableFileError) {
+      this.warnLine(`audit ${this.id}: error: ${error.message}`)
+      return this.exit(EXIT.outside)
     }
     if (error instanceof Errors.CLIError) {
       // Flag and argument errors from the parser come over several lines: fold them into one.

@@ -1,10 +1,9 @@
-import {readFileSync} from 'node:fs'
-
 import {Args, Flags} from '@oclif/core'
 
 import {AuditCommand, UserError} from '../cli/base.js'
 import {LEVELS, MAX_LINE_BYTES} from '../events/model.js'
 import {safeJson} from '../formats/sanitize.js'
+import {readAtMost} from '../store/files.js'
 import {AuditWriter, checkWriteInput, defaultActor, jsonProblem, WriteInputError} from '../store/writer.js'
 
 /** Reads a details document (a JSON object) from text the user gave. */
@@ -22,17 +21,28 @@ function parseDetails(text: string, source: string): Record<string, unknown> {
   return value as Record<string, unknown>
 }
 
-/** A file's text, or standard input's for "-" (read as a stream: a pipe may be non-blocking). */
+/** A file's text, or standard input's for "-" (read as a stream: a pipe may be non-blocking), refused past MAX_LINE_BYTES. */
 async function readSource(path: string, source: string): Promise<string> {
+  let bytes: Buffer
   try {
-    if (path !== '-') return readFileSync(path, 'utf8')
-    const chunks: Buffer[] = []
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-    return Buffer.concat(chunks).toString('utf8')
+    if (path === '-') {
+      const chunks: Buffer[] = []
+      let total = 0
+      for await (const chunk of process.stdin) {
+        chunks.push(chunk as Buffer)
+        total += (chunk as Buffer).length
+        if (total > MAX_LINE_BYTES) break // an endless source (< /dev/zero) is not read whole
+      }
+      bytes = Buffer.concat(chunks)
+    } else {
+      bytes = readAtMost(path, MAX_LINE_BYTES)
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new UserError(`${source}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message}`)
   }
+  if (bytes.length > MAX_LINE_BYTES) throw new UserError(`${source}: over ${MAX_LINE_BYTES} bytes; readers accept at most ${MAX_LINE_BYTES} per entry`)
+  return bytes.toString('utf8')
 }
 
 export default class Log extends AuditCommand {

@@ -11,7 +11,8 @@ export default class Search extends AuditCommand {
   static override summary = 'Find entries across all rotated files by event, level, actor, field, text and time'
   static override description = `Reads every log file of the directory in chain order (plain and gzipped parts, and loki-mode
 logs) and prints the entries that match all the filters given. Time bounds skip whole files by the
-date in their name. Exit 0 when something matched, 1 when nothing did, 2 on bad usage.`
+date in their name. Exit 0 when something matched, 1 when nothing did, 2 on bad usage, 3 when a log
+file could not be read (the answer is then incomplete; the warning names the file).`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --event "auth.*" --since 1h',
@@ -52,7 +53,7 @@ date in their name. Exit 0 when something matched, 1 when nothing did, 2 on bad 
       if (format.end) await out.write(format.end)
       await out.flush()
     }
-    for (const line of diagnostics.lines()) this.warnLine(line)
     if (found === 0) process.exitCode = EXIT.negative
+    this.reportProblems(diagnostics)
   }
 }

@@ -6,7 +6,7 @@ import {Flags} from '@oclif/core'
 import {AuditCommand, EXIT} from '../cli/base.js'
 import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
 import {safeJson} from '../formats/sanitize.js'
-import {Diagnostics} from '../store/diagnostics.js'
+import {Diagnostics, type Problem} from '../store/diagnostics.js'
 import {DEFAULT_WINDOW_MS, defaultRange, summarize} from '../summary/summarize.js'
 
 export default class Summary extends AuditCommand {
@@ -20,7 +20,7 @@ The default range is the last 24 hours (with only --until, the 24 hours before i
 the last 24 hours of the log, and the report says so. --all reads everything.
 Whole-file aggregates are cached in $XDG_CACHE_HOME/auditkit (checked against each file's inode, size,
 mtime and ctime), so repeated reports over closed files are fast; --no-cache reads everything afresh.
-Exit 0 when entries were found, 1 when none.`
+Exit 0 when entries were found, 1 when none, 3 when a log file could not be read.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --dir /var/log/myapp/audit',
@@ -43,21 +43,24 @@ Exit 0 when entries were found, 1 when none.`
     const profile = flags.profile
     const spec = filterSpecFromFlags(flags, now)
     let logEnded = false
+    let unreadable: Problem | undefined
     if (!flags.all && spec.since === undefined) {
       // With only --until, the default window is the 24 hours before it.
-      if (spec.until === undefined) ({since: spec.since, until: spec.until, logEnded} = await defaultRange(config.dir, now, profile))
+      if (spec.until === undefined) ({since: spec.since, until: spec.until, logEnded, unreadable} = await defaultRange(config.dir, now, profile))
       else spec.since = spec.until - DEFAULT_WINDOW_MS
     }
     const diagnostics = new Diagnostics()
     const cacheDir = flags['no-cache'] ? undefined : join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'auditkit')
     const report = await summarize(config.dir, {filter: spec, profile, diagnostics, topActors: flags.top, cacheDir, local: flags.local})
-    for (const line of diagnostics.lines()) this.warnLine(line)
+    // The range was chosen without a file that could not be read; told once, if the report's own reading did not meet it.
+    if (unreadable && !diagnostics.counts().unreadable) diagnostics.report(unreadable)
+    if (report.total === 0) process.exitCode = EXIT.negative
+    this.reportProblems(diagnostics)
     if (flags.json) {
       process.stdout.write(`${safeJson({...report, range: {...report.range, default_window_moved_to_log_end: logEnded}}, 2)}\n`)
     } else {
       const {renderSummary} = await import('../summary/render.js')
       process.stdout.write(renderSummary(report, await this.paint(flags), {logEnded, local: flags.local}))
     }
-    if (report.total === 0) process.exitCode = EXIT.negative
   }
 }

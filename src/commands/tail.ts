@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {AuditCommand} from '../cli/base.js'
+import {AuditCommand, EXIT} from '../cli/base.js'
 import {filterFlags, filterSpecFromFlags, formatFlag} from '../cli/flags.js'
 import {Output} from '../cli/output.js'
 import {compileFilter} from '../events/filter.js'
@@ -45,7 +45,7 @@ repeated. Log text is stripped of control characters and escape sequences before
     if (format.begin) await out.write(format.begin)
     for (const located of entries) await out.write(format.encode(located, index++))
     await out.flush()
-    for (const line of diagnostics.lines()) this.warnLine(line)
+    this.reportProblems(diagnostics)
     if (flags.follow) {
       const stop = new AbortController()
       const onSignal = () => stop.abort()
@@ -57,6 +57,7 @@ repeated. Log text is stripped of control characters and escape sequences before
           await out.flush() // someone is watching, or a pipe reads it live
           if (out.isClosed) break
         }
+        if (live.counts().unreadable) process.exitCode = EXIT.outside
       } finally {
         process.off('SIGINT', onSignal).off('SIGTERM', onSignal)
       }
@@ -73,6 +74,7 @@ class LiveDiagnostics extends Diagnostics {
   }
 
   override report(problem: Problem): void {
+    super.report(problem) // counted too, for the exit code
     const one = new Diagnostics()
     one.report(problem)
     for (const line of one.lines()) this.warn(line)

@@ -7,6 +7,7 @@ import {fileURLToPath} from 'node:url'
 import type {z} from 'zod'
 
 import {AuditError} from '../errors.js'
+import {readAtMost} from '../store/files.js'
 import {type Config, makeConfigSchemas} from './schema.js'
 
 // zod and yaml cost more to load than `audit tail` takes to run, so they are loaded only when
@@ -49,11 +50,17 @@ function describe(error: z.ZodError): string {
   return `key "${path}": ${issue.message}`
 }
 
+/** Far more than any config needs; a file or device that gives more (--config /dev/zero) is refused, not read whole. */
+const MAX_CONFIG_BYTES = 1024 * 1024
+
 function readYaml(file: string): unknown {
   let text: string
   try {
-    text = readFileSync(file, 'utf8')
+    const bytes = readAtMost(file, MAX_CONFIG_BYTES)
+    if (bytes.length > MAX_CONFIG_BYTES) throw new ConfigError(`config ${file}: over ${MAX_CONFIG_BYTES} bytes, more than a config file may hold`)
+    text = bytes.toString('utf8')
   } catch (error) {
+    if (error instanceof ConfigError) throw error
     throw new ConfigError(`config ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`)
   }
   try {

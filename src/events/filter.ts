@@ -1,4 +1,5 @@
 import {AuditError} from '../errors.js'
+import {boundedJson} from '../formats/sanitize.js'
 import {type Level, type LocatedEntry, levelRank} from './model.js'
 
 /** What the reading commands' filter flags ask for. */
@@ -61,7 +62,7 @@ export function getPath(object: unknown, path: string): unknown {
 
 function valueText(value: unknown): string | undefined {
   if (value === undefined) return undefined
-  return typeof value === 'string' ? value : JSON.stringify(value)
+  return typeof value === 'string' ? value : boundedJson(value)
 }
 
 const WHERE = /^([A-Za-z0-9_.@-]+)\s*(!=|!~|=|~)(.*)$/s

@@ -25,6 +25,8 @@ export function levelRank(level: Level): number {
 
 /** `category.action[.more]`, lowercase segments of `[a-z0-9_-]`. */
 export const EVENT_NAME = /^[a-z0-9_-]+(\.[a-z0-9_-]+)+$/
+/** Longest event name written: room for a few descriptive segments, not for a payload in the name. */
+export const MAX_EVENT_LENGTH = 128
 
 /** RFC 3339 date-time with an explicit offset (`Z` or `±hh:mm`). */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/

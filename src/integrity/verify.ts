@@ -6,7 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {Worker} from 'node:worker_threads'
 import {createGunzip} from 'node:zlib'
 
-import {checkLogDirectory, compareLogFiles, currentForms, DAY_MS, DAY_SLACK_MS, dayStart, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile} from '../store/files.js'
+import {checkLogDirectory, compareLogFiles, currentForms, DAY_MS, DAY_SLACK_MS, dayStart, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile, UnreadableFileError} from '../store/files.js'
 import {MAX_LINE_BYTES} from '../events/model.js'
 import {startWorker} from '../threads.js'
 import {type Checkpoint, checkSequence, DEFAULT_CHECKPOINT_NAME, type FileCommitment, keyId, readCheckpointText} from './checkpoint.js'
@@ -340,6 +340,8 @@ async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncG
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
+    // Not readable by this user: nothing can be said about the file, which is no sign of tampering.
+    if (code === 'EACCES' || code === 'EPERM') throw new UnreadableFileError(file.path, error)
     end.error = gzip && code?.startsWith('Z_')
       ? {kind: 'truncated-gzip', reason: `truncated or corrupt gzip (${(error as Error).message}); the entries before the damage were checked`}
       : {kind: 'unreadable', reason: `cannot be read (${describeFsError(error)})`}

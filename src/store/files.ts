@@ -1,4 +1,4 @@
-import {closeSync, constants, fstatSync, mkdirSync, openSync, statSync} from 'node:fs'
+import {closeSync, constants, fstatSync, mkdirSync, openSync, readSync, statSync} from 'node:fs'
 import {type FileHandle, open, readdir, stat} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 
@@ -6,6 +6,8 @@ import {AuditError} from '../errors.js'
 
 /** The code of the error openRegular*() throw for a FIFO, device, directory or socket. */
 export const NOT_REGULAR = 'ENOTREGULAR'
+/** The code of the error openAppendSync() throws for a file with another name (a hard link). */
+export const HARD_LINKED = 'EHARDLINKED'
 
 // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, for ever.
 const READ_NOT_BLOCKING = constants.O_RDONLY | constants.O_NONBLOCK
@@ -37,6 +39,21 @@ export function openRegularSync(path: string): number {
   return fd
 }
 
+/**
+ * Appending opens never follow a symbolic link, nor write to a file with more than one name: a link
+ * planted under a log file's name (by anyone who can write the directory) would otherwise make the
+ * writer, perhaps root, append to its target. A hard link cannot be told from the original, so any
+ * second name is refused (the writer's own link-then-unlink rotation is repaired before it appends).
+ */
+export function openAppendSync(path: string): number {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW)
+  if (fstatSync(fd).nlink > 1) {
+    closeSync(fd)
+    throw Object.assign(new Error(`has other names (hard links), open '${path}'`), {code: HARD_LINKED, path})
+  }
+  return fd
+}
+
 /** A regular file's text; a FIFO, device or directory is refused without reading it. */
 export async function readRegularFile(path: string): Promise<string> {
   const handle = await openRegular(path)
@@ -44,6 +61,28 @@ export async function readRegularFile(path: string): Promise<string> {
     return await handle.readFile('utf8')
   } finally {
     await handle.close()
+  }
+}
+
+/**
+ * At most `limit` + 1 bytes of what `path` names (a file, a pipe, a device): one byte more than
+ * allowed tells the input is too long, without reading an endless source such as /dev/zero.
+ */
+export function readAtMost(path: string, limit: number): Buffer {
+  const fd = openSync(path, 'r')
+  try {
+    const chunks: Buffer[] = []
+    let total = 0
+    while (total <= limit) {
+      const buf = Buffer.allocUnsafe(Math.min(64 * 1024, limit + 1 - total))
+      const n = readSync(fd, buf, 0, buf.length, null)
+      if (n === 0) break
+      chunks.push(buf.subarray(0, n))
+      total += n
+    }
+    return Buffer.concat(chunks)
+  } finally {
+    closeSync(fd)
   }
 }
 
@@ -64,7 +103,22 @@ export function describeFsError(error: unknown): string {
     case 'ELOOP': return 'a symbolic link where a file was expected (not followed), or a loop of them'
     case 'ENAMETOOLONG': return 'name too long'
     case NOT_REGULAR: return 'not a regular file'
+    case HARD_LINKED: return 'a file with another name (a hard link): not appended to'
     default: return (error as Error).message
+  }
+}
+
+/** As describeFsError, with the errno code when there is one: `permission denied, EACCES`. */
+export function describeFsErrorWithCode(error: unknown): string {
+  const {code} = error as NodeJS.ErrnoException
+  const phrase = describeFsError(error)
+  return code && /^E[A-Z]+$/.test(code) && code !== NOT_REGULAR && code !== HARD_LINKED && !phrase.includes(code) ? `${phrase}, ${code}` : phrase
+}
+
+/** A log file that exists but cannot be read (permission denied): an outside part failed, not tampering. */
+export class UnreadableFileError extends Error {
+  constructor(readonly path: string, error: unknown) {
+    super(`${path}: ${describeFsErrorWithCode(error)}; it could not be checked`)
   }
 }
 

@@ -4,7 +4,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import type {LocatedEntry} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
-import {type LogFile, listLogFiles, openRegular, parseLogFileName} from './files.js'
+import {describeFsErrorWithCode, type LogFile, listLogFiles, openRegular, parseLogFileName} from './files.js'
 import {countFileLineFeeds, decodeFile, type ReadCursor, readFileLines, type ReadOptions} from './reader.js'
 import type {FilePosition} from './tail.js'
 
@@ -46,7 +46,9 @@ export async function* followEntries(dir: string, options: FollowOptions): Async
   const pause = () => sleep(pollMs, undefined, {signal}).catch(() => undefined)
   let current: Current | undefined
   let passed: Place | undefined // when no file is open: the last file read whole (a gzip file)
-  if (options.start) ({current, passed} = await resume(dir, options.start, diagnostics))
+  // Files that could not be opened (permission denied), by path, with their inode: reported once, then passed over.
+  const refused = new Map<string, number>()
+  if (options.start) ({current, passed} = await resume(dir, options.start, diagnostics, refused))
   try {
     while (!signal?.aborted) {
       if (current) yield* readNew(current, options, true)
@@ -59,6 +61,7 @@ export async function* followEntries(dir: string, options: FollowOptions): Async
         passed = compressed
         continue
       }
+      while (next.length > 0 && refused.has(next[0].path) && (await stat(next[0].path).catch(() => undefined))?.ino === refused.get(next[0].path)) next.shift()
       if (next.length === 0) {
         await pause()
         continue
@@ -74,7 +77,7 @@ export async function* followEntries(dir: string, options: FollowOptions): Async
         passed = file
         continue
       }
-      const opened = await openFile(file, files, diagnostics)
+      const opened = await openFile(file, files, diagnostics, refused)
       if (opened === 'gone' || (opened && !(await holdsNext(dir, current, passed, opened)))) {
         if (opened && opened !== 'gone') await opened.handle.close()
         await pause() // rotated away since the listing: look again
@@ -109,14 +112,20 @@ function topPart(files: LogFile[], day: string): number {
   return top
 }
 
+/** Reports a file that cannot be opened, once, and notes it so it is passed over while it is the same file. */
+async function refuse(path: string, error: unknown, diagnostics: Diagnostics, refused: Map<string, number>): Promise<void> {
+  refused.set(path, (await stat(path).catch(() => undefined))?.ino ?? -1)
+  diagnostics.report({kind: 'unreadable', file: path, reason: describeFsErrorWithCode(error)})
+}
+
 /** Opens a plain file to follow from its start; 'gone' when it was renamed away since it was listed. */
-async function openFile(file: LogFile, files: LogFile[], diagnostics: Diagnostics): Promise<Current | 'gone' | undefined> {
+async function openFile(file: LogFile, files: LogFile[], diagnostics: Diagnostics, refused: Map<string, number>): Promise<Current | 'gone' | undefined> {
   let handle: FileHandle
   try {
     handle = await openRegular(file.path)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone'
-    diagnostics.report({kind: 'unreadable', file: file.path, reason: (error as Error).message})
+    await refuse(file.path, error, diagnostics, refused)
     return undefined
   }
   const {ino} = await handle.stat()
@@ -136,14 +145,18 @@ async function holdsNext(dir: string, current: Current | undefined, passed: Plac
 }
 
 /** Opens the start position's file, found by its inode if it was renamed in the meantime. */
-async function resume(dir: string, start: FilePosition, diagnostics: Diagnostics): Promise<{current?: Current; passed?: Place}> {
+async function resume(dir: string, start: FilePosition, diagnostics: Diagnostics, refused: Map<string, number>): Promise<{current?: Current; passed?: Place}> {
   const place = parseLogFileName(basename(start.path))
   if (!place) throw new Error(`${start.path}: not a log file name`)
   if (place.gzip) return {passed: place}
   const files = await listLogFiles(dir)
   const sameDay = files.filter((f) => f.day === place.day && !f.gzip).map((f) => f.path)
+  let failure: unknown // why the start's own name could not be opened, when it is there
   for (const path of [start.path, ...sameDay.reverse()]) {
-    const handle = await openRegular(path).catch(() => undefined)
+    const handle = await openRegular(path).catch((error: NodeJS.ErrnoException) => {
+      if (path === start.path && error.code !== 'ENOENT') failure = error
+      return undefined
+    })
     if (!handle) continue
     const {ino} = await handle.stat()
     if (ino === start.ino) {
@@ -152,7 +165,9 @@ async function resume(dir: string, start: FilePosition, diagnostics: Diagnostics
     }
     await handle.close()
   }
-  diagnostics.report({kind: 'unreadable', file: start.path, reason: 'compressed or removed before following began; entries written to it since were not shown'})
+  // Unreadable, it was reported by the reading that gave the start: only passed over here.
+  if (failure) refused.set(start.path, start.ino)
+  else diagnostics.report({kind: 'unreadable', file: start.path, reason: 'compressed or removed before following began; entries written to it since were not shown'})
   return {passed: place}
 }
 
@@ -204,6 +219,6 @@ async function findCurrent(files: LogFile[], current: Current): Promise<number> 
 /** The first non-blank line of a file with its number: the same before and after compression. */
 async function firstLine(file: Pick<LogFile, 'path' | 'gzip'>, fd?: number): Promise<string | undefined> {
   // Problems in a file only being recognised are reported when it is read, not here.
-  for await (const lines of readFileLines(file, new Diagnostics(), {start: 0, fd})) return `${lines[0].line}:${lines[0].text}`
+  for await (const lines of readFileLines(file, new Diagnostics(), {start: 0, fd, wholeLastLine: true})) return `${lines[0].line}:${lines[0].text}`
   return undefined
 }

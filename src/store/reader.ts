@@ -7,7 +7,7 @@ import {type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.j
 import {sha256Hex} from '../integrity/hash.js'
 import {decodeLine, peekNativeTime} from './decode.js'
 import {Diagnostics, type Problem} from './diagnostics.js'
-import {currentForms, describeFsError, type LogFile, listLogFiles, openRegularSync} from './files.js'
+import {currentForms, describeFsErrorWithCode, type LogFile, listLogFiles, openRegularSync} from './files.js'
 
 const CHUNK_BYTES = 1024 * 1024
 
@@ -37,6 +37,11 @@ export interface ReadFileOptions {
   cursor?: ReadCursor
   /** Leave an unterminated last line unread, as its writer may still be finishing it. */
   waitForLine?: boolean
+  /**
+   * Take an unterminated last line that is a whole entry, as the writer does (it ends such a line
+   * with LF and chains on from it). Readers do not: it is not an entry until its LF is written.
+   */
+  wholeLastLine?: boolean
   /**
    * Literals a wanted line contains one of. In a native file (first line starting with
    * `{"timestamp":"`), lines with none of them and no backslash (an escape could hide one) are
@@ -116,7 +121,7 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
     try {
       own = openRegularSync(file.path)
     } catch (error) {
-      diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsError(error)})
+      diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
       return
     }
   }
@@ -242,14 +247,14 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
       if (file.gzip && code?.startsWith('Z_')) {
         diagnostics.report({kind: 'truncated-gzip', file: file.path, reason: `${(error as Error).message}; entries before the damage were kept`})
       } else {
-        diagnostics.report({kind: 'unreadable', file: file.path, reason: (error as Error).message})
+        diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
       }
       carry = undefined
     }
     if (carry && carry.length > 0 && !options.waitForLine) {
-      // A final line without LF: a write in progress or a torn write. Keep it if it is a whole entry.
+      // A final line without LF: a write in progress or a torn write, not an entry (yet).
       lineNo++
-      const text = isUtf8(carry) ? carry.toString('utf8') : undefined
+      const text = options.wholeLastLine && isUtf8(carry) ? carry.toString('utf8') : undefined
       const whole = text !== undefined && decodeLine(text).ok ? text : undefined
       if (whole === undefined) diagnostics.report({kind: 'unterminated', file: file.path, line: lineNo, reason: `${carry.length} bytes without a final newline`})
       carry = undefined
@@ -357,13 +362,14 @@ export async function* decodeFile(file: Pick<LogFile, 'path' | 'gzip'>, options:
 /**
  * Reads a listed file whole, as it is now: a plain part gzipped (and unlinked) since the listing is
  * read from its .gz. `begin` starts each form tried and returns what takes its lines. Resolves with
- * the diagnostics of the form that could be opened, or undefined when none could.
+ * the diagnostics of the form that could be opened, or undefined when none could. An unterminated
+ * last line that is a whole entry is taken, as the writer takes it.
  */
 export async function readListedFile(file: LogFile, begin: (form: LogFile) => (text: string) => void): Promise<Diagnostics | undefined> {
   for (const form of currentForms(file)) {
     const diagnostics = new Diagnostics()
     const take = begin(form)
-    for await (const batch of readFileLines(form, diagnostics)) for (const {text} of batch) take(text)
+    for await (const batch of readFileLines(form, diagnostics, {wholeLastLine: true})) for (const {text} of batch) take(text)
     if (!diagnostics.counts().unreadable) return diagnostics
   }
   return undefined

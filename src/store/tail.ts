@@ -1,9 +1,9 @@
 import {isUtf8} from 'node:buffer'
-import {stat} from 'node:fs/promises'
+import {type FileHandle, stat} from 'node:fs/promises'
 
 import {type LocatedEntry, MAX_LINE_BYTES} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
-import {type LogFile, openRegular} from './files.js'
+import {describeFsErrorWithCode, type LogFile, openRegular} from './files.js'
 import {countFileLineFeeds, decodeBatch, decodeFile, type DecodeState, type RawLine, type ReadOptions, settleHeld} from './reader.js'
 
 const BLOCK = 64 * 1024
@@ -19,15 +19,25 @@ export interface FilePosition {
 /**
  * The last `n` matching entries of a plain file, read backwards from `end` in blocks, so the cost
  * depends on n, not on the file's size. An unterminated last line (a write in progress) is left
- * for a follower.
+ * for a follower. A line over MAX_LINE_BYTES is reported and passed over without being kept, so a
+ * huge line costs time linear in its length and no more memory than one line may hold.
  */
 async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, diagnostics: Diagnostics): Promise<{entries: LocatedEntry[]; end: FilePosition}> {
-  const handle = await openRegular(file.path)
+  let handle: FileHandle
+  try {
+    handle = await openRegular(file.path)
+  } catch (error) {
+    // Reported, and the older files are still read; a follower goes on after it (it will not be able to read it either).
+    diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
+    const info = await stat(file.path).catch(() => undefined)
+    return {entries: [], end: {path: file.path, offset: info?.size ?? 0, ino: info?.ino ?? 0}}
+  }
   try {
     const info = await handle.stat()
     const block = Buffer.allocUnsafe(BLOCK)
     let pos = info.size
-    let tail = Buffer.alloc(0) // bytes after pos not yet split into lines
+    let tail = Buffer.alloc(0) // the partial line after pos, with the LF that ends it
+    let skipping = -1 // inside an over-long line whose start is not found yet: the offset of its LF
     let end = -1 // offset after the last LF
     const found: Array<{text: string; offset: number}> = []
     const matched: Array<{entry: LocatedEntry; rank: number}> = []
@@ -37,12 +47,15 @@ async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, d
     const backwards = new Diagnostics()
     const state: DecodeState = {}
     let later: RawLine | undefined // the first line of the block read before: it follows this block's last
-    const take = (lineBytes: Buffer, offset: number) => {
+    const tooLong = (bytes: number) => {
       passed++
-      if (lineBytes.length > MAX_LINE_BYTES || !isUtf8(lineBytes)) {
-        // Not shown; `audit search` and `audit summary` report such lines with their numbers.
-        return
-      }
+      backwards.report({kind: 'too-long', file: file.path, line: -passed, reason: `${bytes} bytes`})
+    }
+    const take = (lineBytes: Buffer, offset: number) => {
+      if (lineBytes.length > MAX_LINE_BYTES) return tooLong(lineBytes.length)
+      passed++
+      // Not shown; `audit search` and `audit summary` report such lines with their numbers.
+      if (!isUtf8(lineBytes)) return
       found.push({text: lineBytes.toString('utf8'), offset})
     }
 
@@ -50,15 +63,20 @@ async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, d
       const size = Math.min(BLOCK, pos)
       pos -= size
       await handle.read(block, 0, size, pos)
-      let buf = tail.length > 0 ? Buffer.concat([block.subarray(0, size), tail]) : Buffer.from(block.subarray(0, size))
-      if (end < 0) {
-        const lastLf = buf.lastIndexOf(10)
+      let buf: Buffer
+      if (end < 0 || skipping >= 0) {
+        // Nothing after this block is kept: the unterminated end, or the rest of an over-long line.
+        const lastLf = block.lastIndexOf(10, size - 1)
         if (lastLf < 0) {
-          tail = buf
+          if (skipping >= 0 && pos === 0) tooLong(skipping)
           continue
         }
-        end = pos + lastLf + 1
-        buf = buf.subarray(0, lastLf + 1)
+        if (end < 0) end = pos + lastLf + 1
+        else tooLong(skipping - (pos + lastLf + 1))
+        skipping = -1
+        buf = Buffer.from(block.subarray(0, lastLf + 1))
+      } else {
+        buf = Buffer.concat([block.subarray(0, size), tail])
       }
       if (matched.length >= n) break // n = 0: only the end was wanted
       // Split off complete lines from the right; keep the leftmost partial line for the next block.
@@ -71,6 +89,9 @@ async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, d
       tail = Buffer.from(buf.subarray(0, right + 1))
       if (pos === 0 && right >= 0) {
         take(buf.subarray(0, right), 0)
+        tail = Buffer.alloc(0)
+      } else if (right > MAX_LINE_BYTES) {
+        skipping = pos + right
         tail = Buffer.alloc(0)
       }
       const startRank = passed - found.length

@@ -1,4 +1,4 @@
-import {constants, readFileSync, chmodSync, closeSync, fdatasync as fdatasyncCallback, fdatasyncSync, fstatSync, openSync, statSync, writeSync, close as closeCallback} from 'node:fs'
+import {readFileSync, chmodSync, closeSync, fdatasync as fdatasyncCallback, fdatasyncSync, fstatSync, openSync, statSync, writeSync, close as closeCallback} from 'node:fs'
 import {hostname, userInfo} from 'node:os'
 import {basename, join} from 'node:path'
 import {promisify} from 'node:util'
@@ -8,9 +8,9 @@ import {z} from 'zod'
 import {readDefaults} from '../config/load.js'
 import {type Config, makeConfigSchemas} from '../config/schema.js'
 import {globToRegExp} from '../events/filter.js'
-import {type AuditEntry, EVENT_NAME, type Level, LEVELS, levelRank, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
+import {type AuditEntry, EVENT_NAME, type Level, LEVELS, levelRank, MAX_EVENT_LENGTH, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
 import {chainLine, GENESIS, serializeBody} from '../integrity/native.js'
-import {type LogFile, listLogFiles, LogDirectoryError, makeDirectory, plainName} from './files.js'
+import {type LogFile, listLogFiles, LogDirectoryError, makeDirectory, openAppendSync, plainName} from './files.js'
 import {DirectoryLock} from './lock.js'
 import {lastChainHash, lineNumberAt, readTail, recoveryDetails} from './recovery.js'
 import {planRetentionWithHistory, type RemovedFile, removeFiles, stillPresent} from './retention.js'
@@ -76,6 +76,7 @@ export class WriteInputError extends Error {}
 
 const inputSchema = z.strictObject({
   event: z.string({error: 'event: expected a string'})
+    .max(MAX_EVENT_LENGTH, {error: (issue) => `event: ${String(issue.input).length} characters; an event name has at most ${MAX_EVENT_LENGTH}`, abort: true})
     .regex(EVENT_NAME, {error: (issue) => `event "${String(issue.input)}": expected category.action, lowercase [a-z0-9_-] segments joined by dots`})
     // verify trusts audit.retention and audit.recovery to account for removed files and torn lines,
     // so only the writer itself may append events of its own category.
@@ -175,12 +176,6 @@ export function defaultActor(): string {
 const MAX_BATCH = 8192
 /** And at most this much text per batch: one write(2) of a string V8 can build. */
 const MAX_BATCH_CHARS = 32 * 1024 * 1024
-
-/**
- * Appending opens never follow a symbolic link: one planted under a log file's name (by anyone who
- * can write the directory) would otherwise make the writer, perhaps root, append to its target.
- */
-const APPEND_NO_FOLLOW = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW
 
 /** Files one audit.retention event records (about 200 bytes each, well under a line's 1 MiB). */
 const MAX_RECORDED_FILES = 2000
@@ -498,7 +493,7 @@ export class AuditWriter {
     const live = this.live
     if (live && utcDay(now) <= live.day && !(this.maxBytes > 0 && live.size >= this.maxBytes)) {
       const info = statSync(live.path, {throwIfNoEntry: false})
-      if (info && info.ino === live.ino && info.size === live.size && info.mode === live.mode) return live
+      if (info && info.ino === live.ino && info.size === live.size && info.mode === live.mode && info.nlink === 1) return live
     }
     if (live) {
       this.live = undefined
@@ -562,7 +557,7 @@ export class AuditWriter {
   }
 
   private appendTo(path: string, text: string): void {
-    const fd = openSync(path, APPEND_NO_FOLLOW)
+    const fd = openAppendSync(path)
     try {
       const buf = Buffer.from(text)
       for (let done = 0; done < buf.length;) done += writeSync(fd, buf, done, buf.length - done)
@@ -600,7 +595,7 @@ export class AuditWriter {
     let fd: number
     const path = current?.path ?? join(this.dir, liveName(day))
     if (current) {
-      fd = openSync(path, APPEND_NO_FOLLOW)
+      fd = openAppendSync(path)
     } else {
       fd = openSync(path, 'ax', 0o600)
       if (newest && newest !== current && newest.day < day && !newest.gzip) {

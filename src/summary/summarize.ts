@@ -3,7 +3,7 @@ import {basename} from 'node:path'
 
 import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {Profile} from '../events/model.js'
-import {Diagnostics} from '../store/diagnostics.js'
+import {Diagnostics, type Problem} from '../store/diagnostics.js'
 import {DAY_MS, DAY_SLACK_MS, dayStart, type LogFile, listLogFiles} from '../store/files.js'
 import {readEntryBatches} from '../store/reader.js'
 import {readLastEntries} from '../store/tail.js'
@@ -139,10 +139,13 @@ export const DEFAULT_WINDOW_MS = 86_400_000
  * The default range: the last 24 hours, or, when the log ended before that (an archived or
  * shipped copy), the last 24 hours of the log, so the report is never empty for a log that has entries.
  */
-export async function defaultRange(dir: string, now: number, profile?: Profile): Promise<{since: number; until?: number; logEnded: boolean}> {
+export async function defaultRange(dir: string, now: number, profile?: Profile): Promise<{since: number; until?: number; logEnded: boolean; unreadable?: Problem}> {
   const files = await listLogFiles(dir)
-  const {entries} = await readLastEntries(files, 1, {profile})
+  const diagnostics = new Diagnostics()
+  const {entries} = await readLastEntries(files, 1, {profile, diagnostics})
+  // A newest file that could not be read was passed over: the range may miss it, which the caller must tell.
+  const unreadable = diagnostics.toJSON().find(([kind]) => kind === 'unreadable')?.[2]
   const newest = entries[0]?.time
-  if (newest !== undefined && newest < now - DEFAULT_WINDOW_MS) return {since: newest + 1 - DEFAULT_WINDOW_MS, until: newest + 1, logEnded: true}
-  return {since: now - DEFAULT_WINDOW_MS, logEnded: false}
+  if (newest !== undefined && newest < now - DEFAULT_WINDOW_MS) return {since: newest + 1 - DEFAULT_WINDOW_MS, until: newest + 1, logEnded: true, unreadable}
+  return {since: now - DEFAULT_WINDOW_MS, logEnded: false, unreadable}
 }

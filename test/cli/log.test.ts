@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, linkSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
@@ -119,6 +119,50 @@ describe('audit log', () => {
     assert.equal(r.code, 2, r.stderr)
     assert.match(r.stderr, /: a symbolic link where a file was expected \(not followed\)/)
     assert.equal(readFileSync(target, 'utf8'), 'precious\n')
+  })
+
+  it('an event name over 128 characters is refused (exit 2, without echoing it), 128 is written', async () => {
+    const dir = tempDir()
+    const long = await runAudit(['log', `a.${'b'.repeat(4998)}`, '--dir', dir])
+    assert.equal(long.code, 2)
+    assert.equal(long.stderr, 'audit log: error: event: 5000 characters; an event name has at most 128\n')
+    const justOver = await runAudit(['log', `a.${'b'.repeat(127)}`, '--dir', dir])
+    assert.equal(justOver.code, 2)
+    assert.deepEqual(logFiles(dir), [])
+    const max = `a.${'b'.repeat(126)}`
+    assert.equal((await runAudit(['log', max, '--dir', dir])).code, 0)
+    assert.deepEqual(entriesIn(dir).map((e) => e.event), [max])
+  })
+
+  it('never appends through a hard link: a newest file with another name is refused (exit 2, the other name\'s file untouched)', async () => {
+    const dir = tempDir()
+    assert.equal((await runAudit(['log', 'a.b', '--dir', dir])).code, 0)
+    const [live] = logFiles(dir)
+    // The attacker links the live file to a file of theirs elsewhere: appends would land there too.
+    const other = join(tempDir(), 'mine.jsonl')
+    linkSync(join(dir, live), other)
+    const before = readFileSync(other, 'utf8')
+    const r = await runAudit(['log', 'a.c', '--dir', dir])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /^audit log: error: .*audit-\d{4}-\d{2}-\d{2}\.jsonl: a file with another name \(a hard link\): not appended to\n$/)
+    assert.equal(readFileSync(other, 'utf8'), before)
+    unlinkSync(other)
+    assert.equal((await runAudit(['log', 'a.d', '--dir', dir])).code, 0)
+    assert.deepEqual(entriesIn(dir).map((e) => e.event), ['a.b', 'a.d'])
+  })
+
+  it('details from an endless source (--details-file /dev/zero, stdin from /dev/zero) are refused after the limit, in bounded memory', async () => {
+    const dir = tempDir()
+    // Reading it whole took 10 GB in 30 s; under a data limit that would end in a crash, not exit 2.
+    const bounded = ['prlimit', `--data=${300 * 1024 * 1024}`]
+    const file = await runAudit(['log', 'a.b', '--dir', dir, '--details-file', '/dev/zero'], {wrapper: bounded, timeoutMs: 60_000})
+    assert.equal(file.code, 2, file.stderr)
+    assert.equal(file.stderr, 'audit log: error: --details-file /dev/zero: over 1048576 bytes; readers accept at most 1048576 per entry\n')
+    // Through a pipe from cat, so the (empty) input runAudit writes still has a reader.
+    const stdin = await runAudit(['log', 'a.b', '-', '--dir', dir], {wrapper: ['sh', '-c', 'cat /dev/zero | "$@"', 'sh', ...bounded], timeoutMs: 60_000})
+    assert.equal(stdin.code, 2, stdin.stderr)
+    assert.equal(stdin.stderr, 'audit log: error: standard input: over 1048576 bytes; readers accept at most 1048576 per entry\n')
+    assert.deepEqual(logFiles(dir), [])
   })
 
   it('storage that refuses the write (a file size limit, as a full disk) exits 3 with one line; the next writer recovers', async () => {

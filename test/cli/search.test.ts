@@ -238,3 +238,62 @@ test('output is never a terminal attack: escapes in the log are stripped in pret
   assert.equal(r.code, 0)
   assert.doesNotMatch(r.stdout, /[\u001b\u0007\u202e]/)
 })
+
+/** `{"a":{"a":…1…}}` nested `depth` levels: JSON.parse takes it, a recursive writer overflows its stack. */
+const nestingBomb = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`
+
+test('a nesting bomb in details (native and loki-mode) is shown depth-limited in every format, never a crash', async () => {
+  const dir = tempDir()
+  const good = chainedLines([{timestamp: '2026-11-01T08:00:00.000Z', event: 'auth.login', actor: 'alice'}]).lines[0]
+  // The attacker writes the line by hand: no writer would accept such details.
+  const bomb = good.replace('"details":{}', `"details":{"deep":${nestingBomb(5000)}}`).replace('"actor":"alice"', '"actor":"mallory"')
+  writeLog(dir, 'audit-2026-11-01.jsonl', [good, bomb])
+  writeLog(dir, 'audit-2026-11-02.jsonl', [`{"timestamp":"2026-11-02T08:00:00+00:00","action":"read","resource_type":"run","user_id":"lokibomb","details":{"deep":${nestingBomb(5000)}}}`])
+  for (const format of ['pretty', 'json', 'jsonl', 'csv']) {
+    const r = await runAudit(['search', '--dir', dir, '--format', format])
+    assert.equal(r.code, 0, `${format}: ${r.stderr}`)
+    assert.doesNotMatch(r.stderr, /internal error|call stack/, format)
+    assert.match(r.stdout, /mallory/, format)
+    assert.match(r.stdout, /lokibomb/, format)
+    assert.match(r.stdout, /nested deeper than 64 levels/, format)
+    if (format === 'json') assert.equal(JSON.parse(r.stdout).length, 3)
+    if (format === 'jsonl') assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l).actor), ['alice', 'mallory', 'lokibomb'])
+  }
+  // A --where on the deep value reads it too.
+  const where = await runAudit(['search', '--dir', dir, '--where', 'details.deep~nested', '--count'])
+  assert.equal(where.stdout, '2\n', where.stderr)
+})
+
+test('invisible format characters are escaped visibly in pretty and csv, and as JSON escapes in json', async () => {
+  const dir = tempDir()
+  writeLog(dir, 'audit-2026-11-01.jsonl', chainedLines([
+    {timestamp: '2026-11-01T08:00:00.000Z', event: 'auth.login', actor: 'admin'},
+    {timestamp: '2026-11-01T08:01:00.000Z', event: 'auth.login', actor: 'ad\u200bmin\ufeff', details: {who: 'x\u2060y\u00adz'}},
+  ]).lines)
+  const pretty = await runAudit(['search', '--dir', dir])
+  assert.equal(pretty.code, 0, pretty.stderr)
+  assert.deepEqual(pretty.stdout.trim().split('\n').map((l) => l.replace(/^\S+ +\S+ +\S+ /, '')), ['admin', 'ad\\u200bmin\\ufeff who=x\\u2060y\\u00adz'])
+  const csv = await runAudit(['search', '--dir', dir, '--format', 'csv'])
+  assert.match(csv.stdout, /,ad\\u200bmin\\ufeff,/)
+  const jsonl = await runAudit(['search', '--dir', dir, '--format', 'jsonl'])
+  assert.doesNotMatch(jsonl.stdout, /[\u200b\ufeff\u2060\u00ad]/)
+  assert.deepEqual(jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l).actor), ['admin', 'ad\u200bmin\ufeff'])
+})
+
+test('a complete fake entry as an unterminated last line is not a match: search, summary and tail leave it out, search warns', async () => {
+  const dir = tempDir()
+  const {lines} = chainedLines([{timestamp: '2026-11-02T08:00:00.000Z', event: 'auth.login', actor: 'alice'}])
+  const fake = JSON.stringify({timestamp: '2026-11-02T09:00:00.000Z', event: 'auth.login', level: 'info', actor: 'admin-FAKE', details: {}, metadata: {}, chain_hash: '0'.repeat(64)})
+  writeFileSync(join(dir, 'audit-2026-11-02.jsonl'), `${lines[0]}\n${fake}`)
+  const found = await runAudit(['search', '--dir', dir, '--actor', 'admin-FAKE'])
+  assert.equal(found.code, 1)
+  assert.equal(found.stdout, '')
+  assert.equal(found.stderr, `warning: 1 unterminated last line, at audit-2026-11-02.jsonl:2 (${fake.length} bytes without a final newline)\n`)
+  assert.equal((await runAudit(['search', '--dir', dir, '--count'])).stdout, '1\n')
+  const summary = await runAudit(['summary', '--dir', dir, '--all', '--json', '--no-cache'])
+  assert.equal(JSON.parse(summary.stdout).total, 1)
+  assert.doesNotMatch(summary.stdout, /admin-FAKE/)
+  const tail = await runAudit(['tail', '--dir', dir])
+  assert.doesNotMatch(tail.stdout, /admin-FAKE/)
+  assert.match(tail.stdout, /alice/)
+})

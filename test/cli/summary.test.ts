@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {appendFileSync} from 'node:fs'
 import {test} from 'node:test'
 
 import {chainedLines, type EntrySpec, runAudit, tempDir, writeLog} from '../helpers.js'
@@ -159,4 +160,19 @@ test('a stray far-future timestamp neither floods the histogram nor breaks the r
   const r = await runAudit(['summary', '--dir', dir, '--all', '--no-color'])
   assert.equal(r.code, 0, r.stderr)
   assert.equal(JSON.parse((await runAudit(['summary', '--dir', dir, '--all', '--json'])).stdout).per_day.length, 2)
+})
+
+test('a 50 MB last line is passed over in bounded memory: the report is made and warns about it', async () => {
+  const dir = tempDir()
+  const file = writeLog(dir, 'audit-2026-11-02.jsonl', chainedLines(OLD).lines)
+  appendFileSync(file, `${'x'.repeat(50 * 1024 * 1024)}\n`)
+  // Reading it backwards block by block took minutes and 430 MB; a data limit leaves room for the linear way only.
+  const bounded = {wrapper: ['prlimit', `--data=${200 * 1024 * 1024}`], timeoutMs: 120_000}
+  // The default range (the log's last 24 hours, found reading backwards) and the whole log.
+  for (const [range, total] of [[[], 3], [['--all'], 5]] as const) {
+    const r = await runAudit(['summary', '--dir', dir, '--no-cache', '--json', ...range], bounded)
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(JSON.parse(r.stdout).total, total)
+    assert.equal(r.stderr, 'warning: 1 line over 1 MiB, at audit-2026-11-02.jsonl:6 (over 1048576 bytes)\n')
+  }
 })

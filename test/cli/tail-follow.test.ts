@@ -6,7 +6,7 @@ import {after, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {gzipSync} from 'node:zlib'
 
-import {chainedLines, runAudit, spawnAudit, tempDir, writeLog} from '../helpers.js'
+import {chainedLines, runAudit, spawnAudit, type SpawnOptions, tempDir, writeLog} from '../helpers.js'
 
 const DEADLINE_MS = 20_000 // a correctness deadline for a loaded machine, not a timing assertion
 
@@ -36,8 +36,8 @@ after(() => {
 })
 
 /** `audit tail -f` as a live child process (runAudit waits for the end; this one must be watched while it runs). */
-function startFollow(args: string[]) {
-  const child = spawnAudit(['tail', ...args])
+function startFollow(args: string[], options: SpawnOptions = {}) {
+  const child = spawnAudit(['tail', ...args], options)
   child.stdin.end()
   running.add(child)
   let stdout = ''
@@ -194,5 +194,81 @@ describe('audit tail', () => {
     assert.equal(code, 2)
     assert.equal(stdout, '')
     assert.match(stderr, /^audit tail: error: .*nope: no such directory\n$/)
+  })
+})
+
+describe('audit tail against hostile lines', () => {
+  /** `{"a":{"a":…}}` nested `depth` levels: JSON.parse takes it, a recursive writer overflows its stack. */
+  const nestingBomb = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`
+  const withBomb = (line: string) => line.replace('"details":{"i":', `"details":{"deep":${nestingBomb(5000)},"i":`)
+  const lokiBomb = `{"timestamp":"2026-03-01T10:00:59+00:00","action":"read","resource_type":"run","user_id":"lokibomb","details":{"deep":${nestingBomb(5000)}}}`
+
+  it('tail -n prints a nesting bomb (native and loki-mode) depth-limited, in pretty and jsonl', async () => {
+    const dir = tempDir()
+    const lines = chain(3)(3)
+    writeLog(dir, 'audit-2026-03-01.jsonl', [lines[0], withBomb(lines[1]), lines[2]])
+    writeLog(dir, 'audit-2026-03-02.jsonl', [lokiBomb])
+    for (const format of ['pretty', 'jsonl']) {
+      const {code, stdout, stderr} = await runAudit(['tail', '-n', '3', '--format', format, '--dir', dir])
+      assert.equal(code, 0, stderr)
+      assert.doesNotMatch(stderr, /internal error/)
+      assert.equal(stdout.trimEnd().split('\n').length, 3)
+      assert.match(stdout, /nested deeper than 64 levels[^]*lokibomb/)
+    }
+  })
+
+  it('tail -f prints a nesting bomb appended while following, and goes on', async () => {
+    const dir = tempDir()
+    const take = chain(4)
+    const live = writeLog(dir, 'audit-2026-03-01.jsonl', take(1))
+    const follower = startFollow(['-f', '-n', '1', '--format', 'jsonl', '--dir', dir])
+    try {
+      await follower.until(1)
+      const [bomb, after] = take(2)
+      appendFileSync(live, `${withBomb(bomb)}\n${after}\n`)
+      await follower.until(3)
+      assert.equal(follower.hashes()[2], hashOf(after))
+      appendFileSync(join(dir, 'audit-2026-03-02.jsonl'), `${lokiBomb}\n${take(1)[0]}\n`)
+      await follower.until(5)
+      assert.doesNotMatch(follower.stderr(), /internal error/)
+    } finally {
+      await follower.terminate()
+    }
+  })
+
+  // Reading a huge line whole, or re-copying it block by block, took 39 s and 360 MB for 50 MB; now it
+  // is passed over in bounded memory: a data limit that this leaves room for, and a generous deadline.
+  const BOUNDED: SpawnOptions = {wrapper: ['prlimit', `--data=${200 * 1024 * 1024}`]}
+  const HUGE = 50 * 1024 * 1024
+
+  it('tail -n 3 passes over a 50 MB last line (terminated or not), warns about it, prints the three before', async () => {
+    for (const terminated of [true, false]) {
+      const dir = tempDir()
+      const lines = chain(4)(4)
+      const file = writeLog(dir, 'audit-2026-03-01.jsonl', lines)
+      appendFileSync(file, Buffer.alloc(HUGE, 'x'))
+      if (terminated) appendFileSync(file, '\n')
+      const {code, stdout, stderr} = await runAudit(['tail', '-n', '3', '--format', 'jsonl', '--dir', dir], {...BOUNDED, timeoutMs: 120_000})
+      assert.equal(code, 0, stderr)
+      assert.deepEqual(stdout.trimEnd().split('\n').map(hashOf), lines.slice(1).map(hashOf))
+      // An unterminated last line may be a write in progress: tail leaves it to a follower, silently.
+      assert.equal(stderr, terminated ? 'warning: 1 line over 1 MiB, at audit-2026-03-01.jsonl:5 (52428800 bytes)\n' : '')
+    }
+  })
+
+  it('tail -f passes over a 50 MB line appended while following, warns, and goes on', async () => {
+    const dir = tempDir()
+    const take = chain(3)
+    const file = writeLog(dir, 'audit-2026-03-01.jsonl', take(1))
+    const follower = startFollow(['-f', '-n', '1', '--format', 'jsonl', '--dir', dir], BOUNDED)
+    try {
+      await follower.until(1)
+      appendFileSync(file, Buffer.alloc(HUGE, 'x'))
+      appendFileSync(file, `\n${take(1)[0]}\n`)
+      await follower.until(2)
+      assert.match(follower.stderr(), /^warning: 1 line over 1 MiB, at audit-2026-03-01\.jsonl:2 /)
+    } finally {
+      await follower.terminate()
+    }
   })
 })

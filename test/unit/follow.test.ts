@@ -177,7 +177,12 @@ describe('followEntries', () => {
       appendFileSync(day1, `${one}\n${two}`) // a whole entry, but its LF never came
       await f.until(1)
       const day2 = writeLog(dir, 'audit-2026-03-02.jsonl', [])
-      await expectExactly(f, day2, [one, two], c.take(1)[0])
+      // Not an entry without its LF: reported, as search reports it, and not shown.
+      const sentinel = c.take(1)[0]
+      appendFileSync(day2, `${sentinel}\n`)
+      await f.until(2)
+      assert.deepEqual(f.hashes(), [one, sentinel].map(hashOf))
+      assert.deepEqual(f.diagnostics.lines(), [`warning: 1 unterminated last line, at audit-2026-03-01.jsonl:2 (${Buffer.byteLength(two)} bytes without a final newline)`])
     } finally {
       await f.stop()
     }

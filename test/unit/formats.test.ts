@@ -7,7 +7,7 @@ import {csvCell, neutraliseFormula} from '../../src/formats/csv.js'
 import type {EntryFormat} from '../../src/formats/format.js'
 import {loadPaint} from '../../src/formats/paint.js'
 import {compactDetails} from '../../src/formats/pretty.js'
-import {createFormat} from '../../src/formats/registry.js'
+import {CODEC_NAMES, createFormat} from '../../src/formats/registry.js'
 
 const csvFormat = createFormat('csv')
 const jsonFormat = createFormat('json')
@@ -133,4 +133,17 @@ test('csv, json and jsonl: log content cannot drive the terminal; JSON stays the
   }
   assert.deepEqual(JSON.parse(render(jsonlFormat, [entry])), entry.entry)
   assert.deepEqual(JSON.parse(render(jsonFormat, [entry]))[0], entry.entry)
+})
+
+test('every format writes a nesting bomb in details depth-limited instead of crashing', () => {
+  let deep: unknown = 'bottom'
+  for (let i = 0; i < 5000; i++) deep = {a: deep}
+  const plain = located()
+  const bomb: LocatedEntry = {...plain, entry: {...plain.entry, details: {deep}}, raw: '(as read)'}
+  for (const name of CODEC_NAMES) {
+    const out = render(createFormat(name), [bomb, located({actor: 'bob'})])
+    assert.match(out, /nested deeper than 64 levels/, name)
+    assert.match(out, /bob/, name)
+    if (name === 'json') assert.equal(JSON.parse(out).length, 2)
+  }
 })

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {writeFileSync} from 'node:fs'
+import {statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {test} from 'node:test'
 import {gzipSync} from 'node:zlib'
@@ -12,6 +12,7 @@ import {readEntries} from '../../src/store/reader.js'
 import {queryEntries} from '../../src/store/query.js'
 import {sha256Hex} from '../../src/integrity/hash.js'
 import {readLastEntries} from '../../src/store/tail.js'
+import {summarize} from '../../src/summary/summarize.js'
 import {chainedLines, tempDir, writeLog} from '../helpers.js'
 
 async function readAll(dir: string, options: Parameters<typeof readEntries>[1] = {}): Promise<{entries: LocatedEntry[]; diagnostics: Diagnostics}> {
@@ -225,15 +226,31 @@ test('a .gz that is not gzip at all is reported by name; other files are read', 
   assert.match(diagnostics.lines()[0], /audit-2026-11-02\.001\.jsonl\.gz/)
 })
 
-test('an unterminated last line is kept when it is a whole entry, reported when torn', async () => {
+test('an unterminated last line is not an entry, whole or torn: it is reported and left out', async () => {
   const dir = tempDir()
   const lines = good(3)
   writeLog(dir, 'audit-2026-11-01.jsonl', good(2, '2026-11-01'), {terminate: false})
   writeLog(dir, 'audit-2026-11-02.jsonl', [lines[0], lines[1], lines[2].slice(0, 40)], {terminate: false})
   const {entries, diagnostics} = await readAll(dir)
-  assert.deepEqual(entries.map((e) => `${e.file.slice(dir.length + 1)}:${e.line}`), ['audit-2026-11-01.jsonl:1', 'audit-2026-11-01.jsonl:2', 'audit-2026-11-02.jsonl:1', 'audit-2026-11-02.jsonl:2'])
+  assert.deepEqual(entries.map((e) => `${e.file.slice(dir.length + 1)}:${e.line}`), ['audit-2026-11-01.jsonl:1', 'audit-2026-11-02.jsonl:1', 'audit-2026-11-02.jsonl:2'])
+  assert.deepEqual(diagnostics.counts(), {unterminated: 2})
+  assert.match(diagnostics.lines()[0], /^warning: 2 unterminated last lines, first at audit-2026-11-01\.jsonl:2 /)
+})
+
+test('a forged whole entry as the unterminated last line is neither found nor counted by search, summary or tail', async () => {
+  const dir = tempDir()
+  const lines = good(2)
+  const fake = lines[1].replace('"actor":"user1"', '"actor":"admin-FAKE"').replace(/"chain_hash":"[0-9a-f]{64}"/, `"chain_hash":"${'0'.repeat(64)}"`)
+  writeLog(dir, 'audit-2026-11-02.jsonl', [lines[0], fake], {terminate: false})
+  const {entries, diagnostics} = await readAll(dir)
+  assert.deepEqual(entries.map((e) => e.entry.actor), ['user0'])
   assert.deepEqual(diagnostics.counts(), {unterminated: 1})
-  assert.match(diagnostics.lines()[0], /^warning: 1 unterminated last line, at audit-2026-11-02\.jsonl:3 /)
+  const reverse: string[] = []
+  for await (const batch of queryEntries(dir, {filter: {}, reverse: true, limit: 5})) reverse.push(...batch.map((e) => e.entry.actor))
+  assert.deepEqual(reverse, ['user0'])
+  const report = await summarize(dir, {filter: {}})
+  assert.equal(report.total, 1)
+  assert.deepEqual(report.top_actors.map((a) => a.name), ['user0'])
 })
 
 test('blank and whitespace-only lines are skipped silently, and counted in line numbers', async () => {
@@ -293,4 +310,21 @@ test('tail (reading backwards) reports a bad line with its real line number', as
   const {entries} = await readLastEntries(await listLogFiles(dir), 10, {diagnostics})
   assert.deepEqual(entries.map((e) => e.line), [1, 3, 4, 5])
   assert.match(diagnostics.lines()[0], /at audit-2026-11-02\.jsonl:2 /)
+})
+
+test('reading backwards passes over over-long lines anywhere (first, middle, last), reporting each with its number and length', async () => {
+  const dir = tempDir()
+  const lines = good(4)
+  const huge = (n: number) => 'x'.repeat(n)
+  writeLog(dir, 'audit-2026-11-02.jsonl', [huge(3 * 1024 * 1024), lines[0], lines[1], huge(2 * 1024 * 1024 + 5), lines[2], lines[3], huge(1024 * 1024 + 1)])
+  const files = await listLogFiles(dir)
+  const diagnostics = new Diagnostics()
+  const {entries, end} = await readLastEntries(files, 10, {diagnostics})
+  assert.deepEqual(entries.map((e) => [e.entry.actor, e.line]), [['user0', 2], ['user1', 3], ['user2', 5], ['user3', 6]])
+  assert.deepEqual(diagnostics.counts(), {'too-long': 3})
+  assert.match(diagnostics.lines()[0], /^warning: 3 lines over 1 MiB, first at audit-2026-11-02\.jsonl:7 \(1048577 bytes\)$/)
+  const few = new Diagnostics()
+  assert.deepEqual((await readLastEntries(files, 1, {diagnostics: few})).entries.map((e) => e.line), [6])
+  assert.deepEqual(few.counts(), {'too-long': 1})
+  assert.equal(end?.offset, statSync(files[0].path).size)
 })
