@@ -118,8 +118,8 @@ export class SyslogStreamSink implements Sink {
     this.closing = true
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
+      // Not unref'd even with `unref`: a caller awaiting close() is owed an answer.
       timer = setTimeout(() => reject(new OutsideError(`${this.name}: ${this.queue.length + this.inflight.reduce((n, b) => n + b.records.length, 0)} records not delivered: ${this.lastError ? describeNetError(this.lastError) : 'server not reachable'}`)), this.options.closeTimeoutMs)
-      if (this.options.unref) timer.unref()
     })
     try {
       if (!this.failure) await Promise.race([this.flush(), timeout])
