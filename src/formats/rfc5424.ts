@@ -2,7 +2,7 @@ import {z} from 'zod'
 
 import {defineCodec} from './codec.js'
 import {safeJson, sanitizeLine} from './sanitize.js'
-import {facilityOption, headerField, priority, securityEventsOption} from './syslog.js'
+import {facilityOption, headerField, memoHeaderField, priority, securityEventsOption} from './syslog.js'
 
 /** SD-NAME: 1–32 PRINTUSASCII but `=`, SP, `]`, `"`; a private SD-ID also has `@` and an enterprise number. */
 const SD_ID = /^[\x21-\x7e]{1,32}$/
@@ -25,11 +25,16 @@ const rfc5424Options = z.strictObject({
 
 /** PARAM-VALUE (§6.3.3): `"`, `\` and `]` escaped; control characters and escape sequences removed, line breaks folded. */
 export function sdValue(text: string): string {
-  return sanitizeLine(text).replace(/["\\\]]/g, '\\$&')
+  return SD_PLAIN.test(text) ? text : sanitizeLine(text).replace(/["\\\]]/g, '\\$&')
 }
+
+/** A value with nothing to escape or remove (most actors, every chain hash). */
+const SD_PLAIN = /^[\x20-\x21\x23-\x5b\x5e-\x7e]*$/
 
 /** An RFC 3339 timestamp with at most 6 fractional digits (§6.2.3: 7 or more are invalid). */
 export function rfc5424Timestamp(timestamp: string): string {
+  // The writer's own form (milliseconds, Z) is valid as it is.
+  if (timestamp.length === 24 && timestamp.charCodeAt(23) === 90) return timestamp
   return timestamp.replace(/(\.\d{6})\d+/, '$1')
 }
 
@@ -50,11 +55,13 @@ export const rfc5424Codec = defineCodec({
     const app = options.appName
     const sdId = options.sdId
     const bom = options.bom ? '\ufeff' : ''
+    const host = memoHeaderField(255)
+    const procid = memoHeaderField(128)
     return {
       encode({entry}) {
         const {metadata} = entry
         const sd = `[${sdId} actor="${sdValue(entry.actor)}"${entry.chain_hash === undefined ? '' : ` chain_hash="${sdValue(entry.chain_hash)}"`}]`
-        return `${pri(entry)}1 ${rfc5424Timestamp(entry.timestamp)} ${headerField(metadata.hostname, 255)} ${app} ${headerField(metadata.pid, 128)} ${headerField(entry.event, 32)} ${sd} ${bom}${safeJson(entry)}`
+        return `${pri(entry)}1 ${rfc5424Timestamp(entry.timestamp)} ${host(metadata.hostname)} ${app} ${procid(metadata.pid)} ${headerField(entry.event, 32)} ${sd} ${bom}${safeJson(entry)}`
       },
     }
   },

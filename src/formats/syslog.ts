@@ -36,15 +36,37 @@ export function priority(facility: number, securityEvents: string[]): (entry: Au
   const security = securityEvents.map((glob) => globToRegExp(glob))
   // 24 facilities × 8 severities: the strings are made once.
   const pris = Array.from({length: 8}, (_, severity) => `<${facility * 8 + severity}>`)
+  // Logs hold few distinct event names: each is matched against the globs once (a bounded memo).
+  const isSecurity = new Map<string, boolean>()
   return (entry) => {
     let severity = SEVERITY[entry.level] ?? SEVERITY.info
-    if (severity > WARNING && security.some((re) => re.test(entry.event))) severity = WARNING
+    if (severity > WARNING) {
+      let raise = isSecurity.get(entry.event)
+      if (raise === undefined) {
+        raise = security.some((re) => re.test(entry.event))
+        if (isSecurity.size < 4096) isSecurity.set(entry.event, raise)
+      }
+      if (raise) severity = WARNING
+    }
     return pris[severity]
   }
 }
 
 // eslint-disable-next-line no-control-regex
 const NOT_PRINTUSASCII = /[^\x21-\x7e]/g
+
+/** headerField with a one-value memo: a log's entries mostly share their host and pid. */
+export function memoHeaderField(max: number): (value: unknown) => string {
+  let last: unknown
+  let field = '-'
+  return (value) => {
+    if (value !== last || field === '-') {
+      last = value
+      field = headerField(value, max)
+    }
+    return field
+  }
+}
 
 /**
  * A header field: PRINTUSASCII (%d33-126) only, other characters as `_`, at most `max` characters;

@@ -50,8 +50,11 @@ export class SyslogStreamSink implements Sink {
   readonly name: string
   private readonly frame: (record: string) => string
   private queue: Buffer[] = []
-  private inflight: Array<{records: Buffer[]; done: boolean}> = []
+  private inflight: Array<{records: Buffer[]}> = []
+  /** Recently sent records, oldest first from `sentHead` (a queue without shifting). */
   private sent: Sent[] = []
+  private sentHead = 0
+  private pumpScheduled = false
   private sentBytes = 0
   private socket: Socket | undefined
   private connected = false
@@ -104,7 +107,14 @@ export class SyslogStreamSink implements Sink {
       }
     }
     this.queue.push(Buffer.from(this.frame(record)))
-    this.pump()
+    // Records written in one turn of the event loop leave together: one write(2), not one each.
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true
+      setImmediate(() => {
+        this.pumpScheduled = false
+        this.pump()
+      })
+    }
   }
 
   /** Resolves when every record written so far is handed to the kernel on a live connection. */
@@ -179,10 +189,11 @@ export class SyslogStreamSink implements Sink {
     if (this.closing) return // ended by close(), after the flush (or its timeout)
     // Back in order: what may have died in the kernel's or the server's buffers, what was being written, what waited.
     const now = Date.now()
-    const replay = this.sent.filter((s) => s.at >= now - this.options.replayMs).map((s) => s.data)
+    const replay = this.sent.slice(this.sentHead).filter((s) => s.at >= now - this.options.replayMs).map((s) => s.data)
     this.queue = [...replay, ...this.inflight.flatMap((b) => b.records), ...this.queue]
     this.inflight = []
     this.sent = []
+    this.sentHead = 0
     this.sentBytes = 0
     if (!this.everConnected && this.options.failFast) {
       this.failure = netFailure(this.name, this.lastError ?? new Error('connection closed'))
@@ -206,11 +217,11 @@ export class SyslogStreamSink implements Sink {
       let n = 0
       while (n < this.queue.length && n < 1024 && bytes < 256 * 1024) bytes += this.queue[n++].length
       const records = this.queue.splice(0, n)
-      const batch = {records, done: false}
+      const batch = {records}
       this.inflight.push(batch)
       socket.write(records.length === 1 ? records[0] : Buffer.concat(records, bytes), (error) => {
         if (error) return // the close handler puts it back in the queue
-        batch.done = true
+        // Callbacks come in write order: the batch is almost always the first.
         this.inflight.splice(this.inflight.indexOf(batch), 1)
         this.remember(records)
         this.settle()
@@ -226,9 +237,13 @@ export class SyslogStreamSink implements Sink {
       this.sent.push({data, at: now})
       this.sentBytes += data.length
     }
-    let drop = 0
-    while (drop < this.sent.length && (this.sentBytes > this.options.replayBytes || this.sent[drop].at < now - this.options.replayMs)) this.sentBytes -= this.sent[drop++].data.length
-    if (drop > 0) this.sent.splice(0, drop)
+    const {sent} = this
+    while (this.sentHead < sent.length && (this.sentBytes > this.options.replayBytes || sent[this.sentHead].at < now - this.options.replayMs)) this.sentBytes -= sent[this.sentHead++].data.length
+    // Compacted once the dropped head is the larger part, so the cost per record stays constant.
+    if (this.sentHead > 1024 && this.sentHead * 2 > sent.length) {
+      this.sent = sent.slice(this.sentHead)
+      this.sentHead = 0
+    }
   }
 
   /** Resolves when `ready()` holds, rejects when the sink failed for good. */

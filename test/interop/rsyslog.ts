@@ -91,6 +91,20 @@ action(type="omfile" file="${this.out}" template="fields")
     }
   }
 
+  /** The running rsyslogd's process id (for CPU accounting in benchmarks). */
+  get pid(): number | undefined {
+    return this.child?.pid
+  }
+
+  /** How many messages arrived so far (counted without parsing). */
+  count(): number {
+    if (!existsSync(this.out)) return 0
+    const text = readFileSync(this.out)
+    let n = 0
+    for (let i = text.indexOf(10); i >= 0; i = text.indexOf(10, i + 1)) n++
+    return n
+  }
+
   /** Stops rsyslogd with a signal (SIGKILL: as a crash) and waits for it to be gone. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child
