@@ -190,3 +190,25 @@ test('syslog-client path: <PRI> taken per message, header written by syslog-clie
   await sink.close()
   server.close()
 })
+
+test('writer forwarding: each entry is sent after it is in the file; a dead server never fails or blocks an append', async () => {
+  const {AuditWriter} = await import('../../src/store/writer.js')
+  const {readdirSync} = await import('node:fs')
+  const live = await collector()
+  const dir = tempDir()
+  const writer = await AuditWriter.open(dir, {syslog: {host: '', port: 514, proto: 'udp', url: `tcp://127.0.0.1:${live.port}`, format: 'rfc5424', facility: 'local1', ca: ''}})
+  const written = await writer.write({event: 'user.delete', actor: 'alice', details: {id: 7}})
+  await writer.close()
+  await waitFor(() => live.text().includes(written!.entry.chain_hash!), 'the forwarded entry')
+  assert.match(live.text(), /^<140>1 \S+ \S+ auditkit \d+ user\.delete \[auditkit@32473 actor="alice" chain_hash="[0-9a-f]{64}"\] \{/, 'local1 (17), raised to warning')
+  assert.ok(readFileSync(join(dir, readdirSync(dir).find((n) => n.endsWith('.jsonl'))!), 'utf8').includes(written!.entry.chain_hash!))
+  live.server.close()
+
+  const dead = await collector()
+  await new Promise((r) => dead.server.close(r))
+  const warnings: string[] = []
+  const lonely = await AuditWriter.open(tempDir(), {syslog: {host: '127.0.0.1', port: dead.port, proto: 'tcp', url: '', format: 'rfc5424', facility: 'local0', ca: ''}, onError: (e) => warnings.push(e.message)})
+  for (let i = 0; i < 50; i++) assert.ok(await lonely.write({event: 'auth.fail', details: {i}}))
+  await lonely.close()
+  assert.match(warnings.join('\n'), new RegExp(`syslog tcp://127\\.0\\.0\\.1:${dead.port}: connection refused`))
+})
