@@ -38,7 +38,8 @@ export function makeConfigSchemas(z: typeof Z) {
   const configFileSchema = configSchema.extend({
     syslog: configSchema.shape.syslog.partial(),
     ollama: configSchema.shape.ollama.partial(),
-    analyze: configSchema.shape.analyze.partial(),
+    // Each analyze group may set some of its keys.
+    analyze: z.strictObject(Object.fromEntries(Object.entries(configSchema.shape.analyze.shape).map(([key, value]) => [key, ('partial' in value ? value.partial() : value).optional()]))),
   }).partial()
   return {configSchema, configFileSchema}
 }
