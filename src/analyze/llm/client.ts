@@ -48,11 +48,12 @@ export function describeOllamaError(error: unknown, context: {host: string; mode
   if (e?.name === 'TimeoutError') return `Ollama at ${where} gave no answer within ${Math.round(context.timeoutMs / 1000)} s (--timeout)`
   if (e?.name === 'ResponseError' || typeof e?.status_code === 'number') {
     const message = String(e.error ?? e.message).slice(0, 200)
-    if (e.status_code === 404 && /not found/i.test(message)) return `model ${context.model} is not on the Ollama server at ${where} (run: ollama pull ${context.model})`
+    if (e.status_code === 404 && /^model .* not found/i.test(message)) return `model ${context.model} is not on the Ollama server at ${where} (run: ollama pull ${context.model})`
     return `Ollama at ${where} answered ${e.status_code}: ${message}`
   }
   const code = e?.cause?.code
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNRESET' || code === 'EAI_AGAIN' || code === 'UND_ERR_SOCKET') {
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return `Ollama at ${where} closed the connection before answering`
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'EAI_AGAIN') {
     return `Ollama is unreachable at ${where} (${code}); start it with \`ollama serve\` or set --ollama-host / OLLAMA_HOST`
   }
   if (e instanceof TypeError && /fetch failed/.test(e.message)) return `Ollama is unreachable at ${where} (${e.cause?.message ?? 'fetch failed'})`

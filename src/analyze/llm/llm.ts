@@ -75,6 +75,11 @@ export async function askModel(analysis: Analysis, options: LlmOptions): Promise
       stream: false,
       options: {temperature: 0, seed: options.seed, num_ctx: options.numCtx, num_predict: numPredict},
     }))
+    // The server cuts an overlong prompt silently (HTTP 200); its count of the tokens fed tells.
+    const estimate = estimateTokens(systemText) + estimateTokens(user)
+    if (response.prompt_eval_count && response.prompt_eval_count < estimate / 2) {
+      result.notes.push(`LLM: the server read ${response.prompt_eval_count} prompt tokens of about ${estimate} sent: it probably truncated the input (its context is smaller than --num-ctx ${options.numCtx}?)`)
+    }
     if (response.done_reason === 'length') throw new RetryableAnswer('the answer was cut at the length limit (done_reason "length")')
     let parsed: unknown
     try {
