@@ -8,7 +8,7 @@ import type {Finding} from '../report.js'
 export function dedupKey(f: Finding): string {
   if (f.source === 'llm') return `llm|${normaliseTitle(f.title)}`
   // Findings of one detector about one actor or IP are one alert, whatever their window.
-  const stem = f.id.replace(/:\d{4}-\d{2}-\d{2}T[^:]*$/, '')
+  const stem = f.id.replace(/:\d{4}-\d{2}-\d{2}T.*$/, '')
   return `${f.source}|${stem}|${[...f.actors].sort().join(',')}|${[...f.ips].sort().join(',')}`
 }
 
