@@ -5,7 +5,7 @@ import type {Detector} from './detectors/detector.js'
 import {makeDetectors} from './detectors/index.js'
 import type {Observation} from './observation.js'
 import {type AnalyzeReport, type Finding, severityRank} from './report.js'
-import type {SourceItem} from './sources.js'
+import {fieldOf, sampleText, type SourceItem, templateOf} from './sources.js'
 
 const HOUR = 3_600_000
 /** Most message templates kept for the LLM sample (one entry each). */
@@ -48,7 +48,7 @@ export interface AnalyzeOptions {
 }
 
 /** Runs every detector over the items, in one pass, and builds the report (without the LLM part). */
-export async function analyzeItems(items: AsyncIterable<SourceItem>, options: AnalyzeOptions): Promise<Analysis> {
+export async function analyzeItems(batches: AsyncIterable<SourceItem[]>, options: AnalyzeOptions): Promise<Analysis> {
   const diagnostics = options.diagnostics ?? new Diagnostics()
   const detectors: Detector[] = makeDetectors(options.settings, {dir: options.dir, diagnostics})
   const since = options.since ?? Number.NEGATIVE_INFINITY
@@ -64,7 +64,7 @@ export async function analyzeItems(items: AsyncIterable<SourceItem>, options: An
   let failures = 0
 
   const observation: Observation = {time: 0, event: '', level: 'info', actor: '', failure: false, file: '', line: 0, baseline: false}
-  for await (const item of items) {
+  for await (const batch of batches) for (const item of batch) {
     const baseline = item.time < since
     // One object reused: detectors copy what they keep.
     observation.time = item.time
@@ -92,14 +92,15 @@ export async function analyzeItems(items: AsyncIterable<SourceItem>, options: An
     slot.count++
     if (item.failure) slot.failures++
     byHour.set(hour, slot)
-    const seen = templateCounts.get(item.template)
-    if (seen !== undefined) templateCounts.set(item.template, seen + 1)
+    const template = templateOf(item)
+    const seen = templateCounts.get(template)
+    if (seen !== undefined) templateCounts.set(template, seen + 1)
     else if (templateCounts.size < MAX_TEMPLATES) {
-      templateCounts.set(item.template, 1)
-      samples.set(item.template, {ref: `${item.file}:${item.line}`, template: item.template, level: item.level, failure: item.failure, text: item.text()})
+      templateCounts.set(template, 1)
+      samples.set(template, {ref: `${item.file}:${item.line}`, template, level: item.level, failure: item.failure, text: sampleText(item)})
     }
     for (const path of options.redact ?? []) {
-      const value = item.fields(path)
+      const value = fieldOf(item, path)
       if ((typeof value === 'string' || typeof value === 'number') && String(value).length >= 2 && redactValues.size < MAX_REDACTED_VALUES) redactValues.add(String(value))
     }
   }

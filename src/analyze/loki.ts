@@ -31,7 +31,7 @@ const shown = (url: string) => {
  * nanosecond after the last line of the one before (entries sharing that nanosecond across a page
  * edge are the documented cost of paging by time).
  */
-export async function* lokiItems(q: LokiQuery, diagnostics: Diagnostics): AsyncGenerator<SourceItem> {
+export async function* lokiItems(q: LokiQuery, diagnostics: Diagnostics): AsyncGenerator<SourceItem[]> {
   const limit = q.limit ?? 5000
   let start = BigInt(q.since) * 1_000_000n
   const end = BigInt(q.until) * 1_000_000n
@@ -59,18 +59,20 @@ export async function* lokiItems(q: LokiQuery, diagnostics: Diagnostics): AsyncG
     if (body.status !== 'success' || body.data?.resultType !== 'streams') throw new OutsideError(`Loki at ${shown(q.url)}: expected a streams result (a log query, not a metric query)`)
     const values = (body.data.result ?? []).flatMap((s) => s.values ?? [])
     values.sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : BigInt(a[0]) > BigInt(b[0]) ? 1 : 0))
+    const items: SourceItem[] = []
     for (const [ns, text] of values) {
       line++
       const item = itemFromLine(text, 'loki', line, q.now)
       if (!item) {
         // A line without a time of its own takes Loki's.
         const fallback = itemFromLine(`${new Date(Number(BigInt(ns) / 1_000_000n)).toISOString()} ${text}`, 'loki', line, q.now)
-        if (fallback) yield fallback
+        if (fallback) items.push(fallback)
         else diagnostics.report({kind: 'malformed', file: 'loki', line, reason: 'unreadable line'})
         continue
       }
-      yield item
+      items.push(item)
     }
+    yield items
     if (values.length < limit) return
     start = BigInt(values.at(-1)![0]) + 1n
   }

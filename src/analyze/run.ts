@@ -41,7 +41,7 @@ export async function runAnalyze(options: RunOptions): Promise<RunResult> {
   const notes: string[] = []
   let since = options.filter.since
   let until = options.filter.until
-  let items: AsyncIterable<SourceItem>
+  let items: AsyncIterable<SourceItem[]>
   let source: string
   const baselineMs = settings.baseline_days * DAY
   if (options.loki) {

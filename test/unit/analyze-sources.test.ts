@@ -7,6 +7,7 @@ import {dedupKey} from '../../src/analyze/alerts/dedup.js'
 import {redactText} from '../../src/analyze/llm/llm.js'
 import {lokiItems} from '../../src/analyze/loki.js'
 import type {AnalyzeReport, Finding} from '../../src/analyze/report.js'
+import {sampleText} from '../../src/analyze/sources.js'
 import {messageTemplate, parseTextLine} from '../../src/analyze/text-lines.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
 import {retryAfterMs} from '../../src/transport/webhook.js'
@@ -38,7 +39,7 @@ test('Loki: pages by time with the limit, in order, each page one ns after the l
   const loki = await new FakeLoki(lines).start()
   started.push(loki)
   const got: string[] = []
-  for await (const item of lokiItems({url: loki.url, query: '{job=~".+"}', since: Date.parse('2026-11-30T09:00:00Z'), until: Date.parse('2026-11-30T11:00:00Z'), limit: 3, now: NOW}, new Diagnostics())) got.push(item.text())
+  for await (const batch of lokiItems({url: loki.url, query: '{job=~".+"}', since: Date.parse('2026-11-30T09:00:00Z'), until: Date.parse('2026-11-30T11:00:00Z'), limit: 3, now: NOW}, new Diagnostics())) for (const item of batch) got.push(sampleText(item))
   assert.equal(got.length, 7)
   assert.ok(got.every((t, i) => t.endsWith(`line ${i}`)), got.join('\n'))
   assert.deepEqual(loki.requests.map((r) => r.get('limit')), ['3', '3', '3'])

@@ -16,7 +16,12 @@ export class IntegrityDetector implements Detector {
   /** Log file names the range read. */
   readonly files = new Set<string>()
 
-  constructor(private readonly dir: string | undefined, private readonly diagnostics: Diagnostics) {}
+  /** The chain is verified while the range is read (verify has its own threads). */
+  private readonly verifying?: Promise<VerifyProblem[] | Error>
+
+  constructor(dir: string | undefined, private readonly diagnostics: Diagnostics) {
+    this.verifying = dir === undefined ? undefined : verifyDirectory(dir, {}).then((report) => report.problems, (error: Error) => error)
+  }
 
   observe(o: {file: string}): void {
     this.files.add(o.file)
@@ -24,14 +29,10 @@ export class IntegrityDetector implements Detector {
 
   async findings(): Promise<Finding[]> {
     const out: Finding[] = []
-    if (this.dir !== undefined) {
-      let problems: VerifyProblem[] = []
-      try {
-        problems = (await verifyDirectory(this.dir, {})).problems
-      } catch (error) {
-        if (!(error instanceof VerifyError)) throw error
-        problems = [{kind: 'unreadable', file: this.dir, message: error.message}]
-      }
+    if (this.verifying) {
+      const verified = await this.verifying
+      if (verified instanceof Error && !(verified instanceof VerifyError)) throw verified
+      const problems = verified instanceof Error ? [{kind: 'unreadable' as const, file: '', message: verified.message}] : verified
       // Problems of the range's files, and those of the chain as a whole (checkpoints, missing files).
       const relevant = problems.filter((p) => this.files.has(p.file) || p.line === undefined || !/^audit-/.test(p.file))
       const byKind = new Map<string, VerifyProblem[]>()
