@@ -219,3 +219,16 @@ test('usage errors: --notify without a URL, a missing --input file', async () =>
   assert.equal(missing.code, 2)
   assert.equal(missing.stderr.trim().split('\n').length, 1)
 })
+
+test('a server that silently truncated the prompt (prompt_eval_count far below what was sent) is noted', async () => {
+  fake.script({promptEvalCount: 10, reply: {summary: 'partial view', findings: []}})
+  const {report} = await analyze(['--json'])
+  assert.equal(report!.llm.status, 'ok')
+  assert.ok(report!.notes.some((n) => /read 10 prompt tokens of about \d+ sent: it probably truncated/.test(n)), report!.notes.join('\n'))
+})
+
+test('--no-llm with filters: only the selected actor is analysed', async () => {
+  const {report} = await analyze(['--no-llm', '--json', '--actor', 'alice'])
+  assert.equal(report!.totals.entries, 24)
+  assert.ok(!report!.findings.some((f) => f.actors.includes('mallory')))
+})
