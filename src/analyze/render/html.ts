@@ -61,5 +61,6 @@ function chart(report: AnalyzeReport): string {
     const x = ((Date.parse(h.hour) - first) / 3_600_000) * bar
     return `<text x="${x.toFixed(1)}" y="12" font-size="10" fill="#444">${h.hour.slice(0, 13)}h</text>`
   }).join('')
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="entries per hour (failures in red), peak ${top}">${bars}${labels}</svg>`
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="entries per hour (failures in red), peak ${top}">${bars}${labels}</svg>
+<p class="meta">Entries per hour (UTC) in blue, failures in red; the tallest bar is ${top} entries. A gap is an hour without entries.</p>`
 }
