@@ -37,13 +37,44 @@ export function makeConfigSchemas(z: typeof Z) {
     ollama: z.strictObject({
       host: z.string(),
     }),
+    analyze: makeAnalyzeSchema(z),
   })
   /** What a config file may hold: any subset of the keys, each fully valid. */
   const configFileSchema = configSchema.extend({
     syslog: configSchema.shape.syslog.partial(),
     ollama: configSchema.shape.ollama.partial(),
+    // Each analyze group may set some of its keys.
+    analyze: z.strictObject(Object.fromEntries(Object.entries(configSchema.shape.analyze.shape).map(([key, value]) => [key, ('partial' in value ? value.partial() : value).optional()]))),
   }).partial()
   return {configSchema, configFileSchema}
 }
 
 export type Config = Z.infer<ReturnType<typeof makeConfigSchemas>['configSchema']>
+
+/** `audit analyze`: detector thresholds, the LLM and the alerts (config/default.yaml explains each key). */
+function makeAnalyzeSchema(z: typeof Z) {
+  const events = z.array(z.string().min(1))
+  const hour = z.int().min(0).max(24)
+  return z.strictObject({
+    baseline_days: z.number().nonnegative(),
+    brute_force: z.strictObject({threshold: z.int().min(2), window_minutes: z.number().positive(), events}),
+    rate_spike: z.strictObject({min_per_minute: z.int().min(1), factor: z.number().min(1)}),
+    error_spike: z.strictObject({window_minutes: z.int().min(1), min_errors: z.int().min(1), min_ratio: z.number().min(0).max(1), factor: z.number().min(1)}),
+    off_hours: z.strictObject({events, start_hour: hour, end_hour: hour, days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])), timezone: z.string().refine(validZone, {error: 'not a time zone (e.g. UTC, Europe/Paris)'}), ignore_actors: events}),
+    first_seen: z.strictObject({kinds: z.array(z.enum(['actor', 'ip', 'event'])), max_findings: z.int().min(1)}),
+    models: z.strictObject({allowed: events}),
+    silence: z.strictObject({max_gap_minutes: z.number().positive()}),
+    integrity: z.strictObject({enabled: z.boolean()}),
+    llm: z.strictObject({model: z.string().min(1), prompt: z.enum(['general', 'security', 'performance']), num_ctx: z.int().min(1024), timeout_seconds: z.number().positive(), seed: z.int()}),
+    notify: z.strictObject({discord_webhook: z.string(), slack_webhook: z.string(), min_severity: z.enum(['low', 'medium', 'high', 'critical']), dedup_window_minutes: z.number().nonnegative(), state_file: z.string()}),
+  })
+}
+
+function validZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', {timeZone: zone})
+    return true
+  } catch {
+    return false
+  }
+}

@@ -6,7 +6,7 @@ const SLOT_MS = 15 * 60_000
 /** Longer logs get no empty-day rows: a stray far-future timestamp must not make millions. */
 const MAX_FILLED_DAYS = 366
 /** Fields that commonly hold a client address. */
-const IP_FIELDS = ['ip', 'ip_address', 'client_ip', 'src_ip', 'remote_addr', 'source_ip']
+export const IP_FIELDS = ['ip', 'ip_address', 'client_ip', 'src_ip', 'remote_addr', 'source_ip']
 const LATEST_FAILURES = 5
 
 export interface FailureRef {

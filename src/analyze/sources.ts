@@ -1,0 +1,136 @@
+import {createReadStream} from 'node:fs'
+import {basename} from 'node:path'
+import {createInterface} from 'node:readline'
+
+import {compileFilter, type FilterSpec} from '../events/filter.js'
+import {type AuditEntry, type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
+import {decodeLine} from '../store/decode.js'
+import type {Diagnostics} from '../store/diagnostics.js'
+import {openRegularSync} from '../store/files.js'
+import {queryEntries} from '../store/query.js'
+import {isFailure, IP_FIELDS} from '../summary/aggregate.js'
+import {messageTemplate, parseTextLine, type TextRecord} from './text-lines.js'
+
+/** One entry of any source: what the detectors see, and what the LLM sample may show (derived only when needed). */
+export interface SourceItem {
+  time: number
+  event: string
+  level: AuditEntry['level']
+  actor: string
+  ip?: string
+  model?: string
+  failure: boolean
+  file: string
+  line: number
+  /** The audit entry, or the text line read as one. */
+  entry?: AuditEntry
+  record?: TextRecord
+}
+
+export const SAMPLE_TEXT_CHARS = 400
+
+/** Audit log entries in the filter's range (with the baseline before it), through the search reader, in batches. */
+export async function* logItems(dir: string, filter: FilterSpec, profile: Profile | undefined, diagnostics: Diagnostics): AsyncGenerator<SourceItem[]> {
+  const names = new Map<string, string>()
+  for await (const batch of queryEntries(dir, {filter, profile, diagnostics})) {
+    const items: SourceItem[] = new Array(batch.length)
+    for (let i = 0; i < batch.length; i++) {
+      const located = batch[i]
+      let name = names.get(located.file)
+      if (name === undefined) names.set(located.file, name = basename(located.file))
+      items[i] = fromEntry(located.entry, located.time, name, located.line)
+    }
+    yield items
+  }
+}
+
+function fromEntry(entry: AuditEntry, time: number, file: string, line: number): SourceItem {
+  const details = entry.details
+  let ip: string | undefined
+  for (const field of IP_FIELDS) {
+    const value = details[field]
+    if (typeof value === 'string' && value !== '') {
+      ip = value
+      break
+    }
+  }
+  const model = typeof details.model === 'string' && details.model !== '' ? details.model : undefined
+  return {time, event: entry.event, level: entry.level, actor: entry.actor, ip, model, failure: isFailure(entry), file, line, entry}
+}
+
+/** Groups entries that say the same thing (one sample each). */
+export function templateOf(item: SourceItem): string {
+  if (item.record) return `${item.event}|${messageTemplate(item.record.message)}`
+  const details = item.entry?.details ?? {}
+  const reason = details.error ?? details.reason ?? details.message
+  return `${item.event}|${item.level}|${typeof reason === 'string' ? messageTemplate(reason) : ''}`
+}
+
+/** A short text of the entry for the LLM. */
+export function sampleText(item: SourceItem): string {
+  if (item.record) return `${new Date(item.time).toISOString()} ${item.event} ${item.actor}: ${item.record.message}`.slice(0, SAMPLE_TEXT_CHARS)
+  const {chain_hash: _, metadata: __, ...shown} = item.entry!
+  return JSON.stringify(shown).slice(0, SAMPLE_TEXT_CHARS)
+}
+
+/** The value at a --redact path (`actor`, `details.ip`; for text lines also `ip`, `message`). */
+export function fieldOf(item: SourceItem, path: string): unknown {
+  if (item.record) return ({actor: item.record.actor, ip: item.record.ip, message: item.record.message, event: item.record.event} as Record<string, unknown>)[path.replace(/^details\./, '')]
+  return readPath(item.entry, path)
+}
+
+function readPath(object: unknown, path: string): unknown {
+  let value: unknown = object
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined
+    value = (value as Record<string, unknown>)[key]
+  }
+  return value
+}
+
+function fromText(record: TextRecord, file: string, line: number): SourceItem {
+  return {time: record.time, event: record.event, level: record.level, actor: record.actor, ip: record.ip, failure: record.failure, file, line, record}
+}
+
+/** A line of text (an audit JSON entry or a syslog/nginx line) as an item; undefined when unreadable. */
+export function itemFromLine(text: string, file: string, line: number, now: number): SourceItem | undefined {
+  if (text.startsWith('{')) {
+    const decoded = decodeLine(text)
+    if (decoded.ok) return fromEntry(decoded.entry, decoded.time, file, line)
+  }
+  const record = parseTextLine(text, now)
+  return record && fromText(record, file, line)
+}
+
+/** Plain text lines from a file or standard input (`-`); lines with no readable time are counted. */
+export async function* textItems(path: string, filter: FilterSpec, now: number, diagnostics: Diagnostics): AsyncGenerator<SourceItem[]> {
+  const name = path === '-' ? '-' : basename(path)
+  // openRegularSync refuses FIFOs' cousins that would hang and devices; a named file that is missing is the user's error.
+  const input = path === '-' ? process.stdin : createReadStream(path, {fd: openRegularSync(path)})
+  const lines = createInterface({input, crlfDelay: Number.POSITIVE_INFINITY})
+  const test = compileFilter({...filter, since: undefined, until: undefined})
+  let lineNo = 0
+  for await (const text of lines) {
+    lineNo++
+    if (text.trim() === '') continue
+    if (text.length > MAX_LINE_BYTES) {
+      diagnostics.report({kind: 'too-long', file: name, line: lineNo, reason: `${text.length} characters`})
+      continue
+    }
+    const item = itemFromLine(text, name, lineNo, now)
+    if (!item) {
+      diagnostics.report({kind: 'malformed', file: name, line: lineNo, reason: 'no syslog, nginx or audit form with a time'})
+      continue
+    }
+    if ((filter.since !== undefined && item.time < filter.since) || (filter.until !== undefined && item.time >= filter.until)) continue
+    if (!matchesText(test, item, text)) continue
+    yield [item]
+  }
+}
+
+/** The search filters on a text item, through the entry form the filter knows. */
+function matchesText(test: ReturnType<typeof compileFilter>, item: SourceItem, raw: string): boolean {
+  const entry: AuditEntry = {timestamp: new Date(item.time).toISOString(), event: item.event, level: item.level, actor: item.actor, details: item.ip ? {ip: item.ip} : {}, metadata: {}}
+  const located: LocatedEntry = {entry, time: item.time, file: item.file, line: item.line, raw, profile: 'native'}
+  return test.matches(located)
+}
