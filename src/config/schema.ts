@@ -32,11 +32,16 @@ export function makeConfigSchemas(z: typeof Z) {
     ollama: z.strictObject({
       host: z.string(),
     }),
+    export: z.strictObject({
+      pseudonymize_key: z.string(),
+      hec_token: z.string(),
+    }),
   })
   /** What a config file may hold: any subset of the keys, each fully valid. */
   const configFileSchema = configSchema.extend({
     syslog: configSchema.shape.syslog.partial(),
     ollama: configSchema.shape.ollama.partial(),
+    export: configSchema.shape.export.partial(),
   }).partial()
   return {configSchema, configFileSchema}
 }

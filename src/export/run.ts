@@ -1,0 +1,151 @@
+import {basename} from 'node:path'
+
+import {compileFilter, type FilterSpec} from '../events/filter.js'
+import type {LocatedEntry, Profile} from '../events/model.js'
+import type {CodecContext} from '../formats/codec.js'
+import {Diagnostics} from '../store/diagnostics.js'
+import {listLogFiles} from '../store/files.js'
+import {decodeFile} from '../store/reader.js'
+import type {Sink} from '../transport/sink.js'
+import {exportFormat} from './encode.js'
+import {type PrivacyCounts, type PrivacyOptions, privacyTransform} from './privacy.js'
+import type {Projection} from './project.js'
+import {type ExportState, readState, type Resume, resumePoint, stateOf, writeState} from './state.js'
+
+/** A sink that can say how many records its destination acknowledged (HTTP APIs); others acknowledge all on flush. */
+export interface AcknowledgingSink extends Sink {
+  readonly acknowledged: number
+}
+
+function acknowledges(sink: Sink): sink is AcknowledgingSink {
+  return typeof (sink as Partial<AcknowledgingSink>).acknowledged === 'number'
+}
+
+export interface ExportRequest {
+  dir: string
+  filter: FilterSpec
+  profile?: Profile
+  format: string
+  formatOptions?: unknown
+  context?: CodecContext
+  projection?: Projection
+  privacy?: PrivacyOptions
+  /** The state file of `--since-last`. */
+  sinceLast?: string
+  sink: Sink
+  diagnostics?: Diagnostics
+  /** Called every so many entries (for a progress line on a terminal). */
+  onProgress?: (exported: number) => void
+  /** True when the reader went away (stdout closed): stop reading. */
+  stopped?: () => boolean
+  /** Work to do after the sink is closed and before the state advances (building an archive). */
+  beforeState?: (result: ExportResult) => Promise<void>
+}
+
+export interface ExportResult {
+  exported: number
+  first?: {file: string; line: number; timestamp: string}
+  last?: {file: string; line: number; timestamp: string; chain_hash: string | null}
+  /** Entries exported from each source file, by file name, in chain order. */
+  perFile: Record<string, number>
+  /** The state the run started from, and whether it was written anew. */
+  resumedFrom?: ExportState
+  stateWritten: boolean
+  privacy?: PrivacyCounts
+}
+
+const PROGRESS_EVERY = 50_000
+
+/**
+ * Exports the matching entries of a log directory to a sink: read in chain order (from the
+ * `--since-last` state when there is one), made private, encoded, written; the state advances only
+ * to what the sink acknowledged, and only after it did.
+ */
+export async function runExport(request: ExportRequest): Promise<ExportResult> {
+  const {dir, sink, profile} = request
+  const diagnostics = request.diagnostics ?? new Diagnostics()
+  const filter = compileFilter(request.filter)
+  const format = exportFormat(request.format, request.formatOptions, request.projection, request.context)
+  const privacy = request.privacy ? privacyTransform(request.privacy) : undefined
+  const result: ExportResult = {exported: 0, perFile: {}, stateWritten: false, privacy: privacy?.counts}
+
+  let files = await listLogFiles(dir, request.sinceLast ? {} : {since: filter.since, until: filter.until})
+  let resume: Resume = {files, afterLine: 0}
+  if (request.sinceLast) {
+    const state = await readState(request.sinceLast)
+    if (state) {
+      result.resumedFrom = state
+      resume = await resumePoint(files, state, request.sinceLast, profile)
+      files = resume.files
+    }
+  }
+
+  // States of entries written but not yet acknowledged, oldest first: [index, state].
+  const pending: Array<[number, ExportState]> = []
+  let acknowledgedState: ExportState | undefined
+  const settle = () => {
+    if (!acknowledges(sink)) return
+    while (pending.length > 0 && pending[0][0] < sink.acknowledged) acknowledgedState = pending.shift()![1]
+  }
+
+  let failure: unknown
+  try {
+    if (format.begin) await sink.write(format.begin)
+    const read = {filter, profile}
+    outer: for (const [i, file] of files.entries()) {
+      const skipUpTo = i === 0 ? resume.afterLine : 0
+      for await (const batch of decodeFile(file, read, diagnostics, {needles: filter.lineNeedles})) {
+        for (const located of batch) {
+          if (located.line <= skipUpTo) continue
+          await write(located)
+        }
+        if (request.stopped?.()) break outer
+      }
+    }
+    if (format.end) await sink.write(format.end)
+    await sink.close()
+  } catch (error) {
+    failure = error
+    // A file sink leaves the target as it was (its temp file removed).
+    await (sink as Partial<{abort(): Promise<void>}>).abort?.()
+  }
+  settle()
+
+  async function write(located: LocatedEntry): Promise<void> {
+    const out = privacy ? privacy.apply(located) : located
+    await sink.write(format.encode(out, result.exported))
+    const name = basename(located.file)
+    result.perFile[name] = (result.perFile[name] ?? 0) + 1
+    const position = {file: name, line: located.line, timestamp: located.entry.timestamp}
+    result.first ??= position
+    result.last = {...position, chain_hash: located.entry.chain_hash ?? null}
+    if (request.sinceLast) {
+      if (acknowledges(sink)) {
+        pending.push([result.exported, stateOf(located)])
+        settle()
+      } else {
+        pending[0] = [result.exported, stateOf(located)]
+      }
+    }
+    result.exported++
+    if (request.onProgress && result.exported % PROGRESS_EVERY === 0) request.onProgress(result.exported)
+  }
+
+  if (failure === undefined && request.beforeState) {
+    try {
+      await request.beforeState(result)
+    } catch (error) {
+      failure = error
+    }
+  }
+  if (request.sinceLast) {
+    // Everything when the sink closed cleanly; else only what an acknowledging sink confirmed.
+    const state = failure === undefined ? pending.at(-1)?.[1] ?? acknowledgedState : acknowledges(sink) ? acknowledgedState : undefined
+    if (state && (failure === undefined || request.beforeState === undefined)) {
+      await writeState(request.sinceLast, state)
+      result.stateWritten = true
+    }
+  }
+  if (failure !== undefined) throw failure
+  return result
+}
