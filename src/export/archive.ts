@@ -155,6 +155,7 @@ export async function checkBundle(path: string): Promise<CheckResult> {
         bytes += chunk.length
         if (name === MANIFEST_NAME && bytes <= 16 * 1024 * 1024) chunks.push(chunk)
       }
+      if (name.endsWith('/')) return // a directory entry (zip -r adds them) holds no data
       if (seen.has(name) || (name === MANIFEST_NAME && manifestText !== undefined)) problems.push(`${name}: more than once in the bundle`)
       if (name === MANIFEST_NAME) manifestText = Buffer.concat(chunks).toString('utf8')
       else seen.set(name, {name, bytes, sha256: hash.digest('hex')})
