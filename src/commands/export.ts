@@ -4,7 +4,7 @@ import {AuditCommand, EXIT, UserError} from '../cli/base.js'
 import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
 import {checkBundle} from '../export/archive.js'
 import {exportBundle} from '../export/bundle.js'
-import {openDestination} from '../export/destination.js'
+import {destinationFormat, openDestination} from '../export/destination.js'
 import {checkRedactPaths, type PrivacyOptions} from '../export/privacy.js'
 import {parsePaths} from '../export/project.js'
 import {type ExportResult, runExport} from '../export/run.js'
@@ -32,7 +32,7 @@ Exit 0 when the export was delivered (also when nothing was new), 3 when a desti
   ]
 
   static override flags = {
-    format: Flags.option({char: 'o', description: 'output format (csv here means the fixed export columns)', options: CODEC_NAMES.filter((n) => n !== 'pretty'), default: 'jsonl'})(),
+    format: Flags.option({char: 'o', description: 'output format: jsonl by default; csv here means the fixed export columns; an HTTP --to picks its own', options: CODEC_NAMES.filter((n) => n !== 'pretty')})(),
     'format-option': Flags.string({multiple: true, description: 'a codec option KEY=VALUE, e.g. vendor=Acme for cef, index=logs-audit for ecs-bulk (repeatable)'}),
     fields: Flags.string({multiple: true, description: 'keep only these dotted fields of each document (JSON-shaped formats; comma-separated or repeated)'}),
     'exclude-fields': Flags.string({multiple: true, description: 'drop these dotted fields of each document (JSON-shaped formats)'}),
@@ -47,6 +47,9 @@ Exit 0 when the export was delivered (also when nothing was new), 3 when a desti
     ca: Flags.string({description: 'TLS: CA certificate file(s) to trust for --to'}),
     cert: Flags.string({description: 'TLS: client certificate file for --to'}),
     key: Flags.string({description: 'TLS: client key file for --to'}),
+    'batch-size': Flags.integer({description: 'HTTP --to: entries per request (default 5000)', min: 1}),
+    retries: Flags.integer({description: 'HTTP --to: attempts after the first for 429, 5xx and dropped connections (default 6)', min: 0}),
+    'batch-bytes': Flags.integer({description: 'HTTP --to: bytes per request before compression (default 5 MiB)', min: 1024}),
     ...filterFlags,
     // --to is the destination here, so --until keeps only its own name.
     until: Flags.string({char: 'U', description: 'entries before this time (same forms as --since)', helpGroup: 'FILTER'}),
@@ -57,6 +60,7 @@ Exit 0 when the export was delivered (also when nothing was new), 3 when a desti
     if (flags.check) return this.check(flags.check)
 
     const config = this.settings(flags)
+    const format = destinationFormat(flags.to, flags.format)
     const now = Date.now()
     const filter = filterSpecFromFlags(flags, now)
     const diagnostics = new Diagnostics()
@@ -74,7 +78,7 @@ Exit 0 when the export was delivered (also when nothing was new), 3 when a desti
     }
     if (flags['include-source'] && (flags.redact || flags['pseudonymize-ip'])) throw new UserError('--include-source would put the unredacted log in the bundle: not with --redact or --pseudonymize-ip')
     const progress = process.stderr.isTTY ? (n: number) => process.stderr.write(`\rexported ${n} entries`) : undefined
-    const common = {dir: config.dir, filter, profile: flags.profile, format: flags.format, formatOptions, projection, privacy, sinceLast: flags['since-last'], diagnostics, onProgress: progress, context: {local: flags.local}}
+    const common = {dir: config.dir, filter, profile: flags.profile, format, formatOptions, projection, privacy, sinceLast: flags['since-last'], diagnostics, onProgress: progress, context: {local: flags.local}}
 
     let result: ExportResult
     if (flags.archive) {
@@ -84,7 +88,8 @@ Exit 0 when the export was delivered (also when nothing was new), 3 when a desti
       ;({result} = await exportBundle({...common, output: flags.output, kind: flags.archive, includeSource: flags['include-source'], toolVersion: this.config.version, query, since: filter.since, until: filter.until}))
     } else {
       let sink
-      if (flags.to) sink = await openDestination(flags.to, {format: flags.format, ca: flags.ca, cert: flags.cert, key: flags.key, hecToken: process.env.AUDIT_HEC_TOKEN || config.export.hec_token || undefined, formatOptions})
+      if (flags.to) sink = await openDestination(flags.to, {format, ca: flags.ca, cert: flags.cert, key: flags.key, batchCount: flags['batch-size'], batchBytes: flags['batch-bytes'], retries: flags.retries,
+        hecToken: process.env.AUDIT_HEC_TOKEN || config.export.hec_token || undefined, esApiKey: process.env.AUDIT_ES_API_KEY || undefined, lokiTenant: process.env.AUDIT_LOKI_TENANT || undefined})
       else if (flags.output && flags.output !== '-') sink = await FileSink.open(flags.output)
       else sink = new StreamSink()
       const stdout = sink instanceof StreamSink ? sink : undefined
