@@ -56,6 +56,10 @@ export interface ExportResult {
 
 const PROGRESS_EVERY = 50_000
 
+function position(located: LocatedEntry): {file: string; line: number; timestamp: string} {
+  return {file: basename(located.file), line: located.line, timestamp: located.entry.timestamp}
+}
+
 /**
  * Exports the matching entries of a log directory to a sink: read in chain order (from the
  * `--since-last` state when there is one), made private, encoded, written; the state advances only
@@ -88,19 +92,36 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
     while (pending.length > 0 && pending[0][0] < sink.acknowledged) acknowledgedState = pending.shift()![1]
   }
 
+  let first: LocatedEntry | undefined
+  let last: LocatedEntry | undefined
   let failure: unknown
   try {
     if (format.begin) await sink.write(format.begin)
     const read = {filter, profile}
+    // Records are handed over one by one only to a sink that acknowledges them; others get a batch's text at once.
+    const perRecord = acknowledges(sink)
     outer: for (const [i, file] of files.entries()) {
       const skipUpTo = i === 0 ? resume.afterLine : 0
+      const name = basename(file.path)
+      let fromFile = 0
       for await (const batch of decodeFile(file, read, diagnostics, {needles: filter.lineNeedles})) {
-        for (const located of batch) {
-          if (located.line <= skipUpTo) continue
-          await write(located)
+        const start = batch.findIndex((located) => located.line > skipUpTo)
+        if (start < 0) continue
+        const chosen = start === 0 ? batch : batch.slice(start)
+        if (perRecord) {
+          for (const located of chosen) await writeOne(located)
+        } else {
+          let text = ''
+          for (const located of chosen) text += format.encode(privacy ? privacy.apply(located) : located, result.exported++)
+          await sink.write(text)
         }
+        fromFile += chosen.length
+        last = chosen.at(-1)
+        first ??= chosen[0]
+        if (request.onProgress && Math.floor(result.exported / PROGRESS_EVERY) > Math.floor((result.exported - chosen.length) / PROGRESS_EVERY)) request.onProgress(result.exported)
         if (request.stopped?.()) break outer
       }
+      if (fromFile > 0) result.perFile[name] = (result.perFile[name] ?? 0) + fromFile
     }
     if (format.end) await sink.write(format.end)
     await sink.close()
@@ -111,24 +132,17 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
   }
   settle()
 
-  async function write(located: LocatedEntry): Promise<void> {
-    const out = privacy ? privacy.apply(located) : located
-    await sink.write(format.encode(out, result.exported))
-    const name = basename(located.file)
-    result.perFile[name] = (result.perFile[name] ?? 0) + 1
-    const position = {file: name, line: located.line, timestamp: located.entry.timestamp}
-    result.first ??= position
-    result.last = {...position, chain_hash: located.entry.chain_hash ?? null}
+  if (first) result.first = position(first)
+  if (last) result.last = {...position(last), chain_hash: last.entry.chain_hash ?? null}
+  if (last && request.sinceLast && !acknowledges(sink)) pending[0] = [result.exported - 1, stateOf(last)]
+
+  async function writeOne(located: LocatedEntry): Promise<void> {
+    await sink.write(format.encode(privacy ? privacy.apply(located) : located, result.exported))
     if (request.sinceLast) {
-      if (acknowledges(sink)) {
-        pending.push([result.exported, stateOf(located)])
-        settle()
-      } else {
-        pending[0] = [result.exported, stateOf(located)]
-      }
+      pending.push([result.exported, stateOf(located)])
+      settle()
     }
     result.exported++
-    if (request.onProgress && result.exported % PROGRESS_EVERY === 0) request.onProgress(result.exported)
   }
 
   if (failure === undefined && request.beforeState) {
