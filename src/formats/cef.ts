@@ -13,8 +13,13 @@ export function cefHeader(value: string, max: number): string {
 
 /** Extension values: `\` and `=` escaped, CR and LF as `\r` and `\n`; `|` left alone (spec §5). */
 export function cefValue(value: string): string {
+  // Most values need nothing: one test instead of two replaces.
+  if (!NEEDS_WORK.test(value)) return value
   return sanitizeText(value, true).replace(/[\\=\r\n]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\${c}`))
 }
+
+// eslint-disable-next-line no-control-regex
+const NEEDS_WORK = /[\\=\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
 
 const headerText = (max: number) => z.string().min(1).max(max).refine((s) => !/[\r\n]/.test(s), {error: 'no line breaks'})
 
