@@ -97,6 +97,7 @@ Exit 0 when the export was delivered (also when nothing was new), 3 when a desti
     }
     if (progress && result.exported >= 50_000) process.stderr.write('\n')
     if (result.privacy) this.warnLine(`audit export: ${privacySummary(result.privacy, privacy)}`)
+    if (result.cutShort && flags['since-last']) this.warnLine('audit export: stdout was closed before the end; the --since-last state was not advanced')
     for (const line of diagnostics.lines()) this.warnLine(line)
   }
 

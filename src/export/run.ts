@@ -52,6 +52,8 @@ export interface ExportResult {
   resumedFrom?: ExportState
   stateWritten: boolean
   privacy?: PrivacyCounts
+  /** The reader went away before the end (stdout closed): the state was left as it was. */
+  cutShort?: boolean
 }
 
 const PROGRESS_EVERY = 50_000
@@ -152,7 +154,9 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
       failure = error
     }
   }
-  if (request.sinceLast) {
+  // A reader that went away (stdout closed) may have dropped what was written last: nothing is acknowledged.
+  const cutShort = request.stopped?.() ?? false
+  if (request.sinceLast && !cutShort) {
     // Everything when the sink closed cleanly; else only what an acknowledging sink confirmed.
     const state = failure === undefined ? pending.at(-1)?.[1] ?? acknowledgedState : acknowledges(sink) ? acknowledgedState : undefined
     if (state && (failure === undefined || request.beforeState === undefined)) {
@@ -161,5 +165,6 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
     }
   }
   if (failure !== undefined) throw failure
+  result.cutShort = cutShort
   return result
 }

@@ -315,3 +315,17 @@ describe('audit export privacy', () => {
     assert.equal(leak.code, 2)
   })
 })
+
+describe('audit export to a closed pipe', () => {
+  it('a reader that goes away early (| head) ends the export quietly and leaves the --since-last state alone', async () => {
+    const dir = tempDir()
+    const many = chainedLines(Array.from({length: 30_000}, (_, i) => ({timestamp: `${DAY1}T10:00:00.000Z`, event: 'a.b', details: {i}})))
+    writeLog(dir, `audit-${DAY1}.jsonl`, many.lines)
+    const state = join(tempDir(), 'export.state')
+    const out = execFileSync('bash', ['-c', `node ${JSON.stringify(join(process.cwd(), 'bin', 'run.js'))} export --dir ${dir} --since-last ${state} | head -n 1; echo "rc=\${PIPESTATUS[0]}"`], {encoding: 'utf8', env: {...process.env, HOME: tempDir()}, stdio: ['ignore', 'pipe', 'pipe']})
+    const [first, rc] = out.trim().split('\n')
+    assert.equal(JSON.parse(first).details.i, 0)
+    assert.equal(rc, 'rc=0')
+    assert.equal(existsSync(state), false)
+  })
+})
