@@ -171,3 +171,20 @@ describe('audit export --to Loki', () => {
     }
   })
 })
+
+describe('audit export --to without batch flags', () => {
+  it('the default batch size applies: 12,000 entries go in 3 requests, not one', async () => {
+    const dir = tempDir()
+    const {lines} = chainedLines(Array.from({length: 12_000}, (_, i) => ({timestamp: '2026-11-02T10:00:00.000Z', event: 'a.b', details: {i}})))
+    writeLog(dir, 'audit-2026-11-02.jsonl', lines)
+    const es = await startElasticsearch()
+    try {
+      const r = await runAudit(['export', '--dir', dir, '--to', `${es.url}/_bulk`], {timeoutMs: 120_000})
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(es.requests.length, 3)
+      assert.equal(es.documents.size, 12_000)
+    } finally {
+      await es.close()
+    }
+  })
+})

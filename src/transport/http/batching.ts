@@ -63,7 +63,9 @@ export abstract class BatchingHttpSink implements Sink {
 
   protected constructor(protected readonly url: URL, options: HttpSinkOptions = {}) {
     this.name = safeUrlName(url)
-    this.options = {batchCount: 5000, batchBytes: 5 * 1024 * 1024, retries: 6, backoffMs: 250, maxBackoffMs: 30_000, gzip: true, timeoutMs: 60_000, ...options}
+    // Options left undefined (a flag not given) keep their defaults.
+    const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
+    this.options = {batchCount: 5000, batchBytes: 5 * 1024 * 1024, retries: 6, backoffMs: 250, maxBackoffMs: 30_000, gzip: true, timeoutMs: 60_000, ...given}
   }
 
   /** Headers of every request (content type, auth). */
