@@ -38,6 +38,10 @@ export function makeConfigSchemas(z: typeof Z) {
       host: z.string(),
     }),
     analyze: makeAnalyzeSchema(z),
+    export: z.strictObject({
+      pseudonymize_key: z.string(),
+      hec_token: z.string(),
+    }),
   })
   /** What a config file may hold: any subset of the keys, each fully valid. */
   const configFileSchema = configSchema.extend({
@@ -45,6 +49,7 @@ export function makeConfigSchemas(z: typeof Z) {
     ollama: configSchema.shape.ollama.partial(),
     // Each analyze group may set some of its keys.
     analyze: z.strictObject(Object.fromEntries(Object.entries(configSchema.shape.analyze.shape).map(([key, value]) => [key, ('partial' in value ? value.partial() : value).optional()]))),
+    export: configSchema.shape.export.partial(),
   }).partial()
   return {configSchema, configFileSchema}
 }

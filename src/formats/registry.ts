@@ -1,16 +1,25 @@
 import {AuditError} from '../errors.js'
 import type {Codec, CodecContext} from './codec.js'
+import {cefCodec} from './cef.js'
 import {csvCodec} from './csv.js'
+import {csvFixedCodec} from './csv-fixed.js'
+import {ecsCodec} from './ecs.js'
+import {ecsBulkCodec} from './ecs-bulk.js'
 import type {EntryFormat} from './format.js'
 import {FRAMINGS, type FramingName} from './framing.js'
 import {jsonCodec, jsonlCodec} from './json.js'
+import {leefCodec} from './leef.js'
+import {lokiCodec} from './loki.js'
+import {ocsfCodec} from './ocsf.js'
 import {prettyCodec} from './pretty.js'
 import {rfc3164Codec} from './rfc3164.js'
 import {rfc5424Codec} from './rfc5424.js'
+import {splunkHecCodec} from './splunk-hec.js'
 import {syslogCodec} from './syslog.js'
 
 /** Every output format, in the order help lists them. A new codec is added here and nowhere else. */
-export const CODECS: readonly Codec[] = [prettyCodec, jsonCodec, jsonlCodec, csvCodec, syslogCodec, rfc5424Codec, rfc3164Codec]
+export const CODECS: readonly Codec[] = [prettyCodec, jsonCodec, jsonlCodec, csvCodec, syslogCodec, rfc5424Codec, rfc3164Codec,
+  csvFixedCodec, cefCodec, leefCodec, ecsCodec, ecsBulkCodec, ocsfCodec, splunkHecCodec, lokiCodec]
 
 const BY_NAME = new Map(CODECS.map((codec) => [codec.name, codec]))
 

@@ -77,10 +77,13 @@ export class FileSink implements Sink {
 
   private async writeOut(): Promise<void> {
     if (this.buffer.length === 0) return
-    const text = this.buffer.join('')
+    const data = Buffer.from(this.buffer.join(''))
     this.buffer = []
     this.size = 0
-    await this.guard(() => this.handle.write(text))
+    // A write may take only part of the data (a file size limit reached mid-buffer); the next one then fails.
+    await this.guard(async () => {
+      for (let done = 0; done < data.length;) done += (await this.handle.write(data, done)).bytesWritten
+    })
   }
 
   private async guard<T>(work: () => Promise<T>): Promise<T> {

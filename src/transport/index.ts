@@ -2,6 +2,7 @@ import {readFileSync} from 'node:fs'
 
 import {AuditError} from '../errors.js'
 import {describeFsError} from '../store/files.js'
+import {type HttpDestinationOptions, openHttpSink, parseHttpUrl} from './http/index.js'
 import type {Sink} from './sink.js'
 import {SyslogClientSink} from './syslog-client-sink.js'
 import {SyslogStreamSink} from './syslog-stream.js'
@@ -32,6 +33,8 @@ export interface OpenSinkOptions {
   unref?: boolean
   closeTimeoutMs?: number
   onWarning?: (message: string) => void
+  /** http(s):// ingestion APIs (Elasticsearch _bulk, Splunk HEC, Loki push): batching, retries, credentials. */
+  http?: HttpDestinationOptions
 }
 
 const DEFAULT_PORTS: Record<string, number> = {udp: 514, tcp: 514, tls: 6514}
@@ -104,6 +107,7 @@ export const SINK_SCHEMES = Object.keys(OPENERS)
  * unless `failFast` is false.
  */
 export async function openSink(url: string, options: OpenSinkOptions = {}): Promise<Sink> {
+  if (/^https?:\/\//i.test(url)) return openHttpSink(parseHttpUrl(url), options.http ?? {})
   const origin = options.origin ?? 'destination'
   const destination = parseDestination(url, origin)
   const opener = OPENERS[destination.scheme]

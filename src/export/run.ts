@@ -1,0 +1,170 @@
+import {basename} from 'node:path'
+
+import {compileFilter, type FilterSpec} from '../events/filter.js'
+import type {LocatedEntry, Profile} from '../events/model.js'
+import type {CodecContext} from '../formats/codec.js'
+import {Diagnostics} from '../store/diagnostics.js'
+import {listLogFiles} from '../store/files.js'
+import {decodeFile} from '../store/reader.js'
+import type {Sink} from '../transport/sink.js'
+import {exportFormat} from './encode.js'
+import {type PrivacyCounts, type PrivacyOptions, privacyTransform} from './privacy.js'
+import type {Projection} from './project.js'
+import {type ExportState, readState, type Resume, resumePoint, stateOf, writeState} from './state.js'
+
+/** A sink that can say how many records its destination acknowledged (HTTP APIs); others acknowledge all on flush. */
+export interface AcknowledgingSink extends Sink {
+  readonly acknowledged: number
+}
+
+function acknowledges(sink: Sink): sink is AcknowledgingSink {
+  return typeof (sink as Partial<AcknowledgingSink>).acknowledged === 'number'
+}
+
+export interface ExportRequest {
+  dir: string
+  filter: FilterSpec
+  profile?: Profile
+  format: string
+  formatOptions?: unknown
+  context?: CodecContext
+  projection?: Projection
+  privacy?: PrivacyOptions
+  /** The state file of `--since-last`. */
+  sinceLast?: string
+  sink: Sink
+  diagnostics?: Diagnostics
+  /** Called every so many entries (for a progress line on a terminal). */
+  onProgress?: (exported: number) => void
+  /** True when the reader went away (stdout closed): stop reading. */
+  stopped?: () => boolean
+  /** Work to do after the sink is closed and before the state advances (building an archive). */
+  beforeState?: (result: ExportResult) => Promise<void>
+}
+
+export interface ExportResult {
+  exported: number
+  first?: {file: string; line: number; timestamp: string}
+  last?: {file: string; line: number; timestamp: string; chain_hash: string | null}
+  /** Entries exported from each source file, by file name, in chain order. */
+  perFile: Record<string, number>
+  /** The state the run started from, and whether it was written anew. */
+  resumedFrom?: ExportState
+  stateWritten: boolean
+  privacy?: PrivacyCounts
+  /** The reader went away before the end (stdout closed): the state was left as it was. */
+  cutShort?: boolean
+}
+
+const PROGRESS_EVERY = 50_000
+
+function position(located: LocatedEntry): {file: string; line: number; timestamp: string} {
+  return {file: basename(located.file), line: located.line, timestamp: located.entry.timestamp}
+}
+
+/**
+ * Exports the matching entries of a log directory to a sink: read in chain order (from the
+ * `--since-last` state when there is one), made private, encoded, written; the state advances only
+ * to what the sink acknowledged, and only after it did.
+ */
+export async function runExport(request: ExportRequest): Promise<ExportResult> {
+  const {dir, sink, profile} = request
+  const diagnostics = request.diagnostics ?? new Diagnostics()
+  const filter = compileFilter(request.filter)
+  const format = exportFormat(request.format, request.formatOptions, request.projection, request.context)
+  const privacy = request.privacy ? privacyTransform(request.privacy) : undefined
+  const result: ExportResult = {exported: 0, perFile: {}, stateWritten: false, privacy: privacy?.counts}
+
+  let files = await listLogFiles(dir, request.sinceLast ? {} : {since: filter.since, until: filter.until})
+  let resume: Resume = {files, afterLine: 0}
+  if (request.sinceLast) {
+    const state = await readState(request.sinceLast)
+    if (state) {
+      result.resumedFrom = state
+      resume = await resumePoint(files, state, request.sinceLast, profile)
+      files = resume.files
+    }
+  }
+
+  // States of entries written but not yet acknowledged, oldest first: [index, state].
+  const pending: Array<[number, ExportState]> = []
+  let acknowledgedState: ExportState | undefined
+  const settle = () => {
+    if (!acknowledges(sink)) return
+    while (pending.length > 0 && pending[0][0] < sink.acknowledged) acknowledgedState = pending.shift()![1]
+  }
+
+  let first: LocatedEntry | undefined
+  let last: LocatedEntry | undefined
+  let failure: unknown
+  try {
+    if (format.begin) await sink.write(format.begin)
+    const read = {filter, profile}
+    // Records are handed over one by one only to a sink that acknowledges them; others get a batch's text at once.
+    const perRecord = acknowledges(sink)
+    outer: for (const [i, file] of files.entries()) {
+      const skipUpTo = i === 0 ? resume.afterLine : 0
+      const name = basename(file.path)
+      let fromFile = 0
+      for await (const batch of decodeFile(file, read, diagnostics, {needles: filter.lineNeedles})) {
+        const start = batch.findIndex((located) => located.line > skipUpTo)
+        if (start < 0) continue
+        const chosen = start === 0 ? batch : batch.slice(start)
+        if (perRecord) {
+          for (const located of chosen) await writeOne(located)
+        } else {
+          let text = ''
+          for (const located of chosen) text += format.encode(privacy ? privacy.apply(located) : located, result.exported++)
+          await sink.write(text)
+        }
+        fromFile += chosen.length
+        last = chosen.at(-1)
+        first ??= chosen[0]
+        if (request.onProgress && Math.floor(result.exported / PROGRESS_EVERY) > Math.floor((result.exported - chosen.length) / PROGRESS_EVERY)) request.onProgress(result.exported)
+        if (request.stopped?.()) break outer
+      }
+      if (fromFile > 0) result.perFile[name] = (result.perFile[name] ?? 0) + fromFile
+    }
+    if (format.end) await sink.write(format.end)
+    await sink.close()
+  } catch (error) {
+    failure = error
+    // A file sink leaves the target as it was (its temp file removed).
+    await (sink as Partial<{abort(): Promise<void>}>).abort?.()
+  }
+  settle()
+
+  if (first) result.first = position(first)
+  if (last) result.last = {...position(last), chain_hash: last.entry.chain_hash ?? null}
+  if (last && request.sinceLast && !acknowledges(sink)) pending[0] = [result.exported - 1, stateOf(last)]
+
+  async function writeOne(located: LocatedEntry): Promise<void> {
+    await sink.write(format.encode(privacy ? privacy.apply(located) : located, result.exported))
+    if (request.sinceLast) {
+      pending.push([result.exported, stateOf(located)])
+      settle()
+    }
+    result.exported++
+  }
+
+  if (failure === undefined && request.beforeState) {
+    try {
+      await request.beforeState(result)
+    } catch (error) {
+      failure = error
+    }
+  }
+  // A reader that went away (stdout closed) may have dropped what was written last: nothing is acknowledged.
+  const cutShort = request.stopped?.() ?? false
+  if (request.sinceLast && !cutShort) {
+    // Everything when the sink closed cleanly; else only what an acknowledging sink confirmed.
+    const state = failure === undefined ? pending.at(-1)?.[1] ?? acknowledgedState : acknowledges(sink) ? acknowledgedState : undefined
+    if (state && (failure === undefined || request.beforeState === undefined)) {
+      await writeState(request.sinceLast, state)
+      result.stateWritten = true
+    }
+  }
+  if (failure !== undefined) throw failure
+  result.cutShort = cutShort
+  return result
+}

@@ -1,0 +1,176 @@
+import {request as httpRequest, type IncomingHttpHeaders} from 'node:http'
+import {request as httpsRequest} from 'node:https'
+import {promisify} from 'node:util'
+import {gzip as gzipCallback} from 'node:zlib'
+
+import {OutsideError} from '../../errors.js'
+import type {Sink} from '../sink.js'
+
+const gzip = promisify(gzipCallback)
+
+export interface HttpSinkOptions {
+  /** A batch is sent when it holds this many records or this many bytes, and at close. */
+  batchCount?: number
+  batchBytes?: number
+  /** Attempts after the first, for 429, 5xx and dropped connections. */
+  retries?: number
+  /** Backoff: base * 2^attempt, capped, with full jitter; a Retry-After header wins. */
+  backoffMs?: number
+  maxBackoffMs?: number
+  gzip?: boolean
+  timeoutMs?: number
+  tls?: {ca?: Buffer; cert?: Buffer; key?: Buffer}
+}
+
+export interface HttpResponse {
+  status: number
+  headers: IncomingHttpHeaders
+  body: string
+}
+
+/** What the API said about a batch: all taken, some or all to send again, or a failure not worth retrying. */
+export type Verdict =
+  | {kind: 'delivered'}
+  | {kind: 'retry'; records?: string[]; reason: string; afterMs?: number}
+  | {kind: 'fail'; reason: string}
+
+/** Seconds or an HTTP date (RFC 9110 §10.2.3), as milliseconds from now; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header
+  if (value === undefined || value.trim() === '') return undefined
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+/** The URL for messages: no user, password or query (tokens hide there). */
+export function safeUrlName(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`
+}
+
+/**
+ * A sink for an HTTP ingestion API: records are batched by count and bytes and POSTed in order,
+ * one request at a time; 429, 5xx and dropped connections are retried with backoff and jitter
+ * (Retry-After honoured); `acknowledged` counts the records the API confirmed. A final failure is
+ * an OutsideError of one line naming the URL without its credentials.
+ */
+export abstract class BatchingHttpSink implements Sink {
+  readonly name: string
+  acknowledged = 0
+  private batch: string[] = []
+  private bytes = 0
+  private readonly options: Required<Omit<HttpSinkOptions, 'tls'>> & Pick<HttpSinkOptions, 'tls'>
+
+  protected constructor(protected readonly url: URL, options: HttpSinkOptions = {}) {
+    this.name = safeUrlName(url)
+    // Options left undefined (a flag not given) keep their defaults.
+    const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
+    this.options = {batchCount: 5000, batchBytes: 5 * 1024 * 1024, retries: 6, backoffMs: 250, maxBackoffMs: 30_000, gzip: true, timeoutMs: 60_000, ...given}
+  }
+
+  /** Headers of every request (content type, auth). */
+  protected abstract headers(): Record<string, string>
+  /** The request body of a batch of records. */
+  protected body(records: string[]): string {
+    return records.join('')
+  }
+
+  /** Reads the API's answer to a batch. */
+  protected abstract judge(response: HttpResponse, records: string[]): Promise<Verdict> | Verdict
+
+  async write(record: string): Promise<void> {
+    this.batch.push(record)
+    this.bytes += record.length
+    if (this.batch.length >= this.options.batchCount || this.bytes >= this.options.batchBytes) await this.flush()
+  }
+
+  async flush(): Promise<void> {
+    if (this.batch.length === 0) return
+    const records = this.batch
+    this.batch = []
+    this.bytes = 0
+    await this.deliver(records)
+    this.acknowledged += records.length
+  }
+
+  async close(): Promise<void> {
+    await this.flush()
+  }
+
+  private async deliver(all: string[]): Promise<void> {
+    let records = all
+    let lastReason = ''
+    for (let attempt = 0; ; attempt++) {
+      let verdict: Verdict
+      try {
+        verdict = await this.judge(await this.post(this.url, this.body(records)), records)
+      } catch (error) {
+        if (error instanceof OutsideError) throw error
+        verdict = {kind: 'retry', reason: describeNetworkError(error)}
+      }
+      if (verdict.kind === 'delivered') return
+      if (verdict.kind === 'fail') throw new OutsideError(`${this.name}: ${verdict.reason}`)
+      lastReason = verdict.reason
+      if (verdict.records) records = verdict.records
+      if (attempt >= this.options.retries) throw new OutsideError(`${this.name}: ${lastReason}; gave up after ${attempt + 1} attempts`)
+      const backoff = Math.min(this.options.maxBackoffMs, this.options.backoffMs * 2 ** attempt)
+      await sleep(verdict.afterMs ?? backoff / 2 + Math.random() * backoff / 2)
+    }
+  }
+
+  /** One POST, gzipped when asked; resolves with the whole response. */
+  protected async post(url: URL, text: string, extraHeaders: Record<string, string> = {}): Promise<HttpResponse> {
+    const payload = this.options.gzip ? await gzip(text) : Buffer.from(text)
+    const headers: Record<string, string> = {...this.headers(), ...extraHeaders, 'content-length': String(payload.length)}
+    if (this.options.gzip) headers['content-encoding'] = 'gzip'
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+    return new Promise((resolve, reject) => {
+      const req = send(url, {method: 'POST', headers, timeout: this.options.timeoutMs, ...this.options.tls}, (res) => {
+        const chunks: Buffer[] = []
+        let size = 0
+        res.on('data', (chunk: Buffer) => {
+          // Only the start of a huge answer is kept: enough for errors, bounded in memory.
+          size += chunk.length
+          if (size <= 64 * 1024 * 1024) chunks.push(chunk)
+        })
+        res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8')}))
+        res.on('error', reject)
+      })
+      req.on('timeout', () => req.destroy(new Error(`no answer in ${this.options.timeoutMs} ms`)))
+      req.on('error', reject)
+      req.end(payload)
+    })
+  }
+}
+
+/** Whether a status is worth sending again (rate limits and server trouble). */
+export function retryable(status: number): boolean {
+  return status === 429 || status === 408 || status >= 500
+}
+
+/** Retry for 429/5xx (with the Retry-After), fail otherwise; `what` says what the API answered. */
+export function statusVerdict(response: HttpResponse, what: string): Verdict {
+  const reason = `HTTP ${response.status}${what ? ` (${what})` : ''}`
+  return retryable(response.status) ? {kind: 'retry', reason, afterMs: retryAfterMs(response.headers['retry-after'])} : {kind: 'fail', reason}
+}
+
+function describeNetworkError(error: unknown): string {
+  const {code, message} = error as NodeJS.ErrnoException
+  if (code === 'ECONNREFUSED') return 'connection refused'
+  if (code === 'ECONNRESET' || message === 'socket hang up') return 'connection dropped'
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found'
+  return code ? `${code} (${message})` : message
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    setTimeout(resolve, ms)
+  })
+}
+
+/** A short, single-line, printable excerpt of an API's error text (never the request). */
+export function excerpt(text: string, max = 200): string {
+  // eslint-disable-next-line no-control-regex
+  const line = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim()
+  return line.length > max ? `${line.slice(0, max)}…` : line
+}

@@ -1,0 +1,57 @@
+import {AuditError} from '../../errors.js'
+import {BatchingHttpSink, excerpt, type HttpResponse, type HttpSinkOptions, statusVerdict, type Verdict} from './batching.js'
+import {basicAuth} from './auth.js'
+
+interface BulkItemResult {
+  status: number
+  error?: {type?: string; reason?: string}
+}
+
+/**
+ * Elasticsearch/OpenSearch `_bulk` (siem-formats.md §7 and its response notes): records are
+ * ecs-bulk pairs (`create`, `_id` = chain hash). A 200 may still hold failed items: 429 and 5xx
+ * items are sent again alone, 409 means the entry is there already (a resend), any other item
+ * failure is reported and ends the run.
+ */
+export class ElasticsearchSink extends BatchingHttpSink {
+  private readonly authorization?: string
+
+  constructor(url: URL, options: HttpSinkOptions & {apiKey?: string} = {}) {
+    super(url, options)
+    if (!/\/_bulk$/.test(url.pathname)) throw new AuditError(`--to ${this.name}: an Elasticsearch URL ends in /_bulk`)
+    this.authorization = options.apiKey ? `ApiKey ${options.apiKey}` : basicAuth(url)
+  }
+
+  protected headers(): Record<string, string> {
+    return {'content-type': 'application/x-ndjson', ...(this.authorization ? {authorization: this.authorization} : {})}
+  }
+
+  protected judge(response: HttpResponse, records: string[]): Verdict {
+    if (response.status === 413) return {kind: 'fail', reason: 'HTTP 413: the batch is larger than the cluster accepts (http.max_content_length)'}
+    if (response.status !== 200) return statusVerdict(response, excerpt(response.body))
+    let answer: {errors?: boolean; items?: Array<Record<string, BulkItemResult>>}
+    try {
+      answer = JSON.parse(response.body)
+    } catch {
+      return {kind: 'fail', reason: 'HTTP 200 with a body that is not a bulk response'}
+    }
+    if (!answer.errors) return {kind: 'delivered'}
+    if (!Array.isArray(answer.items) || answer.items.length !== records.length) return {kind: 'fail', reason: `bulk response with ${answer.items?.length ?? 0} items for ${records.length} documents`}
+    const again: string[] = []
+    let failed = 0
+    let first = ''
+    answer.items.forEach((item, i) => {
+      const result = Object.values(item)[0]
+      if (!result || (result.status >= 200 && result.status < 300) || result.status === 409) return
+      if (result.status === 429 || result.status >= 500) {
+        again.push(records[i])
+        return
+      }
+      failed++
+      first ||= `status ${result.status} ${result.error?.type ?? ''}: ${excerpt(result.error?.reason ?? '', 160)}`
+    })
+    if (failed > 0) return {kind: 'fail', reason: `${failed} of ${records.length} documents refused, first: ${first}`}
+    if (again.length > 0) return {kind: 'retry', records: again, reason: `${again.length} documents rejected for now (429/5xx)`}
+    return {kind: 'delivered'}
+  }
+}

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict'
+import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, it} from 'node:test'
+
+import {startElasticsearch} from '../fakes/elasticsearch.js'
+import {startLoki} from '../fakes/loki-push.js'
+import {startSplunk} from '../fakes/splunk.js'
+import {chainedLines, type EntrySpec, runAudit, tempDir, writeLog} from '../helpers.js'
+
+const N = 20
+
+function makeLog(): {dir: string; hashes: string[]} {
+  const dir = tempDir()
+  const specs: EntrySpec[] = Array.from({length: N}, (_, i) => ({timestamp: `2026-11-02T10:00:${String(i).padStart(2, '0')}.000Z`, event: i % 3 ? 'auth.fail' : 'api.request', level: i % 3 ? 'warning' : 'info', actor: `user${i}`, details: {n: i}}))
+  const {lines} = chainedLines(specs)
+  writeLog(dir, 'audit-2026-11-02.jsonl', lines)
+  return {dir, hashes: lines.map((l) => JSON.parse(l).chain_hash)}
+}
+
+const oneLine = (text: string) => text.split('\n').filter((l) => l !== '').length === 1
+
+describe('audit export --to Elasticsearch _bulk', () => {
+  it('500, 429 with Retry-After, a dropped connection and a retryable item error: every entry indexed exactly once', async () => {
+    const {dir, hashes} = makeLog()
+    const es = await startElasticsearch({script: [{status: 500}, {status: 429, retryAfter: '1'}, 'drop'], itemFailures: {1: {2: 429, 3: 503}}})
+    try {
+      const state = join(tempDir(), 'state')
+      const r = await runAudit(['export', '--dir', dir, '--to', `${es.url}/logs-audit/_bulk`, '--batch-size', '5', '--since-last', state], {timeoutMs: 60_000})
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stdout, '')
+      assert.deepEqual([...es.documents.keys()].sort(), hashes.map((h) => `logs-audit/${h}`).sort())
+      const created = es.requests.filter((q) => q.path.endsWith('_bulk')).map((q) => q.body.split('\n').filter((l) => l.startsWith('{"create"')).length)
+      // The first batch answered 500 and 429 (the dropped try is not recorded), then taken; the second
+      // batch had 2 items answered 429/503, sent again alone; then the last two batches.
+      assert.deepEqual(created, [5, 5, 5, 5, 2, 5, 5])
+      assert.equal(es.requests[0].headers['content-encoding'], 'gzip')
+      assert.equal(es.requests[0].headers['content-type'], 'application/x-ndjson')
+      assert.equal(JSON.parse(readFileSync(state, 'utf8')).chain_hash, hashes.at(-1))
+    } finally {
+      await es.close()
+    }
+  })
+
+  it('a refused item is exit 3 with one line; the state stops at the last acknowledged batch; the next run sends the rest once', async () => {
+    const {dir, hashes} = makeLog()
+    const state = join(tempDir(), 'state')
+    const es = await startElasticsearch({itemFailures: {1: {2: 400}}})
+    try {
+      const r = await runAudit(['export', '--dir', dir, '--to', `${es.url}/_bulk`, '--batch-size', '5', '--since-last', state])
+      assert.equal(r.code, 3)
+      assert.ok(oneLine(r.stderr), r.stderr)
+      assert.match(r.stderr, /^audit export: error: http:\/\/127\.0\.0\.1:\d+\/_bulk: 1 of 5 documents refused, first: status 400 mapper_parsing_exception: scripted 400\n$/)
+      assert.equal(JSON.parse(readFileSync(state, 'utf8')).chain_hash, hashes[4])
+    } finally {
+      await es.close()
+    }
+    const healthy = await startElasticsearch()
+    try {
+      const r = await runAudit(['export', '--dir', dir, '--to', `${healthy.url}/_bulk`, '--since-last', state])
+      assert.equal(r.code, 0, r.stderr)
+      assert.deepEqual([...healthy.documents.keys()].map((k) => k.split('/')[1]), hashes.slice(5))
+    } finally {
+      await healthy.close()
+    }
+  })
+
+  it('a server that keeps failing: exit 3 after the retries, no state written', async () => {
+    const {dir} = makeLog()
+    const state = join(tempDir(), 'state')
+    const es = await startElasticsearch({script: Array.from({length: 10}, () => ({status: 503}))})
+    try {
+      const r = await runAudit(['export', '--dir', dir, '--to', `${es.url}/_bulk`, '--retries', '2', '--since-last', state])
+      assert.equal(r.code, 3)
+      assert.match(r.stderr, /^audit export: error: http:\/\/127\.0\.0\.1:\d+\/_bulk: HTTP 503 \(\{\}\); gave up after 3 attempts\n$/)
+      assert.equal(existsSync(state), false)
+      assert.equal(es.documents.size, 0)
+    } finally {
+      await es.close()
+    }
+    const dead = await runAudit(['export', '--dir', dir, '--to', 'http://127.0.0.1:1/_bulk', '--retries', '0'])
+    assert.equal(dead.code, 3)
+    assert.match(dead.stderr, /connection refused; gave up after 1 attempts/)
+  })
+
+  it('credentials in the URL become Basic auth and never appear in messages; a wrong --format is refused', async () => {
+    const {dir} = makeLog()
+    const es = await startElasticsearch({script: [{status: 401, body: '{"error":"nope"}'}]})
+    try {
+      const r = await runAudit(['export', '--dir', dir, '--to', `${es.url.replace('http://', 'http://elastic:s3cret@')}/_bulk`])
+      assert.equal(r.code, 3)
+      assert.doesNotMatch(r.stderr, /s3cret|elastic:/)
+      assert.equal(es.requests[0].headers.authorization, `Basic ${Buffer.from('elastic:s3cret').toString('base64')}`)
+    } finally {
+      await es.close()
+    }
+    const wrong = await runAudit(['export', '--dir', dir, '--to', 'http://127.0.0.1:9/_bulk', '--format', 'cef'])
+    assert.equal(wrong.code, 2)
+    assert.match(wrong.stderr, /--format cef: elasticsearch takes ecs-bulk records/)
+    const unknown = await runAudit(['export', '--dir', dir, '--to', 'http://127.0.0.1:9/somewhere'])
+    assert.equal(unknown.code, 2)
+    assert.match(unknown.stderr, /expected an Elasticsearch …\/_bulk, a Splunk …\/services\/collector\/event or a Loki …\/loki\/api\/v1\/push URL/)
+  })
+})
+
+describe('audit export --to Splunk HEC', () => {
+  const TOKEN = '11111111-2222-3333-4444-555555555555'
+
+  it('indexer acknowledgement, 503 server busy and a dropped connection: every event once, with time in seconds', async () => {
+    const {dir, hashes} = makeLog()
+    const hec = await startSplunk({token: TOKEN, acks: true, ackAfterPolls: 2, script: [{status: 503, body: '{"text":"Server is busy","code":9}'}, 'drop']})
+    try {
+      const r = await runAudit(['export', '--dir', dir, '--to', `${hec.url}/services/collector/event`, '--batch-size', '7', '--format-option', 'index=main'], {env: {AUDIT_HEC_TOKEN: TOKEN}})
+      assert.equal(r.code, 0, r.stderr)
+      assert.deepEqual(hec.events.map((e) => (e.event as {chain_hash: string}).chain_hash), hashes)
+      assert.equal(hec.events[0].time, 1_793_613_600)
+      assert.equal(hec.events[1].time, 1_793_613_601)
+      assert.ok(hec.requests.some((q) => q.path === '/services/collector/ack'))
+    } finally {
+      await hec.close()
+    }
+  })
+
+  it('a wrong token is exit 3 in one line that does not print the token; no token is exit 2', async () => {
+    const {dir} = makeLog()
+    const hec = await startSplunk({token: TOKEN})
+    try {
+      const r = await runAudit(['export', '--dir', dir, '--to', `${hec.url}/services/collector/event`], {env: {AUDIT_HEC_TOKEN: 'wrong-token-value'}})
+      assert.equal(r.code, 3)
+      assert.ok(oneLine(r.stderr))
+      assert.match(r.stderr, /HTTP 403 \(Invalid token, code 4\)/)
+      assert.doesNotMatch(r.stderr + r.stdout, /wrong-token-value/)
+      assert.equal(hec.requests.length, 1) // 403 is not retried
+      const none = await runAudit(['export', '--dir', dir, '--to', `${hec.url}/services/collector/event`])
+      assert.equal(none.code, 2)
+      assert.match(none.stderr, /needs a token in \$AUDIT_HEC_TOKEN or config export\.hec_token/)
+    } finally {
+      await hec.close()
+    }
+  })
+})
+
+describe('audit export --to Loki', () => {
+  it('429 with Retry-After, a dropped connection, then 204: every entry once, in order, in streams by label', async () => {
+    const {dir, hashes} = makeLog()
+    const loki = await startLoki({script: [{status: 429, retryAfter: '1', body: 'Ingestion rate limit exceeded'}, 'drop']})
+    try {
+      const r = await runAudit(['export', '--dir', dir, '--to', `${loki.url}/loki/api/v1/push`, '--batch-size', '8'])
+      assert.equal(r.code, 0, r.stderr)
+      const values = [...loki.streams.values()].flat()
+      assert.equal(values.length, N)
+      assert.deepEqual(values.map(([, line]) => JSON.parse(line).chain_hash).sort(), [...hashes].sort())
+      const labels = [...loki.streams.keys()].map((k) => Object.fromEntries(JSON.parse(k)))
+      assert.deepEqual(labels.map((l) => l.event).sort(), ['api.request', 'auth.fail'])
+      assert.ok(labels.every((l) => l.job === 'auditkit' && l.host === 'test' && !('actor' in l)))
+    } finally {
+      await loki.close()
+    }
+  })
+
+  it('400 (out of order) is final: exit 3 with the reason', async () => {
+    const {dir} = makeLog()
+    const loki = await startLoki({script: [{status: 400, body: 'entry out of order'}]})
+    try {
+      const r = await runAudit(['export', '--dir', dir, '--to', `${loki.url}/loki/api/v1/push`])
+      assert.equal(r.code, 3)
+      assert.match(r.stderr, /HTTP 400 \(entry out of order\)\n$/)
+      assert.equal(loki.requests.length, 1)
+    } finally {
+      await loki.close()
+    }
+  })
+})
+
+describe('audit export --to without batch flags', () => {
+  it('the default batch size applies: 12,000 entries go in 3 requests, not one', async () => {
+    const dir = tempDir()
+    const {lines} = chainedLines(Array.from({length: 12_000}, (_, i) => ({timestamp: '2026-11-02T10:00:00.000Z', event: 'a.b', details: {i}})))
+    writeLog(dir, 'audit-2026-11-02.jsonl', lines)
+    const es = await startElasticsearch()
+    try {
+      const r = await runAudit(['export', '--dir', dir, '--to', `${es.url}/_bulk`], {timeoutMs: 120_000})
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(es.requests.length, 3)
+      assert.equal(es.documents.size, 12_000)
+    } finally {
+      await es.close()
+    }
+  })
+})

@@ -1,0 +1,47 @@
+import {json, type Step, startFake} from './http-base.js'
+
+/**
+ * Elasticsearch `_bulk` as its reference documents it: POST /_bulk or /<index>/_bulk with
+ * `Content-Type: application/x-ndjson`, action and source lines ending in a newline; HTTP 200 with
+ * `errors` and one item per action, `create` of an existing `_id` a 409 version conflict.
+ * `itemFailures` scripts per-request item errors: request n → {item index: status}.
+ */
+export async function startElasticsearch(options: {script?: Step[]; itemFailures?: Record<number, Record<number, number>>; apiKey?: string} = {}) {
+  const documents = new Map<string, unknown>()
+  let bulkRequests = 0
+  const fake = await startFake((req, res) => {
+    const path = req.path.split('?')[0]
+    const match = /^\/(?:([^/_][^/]*)\/)?_bulk$/.exec(path)
+    if (req.method !== 'POST' || !match) return json(res, 404, {error: {type: 'no_handler_found_exception', reason: `no handler found for uri [${path}]`}, status: 404})
+    if (options.apiKey && req.headers.authorization !== `ApiKey ${options.apiKey}`) return json(res, 401, {error: {type: 'security_exception', reason: 'missing authentication credentials'}, status: 401})
+    if (!String(req.headers['content-type']).startsWith('application/x-ndjson') && !String(req.headers['content-type']).startsWith('application/json')) {
+      return json(res, 406, {error: 'Content-Type header is not supported', status: 406})
+    }
+    if (!req.body.endsWith('\n')) return json(res, 400, {error: {type: 'illegal_argument_exception', reason: 'The bulk request must be terminated by a newline [\\n]'}, status: 400})
+    const lines = req.body.slice(0, -1).split('\n')
+    const failures = options.itemFailures?.[bulkRequests++] ?? {}
+    const items: unknown[] = []
+    for (let i = 0; i < lines.length; i += 2) {
+      const action = JSON.parse(lines[i]) as Record<string, {_index?: string; _id?: string}>
+      const [kind, meta] = Object.entries(action)[0]
+      const index = meta._index ?? match[1] ?? 'missing'
+      const scripted = failures[i / 2]
+      if (scripted) {
+        const type = scripted === 429 ? 'es_rejected_execution_exception' : 'mapper_parsing_exception'
+        items.push({[kind]: {_index: index, _id: meta._id, status: scripted, error: {type, reason: `scripted ${scripted}`}}})
+        continue
+      }
+      const source = JSON.parse(lines[i + 1])
+      const id = meta._id ?? `auto-${documents.size}`
+      if (kind === 'create' && documents.has(`${index}/${id}`)) {
+        items.push({create: {_index: index, _id: id, status: 409, error: {type: 'version_conflict_engine_exception', reason: `[${id}]: version conflict, document already exists`}}})
+        continue
+      }
+      documents.set(`${index}/${id}`, source)
+      items.push({[kind]: {_index: index, _id: id, _version: 1, result: 'created', status: 201}})
+    }
+    const errors = items.some((item) => Object.values(item as Record<string, {status: number}>)[0].status >= 300)
+    json(res, 200, {took: 1, errors, items})
+  }, options.script)
+  return {...fake, documents}
+}
