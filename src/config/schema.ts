@@ -32,11 +32,25 @@ export function makeConfigSchemas(z: typeof Z) {
     ollama: z.strictObject({
       host: z.string(),
     }),
+    proxy: z.strictObject({
+      listen: z.string().min(1),
+      upstream: z.string(),
+      tokens: z.string(),
+      rate_limit: z.string(),
+      allow_models: z.array(z.string().min(1)),
+      trust_proxy: z.array(z.string().min(1)),
+      log_prompts: z.boolean(),
+      max_body_mb: z.number().positive(),
+      timeout_s: z.number().positive(),
+      shutdown_grace_s: z.number().nonnegative(),
+      event_buffer: z.number().int().min(16),
+    }),
   })
   /** What a config file may hold: any subset of the keys, each fully valid. */
   const configFileSchema = configSchema.extend({
     syslog: configSchema.shape.syslog.partial(),
     ollama: configSchema.shape.ollama.partial(),
+    proxy: configSchema.shape.proxy.partial(),
   }).partial()
   return {configSchema, configFileSchema}
 }

@@ -1,0 +1,97 @@
+import type {AuditWriter, WriteInput} from '../store/writer.js'
+
+/**
+ * The bounded buffer between the proxy and the disk. Requests never wait for their events: writes
+ * go to the AuditWriter's queue and the proxied bytes flow on. What bounds memory (and tells a
+ * slow or stalled disk) is the number of events not yet on disk: a request is admitted only if the
+ * events it may write (its reservation) still fit, so an admitted request's events are never dropped
+ * for lack of room, and a request that does not fit is refused (503) instead of going unaudited.
+ */
+export class EventBuffer {
+  /** Events written but not yet on disk, plus slots reserved by admitted requests. */
+  private used = 0
+  private readonly writes = new Set<Promise<unknown>>()
+  /** Requests refused since the last time that was recorded. */
+  private refused = 0
+  failures = 0
+
+  constructor(
+    private readonly writer: AuditWriter,
+    readonly capacity: number,
+    private readonly onFailure: (error: Error, input: WriteInput) => void,
+  ) {}
+
+  get pending(): number {
+    return this.used
+  }
+
+  /** Reserves `slots` events for a request: false (and the refusal counted) when they do not fit. */
+  reserve(slots: number): Reservation | undefined {
+    if (this.used + slots > this.capacity) {
+      this.refused++
+      return undefined
+    }
+    this.used += slots
+    return new Reservation(this, slots)
+  }
+
+  /** The refusals counted since the last call (to record them once there is room again). */
+  takeRefused(): number {
+    const n = this.refused
+    this.refused = 0
+    return n
+  }
+
+  /**
+   * Writes an event outside any reservation: the proxy's own few events (start, stop, errors),
+   * which must not be refused when requests are. They count against the bound all the same.
+   */
+  write(input: WriteInput): void {
+    this.used++
+    this.send(input)
+  }
+
+  /** Called by a Reservation: the slot is already counted in `used`. */
+  send(input: WriteInput): void {
+    const write = this.writer.write(input).then(
+      () => undefined,
+      (error: Error) => {
+        this.failures++
+        this.onFailure(error, input)
+      },
+    ).finally(() => {
+      this.used--
+      this.writes.delete(write)
+    })
+    this.writes.add(write)
+  }
+
+  release(slots: number): void {
+    this.used -= slots
+  }
+
+  /** Resolves once every event handed over so far is written (or failed and was reported). */
+  async flush(): Promise<void> {
+    while (this.writes.size > 0) await Promise.all([...this.writes])
+  }
+}
+
+/** The event slots one request holds: each write uses one; the rest go back when the request ends. */
+export class Reservation {
+  constructor(private readonly buffer: EventBuffer, private slots: number) {}
+
+  write(input: WriteInput): void {
+    if (this.slots === 0) {
+      // More events than reserved (a bug, not a user's doing): still written, never dropped.
+      this.buffer.write(input)
+      return
+    }
+    this.slots--
+    this.buffer.send(input)
+  }
+
+  release(): void {
+    this.buffer.release(this.slots)
+    this.slots = 0
+  }
+}
