@@ -65,7 +65,10 @@ Prints "listening on HOST:PORT" on stdout once ready.`
       process.once('SIGTERM', () => resolve('SIGTERM'))
       process.once('SIGINT', () => resolve('SIGINT'))
     })
-    await proxy.stop(signal)
+    // stop() closes the listening socket before its first await: the line means no new connection is taken.
+    const stopped = proxy.stop(signal)
+    process.stdout.write(`audit proxy: ${signal}: not accepting connections; finishing requests in flight\n`)
+    await stopped
     await writer.close()
   }
 }
