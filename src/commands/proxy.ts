@@ -2,9 +2,9 @@ import {Flags} from '@oclif/core'
 
 import {AuditCommand} from '../cli/base.js'
 import type {Config} from '../config/schema.js'
+import {WriterThread} from '../proxy/event-sink.js'
 import {listValues, proxyOptions} from '../proxy/options.js'
 import {AuditProxy} from '../proxy/server.js'
-import {AuditWriter} from '../store/writer.js'
 
 export default class Proxy extends AuditCommand {
   static override summary = 'Audit proxy in front of an Ollama server: one audit trail entry per request'
@@ -52,11 +52,11 @@ Prints "listening on HOST:PORT" on stdout once ready.`
     const options = proxyOptions(config.proxy, config.ollama.host, warn)
 
     let proxy: AuditProxy | undefined
-    const writer = await AuditWriter.open(config.dir, {...config, onError: (error) => warn(`audit proxy: warning: ${error.message}`)})
+    const sink = await WriterThread.open(config.dir, config, (message) => warn(`audit proxy: warning: ${message}`))
     try {
-      proxy = await AuditProxy.start(writer, options)
+      proxy = await AuditProxy.start(sink, options)
     } catch (error) {
-      await writer.close()
+      await sink.close()
       throw error
     }
     process.stdout.write(`audit proxy: listening on ${proxy.address}, forwarding to ${options.upstream.origin}${options.upstream.pathname.replace(/\/$/, '')}\n`)
@@ -69,6 +69,6 @@ Prints "listening on HOST:PORT" on stdout once ready.`
     const stopped = proxy.stop(signal)
     process.stdout.write(`audit proxy: ${signal}: not accepting connections; finishing requests in flight\n`)
     await stopped
-    await writer.close()
+    await sink.close()
   }
 }

@@ -1,31 +1,34 @@
-import type {AuditWriter, WriteInput} from '../store/writer.js'
+import type {WriteInput} from '../store/writer.js'
+import type {EventSink} from './event-sink.js'
 
 /**
- * The bounded buffer between the proxy and the disk. Requests never wait for their events: writes
- * go to the AuditWriter's queue and the proxied bytes flow on. What bounds memory (and tells a
- * slow or stalled disk) is the number of events not yet on disk: a request is admitted only if the
- * events it may write (its reservation) still fit, so an admitted request's events are never dropped
- * for lack of room, and a request that does not fit is refused (503) instead of going unaudited.
+ * The bounded buffer between the proxy and the disk. Requests never wait for their events: the
+ * events of one turn of the event loop go to the sink together (the writer appends them as one
+ * batch) and the proxied bytes flow on. What bounds memory, and tells of a slow or stalled disk, is
+ * the number of events not yet written: a request is admitted only if the events it may write (its
+ * reservation) still fit, so an admitted request's events are never dropped for lack of room, and a
+ * request that does not fit is refused (503) instead of going unaudited.
  */
 export class EventBuffer {
-  /** Events written but not yet on disk, plus slots reserved by admitted requests. */
+  /** Events handed over but not yet written, plus slots reserved by admitted requests. */
   private used = 0
-  private readonly writes = new Set<Promise<unknown>>()
+  private queued: WriteInput[] = []
+  private readonly batches = new Set<Promise<void>>()
   /** Requests refused since the last time that was recorded. */
   private refused = 0
   failures = 0
 
   constructor(
-    private readonly writer: AuditWriter,
+    private readonly sink: EventSink,
     readonly capacity: number,
-    private readonly onFailure: (error: Error, input: WriteInput) => void,
+    private readonly onFailure: (message: string, input: WriteInput) => void,
   ) {}
 
   get pending(): number {
     return this.used
   }
 
-  /** Reserves `slots` events for a request: false (and the refusal counted) when they do not fit. */
+  /** Reserves `slots` events for a request: undefined (and the refusal counted) when they do not fit. */
   reserve(slots: number): Reservation | undefined {
     if (this.used + slots > this.capacity) {
       this.refused++
@@ -53,26 +56,35 @@ export class EventBuffer {
 
   /** Called by a Reservation: the slot is already counted in `used`. */
   send(input: WriteInput): void {
-    const write = this.writer.write(input).then(
-      () => undefined,
-      (error: Error) => {
-        this.failures++
-        this.onFailure(error, input)
-      },
-    ).finally(() => {
-      this.used--
-      this.writes.delete(write)
-    })
-    this.writes.add(write)
+    this.queued.push(input)
+    if (this.queued.length === 1) setImmediate(() => this.handOver())
   }
 
   release(slots: number): void {
     this.used -= slots
   }
 
+  private handOver(): void {
+    const events = this.queued
+    this.queued = []
+    if (events.length === 0) return
+    const batch = this.sink.write(events).then((failures) => {
+      failures.forEach((failure, i) => {
+        if (failure === null) return
+        this.failures++
+        this.onFailure(failure, events[i])
+      })
+    }).finally(() => {
+      this.used -= events.length
+      this.batches.delete(batch)
+    })
+    this.batches.add(batch)
+  }
+
   /** Resolves once every event handed over so far is written (or failed and was reported). */
   async flush(): Promise<void> {
-    while (this.writes.size > 0) await Promise.all([...this.writes])
+    this.handOver()
+    while (this.batches.size > 0) await Promise.all([...this.batches])
   }
 }
 

@@ -1,13 +1,14 @@
 import {randomUUID} from 'node:crypto'
-import {Agent as HttpAgent, createServer, type IncomingMessage, request as httpRequest, type Server, type ServerResponse} from 'node:http'
+import {Agent as HttpAgent, type ClientRequest, createServer, type IncomingMessage, request as httpRequest, type Server, type ServerResponse} from 'node:http'
 import {Agent as HttpsAgent, request as httpsRequest} from 'node:https'
 import type {AddressInfo, Socket} from 'node:net'
 import {performance} from 'node:perf_hooks'
 
 import {AuditError} from '../errors.js'
-import type {AuditWriter, WriteInput} from '../store/writer.js'
+import type {WriteInput} from '../store/writer.js'
 import {TrustedProxies} from './client-ip.js'
 import {EventBuffer, type Reservation} from './event-buffer.js'
+import type {EventSink} from './event-sink.js'
 import {acceptedRequestId, endToEnd, headerText, sendError} from './http-util.js'
 import {inspectRequest, ModelAllowList, ResponseTail} from './inspect.js'
 import {RateLimiter, type RateSpec} from './rate-limit.js'
@@ -51,7 +52,7 @@ class UpstreamTimeout extends Error {}
 
 /**
  * The audit proxy: a reverse proxy for the Ollama HTTP API that records every request
- * (api.request, then api.response or api.error) through an AuditWriter, behind optional bearer
+ * (api.request, then api.response or api.error) through an EventSink (an AuditWriter), behind optional bearer
  * tokens, a per-client rate limit and a model allow-list.
  */
 export class AuditProxy {
@@ -69,7 +70,7 @@ export class AuditProxy {
   private backpressureTimer: NodeJS.Timeout | undefined
   private counts = {requests: 0, refused_busy: 0}
 
-  private constructor(private readonly writer: AuditWriter, private readonly options: ProxyOptions) {
+  private constructor(sink: EventSink, private readonly options: ProxyOptions) {
     this.trusted = new TrustedProxies(options.trustProxy)
     this.allowList = new ModelAllowList(options.allowModels)
     this.limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined
@@ -78,7 +79,7 @@ export class AuditProxy {
     this.agent = new (https ? HttpsAgent : HttpAgent)({keepAlive: true, maxFreeSockets: 256})
     this.request = https ? httpsRequest : httpRequest
     this.basePath = options.upstream.pathname.replace(/\/+$/, '')
-    this.events = new EventBuffer(writer, options.eventBuffer, (error, input) => options.warn(`audit proxy: warning: ${input.event} not written: ${error.message}`))
+    this.events = new EventBuffer(sink, options.eventBuffer, (message, input) => options.warn(`audit proxy: warning: ${input.event} not written: ${message}`))
     this.server = createServer({keepAlive: true}, (req, res) => this.handle(req, res))
     // Slow or idle clients: node's defaults (requestTimeout 300 s, headersTimeout 60 s) apply.
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
@@ -88,8 +89,8 @@ export class AuditProxy {
   }
 
   /** Checks the options (tokens file, addresses), starts listening and records proxy.start. */
-  static async start(writer: AuditWriter, options: ProxyOptions): Promise<AuditProxy> {
-    const proxy = new AuditProxy(writer, options)
+  static async start(sink: EventSink, options: ProxyOptions): Promise<AuditProxy> {
+    const proxy = new AuditProxy(sink, options)
     await new Promise<void>((resolve, reject) => {
       proxy.server.once('error', (error: NodeJS.ErrnoException) => {
         const why = error.code === 'EADDRINUSE' ? 'address already in use' : error.code === 'EACCES' ? 'permission denied' : error.code === 'EADDRNOTAVAIL' ? 'no such local address' : error.message
@@ -283,20 +284,28 @@ export class AuditProxy {
       else res.destroy()
     }
 
-    const upstreamReq = this.request({
-      protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method,
-      path: this.basePath + (req.url ?? '/'), headers, agent: this.agent,
-    })
-    upstreamReq.setTimeout(this.options.timeoutMs, () => upstreamReq.destroy(new UpstreamTimeout('no byte from upstream in time')))
-    upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
-      if (error instanceof UpstreamTimeout) fail('timeout', error.message)
-      else if (status === undefined) fail('upstream_unreachable', error.code ?? error.message)
-      else fail('upstream_reset', error.code ?? error.message)
-    })
+    let upstreamReq: ClientRequest
+    const send = (retry: boolean) => {
+      upstreamReq = this.request({
+        protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method,
+        path: this.basePath + (req.url ?? '/'), headers, agent: retry ? this.agent : false,
+      })
+      upstreamReq.setTimeout(this.options.timeoutMs, () => upstreamReq.destroy(new UpstreamTimeout('no byte from upstream in time')))
+      upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
+        if (settled) return
+        // A kept-alive connection Ollama closed as we reused it: the request never got there; once more on a new one.
+        if (retry && status === undefined && upstreamReq.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) send(false)
+        else if (error instanceof UpstreamTimeout) fail('timeout', error.message)
+        else if (status === undefined) fail('upstream_unreachable', error.code ?? error.message)
+        else fail('upstream_reset', error.code ?? error.message)
+      })
+      upstreamReq.on('response', onResponse)
+      upstreamReq.end(body)
+    }
     res.on('close', () => {
       if (!res.writableFinished) fail('client_gone', 'client closed the connection before the answer ended')
     })
-    upstreamReq.on('response', (upRes) => {
+    const onResponse = (upRes: IncomingMessage) => {
       status = upRes.statusCode ?? 502
       const responseHeaders = endToEnd(upRes.headers)
       if (this.stopping) responseHeaders.connection = 'close'
@@ -323,8 +332,8 @@ export class AuditProxy {
           settle({event: 'api.response', level, actor, details: {...base, ...(context.model === undefined ? {} : {model: context.model}), status, ...timing(), ...facts}})
         })
       })
-    })
-    upstreamReq.end(body)
+    }
+    send(true)
   }
 }
 

@@ -226,6 +226,11 @@ test('bad flags: one line naming the flag, exit 2, nothing listens', async () =>
     assert.match(result.stderr, pattern)
     assert.equal(result.stderr.trim().split('\n').length, 1)
   }
+  // The log directory is opened (on the writer thread) before anything listens.
+  const notDir = await runAudit(['proxy', ...listen, ...upstream, '--dir', '/etc/passwd/logs'])
+  assert.equal(notDir.code, 2)
+  assert.match(notDir.stderr, /^audit proxy: error: \/etc\/passwd\/logs: not a directory/)
+  assert.equal(notDir.stdout, '')
   const taken = await runAudit(['proxy', '--listen', proxy.url.replace('http://', ''), '--upstream', fake.url])
   assert.equal(taken.code, 2)
   assert.match(taken.stderr, /address already in use/)

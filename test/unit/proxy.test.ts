@@ -6,6 +6,7 @@ import {test} from 'node:test'
 
 import {TrustedProxies} from '../../src/proxy/client-ip.js'
 import {EventBuffer} from '../../src/proxy/event-buffer.js'
+import {writerSink} from '../../src/proxy/event-sink.js'
 import {endToEnd} from '../../src/proxy/http-util.js'
 import {inspectRequest, MAX_LOGGED_PROMPT, ModelAllowList, ResponseTail} from '../../src/proxy/inspect.js'
 import {listValues, parseListen, parseUpstream} from '../../src/proxy/options.js'
@@ -164,7 +165,7 @@ test('EventBuffer: reservations bound what waits for the disk; refusals are coun
   const dir = join(tempDir(), 'logs')
   const writer = await AuditWriter.open(dir)
   const failures: string[] = []
-  const buffer = new EventBuffer(writer, 7, (error) => failures.push(error.message))
+  const buffer = new EventBuffer(writerSink(writer), 7, (message) => failures.push(message))
   const a = buffer.reserve(3)!
   const b = buffer.reserve(3)!
   assert.equal(buffer.reserve(3), undefined)
