@@ -3,9 +3,10 @@
  * section. The fake Ollama server (test/fakes/ollama.ts) and the built proxy each run in their own
  * process; this process is 100 keep-alive clients sending non-streamed /api/generate requests, the
  * same ones straight to the fake and through the proxy, in alternating rounds.
- *  - Latency: each client sends a request every PACE_MS (default 100: ~1000 requests/s in all), so
- *    neither path is saturated and the difference is what the proxy adds to one request.
- *  - Throughput: the clients send back to back for SECONDS (default 5); requests/s of each path.
+ *  - Latency: each client sends a request every PACE_MS (default 1000: ~100 requests/s in all, an LLM's
+ *    clients being slow to ask again), so no path is saturated and the difference is what the proxy adds.
+ *  - Throughput: the clients send back to back for SECONDS (default 5); requests/s of each path, and
+ *    of a bare pass-through proxy (serveBare), to tell what proxying costs from what auditing costs.
  * SECONDS=n, PACE_MS=n, CLIENTS=n, ROUNDS=n tune it.
  */
 import {type ChildProcess, spawn} from 'node:child_process'
@@ -20,7 +21,7 @@ import {fileURLToPath} from 'node:url'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CLIENTS = Number(process.env.CLIENTS ?? 100)
 const SECONDS = Number(process.env.SECONDS ?? 5)
-const PACE_MS = Number(process.env.PACE_MS ?? 100)
+const PACE_MS = Number(process.env.PACE_MS ?? 1000)
 const ROUNDS = Number(process.env.ROUNDS ?? 2)
 const BODY = JSON.stringify({model: 'llama3.1:8b', prompt: 'Summarise the audit trail of yesterday in one sentence.', stream: false})
 
@@ -32,6 +33,30 @@ async function serveFake(): Promise<void> {
   // The fake keeps every request for tests to read; a benchmark would only grow it.
   setInterval(() => { fake.requests.length = 0 }, 500)
   process.stdout.write(`${fake.url}\n`)
+}
+
+/**
+ * Child mode: the least a node:http proxy does (read the body, forward it, pipe the answer back) and
+ * nothing else: the baseline that tells the cost of proxying on this machine from the cost of auditing.
+ */
+async function serveBare(upstream: string): Promise<void> {
+  const {createServer} = await import('node:http')
+  const target = new URL(upstream)
+  const upstreamAgent = new Agent({keepAlive: true})
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks)
+      const out = request({hostname: target.hostname, port: target.port, method: req.method, path: req.url, agent: upstreamAgent, headers: {'content-type': 'application/json', 'content-length': body.length}}, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers)
+        up.pipe(res)
+      })
+      out.on('error', () => res.destroy())
+      out.end(body)
+    })
+  })
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`listening on 127.0.0.1:${(server.address() as {port: number}).port},\n`))
 }
 
 /** Starts a process and resolves with the first line matching `pattern` on its stdout. */
@@ -50,7 +75,8 @@ function startChild(args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = pr
 
 const agent = new Agent({keepAlive: true, maxSockets: CLIENTS})
 
-function once(base: string): Promise<number> {
+/** One request; a kept-alive connection the server closed as it was reused is retried, as any client would. */
+function once(base: string, retry = true): Promise<number> {
   const start = performance.now()
   return new Promise((resolve, reject) => {
     const req = request(`${base}/api/generate`, {method: 'POST', agent, headers: {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(BODY)}}, (res) => {
@@ -58,7 +84,10 @@ function once(base: string): Promise<number> {
       res.setEncoding('utf8').on('data', (d: string) => { text += d })
       res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - start) : reject(new Error(`${base}: status ${res.statusCode} ${text}`))))
     })
-    req.on('error', reject)
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (retry && req.reusedSocket && error.code === 'ECONNRESET') once(base, false).then(() => resolve(performance.now() - start), reject)
+      else reject(error)
+    })
     req.end(BODY)
   })
 }
@@ -90,23 +119,29 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'auditkit-bench-proxy-'))
   const proxy = await startChild([join(ROOT, 'bin', 'run.js'), 'proxy', '--listen', '127.0.0.1:0', '--upstream', upstream, '--dir', join(dir, 'logs')], /listening on (\S+),/)
   const proxied = `http://${proxy.match[1]}`
+  const bareProxy = await startChild(['--import', 'tsx', fileURLToPath(import.meta.url)], /listening on (\S+),/, {...process.env, BENCH_BARE: upstream})
+  const bare = `http://${bareProxy.match[1]}`
   try {
     // Warm-up: connections, JIT, the writer's first file.
     await Promise.all(Array.from({length: 200}, () => once(upstream)))
     await Promise.all(Array.from({length: 200}, () => once(proxied)))
+    await Promise.all(Array.from({length: 200}, () => once(bare)))
 
-    const lat = {direct: [] as number[], proxy: [] as number[]}
-    const rate = {direct: [] as number[], proxy: [] as number[]}
+    const lat = {direct: [] as number[], proxy: [] as number[], bare: [] as number[]}
+    const rate = {direct: [] as number[], proxy: [] as number[], bare: [] as number[]}
     for (let round = 0; round < ROUNDS; round++) {
       lat.direct.push(...(await load(upstream, PACE_MS)).latencies)
       lat.proxy.push(...(await load(proxied, PACE_MS)).latencies)
+      lat.bare.push(...(await load(bare, PACE_MS)).latencies)
       rate.direct.push((await load(upstream, 0)).perSecond)
       rate.proxy.push((await load(proxied, 0)).perSecond)
+      rate.bare.push((await load(bare, 0)).perSecond)
     }
     const d = lat.direct.sort((a, b) => a - b)
     const p = lat.proxy.sort((a, b) => a - b)
+    const b = lat.bare.sort((x, y) => x - y)
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length
-    const [directRate, proxyRate] = [mean(rate.direct), mean(rate.proxy)]
+    const [directRate, proxyRate, bareRate] = [mean(rate.direct), mean(rate.proxy), mean(rate.bare)]
     const f = (ms: number) => `${ms.toFixed(2)} ms`
     const model = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown CPU'
     const lines = [
@@ -119,18 +154,21 @@ async function main(): Promise<void> {
       `| direct | ${f(percentile(d, 50))} | ${f(percentile(d, 99))} | ${d.length} |`,
       `| through the proxy | ${f(percentile(p, 50))} | ${f(percentile(p, 99))} | ${p.length} |`,
       `| added by the proxy | ${f(percentile(p, 50) - percentile(d, 50))} | ${f(percentile(p, 99) - percentile(d, 99))} | |`,
+      `| bare pass-through proxy (no audit), for comparison | ${f(percentile(b, 50))} | ${f(percentile(b, 99))} | ${b.length} |`,
       '',
-      `Throughput, ${CLIENTS} clients back to back: direct ${directRate.toFixed(0)} requests/s, through the proxy ${proxyRate.toFixed(0)} requests/s (${((100 * proxyRate) / directRate).toFixed(0)}% of direct).`,
+      `Throughput, ${CLIENTS} clients back to back: direct ${directRate.toFixed(0)} requests/s, through the proxy ${proxyRate.toFixed(0)} requests/s (${((100 * proxyRate) / directRate).toFixed(0)}% of direct); a bare node:http pass-through proxy that audits nothing: ${bareRate.toFixed(0)} requests/s (${((100 * bareRate) / directRate).toFixed(0)}% of direct), so auditing keeps ${((100 * proxyRate) / bareRate).toFixed(0)}% of what proxying alone allows here.`,
     ]
     console.log(lines.join('\n'))
   } finally {
     agent.destroy()
     proxy.child.kill('SIGTERM')
     await new Promise((resolve) => proxy.child.once('exit', resolve))
+    bareProxy.child.kill('SIGTERM')
     fake.child.kill('SIGTERM')
     rmSync(dir, {recursive: true, force: true})
   }
 }
 
 if (process.env.BENCH_FAKE) await serveFake()
+else if (process.env.BENCH_BARE) await serveBare(process.env.BENCH_BARE)
 else await main()

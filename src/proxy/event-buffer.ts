@@ -1,9 +1,12 @@
 import type {WriteInput} from '../store/writer.js'
 import type {EventSink} from './event-sink.js'
 
+/** Events are gathered this long and handed to the writer thread together (one message, one batch). */
+const HAND_OVER_MS = 5
+
 /**
  * The bounded buffer between the proxy and the disk. Requests never wait for their events: the
- * events of one turn of the event loop go to the sink together (the writer appends them as one
+ * events of a few milliseconds go to the sink together (the writer appends them as one
  * batch) and the proxied bytes flow on. What bounds memory, and tells of a slow or stalled disk, is
  * the number of events not yet written: a request is admitted only if the events it may write (its
  * reservation) still fit, so an admitted request's events are never dropped for lack of room, and a
@@ -57,7 +60,7 @@ export class EventBuffer {
   /** Called by a Reservation: the slot is already counted in `used`. */
   send(input: WriteInput): void {
     this.queued.push(input)
-    if (this.queued.length === 1) setImmediate(() => this.handOver())
+    if (this.queued.length === 1) setTimeout(() => this.handOver(), HAND_OVER_MS)
   }
 
   release(slots: number): void {

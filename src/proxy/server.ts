@@ -246,7 +246,8 @@ export class AuditProxy {
   private forward(req: IncomingMessage, res: ServerResponse, body: Buffer, context: {actor: string; base: {request_id: string; ip: string}; started: number; reservation: Reservation; model?: string}): void {
     const {actor, base, started, reservation} = context
     const upstream = this.options.upstream
-    const drop = new Set(['host', 'content-length', 'x-request-id', ...(this.tokens ? ['authorization'] : [])])
+    // The body is read whole already: no Expect: 100-continue dance with Ollama.
+    const drop = new Set(['host', 'content-length', 'expect', 'x-request-id', ...(this.tokens ? ['authorization'] : [])])
     const headers = endToEnd(req.headers, drop)
     headers.host = upstream.host
     headers['x-request-id'] = base.request_id
