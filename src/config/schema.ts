@@ -27,7 +27,12 @@ export function makeConfigSchemas(z: typeof Z) {
     syslog: z.strictObject({
       host: z.string(),
       port: z.number().int().min(1).max(65_535),
-      proto: z.enum(['udp', 'tcp']),
+      proto: z.enum(['udp', 'tcp', 'tls']),
+      // A destination URL (udp://, tcp://[?framing=octet-counting], tls://) instead of host/port/proto.
+      url: z.string().refine((url) => url === '' || /^(udp|tcp|tls):\/\/[^/]/.test(url), {error: 'expected udp://HOST[:PORT], tcp://HOST[:PORT] or tls://HOST[:PORT]'}),
+      format: z.enum(['rfc5424', 'rfc3164', 'syslog']),
+      facility: z.union([z.string().min(1), z.number().int().min(0).max(23)]),
+      ca: z.string(),
     }),
     ollama: z.strictObject({
       host: z.string(),

@@ -5,9 +5,12 @@ import type {EntryFormat} from './format.js'
 import {FRAMINGS, type FramingName} from './framing.js'
 import {jsonCodec, jsonlCodec} from './json.js'
 import {prettyCodec} from './pretty.js'
+import {rfc3164Codec} from './rfc3164.js'
+import {rfc5424Codec} from './rfc5424.js'
+import {syslogCodec} from './syslog.js'
 
 /** Every output format, in the order help lists them. A new codec is added here and nowhere else. */
-export const CODECS: readonly Codec[] = [prettyCodec, jsonCodec, jsonlCodec, csvCodec]
+export const CODECS: readonly Codec[] = [prettyCodec, jsonCodec, jsonlCodec, csvCodec, syslogCodec, rfc5424Codec, rfc3164Codec]
 
 const BY_NAME = new Map(CODECS.map((codec) => [codec.name, codec]))
 

@@ -10,6 +10,7 @@ import {type Config, makeConfigSchemas} from '../config/schema.js'
 import {globToRegExp} from '../events/filter.js'
 import {type AuditEntry, EVENT_NAME, type Level, LEVELS, levelRank, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
 import {chainLine, GENESIS, serializeBody} from '../integrity/native.js'
+import {WriterForwarder} from '../transport/forward.js'
 import {type LogFile, listLogFiles, LogDirectoryError, makeDirectory, plainName} from './files.js'
 import {DirectoryLock} from './lock.js'
 import {lastChainHash, lineNumberAt, readTail, recoveryDetails} from './recovery.js'
@@ -34,6 +35,7 @@ export const writerSettingsSchema = configSchema.pick({
   retention_days: true,
   fsync: true,
   fsync_interval_ms: true,
+  syslog: true,
 })
 export type WriterSettings = z.infer<typeof writerSettingsSchema>
 
@@ -240,6 +242,8 @@ export class AuditWriter {
   private syncTimer: NodeJS.Timeout | undefined
   private syncing: Promise<void> = Promise.resolve()
   private pruning = false
+  /** Syslog forwarding (config `syslog`), when on: appended entries are handed to it after they are in the file. */
+  private forwarder: WriterForwarder | undefined
 
   private constructor(readonly dir: string, readonly settings: WriterSettings, options: AuditWriterOptions) {
     this.lock = new DirectoryLock(dir, {timeoutMs: options.lockTimeoutMs})
@@ -259,11 +263,14 @@ export class AuditWriter {
     const {now, lockTimeoutMs, onError, ...rest} = options
     // A whole Config (from loadConfig) may be passed: its keys that are not writer settings are ignored.
     const given = Object.fromEntries(Object.entries(rest).filter(([k]) => k in writerSettingsSchema.shape || !(k in configSchema.shape)))
+    const defaults = pickSettings(readDefaults())
+    // A partial syslog object (say, only a url) takes the other keys from the defaults.
+    if (given.syslog && typeof given.syslog === 'object') given.syslog = {...defaults.syslog, ...given.syslog}
     const parsed = writerSettingsSchema.partial().safeParse(given)
     if (!parsed.success) throw new WriteInputError(`AuditWriter options: ${describeInputIssue(parsed.error)}`)
-    const defaults = pickSettings(readDefaults())
     const settings: WriterSettings = {...defaults, ...Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined))}
     const writer = new AuditWriter(dir, settings, {now, lockTimeoutMs, onError})
+    if (settings.enabled) writer.forwarder = WriterForwarder.fromSettings(settings.syslog, writer.onError)
     if (settings.enabled) {
       makeDirectory(dir)
       // Under the lock: another writer may be between moving a file into a part and closing it.
@@ -355,6 +362,7 @@ export class AuditWriter {
     while (this.draining) await this.draining
     while (this.background.size > 0) await Promise.allSettled([...this.background])
     clearTimeout(this.syncTimer)
+    await this.forwarder?.close()
     await this.syncing
     if (this.live) {
       const {fd} = this.live
@@ -465,6 +473,7 @@ export class AuditWriter {
     if (live && this.settings.fsync === 'always') await fdatasync(live.fd)
     else if (live && this.settings.fsync === 'interval') this.markDirty(live.fd)
     for (const [item, written] of results) item.resolve(written)
+    if (this.forwarder) for (const [, written] of results) if (written) this.forwarder.send({entry: written.entry, time: Date.parse(written.entry.timestamp), file: written.file, line: 0, raw: written.line, profile: 'native'})
   }
 
   /** write(2) until every byte is in; on failure the file position is unknown, so the tail is re-read next time. */
