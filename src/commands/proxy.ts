@@ -1,9 +1,10 @@
 import {Flags} from '@oclif/core'
 
-import {AuditCommand} from '../cli/base.js'
+import {AuditCommand, UserError} from '../cli/base.js'
 import type {Config} from '../config/schema.js'
 import {WriterThread} from '../proxy/event-sink.js'
 import {listValues, proxyOptions} from '../proxy/options.js'
+import {FORWARD_FORMATS} from '../transport/forward.js'
 import {AuditProxy} from '../proxy/server.js'
 
 export default class Proxy extends AuditCommand {
@@ -14,7 +15,8 @@ prompt text only with --log-prompts), then api.response (status, duration, time 
 token counts, done_reason, bytes) or api.error (upstream unreachable: 502; client gone; timeout:
 504). Streams pass through chunk by chunk. Optional bearer tokens (--tokens; auth.token.use or
 auth.fail and 401), a per-client rate limit (429) and a model allow-list (403). The token file is
-read again on SIGHUP. Events wait for the disk in a bounded buffer: when it is full (a stalled
+read again on SIGHUP. --forward also sends every event to a syslog server (after it is in the file;
+a dead server never holds the proxy up). Events wait for the disk in a bounded buffer: when it is full (a stalled
 disk, a lock held elsewhere) new requests get 503 rather than go unaudited. SIGTERM or SIGINT:
 stop accepting, let in-flight requests finish (--shutdown-grace), write every event, exit 0.
 Prints "listening on HOST:PORT" on stdout once ready.`
@@ -36,6 +38,9 @@ Prints "listening on HOST:PORT" on stdout once ready.`
     timeout: Flags.integer({description: 'seconds to wait for Ollama\'s next byte (default 300); then 504 or a cut stream', min: 1}),
     'shutdown-grace': Flags.integer({description: 'seconds in-flight requests get to finish on SIGTERM (default 10)', min: 0}),
     'event-buffer': Flags.integer({description: 'events that may wait for the disk before requests get 503 (default 10000)', min: 16}),
+    forward: Flags.string({description: 'also send every event to a syslog server, fire-and-forget once it is in the file: udp://HOST[:514], tcp://HOST[:514][?framing=octet-counting], tls://HOST[:6514] (default: config syslog)', helpGroup: 'FORWARD'}),
+    'forward-format': Flags.option({description: 'what --forward sends: rfc5424, rfc3164 or syslog (default: config syslog.format, rfc5424)', options: FORWARD_FORMATS, helpGroup: 'FORWARD'})(),
+    facility: Flags.string({description: 'syslog facility for --forward: local0 … local7, user, auth, … or 0-23 (default: config syslog.facility, local0)', helpGroup: 'FORWARD'}),
   }
 
   async run(): Promise<void> {
@@ -47,7 +52,9 @@ Prints "listening on HOST:PORT" on stdout once ready.`
       log_prompts: flags['log-prompts'] || undefined,
       max_body_mb: flags['max-body'], timeout_s: flags.timeout, shutdown_grace_s: flags['shutdown-grace'], event_buffer: flags['event-buffer'],
     }
-    const config = this.settings(flags, {proxy: overrides})
+    if (flags.forward && !/^(udp|tcp|tls):\/\/[^/]/.test(flags.forward)) throw new UserError(`--forward "${flags.forward}": expected udp://HOST[:514], tcp://HOST[:514] or tls://HOST[:6514]`)
+    const syslog = {url: flags.forward, format: flags['forward-format'], facility: flags.facility}
+    const config = this.settings(flags, {proxy: overrides, syslog})
     const warn = (line: string) => this.warnLine(line)
     const options = proxyOptions(config.proxy, config.ollama.host, warn)
 

@@ -1,6 +1,7 @@
 import type {Worker} from 'node:worker_threads'
 
 import type {Config} from '../config/schema.js'
+import {AuditError, type ExitCode} from '../errors.js'
 import type {AuditWriter, WriteInput} from '../store/writer.js'
 import {startWorker} from '../threads.js'
 
@@ -24,7 +25,7 @@ export function writerSink(writer: AuditWriter): EventSink {
 export type ToWriterThread = {type: 'write'; id: number; events: WriteInput[]} | {type: 'close'}
 export type FromWriterThread =
   | {type: 'ready'}
-  | {type: 'open-failed'; message: string; code?: string; path?: string}
+  | {type: 'open-failed'; message: string; code?: string; path?: string; exitCode?: ExitCode}
   | {type: 'written'; id: number; failures: Array<string | null>}
   | {type: 'warning'; message: string}
   | {type: 'closed'}
@@ -47,7 +48,8 @@ export class WriterThread implements EventSink {
       worker.on('message', (message: FromWriterThread) => {
         switch (message.type) {
           case 'ready': resolve(thread); break
-          case 'open-failed': reject(Object.assign(new Error(message.message), {code: message.code, path: message.path})); break
+          // Rebuilt as thrown there, so the command maps it to the same exit code.
+          case 'open-failed': reject(message.exitCode === undefined ? Object.assign(new Error(message.message), {code: message.code, path: message.path}) : new AuditError(message.message, message.exitCode)); break
           case 'written': {
             thread.waiting.get(message.id)?.resolve(message.failures)
             thread.waiting.delete(message.id)

@@ -1,6 +1,7 @@
 import {parentPort, workerData} from 'node:worker_threads'
 
 import type {Config} from '../config/schema.js'
+import {AuditError} from '../errors.js'
 import {AuditWriter, type WriteInput} from '../store/writer.js'
 import type {FromWriterThread, ToWriterThread} from './event-sink.js'
 
@@ -16,7 +17,7 @@ try {
   post({type: 'ready'})
 } catch (error) {
   const {message, code, path} = error as NodeJS.ErrnoException
-  post({type: 'open-failed', message, code, path})
+  post({type: 'open-failed', message, code, path, exitCode: error instanceof AuditError ? error.exitCode : undefined})
   port.close()
 }
 

@@ -116,3 +116,24 @@ test('--allow-models: other models get 403 and a warning event, never reaching O
     assert.equal(await proxy.stop(), 0)
   }
 })
+
+test('--forward: every event also goes to a syslog server (RFC 5424 over UDP), after it is in the file', async () => {
+  const {createSocket} = await import('node:dgram')
+  const server = createSocket('udp4')
+  const received: string[] = []
+  server.on('message', (message) => received.push(message.toString('utf8')))
+  await new Promise<void>((resolve) => server.bind(0, '127.0.0.1', resolve))
+  const proxy = await startProxy(fake.url, ['--forward', `udp://127.0.0.1:${server.address().port}`, '--facility', 'local3'])
+  try {
+    assert.equal((await call(proxy.url, '/api/chat', {body: chat(), headers: {'X-Request-ID': 'fw-1'}})).status, 200)
+    await waitFor(() => received.some((m) => / api\.response /.test(m) && m.includes('fw-1')), 'api.response over syslog')
+    const request = received.find((m) => / api\.request /.test(m) && m.includes('fw-1'))!
+    // local3 (19) × 8 + info (6) = 158.
+    assert.match(request, /^<158>1 /)
+    assert.ok(received.some((m) => / proxy\.start /.test(m)))
+    assert.ok(eventsOf(proxy.dir, 'fw-1').length === 2)
+  } finally {
+    assert.equal(await proxy.stop(), 0)
+    server.close()
+  }
+})

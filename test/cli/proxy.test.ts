@@ -220,6 +220,8 @@ test('bad flags: one line naming the flag, exit 2, nothing listens', async () =>
     [[...listen, ...upstream, '--rate-limit', 'lots'], /--rate-limit "lots": expected REQUESTS\/UNIT/],
     [[...listen, ...upstream, '--trust-proxy', '10.0.0.0/99'], /--trust-proxy "10.0.0.0\/99"/],
     [[...listen, ...upstream, '--tokens', '/nonexistent/tokens'], /--tokens \/nonexistent\/tokens: no such file/],
+    [[...listen, ...upstream, '--forward', 'http://siem'], /--forward "http:\/\/siem": expected udp:\/\//],
+    [[...listen, ...upstream, '--forward', 'udp://127.0.0.1:9', '--facility', 'nope'], /facility: expected a facility name/],
   ] as const) {
     const result = await runAudit(['proxy', ...args])
     assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`)
