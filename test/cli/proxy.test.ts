@@ -238,6 +238,31 @@ test('bad flags: one line naming the flag, exit 2, nothing listens', async () =>
   assert.match(taken.stderr, /address already in use/)
 })
 
+test('hostile request parts: escape sequences and huge values are recorded escaped and cut, never raw', async () => {
+  const ua = `\u001b]0;pwned\u0007\u001b[2J${'A'.repeat(5000)}`
+  const path = `/api/tags?x=${'%1b'.repeat(2000)}`
+  const reply = await call(proxy.url, path, {headers: {'User-Agent': ua.replace(/[\u0000-\u001f]/g, ''), 'X-Request-ID': 'hostile-1'}})
+  assert.equal(reply.status, 200)
+  // A model name with escape sequences (valid JSON): recorded as it was, escaped in the line.
+  await call(proxy.url, '/api/show', {body: JSON.stringify({model: '\u001b[31mred\u0007'}), headers: {'X-Request-ID': 'hostile-3'}})
+  const [shown] = await waitFor(() => eventsOf(proxy.dir, 'hostile-3').length === 2 && eventsOf(proxy.dir, 'hostile-3'), 'events')
+  assert.equal(shown.details.model, '\u001b[31mred\u0007')
+  // Raw control bytes in a header: node's parser refuses the request (400) before anything is forwarded.
+  const {connect} = await import('node:net')
+  const socket = connect(Number(new URL(proxy.url).port), '127.0.0.1')
+  let answer = ''
+  socket.setEncoding('latin1').on('data', (d: string) => { answer += d })
+  socket.end(`GET /api/version HTTP/1.1\r\nHost: x\r\nUser-Agent: \u001b[2Jevil\r\nX-Request-ID: hostile-2\r\n\r\n`)
+  await new Promise((resolve) => socket.on('close', resolve))
+  assert.match(answer, /^HTTP\/1\.1 400 /)
+  assert.ok(!fake.requests.some((r) => r.headers['x-request-id'] === 'hostile-2'))
+  const [first] = await waitFor(() => eventsOf(proxy.dir, 'hostile-1').length === 2 && eventsOf(proxy.dir, 'hostile-1'), 'events')
+  assert.equal(first.details.user_agent.length, 512)
+  assert.equal(first.details.path.length, 2048)
+  const raw = rawLog(proxy.dir)
+  assert.ok(!raw.includes('\u001b'), 'no raw ESC byte in the log')
+})
+
 test('the log the proxy wrote verifies', async () => {
   const result = await runAudit(['verify', '--dir', proxy.dir])
   assert.equal(result.code, 0, result.stdout + result.stderr)
