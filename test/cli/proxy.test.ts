@@ -75,6 +75,28 @@ for (const c of CASES) {
   })
 }
 
+test('a stream is passed on chunk by chunk: the client has the first chunk before Ollama sends the second', {timeout: 30_000}, async () => {
+  let open!: () => void
+  fake.script({reply: 'first chunk, then the rest only once the client has it', gate: new Promise<void>((resolve) => { open = resolve })})
+  const {request} = await import('node:http')
+  const body = JSON.stringify({model: 'llama3.1:8b', messages: [{role: 'user', content: 'stream'}]})
+  const chunks = await new Promise<string[]>((resolve, reject) => {
+    const req = request(`${proxy.url}/api/chat`, {method: 'POST', headers: {'Content-Length': Buffer.byteLength(body)}}, (res) => {
+      const seen: string[] = []
+      res.setEncoding('utf8').on('data', (d: string) => {
+        // A proxy that buffered would never get here: Ollama holds the rest until this first chunk arrives.
+        if (seen.length === 0) open()
+        seen.push(d)
+      })
+      res.on('end', () => resolve(seen))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+  assert.equal(JSON.parse(chunks[0].split('\n')[0]).message.content, 'first ch')
+  assert.ok(chunks.join('').includes('"done":true'))
+})
+
 test('every other route passes through: status, content type and body as Ollama sent them', async () => {
   for (const [method, path, body] of [['GET', '/', undefined], ['HEAD', '/api/version', undefined], ['GET', '/api/tags', undefined], ['POST', '/api/show', '{"model":"nope"}'], ['GET', '/api/nothing', undefined], ['GET', '/api/chat', undefined], ['POST', '/api/chat', '{"model":']] as const) {
     const direct = await call(fake.url, path, {method, body})
