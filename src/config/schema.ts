@@ -42,6 +42,19 @@ export function makeConfigSchemas(z: typeof Z) {
       pseudonymize_key: z.string(),
       hec_token: z.string(),
     }),
+    proxy: z.strictObject({
+      listen: z.string().min(1),
+      upstream: z.string(),
+      tokens: z.string(),
+      rate_limit: z.string(),
+      allow_models: z.array(z.string().min(1)),
+      trust_proxy: z.array(z.string().min(1)),
+      log_prompts: z.boolean(),
+      max_body_mb: z.number().positive(),
+      timeout_s: z.number().positive(),
+      shutdown_grace_s: z.number().nonnegative(),
+      event_buffer: z.number().int().min(16),
+    }),
   })
   /** What a config file may hold: any subset of the keys, each fully valid. */
   const configFileSchema = configSchema.extend({
@@ -50,6 +63,7 @@ export function makeConfigSchemas(z: typeof Z) {
     // Each analyze group may set some of its keys.
     analyze: z.strictObject(Object.fromEntries(Object.entries(configSchema.shape.analyze.shape).map(([key, value]) => [key, ('partial' in value ? value.partial() : value).optional()]))),
     export: configSchema.shape.export.partial(),
+    proxy: configSchema.shape.proxy.partial(),
   }).partial()
   return {configSchema, configFileSchema}
 }

@@ -33,6 +33,8 @@ export interface OllamaScript {
   promptEvalCount?: number
   /** Characters per streamed chunk (default 8). */
   chunkSize?: number
+  /** Streaming only: after the first chunk, send nothing more until this settles (added for the proxy's no-buffering test). */
+  gate?: Promise<unknown>
 }
 
 export type ScriptFor = OllamaScript | ((request: ReceivedRequest) => OllamaScript)
@@ -285,6 +287,7 @@ export class FakeOllama {
         res.socket?.destroy()
         return
       }
+      if (at === 0 && script.gate) await script.gate
       if (at === 0 && script.midStreamError) {
         res.end(`${JSON.stringify({error: script.midStreamError})}\n`)
         return
