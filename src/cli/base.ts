@@ -23,6 +23,8 @@ const STORAGE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EIO'])
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof AuditCommand)['baseFlags'] & T['flags']>
 
+let guardedStdout = false
+
 /** Flags, configuration and error handling that every auditkit command shares. */
 export abstract class AuditCommand extends Command {
   static override baseFlags = {
@@ -41,6 +43,23 @@ export abstract class AuditCommand extends Command {
       if (value === '' || (Array.isArray(value) && value.includes(''))) throw new AuditError(`--${name}: empty value`)
     }
     return parsed
+  }
+
+  /**
+   * Standard output that cannot be written (a full disk under a cron redirect, /dev/full, a
+   * reset socket) must not read as an answer: one line and exit 3, whatever the command was
+   * doing. A closed pipe (`| head`) stays quiet, as oclif already arranges. Prepended so it runs
+   * before oclif's own listener, which rethrows everything but EPIPE as a stack trace.
+   */
+  protected override async init(): Promise<void> {
+    await super.init()
+    if (guardedStdout) return
+    guardedStdout = true
+    process.stdout.prependListener('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') return
+      this.warnLine(`audit ${this.id}: error: standard output: ${describeFsError(error)}`)
+      process.exit(EXIT.outside)
+    })
   }
 
   /** Loads the configuration with the command's own settings on top. */
