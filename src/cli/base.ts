@@ -3,9 +3,10 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {type DeepPartial, loadConfig} from '../config/load.js'
 import type {Config} from '../config/schema.js'
 import {AuditError, EXIT} from '../errors.js'
+import {tidyWhere} from './flags.js'
 import {loadPaint, type Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../formats/sanitize.js'
-import {describeFsError, NOT_REGULAR} from '../store/files.js'
+import {describeFsError, listLogFiles, LogDirectoryError, NOT_REGULAR} from '../store/files.js'
 
 export {EXIT} from '../errors.js'
 
@@ -42,6 +43,12 @@ export abstract class AuditCommand extends Command {
     for (const [name, value] of Object.entries(parsed.flags as Record<string, unknown>)) {
       if (value === '' || (Array.isArray(value) && value.includes(''))) throw new AuditError(`--${name}: empty value`)
     }
+    const flags = parsed.flags as {where?: string[]}
+    if (flags.where) {
+      const {where, hints} = tidyWhere(flags.where)
+      flags.where = where
+      for (const hint of hints) this.warnLine(`audit ${this.id}: hint: ${hint}`)
+    }
     return parsed
   }
 
@@ -62,9 +69,28 @@ export abstract class AuditCommand extends Command {
     })
   }
 
+  /** Set by settings(): the log directory is the built-in default, which no one may have meant. */
+  private defaultDir = false
+
   /** Loads the configuration with the command's own settings on top. */
   protected settings(flags: {dir?: string; config?: string}, overrides: DeepPartial<Config> = {}): Config {
-    return loadConfig({file: flags.config, overrides: {...overrides, ...(flags.dir ? {dir: flags.dir} : {})}}).config
+    const loaded = loadConfig({file: flags.config, overrides: {...overrides, ...(flags.dir ? {dir: flags.dir} : {})}})
+    this.defaultDir = loaded.defaultDir
+    return loaded.config
+  }
+
+  /** How to choose another directory, for messages about the default one. */
+  private dirHint(): string {
+    return this.defaultDir ? 'the default log directory: choose another with --dir, AUDIT_DIR or `dir` in the config file' : ''
+  }
+
+  /**
+   * Says on stderr when the directory holds no log file at all: an empty answer would otherwise
+   * read as "nothing matched" when the command looked in the wrong place.
+   */
+  protected async noteMissingLogFiles(dir: string): Promise<void> {
+    if ((await listLogFiles(dir)).length > 0) return
+    this.warnLine(`audit ${this.id}: no audit log files in ${dir} (expected audit-YYYY-MM-DD.jsonl${this.defaultDir ? `; ${this.dirHint()}` : ''})`)
   }
 
   /** Colours when stdout is a terminal and neither --no-color nor NO_COLOR says otherwise. */
@@ -82,7 +108,7 @@ export abstract class AuditCommand extends Command {
     // DEBUG shows the stack too; the message and exit code stay the same (DEBUG=express:* is common).
     if (process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     if (error instanceof AuditError) {
-      this.warnLine(`audit ${this.id}: error: ${error.message}`)
+      this.warnLine(`audit ${this.id}: error: ${error.message}${error instanceof LogDirectoryError && this.defaultDir ? ` (${this.dirHint()})` : ''}`)
       return this.exit(error.exitCode)
     }
     if (error instanceof Errors.CLIError) {

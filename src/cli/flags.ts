@@ -39,6 +39,30 @@ function timeFlag(flag: string, value: string | undefined, now: number, local: b
   }
 }
 
+/** The members every entry has at its top; a --where path must start with one of them. */
+const ENTRY_MEMBERS = ['timestamp', 'event', 'level', 'actor', 'details', 'metadata', 'chain_hash']
+const WHERE_PARTS = /^\s*([A-Za-z0-9_.@-]+)\s*(!=|!~|=|~)\s*(.*)$/s
+
+/**
+ * --where conditions with the spaces around the operator dropped (`details.ip = 10.0.0.5` would
+ * otherwise look for " 10.0.0.5"), and a hint for each path no entry can have, such as `ip`
+ * for `details.ip`: such a condition silently matches nothing.
+ */
+export function tidyWhere(where: string[]): {where: string[]; hints: string[]} {
+  const hints: string[] = []
+  const tidy = where.map((condition) => {
+    const m = WHERE_PARTS.exec(condition)
+    if (!m) return condition
+    const [, path, op, operand] = m
+    const head = path.split('.', 1)[0]
+    if (!ENTRY_MEMBERS.includes(head)) {
+      hints.push(`--where "${condition}": entries have no member "${head}" (they have ${ENTRY_MEMBERS.join(', ')}); did you mean details.${path}?`)
+    }
+    return `${path}${op}${operand}`
+  })
+  return {where: tidy, hints}
+}
+
 /** Turns the filter flags into a FilterSpec; `defaultSince` applies when --since is absent. */
 export function filterSpecFromFlags(flags: FilterFlagValues, now: number, defaultSince?: number): FilterSpec {
   let level: Level | undefined

@@ -3,7 +3,8 @@ import {readFileSync} from 'node:fs'
 import {Args, Flags} from '@oclif/core'
 
 import {AuditCommand, UserError} from '../cli/base.js'
-import {LEVELS, MAX_LINE_BYTES} from '../events/model.js'
+import type {Config} from '../config/schema.js'
+import {LEVELS, levelRank, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
 import {safeJson} from '../formats/sanitize.js'
 import {AuditWriter, checkWriteInput, defaultActor, jsonProblem, WriteInputError} from '../store/writer.js'
 
@@ -33,6 +34,14 @@ async function readSource(path: string, source: string): Promise<string> {
     const code = (error as NodeJS.ErrnoException).code
     throw new UserError(`${source}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message}`)
   }
+}
+
+/** Why the writer's settings dropped an entry (AuditWriter.write resolved with nothing). */
+function droppedBecause(config: Config, input: {event: string; level: string}): string {
+  if (!config.enabled) return 'writing is disabled (enabled: false, or AUDIT_DISABLED)'
+  const level = parseLevel(input.level)
+  if (level && levelRank(level) < levelRank(config.level)) return `level ${level} is below the configured level ${config.level} (level, or AUDIT_LEVEL)`
+  return `event ${input.event} matches exclude_events`
 }
 
 export default class Log extends AuditCommand {
@@ -98,8 +107,11 @@ written. --prune applies retention now instead of (or after) appending.`
     try {
       const written = args.event ? await writer.write(input) : undefined
       const removed = flags.prune ? await writer.prune() : undefined
+      // A dropped entry is said so: silence would read as "written".
+      const dropped = args.event && !written ? droppedBecause(config, input) : undefined
+      if (dropped) this.warnLine(`audit log: not written: ${dropped}`)
       if (flags.json) {
-        const out = flags.prune ? {entry: written?.entry ?? null, removed} : written?.entry ?? null
+        const out = flags.prune ? {entry: written?.entry ?? null, ...(dropped ? {dropped} : {}), removed} : written?.entry ?? {dropped: true, reason: dropped}
         process.stdout.write(`${safeJson(out)}\n`)
       }
     } catch (error) {

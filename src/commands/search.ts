@@ -53,6 +53,9 @@ date in their name. Exit 0 when something matched, 1 when nothing did, 2 on bad 
       await out.flush()
     }
     for (const line of diagnostics.lines()) this.warnLine(line)
-    if (found === 0) process.exitCode = EXIT.negative
+    if (found === 0) {
+      await this.noteMissingLogFiles(config.dir)
+      process.exitCode = EXIT.negative
+    }
   }
 }

@@ -58,6 +58,9 @@ Exit 0 when entries were found, 1 when none.`
       const {renderSummary} = await import('../summary/render.js')
       process.stdout.write(renderSummary(report, await this.paint(flags), {logEnded, local: flags.local}))
     }
-    if (report.total === 0) process.exitCode = EXIT.negative
+    if (report.total === 0) {
+      await this.noteMissingLogFiles(config.dir)
+      process.exitCode = EXIT.negative
+    }
   }
 }

@@ -46,6 +46,7 @@ repeated. Log text is stripped of control characters and escape sequences before
     for (const located of entries) await out.write(format.encode(located, index++))
     await out.flush()
     for (const line of diagnostics.lines()) this.warnLine(line)
+    if (files.length === 0) await this.noteMissingLogFiles(config.dir)
     if (flags.follow) {
       const stop = new AbortController()
       const onSignal = () => stop.abort()

@@ -37,6 +37,8 @@ export interface LoadedConfig {
   config: Config
   /** The config file used, if any. */
   source?: string
+  /** True when no flag, variable or file chose the log directory (messages about it say how to). */
+  defaultDir: boolean
 }
 
 function describe(error: z.ZodError): string {
@@ -172,8 +174,9 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     if (!parsed.success) throw new ConfigError(`settings: ${describe(parsed.error)}`)
   }
   config = merge(config, options.overrides)
-  if (config.dir === '') config.dir = defaultLogDir(env)
-  return {config, source}
+  const defaultDir = config.dir === ''
+  if (defaultDir) config.dir = defaultLogDir(env)
+  return {config, source, defaultDir}
 }
 
 /** The built-in defaults: the JSON made at build time, or the YAML itself when run from source. */
