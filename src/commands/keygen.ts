@@ -16,8 +16,11 @@ the logs must not be able to sign checkpoints. Give the public key to whoever ru
     '<%= config.bin %> <%= command.id %> --out ~/.config/auditkit/keys --json',
   ]
 
+  // No log directory is involved: --dir would only mislead in the help.
+  static override baseFlags: typeof AuditCommand.baseFlags = {...AuditCommand.baseFlags, dir: {...AuditCommand.baseFlags.dir, hidden: true}}
+
   static override flags = {
-    out: Flags.string({char: 'o', required: true, description: 'directory to write audit-seal.key and audit-seal.pub into (created 0700 if absent)'}),
+    out: Flags.string({required: true, description: 'directory to write audit-seal.key and audit-seal.pub into (created 0700 if absent)'}),
     json: Flags.boolean({description: 'print the paths and key id as one JSON document'}),
   }
 
