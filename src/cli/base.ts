@@ -71,17 +71,21 @@ export abstract class AuditCommand extends Command {
 
   /** Set by settings(): the log directory is the built-in default, which no one may have meant. */
   private defaultDir = false
+  /** Set by settings(): the config file that named the log directory. */
+  private dirFile?: string
 
   /** Loads the configuration with the command's own settings on top. */
   protected settings(flags: {dir?: string; config?: string}, overrides: DeepPartial<Config> = {}): Config {
     const loaded = loadConfig({file: flags.config, overrides: {...overrides, ...(flags.dir ? {dir: flags.dir} : {})}})
     this.defaultDir = loaded.defaultDir
+    this.dirFile = loaded.dirFile
     return loaded.config
   }
 
-  /** How to choose another directory, for messages about the default one. */
+  /** Where the log directory came from, for messages about it: the default (and how to choose another) or a config file. */
   private dirHint(): string {
-    return this.defaultDir ? 'the default log directory: choose another with --dir, AUDIT_DIR or `dir` in the config file' : ''
+    if (this.defaultDir) return 'the default log directory: choose another with --dir, AUDIT_DIR or `dir` in the config file'
+    return this.dirFile ? `\`dir\` in ${this.dirFile}` : ''
   }
 
   /**
@@ -90,7 +94,7 @@ export abstract class AuditCommand extends Command {
    */
   protected async noteMissingLogFiles(dir: string): Promise<void> {
     if ((await listLogFiles(dir)).length > 0) return
-    this.warnLine(`audit ${this.id}: no audit log files in ${dir} (expected audit-YYYY-MM-DD.jsonl${this.defaultDir ? `; ${this.dirHint()}` : ''})`)
+    this.warnLine(`audit ${this.id}: no audit log files in ${dir} (expected audit-YYYY-MM-DD.jsonl${this.dirHint() ? `; ${this.dirHint()}` : ''})`)
   }
 
   /** Colours when stdout is a terminal and neither --no-color nor NO_COLOR says otherwise. */
@@ -108,7 +112,7 @@ export abstract class AuditCommand extends Command {
     // DEBUG shows the stack too; the message and exit code stay the same (DEBUG=express:* is common).
     if (process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     if (error instanceof AuditError) {
-      this.warnLine(`audit ${this.id}: error: ${error.message}${error instanceof LogDirectoryError && this.defaultDir ? ` (${this.dirHint()})` : ''}`)
+      this.warnLine(`audit ${this.id}: error: ${error.message}${error instanceof LogDirectoryError && this.dirHint() ? ` (${this.dirHint()})` : ''}`)
       return this.exit(error.exitCode)
     }
     if (error instanceof Errors.CLIError) {

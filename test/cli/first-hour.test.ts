@@ -63,3 +63,17 @@ describe('audit log below the configured level', () => {
     assert.equal(excluded.stderr, 'audit log: not written: writing is disabled (enabled: false, or AUDIT_DISABLED)\n')
   })
 })
+
+describe('dir in a config file', () => {
+  it('resolves from the file\'s folder, and an error about it names the file', async () => {
+    const folder = tempDir('cfg-dir-')
+    const config = join(folder, 'config.yaml')
+    writeFileSync(config, 'dir: logs\n')
+    const missing = await runAudit(['search', '--config', config])
+    assert.equal(missing.code, 2)
+    assert.equal(missing.stderr, `audit search: error: ${join(folder, 'logs')}: no such directory (\`dir\` in ${config})\n`)
+    mkdirSync(join(folder, 'logs'))
+    const empty = await runAudit(['search', '--config', config])
+    assert.equal(empty.stderr, `audit search: no audit log files in ${join(folder, 'logs')} (expected audit-YYYY-MM-DD.jsonl; \`dir\` in ${config})\n`)
+  })
+})
