@@ -7,7 +7,7 @@ import {CODEC_NAMES} from '../formats/registry.js'
 
 /** The filter flags every reading command takes. */
 export const filterFlags = {
-  since: Flags.string({aliases: ['from'], char: 'S', description: 'entries at or after this time (RFC 3339, 2026-11-02, 15m, -3h, "1 hour ago", today, yesterday, this-week, recent, now); alias --from', helpGroup: 'FILTER'}),
+  since: Flags.string({aliases: ['from'], char: 'S', description: 'entries at or after this time (RFC 3339, 2026-11-02, 15m, -3h, "1 hour ago", 2d, 1M for a month, 1y, today, yesterday, this-week, recent, now); alias --from', helpGroup: 'FILTER'}),
   until: Flags.string({aliases: ['to'], char: 'U', description: 'entries before this time (same forms as --since); alias --to', helpGroup: 'FILTER'}),
   event: Flags.string({char: 'e', multiple: true, description: 'event name or glob, e.g. auth.* (repeatable: any of them)', helpGroup: 'FILTER'}),
   level: Flags.string({char: 'l', description: `minimum level: ${LEVELS.join(', ')} (warn and err accepted)`, helpGroup: 'FILTER'}),

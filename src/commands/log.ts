@@ -3,6 +3,7 @@ import {readFileSync} from 'node:fs'
 import {Args, Flags} from '@oclif/core'
 
 import {AuditCommand, UserError} from '../cli/base.js'
+import {paragraphs} from '../cli/text.js'
 import type {Config} from '../config/schema.js'
 import {LEVELS, levelRank, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
 import {safeJson} from '../formats/sanitize.js'
@@ -46,7 +47,7 @@ function droppedBecause(config: Config, input: {event: string; level: string}): 
 
 export default class Log extends AuditCommand {
   static override summary = 'Append one event to the audit log (chained, locked, rotated)'
-  static override description = `Appends one entry to the log directory, chained from the last entry on disk, under the
+  static override description = paragraphs`Appends one entry to the log directory, chained from the last entry on disk, under the
 directory lock, so concurrent writers never fork the chain. Rotation (daily, by size), compression and
 retention follow the configuration (max_file_size, compress, retention_days); entries below the
 configured level or matching exclude_events are dropped, and nothing is written when writing is

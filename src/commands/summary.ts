@@ -4,14 +4,15 @@ import {join} from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT} from '../cli/base.js'
+import {paragraphs} from '../cli/text.js'
 import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
 import {safeJson} from '../formats/sanitize.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import {DEFAULT_WINDOW_MS, defaultRange, summarize} from '../summary/summarize.js'
 
 export default class Summary extends AuditCommand {
-  static override summary = 'Overview of a time range: totals, events, levels, actors, failures, peaks, model usage'
-  static override description = `An aureport-style report over the rotated logs in the directory: the range present and the range
+  static override summary = 'Overview of a range: totals, events, levels, actors, failures, peaks, models'
+  static override description = paragraphs`An aureport-style report over the rotated logs in the directory: the range present and the range
 selected, files read, total entries, entries by event and by level, top actors, unique actors and IPs,
 failures (events ending .fail/.failed/.denied/.error, or level error) with the latest few, error rate,
 peak hour, a per-day histogram, and model usage where entries carry details.model.
