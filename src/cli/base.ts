@@ -121,6 +121,8 @@ export abstract class AuditCommand extends Command {
         .map((line) => line.trim())
         .filter((line) => line !== '' && !/^(See more help with|The following errors? occurred)/.test(line))
         .join(': ')
+        // A value outside a fixed set, in the style of the other flag errors.
+        .replace(/^Expected (--[\w-]+)=(.*) to be one of: (.*)$/s, '$1 "$2": expected one of $3')
       this.warnLine(`audit ${this.id}: error: ${reason} (see audit ${this.id} --help)`)
       return this.exit(error.oclif?.exit ?? EXIT.usage)
     }

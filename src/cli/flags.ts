@@ -5,12 +5,15 @@ import {type Level, LEVELS, parseLevel, type Profile} from '../events/model.js'
 import {parseTimeExpression, TimeExpressionError} from '../events/time.js'
 import {CODEC_NAMES} from '../formats/registry.js'
 
+/** The level names a flag accepts, listed so that shell completion offers them. */
+export const LEVEL_NAMES = [...LEVELS, 'warn', 'err']
+
 /** The filter flags every reading command takes. */
 export const filterFlags = {
   since: Flags.string({aliases: ['from'], char: 'S', description: 'entries at or after this time (RFC 3339, 2026-11-02, 15m, -3h, "1 hour ago", 2d, 1M for a month, 1y, today, yesterday, this-week, recent, now); alias --from', helpGroup: 'FILTER'}),
   until: Flags.string({aliases: ['to'], char: 'U', description: 'entries before this time (same forms as --since); alias --to', helpGroup: 'FILTER'}),
   event: Flags.string({char: 'e', multiple: true, description: 'event name or glob, e.g. auth.* (repeatable: any of them)', helpGroup: 'FILTER'}),
-  level: Flags.string({char: 'l', description: `minimum level: ${LEVELS.join(', ')} (warn and err accepted)`, helpGroup: 'FILTER'}),
+  level: Flags.string({char: 'l', description: `minimum level: ${LEVELS.join(', ')} (warn and err accepted)`, options: LEVEL_NAMES, helpGroup: 'FILTER'}),
   actor: Flags.string({char: 'a', multiple: true, description: 'actor (repeatable: any of them)', helpGroup: 'FILTER'}),
   where: Flags.string({char: 'w', multiple: true, description: 'field condition PATH=VALUE, PATH!=VALUE, PATH~REGEX or PATH!~REGEX, e.g. details.ip=10.0.0.5 (repeatable: all of them)', helpGroup: 'FILTER'}),
   grep: Flags.string({char: 'g', description: 'regular expression the raw line must match', helpGroup: 'FILTER'}),

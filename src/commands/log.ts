@@ -3,6 +3,7 @@ import {readFileSync} from 'node:fs'
 import {Args, Flags} from '@oclif/core'
 
 import {AuditCommand, UserError} from '../cli/base.js'
+import {LEVEL_NAMES} from '../cli/flags.js'
 import {paragraphs} from '../cli/text.js'
 import type {Config} from '../config/schema.js'
 import {LEVELS, levelRank, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
@@ -70,7 +71,7 @@ written. --prune applies retention now instead of (or after) appending.`
   }
 
   static override flags = {
-    level: Flags.string({char: 'l', description: `entry level: ${LEVELS.join(', ')} (warn and err accepted)`, default: 'info'}),
+    level: Flags.string({char: 'l', description: `entry level: ${LEVELS.join(', ')} (warn and err accepted)`, options: LEVEL_NAMES, default: 'info'}),
     actor: Flags.string({char: 'a', description: 'who did it (default: the OS user running the command)'}),
     detail: Flags.string({char: 'D', multiple: true, description: 'a details member KEY=VALUE, value kept as a string (repeatable)'}),
     'details-json': Flags.string({description: 'details as a JSON object'}),

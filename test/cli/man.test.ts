@@ -12,9 +12,9 @@ const commands = readdirSync(join(ROOT, 'dist', 'commands')).filter((f) => f.end
 const check = (out: string) => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build-man.ts', '--check', '--out', out], {cwd: ROOT, encoding: 'utf8'})
 
 describe('man pages', () => {
-  it('one page per command and audit.1, installed by npm (directories.man)', () => {
+  it('one page per command and audit.1, each listed in package.json "man" so that npm installs it', () => {
     assert.deepEqual(pages.sort(), ['audit.1', ...commands.map((c) => `audit-${c}.1`)].sort())
-    assert.equal(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).directories.man, './man')
+    assert.deepEqual(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).man.sort(), pages.map((p) => `./man/${p}`).sort())
   })
 
   for (const page of pages) {
