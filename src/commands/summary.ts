@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT} from '../cli/base.js'
+import {Progress} from '../cli/progress.js'
 import {paragraphs} from '../cli/text.js'
 import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
 import {safeJson} from '../formats/sanitize.js'
@@ -51,7 +52,9 @@ Exit 0 when entries were found, 1 when none.`
     }
     const diagnostics = new Diagnostics()
     const cacheDir = flags['no-cache'] ? undefined : join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'auditkit')
-    const report = await summarize(config.dir, {filter: spec, profile, diagnostics, topActors: flags.top, cacheDir, local: flags.local})
+    const progress = Progress.forTerminal()
+    const report = await summarize(config.dir, {filter: spec, profile, diagnostics, topActors: flags.top, cacheDir, local: flags.local, onProgress: progress && ((p) => progress.show(`summarizing: file ${p.done}/${p.files}`))})
+    progress?.clear()
     for (const line of diagnostics.lines()) this.warnLine(line)
     if (flags.json) {
       process.stdout.write(`${safeJson({...report, range: {...report.range, default_window_moved_to_log_end: logEnded}}, 2)}\n`)

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
+import {Progress} from '../cli/progress.js'
 import {paragraphs} from '../cli/text.js'
 import {safeJson, sanitizeLine} from '../formats/sanitize.js'
 import {CheckpointError, loadPublicKey} from '../integrity/checkpoint.js'
@@ -81,7 +82,7 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
     let report: VerifyReport
     try {
       const pubkey = flags.pubkey ? await loadPublicKey(flags.pubkey) : undefined
-      const progress = !flags.json && process.stderr.isTTY ? new Progress() : undefined
+      const progress = Progress.forTerminal(!flags.json)
       report = await verifyDirectory(config.dir, {
         profile: flags.profile as ChainProfile | undefined,
         checkpoints: flags.checkpoints,
@@ -104,20 +105,3 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
 }
 
 /** A one-line progress display on a terminal's stderr, redrawn at most every 200 ms. */
-class Progress {
-  private last = 0
-  private shown = false
-
-  show(text: string): void {
-    const now = Date.now()
-    if (now - this.last < 200) return
-    this.last = now
-    this.shown = true
-    process.stderr.write(`\r\u001B[K${text}`)
-  }
-
-  clear(): void {
-    if (this.shown) process.stderr.write('\r\u001B[K')
-    this.shown = false
-  }
-}
