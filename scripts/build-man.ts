@@ -171,9 +171,6 @@ function mainPage(): string {
     prose(rest.join('\n').trim()),
     '.SH COMMANDS',
     ...commands.flatMap((c) => ['.TP', `.BR audit\\-${roff(c.id)} (1)`, roff(c.summary ?? '')]),
-    '.TP',
-    '.B audit autocomplete \\fR[\\fIbash\\fR|\\fIzsh\\fR|\\fIfish\\fR]',
-    'how to set up shell completion of commands, flags and their fixed values',
     ...exitStatus(),
     ...shared(),
   ].join('\n')}\n`

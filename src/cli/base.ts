@@ -123,6 +123,7 @@ export abstract class AuditCommand extends Command {
         .join(': ')
         // A value outside a fixed set, in the style of the other flag errors.
         .replace(/^Expected (--[\w-]+)=(.*) to be one of: (.*)$/s, '$1 "$2": expected one of $3')
+        .replace(/^Expected (.*) to be one of: (.*)$/s, '"$1": expected one of $2')
       this.warnLine(`audit ${this.id}: error: ${reason} (see audit ${this.id} --help)`)
       return this.exit(error.oclif?.exit ?? EXIT.usage)
     }
