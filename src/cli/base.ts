@@ -4,6 +4,7 @@ import {type DeepPartial, loadConfig} from '../config/load.js'
 import type {Config} from '../config/schema.js'
 import {AuditError, EXIT} from '../errors.js'
 import {tidyWhere} from './flags.js'
+import {guardStdout} from './stdout-guard.js'
 import {loadPaint, type Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../formats/sanitize.js'
 import {describeFsError, listLogFiles, LogDirectoryError, NOT_REGULAR} from '../store/files.js'
@@ -23,8 +24,6 @@ type ParsedValues = {[name: string]: any}
 const STORAGE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EIO'])
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof AuditCommand)['baseFlags'] & T['flags']>
-
-let guardedStdout = false
 
 /** Flags, configuration and error handling that every auditkit command shares. */
 export abstract class AuditCommand extends Command {
@@ -52,21 +51,10 @@ export abstract class AuditCommand extends Command {
     return parsed
   }
 
-  /**
-   * Standard output that cannot be written (a full disk under a cron redirect, /dev/full, a
-   * reset socket) must not read as an answer: one line and exit 3, whatever the command was
-   * doing. A closed pipe (`| head`) stays quiet, as oclif already arranges. Prepended so it runs
-   * before oclif's own listener, which rethrows everything but EPIPE as a stack trace.
-   */
+  /** Output failures are told as this command's (see guardStdout). */
   protected override async init(): Promise<void> {
     await super.init()
-    if (guardedStdout) return
-    guardedStdout = true
-    process.stdout.prependListener('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') return
-      this.warnLine(`audit ${this.id}: error: standard output: ${describeFsError(error)}`)
-      process.exit(EXIT.outside)
-    })
+    guardStdout(`audit ${this.id}`)
   }
 
   /** Set by settings(): the log directory is the built-in default, which no one may have meant. */

@@ -27,6 +27,7 @@ describe('standard output that cannot be written: one line, exit 3, for every co
     ['verify', async () => ['verify', '--dir', logs]],
     ['keygen --json', async () => ['keygen', '--out', join(tempDir('out-fail-key-'), 'k'), '--json']],
     ['log --json', async () => ['log', 'app.start', '--dir', tempDir('out-fail-log-'), '--json']],
+    ['completion', async () => ['completion', 'bash']],
     ['seal', async () => {
       const keys = join(tempDir('out-fail-seal-'), 'k')
       assert.equal((await runAudit(['keygen', '--out', keys])).code, 0)
@@ -40,6 +41,14 @@ describe('standard output that cannot be written: one line, exit 3, for every co
       const r = await runAudit(argv, {...toFullDisk, cwd: ROOT, timeoutMs: 120_000})
       assert.equal(r.code, 3, r.stderr)
       assert.equal(r.stderr, `audit ${command}: error: standard output: no space left on device\n`)
+    })
+  }
+
+  for (const args of [['--help'], ['search', '--help'], ['help', 'search'], ['--version'], ['version']]) {
+    it(`audit ${args.join(' ')} > /dev/full (before any command runs)`, async () => {
+      const r = await runAudit(args, toFullDisk)
+      assert.equal(r.code, 3, r.stderr)
+      assert.match(r.stderr, /^audit( \w+)?: error: standard output: no space left on device\n$/)
     })
   }
 
