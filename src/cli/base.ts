@@ -3,11 +3,11 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {type DeepPartial, loadConfig} from '../config/load.js'
 import type {Config} from '../config/schema.js'
 import {AuditError, EXIT} from '../errors.js'
-import {tidyWhere} from './flags.js'
-import {guardStdout} from './stdout-guard.js'
 import {loadPaint, type Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../formats/sanitize.js'
 import {describeFsError, listLogFiles, LogDirectoryError, NOT_REGULAR} from '../store/files.js'
+import {tidyWhere} from './flags.js'
+import {guardStdout} from './stdout-guard.js'
 
 export {EXIT} from '../errors.js'
 

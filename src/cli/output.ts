@@ -9,7 +9,7 @@ export class Output {
 
   constructor(private readonly stream: NodeJS.WriteStream = process.stdout, private readonly limit = 64 * 1024) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      // Any failure ends the writing; other than EPIPE, AuditCommand reports it (exit 3).
+      // Any failure ends the writing; on stdout, guardStdout (stdout-guard.ts) reports all but EPIPE (exit 3).
       this.closed = true
     })
   }
