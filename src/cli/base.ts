@@ -2,11 +2,13 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
 import {type DeepPartial, loadConfig} from '../config/load.js'
 import type {Config} from '../config/schema.js'
+import type {FilterSpec} from '../events/filter.js'
+import type {Profile} from '../events/model.js'
 import {AuditError, EXIT} from '../errors.js'
 import {loadPaint, type Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../formats/sanitize.js'
 import {describeFsError, listLogFiles, LogDirectoryError, NOT_REGULAR} from '../store/files.js'
-import {tidyWhere} from './flags.js'
+import {presentPaths, tidyWhere} from './flags.js'
 import {guardStdout} from './stdout-guard.js'
 
 export {EXIT} from '../errors.js'
@@ -83,6 +85,22 @@ export abstract class AuditCommand extends Command {
   protected async noteMissingLogFiles(dir: string): Promise<void> {
     if ((await listLogFiles(dir)).length > 0) return
     this.warnLine(`audit ${this.id}: no audit log files in ${dir} (expected audit-YYYY-MM-DD.jsonl${this.dirHint() ? `; ${this.dirHint()}` : ''})`)
+  }
+
+  /**
+   * After an empty answer: hints at each --where path that no entry in the time range has (a
+   * misspelt `details.adress`), which would otherwise read as "no such value". One extra pass,
+   * taken only when nothing matched.
+   */
+  protected async noteAbsentWherePaths(dir: string, filter: FilterSpec, profile?: Profile): Promise<void> {
+    const paths = presentPaths(filter.where ?? [])
+    if (paths.length === 0) return
+    // Loaded here: every command imports this file, and most never need the query.
+    const [{countEntries}, {Diagnostics}] = await Promise.all([import('../store/query.js'), import('../store/diagnostics.js')])
+    for (const path of paths) {
+      const having = await countEntries(dir, {filter: {since: filter.since, until: filter.until, where: [`${path}~`]}, profile, diagnostics: new Diagnostics()})
+      if (having === 0) this.warnLine(`audit ${this.id}: hint: no entry${filter.since === undefined && filter.until === undefined ? '' : ' in the time range'} has ${path}`)
+    }
   }
 
   /** Colours when stdout is a terminal and neither --no-color nor NO_COLOR says otherwise. */

@@ -66,6 +66,14 @@ export function tidyWhere(where: string[]): {where: string[]; hints: string[]} {
   return {where: tidy, hints}
 }
 
+/** The path of each --where condition that needs the member present to hold (=, ~), for hints. */
+export function presentPaths(where: string[]): string[] {
+  return where.flatMap((condition) => {
+    const m = WHERE_PARTS.exec(condition)
+    return m && (m[2] === '=' || m[2] === '~') && ENTRY_MEMBERS.includes(m[1].split('.', 1)[0]) ? [m[1]] : []
+  })
+}
+
 /** Turns the filter flags into a FilterSpec; `defaultSince` applies when --since is absent. */
 export function filterSpecFromFlags(flags: FilterFlagValues, now: number, defaultSince?: number): FilterSpec {
   let level: Level | undefined

@@ -59,6 +59,7 @@ date in their name. Exit 0 when something matched, 1 when nothing did, 2 on bad 
     for (const line of diagnostics.lines()) this.warnLine(line)
     if (found === 0) {
       await this.noteMissingLogFiles(config.dir)
+      await this.noteAbsentWherePaths(config.dir, filter, profile)
       process.exitCode = EXIT.negative
     }
   }

@@ -77,3 +77,16 @@ describe('dir in a config file', () => {
     assert.equal(empty.stderr, `audit search: no audit log files in ${join(folder, 'logs')} (expected audit-YYYY-MM-DD.jsonl; \`dir\` in ${config})\n`)
   })
 })
+
+describe('--where naming a member no entry has', () => {
+  it('hints after an empty answer, only for the paths no entry in the range has', async () => {
+    const misspelt = await runAudit(['search', '--dir', logs, '--where', 'details.adress=10.0.4.17', '--where', 'details.ip~^10\\.', '--count'])
+    assert.equal(misspelt.code, 1)
+    assert.equal(misspelt.stderr, 'audit search: hint: no entry has details.adress\n')
+    const ranged = await runAudit(['search', '--dir', logs, '--since', '2026-11-19', '--where', 'details.model=nonesuch'])
+    assert.equal(ranged.code, 1)
+    assert.equal(ranged.stderr, '', 'details.model exists: the value is what did not match')
+    const inRange = await runAudit(['search', '--dir', logs, '--since', '2030-01-01', '--where', 'details.model=x'])
+    assert.equal(inRange.stderr, 'audit search: hint: no entry in the time range has details.model\n')
+  })
+})
