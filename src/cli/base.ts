@@ -2,11 +2,15 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
 import {type DeepPartial, loadConfig} from '../config/load.js'
 import type {Config} from '../config/schema.js'
+import type {FilterSpec} from '../events/filter.js'
+import type {Profile} from '../events/model.js'
 import {AuditError, EXIT} from '../errors.js'
 import {loadPaint, type Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../formats/sanitize.js'
 import type {Diagnostics} from '../store/diagnostics.js'
-import {describeFsError, HARD_LINKED, NOT_REGULAR, UnreadableFileError} from '../store/files.js'
+import {describeFsError, HARD_LINKED, listLogFiles, LogDirectoryError, NOT_REGULAR, UnreadableFileError} from '../store/files.js'
+import {presentPaths, tidyWhere} from './flags.js'
+import {guardStdout} from './stdout-guard.js'
 
 export {EXIT} from '../errors.js'
 
@@ -41,12 +45,63 @@ export abstract class AuditCommand extends Command {
     for (const [name, value] of Object.entries(parsed.flags as Record<string, unknown>)) {
       if (value === '' || (Array.isArray(value) && value.includes(''))) throw new AuditError(`--${name}: empty value`)
     }
+    const flags = parsed.flags as {where?: string[]}
+    if (flags.where) {
+      const {where, hints} = tidyWhere(flags.where)
+      flags.where = where
+      for (const hint of hints) this.warnLine(`audit ${this.id}: hint: ${hint}`)
+    }
     return parsed
   }
 
+  /** Output failures are told as this command's (see guardStdout). */
+  protected override async init(): Promise<void> {
+    await super.init()
+    guardStdout(`audit ${this.id}`)
+  }
+
+  /** Set by settings(): the log directory is the built-in default, which no one may have meant. */
+  private defaultDir = false
+  /** Set by settings(): the config file that named the log directory. */
+  private dirFile?: string
+
   /** Loads the configuration with the command's own settings on top. */
   protected settings(flags: {dir?: string; config?: string}, overrides: DeepPartial<Config> = {}): Config {
-    return loadConfig({file: flags.config, overrides: {...overrides, ...(flags.dir ? {dir: flags.dir} : {})}}).config
+    const loaded = loadConfig({file: flags.config, overrides: {...overrides, ...(flags.dir ? {dir: flags.dir} : {})}})
+    this.defaultDir = loaded.defaultDir
+    this.dirFile = loaded.dirFile
+    return loaded.config
+  }
+
+  /** Where the log directory came from, for messages about it: the default (and how to choose another) or a config file. */
+  private dirHint(): string {
+    if (this.defaultDir) return 'the default log directory: choose another with --dir, AUDIT_DIR or `dir` in the config file'
+    return this.dirFile ? `\`dir\` in ${this.dirFile}` : ''
+  }
+
+  /**
+   * Says on stderr when the directory holds no log file at all: an empty answer would otherwise
+   * read as "nothing matched" when the command looked in the wrong place.
+   */
+  protected async noteMissingLogFiles(dir: string): Promise<void> {
+    if ((await listLogFiles(dir)).length > 0) return
+    this.warnLine(`audit ${this.id}: no audit log files in ${dir} (expected audit-YYYY-MM-DD.jsonl${this.dirHint() ? `; ${this.dirHint()}` : ''})`)
+  }
+
+  /**
+   * After an empty answer: hints at each --where path that no entry in the time range has (a
+   * misspelt `details.adress`), which would otherwise read as "no such value". One extra pass,
+   * taken only when nothing matched.
+   */
+  protected async noteAbsentWherePaths(dir: string, filter: FilterSpec, profile?: Profile): Promise<void> {
+    const paths = presentPaths(filter.where ?? [])
+    if (paths.length === 0) return
+    // Loaded here: every command imports this file, and most never need the query.
+    const [{countEntries}, {Diagnostics}] = await Promise.all([import('../store/query.js'), import('../store/diagnostics.js')])
+    for (const path of paths) {
+      const having = await countEntries(dir, {filter: {since: filter.since, until: filter.until, where: [`${path}~`]}, profile, diagnostics: new Diagnostics()})
+      if (having === 0) this.warnLine(`audit ${this.id}: hint: no entry${filter.since === undefined && filter.until === undefined ? '' : ' in the time range'} has ${path}`)
+    }
   }
 
   /** Colours when stdout is a terminal and neither --no-color nor NO_COLOR says otherwise. */
@@ -73,7 +128,7 @@ export abstract class AuditCommand extends Command {
     // DEBUG shows the stack too; the message and exit code stay the same (DEBUG=express:* is common).
     if (process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     if (error instanceof AuditError) {
-      this.warnLine(`audit ${this.id}: error: ${error.message}`)
+      this.warnLine(`audit ${this.id}: error: ${error.message}${error instanceof LogDirectoryError && this.dirHint() ? ` (${this.dirHint()})` : ''}`)
       return this.exit(error.exitCode)
     }
     if (error instanceof UnreadableFileError) {
@@ -86,6 +141,9 @@ export abstract class AuditCommand extends Command {
         .map((line) => line.trim())
         .filter((line) => line !== '' && !/^(See more help with|The following errors? occurred)/.test(line))
         .join(': ')
+        // A value outside a fixed set, in the style of the other flag errors.
+        .replace(/^Expected (--[\w-]+)=(.*) to be one of: (.*)$/s, '$1 "$2": expected one of $3')
+        .replace(/^Expected (.*) to be one of: (.*)$/s, '"$1": expected one of $2')
       this.warnLine(`audit ${this.id}: error: ${reason} (see audit ${this.id} --help)`)
       return this.exit(error.oclif?.exit ?? EXIT.usage)
     }

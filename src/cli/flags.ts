@@ -5,12 +5,15 @@ import {type Level, LEVELS, parseLevel, type Profile} from '../events/model.js'
 import {parseTimeExpression, TimeExpressionError} from '../events/time.js'
 import {CODEC_NAMES} from '../formats/registry.js'
 
+/** The level names a flag accepts, listed so that shell completion offers them. */
+export const LEVEL_NAMES = [...LEVELS, 'warn', 'err']
+
 /** The filter flags every reading command takes. */
 export const filterFlags = {
-  since: Flags.string({aliases: ['from'], char: 'S', description: 'entries at or after this time (RFC 3339, 2026-11-02, 15m, -3h, "1 hour ago", today, yesterday, this-week, recent, now); alias --from', helpGroup: 'FILTER'}),
+  since: Flags.string({aliases: ['from'], char: 'S', description: 'entries at or after this time (RFC 3339, 2026-11-02, 15m, -3h, "1 hour ago", 2d, 1M for a month, 1y, today, yesterday, this-week, recent, now); alias --from', helpGroup: 'FILTER'}),
   until: Flags.string({aliases: ['to'], char: 'U', description: 'entries before this time (same forms as --since); alias --to', helpGroup: 'FILTER'}),
   event: Flags.string({char: 'e', multiple: true, description: 'event name or glob, e.g. auth.* (repeatable: any of them)', helpGroup: 'FILTER'}),
-  level: Flags.string({char: 'l', description: `minimum level: ${LEVELS.join(', ')} (warn and err accepted)`, helpGroup: 'FILTER'}),
+  level: Flags.string({char: 'l', description: `minimum level: ${LEVELS.join(', ')} (warn and err accepted)`, options: LEVEL_NAMES, helpGroup: 'FILTER'}),
   actor: Flags.string({char: 'a', multiple: true, description: 'actor (repeatable: any of them)', helpGroup: 'FILTER'}),
   where: Flags.string({char: 'w', multiple: true, description: 'field condition PATH=VALUE, PATH!=VALUE, PATH~REGEX or PATH!~REGEX, e.g. details.ip=10.0.0.5 (repeatable: all of them)', helpGroup: 'FILTER'}),
   grep: Flags.string({char: 'g', description: 'regular expression the raw line must match', helpGroup: 'FILTER'}),
@@ -37,6 +40,38 @@ function timeFlag(flag: string, value: string | undefined, now: number, local: b
   } catch (error) {
     throw new TimeExpressionError(`--${flag}: ${(error as Error).message}`)
   }
+}
+
+/** The members every entry has at its top; a --where path must start with one of them. */
+const ENTRY_MEMBERS = ['timestamp', 'event', 'level', 'actor', 'details', 'metadata', 'chain_hash']
+const WHERE_PARTS = /^\s*([A-Za-z0-9_.@-]+)\s*(!=|!~|=|~)\s*(.*)$/s
+
+/**
+ * --where conditions with the spaces around the operator dropped (`details.ip = 10.0.0.5` would
+ * otherwise look for " 10.0.0.5"), and a hint for each path no entry can have, such as `ip`
+ * for `details.ip`: such a condition silently matches nothing.
+ */
+export function tidyWhere(where: string[]): {where: string[]; hints: string[]} {
+  const hints: string[] = []
+  const tidy = where.map((condition) => {
+    const m = WHERE_PARTS.exec(condition)
+    if (!m) return condition
+    const [, path, op, operand] = m
+    const head = path.split('.', 1)[0]
+    if (!ENTRY_MEMBERS.includes(head)) {
+      hints.push(`--where "${condition}": entries have no member "${head}" (they have ${ENTRY_MEMBERS.join(', ')}); did you mean details.${path}?`)
+    }
+    return `${path}${op}${operand}`
+  })
+  return {where: tidy, hints}
+}
+
+/** The path of each --where condition that needs the member present to hold (=, ~), for hints. */
+export function presentPaths(where: string[]): string[] {
+  return where.flatMap((condition) => {
+    const m = WHERE_PARTS.exec(condition)
+    return m && (m[2] === '=' || m[2] === '~') && ENTRY_MEMBERS.includes(m[1].split('.', 1)[0]) ? [m[1]] : []
+  })
 }
 
 /** Turns the filter flags into a FilterSpec; `defaultSince` applies when --since is absent. */

@@ -1,12 +1,13 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, UserError} from '../cli/base.js'
+import {paragraphs} from '../cli/text.js'
 import {safeJson} from '../formats/sanitize.js'
 import {CheckpointError, generateKeyPair} from '../integrity/checkpoint.js'
 
 export default class Keygen extends AuditCommand {
   static override summary = 'Make an Ed25519 key pair for signing checkpoints (audit seal)'
-  static override description = `Writes audit-seal.key (the private key, PEM PKCS#8, mode 0600) and audit-seal.pub (the public key,
+  static override description = paragraphs`Writes audit-seal.key (the private key, PEM PKCS#8, mode 0600) and audit-seal.pub (the public key,
 PEM SPKI) into the directory given, creating it with mode 0700. Never overwrites an existing key.
 Keep the private key away from the logs (another user, host or a secrets store): whoever can write
 the logs must not be able to sign checkpoints. Give the public key to whoever runs audit verify.`
@@ -16,8 +17,11 @@ the logs must not be able to sign checkpoints. Give the public key to whoever ru
     '<%= config.bin %> <%= command.id %> --out ~/.config/auditkit/keys --json',
   ]
 
+  // No log directory is involved: --dir would only mislead in the help.
+  static override baseFlags: typeof AuditCommand.baseFlags = {...AuditCommand.baseFlags, dir: {...AuditCommand.baseFlags.dir, hidden: true}}
+
   static override flags = {
-    out: Flags.string({char: 'o', required: true, description: 'directory to write audit-seal.key and audit-seal.pub into (created 0700 if absent)'}),
+    out: Flags.string({required: true, description: 'directory to write audit-seal.key and audit-seal.pub into (created 0700 if absent)'}),
     json: Flags.boolean({description: 'print the paths and key id as one JSON document'}),
   }
 

@@ -1,7 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
 import {AuditCommand, UserError} from '../cli/base.js'
-import {LEVELS, MAX_LINE_BYTES} from '../events/model.js'
+import {LEVEL_NAMES} from '../cli/flags.js'
+import {paragraphs} from '../cli/text.js'
+import type {Config} from '../config/schema.js'
+import {LEVELS, levelRank, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
 import {safeJson} from '../formats/sanitize.js'
 import {readAtMost} from '../store/files.js'
 import {AuditWriter, checkWriteInput, defaultActor, jsonProblem, WriteInputError} from '../store/writer.js'
@@ -45,9 +48,17 @@ async function readSource(path: string, source: string): Promise<string> {
   return bytes.toString('utf8')
 }
 
+/** Why the writer's settings dropped an entry (AuditWriter.write resolved with nothing). */
+function droppedBecause(config: Config, input: {event: string; level: string}): string {
+  if (!config.enabled) return 'writing is disabled (enabled: false, or AUDIT_DISABLED)'
+  const level = parseLevel(input.level)
+  if (level && levelRank(level) < levelRank(config.level)) return `level ${level} is below the configured level ${config.level} (level, or AUDIT_LEVEL)`
+  return `event ${input.event} matches exclude_events`
+}
+
 export default class Log extends AuditCommand {
   static override summary = 'Append one event to the audit log (chained, locked, rotated)'
-  static override description = `Appends one entry to the log directory, chained from the last entry on disk, under the
+  static override description = paragraphs`Appends one entry to the log directory, chained from the last entry on disk, under the
 directory lock, so concurrent writers never fork the chain. Rotation (daily, by size), compression and
 retention follow the configuration (max_file_size, compress, retention_days); entries below the
 configured level or matching exclude_events are dropped, and nothing is written when writing is
@@ -70,7 +81,7 @@ written. --prune applies retention now instead of (or after) appending.`
   }
 
   static override flags = {
-    level: Flags.string({char: 'l', description: `entry level: ${LEVELS.join(', ')} (warn and err accepted)`, default: 'info'}),
+    level: Flags.string({char: 'l', description: `entry level: ${LEVELS.join(', ')} (warn and err accepted)`, options: LEVEL_NAMES, default: 'info'}),
     actor: Flags.string({char: 'a', description: 'who did it (default: the OS user running the command)'}),
     detail: Flags.string({char: 'D', multiple: true, description: 'a details member KEY=VALUE, value kept as a string (repeatable)'}),
     'details-json': Flags.string({description: 'details as a JSON object'}),
@@ -108,8 +119,11 @@ written. --prune applies retention now instead of (or after) appending.`
     try {
       const written = args.event ? await writer.write(input) : undefined
       const removed = flags.prune ? await writer.prune() : undefined
+      // A dropped entry is said so: silence would read as "written".
+      const dropped = args.event && !written ? droppedBecause(config, input) : undefined
+      if (dropped) this.warnLine(`audit log: not written: ${dropped}`)
       if (flags.json) {
-        const out = flags.prune ? {entry: written?.entry ?? null, removed} : written?.entry ?? null
+        const out = flags.prune ? {entry: written?.entry ?? null, ...(dropped ? {dropped} : {}), removed} : written?.entry ?? {dropped: true, reason: dropped}
         process.stdout.write(`${safeJson(out)}\n`)
       }
     } catch (error) {

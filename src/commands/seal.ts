@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
+import {paragraphs} from '../cli/text.js'
 import {safeJson} from '../formats/sanitize.js'
 import {CheckpointError, loadPrivateKey} from '../integrity/checkpoint.js'
 import {SealError, sealDirectory} from '../integrity/seal.js'
@@ -9,7 +10,7 @@ import {formatProblem} from './verify.js'
 
 export default class Seal extends AuditCommand {
   static override summary = 'Append a signed checkpoint of the chain head (run it from cron)'
-  static override description = `Verifies the log directory (and the checkpoints so far, with the key's public half) and, when
+  static override description = paragraphs`Verifies the log directory (and the checkpoints so far, with the key's public half) and, when
 everything holds, appends a checkpoint signed with the Ed25519 private key: entries so far, head file
 and line, head hash, time, the hash of the previous checkpoint, and what pins every byte up to the
 head (the head file's length and the digest of its lines that are not entries, and each file
@@ -25,7 +26,7 @@ another seal held the lock for too long.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --key /etc/auditkit/keys/audit-seal.key',
-    '<%= config.bin %> <%= command.id %> --dir /var/log/myapp/audit --key /etc/auditkit/keys/audit-seal.key --checkpoints /srv/seal/myapp.checkpoints',
+    {description: 'Keep the checkpoints out of reach of whoever writes the logs:', command: '<%= config.bin %> <%= command.id %> --dir /var/log/myapp/audit --key /etc/auditkit/keys/audit-seal.key --checkpoints /srv/seal/myapp.checkpoints'},
   ]
 
   static override flags = {

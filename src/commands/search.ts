@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT} from '../cli/base.js'
+import {paragraphs} from '../cli/text.js'
 import {filterFlags, filterSpecFromFlags, formatFlag} from '../cli/flags.js'
 import {Output} from '../cli/output.js'
 import {createFormat} from '../formats/registry.js'
@@ -8,8 +9,11 @@ import {Diagnostics} from '../store/diagnostics.js'
 import {countEntries, queryEntries} from '../store/query.js'
 
 export default class Search extends AuditCommand {
-  static override summary = 'Find entries across all rotated files by event, level, actor, field, text and time'
-  static override description = `Reads every log file of the directory in chain order (plain and gzipped parts, and loki-mode
+  static override summary = 'Find entries by event, level, actor, field, text and time across all files'
+  // Written out: oclif's generated synopsis would show --limit, --offset and --reverse as
+  // excluding each other, where only --count excludes them.
+  static override usage = ['<%= command.id %> [-c | [-o <format>] [-n <value>] [--offset <value>] [-r]] [--all] [FILTER FLAGS] [GLOBAL FLAGS]']
+  static override description = paragraphs`Reads every log file of the directory in chain order (plain and gzipped parts, and loki-mode
 logs) and prints the entries that match all the filters given. Time bounds skip whole files by the
 date in their name. Exit 0 when something matched, 1 when nothing did, 2 on bad usage, 3 when a log
 file could not be read (the answer is then incomplete; the warning names the file).`
@@ -18,7 +22,7 @@ file could not be read (the answer is then incomplete; the warning names the fil
     '<%= config.bin %> <%= command.id %> --event "auth.*" --since 1h',
     '<%= config.bin %> <%= command.id %> --event auth.fail --actor mallory --format csv > fails.csv',
     '<%= config.bin %> <%= command.id %> --where details.ip=10.0.0.5 --reverse --limit 10',
-    '<%= config.bin %> <%= command.id %> --where "details.path~^/api/(chat|generate)" --since yesterday --until today --count',
+    {description: 'Count yesterday\'s chat and generate calls:', command: '<%= config.bin %> <%= command.id %> --where "details.path~^/api/(chat|generate)" --since yesterday --until today --count'},
     '<%= config.bin %> <%= command.id %> --level error --format jsonl | jq .details',
   ]
 
@@ -53,7 +57,11 @@ file could not be read (the answer is then incomplete; the warning names the fil
       if (format.end) await out.write(format.end)
       await out.flush()
     }
-    if (found === 0) process.exitCode = EXIT.negative
     this.reportProblems(diagnostics)
+    if (found === 0) {
+      await this.noteMissingLogFiles(config.dir)
+      await this.noteAbsentWherePaths(config.dir, filter, profile)
+      process.exitCode = EXIT.negative
+    }
   }
 }

@@ -4,14 +4,16 @@ import {join} from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT} from '../cli/base.js'
+import {Progress} from '../cli/progress.js'
+import {paragraphs} from '../cli/text.js'
 import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
 import {safeJson} from '../formats/sanitize.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
 import {DEFAULT_WINDOW_MS, defaultRange, summarize} from '../summary/summarize.js'
 
 export default class Summary extends AuditCommand {
-  static override summary = 'Overview of a time range: totals, events, levels, actors, failures, peaks, model usage'
-  static override description = `An aureport-style report over the rotated logs in the directory: the range present and the range
+  static override summary = 'Overview of a range: totals, events, levels, actors, failures, peaks, models'
+  static override description = paragraphs`An aureport-style report over the rotated logs in the directory: the range present and the range
 selected, files read, total entries, entries by event and by level, top actors, unique actors and IPs,
 failures (events ending .fail/.failed/.denied/.error, or level error) with the latest few, error rate,
 peak hour, a per-day histogram, and model usage where entries carry details.model.
@@ -51,16 +53,21 @@ Exit 0 when entries were found, 1 when none, 3 when a log file could not be read
     }
     const diagnostics = new Diagnostics()
     const cacheDir = flags['no-cache'] ? undefined : join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'auditkit')
-    const report = await summarize(config.dir, {filter: spec, profile, diagnostics, topActors: flags.top, cacheDir, local: flags.local})
+    const progress = Progress.forTerminal()
+    const report = await summarize(config.dir, {filter: spec, profile, diagnostics, topActors: flags.top, cacheDir, local: flags.local, onProgress: progress && ((p) => progress.show(`summarizing: file ${p.done}/${p.files}`))})
+    progress?.clear()
     // The range was chosen without a file that could not be read; told once, if the report's own reading did not meet it.
     if (unreadable && !diagnostics.counts().unreadable) diagnostics.report(unreadable)
-    if (report.total === 0) process.exitCode = EXIT.negative
     this.reportProblems(diagnostics)
     if (flags.json) {
       process.stdout.write(`${safeJson({...report, range: {...report.range, default_window_moved_to_log_end: logEnded}}, 2)}\n`)
     } else {
       const {renderSummary} = await import('../summary/render.js')
       process.stdout.write(renderSummary(report, await this.paint(flags), {logEnded, local: flags.local}))
+    }
+    if (report.total === 0) {
+      await this.noteMissingLogFiles(config.dir)
+      process.exitCode = EXIT.negative
     }
   }
 }

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
+import {paragraphs} from '../cli/text.js'
 import {filterFlags, filterSpecFromFlags, formatFlag} from '../cli/flags.js'
 import {Output} from '../cli/output.js'
 import {compileFilter, type CompiledFilter} from '../events/filter.js'
@@ -16,7 +17,7 @@ import {FORWARD_FORMATS, forwardBatches, forwardEncoder} from '../transport/forw
 
 export default class Tail extends AuditCommand {
   static override summary = 'Print the last entries; -f follows new ones across rotation and compression'
-  static override description = `Prints the last N entries across the rotated files (reading the newest file backwards, so it is fast
+  static override description = paragraphs`Prints the last N entries across the rotated files (reading the newest file backwards, so it is fast
 whatever the log size). With --follow it then prints entries as they are appended, and keeps going
 across midnight rotation, size rotation and the old part being gzipped, with no entry skipped or
 repeated. Log text is stripped of control characters and escape sequences before it reaches the terminal.`
@@ -64,6 +65,7 @@ repeated. Log text is stripped of control characters and escape sequences before
     for (const located of entries) await out.write(format.encode(located, index++))
     await out.flush()
     this.reportProblems(diagnostics)
+    if (files.length === 0) await this.noteMissingLogFiles(config.dir)
     if (flags.follow) {
       const stop = new AbortController()
       const onSignal = () => stop.abort()

@@ -1,6 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
+import {Progress} from '../cli/progress.js'
+import {paragraphs} from '../cli/text.js'
 import {safeJson, sanitizeLine} from '../formats/sanitize.js'
 import {CheckpointError, loadPublicKey} from '../integrity/checkpoint.js'
 import {type ChainProfile, count, type VerifyProblem, type VerifyReport, VerifyError, verifyDirectory} from '../integrity/verify.js'
@@ -37,7 +39,7 @@ export function renderReport(report: VerifyReport, verbose: boolean): string {
 
 export default class Verify extends AuditCommand {
   static override summary = 'Verify the hash chain and the signed checkpoints of a log directory'
-  static override description = `Checks every entry of the directory as one chain, across parts, days and .gz files, in chain
+  static override description = paragraphs`Checks every entry of the directory as one chain, across parts, days and .gz files, in chain
 order (never by mtime). Native files are hashed byte for byte; loki-mode dashboard logs with their own
 canonical JSON (recognised per file by content, or forced with --profile). Reports one line per
 problem on stderr (file, line, what is wrong), then a summary on stdout: files valid and invalid,
@@ -64,7 +66,7 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --dir /var/log/myapp/audit',
-    '<%= config.bin %> <%= command.id %> --pubkey /etc/auditkit/audit-seal.pub --checkpoints /srv/seal/audit.checkpoints',
+    {description: 'Check the checkpoints kept on another host, and their signatures:', command: '<%= config.bin %> <%= command.id %> --pubkey /etc/auditkit/audit-seal.pub --checkpoints /srv/seal/audit.checkpoints'},
     '<%= config.bin %> <%= command.id %> --dir ~/.loki/dashboard/audit --profile loki --json',
     '<%= config.bin %> <%= command.id %> --pubkey /etc/auditkit/audit-seal.pub --retention-days 90',
   ]
@@ -85,7 +87,7 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
     let report: VerifyReport
     try {
       const pubkey = flags.pubkey ? await loadPublicKey(flags.pubkey) : undefined
-      const progress = !flags.json && process.stderr.isTTY ? new Progress() : undefined
+      const progress = Progress.forTerminal(!flags.json)
       report = await verifyDirectory(config.dir, {
         profile: flags.profile as ChainProfile | undefined,
         checkpoints: flags.checkpoints,
@@ -109,20 +111,3 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
 }
 
 /** A one-line progress display on a terminal's stderr, redrawn at most every 200 ms. */
-class Progress {
-  private last = 0
-  private shown = false
-
-  show(text: string): void {
-    const now = Date.now()
-    if (now - this.last < 200) return
-    this.last = now
-    this.shown = true
-    process.stderr.write(`\r\u001B[K${text}`)
-  }
-
-  clear(): void {
-    if (this.shown) process.stderr.write('\r\u001B[K')
-    this.shown = false
-  }
-}

@@ -1,7 +1,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {homedir} from 'node:os'
-import {join, resolve} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import type {z} from 'zod'
@@ -38,6 +38,20 @@ export interface LoadedConfig {
   config: Config
   /** The config file used, if any. */
   source?: string
+  /** True when no flag, variable or file chose the log directory (messages about it say how to). */
+  defaultDir: boolean
+  /** The config file the log directory came from, so that errors about it can name the file. */
+  dirFile?: string
+}
+
+/**
+ * A `dir:` as a config file means it: `~` is the home directory, and a relative path starts at
+ * the file's own folder (not wherever the command happens to run).
+ */
+export function resolveConfigDir(dir: string, file: string): string {
+  if (dir === '') return dir
+  if (dir === '~' || dir.startsWith('~/')) return join(homedir(), dir.slice(1))
+  return resolve(dirname(file), dir)
 }
 
 function describe(error: z.ZodError): string {
@@ -169,9 +183,12 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`config ${found.path}: expected a mapping of keys`)
     const parsed = schemas().configFileSchema.safeParse(raw)
     if (!parsed.success) throw new ConfigError(`config ${found.path}: ${describe(parsed.error)}`)
-    config = merge(config, parsed.data as DeepPartial<Config>)
+    const fromFile = parsed.data as DeepPartial<Config>
+    if (typeof fromFile.dir === 'string') fromFile.dir = resolveConfigDir(fromFile.dir, found.path)
+    config = merge(config, fromFile)
     source = found.path
   }
+  const fileDir = config.dir
   config = merge(config, configFromEnv(env))
   const {dir, ...others} = options.overrides ?? {}
   if (Object.keys(others).length > 0) {
@@ -179,8 +196,10 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     if (!parsed.success) throw new ConfigError(`settings: ${describe(parsed.error)}`)
   }
   config = merge(config, options.overrides)
-  if (config.dir === '') config.dir = defaultLogDir(env)
-  return {config, source}
+  const defaultDir = config.dir === ''
+  if (defaultDir) config.dir = defaultLogDir(env)
+  const dirFile = source !== undefined && !defaultDir && config.dir === fileDir ? source : undefined
+  return {config, source, defaultDir, dirFile}
 }
 
 /** The built-in defaults: the JSON made at build time, or the YAML itself when run from source. */

@@ -13,9 +13,22 @@ const UNIT_MS: Record<string, number> = {
   h: 3_600_000, hr: 3_600_000, hrs: 3_600_000, hour: 3_600_000, hours: 3_600_000,
   d: 86_400_000, day: 86_400_000, days: 86_400_000,
   w: 604_800_000, week: 604_800_000, weeks: 604_800_000,
+  // As systemd.time(7) and journalctl: a month is 30.44 days, a year 365.25 days.
+  M: 2_629_800_000, mo: 2_629_800_000, month: 2_629_800_000, months: 2_629_800_000,
+  y: 31_557_600_000, yr: 31_557_600_000, year: 31_557_600_000, years: 31_557_600_000,
 }
 
-const RELATIVE = /^([+-])?\s*(\d+(?:\.\d+)?)\s*([a-z]+)(\s+ago)?$/
+/** The units as an error lists them. */
+const UNIT_NAMES = 's, sec, second(s); m, min, minute(s); h, hr, hour(s); d, day(s); w, week(s); M, mo, month(s); y, yr, year(s)'
+
+/** A unit as typed: `m` (minutes) and `M` (months) differ; otherwise case does not matter. */
+function unitMs(unit: string): number | undefined {
+  if (unit === 'M' || unit === 'm') return UNIT_MS[unit]
+  const lower = unit.toLowerCase()
+  return Object.hasOwn(UNIT_MS, lower) ? UNIT_MS[lower] : undefined
+}
+
+const RELATIVE = /^([+-])?\s*(\d+(?:\.\d+)?)\s*([a-z]+)(\s+ago)?$/i
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i
 
 export class TimeExpressionError extends AuditError {}
@@ -57,13 +70,14 @@ export function parseTimeExpression(input: string, options: TimeOptions = {}): n
 
   if (/^@\d+(\.\d+)?$/.test(text)) return Math.round(Number(text.slice(1)) * 1000)
 
-  const relative = RELATIVE.exec(text)
+  // Units keep their case: `M` is a month and `m` a minute.
+  const relative = RELATIVE.exec(input.trim())
   if (relative) {
     const [, sign, amount, unit, ago] = relative
-    const unitMs = UNIT_MS[unit]
-    if (unitMs === undefined) throw new TimeExpressionError(`unknown time unit "${unit}" in "${input}"`)
+    const ms = unitMs(unit)
+    if (ms === undefined) throw new TimeExpressionError(`unknown time unit "${unit}" in "${input}" (units: ${UNIT_NAMES})`)
     if (sign === '+' && ago) throw new TimeExpressionError(`"${input}" is both ahead and ago`)
-    const offset = Number(amount) * unitMs
+    const offset = Number(amount) * ms
     // A bare duration (`3h`) means that long ago, as in `--since 3h`.
     return Math.round(sign === '+' ? now + offset : now - offset)
   }

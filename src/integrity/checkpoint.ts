@@ -138,11 +138,12 @@ export async function generateKeyPair(dir: string): Promise<{privatePath: string
     const exists = await open(path, 'r').then(async (h) => { await h.close(); return true }, () => false)
     if (exists) throw new CheckpointError(`${path} exists; refusing to overwrite a key`)
   }
-  // 'wx' fails if the file appeared meanwhile, so a key is never overwritten.
-  for (const [path, pem] of [[privatePath, privateKey.export({format: 'pem', type: 'pkcs8'})], [publicPath, publicKey.export({format: 'pem', type: 'spki'})]] as const) {
+  // 'wx' fails if the file appeared meanwhile, so a key is never overwritten. The public half is
+  // meant to be handed out: 0644, as ssh-keygen writes a .pub.
+  for (const [path, pem, mode] of [[privatePath, privateKey.export({format: 'pem', type: 'pkcs8'}), 0o600], [publicPath, publicKey.export({format: 'pem', type: 'spki'}), 0o644]] as const) {
     let handle
     try {
-      handle = await open(path, 'wx', 0o600)
+      handle = await open(path, 'wx', mode)
     } catch (error) {
       throw new CheckpointError(`${path}: ${(error as NodeJS.ErrnoException).code === 'EEXIST' ? 'exists; refusing to overwrite a key' : describeFsError(error)}`)
     }

@@ -24,6 +24,8 @@ export interface SummarizeOptions {
   threads?: number
   /** Least data (bytes to read) worth starting threads for; default 16 MiB. */
   parallelBytes?: number
+  /** Called as each file that had to be read (not cached) is done. */
+  onProgress?: (progress: {done: number; files: number}) => void
 }
 
 export interface FileSummary {
@@ -86,11 +88,16 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
 
   const totalBytes = todo.reduce((n, t) => n + t.size, 0)
   const threads = totalBytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? Math.min(options.threads ?? availableParallelism(), todo.length) : 1
-  const summaries = await runTasks(todo, threads, (t) => summarizeFile(t.file, t.filter, options.profile), {
+  let done = 0
+  const finished = <T>(result: T): T => {
+    options.onProgress?.({done: ++done, files: todo.length})
+    return result
+  }
+  const summaries = await runTasks(todo, threads, async (t) => finished(await summarizeFile(t.file, t.filter, options.profile)), {
     name: 'worker',
     from: import.meta.url,
     workerData: {profile: options.profile},
-    decode: (r: WireSummary) => ({aggregate: SummaryAggregate.fromJSON(r.aggregate), diagnostics: Diagnostics.fromJSON(r.diagnostics)}),
+    decode: (r: WireSummary) => finished({aggregate: SummaryAggregate.fromJSON(r.aggregate), diagnostics: Diagnostics.fromJSON(r.diagnostics)}),
   })
   todo.forEach((task, i) => { results[task.index] = summaries[i] })
 

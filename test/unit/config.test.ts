@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {test} from 'node:test'
 
@@ -141,4 +142,21 @@ test('an endless config (--config /dev/zero, $AUDIT_CONFIG=/dev/zero) is refused
     assert.equal(r.code, 2, r.stderr)
     assert.equal(r.stderr, 'audit search: error: config /dev/zero: over 1048576 bytes, more than a config file may hold\n')
   }
+})
+
+test('dir in a config file: ~ is the home directory, a relative path starts at the file\'s folder, and the file is named as its source', () => {
+  const {cwd, env, home} = place()
+  const folder = join(home, 'etc', 'auditkit')
+  const relative = write(join(folder, 'rel.yaml'), 'dir: logs/app\n')
+  const loaded = loadConfig({file: relative, env, cwd})
+  assert.equal(loaded.config.dir, join(folder, 'logs', 'app'))
+  assert.equal(loaded.dirFile, relative)
+  assert.equal(loaded.defaultDir, false)
+  const tilde = write(join(folder, 'tilde.yaml'), 'dir: ~/logs\n')
+  assert.equal(loadConfig({file: tilde, env, cwd}).config.dir, join(homedir(), 'logs'))
+  const absolute = write(join(folder, 'abs.yaml'), 'dir: /var/log/app\n')
+  assert.equal(loadConfig({file: absolute, env, cwd}).config.dir, '/var/log/app')
+  // A directory from the environment or a flag is not the file's.
+  assert.equal(loadConfig({file: relative, env: {...env, AUDIT_DIR: '/from/env'}, cwd}).dirFile, undefined)
+  assert.equal(loadConfig({env, cwd}).defaultDir, true)
 })

@@ -85,3 +85,20 @@ test('--local: dates and day names in the local zone, across a DST change', () =
 test('formatTime in UTC is RFC 3339 with milliseconds and Z', () => {
   assert.equal(formatTime(Date.parse('2026-11-02T09:00:00Z')), '2026-11-02T09:00:00.000Z')
 })
+
+test('months and years, as journalctl reads them: M/mo/month and y/year; m stays minutes', () => {
+  const month = 2_629_800_000
+  assert.equal(p('1M'), NOW - month)
+  assert.equal(p('2mo'), NOW - 2 * month)
+  assert.equal(p('1 month ago'), NOW - month)
+  assert.equal(p('3 months ago'), NOW - 3 * month)
+  assert.equal(p('1m'), NOW - 60_000)
+  assert.equal(p('1y'), NOW - 31_557_600_000)
+  assert.equal(p('2 years ago'), NOW - 2 * 31_557_600_000)
+  assert.equal(p('1 Hour ago'), NOW - 3_600_000, 'word units are read in any case')
+})
+
+test('an unknown unit names the valid ones', () => {
+  assert.throws(() => p('3 fortnights'), (error: Error) => error instanceof TimeExpressionError
+    && /unknown time unit "fortnights" in "3 fortnights" \(units: s, sec, second\(s\); m, min, minute\(s\); .*M, mo, month\(s\); y, yr, year\(s\)\)/.test(error.message))
+})
