@@ -10,7 +10,7 @@ import {safeJson} from '../formats/sanitize.js'
 const SEVERITY_OPTIONS = ['low', 'medium', 'high', 'critical'] as const
 
 export default class Analyze extends AuditCommand {
-  static override summary = 'Find what looks wrong in a time range: detectors, a local LLM (Ollama), a report and alerts'
+  static override summary = 'Find what looks wrong in a range: detectors, a local LLM, alerts'
   static override description = `Deterministic detectors always run over the range (brute force, request-rate and error-rate spikes,
 privileged actions outside working hours, first-seen actors/IPs/events against a baseline window,
 models outside an allow-list, silence, integrity problems); thresholds are in the config's analyze

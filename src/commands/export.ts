@@ -14,7 +14,7 @@ import {FileSink} from '../transport/file.js'
 import {StreamSink} from '../transport/stream.js'
 
 export default class Export extends AuditCommand {
-  static override summary = 'Export entries for SIEMs, auditors and cron: SIEM formats, evidence bundles, shipping to Elasticsearch, Splunk, Loki, syslog'
+  static override summary = 'Export entries in SIEM formats, as evidence bundles, or to a SIEM'
   static override description = `Writes the entries that match the filters (the same as search's) in a SIEM format to stdout, a
 file (atomic, 0600), a syslog server or an HTTP ingestion API. --since-last STATE exports only what
 came after the last run's last delivered entry. --archive makes an evidence bundle with a manifest

@@ -23,7 +23,7 @@ Prints "listening on HOST:PORT" on stdout once ready.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --listen 127.0.0.1:11435 --upstream http://127.0.0.1:11434',
-    '<%= config.bin %> <%= command.id %> --tokens /etc/auditkit/proxy.tokens --rate-limit 60/m --allow-models "llama3*,qwen2.5:7b"',
+    '<%= config.bin %> <%= command.id %> --tokens proxy.tokens --rate-limit 60/m --allow-models "llama3*"',
   ]
 
   static override flags = {

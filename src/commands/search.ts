@@ -61,7 +61,8 @@ file could not be read (the answer is then incomplete; the warning names the fil
     if (found === 0) {
       await this.noteMissingLogFiles(config.dir)
       await this.noteAbsentWherePaths(config.dir, filter, profile)
-      process.exitCode = EXIT.negative
+      // An unreadable file (exit 3) is the stronger answer: nothing matched in what could be read.
+      if (process.exitCode !== EXIT.outside) process.exitCode = EXIT.negative
     }
   }
 }

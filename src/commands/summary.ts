@@ -67,7 +67,8 @@ Exit 0 when entries were found, 1 when none, 3 when a log file could not be read
     }
     if (report.total === 0) {
       await this.noteMissingLogFiles(config.dir)
-      process.exitCode = EXIT.negative
+      // An unreadable file (exit 3) is the stronger answer: nothing matched in what could be read.
+      if (process.exitCode !== EXIT.outside) process.exitCode = EXIT.negative
     }
   }
 }

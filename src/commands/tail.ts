@@ -27,7 +27,7 @@ repeated. Log text is stripped of control characters and escape sequences before
     '<%= config.bin %> <%= command.id %> -n 100 --event "auth.*"',
     '<%= config.bin %> <%= command.id %> -f --level warning',
     '<%= config.bin %> <%= command.id %> -f --format jsonl | jq -c .',
-    '<%= config.bin %> <%= command.id %> -f --format syslog | logger --prio-prefix -t auditkit -S 65536 -n syslog.example.com -T',
+    '<%= config.bin %> <%= command.id %> -f --format syslog | logger --prio-prefix -t auditkit -S 65536',
     '<%= config.bin %> <%= command.id %> -f --forward tcp://syslog.example.com:514 --cursor /var/lib/auditkit/forward.cursor',
     '<%= config.bin %> <%= command.id %> -f --forward tls://syslog.example.com:6514 --ca /etc/ssl/siem-ca.pem',
   ]

@@ -4,6 +4,7 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
+import {CODEC_NAMES} from '../../src/formats/registry.js'
 import {runAudit, tempDir} from '../helpers.js'
 
 async function script(shell: string): Promise<string> {
@@ -26,7 +27,7 @@ describe('audit completion', () => {
       return r.stdout.split('\n').filter(Boolean).sort()
     }
     assert.deepEqual(complete('se'), ['seal', 'search'])
-    assert.deepEqual(complete('search', '--format', ''), ['csv', 'json', 'jsonl', 'pretty'])
+    assert.deepEqual(complete('search', '--format', ''), [...CODEC_NAMES].sort())
     assert.deepEqual(complete('tail', '-o', 'js'), ['json', 'jsonl'])
     assert.deepEqual(complete('summary', '--level', 'w'), ['warn', 'warning'])
     assert.deepEqual(complete('verify', '--profile', ''), ['loki', 'native'])
@@ -41,7 +42,7 @@ describe('audit completion', () => {
   it('zsh: a #compdef function with the fixed values and one-name flags spelled out', async () => {
     const text = await script('zsh')
     assert.match(text, /^#compdef audit\n/)
-    assert.match(text, /'\(--format -o\)'\{--format,-o\}'\[output format[^\]]*\]:format:\(pretty json jsonl csv\)'/)
+    assert.match(text, new RegExp(String.raw`'\(--format -o\)'\{--format,-o\}'\[output format[^\]]*\]:format:\(${CODEC_NAMES.join(' ')}\)'`))
     assert.match(text, /'\(--profile\)--profile\[[^\]]*\]:profile:\(native loki\)'/)
     assert.match(text, /'\*'\{--event,-e\}'\[/)
     assert.doesNotMatch(text, /\{[^,{}]*\}'\[/, 'a brace group with one name is no expansion in zsh')
@@ -51,7 +52,7 @@ describe('audit completion', () => {
   it('fish: one line per command and flag, fixed values with -x -a', async () => {
     const text = await script('fish')
     assert.match(text, /^complete -c audit -n __fish_use_subcommand -a search -d 'Find entries/m)
-    assert.match(text, /^complete -c audit -n '__fish_seen_subcommand_from search' -l format -s o -x -a 'pretty json jsonl csv' -d /m)
+    assert.match(text, new RegExp(String.raw`^complete -c audit -n '__fish_seen_subcommand_from search' -l format -s o -x -a '${CODEC_NAMES.join(' ')}' -d `, 'm'))
     assert.match(text, /^complete -c audit -n '__fish_seen_subcommand_from tail' -l level -s l -x -a 'debug info warning error warn err' -d /m)
     assert.match(text, /^complete -c audit -n '__fish_seen_subcommand_from search' -l since -l from -s S -r -F -d /m)
   })
