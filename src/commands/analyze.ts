@@ -26,7 +26,7 @@ Exit 0 when the report was made; 1 with --fail-on when a finding is at or above 
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --since 1h --no-llm',
-    '<%= config.bin %> <%= command.id %> --since yesterday --prompt security --format html --output report.html',
+    '<%= config.bin %> <%= command.id %> --since 1d --prompt security --format html --output r.html',
     '<%= config.bin %> <%= command.id %> --since 5m --notify slack --min-severity high',
     'journalctl -o short --since -1h | <%= config.bin %> <%= command.id %> --input -',
   ]

@@ -23,16 +23,16 @@ Exit 0 when the export was delivered (also when nothing was new), 3 when a desti
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --format cef --since yesterday --until today --output audit.cef',
-    '<%= config.bin %> <%= command.id %> --format ecs-bulk --format-option index=logs-audit-default --output bulk.ndjson',
-    '<%= config.bin %> <%= command.id %> --since-last /var/lib/auditkit/export.state --format ocsf --output /srv/ship/audit.ocsf.jsonl',
-    '<%= config.bin %> <%= command.id %> --since 2026-10-01 --until 2026-11-01 --archive zip --include-source --output october.zip',
+    '<%= config.bin %> <%= command.id %> -o ecs-bulk --format-option index=audit --output bulk.ndjson',
+    '<%= config.bin %> <%= command.id %> --since-last export.state -o ocsf --output audit.ocsf.jsonl',
+    '<%= config.bin %> <%= command.id %> --since 2026-10-01 --archive zip --output oct.zip',
     '<%= config.bin %> <%= command.id %> --check october.zip',
     '<%= config.bin %> <%= command.id %> --format cef --to tcp://siem.example:514',
     '<%= config.bin %> <%= command.id %> --redact details.email --pseudonymize-ip --format jsonl',
   ]
 
   static override flags = {
-    format: Flags.option({char: 'o', description: 'output format: jsonl by default; csv here means the fixed export columns; an HTTP --to picks its own', options: CODEC_NAMES.filter((n) => n !== 'pretty')})(),
+    format: Flags.option({char: 'o', description: 'output format (default jsonl; csv: fixed columns; --to http picks its own)', options: CODEC_NAMES.filter((n) => n !== 'pretty')})(),
     'format-option': Flags.string({multiple: true, description: 'a codec option KEY=VALUE, e.g. vendor=Acme for cef, index=logs-audit for ecs-bulk (repeatable)'}),
     fields: Flags.string({multiple: true, description: 'keep only these dotted fields of each document (JSON-shaped formats; comma-separated or repeated)'}),
     'exclude-fields': Flags.string({multiple: true, description: 'drop these dotted fields of each document (JSON-shaped formats)'}),
@@ -43,7 +43,7 @@ Exit 0 when the export was delivered (also when nothing was new), 3 when a desti
     'include-source': Flags.boolean({description: 'with --archive: add the original log files the entries came from', dependsOn: ['archive']}),
     check: Flags.string({description: 're-check a bundle against its manifest instead of exporting (exit 1 on any mismatch)', exclusive: ['to', 'output', 'archive', 'since-last']}),
     redact: Flags.string({multiple: true, description: 'replace the value at this path (actor, details.email, details.*.token) in what is exported (repeatable)'}),
-    'pseudonymize-ip': Flags.boolean({description: 'replace IP addresses in details and metadata by keyed HMAC pseudonyms (key: $AUDIT_PSEUDONYMIZE_KEY or config export.pseudonymize_key)'}),
+    'pseudonymize-ip': Flags.boolean({description: 'replace IP addresses by keyed HMAC pseudonyms (key: $AUDIT_PSEUDONYMIZE_KEY or config)'}),
     ca: Flags.string({description: 'TLS: CA certificate file(s) to trust for --to'}),
     cert: Flags.string({description: 'TLS: client certificate file for --to'}),
     key: Flags.string({description: 'TLS: client key file for --to'}),

@@ -9,17 +9,7 @@ import {AuditProxy} from '../proxy/server.js'
 
 export default class Proxy extends AuditCommand {
   static override summary = 'Audit proxy in front of an Ollama server: one audit trail entry per request'
-  static override description = `A reverse proxy for the whole Ollama HTTP API that records every request in the audit log:
-api.request (method, path, model, client IP, user agent, request id, prompt size and sha256 — the
-prompt text only with --log-prompts), then api.response (status, duration, time to first byte,
-token counts, done_reason, bytes) or api.error (upstream unreachable: 502; client gone; timeout:
-504). Streams pass through chunk by chunk. Optional bearer tokens (--tokens; auth.token.use or
-auth.fail and 401), a per-client rate limit (429) and a model allow-list (403). The token file is
-read again on SIGHUP. --forward also sends every event to a syslog server (after it is in the file;
-a dead server never holds the proxy up). Events wait for the disk in a bounded buffer: when it is full (a stalled
-disk, a lock held elsewhere) new requests get 503 rather than go unaudited. SIGTERM or SIGINT:
-stop accepting, let in-flight requests finish (--shutdown-grace), write every event, exit 0.
-Prints "listening on HOST:PORT" on stdout once ready.`
+  static override description = `A reverse proxy for the whole Ollama HTTP API that records every request in the audit log: api.request (method, path, model, client IP, user agent, request id, prompt size and sha256 — the prompt text only with --log-prompts), then api.response (status, duration, time to first byte, token counts, done_reason, bytes) or api.error (upstream unreachable: 502; client gone; timeout: 504). Streams pass through chunk by chunk. Optional bearer tokens (--tokens; auth.token.use or auth.fail and 401), a per-client rate limit (429) and a model allow-list (403). The token file is read again on SIGHUP. --forward also sends every event to a syslog server (after it is in the file; a dead server never holds the proxy up). Events wait for the disk in a bounded buffer: when it is full (a stalled disk, a lock held elsewhere) new requests get 503 rather than go unaudited. SIGTERM or SIGINT: stop accepting, let in-flight requests finish (--shutdown-grace), write every event, exit 0. Prints "listening on HOST:PORT" on stdout once ready.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --listen 127.0.0.1:11435 --upstream http://127.0.0.1:11434',

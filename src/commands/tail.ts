@@ -28,8 +28,8 @@ repeated. Log text is stripped of control characters and escape sequences before
     '<%= config.bin %> <%= command.id %> -f --level warning',
     '<%= config.bin %> <%= command.id %> -f --format jsonl | jq -c .',
     '<%= config.bin %> <%= command.id %> -f --format syslog | logger --prio-prefix -t auditkit -S 65536',
-    '<%= config.bin %> <%= command.id %> -f --forward tcp://syslog.example.com:514 --cursor /var/lib/auditkit/forward.cursor',
-    '<%= config.bin %> <%= command.id %> -f --forward tls://syslog.example.com:6514 --ca /etc/ssl/siem-ca.pem',
+    '<%= config.bin %> <%= command.id %> -f --forward tcp://siem.example:514 --cursor fwd.cursor',
+    '<%= config.bin %> <%= command.id %> -f --forward tls://siem.example:6514 --ca siem-ca.pem',
   ]
 
   static override flags = {
