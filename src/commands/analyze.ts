@@ -11,18 +11,9 @@ const SEVERITY_OPTIONS = ['low', 'medium', 'high', 'critical'] as const
 
 export default class Analyze extends AuditCommand {
   static override summary = 'Find what looks wrong in a range: detectors, a local LLM, alerts'
-  static override description = `Deterministic detectors always run over the range (brute force, request-rate and error-rate spikes,
-privileged actions outside working hours, first-seen actors/IPs/events against a baseline window,
-models outside an allow-list, silence, integrity problems); thresholds are in the config's analyze
-section. Then, unless --no-llm, a local Ollama model gets the aggregates, the findings and a sample
-of representative entries (never the raw log; --redact values are replaced first) and adds its own
-findings, each citing entries of its input. When Ollama fails, the report still comes out with one
-line saying why (exit 3 with --strict).
+  static override description = `Deterministic detectors always run over the range (brute force, request-rate and error-rate spikes, privileged actions outside working hours, first-seen actors/IPs/events against a baseline window, models outside an allow-list, silence, integrity problems); thresholds are in the config's analyze section. Then, unless --no-llm, a local Ollama model gets the aggregates, the findings and a sample of representative entries (never the raw log; --redact values are replaced first) and adds its own findings, each citing entries of its input. When Ollama fails, the report still comes out with one line saying why (exit 3 with --strict).
 
-Sources: the audit logs (every search filter applies; default range the last 24 hours), --input FILE|-
-(syslog or nginx lines), or --loki URL --query LOGQL.
-Exit 0 when the report was made; 1 with --fail-on when a finding is at or above that severity;
-3 with --strict when Ollama or a webhook failed.`
+Sources: the audit logs (every search filter applies; default range the last 24 hours), --input FILE|- (syslog or nginx lines), or --loki URL --query LOGQL. Exit 0 when the report was made; 1 with --fail-on when a finding is at or above that severity; 3 with --strict when Ollama or a webhook failed.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --since 1h --no-llm',

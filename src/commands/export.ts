@@ -15,11 +15,7 @@ import {StreamSink} from '../transport/stream.js'
 
 export default class Export extends AuditCommand {
   static override summary = 'Export entries in SIEM formats, as evidence bundles, or to a SIEM'
-  static override description = `Writes the entries that match the filters (the same as search's) in a SIEM format to stdout, a
-file (atomic, 0600), a syslog server or an HTTP ingestion API. --since-last STATE exports only what
-came after the last run's last delivered entry. --archive makes an evidence bundle with a manifest
-of hashes and the chain's verify result; --check BUNDLE re-checks one (exit 1 on any mismatch).
-Exit 0 when the export was delivered (also when nothing was new), 3 when a destination failed.`
+  static override description = `Writes the entries that match the filters (the same as search's) in a SIEM format to stdout, a file (atomic, 0600), a syslog server or an HTTP ingestion API. --since-last STATE exports only what came after the last run's last delivered entry. --archive makes an evidence bundle with a manifest of hashes and the chain's verify result; --check BUNDLE re-checks one (exit 1 on any mismatch). Exit 0 when the export was delivered (also when nothing was new), 3 when a destination failed.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --format cef --since yesterday --until today --output audit.cef',
