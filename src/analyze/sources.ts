@@ -9,19 +9,11 @@ import type {Diagnostics} from '../store/diagnostics.js'
 import {openRegularSync} from '../store/files.js'
 import {queryEntries} from '../store/query.js'
 import {isFailure, IP_FIELDS} from '../summary/aggregate.js'
+import type {Observation} from './observation.js'
 import {messageTemplate, parseTextLine, type TextRecord} from './text-lines.js'
 
 /** One entry of any source: what the detectors see, and what the LLM sample may show (derived only when needed). */
-export interface SourceItem {
-  time: number
-  event: string
-  level: AuditEntry['level']
-  actor: string
-  ip?: string
-  model?: string
-  failure: boolean
-  file: string
-  line: number
+export interface SourceItem extends Omit<Observation, 'baseline'> {
   /** The audit entry, or the text line read as one. */
   entry?: AuditEntry
   record?: TextRecord

@@ -1,10 +1,7 @@
-import {readFileSync} from 'node:fs'
-
 import {AuditError} from '../errors.js'
 import {httpApi, parseHttpUrl} from '../transport/http/index.js'
-import {openSink} from '../transport/index.js'
+import {openSink, readTlsFiles} from '../transport/index.js'
 import type {Sink} from '../transport/sink.js'
-import {describeFsError} from '../store/files.js'
 
 export interface DestinationOptions {
   format: string
@@ -32,21 +29,11 @@ export function destinationFormat(to: string | undefined, asked: string | undefi
   return asked ?? 'jsonl'
 }
 
-function readPem(path: string | undefined, flag: string): Buffer | undefined {
-  if (path === undefined) return undefined
-  try {
-    return readFileSync(path)
-  } catch (error) {
-    throw new AuditError(`${flag} ${path}: ${describeFsError(error)}`)
-  }
-}
-
 /** The sink for --to: syslog (udp, tcp, tls) and the HTTP ingestion APIs, all through the transport's openSink. */
 export async function openDestination(url: string, options: DestinationOptions): Promise<Sink> {
   if (/^https?:\/\//i.test(url)) {
-    const tls = {ca: readPem(options.ca, '--ca'), cert: readPem(options.cert, '--cert'), key: readPem(options.key, '--key')}
     return openSink(url, {origin: '--to', http: {hecToken: options.hecToken, esApiKey: options.esApiKey, lokiTenant: options.lokiTenant, batchCount: options.batchCount, batchBytes: options.batchBytes, retries: options.retries,
-      tls: Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined))}})
+      tls: readTlsFiles(options)}})
   }
   return openSink(url, {format: options.format, ca: options.ca, cert: options.cert, key: options.key, origin: '--to'})
 }

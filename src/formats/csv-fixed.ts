@@ -1,5 +1,5 @@
 import {defineCodec, NO_OPTIONS} from './codec.js'
-import {csvCell} from './csv.js'
+import {csvRecord} from './csv.js'
 import {hostOf} from './event-class.js'
 import {safeJson, sanitizeText} from './sanitize.js'
 
@@ -20,9 +20,7 @@ export const csvFixedCodec = defineCodec({
   create: () => ({
     begin: `${COLUMNS.join(',')}\r\n`,
     encode({entry}) {
-      const cells = [entry.timestamp, entry.event, entry.level, entry.actor].map((t) => sanitizeText(t, true))
-      cells.push(safeJson(entry.details), sanitizeText(hostOf(entry) ?? '', true), sanitizeText(entry.chain_hash ?? ''))
-      return cells.map((cell) => csvCell(cell)).join(',')
+      return csvRecord(entry, [safeJson(entry.details), sanitizeText(hostOf(entry) ?? '', true), sanitizeText(entry.chain_hash ?? '')])
     },
   }),
 })

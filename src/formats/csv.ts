@@ -17,6 +17,12 @@ export function csvCell(value: string): string {
   return /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell
 }
 
+/** One CSV record: the entry's own text cells (timestamp, event, level, actor) sanitised, then the others as given; every cell quoted and neutralised. */
+export function csvRecord(entry: {timestamp: string; event: string; level: string; actor: string}, others: string[]): string {
+  const text = [entry.timestamp, entry.event, entry.level, entry.actor].map((t) => sanitizeText(t, true))
+  return [...text, ...others].map((cell) => csvCell(cell)).join(',')
+}
+
 /**
  * RFC 4180 CSV with a header row; details and metadata as JSON. Text cells are stripped of escape
  * sequences and control characters (a CSV is read in terminals and spreadsheets, which act on them).
@@ -32,9 +38,7 @@ export const csvCodec = defineCodec({
   create: () => ({
     begin: `${COLUMNS.join(',')}\r\n`,
     encode({entry, file, line}) {
-      const text = [entry.timestamp, entry.event, entry.level, entry.actor].map((t) => sanitizeText(t, true))
-      const cells = [...text, safeJson(entry.details), safeJson(entry.metadata), sanitizeText(entry.chain_hash ?? ''), sanitizeText(file.slice(file.lastIndexOf('/') + 1)), String(line)]
-      return cells.map((c) => csvCell(c)).join(',')
+      return csvRecord(entry, [safeJson(entry.details), safeJson(entry.metadata), sanitizeText(entry.chain_hash ?? ''), sanitizeText(file.slice(file.lastIndexOf('/') + 1)), String(line)])
     },
   }),
 })

@@ -65,6 +65,12 @@ function readPem(path: string | undefined, flag: string): Buffer | undefined {
   }
 }
 
+/** The PEM files of --ca, --cert and --key, read; those not given are left out (Node's defaults apply). */
+export function readTlsFiles(files: {ca?: string; cert?: string; key?: string}): {ca?: Buffer; cert?: Buffer; key?: Buffer} {
+  const tls = {ca: readPem(files.ca, '--ca'), cert: readPem(files.cert, '--cert'), key: readPem(files.key, '--key')}
+  return Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined))
+}
+
 type Opener = (destination: ReturnType<typeof parseDestination>, options: OpenSinkOptions) => Promise<Sink>
 
 function framingParam(params: URLSearchParams, origin: string): 'newline' | 'octet-counting' | undefined {
@@ -93,8 +99,7 @@ const OPENERS: Record<string, Opener> = {
   },
   async tls({host, port}, options) {
     if (viaSyslogClient(options)) throw new AuditError(`${options.origin ?? 'destination'}: the syslog format goes through syslog-client, which has no TLS; forward rfc5424 or rfc3164 over tls://`)
-    const tls = {ca: readPem(options.ca, '--ca'), cert: readPem(options.cert, '--cert'), key: readPem(options.key, '--key')}
-    return SyslogStreamSink.open({host, port, tls: Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined)), ...options})
+    return SyslogStreamSink.open({host, port, tls: readTlsFiles(options), ...options})
   },
 }
 
