@@ -35,7 +35,10 @@ const runs: Array<{wall: number; cpu: number}> = []
 let report: AnalyzeReport | undefined
 for (let i = 0; i < RUNS; i++) {
   const start = process.hrtime.bigint()
-  const result = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, BIN, ...args, '--no-llm'], {encoding: 'utf8', maxBuffer: 1 << 28})
+  const result = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, BIN, ...args, '--no-llm'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  })
   const wall = Number(process.hrtime.bigint() - start) / 1e9
   if (result.status !== 0) throw new Error(`analyze failed: ${result.stderr}`)
   const [user, sys] = result.stderr.trim().split('\n').at(-1)!.split(' ').map(Number)
@@ -47,7 +50,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 /** A finding of the incident's detector that overlaps its time and, when it injected entries, cites one. */
 function matches(f: Finding, incident: Incident): boolean {
   if (f.source !== incident.detector || !f.first_seen || !f.last_seen) return false
-  const overlaps = Date.parse(f.first_seen) <= Date.parse(incident.to) + SLACK_MS && Date.parse(f.last_seen) >= Date.parse(incident.from) - SLACK_MS
+  const overlaps =
+    Date.parse(f.first_seen) <= Date.parse(incident.to) + SLACK_MS && Date.parse(f.last_seen) >= Date.parse(incident.from) - SLACK_MS
   if (!overlaps) return false
   return incident.refs.length === 0 || f.evidence.some((e) => incident.refs.includes(`${e.file}:${e.line}`))
 }
@@ -69,7 +73,9 @@ for (const f of others) bySource.set(f.source, (bySource.get(f.source) ?? 0) + 1
 const fake = await startFakeOllama()
 fake.defaultScript = {reply: {summary: 'bench', findings: []}}
 const numCtx = 8192
-const llm = await promisify(execFile)(process.execPath, [BIN, ...args, '--ollama-host', fake.url, '--num-ctx', String(numCtx)], {maxBuffer: 1 << 28})
+const llm = await promisify(execFile)(process.execPath, [BIN, ...args, '--ollama-host', fake.url, '--num-ctx', String(numCtx)], {
+  maxBuffer: 1 << 28,
+})
 const llmReport = reportSchema.parse(JSON.parse(llm.stdout))
 const promptTokens = fake.generations.map((g) => Math.ceil(JSON.stringify(g.body.messages).length / 4))
 await fake.close()
@@ -77,7 +83,9 @@ await fake.close()
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
 console.log('## audit analyze (detectors, incident corpus)')
 console.log()
-console.log(`Corpus: ${report!.totals.entries + report!.totals.baseline_entries} entries read (${report!.totals.entries} in the analysed day, the rest its 7-day baseline), ${incidents.length} incidents injected by bench/incidents.ts. ${RUNS} runs of \`audit ${args.join(' ').replace(OUT, '…')} --no-llm\` (integrity verification included); load average at the end: ${load}.`)
+console.log(
+  `Corpus: ${report!.totals.entries + report!.totals.baseline_entries} entries read (${report!.totals.entries} in the analysed day, the rest its 7-day baseline), ${incidents.length} incidents injected by bench/incidents.ts. ${RUNS} runs of \`audit ${args.join(' ').replace(OUT, '…')} --no-llm\` (integrity verification included); load average at the end: ${load}.`,
+)
 console.log()
 console.log(`| measure | value |`)
 console.log(`| --- | --- |`)
@@ -85,7 +93,10 @@ console.log(`| wall time, median (target < 3 s) | ${median(runs.map((r) => r.wal
 console.log(`| CPU time (user + sys), median | ${median(runs.map((r) => r.cpu)).toFixed(3)} s |`)
 console.log(`| incidents found with correct evidence | ${rows.filter((r) => r.hits.length > 0).length} of ${incidents.length} |`)
 console.log(`| other findings (not injected) | ${others.length}: ${[...bySource].map(([s, n]) => `${s} ${n}`).join(', ') || 'none'} |`)
-console.log(`| LLM calls for the range, --num-ctx ${numCtx} | ${llmReport.llm.calls} (${llmReport.llm.status}); largest prompt ≈ ${Math.max(...promptTokens)} tokens (4 chars a token) |`)
+console.log(
+  `| LLM calls for the range, --num-ctx ${numCtx} | ${llmReport.llm.calls} (${llmReport.llm.status}); largest prompt ≈ ${Math.max(...promptTokens)} tokens (4 chars a token) |`,
+)
 console.log()
-for (const {incident, hits} of rows) console.log(`- ${hits.length ? 'found' : 'MISSED'}: ${incident.label}${hits.length ? ` — ${hits.map((h) => h.id).join(', ')}` : ''}`)
+for (const {incident, hits} of rows)
+  console.log(`- ${hits.length ? 'found' : 'MISSED'}: ${incident.label}${hits.length ? ` — ${hits.map((h) => h.id).join(', ')}` : ''}`)
 for (const f of others) console.log(`- other: ${f.id} (${f.severity}, count ${f.count})`)

@@ -33,8 +33,14 @@ function run(args: string[]): Promise<number> {
     const start = process.hrtime.bigint()
     const child = spawn(process.execPath, [BIN, ...args], {stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
-    child.stderr.on('data', (d) => { stderr += d })
-    child.on('close', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - start) / 1e9) : reject(new Error(`audit ${args.join(' ')}: exit ${code}: ${stderr}`))))
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(Number(process.hrtime.bigint() - start) / 1e9)
+        : reject(new Error(`audit ${args.join(' ')}: exit ${code}: ${stderr}`)),
+    )
   })
 }
 
@@ -68,7 +74,9 @@ let entries = 0
 {
   const count = spawn(process.execPath, [BIN, 'search', '--all', '--count', '--dir', corpus], {stdio: ['ignore', 'pipe', 'inherit']})
   let out = ''
-  count.stdout.on('data', (d) => { out += d })
+  count.stdout.on('data', (d) => {
+    out += d
+  })
   await new Promise((resolve) => count.on('close', resolve))
   entries = Number(out.trim())
 }

@@ -15,7 +15,7 @@ import {join} from 'node:path'
 import {parseArgs} from 'node:util'
 
 import type {AuditEntry} from '../src/events/model.js'
-import {chainLine, GENESIS, serializeBody} from '../src/integrity/native.js'
+import {chainLine, GENESIS, serializeBody} from '../src/chain/native.js'
 import {listLogFiles} from '../src/store/files.js'
 import {readEntryBatches} from '../src/store/reader.js'
 
@@ -44,23 +44,74 @@ interface Planned {
 
 const meta = {hostname: 'bench', pid: 1, version: '0.0.0'}
 const t = (iso: string) => Date.parse(iso)
-const entry = (time: number, event: string, actor: string, details: Record<string, unknown>, level: AuditEntry['level'] = 'info'): AuditEntry =>
-  ({timestamp: new Date(time).toISOString(), event, level, actor, details, metadata: meta})
-const series = (n: number, start: number, stepMs: number, make: (time: number, i: number) => AuditEntry) => Array.from({length: n}, (_, i) => make(start + i * stepMs, i))
+const entry = (
+  time: number,
+  event: string,
+  actor: string,
+  details: Record<string, unknown>,
+  level: AuditEntry['level'] = 'info',
+): AuditEntry => ({timestamp: new Date(time).toISOString(), event, level, actor, details, metadata: meta})
+const series = (n: number, start: number, stepMs: number, make: (time: number, i: number) => AuditEntry) =>
+  Array.from({length: n}, (_, i) => make(start + i * stepMs, i))
 
 export function plan(): Planned[] {
   return [
-    {label: 'brute force: 15 bad passwords for eve from one IP in 5 minutes', detector: 'brute-force', from: t('2026-11-20T09:00:00Z'), to: t('2026-11-20T09:05:00Z'),
-      entries: series(15, t('2026-11-20T09:00:00Z'), 20_000, (time) => entry(time, 'auth.fail', 'eve', {ip: '198.51.100.66', reason: 'bad password'}, 'warning'))},
-    {label: 'token-revoke storm: 600 revocations by carol in 2 minutes', detector: 'rate-spike', from: t('2026-11-20T14:00:00Z'), to: t('2026-11-20T14:02:00Z'),
-      entries: series(600, t('2026-11-20T14:00:00Z'), 200, (time, i) => entry(time, 'token.revoke', 'carol', {token_id: `tok-${i}`, ip: '10.0.3.7'}, 'warning'))},
-    {label: 'off-hours config change by dave at 02:30 UTC', detector: 'off-hours', from: t('2026-11-20T02:30:00Z'), to: t('2026-11-20T02:30:01Z'),
-      entries: [entry(t('2026-11-20T02:30:00Z'), 'config.change', 'dave', {key: 'integrity', old: 'true', new: 'false'}, 'warning')]},
-    {label: 'first-seen IP: alice logs in from 192.0.2.200', detector: 'first-seen', from: t('2026-11-20T11:00:00Z'), to: t('2026-11-20T11:00:01Z'),
-      entries: [entry(t('2026-11-20T11:00:00Z'), 'auth.login', 'alice', {ip: '192.0.2.200', method: 'password'})]},
-    {label: 'rate spike: 1,500 API requests from bob in 3 minutes', detector: 'rate-spike', from: t('2026-11-19T21:00:00Z'), to: t('2026-11-19T21:03:00Z'),
-      entries: series(1500, t('2026-11-19T21:00:00Z'), 120, (time, i) => entry(time, 'api.request', 'bob', {method: 'POST', path: '/api/chat', model: 'llama3.2:3b', status: 200, request_id: `burst-${i}`, ip: '10.0.2.9'}))},
-    {label: 'silence: nothing logged from 05:00 to 07:00 UTC', detector: 'silence', from: t('2026-11-20T05:00:00Z'), to: t('2026-11-20T07:00:00Z'), entries: [], drop: true},
+    {
+      label: 'brute force: 15 bad passwords for eve from one IP in 5 minutes',
+      detector: 'brute-force',
+      from: t('2026-11-20T09:00:00Z'),
+      to: t('2026-11-20T09:05:00Z'),
+      entries: series(15, t('2026-11-20T09:00:00Z'), 20_000, (time) =>
+        entry(time, 'auth.fail', 'eve', {ip: '198.51.100.66', reason: 'bad password'}, 'warning'),
+      ),
+    },
+    {
+      label: 'token-revoke storm: 600 revocations by carol in 2 minutes',
+      detector: 'rate-spike',
+      from: t('2026-11-20T14:00:00Z'),
+      to: t('2026-11-20T14:02:00Z'),
+      entries: series(600, t('2026-11-20T14:00:00Z'), 200, (time, i) =>
+        entry(time, 'token.revoke', 'carol', {token_id: `tok-${i}`, ip: '10.0.3.7'}, 'warning'),
+      ),
+    },
+    {
+      label: 'off-hours config change by dave at 02:30 UTC',
+      detector: 'off-hours',
+      from: t('2026-11-20T02:30:00Z'),
+      to: t('2026-11-20T02:30:01Z'),
+      entries: [entry(t('2026-11-20T02:30:00Z'), 'config.change', 'dave', {key: 'integrity', old: 'true', new: 'false'}, 'warning')],
+    },
+    {
+      label: 'first-seen IP: alice logs in from 192.0.2.200',
+      detector: 'first-seen',
+      from: t('2026-11-20T11:00:00Z'),
+      to: t('2026-11-20T11:00:01Z'),
+      entries: [entry(t('2026-11-20T11:00:00Z'), 'auth.login', 'alice', {ip: '192.0.2.200', method: 'password'})],
+    },
+    {
+      label: 'rate spike: 1,500 API requests from bob in 3 minutes',
+      detector: 'rate-spike',
+      from: t('2026-11-19T21:00:00Z'),
+      to: t('2026-11-19T21:03:00Z'),
+      entries: series(1500, t('2026-11-19T21:00:00Z'), 120, (time, i) =>
+        entry(time, 'api.request', 'bob', {
+          method: 'POST',
+          path: '/api/chat',
+          model: 'llama3.2:3b',
+          status: 200,
+          request_id: `burst-${i}`,
+          ip: '10.0.2.9',
+        }),
+      ),
+    },
+    {
+      label: 'silence: nothing logged from 05:00 to 07:00 UTC',
+      detector: 'silence',
+      from: t('2026-11-20T05:00:00Z'),
+      to: t('2026-11-20T07:00:00Z'),
+      entries: [],
+      drop: true,
+    },
   ]
 }
 
@@ -68,7 +119,9 @@ export function plan(): Planned[] {
 export async function injectIncidents(from: string, out: string): Promise<Incident[]> {
   mkdirSync(out, {recursive: true, mode: 0o700})
   const planned = plan()
-  const injected = planned.flatMap((p, index) => p.entries.map((e) => ({e, index, time: Date.parse(e.timestamp)}))).sort((a, b) => a.time - b.time)
+  const injected = planned
+    .flatMap((p, index) => p.entries.map((e) => ({e, index, time: Date.parse(e.timestamp)})))
+    .sort((a, b) => a.time - b.time)
   const refs: string[][] = planned.map(() => [])
   const dropping = planned.filter((p) => p.drop)
   let prev = GENESIS
@@ -114,7 +167,13 @@ export async function injectIncidents(from: string, out: string): Promise<Incide
     stream.end()
     await once(stream, 'close')
   }
-  const incidents = planned.map((p, i) => ({label: p.label, detector: p.detector, from: new Date(p.from).toISOString(), to: new Date(p.to).toISOString(), refs: refs[i]}))
+  const incidents = planned.map((p, i) => ({
+    label: p.label,
+    detector: p.detector,
+    from: new Date(p.from).toISOString(),
+    to: new Date(p.to).toISOString(),
+    refs: refs[i],
+  }))
   writeFileSync(join(out, 'incidents.json'), `${JSON.stringify({range: RANGE, incidents}, null, 2)}\n`, {mode: 0o600})
   return incidents
 }

@@ -31,7 +31,9 @@ async function serveFake(): Promise<void> {
   const fake = await startFakeOllama()
   fake.defaultScript = {reply: 'Yesterday 12 users made 340 requests; 3 failed logins, no anomalies.'}
   // The fake keeps every request for tests to read; a benchmark would only grow it.
-  setInterval(() => { fake.requests.length = 0 }, 500)
+  setInterval(() => {
+    fake.requests.length = 0
+  }, 500)
   process.stdout.write(`${fake.url}\n`)
 }
 
@@ -48,10 +50,20 @@ async function serveBare(upstream: string): Promise<void> {
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const body = Buffer.concat(chunks)
-      const out = request({hostname: target.hostname, port: target.port, method: req.method, path: req.url, agent: upstreamAgent, headers: {'content-type': 'application/json', 'content-length': body.length}}, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers)
-        up.pipe(res)
-      })
+      const out = request(
+        {
+          hostname: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          agent: upstreamAgent,
+          headers: {'content-type': 'application/json', 'content-length': body.length},
+        },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers)
+          up.pipe(res)
+        },
+      )
       out.on('error', () => res.destroy())
       out.end(body)
     })
@@ -60,7 +72,11 @@ async function serveBare(upstream: string): Promise<void> {
 }
 
 /** Starts a process and resolves with the first line matching `pattern` on its stdout. */
-function startChild(args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<{child: ChildProcess; match: RegExpExecArray}> {
+function startChild(
+  args: string[],
+  pattern: RegExp,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{child: ChildProcess; match: RegExpExecArray}> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {env, stdio: ['ignore', 'pipe', 'inherit']})
     let out = ''
@@ -79,11 +95,19 @@ const agent = new Agent({keepAlive: true, maxSockets: CLIENTS})
 function once(base: string, retry = true): Promise<number> {
   const start = performance.now()
   return new Promise((resolve, reject) => {
-    const req = request(`${base}/api/generate`, {method: 'POST', agent, headers: {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(BODY)}}, (res) => {
-      let text = ''
-      res.setEncoding('utf8').on('data', (d: string) => { text += d })
-      res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - start) : reject(new Error(`${base}: status ${res.statusCode} ${text}`))))
-    })
+    const req = request(
+      `${base}/api/generate`,
+      {method: 'POST', agent, headers: {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(BODY)}},
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8').on('data', (d: string) => {
+          text += d
+        })
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(performance.now() - start) : reject(new Error(`${base}: status ${res.statusCode} ${text}`)),
+        )
+      },
+    )
     req.on('error', (error: NodeJS.ErrnoException) => {
       if (retry && req.reusedSocket && error.code === 'ECONNRESET') once(base, false).then(() => resolve(performance.now() - start), reject)
       else reject(error)
@@ -97,15 +121,17 @@ async function load(base: string, paceMs: number): Promise<{latencies: number[];
   const latencies: number[] = []
   const end = performance.now() + SECONDS * 1000
   const started = performance.now()
-  await Promise.all(Array.from({length: CLIENTS}, async (_, i) => {
-    // Paced clients start spread over one period, so they do not arrive in step.
-    if (paceMs > 0) await sleep((paceMs * i) / CLIENTS)
-    while (performance.now() < end) {
-      const at = performance.now()
-      latencies.push(await once(base))
-      if (paceMs > 0) await sleep(Math.max(0, paceMs - (performance.now() - at)))
-    }
-  }))
+  await Promise.all(
+    Array.from({length: CLIENTS}, async (_, i) => {
+      // Paced clients start spread over one period, so they do not arrive in step.
+      if (paceMs > 0) await sleep((paceMs * i) / CLIENTS)
+      while (performance.now() < end) {
+        const at = performance.now()
+        latencies.push(await once(base))
+        if (paceMs > 0) await sleep(Math.max(0, paceMs - (performance.now() - at)))
+      }
+    }),
+  )
   return {latencies, perSecond: latencies.length / ((performance.now() - started) / 1000)}
 }
 
@@ -117,9 +143,15 @@ async function main(): Promise<void> {
   const fake = await startChild(['--import', 'tsx', fileURLToPath(import.meta.url)], /^(http:\S+)\n/m, {...process.env, BENCH_FAKE: '1'})
   const upstream = fake.match[1]
   const dir = mkdtempSync(join(tmpdir(), 'auditkit-bench-proxy-'))
-  const proxy = await startChild([join(ROOT, 'bin', 'run.js'), 'proxy', '--listen', '127.0.0.1:0', '--upstream', upstream, '--dir', join(dir, 'logs')], /listening on (\S+),/)
+  const proxy = await startChild(
+    [join(ROOT, 'bin', 'run.js'), 'proxy', '--listen', '127.0.0.1:0', '--upstream', upstream, '--dir', join(dir, 'logs')],
+    /listening on (\S+),/,
+  )
   const proxied = `http://${proxy.match[1]}`
-  const bareProxy = await startChild(['--import', 'tsx', fileURLToPath(import.meta.url)], /listening on (\S+),/, {...process.env, BENCH_BARE: upstream})
+  const bareProxy = await startChild(['--import', 'tsx', fileURLToPath(import.meta.url)], /listening on (\S+),/, {
+    ...process.env,
+    BENCH_BARE: upstream,
+  })
   const bare = `http://${bareProxy.match[1]}`
   try {
     // Warm-up: connections, JIT, the writer's first file.

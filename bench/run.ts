@@ -11,7 +11,9 @@ import {parseArgs} from 'node:util'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const BIN = join(ROOT, 'bin', 'run.js')
-const {values} = parseArgs({options: {runs: {type: 'string', default: '5'}, entries: {type: 'string', default: '1000000'}, out: {type: 'string'}}})
+const {values} = parseArgs({
+  options: {runs: {type: 'string', default: '5'}, entries: {type: 'string', default: '1000000'}, out: {type: 'string'}},
+})
 const RUNS = Number(values.runs)
 const ENTRIES = Number(values.entries)
 const CORPUS = join(ROOT, 'bench', ENTRIES === 1_000_000 ? 'corpus' : `corpus-${ENTRIES}`)
@@ -26,7 +28,23 @@ const say = (line = '') => {
 function generate(dir: string, entries: number): void {
   if (existsSync(dir) && readdirSync(dir).length > 0) return
   console.error(`generating ${entries} entries into ${dir} …`)
-  execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'generate-logs.ts'), '--out', dir, '--entries', String(entries), '--days', '7', '--max-file-size', '64'], {stdio: 'inherit'})
+  execFileSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'scripts', 'generate-logs.ts'),
+      '--out',
+      dir,
+      '--entries',
+      String(entries),
+      '--days',
+      '7',
+      '--max-file-size',
+      '64',
+    ],
+    {stdio: 'inherit'},
+  )
 }
 
 interface Timing {
@@ -68,13 +86,20 @@ const mib = (kb?: number) => (kb === undefined ? 'n/a' : `${(kb / 1024).toFixed(
 generate(CORPUS, ENTRIES)
 generate(SMALL, 100_000)
 const cpu = cpus()[0]?.model ?? 'unknown'
-const corpusBytes = readdirSync(CORPUS).reduce((n, f) => n + Number(execFileSync('stat', ['-c', '%s', join(CORPUS, f)], {encoding: 'utf8'})), 0)
+const corpusBytes = readdirSync(CORPUS).reduce(
+  (n, f) => n + Number(execFileSync('stat', ['-c', '%s', join(CORPUS, f)], {encoding: 'utf8'})),
+  0,
+)
 const hasJq = spawnSync('jq', ['--version']).status === 0
 
 say(`## Run of ${new Date().toISOString().slice(0, 10)}`)
 say()
-say(`Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${hasJq ? `, ${execFileSync('jq', ['--version'], {encoding: 'utf8'}).trim()}` : ''}.`)
-say(`Corpus: ${ENTRIES.toLocaleString('en')} entries over 7 days, ${(corpusBytes / 2 ** 20).toFixed(0)} MiB in ${readdirSync(CORPUS).length} files (scripts/generate-logs.ts). Median of ${RUNS} runs, wall clock, page cache warm.`)
+say(
+  `Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${hasJq ? `, ${execFileSync('jq', ['--version'], {encoding: 'utf8'}).trim()}` : ''}.`,
+)
+say(
+  `Corpus: ${ENTRIES.toLocaleString('en')} entries over 7 days, ${(corpusBytes / 2 ** 20).toFixed(0)} MiB in ${readdirSync(CORPUS).length} files (scripts/generate-logs.ts). Median of ${RUNS} runs, wall clock, page cache warm.`,
+)
 say()
 say('| work | auditkit | jq | ratio | peak RSS |')
 say('| --- | --- | --- | --- | --- |')
@@ -100,9 +125,15 @@ if (hasJq) {
   if (ours !== theirs) throw new Error(`search count ${ours} differs from jq's ${theirs}`)
 }
 const ratio = (a: Timing, b?: Timing) => (b ? `${(b.median / a.median).toFixed(1)}× faster` : 'n/a')
-say(`| summary --all, no cache | ${fmt(cold.median)} | ${jqSummary ? fmt(jqSummary.median) : 'n/a'} | ${ratio(cold, jqSummary)} | ${mib(cold.maxRssKb)} |`)
-say(`| summary --all, cache warm | ${fmt(warm.median)} | ${jqSummary ? fmt(jqSummary.median) : 'n/a'} | ${ratio(warm, jqSummary)} | ${mib(warm.maxRssKb)} |`)
-say(`| search --event auth.fail --all --count | ${fmt(search.median)} | ${jqSearch ? fmt(jqSearch.median) : 'n/a'} | ${ratio(search, jqSearch)} | ${mib(search.maxRssKb)} |`)
+say(
+  `| summary --all, no cache | ${fmt(cold.median)} | ${jqSummary ? fmt(jqSummary.median) : 'n/a'} | ${ratio(cold, jqSummary)} | ${mib(cold.maxRssKb)} |`,
+)
+say(
+  `| summary --all, cache warm | ${fmt(warm.median)} | ${jqSummary ? fmt(jqSummary.median) : 'n/a'} | ${ratio(warm, jqSummary)} | ${mib(warm.maxRssKb)} |`,
+)
+say(
+  `| search --event auth.fail --all --count | ${fmt(search.median)} | ${jqSearch ? fmt(jqSearch.median) : 'n/a'} | ${ratio(search, jqSearch)} | ${mib(search.maxRssKb)} |`,
+)
 say(`| tail -n 20 | ${fmt(tail.median)} | | | ${mib(tail.maxRssKb)} |`)
 say(`| --help | ${fmt(help.median)} | | | ${mib(help.maxRssKb)} |`)
 say(`| --version | ${fmt(version.median)} | | | ${mib(version.maxRssKb)} |`)
@@ -111,7 +142,9 @@ say()
 // Memory must not grow with log size: the same commands on a tenth of the corpus.
 const smallCold = time(audit('summary', '--all', '--json', '--no-cache', '--dir', SMALL))
 const smallSearch = time(audit('search', '--event', 'auth.fail', '--all', '--count', '--dir', SMALL))
-say(`Peak RSS at 100,000 vs ${ENTRIES.toLocaleString('en')} entries: summary ${mib(smallCold.maxRssKb)} vs ${mib(cold.maxRssKb)}; search ${mib(smallSearch.maxRssKb)} vs ${mib(search.maxRssKb)}.`)
+say(
+  `Peak RSS at 100,000 vs ${ENTRIES.toLocaleString('en')} entries: summary ${mib(smallCold.maxRssKb)} vs ${mib(cold.maxRssKb)}; search ${mib(smallSearch.maxRssKb)} vs ${mib(search.maxRssKb)}.`,
+)
 say()
 
 // The other areas' benchmarks, when present, print their own sections.

@@ -16,9 +16,12 @@ import {parseArgs} from 'node:util'
 
 import {BIN, writeLog} from '../test/helpers.js'
 import {chain, fixtureBody} from '../test/verify-fixtures.js'
-import {GENESIS} from '../src/integrity/native.js'
+import {GENESIS} from '../src/chain/native.js'
 
-const {values, positionals} = parseArgs({allowPositionals: true, options: {runs: {type: 'string', default: '5'}, 'loki-entries': {type: 'string', default: '1000000'}}})
+const {values, positionals} = parseArgs({
+  allowPositionals: true,
+  options: {runs: {type: 'string', default: '5'}, 'loki-entries': {type: 'string', default: '1000000'}},
+})
 const corpus = positionals[0]
 if (!corpus || !existsSync(corpus)) {
   console.error('usage: bench/verify.ts <native corpus dir> [--runs N] [--loki-entries N]')
@@ -45,8 +48,12 @@ function once(dir: string, profile?: string, extra: string[] = []): Promise<Run>
     const child = spawn(cmd, argv, {stdio: ['ignore', 'pipe', 'pipe']})
     let out = ''
     let err = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => { out += d })
-    child.stderr.setEncoding('utf8').on('data', (d) => { err += d })
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d
+    })
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      err += d
+    })
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9
       if (code !== 0) return reject(new Error(`verify exited ${code}: ${err.slice(0, 500)}`))
@@ -73,7 +80,11 @@ function lokiCorpus(entries: number): string {
   let prev = GENESIS
   for (const [d, day] of days.entries()) {
     const n = Math.floor(entries / days.length) + (d === 0 ? entries % days.length : 0)
-    const {lines, head} = chain('loki', Array.from({length: n}, (_, i) => fixtureBody('loki', day, i)), prev)
+    const {lines, head} = chain(
+      'loki',
+      Array.from({length: n}, (_, i) => fixtureBody('loki', day, i)),
+      prev,
+    )
     writeLog(dir, `audit-${day}.jsonl`, lines)
     prev = head
   }
@@ -88,16 +99,18 @@ try {
     await measure('native --strict (bench corpus)', corpus, runs, undefined, ['--strict']),
     await measure('loki-mode profile (generated)', loki, runs),
   ]
-  process.stdout.write([
-    '## audit verify',
-    '',
-    `Median of ${runs} runs of the built binary (\`audit verify --dir DIR --json\`, process start included), ${availableParallelism()} cores, Node ${process.version}.`,
-    '',
-    '| corpus | entries | median s | entries/s | peak RSS |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    ...rows,
-    '',
-  ].join('\n'))
+  process.stdout.write(
+    [
+      '## audit verify',
+      '',
+      `Median of ${runs} runs of the built binary (\`audit verify --dir DIR --json\`, process start included), ${availableParallelism()} cores, Node ${process.version}.`,
+      '',
+      '| corpus | entries | median s | entries/s | peak RSS |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      ...rows,
+      '',
+    ].join('\n'),
+  )
 } finally {
   rmSync(loki, {recursive: true, force: true})
 }

@@ -14,7 +14,11 @@ import {AuditWriter, type WriterSettings} from '../src/index.js'
 const N = Number(process.env.ENTRIES ?? 100_000)
 
 function entry(i: number) {
-  return {event: 'api.request', actor: 'svc-gateway', details: {method: 'POST', path: '/api/generate', status: 200, ms: i % 977, ip: '10.0.0.5'}}
+  return {
+    event: 'api.request',
+    actor: 'svc-gateway',
+    details: {method: 'POST', path: '/api/generate', status: 200, ms: i % 977, ip: '10.0.0.5'},
+  }
 }
 
 /** Writes `n` entries keeping `inFlight` calls outstanding (1: each write awaited before the next). */
@@ -49,10 +53,19 @@ async function multiProcess(procs: number, perProc: number, inFlight: number): P
   const self = fileURLToPath(import.meta.url)
   try {
     const start = process.hrtime.bigint()
-    await Promise.all(Array.from({length: procs}, () => new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', self], {env: {...process.env, BENCH_CHILD: `${dir}:${perProc}:${inFlight}`}, stdio: 'inherit'})
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`child exited ${code}`))))
-    })))
+    await Promise.all(
+      Array.from(
+        {length: procs},
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const child = spawn(process.execPath, ['--import', 'tsx', self], {
+              env: {...process.env, BENCH_CHILD: `${dir}:${perProc}:${inFlight}`},
+              stdio: 'inherit',
+            })
+            child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`child exited ${code}`))))
+          }),
+      ),
+    )
     return (procs * perProc) / (Number(process.hrtime.bigint() - start) / 1e9)
   } finally {
     rmSync(dir, {recursive: true, force: true})
@@ -85,7 +98,8 @@ if (process.env.BENCH_CHILD) {
   await child(process.env.BENCH_CHILD)
 } else {
   const rows: string[] = []
-  const row = (what: string, fsync: string, entries: number, rate: number) => rows.push(`| ${what} | ${fsync} | ${entries.toLocaleString('en-US')} | ${fmt(rate)} |`)
+  const row = (what: string, fsync: string, entries: number, rate: number) =>
+    rows.push(`| ${what} | ${fsync} | ${entries.toLocaleString('en-US')} | ${fmt(rate)} |`)
   await run(5000, 1000, 'interval') // warm-up
   row('one process, loop, 1,000 calls in flight (batched under one lock)', 'interval', N, await run(N, 1000, 'interval'))
   row('one process, loop, 100 calls in flight', 'interval', N, await run(N, 100, 'interval'))
@@ -94,15 +108,17 @@ if (process.env.BENCH_CHILD) {
   row('one process, loop, each write awaited (one fdatasync per entry)', 'always', 2000, await run(2000, 1, 'always'))
   row('4 processes at once, 1,000 in flight each (total)', 'interval', 4 * (N / 4), await multiProcess(4, N / 4, 1000))
   row('4 processes at once, each write awaited (total)', 'interval', 4 * 5000, await multiProcess(4, 5000, 1))
-  process.stdout.write([
-    '## Writing (AuditWriter, `audit log`)',
-    '',
-    `Machine: ${machine()}. Command: \`node --import tsx bench/write.ts\` (ENTRIES=${N}).`,
-    'Chained native lines of about 300 bytes; entries/s from the first write to close() (which syncs).',
-    '',
-    '| case | fsync | entries | entries/s |',
-    '| --- | --- | ---: | ---: |',
-    ...rows,
-    '',
-  ].join('\n'))
+  process.stdout.write(
+    [
+      '## Writing (AuditWriter, `audit log`)',
+      '',
+      `Machine: ${machine()}. Command: \`node --import tsx bench/write.ts\` (ENTRIES=${N}).`,
+      'Chained native lines of about 300 bytes; entries/s from the first write to close() (which syncs).',
+      '',
+      '| case | fsync | entries | entries/s |',
+      '| --- | --- | ---: | ---: |',
+      ...rows,
+      '',
+    ].join('\n'),
+  )
 }

@@ -72,40 +72,55 @@ const ENVIRONMENT: Array<[string, string]> = [
 ]
 
 const FILES: Array<[string, string]> = [
-  ['./.auditkit/config.yaml, $XDG_CONFIG_HOME/auditkit/config.yaml (~/.config/auditkit/config.yaml), /etc/auditkit/config.yaml', 'the config file: the first that exists, unless --config or AUDIT_CONFIG names one'],
+  [
+    './.auditkit/config.yaml, $XDG_CONFIG_HOME/auditkit/config.yaml (~/.config/auditkit/config.yaml), /etc/auditkit/config.yaml',
+    'the config file: the first that exists, unless --config or AUDIT_CONFIG names one',
+  ],
   ['$XDG_STATE_HOME/auditkit/logs (~/.local/state/auditkit/logs)', 'the default log directory'],
-  ['audit-YYYY-MM-DD.jsonl, audit-YYYY-MM-DD.NNN.jsonl[.gz]', 'a day\'s live file and its size-rotated parts (UTC days)'],
+  ['audit-YYYY-MM-DD.jsonl, audit-YYYY-MM-DD.NNN.jsonl[.gz]', "a day's live file and its size-rotated parts (UTC days)"],
   ['audit.checkpoints', 'signed checkpoints (audit seal), by default in the log directory'],
   ['$XDG_CACHE_HOME/auditkit (~/.cache/auditkit)', 'the summary cache'],
 ]
 
 /** Escapes text for roff: backslashes, dashes, a leading dot or quote, and `code` as bold. */
 function roff(text: string): string {
-  return text
-    .replace(/\\/g, '\\e')
-    .replace(/-/g, '\\-')
-    .replace(/`([^`]+)`/g, '\\fB$1\\fR')
-    // troff reads bytes: any other character is written as its Unicode escape.
-    .replace(/[^\x00-\x7f]/gu, (c) => `\\[u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`)
-    .split('\n')
-    .map((line) => (/^[.']/.test(line) ? `\\&${line}` : line))
-    .join('\n')
+  return (
+    text
+      .replace(/\\/g, '\\e')
+      .replace(/-/g, '\\-')
+      .replace(/`([^`]+)`/g, '\\fB$1\\fR')
+      // troff reads bytes: any other character is written as its Unicode escape.
+      .replace(/[^\x00-\x7f]/gu, (c) => `\\[u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`)
+      .split('\n')
+      .map((line) => (/^[.']/.test(line) ? `\\&${line}` : line))
+      .join('\n')
+  )
 }
 
 /** Paragraphs (blank-line separated) as roff paragraphs: a blank line in roff is a warning. */
-const prose = (text: string) => roff(text).split(/\n\s*\n/).join('\n.PP\n')
+const prose = (text: string) =>
+  roff(text)
+    .split(/\n\s*\n/)
+    .join('\n.PP\n')
 
-const example = (e: string | {command: string}, id: string) => (typeof e === 'string' ? e : e.command).replace(/<%= config.bin %>/g, 'audit').replace(/<%= command.id %>/g, id)
+const example = (e: string | {command: string}, id: string) =>
+  (typeof e === 'string' ? e : e.command).replace(/<%= config.bin %>/g, 'audit').replace(/<%= command.id %>/g, id)
 
-const commands = Object.values(manifest.commands).filter((c) => !c.hidden).sort((a, b) => (a.id < b.id ? -1 : 1))
+const commands = Object.values(manifest.commands)
+  .filter((c) => !c.hidden)
+  .sort((a, b) => (a.id < b.id ? -1 : 1))
 const title = (name: string) => `.TH ${name.toUpperCase()} 1 "" "auditkit ${pkg.version}" "auditkit manual"`
 
 function exitStatus(id?: string): string[] {
   const rows: Array<[string, string]> = [['0', 'done; the answer is positive']]
-  if (!id || !NO_NEGATIVE.has(id)) rows.push(['1', `done; the answer is negative${id && NEGATIVE[id] ? ` (${NEGATIVE[id]})` : ' (nothing matched, tampering found)'}`])
+  if (!id || !NO_NEGATIVE.has(id))
+    rows.push(['1', `done; the answer is negative${id && NEGATIVE[id] ? ` (${NEGATIVE[id]})` : ' (nothing matched, tampering found)'}`])
   rows.push(
     ['2', 'usage or configuration error, or unreadable input named by the user'],
-    ['3', 'an outside part failed: the storage refused a write (disk full, quota, read-only), standard output could not be written, another writer held the lock too long, a server did not answer'],
+    [
+      '3',
+      'an outside part failed: the storage refused a write (disk full, quota, read-only), standard output could not be written, another writer held the lock too long, a server did not answer',
+    ],
     ['70', 'internal error: a bug (please report it; DEBUG=* shows the stack), never an answer'],
   )
   return ['.SH EXIT STATUS', ...rows.flatMap(([code, meaning]) => ['.TP', `.B ${code}`, roff(meaning)])]
@@ -118,7 +133,9 @@ function shared(self?: string): string[] {
     '.SH FILES',
     ...FILES.flatMap(([path, meaning]) => ['.TP', `.I ${roff(path)}`, roff(meaning)]),
     '.SH SEE ALSO',
-    [...(self ? ['audit'] : []), ...commands.filter((c) => c.id !== self).map((c) => `audit\\-${roff(c.id)}`)].map((page) => `.BR ${page} (1)`).join(',\n'),
+    [...(self ? ['audit'] : []), ...commands.filter((c) => c.id !== self).map((c) => `audit\\-${roff(c.id)}`)]
+      .map((page) => `.BR ${page} (1)`)
+      .join(',\n'),
   ]
 }
 
@@ -139,11 +156,22 @@ function commandPage(command: ManifestCommand): string {
   }
   lines.push('.SH OPTIONS')
   for (const flag of Object.values(command.flags).filter((f) => !f.hidden)) {
-    const names = [flag.char ? `\\-${flag.char}` : undefined, `\\-\\-${roff(flag.name)}`, ...(flag.aliases ?? []).map((a) => `\\-\\-${roff(a)}`)].filter(Boolean).join(', ')
+    const names = [
+      flag.char ? `\\-${flag.char}` : undefined,
+      `\\-\\-${roff(flag.name)}`,
+      ...(flag.aliases ?? []).map((a) => `\\-\\-${roff(a)}`),
+    ]
+      .filter(Boolean)
+      .join(', ')
     const value = flag.type === 'option' ? ` \\fI${flag.options ? flag.options.join('|') : 'VALUE'}\\fR` : ''
     const description = flag.description ?? ''
     // Descriptions that already say how repetition combines ("repeatable: any of them") keep theirs.
-    const extra = [flag.multiple && !/repeatable/.test(description) ? 'repeatable' : undefined, flag.default !== undefined && flag.type === 'option' ? `default: ${flag.default}` : undefined].filter(Boolean).join('; ')
+    const extra = [
+      flag.multiple && !/repeatable/.test(description) ? 'repeatable' : undefined,
+      flag.default !== undefined && flag.type === 'option' ? `default: ${flag.default}` : undefined,
+    ]
+      .filter(Boolean)
+      .join('; ')
     lines.push('.TP', `${names}${value}`, `${roff(description)}${extra ? ` (${roff(extra)})` : ''}`)
   }
   if (command.examples?.length) {
@@ -178,9 +206,14 @@ function mainPage(): string {
   ].join('\n')}\n`
 }
 
-const pages = new Map<string, string>([['audit.1', mainPage()], ...commands.map((c) => [`audit-${c.id}.1`, commandPage(c)] as [string, string])])
+const pages = new Map<string, string>([
+  ['audit.1', mainPage()],
+  ...commands.map((c) => [`audit-${c.id}.1`, commandPage(c)] as [string, string]),
+])
 if (options.check) {
-  const stale = [...pages].filter(([name, text]) => !existsSync(join(options.out, name)) || readFileSync(join(options.out, name), 'utf8') !== text).map(([name]) => name)
+  const stale = [...pages]
+    .filter(([name, text]) => !existsSync(join(options.out, name)) || readFileSync(join(options.out, name), 'utf8') !== text)
+    .map(([name]) => name)
   if (stale.length > 0) {
     process.stderr.write(`stale man pages in ${options.out}: ${stale.join(', ')} (run npm run build)\n`)
     process.exit(1)

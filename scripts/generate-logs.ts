@@ -14,18 +14,20 @@ import {createReadStream} from 'node:fs'
 import {unlink} from 'node:fs/promises'
 import {createGzip} from 'node:zlib'
 
-import {chainLine, GENESIS, serializeBody} from '../src/integrity/native.js'
+import {chainLine, GENESIS, serializeBody} from '../src/chain/native.js'
 import type {Level} from '../src/events/model.js'
 
-const {values} = parseArgs({options: {
-  out: {type: 'string'},
-  entries: {type: 'string', default: '3000'},
-  days: {type: 'string', default: '5'},
-  end: {type: 'string', default: '2026-11-20T18:00:00.000Z'},
-  seed: {type: 'string', default: '42'},
-  'max-file-size': {type: 'string', default: '0'},
-  gzip: {type: 'boolean', default: false},
-}})
+const {values} = parseArgs({
+  options: {
+    out: {type: 'string'},
+    entries: {type: 'string', default: '3000'},
+    days: {type: 'string', default: '5'},
+    end: {type: 'string', default: '2026-11-20T18:00:00.000Z'},
+    seed: {type: 'string', default: '42'},
+    'max-file-size': {type: 'string', default: '0'},
+    gzip: {type: 'boolean', default: false},
+  },
+})
 if (!values.out) {
   console.error('usage: generate-logs.ts --out DIR [--entries N] [--days D] [--end ISO] [--seed S] [--max-file-size MB] [--gzip]')
   process.exit(2)
@@ -42,7 +44,28 @@ function random(): number {
 }
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]
 
-const users = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory', 'niaj', 'olivia', 'peggy', 'rupert', 'sybil', 'trent', 'victor', 'walter', 'yolanda']
+const users = [
+  'alice',
+  'bob',
+  'carol',
+  'dave',
+  'erin',
+  'frank',
+  'grace',
+  'heidi',
+  'ivan',
+  'judy',
+  'mallory',
+  'niaj',
+  'olivia',
+  'peggy',
+  'rupert',
+  'sybil',
+  'trent',
+  'victor',
+  'walter',
+  'yolanda',
+]
 const services = ['svc-backup', 'svc-ci', 'svc-reporting']
 const models = ['llama3.2:3b', 'qwen2.5-coder:7b', 'mistral:7b', 'nomic-embed-text']
 const hosts = ['web-1', 'web-2', 'worker-1']
@@ -60,21 +83,77 @@ function draft(): Draft {
   const r = random()
   const user = random() < 0.9 ? pick(users) : pick(services)
   if (r < 0.16) return {event: 'session.start', level: 'info', actor: user, details: {session: `s-${Math.floor(random() * 1e6)}`, ip: ip()}}
-  if (r < 0.30) return {event: 'session.end', level: 'info', actor: user, details: {duration_s: Math.floor(random() * 7200)}}
+  if (r < 0.3) return {event: 'session.end', level: 'info', actor: user, details: {duration_s: Math.floor(random() * 7200)}}
   if (r < 0.42) return {event: 'auth.login', level: 'info', actor: user, details: {ip: ip(), method: pick(['password', 'sso', 'key'])}}
-  if (r < 0.47) return {event: 'auth.fail', level: 'warning', actor: random() < 0.3 ? 'mallory' : user, details: {ip: ip(), reason: pick(['bad password', 'unknown user', 'expired token'])}}
+  if (r < 0.47)
+    return {
+      event: 'auth.fail',
+      level: 'warning',
+      actor: random() < 0.3 ? 'mallory' : user,
+      details: {ip: ip(), reason: pick(['bad password', 'unknown user', 'expired token'])},
+    }
   if (r < 0.52) return {event: 'auth.logout', level: 'info', actor: user, details: {}}
   if (r < 0.72) {
     const model = pick(models)
     const status = random() < 0.04 ? 500 : 200
-    return {event: 'api.request', level: status === 200 ? 'info' : 'error', actor: user, details: {method: 'POST', path: pick(paths), model, status, duration_ms: Math.floor(20 + random() * 4000), request_id: `req-${Math.floor(random() * 1e9).toString(16)}`, user_agent: pick(['ollama-js/0.6.4', 'curl/8.5.0', 'python-requests/2.32']), prompt_tokens: Math.floor(random() * 2000), completion_tokens: Math.floor(random() * 800), ip: ip()}}
+    return {
+      event: 'api.request',
+      level: status === 200 ? 'info' : 'error',
+      actor: user,
+      details: {
+        method: 'POST',
+        path: pick(paths),
+        model,
+        status,
+        duration_ms: Math.floor(20 + random() * 4000),
+        request_id: `req-${Math.floor(random() * 1e9).toString(16)}`,
+        user_agent: pick(['ollama-js/0.6.4', 'curl/8.5.0', 'python-requests/2.32']),
+        prompt_tokens: Math.floor(random() * 2000),
+        completion_tokens: Math.floor(random() * 800),
+        ip: ip(),
+      },
+    }
   }
-  if (r < 0.74) return {event: 'api.error', level: 'error', actor: user, details: {path: pick(paths), model: pick(models), error: pick(['model not found', 'context length exceeded', 'upstream timeout'])}}
-  if (r < 0.86) return {event: pick(['file.read', 'file.write']), level: 'info', actor: user, details: {path: `/srv/data/${pick(['reports', 'exports', 'configs'])}/${Math.floor(random() * 500)}.json`}}
-  if (r < 0.91) return {event: 'config.change', level: 'warning', actor: pick(['alice', 'bob', 'svc-ci']), details: {key: pick(['retention_days', 'max_file_size', 'syslog.host', 'level']), old: String(Math.floor(random() * 30)), new: String(Math.floor(random() * 30))}}
-  if (r < 0.95) return {event: 'user.permission_change', level: 'warning', actor: pick(['alice', 'bob']), details: {target: pick(users), role: pick(['viewer', 'editor', 'admin'])}}
-  if (r < 0.97) return {event: 'policy.deny', level: 'error', actor: user, details: {resource: pick(['billing', 'secrets', 'admin-panel']), ip: ip()}}
-  return {event: 'job.run', level: pick(['debug', 'info'] as const), actor: pick(services), details: {job: pick(['backup', 'reindex', 'export']), ok: random() < 0.95}}
+  if (r < 0.74)
+    return {
+      event: 'api.error',
+      level: 'error',
+      actor: user,
+      details: {path: pick(paths), model: pick(models), error: pick(['model not found', 'context length exceeded', 'upstream timeout'])},
+    }
+  if (r < 0.86)
+    return {
+      event: pick(['file.read', 'file.write']),
+      level: 'info',
+      actor: user,
+      details: {path: `/srv/data/${pick(['reports', 'exports', 'configs'])}/${Math.floor(random() * 500)}.json`},
+    }
+  if (r < 0.91)
+    return {
+      event: 'config.change',
+      level: 'warning',
+      actor: pick(['alice', 'bob', 'svc-ci']),
+      details: {
+        key: pick(['retention_days', 'max_file_size', 'syslog.host', 'level']),
+        old: String(Math.floor(random() * 30)),
+        new: String(Math.floor(random() * 30)),
+      },
+    }
+  if (r < 0.95)
+    return {
+      event: 'user.permission_change',
+      level: 'warning',
+      actor: pick(['alice', 'bob']),
+      details: {target: pick(users), role: pick(['viewer', 'editor', 'admin'])},
+    }
+  if (r < 0.97)
+    return {event: 'policy.deny', level: 'error', actor: user, details: {resource: pick(['billing', 'secrets', 'admin-panel']), ip: ip()}}
+  return {
+    event: 'job.run',
+    level: pick(['debug', 'info'] as const),
+    actor: pick(services),
+    details: {job: pick(['backup', 'reindex', 'export']), ok: random() < 0.95},
+  }
 }
 
 const out = values.out
@@ -124,7 +203,14 @@ for (let i = 0; i < total; i++) {
     stream = createWriteStream(join(out, `audit-${day}.jsonl`), {mode: 0o600})
   }
   const d = draft()
-  const body = serializeBody({timestamp, event: d.event, level: d.level, actor: d.actor, details: d.details, metadata: {hostname: pick(hosts), pid: 4000 + Math.floor(random() * 50), version: '1.4.2'}})
+  const body = serializeBody({
+    timestamp,
+    event: d.event,
+    level: d.level,
+    actor: d.actor,
+    details: d.details,
+    metadata: {hostname: pick(hosts), pid: 4000 + Math.floor(random() * 50), version: '1.4.2'},
+  })
   const {line, hash} = chainLine(body, prev)
   prev = hash
   size += line.length + 1

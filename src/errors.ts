@@ -11,7 +11,10 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
  * stack, and the process exits with its code (usage by default).
  */
 export class AuditError extends Error {
-  constructor(message: string, readonly exitCode: ExitCode = EXIT.usage) {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = EXIT.usage,
+  ) {
     super(message)
   }
 }

@@ -11,7 +11,10 @@ export const PARALLEL_BYTES = 16 * 1024 * 1024
 export function startWorker(name: string, from: string, options: WorkerOptions = {}): Worker {
   if (from.endsWith('.ts')) {
     const url = new URL(`./${name}.ts`, from)
-    return new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`, {...options, eval: true})
+    return new Worker(
+      `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`,
+      {...options, eval: true},
+    )
   }
   return new Worker(new URL(`./${name}.js`, from), options)
 }
@@ -29,7 +32,12 @@ export interface RemoteTasks<W, R> {
  * Runs the tasks on this thread and on `threads - 1` workers, each taking the next task when it is
  * free, so a large file or a busy thread does not hold the others up. Results keep task order.
  */
-export async function runTasks<T, W, R>(tasks: T[], threads: number, here: (task: T) => Promise<R>, remote: RemoteTasks<W, R>): Promise<R[]> {
+export async function runTasks<T, W, R>(
+  tasks: T[],
+  threads: number,
+  here: (task: T) => Promise<R>,
+  remote: RemoteTasks<W, R>,
+): Promise<R[]> {
   const results: R[] = []
   let next = 0
   const onThisThread = async () => {

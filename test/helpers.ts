@@ -6,7 +6,7 @@ import {fileURLToPath} from 'node:url'
 import {gzipSync} from 'node:zlib'
 
 import type {Level} from '../src/events/model.js'
-import {chainLine, GENESIS, serializeBody} from '../src/integrity/native.js'
+import {chainLine, GENESIS, serializeBody} from '../src/chain/native.js'
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)))
 export const BIN = join(ROOT, 'bin', 'run.js')
@@ -35,7 +35,11 @@ export function spawnAudit(args: string[], options: SpawnOptions = {}): ChildPro
     if (v !== undefined && !/^(AUDIT_|LOKI_AUDIT_|XDG_|NO_COLOR|FORCE_COLOR|DEBUG)/.test(k)) env[k] = v
   }
   const home = tempDir('home-')
-  Object.assign(env, {HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_STATE_HOME: join(home, '.state'), XDG_CACHE_HOME: join(home, '.cache')}, options.env)
+  Object.assign(
+    env,
+    {HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_STATE_HOME: join(home, '.state'), XDG_CACHE_HOME: join(home, '.cache')},
+    options.env,
+  )
   const [command, ...rest] = [...(options.wrapper ?? []), process.execPath, BIN, ...args]
   return spawn(command, rest, {env, cwd: options.cwd ?? home, stdio: ['pipe', 'pipe', 'pipe']})
 }
@@ -46,8 +50,12 @@ export function runAudit(args: string[], options: SpawnOptions & {input?: string
     const child = spawnAudit(args, options)
     let stdout = ''
     let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d })
-    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d })
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      stderr += d
+    })
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
     child.on('error', reject)
     child.on('close', (code) => {
@@ -81,7 +89,14 @@ export interface EntrySpec {
 export function chainedLines(entries: EntrySpec[], prev = GENESIS): {lines: string[]; head: string} {
   const lines: string[] = []
   for (const e of entries) {
-    const body = serializeBody({timestamp: e.timestamp, event: e.event, level: e.level ?? 'info', actor: e.actor ?? 'alice', details: e.details ?? {}, metadata: {hostname: 'test', pid: 1, version: '0.0.0'}})
+    const body = serializeBody({
+      timestamp: e.timestamp,
+      event: e.event,
+      level: e.level ?? 'info',
+      actor: e.actor ?? 'alice',
+      details: e.details ?? {},
+      metadata: {hostname: 'test', pid: 1, version: '0.0.0'},
+    })
     const {line, hash} = chainLine(body, prev)
     lines.push(line)
     prev = hash

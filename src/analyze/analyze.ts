@@ -64,61 +64,82 @@ export async function analyzeItems(batches: AsyncIterable<SourceItem[]>, options
   let failures = 0
 
   const observation: Observation = {time: 0, event: '', level: 'info', actor: '', failure: false, file: '', line: 0, baseline: false}
-  for await (const batch of batches) for (const item of batch) {
-    const baseline = item.time < since
-    // One object reused: detectors copy what they keep.
-    observation.time = item.time
-    observation.event = item.event
-    observation.level = item.level
-    observation.actor = item.actor
-    observation.ip = item.ip
-    observation.model = item.model
-    observation.failure = item.failure
-    observation.file = item.file
-    observation.line = item.line
-    observation.baseline = baseline
-    for (const detector of detectors) detector.observe(observation)
-    if (baseline) {
-      baselineEntries++
-      continue
+  for await (const batch of batches)
+    for (const item of batch) {
+      const baseline = item.time < since
+      // One object reused: detectors copy what they keep.
+      observation.time = item.time
+      observation.event = item.event
+      observation.level = item.level
+      observation.actor = item.actor
+      observation.ip = item.ip
+      observation.model = item.model
+      observation.failure = item.failure
+      observation.file = item.file
+      observation.line = item.line
+      observation.baseline = baseline
+      for (const detector of detectors) detector.observe(observation)
+      if (baseline) {
+        baselineEntries++
+        continue
+      }
+      entries++
+      if (item.failure) failures++
+      bump(byLevel, item.level)
+      bump(byEvent, item.event)
+      bump(byActor, item.actor)
+      const hour = item.time - (item.time % HOUR)
+      const slot = byHour.get(hour) ?? {count: 0, failures: 0}
+      slot.count++
+      if (item.failure) slot.failures++
+      byHour.set(hour, slot)
+      const template = templateOf(item)
+      const seen = templateCounts.get(template)
+      if (seen !== undefined) templateCounts.set(template, seen + 1)
+      else if (templateCounts.size < MAX_TEMPLATES) {
+        templateCounts.set(template, 1)
+        samples.set(template, {
+          ref: `${item.file}:${item.line}`,
+          template,
+          level: item.level,
+          failure: item.failure,
+          text: sampleText(item),
+        })
+      }
+      for (const path of options.redact ?? []) {
+        const value = fieldOf(item, path)
+        if (
+          (typeof value === 'string' || typeof value === 'number') &&
+          String(value).length >= 2 &&
+          redactValues.size < MAX_REDACTED_VALUES
+        )
+          redactValues.add(String(value))
+      }
     }
-    entries++
-    if (item.failure) failures++
-    bump(byLevel, item.level)
-    bump(byEvent, item.event)
-    bump(byActor, item.actor)
-    const hour = item.time - (item.time % HOUR)
-    const slot = byHour.get(hour) ?? {count: 0, failures: 0}
-    slot.count++
-    if (item.failure) slot.failures++
-    byHour.set(hour, slot)
-    const template = templateOf(item)
-    const seen = templateCounts.get(template)
-    if (seen !== undefined) templateCounts.set(template, seen + 1)
-    else if (templateCounts.size < MAX_TEMPLATES) {
-      templateCounts.set(template, 1)
-      samples.set(template, {ref: `${item.file}:${item.line}`, template, level: item.level, failure: item.failure, text: sampleText(item)})
-    }
-    for (const path of options.redact ?? []) {
-      const value = fieldOf(item, path)
-      if ((typeof value === 'string' || typeof value === 'number') && String(value).length >= 2 && redactValues.size < MAX_REDACTED_VALUES) redactValues.add(String(value))
-    }
-  }
 
   const context = {since: options.since, until: options.until, now: options.now}
   const findings: Finding[] = []
-  for (const detector of detectors) findings.push(...await detector.findings(context))
+  for (const detector of detectors) findings.push(...(await detector.findings(context)))
   sortFindings(findings)
 
-  const top = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([name, count]) => ({name, count}))
+  const top = (map: Map<string, number>) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, TOP)
+      .map(([name, count]) => ({name, count}))
   const iso = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString())
   const report: AnalyzeReport = {
     generated_at: new Date(options.now).toISOString(),
     source: options.source,
     range: {since: iso(options.since), until: iso(options.until), baseline_since: iso(options.baselineSince)},
     totals: {
-      entries, baseline_entries: baselineEntries, failures, unreadable_lines: diagnostics.total,
-      by_level: Object.fromEntries(byLevel), top_events: top(byEvent), top_actors: top(byActor),
+      entries,
+      baseline_entries: baselineEntries,
+      failures,
+      unreadable_lines: diagnostics.total,
+      by_level: Object.fromEntries(byLevel),
+      top_events: top(byEvent),
+      top_actors: top(byActor),
       by_hour: [...byHour].sort((a, b) => a[0] - b[0]).map(([hour, v]) => ({hour: new Date(hour).toISOString(), ...v})),
     },
     findings,
@@ -130,7 +151,12 @@ export async function analyzeItems(batches: AsyncIterable<SourceItem[]>, options
 
 /** Most severe first, then by detector and time. */
 export function sortFindings(findings: Finding[]): void {
-  findings.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || (a.first_seen ?? '').localeCompare(b.first_seen ?? '') || a.id.localeCompare(b.id))
+  findings.sort(
+    (a, b) =>
+      severityRank(b.severity) - severityRank(a.severity) ||
+      (a.first_seen ?? '').localeCompare(b.first_seen ?? '') ||
+      a.id.localeCompare(b.id),
+  )
 }
 
 function bump(map: Map<string, number>, key: string): void {

@@ -1,5 +1,5 @@
 import {OutsideError} from '../errors.js'
-import {sanitizeLine} from '../formats/sanitize.js'
+import {sanitizeLine} from '../text/sanitize.js'
 import {type SourceItem, itemFromLine} from './sources.js'
 import type {Diagnostics} from '../store/diagnostics.js'
 
@@ -40,23 +40,34 @@ export async function* lokiItems(q: LokiQuery, diagnostics: Diagnostics): AsyncG
     const url = new URL('/loki/api/v1/query_range', q.url.endsWith('/') ? q.url : `${q.url}/`)
     // A path prefix in --loki (a proxy) is kept.
     url.pathname = `${new URL(q.url).pathname.replace(/\/$/, '')}/loki/api/v1/query_range`
-    url.search = new URLSearchParams({query: q.query, start: String(start), end: String(end), limit: String(limit), direction: 'forward'}).toString()
+    url.search = new URLSearchParams({
+      query: q.query,
+      start: String(start),
+      end: String(end),
+      limit: String(limit),
+      direction: 'forward',
+    }).toString()
     let response: Response
     try {
       response = await fetch(url, {signal: AbortSignal.timeout(q.timeoutMs ?? 30_000)})
     } catch (error) {
       const e = error as Error & {cause?: {code?: string}}
-      throw new OutsideError(`Loki at ${shown(q.url)}: ${e.name === 'TimeoutError' ? 'no answer in time' : e.cause?.code ?? e.message}`)
+      throw new OutsideError(`Loki at ${shown(q.url)}: ${e.name === 'TimeoutError' ? 'no answer in time' : (e.cause?.code ?? e.message)}`)
     }
     const text = await response.text()
-    if (!response.ok) throw new OutsideError(`Loki at ${shown(q.url)} answered ${response.status}: ${sanitizeLine(text.slice(0, 200).trim())}`)
-    let body: {status?: string; data?: {resultType?: string; result?: Array<{stream?: Record<string, string>; values?: Array<[string, string]>}>}}
+    if (!response.ok)
+      throw new OutsideError(`Loki at ${shown(q.url)} answered ${response.status}: ${sanitizeLine(text.slice(0, 200).trim())}`)
+    let body: {
+      status?: string
+      data?: {resultType?: string; result?: Array<{stream?: Record<string, string>; values?: Array<[string, string]>}>}
+    }
     try {
       body = JSON.parse(text)
     } catch {
       throw new OutsideError(`Loki at ${shown(q.url)}: the answer is not JSON`)
     }
-    if (body.status !== 'success' || body.data?.resultType !== 'streams') throw new OutsideError(`Loki at ${shown(q.url)}: expected a streams result (a log query, not a metric query)`)
+    if (body.status !== 'success' || body.data?.resultType !== 'streams')
+      throw new OutsideError(`Loki at ${shown(q.url)}: expected a streams result (a log query, not a metric query)`)
     const values = (body.data.result ?? []).flatMap((s) => s.values ?? [])
     values.sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : BigInt(a[0]) > BigInt(b[0]) ? 1 : 0))
     const items: SourceItem[] = []

@@ -66,14 +66,32 @@ export async function runAnalyze(options: RunOptions): Promise<RunResult> {
   }
   const baselineSince = since === undefined ? undefined : since - baselineMs
   const analysis = await analyzeItems(items, {
-    settings, dir: options.input || options.loki ? undefined : config.dir, source, since, until, baselineSince, now, diagnostics, redact: options.redact, notes,
+    settings,
+    dir: options.input || options.loki ? undefined : config.dir,
+    source,
+    since,
+    until,
+    baselineSince,
+    now,
+    diagnostics,
+    redact: options.redact,
+    notes,
   })
   const report = analysis.report
   if (!options.llm) {
     report.llm = {status: 'skipped', reason: '--no-llm', calls: 0, dropped_findings: 0}
   } else {
     const {host, model, prompt, numCtx, timeoutMs} = options.llm
-    const result = await askModel(analysis, {client: makeOllamaClient(host, timeoutMs), host, model, prompt, numCtx, seed: settings.llm.seed, timeoutMs, redact: analysis.redactValues})
+    const result = await askModel(analysis, {
+      client: makeOllamaClient(host, timeoutMs),
+      host,
+      model,
+      prompt,
+      numCtx,
+      seed: settings.llm.seed,
+      timeoutMs,
+      redact: analysis.redactValues,
+    })
     report.llm = result.ok
       ? {status: 'ok', model, prompt, calls: result.calls, dropped_findings: result.dropped, summary: result.summary}
       : {status: 'failed', reason: result.reason, model, prompt, calls: result.calls, dropped_findings: result.dropped}

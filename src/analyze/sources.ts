@@ -22,14 +22,19 @@ export interface SourceItem extends Omit<Observation, 'baseline'> {
 export const SAMPLE_TEXT_CHARS = 400
 
 /** Audit log entries in the filter's range (with the baseline before it), through the search reader, in batches. */
-export async function* logItems(dir: string, filter: FilterSpec, profile: Profile | undefined, diagnostics: Diagnostics): AsyncGenerator<SourceItem[]> {
+export async function* logItems(
+  dir: string,
+  filter: FilterSpec,
+  profile: Profile | undefined,
+  diagnostics: Diagnostics,
+): AsyncGenerator<SourceItem[]> {
   const names = new Map<string, string>()
   for await (const batch of queryEntries(dir, {filter, profile, diagnostics})) {
     const items: SourceItem[] = new Array(batch.length)
     for (let i = 0; i < batch.length; i++) {
       const located = batch[i]
       let name = names.get(located.file)
-      if (name === undefined) names.set(located.file, name = basename(located.file))
+      if (name === undefined) names.set(located.file, (name = basename(located.file)))
       items[i] = fromEntry(located.entry, located.time, name, located.line)
     }
     yield items
@@ -60,14 +65,18 @@ export function templateOf(item: SourceItem): string {
 
 /** A short text of the entry for the LLM. */
 export function sampleText(item: SourceItem): string {
-  if (item.record) return `${new Date(item.time).toISOString()} ${item.event} ${item.actor}: ${item.record.message}`.slice(0, SAMPLE_TEXT_CHARS)
+  if (item.record)
+    return `${new Date(item.time).toISOString()} ${item.event} ${item.actor}: ${item.record.message}`.slice(0, SAMPLE_TEXT_CHARS)
   const {chain_hash: _, metadata: __, ...shown} = item.entry!
   return JSON.stringify(shown).slice(0, SAMPLE_TEXT_CHARS)
 }
 
 /** The value at a --redact path (`actor`, `details.ip`; for text lines also `ip`, `message`). */
 export function fieldOf(item: SourceItem, path: string): unknown {
-  if (item.record) return ({actor: item.record.actor, ip: item.record.ip, message: item.record.message, event: item.record.event} as Record<string, unknown>)[path.replace(/^details\./, '')]
+  if (item.record)
+    return (
+      {actor: item.record.actor, ip: item.record.ip, message: item.record.message, event: item.record.event} as Record<string, unknown>
+    )[path.replace(/^details\./, '')]
   return readPath(item.entry, path)
 }
 
@@ -81,7 +90,17 @@ function readPath(object: unknown, path: string): unknown {
 }
 
 function fromText(record: TextRecord, file: string, line: number): SourceItem {
-  return {time: record.time, event: record.event, level: record.level, actor: record.actor, ip: record.ip, failure: record.failure, file, line, record}
+  return {
+    time: record.time,
+    event: record.event,
+    level: record.level,
+    actor: record.actor,
+    ip: record.ip,
+    failure: record.failure,
+    file,
+    line,
+    record,
+  }
 }
 
 /** A line of text (an audit JSON entry or a syslog/nginx line) as an item; undefined when unreadable. */
@@ -122,7 +141,14 @@ export async function* textItems(path: string, filter: FilterSpec, now: number, 
 
 /** The search filters on a text item, through the entry form the filter knows. */
 function matchesText(test: ReturnType<typeof compileFilter>, item: SourceItem, raw: string): boolean {
-  const entry: AuditEntry = {timestamp: new Date(item.time).toISOString(), event: item.event, level: item.level, actor: item.actor, details: item.ip ? {ip: item.ip} : {}, metadata: {}}
+  const entry: AuditEntry = {
+    timestamp: new Date(item.time).toISOString(),
+    event: item.event,
+    level: item.level,
+    actor: item.actor,
+    details: item.ip ? {ip: item.ip} : {},
+    metadata: {},
+  }
   const located: LocatedEntry = {entry, time: item.time, file: item.file, line: item.line, raw, profile: 'native'}
   return test.matches(located)
 }

@@ -39,7 +39,15 @@ export function parseTextLine(text: string, now: number): TextRecord | undefined
     const time = Date.UTC(Number(year), month, Number(day), Number(hh), Number(mm), Number(ss)) - offset
     const status = Number(statusText)
     const event = status === 401 || status === 403 ? 'http.unauthorized' : status >= 500 ? 'http.error' : 'http.request'
-    return {time, event, level: status >= 500 ? 'error' : status >= 400 ? 'warning' : 'info', actor: user === '-' ? ip : user, ip, failure: status >= 400, message: `${request} ${status}`}
+    return {
+      time,
+      event,
+      level: status >= 500 ? 'error' : status >= 400 ? 'warning' : 'info',
+      actor: user === '-' ? ip : user,
+      ip,
+      failure: status >= 400,
+      message: `${request} ${status}`,
+    }
   }
   m = RFC5424.exec(text)
   if (m) {

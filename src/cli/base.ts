@@ -6,7 +6,7 @@ import type {FilterSpec} from '../events/filter.js'
 import type {Profile} from '../events/model.js'
 import {AuditError, EXIT} from '../errors.js'
 import {loadPaint, type Paint} from '../formats/paint.js'
-import {sanitizeLine} from '../formats/sanitize.js'
+import {sanitizeLine} from '../text/sanitize.js'
 import type {Diagnostics} from '../store/diagnostics.js'
 import {describeFsError, HARD_LINKED, listLogFiles, LogDirectoryError, NOT_REGULAR, UnreadableFileError} from '../store/files.js'
 import {presentPaths, tidyWhere} from './flags.js'
@@ -21,6 +21,7 @@ export {AuditError as UserError} from '../errors.js'
 const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', 'ELOOP', NOT_REGULAR, HARD_LINKED])
 
 /** oclif's own constraint on parsed flags and args (its FlagOutput and ArgOutput, not exported). */
+// biome-ignore lint/suspicious/noExplicitAny: must match oclif's own FlagOutput, which is any-valued
 type ParsedValues = {[name: string]: any}
 
 /** Errors of the storage under a file. */
@@ -31,8 +32,16 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(type
 /** Flags, configuration and error handling that every auditkit command shares. */
 export abstract class AuditCommand extends Command {
   static override baseFlags = {
-    dir: Flags.string({char: 'd', description: 'log directory (default: config `dir`, $AUDIT_DIR, ~/.local/state/auditkit/logs)', helpGroup: 'GLOBAL'}),
-    config: Flags.string({description: 'config file (default: $AUDIT_CONFIG, ./.auditkit/config.yaml, ~/.config/auditkit/config.yaml, /etc/auditkit/config.yaml)', helpGroup: 'GLOBAL'}),
+    dir: Flags.string({
+      char: 'd',
+      description: 'log directory (default: config `dir`, $AUDIT_DIR, ~/.local/state/auditkit/logs)',
+      helpGroup: 'GLOBAL',
+    }),
+    config: Flags.string({
+      description:
+        'config file (default: $AUDIT_CONFIG, ./.auditkit/config.yaml, ~/.config/auditkit/config.yaml, /etc/auditkit/config.yaml)',
+      helpGroup: 'GLOBAL',
+    }),
     'no-color': Flags.boolean({description: 'no colours (also NO_COLOR=1)', helpGroup: 'GLOBAL'}),
   }
 
@@ -40,7 +49,10 @@ export abstract class AuditCommand extends Command {
    * Parses as oclif does, then refuses an empty flag value: `--pubkey "$UNSET"` must not quietly
    * mean "no --pubkey" (signatures unchecked) nor `--dir ""` the default directory.
    */
-  protected override async parse<F extends ParsedValues, B extends ParsedValues, A extends ParsedValues>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
+  protected override async parse<F extends ParsedValues, B extends ParsedValues, A extends ParsedValues>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
     const parsed = await super.parse(options, argv)
     for (const [name, value] of Object.entries(parsed.flags as Record<string, unknown>)) {
       if (value === '' || (Array.isArray(value) && value.includes(''))) throw new AuditError(`--${name}: empty value`)
@@ -85,7 +97,9 @@ export abstract class AuditCommand extends Command {
    */
   protected async noteMissingLogFiles(dir: string): Promise<void> {
     if ((await listLogFiles(dir)).length > 0) return
-    this.warnLine(`audit ${this.id}: no audit log files in ${dir} (expected audit-YYYY-MM-DD.jsonl${this.dirHint() ? `; ${this.dirHint()}` : ''})`)
+    this.warnLine(
+      `audit ${this.id}: no audit log files in ${dir} (expected audit-YYYY-MM-DD.jsonl${this.dirHint() ? `; ${this.dirHint()}` : ''})`,
+    )
   }
 
   /**
@@ -99,8 +113,15 @@ export abstract class AuditCommand extends Command {
     // Loaded here: every command imports this file, and most never need the query.
     const [{countEntries}, {Diagnostics}] = await Promise.all([import('../store/query.js'), import('../store/diagnostics.js')])
     for (const path of paths) {
-      const having = await countEntries(dir, {filter: {since: filter.since, until: filter.until, where: [`${path}~`]}, profile, diagnostics: new Diagnostics()})
-      if (having === 0) this.warnLine(`audit ${this.id}: hint: no entry${filter.since === undefined && filter.until === undefined ? '' : ' in the time range'} has ${path}`)
+      const having = await countEntries(dir, {
+        filter: {since: filter.since, until: filter.until, where: [`${path}~`]},
+        profile,
+        diagnostics: new Diagnostics(),
+      })
+      if (having === 0)
+        this.warnLine(
+          `audit ${this.id}: hint: no entry${filter.since === undefined && filter.until === undefined ? '' : ' in the time range'} has ${path}`,
+        )
     }
   }
 
@@ -128,7 +149,9 @@ export abstract class AuditCommand extends Command {
     // DEBUG shows the stack too; the message and exit code stay the same (DEBUG=express:* is common).
     if (process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     if (error instanceof AuditError) {
-      this.warnLine(`audit ${this.id}: error: ${error.message}${error instanceof LogDirectoryError && this.dirHint() ? ` (${this.dirHint()})` : ''}`)
+      this.warnLine(
+        `audit ${this.id}: error: ${error.message}${error instanceof LogDirectoryError && this.dirHint() ? ` (${this.dirHint()})` : ''}`,
+      )
       return this.exit(error.exitCode)
     }
     if (error instanceof UnreadableFileError) {
@@ -137,7 +160,8 @@ export abstract class AuditCommand extends Command {
     }
     if (error instanceof Errors.CLIError) {
       // Flag and argument errors from the parser come over several lines: fold them into one.
-      const reason = error.message.split('\n')
+      const reason = error.message
+        .split('\n')
         .map((line) => line.trim())
         .filter((line) => line !== '' && !/^(See more help with|The following errors? occurred)/.test(line))
         .join(': ')

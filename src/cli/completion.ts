@@ -32,19 +32,30 @@ function short(text = ''): string {
   return line.length > 70 ? `${line.slice(0, 69)}…` : line
 }
 
-const names = (flag: CompletionFlag) => [`--${flag.name}`, ...(flag.aliases ?? []).map((a) => `--${a}`), ...(flag.char ? [`-${flag.char}`] : [])]
+const names = (flag: CompletionFlag) => [
+  `--${flag.name}`,
+  ...(flag.aliases ?? []).map((a) => `--${a}`),
+  ...(flag.char ? [`-${flag.char}`] : []),
+]
 const words = (list: readonly string[]) => list.join(' ')
 
 function bash(bin: string, commands: CompletionCommand[]): string {
   const fn = `_${bin.replace(/\W/g, '_')}_complete`
-  const cases = commands.filter((c) => c.id !== 'help').map((command) => {
-    const valueCases = command.flags.filter((f) => f.takesValue).map((flag) => `        ${names(flag).join('|')}) COMPREPLY=(${flag.options ? `$(compgen -W '${words(flag.options)}' -- "$cur")` : '$(compgen -f -- "$cur")'}); return ;;`)
-    return [
-      `    ${command.id})`,
-      ...(valueCases.length > 0 ? ['      case "$prev" in', ...valueCases, '      esac'] : []),
-      `      COMPREPLY=($(compgen -W '${words([...(command.argOptions ?? []), ...command.flags.flatMap(names)])}' -- "$cur")) ;;`,
-    ].join('\n')
-  })
+  const cases = commands
+    .filter((c) => c.id !== 'help')
+    .map((command) => {
+      const valueCases = command.flags
+        .filter((f) => f.takesValue)
+        .map(
+          (flag) =>
+            `        ${names(flag).join('|')}) COMPREPLY=(${flag.options ? `$(compgen -W '${words(flag.options)}' -- "$cur")` : '$(compgen -f -- "$cur")'}); return ;;`,
+        )
+      return [
+        `    ${command.id})`,
+        ...(valueCases.length > 0 ? ['      case "$prev" in', ...valueCases, '      esac'] : []),
+        `      COMPREPLY=($(compgen -W '${words([...(command.argOptions ?? []), ...command.flags.flatMap(names)])}' -- "$cur")) ;;`,
+      ].join('\n')
+    })
   return `# ${bin} completion for bash. Load it with: source <(${bin} completion bash)
 ${fn}() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}"
@@ -62,17 +73,21 @@ complete -o default -F ${fn} ${bin}
 }
 
 /** Text inside a zsh _arguments spec in single quotes: no quote, and brackets and colons escaped. */
-const zshText = (text: string) => short(text).replace(/'/g, '\'\\\'\'').replace(/([[\]:\\])/g, '\\$1')
+const zshText = (text: string) =>
+  short(text)
+    .replace(/'/g, "'\\''")
+    .replace(/([[\]:\\])/g, '\\$1')
 
 function zsh(bin: string, commands: CompletionCommand[]): string {
-  const specs = (command: CompletionCommand) => command.flags.map((flag) => {
-    const all = names(flag)
-    const exclusion = flag.multiple ? '*' : `(${all.join(' ')})`
-    const value = flag.takesValue ? (flag.options ? `:${flag.name}:(${words(flag.options)})` : `:${flag.name}:_files`) : ''
-    // zsh brace expansion needs a comma: a flag with one name is written out.
-    const spelled = all.length > 1 ? `'${exclusion}'{${all.join(',')}}'` : `'${exclusion}${all[0]}`
-    return `${spelled}[${zshText(flag.description ?? '')}]${value}'`
-  })
+  const specs = (command: CompletionCommand) =>
+    command.flags.map((flag) => {
+      const all = names(flag)
+      const exclusion = flag.multiple ? '*' : `(${all.join(' ')})`
+      const value = flag.takesValue ? (flag.options ? `:${flag.name}:(${words(flag.options)})` : `:${flag.name}:_files`) : ''
+      // zsh brace expansion needs a comma: a flag with one name is written out.
+      const spelled = all.length > 1 ? `'${exclusion}'{${all.join(',')}}'` : `'${exclusion}${all[0]}`
+      return `${spelled}[${zshText(flag.description ?? '')}]${value}'`
+    })
   return `#compdef ${bin}
 # ${bin} completion for zsh. Save it as _${bin} in a directory of $fpath, or: source <(${bin} completion zsh)
 _${bin}() {
@@ -86,7 +101,10 @@ ${commands.map((c) => `    '${c.id}:${zshText(c.summary ?? '')}'`).join('\n')}
   fi
   case $words[2] in
     help) _describe command commands ;;
-${commands.filter((c) => c.id !== 'help').map((c) => `    ${c.id}) _arguments -s ${[...specs(c), ...(c.argOptions ? [`'1:${c.id}:(${words(c.argOptions)})'`] : [])].join(' ')} ;;`).join('\n')}
+${commands
+  .filter((c) => c.id !== 'help')
+  .map((c) => `    ${c.id}) _arguments -s ${[...specs(c), ...(c.argOptions ? [`'1:${c.id}:(${words(c.argOptions)})'`] : [])].join(' ')} ;;`)
+  .join('\n')}
   esac
 }
 if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
@@ -97,7 +115,7 @@ fi
 `
 }
 
-const fishText = (text: string) => `'${short(text).replace(/\\/g, '\\\\').replace(/'/g, '\\\'')}'`
+const fishText = (text: string) => `'${short(text).replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
 
 function fish(bin: string, commands: CompletionCommand[]): string {
   const lines = [
@@ -105,7 +123,9 @@ function fish(bin: string, commands: CompletionCommand[]): string {
     `complete -c ${bin} -f`,
     ...commands.map((c) => `complete -c ${bin} -n __fish_use_subcommand -a ${c.id} -d ${fishText(c.summary ?? '')}`),
     `complete -c ${bin} -n '__fish_seen_subcommand_from help' -a '${words(commands.map((c) => c.id))}'`,
-    ...commands.filter((c) => c.argOptions).map((c) => `complete -c ${bin} -n '__fish_seen_subcommand_from ${c.id}' -a '${words(c.argOptions!)}'`),
+    ...commands
+      .filter((c) => c.argOptions)
+      .map((c) => `complete -c ${bin} -n '__fish_seen_subcommand_from ${c.id}' -a '${words(c.argOptions!)}'`),
   ]
   for (const command of commands) {
     for (const flag of command.flags) {

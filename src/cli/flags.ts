@@ -10,15 +10,48 @@ export const LEVEL_NAMES = [...LEVELS, 'warn', 'err']
 
 /** The filter flags every reading command takes. */
 export const filterFlags = {
-  since: Flags.string({aliases: ['from'], char: 'S', description: 'entries at or after this time (RFC 3339, 2026-11-02, 15m, -3h, "1 hour ago", 2d, 1M for a month, 1y, today, yesterday, this-week, recent, now); alias --from', helpGroup: 'FILTER'}),
-  until: Flags.string({aliases: ['to'], char: 'U', description: 'entries before this time (same forms as --since); alias --to', helpGroup: 'FILTER'}),
-  event: Flags.string({char: 'e', multiple: true, description: 'event name or glob, e.g. auth.* (repeatable: any of them)', helpGroup: 'FILTER'}),
-  level: Flags.string({char: 'l', description: `minimum level: ${LEVELS.join(', ')} (warn and err accepted)`, options: LEVEL_NAMES, helpGroup: 'FILTER'}),
+  since: Flags.string({
+    aliases: ['from'],
+    char: 'S',
+    description:
+      'entries at or after this time (RFC 3339, 2026-11-02, 15m, -3h, "1 hour ago", 2d, 1M for a month, 1y, today, yesterday, this-week, recent, now); alias --from',
+    helpGroup: 'FILTER',
+  }),
+  until: Flags.string({
+    aliases: ['to'],
+    char: 'U',
+    description: 'entries before this time (same forms as --since); alias --to',
+    helpGroup: 'FILTER',
+  }),
+  event: Flags.string({
+    char: 'e',
+    multiple: true,
+    description: 'event name or glob, e.g. auth.* (repeatable: any of them)',
+    helpGroup: 'FILTER',
+  }),
+  level: Flags.string({
+    char: 'l',
+    description: `minimum level: ${LEVELS.join(', ')} (warn and err accepted)`,
+    options: LEVEL_NAMES,
+    helpGroup: 'FILTER',
+  }),
   actor: Flags.string({char: 'a', multiple: true, description: 'actor (repeatable: any of them)', helpGroup: 'FILTER'}),
-  where: Flags.string({char: 'w', multiple: true, description: 'field condition PATH=VALUE, PATH!=VALUE, PATH~REGEX or PATH!~REGEX, e.g. details.ip=10.0.0.5 (repeatable: all of them)', helpGroup: 'FILTER'}),
+  where: Flags.string({
+    char: 'w',
+    multiple: true,
+    description: 'field condition PATH=VALUE, PATH!=VALUE, PATH~REGEX or PATH!~REGEX, e.g. details.ip=10.0.0.5 (repeatable: all of them)',
+    helpGroup: 'FILTER',
+  }),
   grep: Flags.string({char: 'g', description: 'regular expression the raw line must match', helpGroup: 'FILTER'}),
-  local: Flags.boolean({description: 'show times, and read dates and day names, in the local time zone instead of UTC', helpGroup: 'FILTER'}),
-  profile: Flags.custom<Profile>({description: 'read every file as this format instead of recognising it by content', options: ['native', 'loki'], helpGroup: 'FILTER'})(),
+  local: Flags.boolean({
+    description: 'show times, and read dates and day names, in the local time zone instead of UTC',
+    helpGroup: 'FILTER',
+  }),
+  profile: Flags.custom<Profile>({
+    description: 'read every file as this format instead of recognising it by content',
+    options: ['native', 'loki'],
+    helpGroup: 'FILTER',
+  })(),
 }
 
 export interface FilterFlagValues {
@@ -59,7 +92,9 @@ export function tidyWhere(where: string[]): {where: string[]; hints: string[]} {
     const [, path, op, operand] = m
     const head = path.split('.', 1)[0]
     if (!ENTRY_MEMBERS.includes(head)) {
-      hints.push(`--where "${condition}": entries have no member "${head}" (they have ${ENTRY_MEMBERS.join(', ')}); did you mean details.${path}?`)
+      hints.push(
+        `--where "${condition}": entries have no member "${head}" (they have ${ENTRY_MEMBERS.join(', ')}); did you mean details.${path}?`,
+      )
     }
     return `${path}${op}${operand}`
   })
@@ -96,7 +131,7 @@ export function filterSpecFromFlags(flags: FilterFlagValues, now: number, defaul
 /** --format, for every command whose answer is a stream of entries: the names come from the codec registry. */
 export const formatFlag = Flags.option({
   char: 'o',
-  description: 'output format (the codecs of the registry; see the README\'s Formats section)',
+  description: "output format (the codecs of the registry; see the README's Formats section)",
   options: CODEC_NAMES,
   default: 'pretty',
 })

@@ -1,7 +1,7 @@
 import type {Hook} from '@oclif/core'
 
 import {EXIT} from '../errors.js'
-import {sanitizeLine} from '../formats/sanitize.js'
+import {sanitizeLine} from '../text/sanitize.js'
 
 /** Edit distance with adjacent swaps (Damerau), so `serach` is one step from `search`. */
 export function editDistance(a: string, b: string): number {
@@ -27,7 +27,7 @@ export function suggestCommands(typed: string, ids: string[]): string[] {
 }
 
 /** `audit serach`: one line in the style of every other error, with what was probably meant. */
-const hook: Hook.CommandNotFound = async function ({config, id}) {
+const hook: Hook.CommandNotFound = async ({config, id}) => {
   const ids = config.commands.filter((c) => !c.hidden).map((c) => c.id)
   const [best] = suggestCommands(id, ids)
   const meant = best ? `; did you mean ${best}?` : ''

@@ -1,5 +1,5 @@
 import {EXIT} from '../errors.js'
-import {sanitizeLine} from '../formats/sanitize.js'
+import {sanitizeLine} from '../text/sanitize.js'
 import {describeFsError} from '../store/files.js'
 
 let installed = false

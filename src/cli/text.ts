@@ -4,5 +4,14 @@
  */
 export function paragraphs(strings: TemplateStringsArray, ...values: unknown[]): string {
   const text = strings.reduce((out, part, i) => out + part + (i < values.length ? String(values[i]) : ''), '')
-  return text.split(/\n[ \t]*\n/).map((paragraph) => paragraph.split('\n').map((line) => line.trim()).join(' ').trim()).join('\n\n')
+  return text
+    .split(/\n[ \t]*\n/)
+    .map((paragraph) =>
+      paragraph
+        .split('\n')
+        .map((line) => line.trim())
+        .join(' ')
+        .trim(),
+    )
+    .join('\n\n')
 }

@@ -12,7 +12,11 @@ The script is made from the same metadata as --help, so it never lists a flag th
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> bash > ~/.local/share/bash-completion/completions/audit',
-    {description: 'bash, for this shell (add the line to ~/.bashrc to keep it):', command: 'source <(<%= config.bin %> <%= command.id %> bash)'},
+    {
+      description: 'bash, for this shell (add the line to ~/.bashrc to keep it):',
+      command: 'source <(<%= config.bin %> <%= command.id %> bash)',
+    },
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, not a template
     {description: 'zsh, into a directory of $fpath:', command: '<%= config.bin %> <%= command.id %> zsh > "${fpath[1]}/_audit"'},
     {description: 'fish:', command: '<%= config.bin %> <%= command.id %> fish > ~/.config/fish/completions/audit.fish'},
   ]
@@ -30,20 +34,24 @@ The script is made from the same metadata as --help, so it never lists a flag th
 
   async run(): Promise<void> {
     const {args} = await this.parse(Completion)
-    const commands: CompletionCommand[] = this.config.commands.filter((c) => !c.hidden).map((c) => ({
-      id: c.id,
-      summary: (c.summary ?? c.description?.split('\n', 1)[0])?.replaceAll('<%= config.bin %>', this.config.bin),
-      argOptions: Object.values(c.args ?? {})[0]?.options,
-      flags: Object.values(c.flags).filter((f) => !f.hidden).map((f) => ({
-        name: f.name,
-        char: f.char,
-        aliases: f.aliases,
-        description: f.summary ?? f.description,
-        takesValue: f.type === 'option',
-        options: f.type === 'option' ? f.options : undefined,
-        multiple: f.type === 'option' && f.multiple,
-      })),
-    }))
+    const commands: CompletionCommand[] = this.config.commands
+      .filter((c) => !c.hidden)
+      .map((c) => ({
+        id: c.id,
+        summary: (c.summary ?? c.description?.split('\n', 1)[0])?.replaceAll('<%= config.bin %>', this.config.bin),
+        argOptions: Object.values(c.args ?? {})[0]?.options,
+        flags: Object.values(c.flags)
+          .filter((f) => !f.hidden)
+          .map((f) => ({
+            name: f.name,
+            char: f.char,
+            aliases: f.aliases,
+            description: f.summary ?? f.description,
+            takesValue: f.type === 'option',
+            options: f.type === 'option' ? f.options : undefined,
+            multiple: f.type === 'option' && f.multiple,
+          })),
+      }))
     process.stdout.write(completionScript(args.shell as (typeof SHELLS)[number], this.config.bin, commands))
   }
 }

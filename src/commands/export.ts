@@ -11,11 +11,13 @@ import {type ExportResult, runExport} from '../export/run.js'
 import {CODEC_NAMES} from '../formats/registry.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import {FileSink} from '../transport/file.js'
+import type {Sink} from '../transport/sink.js'
 import {StreamSink} from '../transport/stream.js'
 
 export default class Export extends AuditCommand {
   static override summary = 'Export entries in SIEM formats, as evidence bundles, or to a SIEM'
-  static override description = `Writes the entries that match the filters (the same as search's) in a SIEM format to stdout, a file (atomic, 0600), a syslog server or an HTTP ingestion API. --since-last STATE exports only what came after the last run's last delivered entry. --archive makes an evidence bundle with a manifest of hashes and the chain's verify result; --check BUNDLE re-checks one (exit 1 on any mismatch). Exit 0 when the export was delivered (also when nothing was new), 3 when a destination failed.`
+  static override description =
+    `Writes the entries that match the filters (the same as search's) in a SIEM format to stdout, a file (atomic, 0600), a syslog server or an HTTP ingestion API. --since-last STATE exports only what came after the last run's last delivered entry. --archive makes an evidence bundle with a manifest of hashes and the chain's verify result; --check BUNDLE re-checks one (exit 1 on any mismatch). Exit 0 when the export was delivered (also when nothing was new), 3 when a destination failed.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --format cef --since yesterday --until today --output audit.cef',
@@ -28,18 +30,47 @@ export default class Export extends AuditCommand {
   ]
 
   static override flags = {
-    format: Flags.option({char: 'o', description: 'output format (default jsonl; csv: fixed columns; --to http picks its own)', options: CODEC_NAMES.filter((n) => n !== 'pretty')})(),
-    'format-option': Flags.string({multiple: true, description: 'a codec option KEY=VALUE, e.g. vendor=Acme for cef, index=logs-audit for ecs-bulk (repeatable)'}),
-    fields: Flags.string({multiple: true, description: 'keep only these dotted fields of each document (JSON-shaped formats; comma-separated or repeated)'}),
+    format: Flags.option({
+      char: 'o',
+      description: 'output format (default jsonl; csv: fixed columns; --to http picks its own)',
+      options: CODEC_NAMES.filter((n) => n !== 'pretty'),
+    })(),
+    'format-option': Flags.string({
+      multiple: true,
+      description: 'a codec option KEY=VALUE, e.g. vendor=Acme for cef, index=logs-audit for ecs-bulk (repeatable)',
+    }),
+    fields: Flags.string({
+      multiple: true,
+      description: 'keep only these dotted fields of each document (JSON-shaped formats; comma-separated or repeated)',
+    }),
     'exclude-fields': Flags.string({multiple: true, description: 'drop these dotted fields of each document (JSON-shaped formats)'}),
     output: Flags.string({char: 'O', description: 'file to write (atomically, mode 0600), or - for stdout (default)', exclusive: ['to']}),
-    to: Flags.string({description: 'send to udp://, tcp://, tls:// (syslog) or http(s)://…/_bulk, …/services/collector/event, …/loki/api/v1/push'}),
-    'since-last': Flags.string({description: 'state file: export only entries after the last delivered one, then record the new last one (for cron)'}),
-    archive: Flags.option({description: 'write an evidence bundle (export, manifest.json with hashes and verify result) to --output', options: ['zip', 'tar.gz'] as const, exclusive: ['to']})(),
-    'include-source': Flags.boolean({description: 'with --archive: add the original log files the entries came from', dependsOn: ['archive']}),
-    check: Flags.string({description: 're-check a bundle against its manifest instead of exporting (exit 1 on any mismatch)', exclusive: ['to', 'output', 'archive', 'since-last']}),
-    redact: Flags.string({multiple: true, description: 'replace the value at this path (actor, details.email, details.*.token) in what is exported (repeatable)'}),
-    'pseudonymize-ip': Flags.boolean({description: 'replace IP addresses by keyed HMAC pseudonyms (key: $AUDIT_PSEUDONYMIZE_KEY or config)'}),
+    to: Flags.string({
+      description: 'send to udp://, tcp://, tls:// (syslog) or http(s)://…/_bulk, …/services/collector/event, …/loki/api/v1/push',
+    }),
+    'since-last': Flags.string({
+      description: 'state file: export only entries after the last delivered one, then record the new last one (for cron)',
+    }),
+    archive: Flags.option({
+      description: 'write an evidence bundle (export, manifest.json with hashes and verify result) to --output',
+      options: ['zip', 'tar.gz'] as const,
+      exclusive: ['to'],
+    })(),
+    'include-source': Flags.boolean({
+      description: 'with --archive: add the original log files the entries came from',
+      dependsOn: ['archive'],
+    }),
+    check: Flags.string({
+      description: 're-check a bundle against its manifest instead of exporting (exit 1 on any mismatch)',
+      exclusive: ['to', 'output', 'archive', 'since-last'],
+    }),
+    redact: Flags.string({
+      multiple: true,
+      description: 'replace the value at this path (actor, details.email, details.*.token) in what is exported (repeatable)',
+    }),
+    'pseudonymize-ip': Flags.boolean({
+      description: 'replace IP addresses by keyed HMAC pseudonyms (key: $AUDIT_PSEUDONYMIZE_KEY or config)',
+    }),
     ca: Flags.string({description: 'TLS: CA certificate file(s) to trust for --to'}),
     cert: Flags.string({description: 'TLS: client certificate file for --to'}),
     key: Flags.string({description: 'TLS: client key file for --to'}),
@@ -69,23 +100,74 @@ export default class Export extends AuditCommand {
     }
     if (flags['pseudonymize-ip']) {
       const key = process.env.AUDIT_PSEUDONYMIZE_KEY || config.export.pseudonymize_key
-      if (!key || key.length < 16) throw new UserError('--pseudonymize-ip: no key of at least 16 characters in $AUDIT_PSEUDONYMIZE_KEY or config export.pseudonymize_key')
+      if (!key || key.length < 16)
+        throw new UserError(
+          '--pseudonymize-ip: no key of at least 16 characters in $AUDIT_PSEUDONYMIZE_KEY or config export.pseudonymize_key',
+        )
       privacy.pseudonymizeKey = key
     }
-    if (flags['include-source'] && (flags.redact || flags['pseudonymize-ip'])) throw new UserError('--include-source would put the unredacted log in the bundle: not with --redact or --pseudonymize-ip')
+    if (flags['include-source'] && (flags.redact || flags['pseudonymize-ip']))
+      throw new UserError('--include-source would put the unredacted log in the bundle: not with --redact or --pseudonymize-ip')
     const progress = process.stderr.isTTY ? (n: number) => process.stderr.write(`\rexported ${n} entries`) : undefined
-    const common = {dir: config.dir, filter, profile: flags.profile, format, formatOptions, projection, privacy, sinceLast: flags['since-last'], diagnostics, onProgress: progress, context: {local: flags.local}}
+    const common = {
+      dir: config.dir,
+      filter,
+      profile: flags.profile,
+      format,
+      formatOptions,
+      projection,
+      privacy,
+      sinceLast: flags['since-last'],
+      diagnostics,
+      onProgress: progress,
+      context: {local: flags.local},
+    }
 
     let result: ExportResult
     if (flags.archive) {
       if (!flags.output || flags.output === '-') throw new UserError('--archive needs --output FILE for the bundle')
-      const query = Object.fromEntries(Object.entries({since: flags.since, until: flags.until, event: flags.event, level: flags.level, actor: flags.actor, where: flags.where, grep: flags.grep, profile: flags.profile,
-        fields: flags.fields, exclude_fields: flags['exclude-fields'], redact: flags.redact, pseudonymize_ip: flags['pseudonymize-ip'] || undefined, since_last: flags['since-last']}).filter(([, v]) => v !== undefined))
-      ;({result} = await exportBundle({...common, output: flags.output, kind: flags.archive, includeSource: flags['include-source'], toolVersion: this.config.version, query, since: filter.since, until: filter.until}))
+      const query = Object.fromEntries(
+        Object.entries({
+          since: flags.since,
+          until: flags.until,
+          event: flags.event,
+          level: flags.level,
+          actor: flags.actor,
+          where: flags.where,
+          grep: flags.grep,
+          profile: flags.profile,
+          fields: flags.fields,
+          exclude_fields: flags['exclude-fields'],
+          redact: flags.redact,
+          pseudonymize_ip: flags['pseudonymize-ip'] || undefined,
+          since_last: flags['since-last'],
+        }).filter(([, v]) => v !== undefined),
+      )
+      ;({result} = await exportBundle({
+        ...common,
+        output: flags.output,
+        kind: flags.archive,
+        includeSource: flags['include-source'],
+        toolVersion: this.config.version,
+        query,
+        since: filter.since,
+        until: filter.until,
+      }))
     } else {
-      let sink
-      if (flags.to) sink = await openDestination(flags.to, {format, ca: flags.ca, cert: flags.cert, key: flags.key, batchCount: flags['batch-size'], batchBytes: flags['batch-bytes'], retries: flags.retries,
-        hecToken: process.env.AUDIT_HEC_TOKEN || config.export.hec_token || undefined, esApiKey: process.env.AUDIT_ES_API_KEY || undefined, lokiTenant: process.env.AUDIT_LOKI_TENANT || undefined})
+      let sink: Sink
+      if (flags.to)
+        sink = await openDestination(flags.to, {
+          format,
+          ca: flags.ca,
+          cert: flags.cert,
+          key: flags.key,
+          batchCount: flags['batch-size'],
+          batchBytes: flags['batch-bytes'],
+          retries: flags.retries,
+          hecToken: process.env.AUDIT_HEC_TOKEN || config.export.hec_token || undefined,
+          esApiKey: process.env.AUDIT_ES_API_KEY || undefined,
+          lokiTenant: process.env.AUDIT_LOKI_TENANT || undefined,
+        })
       else if (flags.output && flags.output !== '-') sink = await FileSink.open(flags.output)
       else sink = new StreamSink()
       const stdout = sink instanceof StreamSink ? sink : undefined
@@ -93,14 +175,17 @@ export default class Export extends AuditCommand {
     }
     if (progress && result.exported >= 50_000) process.stderr.write('\n')
     if (result.privacy) this.warnLine(`audit export: ${privacySummary(result.privacy, privacy)}`)
-    if (result.cutShort && flags['since-last']) this.warnLine('audit export: stdout was closed before the end; the --since-last state was not advanced')
+    if (result.cutShort && flags['since-last'])
+      this.warnLine('audit export: stdout was closed before the end; the --since-last state was not advanced')
     for (const line of diagnostics.lines()) this.warnLine(line)
   }
 
   private async check(path: string): Promise<void> {
     const {manifest, kind, problems} = await checkBundle(path)
     if (problems.length === 0 && manifest) {
-      process.stdout.write(`${path}: OK (${kind}, ${manifest.files.length} files, ${manifest.entries} entries, chain ${manifest.verify.valid ? 'valid' : 'NOT valid'} when bundled)\n`)
+      process.stdout.write(
+        `${path}: OK (${kind}, ${manifest.files.length} files, ${manifest.entries} entries, chain ${manifest.verify.valid ? 'valid' : 'NOT valid'} when bundled)\n`,
+      )
       return
     }
     for (const problem of problems) this.warnLine(`audit export: ${path}: ${problem}`)
@@ -122,6 +207,7 @@ function parseFormatOptions(values: string[] | undefined): Record<string, string
 function privacySummary(counts: {redacted: number; pseudonymized: number}, options: PrivacyOptions): string {
   const parts: string[] = []
   if (options.redact) parts.push(`redacted ${counts.redacted} ${counts.redacted === 1 ? 'value' : 'values'} (${options.redact.join(', ')})`)
-  if (options.pseudonymizeKey) parts.push(`pseudonymized ${counts.pseudonymized} IP ${counts.pseudonymized === 1 ? 'address' : 'addresses'}`)
+  if (options.pseudonymizeKey)
+    parts.push(`pseudonymized ${counts.pseudonymized} IP ${counts.pseudonymized === 1 ? 'address' : 'addresses'}`)
   return parts.join('; ')
 }

@@ -2,12 +2,13 @@ import {Flags} from '@oclif/core'
 
 import {AuditCommand, UserError} from '../cli/base.js'
 import {paragraphs} from '../cli/text.js'
-import {safeJson} from '../formats/sanitize.js'
+import {safeJson} from '../text/sanitize.js'
 import {CheckpointError, generateKeyPair} from '../integrity/checkpoint.js'
 
 export default class Keygen extends AuditCommand {
   static override summary = 'Make an Ed25519 key pair for signing checkpoints (audit seal)'
-  static override description = paragraphs`Writes audit-seal.key (the private key, PEM PKCS#8, mode 0600) and audit-seal.pub (the public key,
+  static override description =
+    paragraphs`Writes audit-seal.key (the private key, PEM PKCS#8, mode 0600) and audit-seal.pub (the public key,
 PEM SPKI) into the directory given, creating it with mode 0700. Never overwrites an existing key.
 Keep the private key away from the logs (another user, host or a secrets store): whoever can write
 the logs must not be able to sign checkpoints. Give the public key to whoever runs audit verify.`
@@ -34,8 +35,10 @@ the logs must not be able to sign checkpoints. Give the public key to whoever ru
       if (error instanceof CheckpointError) throw new UserError(error.message)
       throw error
     }
-    process.stdout.write(flags.json
-      ? `${safeJson(result, 2)}\n`
-      : `private key: ${result.privatePath}\npublic key:  ${result.publicPath}\nkey id:      ${result.keyId}\n`)
+    process.stdout.write(
+      flags.json
+        ? `${safeJson(result, 2)}\n`
+        : `private key: ${result.privatePath}\npublic key:  ${result.publicPath}\nkey id:      ${result.keyId}\n`,
+    )
   }
 }

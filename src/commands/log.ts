@@ -5,7 +5,7 @@ import {LEVEL_NAMES} from '../cli/flags.js'
 import {paragraphs} from '../cli/text.js'
 import type {Config} from '../config/schema.js'
 import {LEVELS, levelRank, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
-import {safeJson} from '../formats/sanitize.js'
+import {safeJson} from '../text/sanitize.js'
 import {readAtMost} from '../store/files.js'
 import {AuditWriter, checkWriteInput, defaultActor, jsonProblem, WriteInputError} from '../store/writer.js'
 
@@ -42,9 +42,12 @@ async function readSource(path: string, source: string): Promise<string> {
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    throw new UserError(`${source}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message}`)
+    throw new UserError(
+      `${source}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message}`,
+    )
   }
-  if (bytes.length > MAX_LINE_BYTES) throw new UserError(`${source}: over ${MAX_LINE_BYTES} bytes; readers accept at most ${MAX_LINE_BYTES} per entry`)
+  if (bytes.length > MAX_LINE_BYTES)
+    throw new UserError(`${source}: over ${MAX_LINE_BYTES} bytes; readers accept at most ${MAX_LINE_BYTES} per entry`)
   return bytes.toString('utf8')
 }
 
@@ -52,7 +55,8 @@ async function readSource(path: string, source: string): Promise<string> {
 function droppedBecause(config: Config, input: {event: string; level: string}): string {
   if (!config.enabled) return 'writing is disabled (enabled: false, or AUDIT_DISABLED)'
   const level = parseLevel(input.level)
-  if (level && levelRank(level) < levelRank(config.level)) return `level ${level} is below the configured level ${config.level} (level, or AUDIT_LEVEL)`
+  if (level && levelRank(level) < levelRank(config.level))
+    return `level ${level} is below the configured level ${config.level} (level, or AUDIT_LEVEL)`
   return `event ${input.event} matches exclude_events`
 }
 
@@ -70,36 +74,57 @@ written. --prune applies retention now instead of (or after) appending.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> auth.fail --actor bob --level warning --detail ip=10.0.0.5',
     `<%= config.bin %> <%= command.id %> deploy.finish --details-json '{"version":"1.4.2","ok":true}'`,
-    'jq -n \'{files: 3}\' | <%= config.bin %> <%= command.id %> backup.done -',
+    "jq -n '{files: 3}' | <%= config.bin %> <%= command.id %> backup.done -",
     '<%= config.bin %> <%= command.id %> --prune --retention-days 90',
   ]
 
   static override args = {
     // ignoreStdin: oclif would otherwise fill a missing argument from piped input, which is --details-file -'s.
-    event: Args.string({description: 'event name, category.action[.more] in lowercase [a-z0-9_-] segments (e.g. auth.login)', ignoreStdin: true}),
+    event: Args.string({
+      description: 'event name, category.action[.more] in lowercase [a-z0-9_-] segments (e.g. auth.login)',
+      ignoreStdin: true,
+    }),
     details: Args.string({description: '"-" to read the details JSON object from standard input', ignoreStdin: true}),
   }
 
   static override flags = {
-    level: Flags.string({char: 'l', description: `entry level: ${LEVELS.join(', ')} (warn and err accepted)`, options: LEVEL_NAMES, default: 'info'}),
+    level: Flags.string({
+      char: 'l',
+      description: `entry level: ${LEVELS.join(', ')} (warn and err accepted)`,
+      options: LEVEL_NAMES,
+      default: 'info',
+    }),
     actor: Flags.string({char: 'a', description: 'who did it (default: the OS user running the command)'}),
     detail: Flags.string({char: 'D', multiple: true, description: 'a details member KEY=VALUE, value kept as a string (repeatable)'}),
     'details-json': Flags.string({description: 'details as a JSON object'}),
     'details-file': Flags.string({description: 'file holding the details JSON object ("-": standard input)'}),
-    prune: Flags.boolean({description: 'apply retention now: record the files older than retention_days in a chained audit.retention event, then remove them'}),
-    'retention-days': Flags.integer({description: 'retention for this run (default: config retention_days, $AUDIT_RETENTION_DAYS)', min: 0}),
+    prune: Flags.boolean({
+      description: 'apply retention now: record the files older than retention_days in a chained audit.retention event, then remove them',
+    }),
+    'retention-days': Flags.integer({
+      description: 'retention for this run (default: config retention_days, $AUDIT_RETENTION_DAYS)',
+      min: 0,
+    }),
     json: Flags.boolean({description: 'print the appended entry (and with --prune the removed files) as JSON'}),
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Log)
     if (!args.event && !flags.prune) throw new UserError('missing EVENT (or --prune)')
-    if (args.details !== undefined && args.details !== '-') throw new UserError(`unexpected argument "${args.details}": only "-" (details from standard input) may follow EVENT`)
-    const sources = [flags['details-json'] === undefined ? '' : '--details-json', flags['details-file'] === undefined ? '' : '--details-file', args.details === '-' ? '"-"' : ''].filter(Boolean)
+    if (args.details !== undefined && args.details !== '-')
+      throw new UserError(`unexpected argument "${args.details}": only "-" (details from standard input) may follow EVENT`)
+    const sources = [
+      flags['details-json'] === undefined ? '' : '--details-json',
+      flags['details-file'] === undefined ? '' : '--details-file',
+      args.details === '-' ? '"-"' : '',
+    ].filter(Boolean)
     if (sources.length > 1) throw new UserError(`${sources.join(' and ')}: give the details JSON one way only`)
     const details = args.event ? await this.details(flags, args.details === '-') : {}
     const config = this.settings(flags, flags['retention-days'] === undefined ? {} : {retention_days: flags['retention-days']})
-    if (flags.prune && config.retention_days === 0) throw new UserError('--prune: retention_days is 0 (keep everything); set it with --retention-days, $AUDIT_RETENTION_DAYS or the config')
+    if (flags.prune && config.retention_days === 0)
+      throw new UserError(
+        '--prune: retention_days is 0 (keep everything); set it with --retention-days, $AUDIT_RETENTION_DAYS or the config',
+      )
 
     // Bad input is refused before the directory is touched (opening creates it and repairs a torn line).
     const input = {event: args.event ?? '', level: flags.level, actor: flags.actor ?? defaultActor(), details}
@@ -115,7 +140,11 @@ written. --prune applies retention now instead of (or after) appending.`
 
     // Test-only: shifts the writer's clock, so tests can write "on another day" through the real binary.
     const offset = Number(process.env.AUDIT_TEST_NOW_OFFSET_MS ?? 0)
-    const writer = await AuditWriter.open(config.dir, {...config, now: offset ? () => Date.now() + offset : undefined, onError: (error) => this.warnLine(`audit log: warning: ${error.message}`)})
+    const writer = await AuditWriter.open(config.dir, {
+      ...config,
+      now: offset ? () => Date.now() + offset : undefined,
+      onError: (error) => this.warnLine(`audit log: warning: ${error.message}`),
+    })
     try {
       const written = args.event ? await writer.write(input) : undefined
       const removed = flags.prune ? await writer.prune() : undefined
@@ -123,7 +152,9 @@ written. --prune applies retention now instead of (or after) appending.`
       const dropped = args.event && !written ? droppedBecause(config, input) : undefined
       if (dropped) this.warnLine(`audit log: not written: ${dropped}`)
       if (flags.json) {
-        const out = flags.prune ? {entry: written?.entry ?? null, ...(dropped ? {dropped} : {}), removed} : written?.entry ?? {dropped: true, reason: dropped}
+        const out = flags.prune
+          ? {entry: written?.entry ?? null, ...(dropped ? {dropped} : {}), removed}
+          : (written?.entry ?? {dropped: true, reason: dropped})
         process.stdout.write(`${safeJson(out)}\n`)
       }
     } catch (error) {
@@ -134,10 +165,17 @@ written. --prune applies retention now instead of (or after) appending.`
   }
 
   /** Details from the JSON source (if any) with the --detail pairs on top. */
-  private async details(flags: {detail?: string[]; 'details-json'?: string; 'details-file'?: string}, stdin: boolean): Promise<Record<string, unknown>> {
+  private async details(
+    flags: {detail?: string[]; 'details-json'?: string; 'details-file'?: string},
+    stdin: boolean,
+  ): Promise<Record<string, unknown>> {
     let details: Record<string, unknown> = {}
     if (flags['details-json'] !== undefined) details = parseDetails(flags['details-json'], '--details-json')
-    else if (flags['details-file'] !== undefined) details = parseDetails(await readSource(flags['details-file'], `--details-file ${flags['details-file']}`), `--details-file ${flags['details-file']}`)
+    else if (flags['details-file'] !== undefined)
+      details = parseDetails(
+        await readSource(flags['details-file'], `--details-file ${flags['details-file']}`),
+        `--details-file ${flags['details-file']}`,
+      )
     else if (stdin) details = parseDetails(await readSource('-', 'standard input'), 'standard input')
     for (const pair of flags.detail ?? []) {
       const eq = pair.indexOf('=')

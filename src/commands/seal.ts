@@ -2,11 +2,11 @@ import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
 import {paragraphs} from '../cli/text.js'
-import {safeJson} from '../formats/sanitize.js'
+import {safeJson} from '../text/sanitize.js'
 import {CheckpointError, loadPrivateKey} from '../integrity/checkpoint.js'
 import {SealError, sealDirectory} from '../integrity/seal.js'
 import {count, VerifyError} from '../integrity/verify.js'
-import {formatProblem} from './verify.js'
+import {formatProblem} from '../integrity/render.js'
 
 export default class Seal extends AuditCommand {
   static override summary = 'Append a signed checkpoint of the chain head (run it from cron)'
@@ -26,7 +26,11 @@ another seal held the lock for too long.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --key /etc/auditkit/keys/audit-seal.key',
-    {description: 'Keep the checkpoints out of reach of whoever writes the logs:', command: '<%= config.bin %> <%= command.id %> --dir /var/log/myapp/audit --key /etc/auditkit/keys/audit-seal.key --checkpoints /srv/seal/myapp.checkpoints'},
+    {
+      description: 'Keep the checkpoints out of reach of whoever writes the logs:',
+      command:
+        '<%= config.bin %> <%= command.id %> --dir /var/log/myapp/audit --key /etc/auditkit/keys/audit-seal.key --checkpoints /srv/seal/myapp.checkpoints',
+    },
   ]
 
   static override flags = {
@@ -42,7 +46,11 @@ another seal held the lock for too long.`
     try {
       const key = await loadPrivateKey(flags.key)
       // The retention policy (config retention_days) holds for what is sealed as for what is verified.
-      result = await sealDirectory(config.dir, key, {checkpoints: flags.checkpoints, retentionDays: config.retention_days, onProblem: flags.json ? undefined : (p) => this.warnLine(formatProblem(p))})
+      result = await sealDirectory(config.dir, key, {
+        checkpoints: flags.checkpoints,
+        retentionDays: config.retention_days,
+        onProblem: flags.json ? undefined : (p) => this.warnLine(formatProblem(p)),
+      })
     } catch (error) {
       if (error instanceof VerifyError || error instanceof CheckpointError) throw new UserError(error.message)
       if (error instanceof SealError) throw new UserError(error.message, EXIT.negative)
@@ -53,7 +61,9 @@ another seal held the lock for too long.`
     if (flags.json) {
       process.stdout.write(`${safeJson(checkpoint ? {sealed: true, path, checkpoint} : {sealed: false, path, report}, 2)}\n`)
     } else if (checkpoint) {
-      process.stdout.write(`sealed checkpoint #${checkpoint.index}: ${count(checkpoint.entries, 'entry', 'entries')}, head ${checkpoint.file}:${checkpoint.line} ${checkpoint.hash} -> ${path}\n`)
+      process.stdout.write(
+        `sealed checkpoint #${checkpoint.index}: ${count(checkpoint.entries, 'entry', 'entries')}, head ${checkpoint.file}:${checkpoint.line} ${checkpoint.hash} -> ${path}\n`,
+      )
     } else {
       const n = report.problems.length + report.problemsOmitted
       this.warnLine(`audit seal: not sealed: the log does not verify (${count(n, 'problem')}; see audit verify)`)

@@ -12,7 +12,9 @@ export default class Search extends AuditCommand {
   static override summary = 'Find entries by event, level, actor, field, text and time across all files'
   // Written out: oclif's generated synopsis would show --limit, --offset and --reverse as
   // excluding each other, where only --count excludes them.
-  static override usage = ['<%= command.id %> [-c | [-o <format>] [-n <value>] [--offset <value>] [-r]] [--all] [FILTER FLAGS] [GLOBAL FLAGS]']
+  static override usage = [
+    '<%= command.id %> [-c | [-o <format>] [-n <value>] [--offset <value>] [-r]] [--all] [FILTER FLAGS] [GLOBAL FLAGS]',
+  ]
   static override description = paragraphs`Reads every log file of the directory in chain order (plain and gzipped parts, and loki-mode
 logs) and prints the entries that match all the filters given. Time bounds skip whole files by the
 date in their name. Exit 0 when something matched, 1 when nothing did, 2 on bad usage, 3 when a log
@@ -22,7 +24,10 @@ file could not be read (the answer is then incomplete; the warning names the fil
     '<%= config.bin %> <%= command.id %> --event "auth.*" --since 1h',
     '<%= config.bin %> <%= command.id %> --event auth.fail --actor mallory --format csv > fails.csv',
     '<%= config.bin %> <%= command.id %> --where details.ip=10.0.0.5 --reverse --limit 10',
-    {description: 'Count yesterday\'s chat and generate calls:', command: '<%= config.bin %> <%= command.id %> --where "details.path~^/api/(chat|generate)" --since yesterday --until today --count'},
+    {
+      description: "Count yesterday's chat and generate calls:",
+      command: '<%= config.bin %> <%= command.id %> --where "details.path~^/api/(chat|generate)" --since yesterday --until today --count',
+    },
     '<%= config.bin %> <%= command.id %> --level error --format jsonl | jq .details',
   ]
 
@@ -50,7 +55,14 @@ file could not be read (the answer is then incomplete; the warning names the fil
       const out = new Output()
       const format = createFormat(flags.format, {local: flags.local, paint: await this.paint(flags)})
       if (format.begin) await out.write(format.begin)
-      for await (const batch of queryEntries(config.dir, {filter, profile, diagnostics, reverse: flags.reverse, offset: flags.offset, limit: flags.limit})) {
+      for await (const batch of queryEntries(config.dir, {
+        filter,
+        profile,
+        diagnostics,
+        reverse: flags.reverse,
+        offset: flags.offset,
+        limit: flags.limit,
+      })) {
         for (const located of batch) await out.write(format.encode(located, found++))
         if (out.isClosed) break
       }

@@ -7,7 +7,7 @@ import {AuditCommand, EXIT} from '../cli/base.js'
 import {Progress} from '../cli/progress.js'
 import {paragraphs} from '../cli/text.js'
 import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
-import {safeJson} from '../formats/sanitize.js'
+import {safeJson} from '../text/sanitize.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
 import {DEFAULT_WINDOW_MS, defaultRange, summarize} from '../summary/summarize.js'
 
@@ -48,13 +48,22 @@ Exit 0 when entries were found, 1 when none, 3 when a log file could not be read
     let unreadable: Problem | undefined
     if (!flags.all && spec.since === undefined) {
       // With only --until, the default window is the 24 hours before it.
-      if (spec.until === undefined) ({since: spec.since, until: spec.until, logEnded, unreadable} = await defaultRange(config.dir, now, profile))
+      if (spec.until === undefined)
+        ({since: spec.since, until: spec.until, logEnded, unreadable} = await defaultRange(config.dir, now, profile))
       else spec.since = spec.until - DEFAULT_WINDOW_MS
     }
     const diagnostics = new Diagnostics()
     const cacheDir = flags['no-cache'] ? undefined : join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'auditkit')
     const progress = Progress.forTerminal()
-    const report = await summarize(config.dir, {filter: spec, profile, diagnostics, topActors: flags.top, cacheDir, local: flags.local, onProgress: progress && ((p) => progress.show(`summarizing: file ${p.done}/${p.files}`))})
+    const report = await summarize(config.dir, {
+      filter: spec,
+      profile,
+      diagnostics,
+      topActors: flags.top,
+      cacheDir,
+      local: flags.local,
+      onProgress: progress && ((p) => progress.show(`summarizing: file ${p.done}/${p.files}`)),
+    })
     progress?.clear()
     // The range was chosen without a file that could not be read; told once, if the report's own reading did not meet it.
     if (unreadable && !diagnostics.counts().unreadable) diagnostics.report(unreadable)

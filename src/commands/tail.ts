@@ -17,7 +17,8 @@ import {FORWARD_FORMATS, forwardBatches, forwardEncoder} from '../transport/forw
 
 export default class Tail extends AuditCommand {
   static override summary = 'Print the last entries; -f follows new ones across rotation and compression'
-  static override description = paragraphs`Prints the last N entries across the rotated files (reading the newest file backwards, so it is fast
+  static override description =
+    paragraphs`Prints the last N entries across the rotated files (reading the newest file backwards, so it is fast
 whatever the log size). With --follow it then prints entries as they are appended, and keeps going
 across midnight rotation, size rotation and the old part being gzipped, with no entry skipped or
 repeated. Log text is stripped of control characters and escape sequences before it reaches the terminal.`
@@ -34,15 +35,35 @@ repeated. Log text is stripped of control characters and escape sequences before
 
   static override flags = {
     lines: Flags.integer({char: 'n', description: 'how many entries to print first', default: 20, min: 0}),
-    follow: Flags.boolean({char: 'f', description: 'then print new entries as they are appended, across rotation and compression, until interrupted'}),
+    follow: Flags.boolean({
+      char: 'f',
+      description: 'then print new entries as they are appended, across rotation and compression, until interrupted',
+    }),
     format: formatFlag(),
-    forward: Flags.string({description: 'send the entries to a syslog server instead of printing them: udp://HOST[:514], tcp://HOST[:514][?framing=octet-counting], tls://HOST[:6514]', helpGroup: 'FORWARD'}),
-    'forward-format': Flags.option({description: 'what --forward sends: rfc5424 (MSGID and structured data), rfc3164, or syslog (through syslog-client; udp and tcp only)', options: FORWARD_FORMATS, default: 'rfc5424', helpGroup: 'FORWARD'})(),
-    facility: Flags.string({description: 'syslog facility for --forward and the syslog formats: local0 … local7, user, auth, … or 0-23 (default local0)', helpGroup: 'FORWARD'}),
-    ca: Flags.string({description: 'tls: file of CA certificates to trust (default: the system\'s)', helpGroup: 'FORWARD'}),
+    forward: Flags.string({
+      description:
+        'send the entries to a syslog server instead of printing them: udp://HOST[:514], tcp://HOST[:514][?framing=octet-counting], tls://HOST[:6514]',
+      helpGroup: 'FORWARD',
+    }),
+    'forward-format': Flags.option({
+      description:
+        'what --forward sends: rfc5424 (MSGID and structured data), rfc3164, or syslog (through syslog-client; udp and tcp only)',
+      options: FORWARD_FORMATS,
+      default: 'rfc5424',
+      helpGroup: 'FORWARD',
+    })(),
+    facility: Flags.string({
+      description: 'syslog facility for --forward and the syslog formats: local0 … local7, user, auth, … or 0-23 (default local0)',
+      helpGroup: 'FORWARD',
+    }),
+    ca: Flags.string({description: "tls: file of CA certificates to trust (default: the system's)", helpGroup: 'FORWARD'}),
     cert: Flags.string({description: 'tls: client certificate file', helpGroup: 'FORWARD'}),
     key: Flags.string({description: 'tls: client key file', helpGroup: 'FORWARD'}),
-    cursor: Flags.string({description: 'with --forward -f: file recording the last entry handed over (file, line, chain hash); a restart resumes after it (at-least-once)', helpGroup: 'FORWARD'}),
+    cursor: Flags.string({
+      description:
+        'with --forward -f: file recording the last entry handed over (file, line, chain hash); a restart resumes after it (at-least-once)',
+      helpGroup: 'FORWARD',
+    }),
     ...filterFlags,
   }
 
@@ -54,11 +75,14 @@ repeated. Log text is stripped of control characters and escape sequences before
     const profile = flags.profile
     const files = await listLogFiles(config.dir, filter)
     if (flags.forward) return this.forward(flags, config.dir, filter, files)
-    if (flags.cursor || flags['forward-format'] !== 'rfc5424' || flags.ca || flags.cert || flags.key) throw new UserError('--cursor, --forward-format, --ca, --cert and --key go with --forward')
+    if (flags.cursor || flags['forward-format'] !== 'rfc5424' || flags.ca || flags.cert || flags.key)
+      throw new UserError('--cursor, --forward-format, --ca, --cert and --key go with --forward')
     const {entries, end} = await readLastEntries(files, flags.lines, {filter, profile, diagnostics})
     const out = new Output()
-    const options = flags.facility && ['syslog', 'rfc5424', 'rfc3164'].includes(flags.format) ? {facility: facilityValue(flags.facility)} : undefined
-    if (flags.facility && !options) throw new UserError(`--facility applies to the syslog formats and --forward, not --format ${flags.format}`)
+    const options =
+      flags.facility && ['syslog', 'rfc5424', 'rfc3164'].includes(flags.format) ? {facility: facilityValue(flags.facility)} : undefined
+    if (flags.facility && !options)
+      throw new UserError(`--facility applies to the syslog formats and --forward, not --format ${flags.format}`)
     const format = createFormat(flags.format, {local: flags.local, paint: await this.paint(flags), options})
     let index = 0
     if (format.begin) await out.write(format.begin)
@@ -97,7 +121,14 @@ repeated. Log text is stripped of control characters and escape sequences before
     const cursor = flags.cursor ? new CursorFile(flags.cursor) : undefined
     const recorded = cursor?.read()
     const warn = (message: string) => this.warnLine(`audit tail: warning: ${message}`)
-    const sink = await openSink(flags.forward as string, {format, ca: flags.ca, cert: flags.cert, key: flags.key, origin: '--forward', onWarning: warn})
+    const sink = await openSink(flags.forward as string, {
+      format,
+      ca: flags.ca,
+      cert: flags.cert,
+      key: flags.key,
+      origin: '--forward',
+      onWarning: warn,
+    })
     const stop = new AbortController()
     const onSignal = () => stop.abort()
     process.once('SIGINT', onSignal).once('SIGTERM', onSignal)

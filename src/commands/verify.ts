@@ -3,39 +3,10 @@ import {Flags} from '@oclif/core'
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
 import {Progress} from '../cli/progress.js'
 import {paragraphs} from '../cli/text.js'
-import {safeJson, sanitizeLine} from '../formats/sanitize.js'
+import {safeJson} from '../text/sanitize.js'
+import {formatProblem, renderReport} from '../integrity/render.js'
 import {CheckpointError, loadPublicKey} from '../integrity/checkpoint.js'
-import {type ChainProfile, count, type VerifyProblem, type VerifyReport, VerifyError, verifyDirectory} from '../integrity/verify.js'
-
-/** One problem, in the style of `aws cloudtrail validate-logs`. */
-export function formatProblem(p: VerifyProblem): string {
-  const where = p.kind === 'checkpoint-file' ? `Checkpoint file ${p.file}` : p.kind === 'no-log-files' ? 'Log directory' : `Log file ${p.file}`
-  return `${where}${p.line === undefined ? '' : ` line ${p.line}`} INVALID: ${p.message}`
-}
-
-export function renderReport(report: VerifyReport, verbose: boolean): string {
-  const out: string[] = []
-  const present = report.files.filter((f) => !f.missing)
-  const profiles = [...new Set(present.map((f) => f.profile))].join(', ')
-  const missing = report.files.length - present.length
-  out.push(`Results for ${report.dir}: ${count(present.length, 'log file')}${profiles ? ` (profile ${profiles})` : ''}${missing > 0 ? `, ${missing} missing` : ''}`)
-  if (verbose) for (const f of report.files) out.push(`Log file ${f.file} ${f.missing ? 'MISSING' : f.valid ? `valid (${count(f.entries, 'entry', 'entries')})` : `INVALID (${count(f.problems, 'problem')})`}`)
-  out.push(`${report.filesValid}/${count(report.files.length, 'log file')} valid, ${report.filesInvalid} invalid`)
-  out.push(`${count(report.entries, 'entry', 'entries')} checked${report.unchained > 0 ? `, ${report.unchained} unchained (unprotected)` : ''}`)
-  out.push(`First problem: ${report.firstProblem ? `${report.firstProblem.file}${report.firstProblem.line === undefined ? '' : `:${report.firstProblem.line}`}` : 'none'}`)
-  out.push(`Chain head: ${report.head ? `${report.head.file}:${report.head.line} ${report.head.hash}` : 'none'}`)
-  const cp = report.checkpoints
-  if (cp) {
-    out.push(`Checkpoints: ${cp.count} in ${cp.file}, ${cp.signaturesChecked ? `signatures checked with key ${cp.keyId}` : 'signatures NOT checked (no --pubkey)'}`)
-  } else {
-    out.push('Checkpoints: none (see audit seal)')
-  }
-  out.push(`Not sealed: ${count(report.notSealed, 'entry', 'entries')}${cp ? ' after the last checkpoint that holds' : ''}`)
-  for (const note of report.notes) out.push(`Note: ${note}`)
-  const problems = report.problems.length + report.problemsOmitted
-  out.push(report.valid ? 'Verdict: VALID' : `Verdict: INVALID (${count(problems, 'problem')})`)
-  return out.map((line) => `${sanitizeLine(line)}\n`).join('')
-}
+import {type ChainProfile, type VerifyReport, VerifyError, verifyDirectory} from '../integrity/verify.js'
 
 export default class Verify extends AuditCommand {
   static override summary = 'Verify the hash chain and the signed checkpoints of a log directory'
@@ -66,17 +37,32 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --dir /var/log/myapp/audit',
-    {description: 'Check the checkpoints kept on another host, and their signatures:', command: '<%= config.bin %> <%= command.id %> --pubkey /etc/auditkit/audit-seal.pub --checkpoints /srv/seal/audit.checkpoints'},
+    {
+      description: 'Check the checkpoints kept on another host, and their signatures:',
+      command: '<%= config.bin %> <%= command.id %> --pubkey /etc/auditkit/audit-seal.pub --checkpoints /srv/seal/audit.checkpoints',
+    },
     '<%= config.bin %> <%= command.id %> --dir ~/.loki/dashboard/audit --profile loki --json',
     '<%= config.bin %> <%= command.id %> --pubkey /etc/auditkit/audit-seal.pub --retention-days 90',
   ]
 
   static override flags = {
-    profile: Flags.string({description: 'verify every file with this profile instead of recognising each by content', options: ['native', 'loki']}),
+    profile: Flags.string({
+      description: 'verify every file with this profile instead of recognising each by content',
+      options: ['native', 'loki'],
+    }),
     pubkey: Flags.string({description: 'Ed25519 public key (PEM, from audit keygen) to check checkpoint signatures with'}),
-    checkpoints: Flags.string({description: 'checkpoint file written by audit seal (default: audit.checkpoints in the log directory, when present)'}),
-    strict: Flags.boolean({description: 'also parse every line whose hash links: duplicate keys, members not as the writer writes them, entries failing the event model (slower)'}),
-    'retention-days': Flags.integer({min: 0, description: 'the retention policy: a file pruned before its entries were this many days old is a problem, whatever its audit.retention entry says (default: config retention_days, $AUDIT_RETENTION_DAYS; 0: no policy)'}),
+    checkpoints: Flags.string({
+      description: 'checkpoint file written by audit seal (default: audit.checkpoints in the log directory, when present)',
+    }),
+    strict: Flags.boolean({
+      description:
+        'also parse every line whose hash links: duplicate keys, members not as the writer writes them, entries failing the event model (slower)',
+    }),
+    'retention-days': Flags.integer({
+      min: 0,
+      description:
+        'the retention policy: a file pruned before its entries were this many days old is a problem, whatever its audit.retention entry says (default: config retention_days, $AUDIT_RETENTION_DAYS; 0: no policy)',
+    }),
     verbose: Flags.boolean({char: 'v', description: 'list valid files too'}),
     json: Flags.boolean({description: 'print the report as one JSON document (problems included, nothing on stderr)'}),
   }
@@ -94,10 +80,12 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
         pubkey,
         strict: flags.strict,
         retentionDays: config.retention_days,
-        onProblem: flags.json ? undefined : (p) => {
-          progress?.clear()
-          this.warnLine(formatProblem(p))
-        },
+        onProblem: flags.json
+          ? undefined
+          : (p) => {
+              progress?.clear()
+              this.warnLine(formatProblem(p))
+            },
         onProgress: progress && ((p) => progress.show(`verifying: ${p.entries} entries, file ${p.fileIndex + 1}/${p.files}`)),
       })
       progress?.clear()

@@ -71,11 +71,14 @@ function readYaml(file: string): unknown {
   let text: string
   try {
     const bytes = readAtMost(file, MAX_CONFIG_BYTES)
-    if (bytes.length > MAX_CONFIG_BYTES) throw new ConfigError(`config ${file}: over ${MAX_CONFIG_BYTES} bytes, more than a config file may hold`)
+    if (bytes.length > MAX_CONFIG_BYTES)
+      throw new ConfigError(`config ${file}: over ${MAX_CONFIG_BYTES} bytes, more than a config file may hold`)
     text = bytes.toString('utf8')
   } catch (error) {
     if (error instanceof ConfigError) throw error
-    throw new ConfigError(`config ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`)
+    throw new ConfigError(
+      `config ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+    )
   }
   try {
     return parseYaml(text) ?? {}
@@ -90,7 +93,11 @@ export function findConfigFile(options: LoadOptions): {path: string; required: b
   if (options.file) return {path: resolve(options.cwd ?? '.', options.file), required: true}
   if (env.AUDIT_CONFIG) return {path: env.AUDIT_CONFIG, required: true}
   const xdgConfig = env.XDG_CONFIG_HOME || join(homedir(), '.config')
-  const candidates = [join(options.cwd ?? process.cwd(), '.auditkit', 'config.yaml'), join(xdgConfig, 'auditkit', 'config.yaml'), '/etc/auditkit/config.yaml']
+  const candidates = [
+    join(options.cwd ?? process.cwd(), '.auditkit', 'config.yaml'),
+    join(xdgConfig, 'auditkit', 'config.yaml'),
+    '/etc/auditkit/config.yaml',
+  ]
   const found = candidates.find((c) => existsSync(c))
   return found ? {path: found, required: false} : undefined
 }
@@ -147,7 +154,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv): DeepPartial<Config> {
       const issue = parsed.error.issues[0]
       const name = names.get(issue.path.join('.'))
       const value = name === undefined ? undefined : env[name]
-      throw new ConfigError(name === undefined ? `environment: ${describe(parsed.error)}` : `environment ${name}="${value}": ${issue.message} (setting "${issue.path.join('.')}")`)
+      throw new ConfigError(
+        name === undefined
+          ? `environment: ${describe(parsed.error)}`
+          : `environment ${name}="${value}": ${issue.message} (setting "${issue.path.join('.')}")`,
+      )
     }
     return parsed.data as DeepPartial<Config>
   }
@@ -160,9 +171,16 @@ function merge<T extends Record<string, unknown>>(base: T, over: DeepPartial<T> 
   for (const [key, value] of Object.entries(over)) {
     if (value === undefined) continue
     const current = out[key]
-    out[key] = value !== null && typeof value === 'object' && !Array.isArray(value) && current !== null && typeof current === 'object' && !Array.isArray(current) && key !== 'metadata'
-      ? merge(current as Record<string, unknown>, value as Record<string, unknown>)
-      : value
+    out[key] =
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      current !== null &&
+      typeof current === 'object' &&
+      !Array.isArray(current) &&
+      key !== 'metadata'
+        ? merge(current as Record<string, unknown>, value as Record<string, unknown>)
+        : value
   }
   return out as T
 }

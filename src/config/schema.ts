@@ -12,12 +12,15 @@ export function makeConfigSchemas(z: typeof Z) {
     dir: z.string(),
     enabled: z.boolean(),
     // `warn` and `err` are accepted here as everywhere else, and stored as the canonical names.
-    level: z.preprocess((value) => (typeof value === 'string' ? parseLevel(value) ?? value : value), z.enum(LEVELS)),
+    level: z.preprocess((value) => (typeof value === 'string' ? (parseLevel(value) ?? value) : value), z.enum(LEVELS)),
     exclude_events: z.array(z.string().min(1)),
     include_metadata: z.boolean(),
-    metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    metadata: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
       // The writer fills these itself: an entry's provenance is not a setting.
-      .refine((extras) => !['hostname', 'pid', 'version'].some((key) => Object.hasOwn(extras, key)), {error: 'hostname, pid and version are filled in by auditkit; choose other names for extras'}),
+      .refine((extras) => !['hostname', 'pid', 'version'].some((key) => Object.hasOwn(extras, key)), {
+        error: 'hostname, pid and version are filled in by auditkit; choose other names for extras',
+      }),
     integrity: z.boolean(),
     max_file_size: z.number().nonnegative(),
     compress: z.boolean(),
@@ -29,7 +32,9 @@ export function makeConfigSchemas(z: typeof Z) {
       port: z.number().int().min(1).max(65_535),
       proto: z.enum(['udp', 'tcp', 'tls']),
       // A destination URL (udp://, tcp://[?framing=octet-counting], tls://) instead of host/port/proto.
-      url: z.string().refine((url) => url === '' || /^(udp|tcp|tls):\/\/[^/]/.test(url), {error: 'expected udp://HOST[:PORT], tcp://HOST[:PORT] or tls://HOST[:PORT]'}),
+      url: z.string().refine((url) => url === '' || /^(udp|tcp|tls):\/\/[^/]/.test(url), {
+        error: 'expected udp://HOST[:PORT], tcp://HOST[:PORT] or tls://HOST[:PORT]',
+      }),
       format: z.enum(['rfc5424', 'rfc3164', 'syslog']),
       facility: z.union([z.string().min(1), z.number().int().min(0).max(23)]),
       ca: z.string(),
@@ -57,14 +62,23 @@ export function makeConfigSchemas(z: typeof Z) {
     }),
   })
   /** What a config file may hold: any subset of the keys, each fully valid. */
-  const configFileSchema = configSchema.extend({
-    syslog: configSchema.shape.syslog.partial(),
-    ollama: configSchema.shape.ollama.partial(),
-    // Each analyze group may set some of its keys.
-    analyze: z.strictObject(Object.fromEntries(Object.entries(configSchema.shape.analyze.shape).map(([key, value]) => [key, ('partial' in value ? value.partial() : value).optional()]))),
-    export: configSchema.shape.export.partial(),
-    proxy: configSchema.shape.proxy.partial(),
-  }).partial()
+  const configFileSchema = configSchema
+    .extend({
+      syslog: configSchema.shape.syslog.partial(),
+      ollama: configSchema.shape.ollama.partial(),
+      // Each analyze group may set some of its keys.
+      analyze: z.strictObject(
+        Object.fromEntries(
+          Object.entries(configSchema.shape.analyze.shape).map(([key, value]) => [
+            key,
+            ('partial' in value ? value.partial() : value).optional(),
+          ]),
+        ),
+      ),
+      export: configSchema.shape.export.partial(),
+      proxy: configSchema.shape.proxy.partial(),
+    })
+    .partial()
   return {configSchema, configFileSchema}
 }
 
@@ -78,14 +92,38 @@ function makeAnalyzeSchema(z: typeof Z) {
     baseline_days: z.number().nonnegative(),
     brute_force: z.strictObject({threshold: z.int().min(2), window_minutes: z.number().positive(), events}),
     rate_spike: z.strictObject({min_per_minute: z.int().min(1), factor: z.number().min(1)}),
-    error_spike: z.strictObject({window_minutes: z.int().min(1), min_errors: z.int().min(1), min_ratio: z.number().min(0).max(1), factor: z.number().min(1)}),
-    off_hours: z.strictObject({events, start_hour: hour, end_hour: hour, days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])), timezone: z.string().refine(validZone, {error: 'not a time zone (e.g. UTC, Europe/Paris)'}), ignore_actors: events}),
+    error_spike: z.strictObject({
+      window_minutes: z.int().min(1),
+      min_errors: z.int().min(1),
+      min_ratio: z.number().min(0).max(1),
+      factor: z.number().min(1),
+    }),
+    off_hours: z.strictObject({
+      events,
+      start_hour: hour,
+      end_hour: hour,
+      days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])),
+      timezone: z.string().refine(validZone, {error: 'not a time zone (e.g. UTC, Europe/Paris)'}),
+      ignore_actors: events,
+    }),
     first_seen: z.strictObject({kinds: z.array(z.enum(['actor', 'ip', 'event'])), max_findings: z.int().min(1)}),
     models: z.strictObject({allowed: events}),
     silence: z.strictObject({max_gap_minutes: z.number().positive()}),
     integrity: z.strictObject({enabled: z.boolean()}),
-    llm: z.strictObject({model: z.string().min(1), prompt: z.enum(['general', 'security', 'performance']), num_ctx: z.int().min(1024), timeout_seconds: z.number().positive(), seed: z.int()}),
-    notify: z.strictObject({discord_webhook: z.string(), slack_webhook: z.string(), min_severity: z.enum(['low', 'medium', 'high', 'critical']), dedup_window_minutes: z.number().nonnegative(), state_file: z.string()}),
+    llm: z.strictObject({
+      model: z.string().min(1),
+      prompt: z.enum(['general', 'security', 'performance']),
+      num_ctx: z.int().min(1024),
+      timeout_seconds: z.number().positive(),
+      seed: z.int(),
+    }),
+    notify: z.strictObject({
+      discord_webhook: z.string(),
+      slack_webhook: z.string(),
+      min_severity: z.enum(['low', 'medium', 'high', 'critical']),
+      dedup_window_minutes: z.number().nonnegative(),
+      state_file: z.string(),
+    }),
   })
 }
 

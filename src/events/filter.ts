@@ -1,5 +1,5 @@
 import {AuditError} from '../errors.js'
-import {boundedJson} from '../formats/sanitize.js'
+import {boundedJson} from '../text/sanitize.js'
 import {type Level, type LocatedEntry, levelRank} from './model.js'
 
 /** What the reading commands' filter flags ask for. */
@@ -38,7 +38,10 @@ export interface CompiledFilter {
 
 /** Turns a glob (`*`, `?`) into an anchored regular expression. */
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')
   return new RegExp(`^${body}$`)
 }
 
@@ -80,20 +83,40 @@ function compileWhere(text: string): Clause {
   if (!m) throw new FilterError(`--where "${text}": expected PATH=VALUE, PATH!=VALUE, PATH~REGEX or PATH!~REGEX`)
   const [, path, op, operand] = m
   switch (op) {
-    case '=': return {
-      test: (e) => valueText(getPath(e, path)) === operand,
-      // `level` is normalised on reading (`warn` -> `warning`), and a number has many spellings
-      // (`1000`, `1e3`, `1000.0`), so for those the line may not hold the operand as written.
-      needle: path !== 'level' && operand !== '' && !Number.isFinite(Number(operand)) && VERBATIM.test(operand) && !operand.includes('"') && !operand.includes('\\') ? operand : undefined,
-    }
-    case '!=': return {test: (e) => valueText(getPath(e, path)) !== operand}
+    case '=':
+      return {
+        test: (e) => valueText(getPath(e, path)) === operand,
+        // `level` is normalised on reading (`warn` -> `warning`), and a number has many spellings
+        // (`1000`, `1e3`, `1000.0`), so for those the line may not hold the operand as written.
+        needle:
+          path !== 'level' &&
+          operand !== '' &&
+          !Number.isFinite(Number(operand)) &&
+          VERBATIM.test(operand) &&
+          !operand.includes('"') &&
+          !operand.includes('\\')
+            ? operand
+            : undefined,
+      }
+    case '!=':
+      return {test: (e) => valueText(getPath(e, path)) !== operand}
     case '~': {
       const re = compileRegExp(operand, `--where ${path}~`)
-      return {test: (e) => { const v = valueText(getPath(e, path)); return v !== undefined && re.test(v) }}
+      return {
+        test: (e) => {
+          const v = valueText(getPath(e, path))
+          return v !== undefined && re.test(v)
+        },
+      }
     }
     default: {
       const re = compileRegExp(operand, `--where ${path}!~`)
-      return {test: (e) => { const v = valueText(getPath(e, path)); return v === undefined || !re.test(v) }}
+      return {
+        test: (e) => {
+          const v = valueText(getPath(e, path))
+          return v === undefined || !re.test(v)
+        },
+      }
     }
   }
 }
@@ -129,8 +152,8 @@ export function compileFilter(spec: FilterSpec): CompiledFilter {
   for (const clause of where) if (clause.needle) push(usable([clause.needle]))
 
   // A backslash means an escape may hide a needle's characters: such lines are always parsed.
-  const mayMatchRaw = groups.length === 0 ? undefined
-    : (raw: string) => raw.includes('\\') || groups.every((group) => group.some((n) => raw.includes(n)))
+  const mayMatchRaw =
+    groups.length === 0 ? undefined : (raw: string) => raw.includes('\\') || groups.every((group) => group.some((n) => raw.includes(n)))
 
   return {
     since,

@@ -44,9 +44,22 @@ export function parseTimestamp(text: string): number {
     const minute = digits(text, 14, 2)
     const second = digits(text, 17, 2)
     const ms = digits(text, 20, 3)
-    if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58
-      || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46 || (year | month | day | hour | minute | second | ms) < 0
-      || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
+    if (
+      text.charCodeAt(4) !== 45 ||
+      text.charCodeAt(7) !== 45 ||
+      text.charCodeAt(10) !== 84 ||
+      text.charCodeAt(13) !== 58 ||
+      text.charCodeAt(16) !== 58 ||
+      text.charCodeAt(19) !== 46 ||
+      (year | month | day | hour | minute | second | ms) < 0 ||
+      month < 1 ||
+      month > 12 ||
+      day < 1 ||
+      day > daysInMonth(year, month) ||
+      hour > 23 ||
+      minute > 59 ||
+      second > 59
+    ) {
       return Number.NaN
     }
     return Date.UTC(year, month - 1, day, hour, minute, second, ms)
@@ -71,7 +84,11 @@ function digits(text: string, at: number, count: number): number {
 }
 
 function daysInMonth(year: number, month: number): number {
-  return month === 2 ? ((year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+  return month === 2
+    ? (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+      ? 29
+      : 28
+    : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

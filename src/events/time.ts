@@ -8,14 +8,36 @@ import {AuditError} from '../errors.js'
  */
 
 const UNIT_MS: Record<string, number> = {
-  s: 1000, sec: 1000, secs: 1000, second: 1000, seconds: 1000,
-  m: 60_000, min: 60_000, mins: 60_000, minute: 60_000, minutes: 60_000,
-  h: 3_600_000, hr: 3_600_000, hrs: 3_600_000, hour: 3_600_000, hours: 3_600_000,
-  d: 86_400_000, day: 86_400_000, days: 86_400_000,
-  w: 604_800_000, week: 604_800_000, weeks: 604_800_000,
+  s: 1000,
+  sec: 1000,
+  secs: 1000,
+  second: 1000,
+  seconds: 1000,
+  m: 60_000,
+  min: 60_000,
+  mins: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+  hrs: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  days: 86_400_000,
+  w: 604_800_000,
+  week: 604_800_000,
+  weeks: 604_800_000,
   // As systemd.time(7) and journalctl: a month is 30.44 days, a year 365.25 days.
-  M: 2_629_800_000, mo: 2_629_800_000, month: 2_629_800_000, months: 2_629_800_000,
-  y: 31_557_600_000, yr: 31_557_600_000, year: 31_557_600_000, years: 31_557_600_000,
+  M: 2_629_800_000,
+  mo: 2_629_800_000,
+  month: 2_629_800_000,
+  months: 2_629_800_000,
+  y: 31_557_600_000,
+  yr: 31_557_600_000,
+  year: 31_557_600_000,
+  years: 31_557_600_000,
 }
 
 /** The units as an error lists them. */
@@ -57,11 +79,16 @@ export function parseTimeExpression(input: string, options: TimeOptions = {}): n
   if (text === '') throw new TimeExpressionError('empty time expression')
 
   switch (text) {
-    case 'now': return now
-    case 'recent': return now - RECENT_MS
-    case 'today': return startOfDay(now, local)
-    case 'yesterday': return startOfDay(now, local, -1)
-    case 'tomorrow': return startOfDay(now, local, 1)
+    case 'now':
+      return now
+    case 'recent':
+      return now - RECENT_MS
+    case 'today':
+      return startOfDay(now, local)
+    case 'yesterday':
+      return startOfDay(now, local, -1)
+    case 'tomorrow':
+      return startOfDay(now, local, 1)
     case 'this-week': {
       const weekday = local ? new Date(now).getDay() : new Date(now).getUTCDay()
       return startOfDay(now, local, -((weekday + 6) % 7)) // weeks start on Monday (ISO 8601)
@@ -85,7 +112,15 @@ export function parseTimeExpression(input: string, options: TimeOptions = {}): n
   const dt = DATE_TIME.exec(input.trim())
   if (dt) {
     const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = dt
-    const parts = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Math.floor(Number(`0${frac || '.0'}`) * 1000)] as const
+    const parts = [
+      Number(y),
+      Number(mo) - 1,
+      Number(d),
+      Number(h),
+      Number(mi),
+      Number(s),
+      Math.floor(Number(`0${frac || '.0'}`) * 1000),
+    ] as const
     if (parts[1] > 11 || parts[2] < 1 || parts[2] > 31 || parts[3] > 23 || parts[4] > 59 || parts[5] > 60) {
       throw new TimeExpressionError(`"${input}" is not a valid date or time`)
     }

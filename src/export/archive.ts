@@ -37,7 +37,14 @@ export interface Manifest {
   /** Entries exported from each source file, in chain order. */
   sources: Array<{file: string; entries: number}>
   /** The chain the entries come from, verified as `audit verify` does when the bundle was made. */
-  verify: {valid: boolean; entries: number; problems: number; first_problem: {file: string; line?: number} | null; head: {file: string; line: number; hash: string} | null; not_sealed: number}
+  verify: {
+    valid: boolean
+    entries: number
+    problems: number
+    first_problem: {file: string; line?: number} | null
+    head: {file: string; line: number; hash: string} | null
+    not_sealed: number
+  }
   /** The last checkpoint of the log's checkpoint file, when there is one. */
   checkpoint: {entries: number; hash: string; file: string; line: number; time: string; key_id: string} | null
   /** Every other file in the bundle with its size and sha256. */
@@ -64,7 +71,14 @@ export async function chainEvidence(dir: string): Promise<Pick<Manifest, 'verify
     if (last) checkpoint = {entries: last.entries, hash: last.hash, file: last.file, line: last.line, time: last.time, key_id: last.keyId}
   }
   return {
-    verify: {valid: report.valid, entries: report.entries, problems: report.problems.length + report.problemsOmitted, first_problem: report.firstProblem, head: report.head, not_sealed: report.notSealed},
+    verify: {
+      valid: report.valid,
+      entries: report.entries,
+      problems: report.problems.length + report.problemsOmitted,
+      first_problem: report.firstProblem,
+      head: report.head,
+      not_sealed: report.notSealed,
+    },
     checkpoint,
   }
 }
@@ -80,7 +94,7 @@ export interface BundleInput {
 /** Writes the bundle atomically (temp file, 0600, then rename) with its manifest last. */
 export async function writeBundle({path, kind, files, manifest}: BundleInput): Promise<Manifest> {
   const listed: ManifestFile[] = []
-  for (const [name, source] of files) listed.push({name, ...await hashFile(source)})
+  for (const [name, source] of files) listed.push({name, ...(await hashFile(source))})
   const full: Manifest = {...manifest, files: listed}
   const target = resolve(path)
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`)
@@ -108,8 +122,10 @@ async function readMembers(path: string, take: (name: string, data: AsyncIterabl
   } finally {
     await handle.close()
   }
-  if (head.readUInt32LE(0) === 0x04_03_4B_50) {
-    const zip = await new Promise<yauzl.ZipFile>((ok, fail) => yauzl.open(path, {lazyEntries: true, autoClose: true}, (error, file) => (error ? fail(error) : ok(file))))
+  if (head.readUInt32LE(0) === 0x04_03_4b_50) {
+    const zip = await new Promise<yauzl.ZipFile>((ok, fail) =>
+      yauzl.open(path, {lazyEntries: true, autoClose: true}, (error, file) => (error ? fail(error) : ok(file))),
+    )
     await new Promise<void>((ok, fail) => {
       zip.on('error', fail)
       zip.on('end', ok)
@@ -123,7 +139,7 @@ async function readMembers(path: string, take: (name: string, data: AsyncIterabl
     })
     return 'zip'
   }
-  if (head[0] === 0x1F && head[1] === 0x8B) {
+  if (head[0] === 0x1f && head[1] === 0x8b) {
     const extract = tarStream.extract()
     const done = pipeline(createReadStream(path), createGunzip(), extract)
     for await (const entry of extract) await take(entry.header.name, entry as AsyncIterable<Buffer>)
@@ -175,11 +191,15 @@ export async function checkBundle(path: string): Promise<CheckResult> {
   for (const listed of manifest.files) {
     const found = seen.get(listed.name)
     if (!found) problems.push(`${listed.name}: listed in the manifest, missing from the bundle`)
-    else if (found.sha256 !== listed.sha256 || found.bytes !== listed.bytes) problems.push(`${listed.name}: sha256 ${found.sha256} (${found.bytes} bytes), the manifest says ${listed.sha256} (${listed.bytes} bytes)`)
+    else if (found.sha256 !== listed.sha256 || found.bytes !== listed.bytes)
+      problems.push(
+        `${listed.name}: sha256 ${found.sha256} (${found.bytes} bytes), the manifest says ${listed.sha256} (${listed.bytes} bytes)`,
+      )
     seen.delete(listed.name)
   }
   for (const name of seen.keys()) problems.push(`${name}: in the bundle, not in the manifest`)
   const sourceEntries = (manifest.sources ?? []).reduce((n, s) => n + s.entries, 0)
-  if (sourceEntries !== manifest.entries) problems.push(`${MANIFEST_NAME}: entries ${manifest.entries}, but its sources add up to ${sourceEntries}`)
+  if (sourceEntries !== manifest.entries)
+    problems.push(`${MANIFEST_NAME}: entries ${manifest.entries}, but its sources add up to ${sourceEntries}`)
   return {manifest, kind, problems}
 }

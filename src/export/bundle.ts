@@ -53,7 +53,12 @@ export async function exportBundle(request: BundleRequest): Promise<{result: Exp
             query: request.query,
             format: codec.name,
             entries: done.exported,
-            time_range: {first: done.first?.timestamp ?? null, last: done.last?.timestamp ?? null, since: iso(request.since), until: iso(request.until)},
+            time_range: {
+              first: done.first?.timestamp ?? null,
+              last: done.last?.timestamp ?? null,
+              since: iso(request.since),
+              until: iso(request.until),
+            },
             sources: Object.entries(done.perFile).map(([file, entries]) => ({file, entries})),
             ...evidence,
           },

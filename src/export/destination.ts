@@ -23,7 +23,8 @@ export interface DestinationOptions {
 export function destinationFormat(to: string | undefined, asked: string | undefined): string {
   if (to && /^https?:\/\//i.test(to)) {
     const api = httpApi(parseHttpUrl(to))
-    if (api && asked && asked !== api.codec) throw new AuditError(`--format ${asked}: ${api.api} takes ${api.codec} records (leave --format out)`)
+    if (api && asked && asked !== api.codec)
+      throw new AuditError(`--format ${asked}: ${api.api} takes ${api.codec} records (leave --format out)`)
     if (api) return api.codec
   }
   return asked ?? 'jsonl'
@@ -32,8 +33,18 @@ export function destinationFormat(to: string | undefined, asked: string | undefi
 /** The sink for --to: syslog (udp, tcp, tls) and the HTTP ingestion APIs, all through the transport's openSink. */
 export async function openDestination(url: string, options: DestinationOptions): Promise<Sink> {
   if (/^https?:\/\//i.test(url)) {
-    return openSink(url, {origin: '--to', http: {hecToken: options.hecToken, esApiKey: options.esApiKey, lokiTenant: options.lokiTenant, batchCount: options.batchCount, batchBytes: options.batchBytes, retries: options.retries,
-      tls: readTlsFiles(options)}})
+    return openSink(url, {
+      origin: '--to',
+      http: {
+        hecToken: options.hecToken,
+        esApiKey: options.esApiKey,
+        lokiTenant: options.lokiTenant,
+        batchCount: options.batchCount,
+        batchBytes: options.batchBytes,
+        retries: options.retries,
+        tls: readTlsFiles(options),
+      },
+    })
   }
   return openSink(url, {format: options.format, ca: options.ca, cert: options.cert, key: options.key, origin: '--to'})
 }

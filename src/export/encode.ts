@@ -4,7 +4,7 @@ import type {CodecContext} from '../formats/codec.js'
 import type {EntryFormat} from '../formats/format.js'
 import {FRAMINGS} from '../formats/framing.js'
 import {codecOptions, getCodec} from '../formats/registry.js'
-import {safeJson} from '../formats/sanitize.js'
+import {safeJson} from '../text/sanitize.js'
 import {type Projection, project} from './project.js'
 
 /** `--format csv` in an export means the fixed export columns (issue #10), not search's CSV with file and line. */
@@ -37,7 +37,12 @@ const DOCUMENT: Record<string, (record: string, projection: Projection) => strin
 export const PROJECTABLE = Object.keys(DOCUMENT)
 
 /** The codec with its options and framing, and the projection applied inside each record. */
-export function exportFormat(format: string, options: unknown, projection: Projection | undefined, context: CodecContext = {}): EntryFormat {
+export function exportFormat(
+  format: string,
+  options: unknown,
+  projection: Projection | undefined,
+  context: CodecContext = {},
+): EntryFormat {
   const name = exportCodecName(format)
   const codec = getCodec(name)
   const encoder = codec.create(codecOptions(codec, options, '--format-option'), context)
@@ -45,7 +50,8 @@ export function exportFormat(format: string, options: unknown, projection: Proje
   let encode = (located: LocatedEntry) => encoder.encode(located)
   if (projection && (projection.fields || projection.exclude)) {
     const document = DOCUMENT[name]
-    if (!document) throw new AuditError(`--fields and --exclude-fields apply to the JSON-shaped formats (${PROJECTABLE.join(', ')}), not ${format}`)
+    if (!document)
+      throw new AuditError(`--fields and --exclude-fields apply to the JSON-shaped formats (${PROJECTABLE.join(', ')}), not ${format}`)
     encode = (located) => document(encoder.encode(located), projection)
   }
   return {begin: (encoder.begin ?? '') + frame.begin, encode: (located, index) => frame.frame(encode(located), index), end: frame.end}

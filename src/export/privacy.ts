@@ -28,8 +28,10 @@ export function checkRedactPaths(paths: string[]): void {
   for (const path of paths) {
     const segments = path.split('.')
     if (segments.some((s) => s === '')) throw new AuditError(`--redact "${path}": expected a dotted field path such as details.email`)
-    if (REQUIRED.has(segments[0])) throw new AuditError(`--redact "${path}": ${segments[0]} is needed by every format and cannot be redacted`)
-    if (segments.length > 1 && !['details', 'metadata'].includes(segments[0])) throw new AuditError(`--redact "${path}": only actor, details.… and metadata.… hold values to redact`)
+    if (REQUIRED.has(segments[0]))
+      throw new AuditError(`--redact "${path}": ${segments[0]} is needed by every format and cannot be redacted`)
+    if (segments.length > 1 && !['details', 'metadata'].includes(segments[0]))
+      throw new AuditError(`--redact "${path}": only actor, details.… and metadata.… hold values to redact`)
   }
 }
 
@@ -95,7 +97,12 @@ export function privacyTransform(options: PrivacyOptions): {apply(located: Locat
     counts,
     apply(located) {
       let entry: AuditEntry = located.entry
-      if (key !== undefined) entry = {...entry, details: pseudonymize(entry.details, 0) as Record<string, unknown>, metadata: pseudonymize(entry.metadata, 0) as Record<string, unknown>}
+      if (key !== undefined)
+        entry = {
+          ...entry,
+          details: pseudonymize(entry.details, 0) as Record<string, unknown>,
+          metadata: pseudonymize(entry.metadata, 0) as Record<string, unknown>,
+        }
       for (const path of redact) entry = redactPath(entry as unknown as Record<string, unknown>, path) as unknown as AuditEntry
       return entry === located.entry ? located : {...located, entry}
     },

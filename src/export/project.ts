@@ -11,7 +11,10 @@ const PATH = /^[^.\s]+(\.[^.\s]+)*$/
 /** Splits comma-separated flag values into checked dotted paths. */
 export function parsePaths(values: string[] | undefined, flag: string): string[] | undefined {
   if (!values) return undefined
-  const paths = values.flatMap((v) => v.split(',')).map((p) => p.trim()).filter((p) => p !== '')
+  const paths = values
+    .flatMap((v) => v.split(','))
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
   for (const path of paths) if (!PATH.test(path)) throw new AuditError(`${flag} "${path}": expected a dotted field path such as user.name`)
   return paths
 }
@@ -29,7 +32,7 @@ function pick(document: Record<string, unknown>, path: string[], into: Record<st
     return
   }
   if (!isObject(value)) return
-  const child = isObject(into[head]) ? into[head] as Record<string, unknown> : {}
+  const child = isObject(into[head]) ? (into[head] as Record<string, unknown>) : {}
   pick(value, rest, child)
   if (Object.keys(child).length > 0) into[head] = child
 }

@@ -120,7 +120,11 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
         fromFile += chosen.length
         last = chosen.at(-1)
         first ??= chosen[0]
-        if (request.onProgress && Math.floor(result.exported / PROGRESS_EVERY) > Math.floor((result.exported - chosen.length) / PROGRESS_EVERY)) request.onProgress(result.exported)
+        if (
+          request.onProgress &&
+          Math.floor(result.exported / PROGRESS_EVERY) > Math.floor((result.exported - chosen.length) / PROGRESS_EVERY)
+        )
+          request.onProgress(result.exported)
         if (request.stopped?.()) break outer
       }
       if (fromFile > 0) result.perFile[name] = (result.perFile[name] ?? 0) + fromFile
@@ -158,7 +162,7 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
   const cutShort = request.stopped?.() ?? false
   if (request.sinceLast && !cutShort) {
     // Everything when the sink closed cleanly; else only what an acknowledging sink confirmed.
-    const state = failure === undefined ? pending.at(-1)?.[1] ?? acknowledgedState : acknowledges(sink) ? acknowledgedState : undefined
+    const state = failure === undefined ? (pending.at(-1)?.[1] ?? acknowledgedState) : acknowledges(sink) ? acknowledgedState : undefined
     if (state && (failure === undefined || request.beforeState === undefined)) {
       await writeState(request.sinceLast, state)
       result.stateWritten = true

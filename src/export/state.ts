@@ -24,7 +24,14 @@ export interface ExportState {
 export class StateMismatchError extends AuditError {}
 
 export function stateOf(located: LocatedEntry, now = new Date()): ExportState {
-  return {version: 1, file: basename(located.file), line: located.line, chain_hash: located.entry.chain_hash ?? null, timestamp: located.entry.timestamp, exported_at: now.toISOString()}
+  return {
+    version: 1,
+    file: basename(located.file),
+    line: located.line,
+    chain_hash: located.entry.chain_hash ?? null,
+    timestamp: located.entry.timestamp,
+    exported_at: now.toISOString(),
+  }
 }
 
 /** The state in `path`; undefined when there is none yet (the first run exports everything). */
@@ -43,8 +50,16 @@ export async function readState(path: string): Promise<ExportState | undefined> 
     throw new AuditError(`--since-last ${path}: not an export state (not JSON)`)
   }
   const s = state as Partial<ExportState>
-  if (s === null || typeof s !== 'object' || s.version !== 1 || typeof s.file !== 'string' || !Number.isSafeInteger(s.line) || (s.line as number) < 1
-    || (s.chain_hash !== null && (typeof s.chain_hash !== 'string' || s.chain_hash.length !== 64)) || typeof s.timestamp !== 'string') {
+  if (
+    s === null ||
+    typeof s !== 'object' ||
+    s.version !== 1 ||
+    typeof s.file !== 'string' ||
+    !Number.isSafeInteger(s.line) ||
+    (s.line as number) < 1 ||
+    (s.chain_hash !== null && (typeof s.chain_hash !== 'string' || s.chain_hash.length !== 64)) ||
+    typeof s.timestamp !== 'string'
+  ) {
     throw new AuditError(`--since-last ${path}: not an export state (expected version 1 with file, line, chain_hash, timestamp)`)
   }
   return s as ExportState
@@ -67,7 +82,9 @@ export interface Resume {
 }
 
 function same(located: LocatedEntry, state: ExportState): boolean {
-  return located.line === state.line && located.entry.timestamp === state.timestamp && (located.entry.chain_hash ?? null) === state.chain_hash
+  return (
+    located.line === state.line && located.entry.timestamp === state.timestamp && (located.entry.chain_hash ?? null) === state.chain_hash
+  )
 }
 
 /** The entry at the state's line in `file`, unfiltered, or undefined when the file is shorter. */
@@ -89,21 +106,30 @@ export async function resumePoint(files: LogFile[], state: ExportState, path: st
   const day = parseDay(state.file)
   const candidates = files.filter((f) => f.day === day)
   // The file of the same name first; then the day's other parts, newest first (a rotation moved it there).
-  candidates.sort((a, b) => Number(plainName(b.name) === plainName(state.file)) - Number(plainName(a.name) === plainName(state.file)) || b.part - a.part)
+  candidates.sort(
+    (a, b) => Number(plainName(b.name) === plainName(state.file)) - Number(plainName(a.name) === plainName(state.file)) || b.part - a.part,
+  )
   for (const file of candidates) {
     const found = await entryAtLine(file, state.line, profile)
     if (found && same(found, state)) return {files: files.slice(files.indexOf(file)), afterLine: state.line}
   }
   if (candidates.length > 0 || !state.chain_hash) {
-    throw new StateMismatchError(`--since-last ${path}: the log no longer holds the last exported entry (${state.file}:${state.line}, ${state.timestamp}): the file was changed or rotated away; check with audit verify, or delete the state to export everything`)
+    throw new StateMismatchError(
+      `--since-last ${path}: the log no longer holds the last exported entry (${state.file}:${state.line}, ${state.timestamp}): the file was changed or rotated away; check with audit verify, or delete the state to export everything`,
+    )
   }
   const removed = await retentionRecords(files, profile)
   const index = removed.findIndex((r) => plainName(r.file) === plainName(state.file) && r.last_hash === state.chain_hash)
   if (index < 0) {
-    throw new StateMismatchError(`--since-last ${path}: ${state.file} is gone and no audit.retention record accounts for its last exported entry (${state.timestamp}); check with audit verify, or delete the state to export everything`)
+    throw new StateMismatchError(
+      `--since-last ${path}: ${state.file} is gone and no audit.retention record accounts for its last exported entry (${state.timestamp}); check with audit verify, or delete the state to export everything`,
+    )
   }
   const lost = removed.slice(index + 1).reduce((n, r) => n + r.entries, 0)
-  if (lost > 0) throw new StateMismatchError(`--since-last ${path}: retention removed ${lost} entries after the last exported one (${state.file}:${state.line}) before they were exported`)
+  if (lost > 0)
+    throw new StateMismatchError(
+      `--since-last ${path}: retention removed ${lost} entries after the last exported one (${state.file}:${state.line}) before they were exported`,
+    )
   return {files, afterLine: 0, pruned: true}
 }
 
@@ -116,7 +142,7 @@ async function retentionRecords(files: LogFile[], profile: Profile | undefined):
   const removed: RemovedFile[] = []
   const filter = {matches: (l: LocatedEntry) => l.entry.event === 'audit.retention', lineNeedles: ['"audit.retention"']}
   for await (const batch of readEntryBatches(files, {filter, profile})) {
-    for (const {entry} of batch) if (Array.isArray(entry.details.removed)) removed.push(...entry.details.removed as RemovedFile[])
+    for (const {entry} of batch) if (Array.isArray(entry.details.removed)) removed.push(...(entry.details.removed as RemovedFile[]))
   }
   return removed
 }

@@ -2,13 +2,15 @@ import {z} from 'zod'
 
 import {defineCodec} from './codec.js'
 import {CEF_SEVERITY, hostOf, outcomeOf, pidOf, sourceIpOf} from './event-class.js'
-import {safeJson, sanitizeLine, sanitizeText} from './sanitize.js'
+import {safeJson, sanitizeLine, sanitizeText} from '../text/sanitize.js'
 
 // ArcSight CEF (siem-formats.md §5): `CEF:0|vendor|product|version|class|name|severity|extension`.
 
 /** Header fields: `\` and `|` escaped, no line breaks (folded to spaces), never `=` (spec §5). */
 export function cefHeader(value: string, max: number): string {
-  return sanitizeLine(value).slice(0, max).replace(/[\\|]/g, (c) => `\\${c}`)
+  return sanitizeLine(value)
+    .slice(0, max)
+    .replace(/[\\|]/g, (c) => `\\${c}`)
 }
 
 /** Extension values: `\` and `=` escaped, CR and LF as `\r` and `\n`; `|` left alone (spec §5). */
@@ -18,10 +20,14 @@ export function cefValue(value: string): string {
   return sanitizeText(value, true).replace(/[\\=\r\n]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\${c}`))
 }
 
-// eslint-disable-next-line no-control-regex
 const NEEDS_WORK = /[\\=\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
 
-const headerText = (max: number) => z.string().min(1).max(max).refine((s) => !/[\r\n]/.test(s), {error: 'no line breaks'})
+const headerText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !/[\r\n]/.test(s), {error: 'no line breaks'})
 
 const options = z.strictObject({
   vendor: headerText(63).default('auditkit'),
@@ -45,8 +51,13 @@ export const cefCodec = defineCodec({
     return {
       encode({entry, time}) {
         const event = cefHeader(entry.event, 1023)
-        const pairs = [`rt=${time}`, `cat=${cefValue(entry.event)}`, `act=${cefValue(entry.event.slice(entry.event.indexOf('.') + 1))}`,
-          `suser=${cefValue(entry.actor)}`, `outcome=${outcomeOf(entry)}`]
+        const pairs = [
+          `rt=${time}`,
+          `cat=${cefValue(entry.event)}`,
+          `act=${cefValue(entry.event.slice(entry.event.indexOf('.') + 1))}`,
+          `suser=${cefValue(entry.actor)}`,
+          `outcome=${outcomeOf(entry)}`,
+        ]
         const host = hostOf(entry)
         if (host) pairs.push(`dvchost=${cefValue(host)}`)
         const pid = pidOf(entry)

@@ -1,7 +1,7 @@
 import {defineCodec, NO_OPTIONS} from './codec.js'
 import {csvRecord} from './csv.js'
 import {hostOf} from './event-class.js'
-import {safeJson, sanitizeText} from './sanitize.js'
+import {safeJson, sanitizeText} from '../text/sanitize.js'
 
 const COLUMNS = ['timestamp', 'event', 'level', 'actor', 'details', 'host', 'chain_hash'] as const
 

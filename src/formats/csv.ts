@@ -1,5 +1,5 @@
 import {defineCodec, NO_OPTIONS} from './codec.js'
-import {safeJson, sanitizeText} from './sanitize.js'
+import {safeJson, sanitizeText} from '../text/sanitize.js'
 
 const COLUMNS = ['timestamp', 'event', 'level', 'actor', 'details', 'metadata', 'chain_hash', 'file', 'line'] as const
 
@@ -38,7 +38,13 @@ export const csvCodec = defineCodec({
   create: () => ({
     begin: `${COLUMNS.join(',')}\r\n`,
     encode({entry, file, line}) {
-      return csvRecord(entry, [safeJson(entry.details), safeJson(entry.metadata), sanitizeText(entry.chain_hash ?? ''), sanitizeText(file.slice(file.lastIndexOf('/') + 1)), String(line)])
+      return csvRecord(entry, [
+        safeJson(entry.details),
+        safeJson(entry.metadata),
+        sanitizeText(entry.chain_hash ?? ''),
+        sanitizeText(file.slice(file.lastIndexOf('/') + 1)),
+        String(line),
+      ])
     },
   }),
 })

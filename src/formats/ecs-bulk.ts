@@ -3,7 +3,7 @@ import {z} from 'zod'
 import type {LocatedEntry} from '../events/model.js'
 import {defineCodec} from './codec.js'
 import {ecsDocument, ecsOptions} from './ecs.js'
-import {safeJson} from './sanitize.js'
+import {safeJson} from '../text/sanitize.js'
 
 // Elasticsearch/OpenSearch `_bulk` NDJSON (siem-formats.md §7): a `create` action line, then the
 // ECS document, for every entry, and a final newline. `create` is what data streams accept, and with

@@ -3,7 +3,7 @@ import {z} from 'zod'
 import type {AuditEntry, LocatedEntry} from '../events/model.js'
 import {defineCodec} from './codec.js'
 import {actionOf, familyOf, hostOf, outcomeOf, pidOf, sourceIpOf, SYSLOG_SEVERITY} from './event-class.js'
-import {safeJson} from './sanitize.js'
+import {safeJson} from '../text/sanitize.js'
 
 // Elastic Common Schema (siem-formats.md §7). The core fields used here are stable across 8.x and 9.x.
 
@@ -11,11 +11,26 @@ export const ECS_VERSION = '9.4.0'
 
 /** ECS event.category by event family; a family not listed gets none (it is optional). */
 const CATEGORY: Record<string, string> = {
-  auth: 'authentication', session: 'session', user: 'iam', group: 'iam', role: 'iam', config: 'configuration',
-  api: 'api', process: 'process', file: 'file', network: 'network',
+  auth: 'authentication',
+  session: 'session',
+  user: 'iam',
+  group: 'iam',
+  role: 'iam',
+  config: 'configuration',
+  api: 'api',
+  process: 'process',
+  file: 'file',
+  network: 'network',
 }
 
-const HTTP_TYPE: Record<string, string> = {GET: 'access', HEAD: 'access', POST: 'creation', PUT: 'change', PATCH: 'change', DELETE: 'deletion'}
+const HTTP_TYPE: Record<string, string> = {
+  GET: 'access',
+  HEAD: 'access',
+  POST: 'creation',
+  PUT: 'change',
+  PATCH: 'change',
+  DELETE: 'deletion',
+}
 
 /** event.type, one of those ECS allows with the category (spec §7's table). */
 function ecsType(category: string | undefined, entry: AuditEntry): string {
@@ -29,7 +44,15 @@ function ecsType(category: string | undefined, entry: AuditEntry): string {
     case 'iam':
     case 'configuration':
     case 'file': {
-      return has(/delete|remove/) ? 'deletion' : has(/create|add/) ? 'creation' : has(/change|update|set|write|grant|revoke/) ? 'change' : has(/read|access/) ? 'access' : 'info'
+      return has(/delete|remove/)
+        ? 'deletion'
+        : has(/create|add/)
+          ? 'creation'
+          : has(/change|update|set|write|grant|revoke/)
+            ? 'change'
+            : has(/read|access/)
+              ? 'access'
+              : 'info'
     }
     case 'api': {
       const method = typeof entry.details.method === 'string' ? HTTP_TYPE[entry.details.method.toUpperCase()] : undefined
@@ -79,7 +102,10 @@ export function ecsDocument({entry}: LocatedEntry, {version}: EcsOptions): Recor
 }
 
 export const ecsOptions = z.strictObject({
-  version: z.string().regex(/^\d+\.\d+\.\d+$/, {error: 'an ECS version such as 9.4.0'}).default(ECS_VERSION),
+  version: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, {error: 'an ECS version such as 9.4.0'})
+    .default(ECS_VERSION),
 })
 
 /** One ECS JSON document a line, for Filebeat, Logstash or an ingest pipeline. */

@@ -8,7 +8,8 @@ import type {AuditEntry, Level} from '../events/model.js'
 export type Outcome = 'success' | 'failure' | 'unknown'
 
 const FAILURE = /(^|[._-])(fail|failed|failure|denied|deny|error|reject|rejected|refused|invalid|forbidden|blocked)($|[._-])/
-const SUCCESS = /(^|[._-])(success|succeeded|ok|login|logout|start|end|grant|granted|allow|allowed|create|change|write|read|request|delete)($|[._-])/
+const SUCCESS =
+  /(^|[._-])(success|succeeded|ok|login|logout|start|end|grant|granted|allow|allowed|create|change|write|read|request|delete)($|[._-])/
 
 /** From the event's action (`auth.fail`), then an explicit `details.success`/`details.status`, then the level. */
 export function outcomeOf(entry: AuditEntry): Outcome {
@@ -36,7 +37,7 @@ export function hostOf(entry: AuditEntry): string | undefined {
 /** The writer's process id (metadata.pid), if it is an integer. */
 export function pidOf(entry: AuditEntry): number | undefined {
   const pid = entry.metadata.pid
-  return Number.isSafeInteger(pid) ? pid as number : undefined
+  return Number.isSafeInteger(pid) ? (pid as number) : undefined
 }
 
 const IP_KEYS = ['ip', 'source_ip', 'src_ip', 'client_ip', 'ip_address', 'remote_addr']

@@ -19,6 +19,6 @@ const jsonArray: Framing = {begin: '[', frame: (record, index) => `${index === 0
 /** RFC 6587 §3.4.1: `MSG-LEN SP SYSLOG-MSG`, the length in octets, so a record may hold any byte. */
 const octetCounting: Framing = {begin: '', frame: (record) => `${Buffer.byteLength(record)} ${record}`, end: ''}
 
-export const FRAMINGS = {'newline': newline, 'crlf': crlf, 'json-array': jsonArray, 'octet-counting': octetCounting} as const
+export const FRAMINGS = {newline: newline, crlf: crlf, 'json-array': jsonArray, 'octet-counting': octetCounting} as const
 
 export type FramingName = keyof typeof FRAMINGS

@@ -1,5 +1,5 @@
 import {defineCodec, type Encoder, NO_OPTIONS} from './codec.js'
-import {safeJson} from './sanitize.js'
+import {safeJson} from '../text/sanitize.js'
 
 /** The native-model entry as JSON (loki-mode entries appear mapped), safe to print. */
 const entryJson: Encoder = {encode: ({entry}) => safeJson(entry)}

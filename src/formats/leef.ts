@@ -2,7 +2,7 @@ import {z} from 'zod'
 
 import {defineCodec} from './codec.js'
 import {CEF_SEVERITY, outcomeOf, sourceIpOf} from './event-class.js'
-import {safeJson, sanitizeLine} from './sanitize.js'
+import {safeJson, sanitizeLine} from '../text/sanitize.js'
 
 // IBM QRadar LEEF 2.0 (siem-formats.md §6): `LEEF:2.0|vendor|product|version|eventID|delimiter|attrs`.
 // LEEF defines no escaping, so the delimiter and line breaks are removed from values, `|` from header fields.
@@ -22,14 +22,23 @@ export function leefValue(value: string, delimiter: string): string {
   return sanitizeLine(value).split(delimiter).join('')
 }
 
-const text = (max: number) => z.string().min(1).max(max).refine((s) => !/[\r\n|]/.test(s), {error: 'no line breaks or |'})
+const text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !/[\r\n|]/.test(s), {error: 'no line breaks or |'})
 
 const options = z.strictObject({
   vendor: text(255).default('auditkit'),
   product: text(255).default('auditkit'),
   version: text(255).default('1'),
   // One character; tab is LEEF's default. Not `=`, `|`, a line break or a character that would be stripped anyway.
-  delimiter: z.string().length(1).refine((d) => /^[\t\x21-\x3c\x3e-\x7b\x7d\x7e]$/.test(d), {error: 'one printable character other than = and |, or a tab'}).default('\t'),
+  delimiter: z
+    .string()
+    .length(1)
+    .refine((d) => /^[\t\x21-\x3c\x3e-\x7b\x7d\x7e]$/.test(d), {error: 'one printable character other than = and |, or a tab'})
+    .default('\t'),
 })
 
 /** One LEEF 2.0 line an entry: `devTime` in ms (no format needed), `usrName`, `sev` 1–10, `cat` success/failure. */
@@ -46,7 +55,13 @@ export const leefCodec = defineCodec({
     const value = (v: string) => leefValue(v, delimiter)
     return {
       encode({entry, time}) {
-        const pairs = [`devTime=${time}`, `usrName=${value(entry.actor)}`, `sev=${CEF_SEVERITY[entry.level]}`, `cat=${outcomeOf(entry)}`, `level=${entry.level}`]
+        const pairs = [
+          `devTime=${time}`,
+          `usrName=${value(entry.actor)}`,
+          `sev=${CEF_SEVERITY[entry.level]}`,
+          `cat=${outcomeOf(entry)}`,
+          `level=${entry.level}`,
+        ]
         const ip = sourceIpOf(entry)
         if (ip) pairs.push(`src=${ip}`)
         pairs.push(`details=${value(safeJson(entry.details))}`)

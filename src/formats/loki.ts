@@ -3,7 +3,7 @@ import {z} from 'zod'
 import type {LocatedEntry} from '../events/model.js'
 import {defineCodec} from './codec.js'
 import {hostOf} from './event-class.js'
-import {safeJson, sanitizeLine} from './sanitize.js'
+import {safeJson, sanitizeLine} from '../text/sanitize.js'
 
 // Grafana Loki push JSON (siem-formats.md §9): streams of labels with `[ns-as-string, line]` values.
 // Labels stay low-cardinality (job, event, level, host); actor and chain hash stay in the line.
@@ -14,7 +14,10 @@ export function lokiTime(ms: number): string {
 }
 
 const options = z.strictObject({
-  job: z.string().regex(/^[^\u0000-\u001f"\\]{1,128}$/, {error: 'up to 128 printable characters, no quote or backslash'}).default('auditkit'),
+  job: z
+    .string()
+    .regex(/^[^\u0000-\u001f"\\]{1,128}$/, {error: 'up to 128 printable characters, no quote or backslash'})
+    .default('auditkit'),
 })
 
 /** The labels of an entry's stream. */

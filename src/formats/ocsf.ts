@@ -3,7 +3,7 @@ import {z} from 'zod'
 import type {AuditEntry, Level} from '../events/model.js'
 import {defineCodec} from './codec.js'
 import {actionOf, familyOf, hostOf, type Outcome, outcomeOf, sourceIpOf} from './event-class.js'
-import {safeJson} from './sanitize.js'
+import {safeJson} from '../text/sanitize.js'
 
 // OCSF (siem-formats.md §8): a class per event family, type_uid = class_uid * 100 + activity_id,
 // time in epoch ms, metadata.product and metadata.version (the schema version).
@@ -19,25 +19,89 @@ interface OcsfClass {
   activities: Array<[RegExp, number, string]>
 }
 
-const AUTHENTICATION: OcsfClass = {uid: 3002, name: 'Authentication', category: 3, categoryName: 'Identity & Access Management',
-  activities: [[/logout|logoff|end|stop|close/, 2, 'Logoff'], [/login|logon|fail|success|start|open|auth/, 1, 'Logon']]}
-const API_ACTIVITY: OcsfClass = {uid: 6003, name: 'API Activity', category: 6, categoryName: 'Application Activity',
-  activities: [[/^POST$|create/, 1, 'Create'], [/^GET$|^HEAD$|read|request|get|list/, 2, 'Read'], [/^PUT$|^PATCH$|update|change/, 3, 'Update'], [/^DELETE$|delete/, 4, 'Delete']]}
-const ACCOUNT_CHANGE: OcsfClass = {uid: 3001, name: 'Account Change', category: 3, categoryName: 'Identity & Access Management',
-  activities: [[/create|add/, 1, 'Create'], [/enable/, 2, 'Enable'], [/password_change|password/, 3, 'Password Change'], [/reset/, 4, 'Password Reset'],
-    [/disable/, 5, 'Disable'], [/delete|remove/, 6, 'Delete'], [/unlock/, 12, 'Unlock'], [/lock/, 9, 'Lock']]}
-const GROUP_MANAGEMENT: OcsfClass = {uid: 3006, name: 'Group Management', category: 3, categoryName: 'Identity & Access Management',
-  activities: [[/grant|assign/, 1, 'Assign Privileges'], [/revoke/, 2, 'Revoke Privileges'], [/add|join/, 3, 'Add User'], [/remove|leave/, 4, 'Remove User'], [/delete/, 5, 'Delete'], [/create/, 6, 'Create']]}
-const ENTITY_MANAGEMENT: OcsfClass = {uid: 3004, name: 'Entity Management', category: 3, categoryName: 'Identity & Access Management',
-  activities: [[/create|add|generate/, 1, 'Create'], [/read|get|list/, 2, 'Read'], [/change|update|set|rotate|seal/, 3, 'Update'], [/delete|remove|revoke/, 4, 'Delete']]}
+const AUTHENTICATION: OcsfClass = {
+  uid: 3002,
+  name: 'Authentication',
+  category: 3,
+  categoryName: 'Identity & Access Management',
+  activities: [
+    [/logout|logoff|end|stop|close/, 2, 'Logoff'],
+    [/login|logon|fail|success|start|open|auth/, 1, 'Logon'],
+  ],
+}
+const API_ACTIVITY: OcsfClass = {
+  uid: 6003,
+  name: 'API Activity',
+  category: 6,
+  categoryName: 'Application Activity',
+  activities: [
+    [/^POST$|create/, 1, 'Create'],
+    [/^GET$|^HEAD$|read|request|get|list/, 2, 'Read'],
+    [/^PUT$|^PATCH$|update|change/, 3, 'Update'],
+    [/^DELETE$|delete/, 4, 'Delete'],
+  ],
+}
+const ACCOUNT_CHANGE: OcsfClass = {
+  uid: 3001,
+  name: 'Account Change',
+  category: 3,
+  categoryName: 'Identity & Access Management',
+  activities: [
+    [/create|add/, 1, 'Create'],
+    [/enable/, 2, 'Enable'],
+    [/password_change|password/, 3, 'Password Change'],
+    [/reset/, 4, 'Password Reset'],
+    [/disable/, 5, 'Disable'],
+    [/delete|remove/, 6, 'Delete'],
+    [/unlock/, 12, 'Unlock'],
+    [/lock/, 9, 'Lock'],
+  ],
+}
+const GROUP_MANAGEMENT: OcsfClass = {
+  uid: 3006,
+  name: 'Group Management',
+  category: 3,
+  categoryName: 'Identity & Access Management',
+  activities: [
+    [/grant|assign/, 1, 'Assign Privileges'],
+    [/revoke/, 2, 'Revoke Privileges'],
+    [/add|join/, 3, 'Add User'],
+    [/remove|leave/, 4, 'Remove User'],
+    [/delete/, 5, 'Delete'],
+    [/create/, 6, 'Create'],
+  ],
+}
+const ENTITY_MANAGEMENT: OcsfClass = {
+  uid: 3004,
+  name: 'Entity Management',
+  category: 3,
+  categoryName: 'Identity & Access Management',
+  activities: [
+    [/create|add|generate/, 1, 'Create'],
+    [/read|get|list/, 2, 'Read'],
+    [/change|update|set|rotate|seal/, 3, 'Update'],
+    [/delete|remove|revoke/, 4, 'Delete'],
+  ],
+}
 const BASE_EVENT: OcsfClass = {uid: 0, name: 'Base Event', category: 0, categoryName: 'Uncategorized', activities: []}
 
 const BY_FAMILY: Record<string, OcsfClass> = {
-  auth: AUTHENTICATION, session: AUTHENTICATION, api: API_ACTIVITY, user: ACCOUNT_CHANGE, group: GROUP_MANAGEMENT,
-  role: GROUP_MANAGEMENT, config: ENTITY_MANAGEMENT, key: ENTITY_MANAGEMENT,
+  auth: AUTHENTICATION,
+  session: AUTHENTICATION,
+  api: API_ACTIVITY,
+  user: ACCOUNT_CHANGE,
+  group: GROUP_MANAGEMENT,
+  role: GROUP_MANAGEMENT,
+  config: ENTITY_MANAGEMENT,
+  key: ENTITY_MANAGEMENT,
 }
 
-const SEVERITY: Record<Level, [number, string]> = {debug: [1, 'Informational'], info: [1, 'Informational'], warning: [3, 'Medium'], error: [4, 'High']}
+const SEVERITY: Record<Level, [number, string]> = {
+  debug: [1, 'Informational'],
+  info: [1, 'Informational'],
+  warning: [3, 'Medium'],
+  error: [4, 'High'],
+}
 const STATUS: Record<Outcome, [number, string]> = {success: [1, 'Success'], failure: [2, 'Failure'], unknown: [0, 'Unknown']}
 
 function activity(cls: OcsfClass, entry: AuditEntry): [number, string] {
@@ -53,7 +117,10 @@ const options = z.strictObject({
   vendor: z.string().min(1).default('auditkit'),
   product: z.string().min(1).default('auditkit'),
   productVersion: z.string().min(1).optional(),
-  schemaVersion: z.string().regex(/^\d+\.\d+\.\d+$/, {error: 'an OCSF schema version such as 1.8.0'}).default(OCSF_VERSION),
+  schemaVersion: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, {error: 'an OCSF schema version such as 1.8.0'})
+    .default(OCSF_VERSION),
 })
 
 /** One OCSF event a line. The class's required objects are filled from the entry (actor, host, source IP). */
@@ -75,11 +142,28 @@ export const ocsfCodec = defineCodec({
         const host = hostOf(entry)
         const ip = sourceIpOf(entry)
         const event: Record<string, unknown> = {
-          class_uid: cls.uid, class_name: cls.name, category_uid: cls.category, category_name: cls.categoryName,
-          activity_id: activityId, activity_name: activityName, type_uid: cls.uid * 100 + activityId, type_name: `${cls.name}: ${activityName}`,
-          time, severity_id: severityId, severity, status_id: statusId, status, message: `${entry.event} by ${entry.actor}`,
-          metadata: {version: schemaVersion, product: productObject, log_level: entry.level, original_time: entry.timestamp, log_name: 'audit',
-            ...(entry.chain_hash ? {uid: entry.chain_hash} : {})},
+          class_uid: cls.uid,
+          class_name: cls.name,
+          category_uid: cls.category,
+          category_name: cls.categoryName,
+          activity_id: activityId,
+          activity_name: activityName,
+          type_uid: cls.uid * 100 + activityId,
+          type_name: `${cls.name}: ${activityName}`,
+          time,
+          severity_id: severityId,
+          severity,
+          status_id: statusId,
+          status,
+          message: `${entry.event} by ${entry.actor}`,
+          metadata: {
+            version: schemaVersion,
+            product: productObject,
+            log_level: entry.level,
+            original_time: entry.timestamp,
+            log_name: 'audit',
+            ...(entry.chain_hash ? {uid: entry.chain_hash} : {}),
+          },
         }
         const user = {name: entry.actor}
         switch (cls) {

@@ -2,16 +2,18 @@ import type {Level} from '../events/model.js'
 import {formatTime} from '../events/time.js'
 import {type CodecContext, defineCodec, type Encoder, NO_OPTIONS} from './codec.js'
 import {plain} from './paint.js'
-import {boundedJson, sanitizeLine} from './sanitize.js'
+import {boundedJson, sanitizeLine} from '../text/sanitize.js'
 
 const PLAIN_VALUE = /^[^\s"=]+$/
 
 /** `key=value` pairs; strings bare when they can be, everything else as JSON. */
 export function compactDetails(details: Record<string, unknown>): string {
-  return Object.entries(details).map(([key, value]) => {
-    const text = typeof value === 'string' && PLAIN_VALUE.test(value) ? value : boundedJson(value)
-    return `${key}=${text}`
-  }).join(' ')
+  return Object.entries(details)
+    .map(([key, value]) => {
+      const text = typeof value === 'string' && PLAIN_VALUE.test(value) ? value : boundedJson(value)
+      return `${key}=${text}`
+    })
+    .join(' ')
 }
 
 /** For a terminal: time, level (coloured), event, actor and a compact details line; content sanitised. */

@@ -18,8 +18,23 @@ import {splunkHecCodec} from './splunk-hec.js'
 import {syslogCodec} from './syslog.js'
 
 /** Every output format, in the order help lists them. A new codec is added here and nowhere else. */
-export const CODECS: readonly Codec[] = [prettyCodec, jsonCodec, jsonlCodec, csvCodec, syslogCodec, rfc5424Codec, rfc3164Codec,
-  csvFixedCodec, cefCodec, leefCodec, ecsCodec, ecsBulkCodec, ocsfCodec, splunkHecCodec, lokiCodec]
+export const CODECS: readonly Codec[] = [
+  prettyCodec,
+  jsonCodec,
+  jsonlCodec,
+  csvCodec,
+  syslogCodec,
+  rfc5424Codec,
+  rfc3164Codec,
+  csvFixedCodec,
+  cefCodec,
+  leefCodec,
+  ecsCodec,
+  ecsBulkCodec,
+  ocsfCodec,
+  splunkHecCodec,
+  lokiCodec,
+]
 
 const BY_NAME = new Map(CODECS.map((codec) => [codec.name, codec]))
 

@@ -2,7 +2,7 @@ import {z} from 'zod'
 
 import type {AuditEntry} from '../events/model.js'
 import {defineCodec} from './codec.js'
-import {safeJson} from './sanitize.js'
+import {safeJson} from '../text/sanitize.js'
 import {facilityOption, headerField, priority, securityEventsOption} from './syslog.js'
 
 /** RFC 3164 §4.1: a whole packet is at most 1024 bytes. */
@@ -34,7 +34,10 @@ const rfc3164Options = z.strictObject({
   facility: facilityOption,
   securityEvents: securityEventsOption,
   /** The TAG: alphanumeric, at most 32 characters. */
-  tag: z.string().regex(/^[A-Za-z0-9]{1,32}$/, {error: 'expected 1-32 letters and digits'}).default('auditkit'),
+  tag: z
+    .string()
+    .regex(/^[A-Za-z0-9]{1,32}$/, {error: 'expected 1-32 letters and digits'})
+    .default('auditkit'),
 })
 
 /** The entry with what matters most first, since a long one is cut at its end (RFC 5424 §8.3 advice). */
@@ -59,9 +62,10 @@ export const rfc3164Codec = defineCodec({
     const pri = priority(options.facility, options.securityEvents)
     return {
       encode({entry, time}) {
-        const host = typeof entry.metadata.hostname === 'string' && !/^[\d.]+$|:/.test(entry.metadata.hostname)
-          ? entry.metadata.hostname.split('.', 1)[0]
-          : entry.metadata.hostname
+        const host =
+          typeof entry.metadata.hostname === 'string' && !/^[\d.]+$|:/.test(entry.metadata.hostname)
+            ? entry.metadata.hostname.split('.', 1)[0]
+            : entry.metadata.hostname
         const pid = Number.isSafeInteger(entry.metadata.pid) ? `[${entry.metadata.pid as number}]` : ''
         const line = `${pri(entry)}${bsdTimestamp(time, context.local)} ${headerField(host, 255)} ${options.tag}${pid}: ${safeJson(importantFirst(entry))}`
         if (Buffer.byteLength(line) <= RFC3164_MAX_BYTES) return line

@@ -1,7 +1,7 @@
 import {z} from 'zod'
 
 import {defineCodec} from './codec.js'
-import {safeJson, sanitizeLine} from './sanitize.js'
+import {safeJson, sanitizeLine} from '../text/sanitize.js'
 import {facilityOption, headerField, memoHeaderField, priority, securityEventsOption} from './syslog.js'
 
 /** SD-NAME: 1–32 PRINTUSASCII but `=`, SP, `]`, `"`; a private SD-ID also has `@` and an enterprise number. */
@@ -11,12 +11,17 @@ const rfc5424Options = z.strictObject({
   facility: facilityOption,
   securityEvents: securityEventsOption,
   /** APP-NAME (at most 48 printable ASCII characters). */
-  appName: z.string().regex(/^[\x21-\x7e]{1,48}$/, {error: 'expected 1-48 printable ASCII characters, no space'}).default('auditkit'),
+  appName: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,48}$/, {error: 'expected 1-48 printable ASCII characters, no space'})
+    .default('auditkit'),
   /**
    * The private SD-ID holding actor and chain hash. 32473 is RFC 5424's example enterprise number:
    * an organisation with its own IANA PEN sets `name@PEN`.
    */
-  sdId: z.string().regex(SD_ID, {error: 'expected an SD-ID of 1-32 printable ASCII characters'})
+  sdId: z
+    .string()
+    .regex(SD_ID, {error: 'expected an SD-ID of 1-32 printable ASCII characters'})
     .refine((id) => !/[= \]"]/.test(id) && /^[^@]+@\d+$/.test(id), {error: 'expected name@ENTERPRISE-NUMBER without = ] " or space'})
     .default('auditkit@32473'),
   /** Start MSG with the UTF-8 BOM (§6.4); off by default, as logger and most senders do. */

@@ -3,7 +3,7 @@ import {z} from 'zod'
 import type {LocatedEntry} from '../events/model.js'
 import {defineCodec} from './codec.js'
 import {hostOf} from './event-class.js'
-import {safeJson} from './sanitize.js'
+import {safeJson} from '../text/sanitize.js'
 
 // Splunk HTTP Event Collector events (siem-formats.md §9): `time` in epoch seconds with a ms
 // fraction, the entry as the `event` object; a batch is the envelopes one after another.
@@ -14,7 +14,11 @@ export function hecTime(ms: number): string {
   return `${seconds}.${String(ms - seconds * 1000).padStart(3, '0')}`
 }
 
-const name = z.string().min(1).max(1024).refine((s) => !/[\u0000-\u001f]/.test(s), {error: 'no control characters'})
+const name = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((s) => !/[\u0000-\u001f]/.test(s), {error: 'no control characters'})
 
 const options = z.strictObject({
   index: name.optional(),

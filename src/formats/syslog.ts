@@ -3,14 +3,36 @@ import {z} from 'zod'
 import {globToRegExp} from '../events/filter.js'
 import type {AuditEntry, Level} from '../events/model.js'
 import {defineCodec} from './codec.js'
-import {safeJson} from './sanitize.js'
+import {safeJson} from '../text/sanitize.js'
 
 // What the three syslog codecs share: facility, severity, PRI, and header-safe text.
 
 /** RFC 5424 Table 1 (RFC 3164 names, as logger and rsyslog spell them). */
 export const FACILITIES = {
-  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, authpriv: 10, ftp: 11,
-  ntp: 12, security: 13, console: 14, solaris: 15, local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
+  kern: 0,
+  user: 1,
+  mail: 2,
+  daemon: 3,
+  auth: 4,
+  syslog: 5,
+  lpr: 6,
+  news: 7,
+  uucp: 8,
+  cron: 9,
+  authpriv: 10,
+  ftp: 11,
+  ntp: 12,
+  security: 13,
+  console: 14,
+  solaris: 15,
+  local0: 16,
+  local1: 17,
+  local2: 18,
+  local3: 19,
+  local4: 20,
+  local5: 21,
+  local6: 22,
+  local7: 23,
 } as const
 
 /** RFC 5424 Table 2 codes for our levels. */
@@ -21,10 +43,11 @@ const WARNING = 4
 export const DEFAULT_SECURITY_EVENTS = ['auth.fail', 'auth.token.revoke', '*.delete', 'config.change']
 
 /** A facility by name (`local0`) or number (0–23), as a number. */
-export const facilityOption = z.union([
-  z.enum(Object.keys(FACILITIES) as [keyof typeof FACILITIES, ...Array<keyof typeof FACILITIES>]),
-  z.number().int().min(0).max(23),
-], {error: `expected a facility name (${Object.keys(FACILITIES).join(', ')}) or 0-23`})
+export const facilityOption = z
+  .union(
+    [z.enum(Object.keys(FACILITIES) as [keyof typeof FACILITIES, ...Array<keyof typeof FACILITIES>]), z.number().int().min(0).max(23)],
+    {error: `expected a facility name (${Object.keys(FACILITIES).join(', ')}) or 0-23`},
+  )
   .default('local0')
   .transform((value) => (typeof value === 'number' ? value : FACILITIES[value]))
 
@@ -52,7 +75,6 @@ export function priority(facility: number, securityEvents: string[]): (entry: Au
   }
 }
 
-// eslint-disable-next-line no-control-regex
 const NOT_PRINTUSASCII = /[^\x21-\x7e]/g
 
 /** headerField with a one-value memo: a log's entries mostly share their host and pid. */
@@ -91,7 +113,7 @@ const syslogOptions = z.strictObject({
  */
 export const syslogCodec = defineCodec({
   name: 'syslog',
-  summary: '<PRI> and the entry\'s JSON a line, for logger --prio-prefix',
+  summary: "<PRI> and the entry's JSON a line, for logger --prio-prefix",
   options: syslogOptions,
   framing: 'newline',
   mediaType: 'text/plain',

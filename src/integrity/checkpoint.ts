@@ -1,9 +1,9 @@
 import * as crypto from 'node:crypto'
-import {open} from 'node:fs/promises'
+import {type FileHandle, open} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {describeFsError, makeDirectory, readRegularFile} from '../store/files.js'
-import {sha256Hex} from './hash.js'
+import {sha256Hex} from '../chain/hash.js'
 
 /**
  * Signed checkpoints of the chain head, modelled on C2SP signed notes and tlog checkpoints:
@@ -89,7 +89,12 @@ function rawPublicKey(key: crypto.KeyObject): Buffer {
 
 /** The signed-note key id: first 4 bytes of sha256(name || LF || 0x01 (Ed25519) || key). */
 export function keyIdBytes(publicKey: crypto.KeyObject, name = KEY_NAME): Buffer {
-  const hash = crypto.createHash('sha256').update(`${name}\n`).update(Buffer.from([1])).update(rawPublicKey(publicKey)).digest()
+  const hash = crypto
+    .createHash('sha256')
+    .update(`${name}\n`)
+    .update(Buffer.from([1]))
+    .update(rawPublicKey(publicKey))
+    .digest()
   return hash.subarray(0, 4)
 }
 
@@ -135,17 +140,28 @@ export async function generateKeyPair(dir: string): Promise<{privatePath: string
   const privatePath = join(dir, PRIVATE_KEY_FILE)
   const publicPath = join(dir, PUBLIC_KEY_FILE)
   for (const path of [privatePath, publicPath]) {
-    const exists = await open(path, 'r').then(async (h) => { await h.close(); return true }, () => false)
+    const exists = await open(path, 'r').then(
+      async (h) => {
+        await h.close()
+        return true
+      },
+      () => false,
+    )
     if (exists) throw new CheckpointError(`${path} exists; refusing to overwrite a key`)
   }
   // 'wx' fails if the file appeared meanwhile, so a key is never overwritten. The public half is
   // meant to be handed out: 0644, as ssh-keygen writes a .pub.
-  for (const [path, pem, mode] of [[privatePath, privateKey.export({format: 'pem', type: 'pkcs8'}), 0o600], [publicPath, publicKey.export({format: 'pem', type: 'spki'}), 0o644]] as const) {
-    let handle
+  for (const [path, pem, mode] of [
+    [privatePath, privateKey.export({format: 'pem', type: 'pkcs8'}), 0o600],
+    [publicPath, publicKey.export({format: 'pem', type: 'spki'}), 0o644],
+  ] as const) {
+    let handle: FileHandle
     try {
       handle = await open(path, 'wx', mode)
     } catch (error) {
-      throw new CheckpointError(`${path}: ${(error as NodeJS.ErrnoException).code === 'EEXIST' ? 'exists; refusing to overwrite a key' : describeFsError(error)}`)
+      throw new CheckpointError(
+        `${path}: ${(error as NodeJS.ErrnoException).code === 'EEXIST' ? 'exists; refusing to overwrite a key' : describeFsError(error)}`,
+      )
     }
     try {
       await handle.writeFile(pem)
@@ -218,7 +234,14 @@ function parseBody(lines: string[]): CheckpointBody {
 function parseClosed(text: string): FileCommitment | undefined {
   const [file, bytes, lines, entries, lastHash, other, extra] = text.split(' ')
   const counts = [bytes, lines, entries].map((n) => (/^\d+$/.test(n ?? '') ? Number(n) : Number.NaN))
-  if (extra !== undefined || !/^audit-[\w.-]+$/.test(file ?? '') || counts.some((n) => !Number.isSafeInteger(n)) || !HEX64.test(lastHash ?? '') || !HEX64.test(other ?? '')) return undefined
+  if (
+    extra !== undefined ||
+    !/^audit-[\w.-]+$/.test(file ?? '') ||
+    counts.some((n) => !Number.isSafeInteger(n)) ||
+    !HEX64.test(lastHash ?? '') ||
+    !HEX64.test(other ?? '')
+  )
+    return undefined
   return {file, bytes: counts[0], lines: counts[1], entries: counts[2], lastHash, other}
 }
 
@@ -252,7 +275,16 @@ export function readCheckpointText(text: string): {checkpoints: Checkpoint[]; da
       if (!name || raw.length !== 68) throw new CheckpointError('malformed signature line')
       const parsed = parseBody(body)
       const bodyText = `${body.join('\n')}\n`
-      checkpoints.push({...parsed, index: checkpoints.length + 1, fileLine: start + 1, body: bodyText, text: `${bodyText}\n${sigs[0]}\n`, keyName: name, keyId: raw.subarray(0, 4).toString('hex'), signature: raw.subarray(4)})
+      checkpoints.push({
+        ...parsed,
+        index: checkpoints.length + 1,
+        fileLine: start + 1,
+        body: bodyText,
+        text: `${bodyText}\n${sigs[0]}\n`,
+        keyName: name,
+        keyId: raw.subarray(0, 4).toString('hex'),
+        signature: raw.subarray(4),
+      })
     }
   } catch (error) {
     if (!(error instanceof CheckpointError)) throw error
@@ -275,12 +307,19 @@ export function checkSequence(checkpoints: Checkpoint[], publicKey?: crypto.KeyO
   let previous: Checkpoint | undefined
   for (const cp of checkpoints) {
     if (publicKey) {
-      if (cp.keyId !== id || cp.keyName !== KEY_NAME) problems.push({index: cp.index, message: `signed by another key (${cp.keyName} ${cp.keyId}, expected ${KEY_NAME} ${id})`})
-      else if (!crypto.verify(null, Buffer.from(cp.body), publicKey, cp.signature)) problems.push({index: cp.index, message: 'bad signature: the checkpoint was altered or forged'})
+      if (cp.keyId !== id || cp.keyName !== KEY_NAME)
+        problems.push({index: cp.index, message: `signed by another key (${cp.keyName} ${cp.keyId}, expected ${KEY_NAME} ${id})`})
+      else if (!crypto.verify(null, Buffer.from(cp.body), publicKey, cp.signature))
+        problems.push({index: cp.index, message: 'bad signature: the checkpoint was altered or forged'})
     }
     const expected = previous ? checkpointDigest(previous.text) : NO_PREVIOUS
     if (cp.prev !== expected) {
-      problems.push({index: cp.index, message: previous ? `does not follow checkpoint #${previous.index} (a checkpoint was removed, inserted or reordered)` : 'names a predecessor, but it is the first in the file (earlier checkpoints were removed)'})
+      problems.push({
+        index: cp.index,
+        message: previous
+          ? `does not follow checkpoint #${previous.index} (a checkpoint was removed, inserted or reordered)`
+          : 'names a predecessor, but it is the first in the file (earlier checkpoints were removed)',
+      })
     } else if (previous && (cp.entries < previous.entries || Date.parse(cp.time) < Date.parse(previous.time))) {
       problems.push({index: cp.index, message: `goes backwards from checkpoint #${previous.index}`})
     }

@@ -17,7 +17,7 @@
  * No I/O. Functions are synchronous and not re-entrant (module-level cursor and scratch buffers,
  * reused between calls; large ones are released after use).
  */
-import {sha256Hex} from './hash.js'
+import {sha256Hex} from '../chain/hash.js'
 
 // ---------------------------------------------------------------------------------------------
 // Value tree
@@ -521,8 +521,7 @@ function quote(s: string): string {
         out += '\\f'
         break
       default:
-        out +=
-          '\\u' + HEX[(c >> 12) & 15]! + HEX[(c >> 8) & 15]! + HEX[(c >> 4) & 15]! + HEX[c & 15]!
+        out += '\\u' + HEX[(c >> 12) & 15]! + HEX[(c >> 8) & 15]! + HEX[(c >> 4) & 15]! + HEX[c & 15]!
     }
   }
   if (chunk < n) out += s.slice(chunk)
@@ -536,7 +535,7 @@ function quote(s: string): string {
  * Python's `json.dumps(float('inf'))` does.
  */
 export function pythonFloatRepr(x: number): string {
-  if (x !== x) return 'NaN'
+  if (Number.isNaN(x)) return 'NaN'
   if (x === Infinity) return 'Infinity'
   if (x === -Infinity) return '-Infinity'
   if (x === 0) return 1 / x < 0 ? '-0.0' : '0.0'
@@ -565,7 +564,7 @@ function intCanonical(lex: string): string {
  * (above U+E000–U+FFFF), while a lone surrogate is its own code point U+D800–U+DFFF.
  */
 function keyLess(a: string, b: string): boolean {
-  const n = a.length < b.length ? a.length : b.length
+  const n = Math.min(a.length, b.length)
   for (let i = 0; i < n; i++) {
     const ca = a.charCodeAt(i)
     const cb = b.charCodeAt(i)
@@ -984,7 +983,7 @@ function compareKeysB(a0: number, a1: number, b0: number, b1: number): number {
   const la = a1 - a0
   const lb = b1 - b0
   // Compare the contents between the quotes; a proper prefix sorts first.
-  const n = (la < lb ? la : lb) - 1
+  const n = Math.min(la, lb) - 1
   for (let i = 1; i < n; i++) {
     const d = b[a0 + i]! - b[b0 + i]!
     if (d !== 0) return d
@@ -1191,13 +1190,15 @@ function fastDone(): void {
  * an object gives `{ok: false, reason: 'top-level value is an array, not a JSON object', ...}`.
  */
 export function canonicalizeText(text: string, omitTopLevelKey?: string): CanonicalTextResult {
-  return withFastPath(text, omitTopLevelKey, '', () => ({
-    ok: true,
-    canonical: mem.toString('latin1', segStart, segEnd),
-    omittedString: omittedStringB(),
-    nonFinite: false,
-    duplicateKey: null,
-  })) ?? canonicalizeTextSlow(text, omitTopLevelKey)
+  return (
+    withFastPath(text, omitTopLevelKey, '', () => ({
+      ok: true,
+      canonical: mem.toString('latin1', segStart, segEnd),
+      omittedString: omittedStringB(),
+      nonFinite: false,
+      duplicateKey: null,
+    })) ?? canonicalizeTextSlow(text, omitTopLevelKey)
+  )
 }
 
 /**
@@ -1271,7 +1272,6 @@ function describe(value: LValue): string {
 export const LOKI_GENESIS_HASH = '0'.repeat(64)
 export const LOKI_HASH_KEY = '_integrity_hash'
 
-
 export type LokiEntryHashResult =
   | {
       ok: true
@@ -1295,13 +1295,18 @@ export type LokiEntryHashResult =
  * (To see the canonical string itself, use `canonicalizeText(line, LOKI_HASH_KEY)`.)
  */
 export function lokiEntryHash(prevHex: string, line: string): LokiEntryHashResult {
-  const fast = withFastPath(line, LOKI_HASH_KEY, prevHex, (): LokiEntryHashResult => ({
-    ok: true,
-    computed: sha256Hex(new Uint8Array(mem.buffer, mem.byteOffset + segStart, segEnd - segStart)),
-    stored: omittedStringB(),
-    nonFinite: false,
-    duplicateKey: null,
-  }))
+  const fast = withFastPath(
+    line,
+    LOKI_HASH_KEY,
+    prevHex,
+    (): LokiEntryHashResult => ({
+      ok: true,
+      computed: sha256Hex(new Uint8Array(mem.buffer, mem.byteOffset + segStart, segEnd - segStart)),
+      stored: omittedStringB(),
+      nonFinite: false,
+      duplicateKey: null,
+    }),
+  )
   if (fast) return fast
   const r = canonicalizeTextSlow(line, LOKI_HASH_KEY)
   if (!r.ok) {

@@ -4,7 +4,15 @@ import {basename, dirname, join} from 'node:path'
 
 import {checkLogDirectory, describeFsError, listLogFiles, parseLogFileName, readRegularFile} from '../store/files.js'
 import {DirectoryLock} from '../store/lock.js'
-import {checkpointDigest, CheckpointError, DEFAULT_CHECKPOINT_NAME, NO_PREVIOUS, parseCheckpoints, signCheckpoint, type CheckpointBody} from './checkpoint.js'
+import {
+  checkpointDigest,
+  CheckpointError,
+  DEFAULT_CHECKPOINT_NAME,
+  NO_PREVIOUS,
+  parseCheckpoints,
+  signCheckpoint,
+  type CheckpointBody,
+} from './checkpoint.js'
 import {type VerifyOptions, type VerifyReport, verifyDirectory} from './verify.js'
 
 export class SealError extends Error {}
@@ -28,7 +36,11 @@ const SEAL_LOCK_TIMEOUT_MS = 30 * 60_000
  * The whole run holds the checkpoint file's lock, so overlapping seals (cron) take turns: each
  * names the checkpoint before it, and none seals a head older than one already sealed.
  */
-export async function sealDirectory(dir: string, privateKey: KeyObject, options: {checkpoints?: string; now?: Date} & Pick<VerifyOptions, 'onProblem' | 'onProgress' | 'retentionDays'> = {}): Promise<SealResult> {
+export async function sealDirectory(
+  dir: string,
+  privateKey: KeyObject,
+  options: {checkpoints?: string; now?: Date} & Pick<VerifyOptions, 'onProblem' | 'onProgress' | 'retentionDays'> = {},
+): Promise<SealResult> {
   await checkLogDirectory(dir)
   const path = options.checkpoints ?? join(dir, DEFAULT_CHECKPOINT_NAME)
   // Appended to a log file, checkpoints would be read as damaged entries.
@@ -56,7 +68,12 @@ export async function sealDirectory(dir: string, privateKey: KeyObject, options:
   }
 }
 
-async function sealLocked(dir: string, path: string, privateKey: KeyObject, options: {now?: Date} & Pick<VerifyOptions, 'onProblem' | 'onProgress' | 'retentionDays'>): Promise<SealResult> {
+async function sealLocked(
+  dir: string,
+  path: string,
+  privateKey: KeyObject,
+  options: {now?: Date} & Pick<VerifyOptions, 'onProblem' | 'onProgress' | 'retentionDays'>,
+): Promise<SealResult> {
   if ((await listLogFiles(dir)).length === 0) throw new SealError(`nothing to seal: no log files in ${dir}`)
   let text: string | undefined
   try {
@@ -80,13 +97,22 @@ async function sealLocked(dir: string, path: string, privateKey: KeyObject, opti
   const previous = parseCheckpoints(text, path).at(-1)
   const now = options.now ?? new Date()
   // A checkpoint older than the one before it would make the sequence go backwards for good.
-  if (previous && now.getTime() < Date.parse(previous.time)) throw new SealError(`not sealed: the clock (${now.toISOString()}) is behind the last checkpoint's time (${previous.time}); seal again once it has caught up`)
+  if (previous && now.getTime() < Date.parse(previous.time))
+    throw new SealError(
+      `not sealed: the clock (${now.toISOString()}) is behind the last checkpoint's time (${previous.time}); seal again once it has caught up`,
+    )
   const {head} = report
   if (head.bytes === undefined || head.other === undefined) throw new Error('verify gave no commitment for the chain head')
   // Files completed since the last checkpoint's head (all before the head file when none was v2): each whole.
   const present = report.files.filter((f) => !f.missing)
   const last = report.checkpoints?.lastHeadFile
-  const from = last === undefined ? 0 : Math.max(0, present.findIndex((f) => f.file === last))
+  const from =
+    last === undefined
+      ? 0
+      : Math.max(
+          0,
+          present.findIndex((f) => f.file === last),
+        )
   const to = present.findIndex((f) => f.file === head.file)
   const body: CheckpointBody = {
     entries: report.chainLength,

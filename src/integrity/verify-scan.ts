@@ -1,9 +1,9 @@
 import {isUtf8} from 'node:buffer'
 
-import {sha256Hex, sha256Into} from './hash.js'
+import {sha256Hex, sha256Into} from '../chain/hash.js'
 import {canonicalizeText, lokiEntryHash, LOKI_HASH_KEY, parseLossless} from './loki-canonical.js'
 import {checkEntry, MAX_LINE_BYTES} from '../events/model.js'
-import {CHAIN_SUFFIX_LENGTH as SUFFIX_LENGTH, hasChainSuffix} from './native.js'
+import {CHAIN_SUFFIX_LENGTH as SUFFIX_LENGTH, hasChainSuffix} from '../chain/native.js'
 
 /**
  * The per-line half of verification: one LF-terminated block of a log file in, a compact list of
@@ -106,7 +106,8 @@ const TIME_START = Buffer.from('{"timestamp":"')
 
 /** The timestamp of a native line starting at `start`, read without parsing; NaN when it does not start that way. */
 function peekTime(buf: Buffer, start: number, end: number): number {
-  if (end - start < TIME_START.length + 2 || buf.compare(TIME_START, 0, TIME_START.length, start, start + TIME_START.length) !== 0) return Number.NaN
+  if (end - start < TIME_START.length + 2 || buf.compare(TIME_START, 0, TIME_START.length, start, start + TIME_START.length) !== 0)
+    return Number.NaN
   const from = start + TIME_START.length
   const quote = buf.indexOf(0x22, from)
   if (quote < 0 || quote >= end || quote - from > 40) return Number.NaN
@@ -132,11 +133,28 @@ export function tooLongItem(line: number, bytes: number): BadItem {
 function classify(text: string, bytes: Buffer, profile: ChainProfile, line: number, sha256: string): BadItem {
   const trace = {bytes: bytes.length, sha256}
   // A file converted to CRLF line endings: say so rather than what the CR breaks.
-  if (text.endsWith('\r')) return {k: 'bad', line, kind: 'malformed', reason: 'ends with CR: CRLF line endings (the file was converted, or the line edited)', ...trace}
+  if (text.endsWith('\r'))
+    return {
+      k: 'bad',
+      line,
+      kind: 'malformed',
+      reason: 'ends with CR: CRLF line endings (the file was converted, or the line edited)',
+      ...trace,
+    }
   const parsed = parseLossless(text)
-  if (!parsed.ok) return {k: 'bad', line, kind: 'malformed', reason: `not valid JSON (${parsed.reason} at column ${parsed.offset + 1})`, ...trace}
+  if (!parsed.ok)
+    return {k: 'bad', line, kind: 'malformed', reason: `not valid JSON (${parsed.reason} at column ${parsed.offset + 1})`, ...trace}
   if (parsed.value.t !== 'obj') {
-    const what = parsed.value.t === 'arr' ? 'an array' : parsed.value.t === 'str' ? 'a string' : parsed.value.t === 'null' ? 'null' : parsed.value.t === 'bool' ? 'a boolean' : 'a number'
+    const what =
+      parsed.value.t === 'arr'
+        ? 'an array'
+        : parsed.value.t === 'str'
+          ? 'a string'
+          : parsed.value.t === 'null'
+            ? 'null'
+            : parsed.value.t === 'bool'
+              ? 'a boolean'
+              : 'a number'
     return {k: 'bad', line, kind: 'not-object', reason: `a JSON value that is not an object (${what})`, ...trace}
   }
   const key = profile === 'native' ? 'chain_hash' : LOKI_HASH_KEY
@@ -178,23 +196,52 @@ export function strictNative(body: string, line: number): BadItem | undefined {
   } catch {
     // Not JSON, or nested so deep that re-serializing it exhausts the stack.
     const parsed = parseLossless(body)
-    return {k: 'bad', line, kind: 'not-canonical', reason: `not valid JSON (${parsed.ok ? 'rejected by JSON.parse, or nested too deeply' : `${parsed.reason} at column ${parsed.offset + 1}`}), though its hash links`}
+    return {
+      k: 'bad',
+      line,
+      kind: 'not-canonical',
+      reason: `not valid JSON (${parsed.ok ? 'rejected by JSON.parse, or nested too deeply' : `${parsed.reason} at column ${parsed.offset + 1}`}), though its hash links`,
+    }
   }
   if (serialized !== body) {
     const parsed = parseLossless(body)
-    if (parsed.ok && parsed.duplicateKey) return {k: 'bad', line, kind: 'duplicate-key', reason: `duplicate key ${parsed.duplicateKey.pointer}, though its hash links`}
-    return {k: 'bad', line, kind: 'not-canonical', reason: 'not as auditkit serializes it (whitespace, member order or escapes), though its hash links'}
+    if (parsed.ok && parsed.duplicateKey)
+      return {k: 'bad', line, kind: 'duplicate-key', reason: `duplicate key ${parsed.duplicateKey.pointer}, though its hash links`}
+    return {
+      k: 'bad',
+      line,
+      kind: 'not-canonical',
+      reason: 'not as auditkit serializes it (whitespace, member order or escapes), though its hash links',
+    }
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return {k: 'bad', line, kind: 'invalid-entry', reason: 'not a JSON object, though its hash links'}
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return {k: 'bad', line, kind: 'invalid-entry', reason: 'not a JSON object, though its hash links'}
   const entry = value as Record<string, unknown>
   const members = Object.keys(entry)
   if (members.length !== MEMBERS.length || members.some((m, i) => m !== MEMBERS[i])) {
-    return {k: 'bad', line, kind: 'not-canonical', reason: `members ${members.join(', ')}; the writer writes ${MEMBERS.join(', ')}, then chain_hash`}
+    return {
+      k: 'bad',
+      line,
+      kind: 'not-canonical',
+      reason: `members ${members.join(', ')}; the writer writes ${MEMBERS.join(', ')}, then chain_hash`,
+    }
   }
   const checked = checkEntry(entry)
   if (typeof checked === 'string') return {k: 'bad', line, kind: 'invalid-entry', reason: `not a valid entry (${checked})`}
-  if (!WRITER_TIME.test(entry.timestamp as string)) return {k: 'bad', line, kind: 'invalid-entry', reason: 'not a valid entry (timestamp: not UTC with milliseconds, as the writer stamps it)'}
-  if (checked.entry.level !== entry.level) return {k: 'bad', line, kind: 'invalid-entry', reason: `not a valid entry (level: "${String(entry.level)}" where the writer writes "${checked.entry.level}")`}
+  if (!WRITER_TIME.test(entry.timestamp as string))
+    return {
+      k: 'bad',
+      line,
+      kind: 'invalid-entry',
+      reason: 'not a valid entry (timestamp: not UTC with milliseconds, as the writer stamps it)',
+    }
+  if (checked.entry.level !== entry.level)
+    return {
+      k: 'bad',
+      line,
+      kind: 'invalid-entry',
+      reason: `not a valid entry (level: "${String(entry.level)}" where the writer writes "${checked.entry.level}")`,
+    }
   return undefined
 }
 
@@ -235,7 +282,8 @@ export function scanBlock(request: ScanRequest): ScanResult {
   const byteAt = (i: number): number => buf[i]
   const utf8 = isUtf8(buf.subarray(start, end))
   const specials: number[] = []
-  if (profile === 'native') for (let at = buf.indexOf(SPECIAL, start); at >= 0 && at < end; at = buf.indexOf(SPECIAL, at + 1)) specials.push(at)
+  if (profile === 'native')
+    for (let at = buf.indexOf(SPECIAL, start); at >= 0 && at < end; at = buf.indexOf(SPECIAL, at + 1)) specials.push(at)
   let special = 0
   let line = 0
   // Where the last chained line started, and a special line waiting for the next one's timestamp.
@@ -258,7 +306,7 @@ export function scanBlock(request: ScanRequest): ScanResult {
     return others.toString('hex', othersLength - 32, othersLength)
   }
 
-  for (let pos = start; pos < end;) {
+  for (let pos = start; pos < end; ) {
     const nl = buf.indexOf(10, pos)
     const lineStart = pos
     const lineEnd = nl
@@ -275,14 +323,23 @@ export function scanBlock(request: ScanRequest): ScanResult {
       continue
     }
     if (!utf8 && !isUtf8(buf.subarray(lineStart, lineEnd))) {
-      scanner.items.push({k: 'bad', line, kind: 'utf8', reason: 'not valid UTF-8', bytes: lineEnd - lineStart, sha256: other(lineStart, lineEnd)})
+      scanner.items.push({
+        k: 'bad',
+        line,
+        kind: 'utf8',
+        reason: 'not valid UTF-8',
+        bytes: lineEnd - lineStart,
+        sha256: other(lineStart, lineEnd),
+      })
       continue
     }
 
     if (profile === 'native') {
       const stored = hasChainSuffix(byteAt, lineStart, lineEnd) ? buf.toString('latin1', lineEnd - 66, lineEnd - 2) : undefined
       if (stored === undefined) {
-        scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line, other(lineStart, lineEnd)))
+        scanner.items.push(
+          classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line, other(lineStart, lineEnd)),
+        )
         continue
       }
       while (special < specials.length && specials[special] < lineStart) special++
@@ -304,7 +361,9 @@ export function scanBlock(request: ScanRequest): ScanResult {
       // A matching hash proves the 64 characters are hex; only the others need the pattern.
       if (!linked && !HEX64.test(stored)) {
         buf[bodyEnd - 1] = 0x2c
-        scanner.items.push(classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line, other(lineStart, lineEnd)))
+        scanner.items.push(
+          classify(buf.toString('utf8', lineStart, lineEnd), buf.subarray(lineStart, lineEnd), profile, line, other(lineStart, lineEnd)),
+        )
         continue
       }
       scanner.chain(line, pos - start, stored, linked, () => buf.toString('utf8', lineStart, bodyEnd))
@@ -332,7 +391,13 @@ export function scanBlock(request: ScanRequest): ScanResult {
       scanner.items.push(classify(text, buf.subarray(lineStart, lineEnd), profile, line, other(lineStart, lineEnd)))
       continue
     }
-    if (result.duplicateKey) scanner.items.push({k: 'bad', line, kind: 'duplicate-key', reason: `duplicate key ${result.duplicateKey.pointer} (loki-mode's verifier keeps the last value)`})
+    if (result.duplicateKey)
+      scanner.items.push({
+        k: 'bad',
+        line,
+        kind: 'duplicate-key',
+        reason: `duplicate key ${result.duplicateKey.pointer} (loki-mode's verifier keeps the last value)`,
+      })
     scanner.chain(line, pos - start, result.stored, prev !== undefined && result.computed === result.stored, () => {
       const canonical = canonicalizeText(text, LOKI_HASH_KEY)
       return canonical.ok ? canonical.canonical : ''

@@ -6,26 +6,68 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {Worker} from 'node:worker_threads'
 import {createGunzip} from 'node:zlib'
 
-import {checkLogDirectory, compareLogFiles, currentForms, DAY_MS, DAY_SLACK_MS, dayStart, describeFsError, type LogFile, listLogFiles, NOT_REGULAR, openRegular, parseLogFileName, plainName, readRegularFile, UnreadableFileError} from '../store/files.js'
+import {
+  checkLogDirectory,
+  compareLogFiles,
+  currentForms,
+  DAY_MS,
+  DAY_SLACK_MS,
+  dayStart,
+  describeFsError,
+  type LogFile,
+  listLogFiles,
+  NOT_REGULAR,
+  openRegular,
+  parseLogFileName,
+  plainName,
+  readRegularFile,
+  UnreadableFileError,
+} from '../store/files.js'
 import {MAX_LINE_BYTES} from '../events/model.js'
 import {startWorker} from '../threads.js'
 import {type Checkpoint, checkSequence, DEFAULT_CHECKPOINT_NAME, type FileCommitment, keyId, readCheckpointText} from './checkpoint.js'
-import {Sha256Stream, sha256Hex, sha256Into} from './hash.js'
+import {Sha256Stream, sha256Hex, sha256Into} from '../chain/hash.js'
 import {parseLossless} from './loki-canonical.js'
-import {GENESIS} from './native.js'
-import {type ChainProfile, HEADROOM, nativeBodyNote, OTHER_RECORD, type RunItem, type ScanRequest, type ScanResult, scanBlock, type SpecialItem, tooLongItem} from './verify-scan.js'
+import {GENESIS} from '../chain/native.js'
+import {
+  type ChainProfile,
+  HEADROOM,
+  nativeBodyNote,
+  OTHER_RECORD,
+  type RunItem,
+  type ScanRequest,
+  type ScanResult,
+  scanBlock,
+  type SpecialItem,
+  tooLongItem,
+} from './verify-scan.js'
 
 export type {ChainProfile} from './verify-scan.js'
 
 export type VerifyProblemKind =
-  | 'hash-mismatch' | 'chain-break' | 'chain-start' | 'malformed' | 'not-object' | 'duplicate-key' | 'unchained'
-  | 'torn-line' | 'utf8' | 'too-long' | 'truncated-gzip' | 'retention-record' | 'unreadable' | 'file-missing' | 'entries-missing' | 'checkpoint'
+  | 'hash-mismatch'
+  | 'chain-break'
+  | 'chain-start'
+  | 'malformed'
+  | 'not-object'
+  | 'duplicate-key'
+  | 'unchained'
+  | 'torn-line'
+  | 'utf8'
+  | 'too-long'
+  | 'truncated-gzip'
+  | 'retention-record'
+  | 'unreadable'
+  | 'file-missing'
+  | 'entries-missing'
+  | 'checkpoint'
   /** A problem in the checkpoint file itself (or its absence): its `file` is that file's path. */
   | 'checkpoint-file'
   /** The directory holds no log file at all: its `file` is the directory. */
   | 'no-log-files'
   /** --strict: a chained line whose link holds but that the writer cannot have written. */
-  | 'not-canonical' | 'invalid-entry'
+  | 'not-canonical'
+  | 'invalid-entry'
 
 export interface VerifyProblem {
   kind: VerifyProblemKind
@@ -116,9 +158,14 @@ class Pool {
   private readonly waiting = new Map<number, {resolve: (r: ScanResult) => void; reject: (e: Error) => void}>()
   private nextId = 0
 
-  constructor(size: number, private readonly buffers: Buffers) {
+  constructor(
+    size: number,
+    private readonly buffers: Buffers,
+  ) {
     for (let i = 0; i < size; i++) {
-      const worker = startWorker('verify-worker', import.meta.url, {resourceLimits: {maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 16}})
+      const worker = startWorker('verify-worker', import.meta.url, {
+        resourceLimits: {maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 16},
+      })
       worker.on('message', ({id, result, buf}: {id: number; result: ScanResult; buf: Uint8Array}) => {
         this.buffers.release(buf.buffer as ArrayBuffer)
         this.waiting.get(id)?.resolve(result)
@@ -196,11 +243,13 @@ const MAX_HELD = 8192
 const SNAPSHOT_TRIES = 20
 
 async function closeAll(files: Opened[]): Promise<void> {
-  await Promise.all(files.map(async (f) => {
-    const {handle} = f
-    f.handle = undefined
-    await handle?.close().catch(() => {})
-  }))
+  await Promise.all(
+    files.map(async (f) => {
+      const {handle} = f
+      f.handle = undefined
+      await handle?.close().catch(() => {})
+    }),
+  )
 }
 
 /** True when the directory no longer lists exactly these files on these inodes. */
@@ -234,16 +283,18 @@ async function openSnapshot(dir: string): Promise<Opened[]> {
   for (let attempt = 1; ; attempt++) {
     const files: Opened[] = (await listLogFiles(dir)).map((f) => ({...f, size: 0}))
     let changed = false
-    await Promise.all(files.slice(-MAX_HELD).map(async (f) => {
-      try {
-        f.handle = await openRegular(f.path)
-        const info = await f.handle.stat()
-        Object.assign(f, {size: info.size, dev: info.dev, ino: info.ino})
-      } catch (error) {
-        f.error = error as NodeJS.ErrnoException
-        if (f.error.code === 'ENOENT') changed = true
-      }
-    }))
+    await Promise.all(
+      files.slice(-MAX_HELD).map(async (f) => {
+        try {
+          f.handle = await openRegular(f.path)
+          const info = await f.handle.stat()
+          Object.assign(f, {size: info.size, dev: info.dev, ino: info.ino})
+        } catch (error) {
+          f.error = error as NodeJS.ErrnoException
+          if (f.error.code === 'ENOENT') changed = true
+        }
+      }),
+    )
     if (files.some((f) => f.error?.code === 'EMFILE' || f.error?.code === 'ENFILE')) {
       // Out of descriptors: open each file by name when its turn comes.
       await closeAll(files)
@@ -330,7 +381,7 @@ async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncG
         source.destroy()
       }
     } else {
-      for (let position = 0; ;) {
+      for (let position = 0; ; ) {
         const block = next(BLOCK_BYTES)
         const {bytesRead} = await handle.read(block, HEADROOM + carry.length, BLOCK_BYTES, position)
         if (bytesRead === 0) break
@@ -342,9 +393,13 @@ async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncG
     const code = (error as NodeJS.ErrnoException).code
     // Not readable by this user: nothing can be said about the file, which is no sign of tampering.
     if (code === 'EACCES' || code === 'EPERM') throw new UnreadableFileError(file.path, error)
-    end.error = gzip && code?.startsWith('Z_')
-      ? {kind: 'truncated-gzip', reason: `truncated or corrupt gzip (${(error as Error).message}); the entries before the damage were checked`}
-      : {kind: 'unreadable', reason: `cannot be read (${describeFsError(error)})`}
+    end.error =
+      gzip && code?.startsWith('Z_')
+        ? {
+            kind: 'truncated-gzip',
+            reason: `truncated or corrupt gzip (${(error as Error).message}); the entries before the damage were checked`,
+          }
+        : {kind: 'unreadable', reason: `cannot be read (${describeFsError(error)})`}
   } finally {
     const {handle} = file
     file.handle = undefined
@@ -466,7 +521,12 @@ class Verification {
   private others = new Sha256Stream()
   private unchainedRange: {file: string; fileIndex: number; from: number; to: number} | undefined
 
-  constructor(private readonly onProblem?: (problem: VerifyProblem) => void, private readonly strict = false, private readonly policyDays = 0, private readonly now = Date.now()) {}
+  constructor(
+    private readonly onProblem?: (problem: VerifyProblem) => void,
+    private readonly strict = false,
+    private readonly policyDays = 0,
+    private readonly now = Date.now(),
+  ) {}
 
   problem(p: Located): void {
     this.problemCount++
@@ -477,7 +537,12 @@ class Verification {
     }
     if (this.problems.length < MAX_REPORTED) this.problems.push(p)
     // Problems are not found in location order (bad lines are settled at the end): the first is kept apart from the capped list.
-    if (!this.first || p.fileIndex < this.first.fileIndex || (p.fileIndex === this.first.fileIndex && (p.line ?? 0) < (this.first.line ?? 0))) this.first = p
+    if (
+      !this.first ||
+      p.fileIndex < this.first.fileIndex ||
+      (p.fileIndex === this.first.fileIndex && (p.line ?? 0) < (this.first.line ?? 0))
+    )
+      this.first = p
     const {fileIndex: _, ...plain} = p
     this.onProblem?.(plain)
   }
@@ -488,11 +553,25 @@ class Verification {
     this.unchainedRange = undefined
     const n = r.to - r.from + 1
     const lines = n === 1 ? `line ${r.from}` : `lines ${r.from}-${r.to}`
-    this.problem({kind: 'unchained', file: r.file, fileIndex: r.fileIndex, line: r.from, message: `${n === 1 ? 'entry' : `${n} entries`} without a hash (${lines}): unprotected, cannot be verified`})
+    this.problem({
+      kind: 'unchained',
+      file: r.file,
+      fileIndex: r.fileIndex,
+      line: r.from,
+      message: `${n === 1 ? 'entry' : `${n} entries`} without a hash (${lines}): unprotected, cannot be verified`,
+    })
   }
 
   /** Checks the link into a run's first line; returns whether it holds. */
-  private link(file: string, fileIndex: number, fileEntries: number, line: number, body: string, hash: string, profile: ChainProfile): boolean {
+  private link(
+    file: string,
+    fileIndex: number,
+    fileEntries: number,
+    line: number,
+    body: string,
+    hash: string,
+    profile: ChainProfile,
+  ): boolean {
     if (this.prev === undefined) {
       if (sha256Hex(GENESIS + body) === hash) return true
       this.pendingStart = {file, fileIndex, line, body, hash}
@@ -502,9 +581,21 @@ class Verification {
     // --strict reports what is wrong with every chained line on its own.
     const note = profile === 'native' && !this.strict ? nativeBodyNote(body) : undefined
     if (fileEntries === 0 && this.prevFile !== undefined && this.prevFile !== file) {
-      this.problem({kind: 'chain-break', file, fileIndex, line, message: `chain break between files: does not chain from the last entry of ${this.prevFile} (a file between them is missing, or this entry was altered)${note ? `; the entry is ${note}` : ''}`})
+      this.problem({
+        kind: 'chain-break',
+        file,
+        fileIndex,
+        line,
+        message: `chain break between files: does not chain from the last entry of ${this.prevFile} (a file between them is missing, or this entry was altered)${note ? `; the entry is ${note}` : ''}`,
+      })
     } else {
-      this.problem({kind: 'hash-mismatch', file, fileIndex, line, message: `hash mismatch: this entry was altered, or entries before it were deleted, inserted or reordered${note ? `; the entry is ${note}` : ''}`})
+      this.problem({
+        kind: 'hash-mismatch',
+        file,
+        fileIndex,
+        line,
+        message: `hash mismatch: this entry was altered, or entries before it were deleted, inserted or reordered${note ? `; the entry is ${note}` : ''}`,
+      })
     }
     return false
   }
@@ -523,7 +614,13 @@ class Verification {
       // The writer ends a torn last line and appends its record as the very next line of the same
       // file, in one write: a record anywhere else (another file, a later line) excuses nothing.
       const {file: f, line: l, fragment_bytes: bytes, fragment_sha256: sha} = details
-      if (typeof f === 'string' && plainName(f) === plainName(file) && l === line - 1 && Number.isSafeInteger(bytes) && typeof sha === 'string') {
+      if (
+        typeof f === 'string' &&
+        plainName(f) === plainName(file) &&
+        l === line - 1 &&
+        Number.isSafeInteger(bytes) &&
+        typeof sha === 'string'
+      ) {
         this.recoveries.set(fragmentKey(file, line - 1, bytes as number, sha), `${file}:${line}`)
       }
     }
@@ -536,21 +633,28 @@ class Verification {
    * verifier's clock, each file's day and last entry against that, and (at the end) its counts
    * against the checkpoints.
    */
-  private retention(stamp: unknown, details: Record<string, unknown>, item: SpecialItem, at: {file: string; fileIndex: number; line: number}): void {
-    const bad = (message: string): void => this.problem({kind: 'retention-record', ...at, message: `audit.retention entry ${message}: not a prune auditkit makes`})
+  private retention(
+    stamp: unknown,
+    details: Record<string, unknown>,
+    item: SpecialItem,
+    at: {file: string; fileIndex: number; line: number},
+  ): void {
+    const bad = (message: string): void =>
+      this.problem({kind: 'retention-record', ...at, message: `audit.retention entry ${message}: not a prune auditkit makes`})
     const time = typeof stamp === 'string' ? Date.parse(stamp) : Number.NaN
     const days = details.retention_days
     const validDays = Number.isSafeInteger(days) && (days as number) >= 1
     if (!validDays) bad(`has retention_days ${days === undefined ? 'missing' : JSON.stringify(days)}, not a positive whole number of days`)
     if (Number.isNaN(time)) bad('has no valid timestamp')
     const prevTime = item.prevTime ?? this.lastTime
-    if (!Number.isNaN(time) && prevTime !== undefined && !Number.isNaN(prevTime) && time < prevTime - DAY_SLACK_MS) bad(`is stamped ${iso(time)}, before the entry it follows (${iso(prevTime)})`)
+    if (!Number.isNaN(time) && prevTime !== undefined && !Number.isNaN(prevTime) && time < prevTime - DAY_SLACK_MS)
+      bad(`is stamped ${iso(time)}, before the entry it follows (${iso(prevTime)})`)
     if (!Number.isNaN(time)) {
       const check = {time, ...at}
       if (item.nextTime === undefined) this.awaitingNext.push(check)
       else this.checkNext(check, item.nextTime)
     }
-    const list = Array.isArray(details.removed) ? details.removed as unknown[] : []
+    const list = Array.isArray(details.removed) ? (details.removed as unknown[]) : []
     if (list.length === 0) bad('names no removed file')
     const removed: RemovedRecord[] = []
     for (const r of list) {
@@ -560,16 +664,23 @@ class Verification {
       if (!parsed) bad(`names ${JSON.stringify(name)}, not a log file`)
       else if (!Number.isSafeInteger(entries) || (entries as number) < 0) bad(`gives ${name} no entry count`)
       else if (typeof lastHash !== 'string' || !HEX64.test(lastHash)) bad(`gives ${name} no last hash`)
-      else if (!(typeof last === 'string' && !Number.isNaN(Date.parse(last))) && !(last === null && entries === 0)) bad(`gives ${name}, with ${count(entries as number, 'entry', 'entries')}, no time for its last entry`)
+      else if (!(typeof last === 'string' && !Number.isNaN(Date.parse(last))) && !(last === null && entries === 0))
+        bad(`gives ${name}, with ${count(entries as number, 'entry', 'entries')}, no time for its last entry`)
       else {
         removed.push({file: name, entries: entries as number, last: last as string | null, last_hash: lastHash})
         // The writer removes only whole days older than retention_days, whose every entry is older
         // still, by the clock that stamped this entry (a few minutes' slack for a clock stepped back).
         const youngest = Math.max(dayStart(parsed.day) + DAY_MS, typeof last === 'string' ? Date.parse(last) + 1 : 0)
         if (validDays && !Number.isNaN(time) && youngest > time - (days as number) * DAY_MS + DAY_SLACK_MS) {
-          bad(`removes ${name}, whose last entry (${String(last ?? `none, a file of ${parsed.day}`)}) is not older than its retention_days (${String(days)})`)
+          bad(
+            `removes ${name}, whose last entry (${String(last ?? `none, a file of ${parsed.day}`)}) is not older than its retention_days (${String(days)})`,
+          )
         } else if (this.policyDays > 0 && !Number.isNaN(time) && youngest > time - this.policyDays * DAY_MS + DAY_SLACK_MS) {
-          this.problem({kind: 'retention-record', ...at, message: `audit.retention entry removes ${name}, whose last entry (${String(last ?? `none, a file of ${parsed.day}`)}) was younger than the retention policy of ${count(this.policyDays, 'day')} when it was pruned (${iso(time)})`})
+          this.problem({
+            kind: 'retention-record',
+            ...at,
+            message: `audit.retention entry removes ${name}, whose last entry (${String(last ?? `none, a file of ${parsed.day}`)}) was younger than the retention policy of ${count(this.policyDays, 'day')} when it was pruned (${iso(time)})`,
+          })
         }
       }
     }
@@ -581,16 +692,26 @@ class Verification {
         this.earlier = {through: e!.through as string, entries: e!.entries as number}
         this.prunedEntries = this.earlier.entries
         const first = removed[0] && parseLogFileName(removed[0].file)
-        if (first && compareLogFiles({...through, gzip: false}, {...first, gzip: false}) >= 0) bad(`says earlier prunes removed files up to ${this.earlier.through}, which is not before the first file it removes`)
+        if (first && compareLogFiles({...through, gzip: false}, {...first, gzip: false}) >= 0)
+          bad(`says earlier prunes removed files up to ${this.earlier.through}, which is not before the first file it removes`)
         if (this.policyDays > 0 && !Number.isNaN(time) && dayStart(through.day) + DAY_MS > time - this.policyDays * DAY_MS + DAY_SLACK_MS) {
-          this.problem({kind: 'retention-record', ...at, message: `audit.retention entry says earlier prunes removed files up to ${this.earlier.through}, a file younger than the retention policy of ${count(this.policyDays, 'day')} when it was stamped (${iso(time)})`})
+          this.problem({
+            kind: 'retention-record',
+            ...at,
+            message: `audit.retention entry says earlier prunes removed files up to ${this.earlier.through}, a file younger than the retention policy of ${count(this.policyDays, 'day')} when it was stamped (${iso(time)})`,
+          })
         }
       }
     }
     // Each removed file's last hash may start the chain: a prune cut short between its unlinks leaves later ones present.
     let entries = this.prunedEntries
     removed.forEach((r, i) => {
-      this.removed.set(plainName(r.file), {record: `${at.file}:${at.line}`, before: entries, through: entries + r.entries, lastHash: r.last_hash})
+      this.removed.set(plainName(r.file), {
+        record: `${at.file}:${at.line}`,
+        before: entries,
+        through: entries + r.entries,
+        lastHash: r.last_hash,
+      })
       entries += r.entries
       this.anchors.set(r.last_hash, {file: at.file, line: at.line, removed: removed.slice(0, i + 1).map((x) => x.file), entries})
     })
@@ -602,12 +723,20 @@ class Verification {
     const {time, ...at} = check
     const limit = next === undefined || Number.isNaN(next) ? this.now : next
     if (time > limit + DAY_SLACK_MS) {
-      this.problem({kind: 'retention-record', ...at, message: `audit.retention entry is stamped ${iso(time)}, after ${next === undefined ? `the verifier's clock (${iso(this.now)})` : `the entry that follows it (${iso(limit)})`}: not a prune auditkit makes`})
+      this.problem({
+        kind: 'retention-record',
+        ...at,
+        message: `audit.retention entry is stamped ${iso(time)}, after ${next === undefined ? `the verifier's clock (${iso(this.now)})` : `the entry that follows it (${iso(limit)})`}: not a prune auditkit makes`,
+      })
     }
   }
 
   /** Folds one scanned block of a file into the state, in chain order. */
-  consume(ctx: {file: string; fileIndex: number; profile: ChainProfile; lineBase: number; entries: number}, result: ScanResult, bytes: number): void {
+  consume(
+    ctx: {file: string; fileIndex: number; profile: ChainProfile; lineBase: number; entries: number},
+    result: ScanResult,
+    bytes: number,
+  ): void {
     const blockBase = this.entries
     if (result.firstTime !== undefined) for (const check of this.awaitingNext.splice(0)) this.checkNext(check, result.firstTime)
     let runLine = -1
@@ -646,7 +775,14 @@ class Verification {
           } else if (item.kind === 'duplicate-key' || item.kind === 'not-canonical' || item.kind === 'invalid-entry') {
             this.problem({kind: item.kind, file: ctx.file, fileIndex: ctx.fileIndex, line, message: item.reason})
           } else {
-            this.fragment({kind: item.kind, file: ctx.file, fileIndex: ctx.fileIndex, line, reason: item.reason, key: item.bytes === undefined || item.sha256 === undefined ? undefined : fragmentKey(ctx.file, line, item.bytes, item.sha256)})
+            this.fragment({
+              kind: item.kind,
+              file: ctx.file,
+              fileIndex: ctx.fileIndex,
+              line,
+              reason: item.reason,
+              key: item.bytes === undefined || item.sha256 === undefined ? undefined : fragmentKey(ctx.file, line, item.bytes, item.sha256),
+            })
           }
           break
         }
@@ -709,15 +845,31 @@ class Verification {
       this.others.update(record)
       this.fileBytes += end.tail.length
     }
-    this.fileReports[ctx.fileIndex].commitment = {file: ctx.file, bytes: this.fileBytes, lines: lines + (end.tail && !newest ? 1 : 0), entries: ctx.entries, lastHash: this.prev ?? GENESIS, other: this.others.peek()}
+    this.fileReports[ctx.fileIndex].commitment = {
+      file: ctx.file,
+      bytes: this.fileBytes,
+      lines: lines + (end.tail && !newest ? 1 : 0),
+      entries: ctx.entries,
+      lastHash: this.prev ?? GENESIS,
+      other: this.others.peek(),
+    }
     this.fileBytes = 0
     this.others = new Sha256Stream()
     if (end.tail) {
       lines++
       if (newest) {
-        this.notes.push(`${ctx.file}:${lines}: last line incomplete (${count(end.tail.length, 'byte')} without a newline; a write in progress?), not checked`)
+        this.notes.push(
+          `${ctx.file}:${lines}: last line incomplete (${count(end.tail.length, 'byte')} without a newline; a write in progress?), not checked`,
+        )
       } else {
-        this.fragment({kind: 'malformed', file: ctx.file, fileIndex: ctx.fileIndex, line: lines, reason: `torn line: ${count(end.tail.length, 'byte')} without a final newline`, key: fragmentKey(ctx.file, lines, end.tail.length, sha256Hex(end.tail))})
+        this.fragment({
+          kind: 'malformed',
+          file: ctx.file,
+          fileIndex: ctx.fileIndex,
+          line: lines,
+          reason: `torn line: ${count(end.tail.length, 'byte')} without a final newline`,
+          key: fragmentKey(ctx.file, lines, end.tail.length, sha256Hex(end.tail)),
+        })
       }
     }
     if (end.error) this.problem({kind: end.error.kind, file: ctx.file, fileIndex: ctx.fileIndex, message: end.error.reason})
@@ -732,11 +884,20 @@ class Verification {
     if (!start) return {}
     for (const [hash, anchor] of this.anchors) {
       if (sha256Hex(hash + start.body) === start.hash) {
-        this.notes.push(`the chain starts at ${start.file}:${start.line} from the last entry of ${anchor.removed.at(-1)}, pruned by retention (audit.retention at ${anchor.file}:${anchor.line})`)
+        this.notes.push(
+          `the chain starts at ${start.file}:${start.line} from the last entry of ${anchor.removed.at(-1)}, pruned by retention (audit.retention at ${anchor.file}:${anchor.line})`,
+        )
         return {anchor}
       }
     }
-    this.problem({kind: 'chain-start', file: start.file, fileIndex: start.fileIndex, line: start.line, message: 'the first chained entry does not chain from genesis, and no audit.retention entry records the files before it: earlier files or entries were deleted, or this entry was altered'})
+    this.problem({
+      kind: 'chain-start',
+      file: start.file,
+      fileIndex: start.fileIndex,
+      line: start.line,
+      message:
+        'the first chained entry does not chain from genesis, and no audit.retention entry records the files before it: earlier files or entries were deleted, or this entry was altered',
+    })
     return {}
   }
 }
@@ -775,32 +936,63 @@ function fragmentKey(file: string, line: number, bytes: number, sha256: string):
  */
 function checkClosedFiles(state: Verification, checkpoints: Checkpoint[], files: Opened[]): void {
   const sealed = new Map<string, {cp: Checkpoint; file: FileCommitment}>()
-  for (const cp of checkpoints) for (const file of cp.closed ?? []) if (!sealed.has(plainName(file.file))) sealed.set(plainName(file.file), {cp, file})
+  for (const cp of checkpoints)
+    for (const file of cp.closed ?? []) if (!sealed.has(plainName(file.file))) sealed.set(plainName(file.file), {cp, file})
   const present = new Map(state.fileReports.filter((r) => !r.missing).map((r, i) => [plainName(r.file), {report: r, fileIndex: i}]))
   for (const [name, {cp, file: c}] of sealed) {
     const where = `checkpoint #${cp.index} (${cp.time})`
     let here = present.get(name)
     // A live file sealed whole under its day's name, and since set aside into a part.
-    here ??= [...present.values()].find(({report}) => sameFile(c.file, report.file) && !sealed.has(plainName(report.file)) && report.commitment?.other === c.other && report.commitment.bytes === c.bytes)
+    here ??= [...present.values()].find(
+      ({report}) =>
+        sameFile(c.file, report.file) &&
+        !sealed.has(plainName(report.file)) &&
+        report.commitment?.other === c.other &&
+        report.commitment.bytes === c.bytes,
+    )
     if (here) {
       const now = here.report.commitment
-      if (!now || now.bytes !== c.bytes || now.lines !== c.lines || now.entries !== c.entries || now.lastHash !== c.lastHash || now.other !== c.other) {
+      if (
+        !now ||
+        now.bytes !== c.bytes ||
+        now.lines !== c.lines ||
+        now.entries !== c.entries ||
+        now.lastHash !== c.lastHash ||
+        now.other !== c.other
+      ) {
         const was = `${count(c.bytes, 'byte')}, ${count(c.lines, 'line')}, ${count(c.entries, 'entry', 'entries')}`
-        const is = now ? `${count(now.bytes, 'byte')}, ${count(now.lines, 'line')}, ${count(now.entries, 'entry', 'entries')}` : 'unreadable'
-        state.problem({kind: 'checkpoint', file: here.report.file, fileIndex: here.fileIndex, message: `changed since ${where} sealed it whole (${was}; now ${is}${now && now.bytes === c.bytes && now.lines === c.lines && now.entries === c.entries && now.lastHash === c.lastHash ? ': a line that is not a chained entry was changed' : ''})`})
+        const is = now
+          ? `${count(now.bytes, 'byte')}, ${count(now.lines, 'line')}, ${count(now.entries, 'entry', 'entries')}`
+          : 'unreadable'
+        state.problem({
+          kind: 'checkpoint',
+          file: here.report.file,
+          fileIndex: here.fileIndex,
+          message: `changed since ${where} sealed it whole (${was}; now ${is}${now && now.bytes === c.bytes && now.lines === c.lines && now.entries === c.entries && now.lastHash === c.lastHash ? ': a line that is not a chained entry was changed' : ''})`,
+        })
       }
       continue
     }
     const pruned = state.removed.get(name)
     if (pruned) {
       if (pruned.through - pruned.before !== c.entries || pruned.lastHash !== c.lastHash) {
-        state.problem({kind: 'retention-record', file: c.file, fileIndex: files.length, message: `the audit.retention entry at ${pruned.record} says ${c.file} held ${count(pruned.through - pruned.before, 'entry', 'entries')} ending in ${pruned.lastHash.slice(0, 16)}…; ${where} sealed ${c.entries} ending in ${c.lastHash.slice(0, 16)}…: its counts or hashes are false`})
+        state.problem({
+          kind: 'retention-record',
+          file: c.file,
+          fileIndex: files.length,
+          message: `the audit.retention entry at ${pruned.record} says ${c.file} held ${count(pruned.through - pruned.before, 'entry', 'entries')} ending in ${pruned.lastHash.slice(0, 16)}…; ${where} sealed ${c.entries} ending in ${c.lastHash.slice(0, 16)}…: its counts or hashes are false`,
+        })
       }
       continue
     }
     if (prunedEarlier(c.file, state.earlier)) continue
     state.fileReports.push({file: c.file, profile: 'native', lines: 0, entries: 0, problems: 0, valid: false, missing: true})
-    state.problem({kind: 'file-missing', file: c.file, fileIndex: state.fileReports.length - 1, message: `file missing: ${where} sealed it whole (${count(c.entries, 'entry', 'entries')}), and no audit.retention entry accounts for it`})
+    state.problem({
+      kind: 'file-missing',
+      file: c.file,
+      fileIndex: state.fileReports.length - 1,
+      message: `file missing: ${where} sealed it whole (${count(c.entries, 'entry', 'entries')}), and no audit.retention entry accounts for it`,
+    })
   }
 }
 
@@ -808,7 +1000,6 @@ function checkClosedFiles(state: Verification, checkpoints: Checkpoint[], files:
 export function count(n: number, singular: string, plural = `${singular}s`): string {
   return `${n} ${n === 1 ? singular : plural}`
 }
-
 
 function threadCount(files: Opened[], requested?: number): number {
   if (requested !== undefined) return requested
@@ -856,29 +1047,75 @@ interface CheckpointFile {
   unusable?: string
 }
 
-async function verifyOpened(dir: string, files: Opened[], checkpointFile: CheckpointFile | undefined, options: VerifyOptions): Promise<VerifyReport> {
+async function verifyOpened(
+  dir: string,
+  files: Opened[],
+  checkpointFile: CheckpointFile | undefined,
+  options: VerifyOptions,
+): Promise<VerifyReport> {
   const checkpointPath = checkpointFile?.path
-  const state = new Verification(options.onProblem, options.strict === true, options.retentionDays ?? 0, (options.now ?? new Date()).getTime())
-  if (files.length === 0) state.problem({kind: 'no-log-files', file: dir, fileIndex: 0, message: `no log files in ${dir} (a wrong directory, or the logs were deleted)`})
+  const state = new Verification(
+    options.onProblem,
+    options.strict === true,
+    options.retentionDays ?? 0,
+    (options.now ?? new Date()).getTime(),
+  )
+  if (files.length === 0)
+    state.problem({
+      kind: 'no-log-files',
+      file: dir,
+      fileIndex: 0,
+      message: `no log files in ${dir} (a wrong directory, or the logs were deleted)`,
+    })
   let checkpoints: Checkpoint[] = []
   if (checkpointFile?.unusable) {
-    state.problem({kind: 'checkpoint-file', file: checkpointFile.path, fileIndex: files.length, message: `${checkpointFile.unusable}; no checkpoint was checked`})
+    state.problem({
+      kind: 'checkpoint-file',
+      file: checkpointFile.path,
+      fileIndex: files.length,
+      message: `${checkpointFile.unusable}; no checkpoint was checked`,
+    })
   } else if (checkpointFile?.text === undefined && checkpointPath) {
-    state.problem({kind: 'checkpoint-file', file: checkpointPath, fileIndex: files.length, message: `checkpoint file missing: a public key was given but ${DEFAULT_CHECKPOINT_NAME} is gone from the log directory; deleting it hides entries cut from the end (name the file with --checkpoints if it is kept elsewhere)`})
+    state.problem({
+      kind: 'checkpoint-file',
+      file: checkpointPath,
+      fileIndex: files.length,
+      message: `checkpoint file missing: a public key was given but ${DEFAULT_CHECKPOINT_NAME} is gone from the log directory; deleting it hides entries cut from the end (name the file with --checkpoints if it is kept elsewhere)`,
+    })
   } else if (checkpointFile?.text !== undefined) {
     const read = readCheckpointText(checkpointFile.text)
     checkpoints = read.checkpoints
     if (read.damage) {
-      const checked = checkpoints.length === 0 ? 'no checkpoint was checked' : `the ${count(checkpoints.length, 'checkpoint')} before it ${checkpoints.length === 1 ? 'was' : 'were'} checked`
-      state.problem({kind: 'checkpoint-file', file: checkpointFile.path, fileIndex: files.length, line: read.damage.line, message: `${read.damage.message}; ${checked}`})
+      const checked =
+        checkpoints.length === 0
+          ? 'no checkpoint was checked'
+          : `the ${count(checkpoints.length, 'checkpoint')} before it ${checkpoints.length === 1 ? 'was' : 'were'} checked`
+      state.problem({
+        kind: 'checkpoint-file',
+        file: checkpointFile.path,
+        fileIndex: files.length,
+        line: read.damage.line,
+        message: `${read.damage.message}; ${checked}`,
+      })
     } else if (options.pubkey && checkpoints.length === 0) {
       // seal never leaves the file empty: emptied, like deleted, it would hide entries cut from the end.
-      state.problem({kind: 'checkpoint-file', file: checkpointFile.path, fileIndex: files.length, message: 'checkpoint file holds no checkpoint, though a public key was given (an emptied file hides entries cut from the end)'})
+      state.problem({
+        kind: 'checkpoint-file',
+        file: checkpointFile.path,
+        fileIndex: files.length,
+        message: 'checkpoint file holds no checkpoint, though a public key was given (an emptied file hides entries cut from the end)',
+      })
     }
   }
   for (const p of checkSequence(checkpoints, options.pubkey)) {
     const cp = checkpoints[p.index - 1]
-    state.problem({kind: 'checkpoint-file', file: checkpointPath!, fileIndex: files.length, line: cp.fileLine, message: `checkpoint #${p.index}: ${p.message}`})
+    state.problem({
+      kind: 'checkpoint-file',
+      file: checkpointPath!,
+      fileIndex: files.length,
+      line: cp.fileLine,
+      message: `checkpoint #${p.index}: ${p.message}`,
+    })
   }
   const wanted = [...new Set(checkpoints.map((c) => c.hash))]
 
@@ -906,7 +1143,14 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
         }
         if (first && !options.profile) ctx.profile = report.profile = detectProfile(block)
         first = false
-        const request: ScanRequest = {buf: block, start: HEADROOM, end: block.length, profile: ctx.profile, wanted, strict: options.strict === true}
+        const request: ScanRequest = {
+          buf: block,
+          start: HEADROOM,
+          end: block.length,
+          profile: ctx.profile,
+          wanted,
+          strict: options.strict === true,
+        }
         const bytes = block.length - HEADROOM
         if (pool) queue.push([pool.scan(request), bytes])
         else {
@@ -942,30 +1186,78 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
     if (mark && sameFile(cp.file, mark.file) && mark.line === cp.line) {
       base ??= cp.entries - mark.count
       if (cp.entries - mark.count !== base) {
-        state.problem({kind: 'entries-missing', file: cp.file, fileIndex, line: cp.line, message: `${where} sealed ${count(cp.entries, 'entry', 'entries')} up to here, the log now holds ${mark.count + base}: entries before it were removed or inserted`})
+        state.problem({
+          kind: 'entries-missing',
+          file: cp.file,
+          fileIndex,
+          line: cp.line,
+          message: `${where} sealed ${count(cp.entries, 'entry', 'entries')} up to here, the log now holds ${mark.count + base}: entries before it were removed or inserted`,
+        })
       } else if (cp.bytes !== undefined && mark.bytes !== cp.bytes) {
-        state.problem({kind: 'checkpoint', file: mark.file, fileIndex, line: cp.line, message: `${where} sealed ${count(cp.bytes, 'byte')} of this file up to its head, it now holds ${count(mark.bytes ?? 0, 'byte')} there: lines above the head were inserted, removed or changed`})
+        state.problem({
+          kind: 'checkpoint',
+          file: mark.file,
+          fileIndex,
+          line: cp.line,
+          message: `${where} sealed ${count(cp.bytes, 'byte')} of this file up to its head, it now holds ${count(mark.bytes ?? 0, 'byte')} there: lines above the head were inserted, removed or changed`,
+        })
       } else if (cp.other !== undefined && mark.other !== cp.other) {
-        state.problem({kind: 'checkpoint', file: mark.file, fileIndex, line: cp.line, message: `${where}: a line above its head in this file that is not a chained entry (a blank line, a fragment, an unchained entry) was inserted, removed or changed`})
+        state.problem({
+          kind: 'checkpoint',
+          file: mark.file,
+          fileIndex,
+          line: cp.line,
+          message: `${where}: a line above its head in this file that is not a chained entry (a blank line, a fragment, an unchained entry) was inserted, removed or changed`,
+        })
       } else {
         lastSealed = Math.max(lastSealed ?? 0, mark.count)
       }
       lastHeadFile = cp.bytes === undefined ? undefined : mark.file
     } else if (mark) {
-      state.problem({kind: 'checkpoint', file: cp.file, fileIndex, line: cp.line, message: `${where}: its head entry is now at ${mark.file}:${mark.line}: entries were moved`})
+      state.problem({
+        kind: 'checkpoint',
+        file: cp.file,
+        fileIndex,
+        line: cp.line,
+        message: `${where}: its head entry is now at ${mark.file}:${mark.line}: entries were moved`,
+      })
     } else if (samePart >= 0) {
       // The sealed file, perhaps gzipped since.
       const name = files[samePart].name
       const lines = state.fileLines.get(name) ?? 0
-      if (cp.line > lines) state.problem({kind: 'entries-missing', file: name, fileIndex: samePart, ...(lines > 0 ? {line: lines} : {}), message: `entries missing below ${where}: it sealed line ${cp.line}, the file now ${lines > 0 ? `ends at line ${lines}` : 'is empty'}`})
-      else state.problem({kind: 'checkpoint', file: name, fileIndex: samePart, line: cp.line, message: `${where}: this line no longer holds the sealed head ${cp.hash.slice(0, 16)}…: the entry was altered or the chain rewritten`})
+      if (cp.line > lines)
+        state.problem({
+          kind: 'entries-missing',
+          file: name,
+          fileIndex: samePart,
+          ...(lines > 0 ? {line: lines} : {}),
+          message: `entries missing below ${where}: it sealed line ${cp.line}, the file now ${lines > 0 ? `ends at line ${lines}` : 'is empty'}`,
+        })
+      else
+        state.problem({
+          kind: 'checkpoint',
+          file: name,
+          fileIndex: samePart,
+          line: cp.line,
+          message: `${where}: this line no longer holds the sealed head ${cp.hash.slice(0, 16)}…: the entry was altered or the chain rewritten`,
+        })
     } else if (rotated >= 0) {
       // A live file rotated into a part since (most likely the last of its day): its head entry is in none.
-      state.problem({kind: 'checkpoint', file: files[rotated].name, fileIndex: rotated, message: `${where}: its head entry (${cp.file}:${cp.line}, since rotated into a part) is no longer in the log: the entry was altered, removed or the chain rewritten`})
+      state.problem({
+        kind: 'checkpoint',
+        file: files[rotated].name,
+        fileIndex: rotated,
+        message: `${where}: its head entry (${cp.file}:${cp.line}, since rotated into a part) is no longer in the log: the entry was altered, removed or the chain rewritten`,
+      })
     } else if (anchor && (state.removed.has(plainName(cp.file)) || prunedEarlier(cp.file, state.earlier))) {
       const pruned = state.removed.get(plainName(cp.file))
       if (pruned && (cp.entries <= pruned.before || cp.entries > pruned.through)) {
-        state.problem({kind: 'retention-record', file: cp.file, fileIndex, message: `${where} sealed ${count(cp.entries, 'entry', 'entries')} up to its head in ${cp.file}; the audit.retention entry at ${pruned.record} says the file held entries ${pruned.before + 1} to ${pruned.through}: its counts are false`})
+        state.problem({
+          kind: 'retention-record',
+          file: cp.file,
+          fileIndex,
+          message: `${where} sealed ${count(cp.entries, 'entry', 'entries')} up to its head in ${cp.file}; the audit.retention entry at ${pruned.record} says the file held entries ${pruned.before + 1} to ${pruned.through}: its counts are false`,
+        })
       } else {
         state.notes.push(`${where}: its head file ${cp.file} was pruned by retention, not checked`)
       }
@@ -976,19 +1268,42 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
   }
   checkClosedFiles(state, checkpoints, files)
   for (const [name, indexes] of missing) {
-    state.fileReports.push({file: name, profile: options.profile ?? 'native', lines: 0, entries: 0, problems: 0, valid: false, missing: true})
-    state.problem({kind: 'file-missing', file: name, fileIndex: state.fileReports.length - 1, message: `file missing: it holds the head of checkpoint${indexes.length > 1 ? 's' : ''} #${indexes.join(', #')}`})
+    state.fileReports.push({
+      file: name,
+      profile: options.profile ?? 'native',
+      lines: 0,
+      entries: 0,
+      problems: 0,
+      valid: false,
+      missing: true,
+    })
+    state.problem({
+      kind: 'file-missing',
+      file: name,
+      fileIndex: state.fileReports.length - 1,
+      message: `file missing: it holds the head of checkpoint${indexes.length > 1 ? 's' : ''} #${indexes.join(', #')}`,
+    })
   }
 
   if (anchor && base !== undefined && base !== anchor.entries) {
     // The checkpoints say how many entries came before the first one still here; the records must account for exactly those.
-    state.problem({kind: 'retention-record', file: anchor.file, fileIndex: files.findIndex((f) => f.name === anchor.file), line: anchor.line, message: `audit.retention entries account for ${count(anchor.entries, 'pruned entry', 'pruned entries')} before the chain start, the checkpoints sealed ${base}: files were deleted that no record names, or a record's counts are false`})
+    state.problem({
+      kind: 'retention-record',
+      file: anchor.file,
+      fileIndex: files.findIndex((f) => f.name === anchor.file),
+      line: anchor.line,
+      message: `audit.retention entries account for ${count(anchor.entries, 'pruned entry', 'pruned entries')} before the chain start, the checkpoints sealed ${base}: files were deleted that no record names, or a record's counts are false`,
+    })
   }
   if (prunedSealed > 0 && lastSealed === undefined && anchor) {
     // Anyone who can append to the log can append a chained entry: only a checkpoint makes the record authoritative.
-    state.notes.push(`sealed entries were pruned on the word of the audit.retention entry at ${anchor.file}:${anchor.line}, which no checkpoint covers yet; a seal now makes it part of the sealed record`)
+    state.notes.push(
+      `sealed entries were pruned on the word of the audit.retention entry at ${anchor.file}:${anchor.line}, which no checkpoint covers yet; a seal now makes it part of the sealed record`,
+    )
   } else if (anchor && (base ?? 0) > 0) {
-    state.notes.push(`${count(base!, 'sealed entry', 'sealed entries')} before the chain start ${base === 1 ? 'was' : 'were'} pruned on the word of audit.retention entries (the last at ${anchor.file}:${anchor.line}); their content can no longer be checked`)
+    state.notes.push(
+      `${count(base!, 'sealed entry', 'sealed entries')} before the chain start ${base === 1 ? 'was' : 'were'} pruned on the word of audit.retention entries (the last at ${anchor.file}:${anchor.line}); their content can no longer be checked`,
+    )
   }
   // Without a sealed head still in the log, the entries before the chain start are known only in part:
   // the last prune's record counts its own files, and a checkpoint whose head was pruned counts up to there.
@@ -1007,14 +1322,16 @@ async function verifyOpened(dir: string, files: Opened[], checkpointFile: Checkp
     firstProblem: first ? {file: first.file, ...(first.line === undefined ? {} : {line: first.line})} : null,
     head: state.head,
     chainLength,
-    checkpoints: !checkpointPath ? null : {
-      file: checkpointPath,
-      count: checkpoints.length,
-      signaturesChecked: options.pubkey !== undefined,
-      ...(options.pubkey ? {keyId: keyId(options.pubkey)} : {}),
-      ...(lastSealed === undefined ? {} : {lastSealed}),
-      ...(lastHeadFile === undefined ? {} : {lastHeadFile}),
-    },
+    checkpoints: !checkpointPath
+      ? null
+      : {
+          file: checkpointPath,
+          count: checkpoints.length,
+          signaturesChecked: options.pubkey !== undefined,
+          ...(options.pubkey ? {keyId: keyId(options.pubkey)} : {}),
+          ...(lastSealed === undefined ? {} : {lastSealed}),
+          ...(lastHeadFile === undefined ? {} : {lastHeadFile}),
+        },
     notSealed: state.entries - (lastSealed ?? 0),
     notes: state.notes,
     problems: sorted.map(({fileIndex: _, ...p}) => p),

@@ -21,7 +21,14 @@ export class TrustedProxies {
       const [address, bits, extra] = spec.split('/')
       const family = isIP(address)
       const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits)
-      if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32) || (bits !== undefined && !/^\d+$/.test(bits))) {
+      if (
+        family === 0 ||
+        extra !== undefined ||
+        !Number.isInteger(prefix) ||
+        prefix < 0 ||
+        prefix > (family === 6 ? 128 : 32) ||
+        (bits !== undefined && !/^\d+$/.test(bits))
+      ) {
         throw new AuditError(`${source} "${spec}": expected an IP address or CIDR range (e.g. 10.0.0.1, 10.0.0.0/8, fd00::/8)`)
       }
       this.list.addSubnet(address, prefix, family === 6 ? 'ipv6' : 'ipv4')

@@ -71,16 +71,19 @@ export class EventBuffer {
     const events = this.queued
     this.queued = []
     if (events.length === 0) return
-    const batch = this.sink.write(events).then((failures) => {
-      failures.forEach((failure, i) => {
-        if (failure === null) return
-        this.failures++
-        this.onFailure(failure, events[i])
+    const batch = this.sink
+      .write(events)
+      .then((failures) => {
+        failures.forEach((failure, i) => {
+          if (failure === null) return
+          this.failures++
+          this.onFailure(failure, events[i])
+        })
       })
-    }).finally(() => {
-      this.used -= events.length
-      this.batches.delete(batch)
-    })
+      .finally(() => {
+        this.used -= events.length
+        this.batches.delete(batch)
+      })
     this.batches.add(batch)
   }
 
@@ -93,7 +96,10 @@ export class EventBuffer {
 
 /** The event slots one request holds: each write uses one; the rest go back when the request ends. */
 export class Reservation {
-  constructor(private readonly buffer: EventBuffer, private slots: number) {}
+  constructor(
+    private readonly buffer: EventBuffer,
+    private slots: number,
+  ) {}
 
   write(input: WriteInput): void {
     if (this.slots === 0) {

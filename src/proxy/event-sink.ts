@@ -47,16 +47,28 @@ export class WriterThread implements EventSink {
     return new Promise((resolve, reject) => {
       worker.on('message', (message: FromWriterThread) => {
         switch (message.type) {
-          case 'ready': resolve(thread); break
+          case 'ready':
+            resolve(thread)
+            break
           // Rebuilt as thrown there, so the command maps it to the same exit code.
-          case 'open-failed': reject(message.exitCode === undefined ? Object.assign(new Error(message.message), {code: message.code, path: message.path}) : new AuditError(message.message, message.exitCode)); break
+          case 'open-failed':
+            reject(
+              message.exitCode === undefined
+                ? Object.assign(new Error(message.message), {code: message.code, path: message.path})
+                : new AuditError(message.message, message.exitCode),
+            )
+            break
           case 'written': {
             thread.waiting.get(message.id)?.resolve(message.failures)
             thread.waiting.delete(message.id)
             break
           }
-          case 'warning': onWarning(message.message); break
-          case 'closed': thread.closed?.(); break
+          case 'warning':
+            onWarning(message.message)
+            break
+          case 'closed':
+            thread.closed?.()
+            break
         }
       })
       worker.on('error', (error) => {

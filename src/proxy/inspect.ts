@@ -22,7 +22,11 @@ export interface RequestFacts {
 function promptText(body: Record<string, unknown>): string | undefined {
   if (typeof body.prompt === 'string') return body.prompt
   if (Array.isArray(body.messages)) {
-    return body.messages.map((m) => (m && typeof m === 'object' && typeof (m as {content?: unknown}).content === 'string' ? (m as {content: string}).content : '')).join('\n')
+    return body.messages
+      .map((m) =>
+        m && typeof m === 'object' && typeof (m as {content?: unknown}).content === 'string' ? (m as {content: string}).content : '',
+      )
+      .join('\n')
   }
   if (typeof body.input === 'string') return body.input
   if (Array.isArray(body.input)) return body.input.filter((i) => typeof i === 'string').join('\n')

@@ -25,8 +25,10 @@ export function parseUpstream(text: string, source = '--upstream'): URL {
   } catch {
     throw new AuditError(`${source} "${text}": not a URL (expected e.g. http://127.0.0.1:11434)`)
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AuditError(`${source} "${text}": expected an http:// or https:// URL`)
-  if (url.username || url.password || url.search || url.hash) throw new AuditError(`${source}: expected scheme://host[:port][/path], without credentials, query or fragment`)
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new AuditError(`${source} "${text}": expected an http:// or https:// URL`)
+  if (url.username || url.password || url.search || url.hash)
+    throw new AuditError(`${source}: expected scheme://host[:port][/path], without credentials, query or fragment`)
   // A bare host means Ollama's own port, as OLLAMA_HOST does.
   if (!hasScheme && url.port === '') url.port = '11434'
   return url
@@ -34,7 +36,10 @@ export function parseUpstream(text: string, source = '--upstream'): URL {
 
 /** Splits repeatable, comma-separated flag values ("a,b" "c" → a, b, c). */
 export function listValues(values: string[]): string[] {
-  return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '')
+  return values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '')
 }
 
 /** The proxy's options from its configuration section (flags already merged in), checked. */
@@ -44,7 +49,9 @@ export function proxyOptions(proxy: Config['proxy'], ollamaHost: string, warn: (
   // Checked here, so a bad value fails before anything listens.
   new TrustedProxies(proxy.trust_proxy)
   return {
-    host, port, upstream,
+    host,
+    port,
+    upstream,
     tokensFile: proxy.tokens === '' ? undefined : proxy.tokens,
     rateLimit: proxy.rate_limit === '' ? undefined : parseRate(proxy.rate_limit),
     allowModels: proxy.allow_models,

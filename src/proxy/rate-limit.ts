@@ -12,7 +12,8 @@ export interface RateSpec {
 /** Parses "N/s", "N/m" or "N/h" (also "N/min", "N/sec", "N/hour"). */
 export function parseRate(text: string, source = '--rate-limit'): RateSpec {
   const match = /^\s*(\d+)\s*\/\s*(s|sec|second|m|min|minute|h|hour)\s*$/i.exec(text)
-  if (!match || Number(match[1]) < 1) throw new AuditError(`${source} "${text}": expected REQUESTS/UNIT with a positive count and a unit of s, m or h (e.g. 60/m)`)
+  if (!match || Number(match[1]) < 1)
+    throw new AuditError(`${source} "${text}": expected REQUESTS/UNIT with a positive count and a unit of s, m or h (e.g. 60/m)`)
   return {requests: Number(match[1]), perMs: UNITS[match[2][0].toLowerCase()], text: `${match[1]}/${match[2][0].toLowerCase()}`}
 }
 
@@ -31,7 +32,10 @@ export class RateLimiter {
   private readonly perToken: number
   private lastSweep: number
 
-  constructor(private readonly spec: RateSpec, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly spec: RateSpec,
+    private readonly now: () => number = Date.now,
+  ) {
     this.perToken = spec.perMs / spec.requests
     this.lastSweep = now()
   }

@@ -1,5 +1,13 @@
 import {randomUUID} from 'node:crypto'
-import {Agent as HttpAgent, type ClientRequest, createServer, type IncomingMessage, request as httpRequest, type Server, type ServerResponse} from 'node:http'
+import {
+  Agent as HttpAgent,
+  type ClientRequest,
+  createServer,
+  type IncomingMessage,
+  request as httpRequest,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import {Agent as HttpsAgent, request as httpsRequest} from 'node:https'
 import type {AddressInfo, Socket} from 'node:net'
 import {performance} from 'node:perf_hooks'
@@ -70,7 +78,10 @@ export class AuditProxy {
   private backpressureTimer: NodeJS.Timeout | undefined
   private counts = {requests: 0, refused_busy: 0}
 
-  private constructor(sink: EventSink, private readonly options: ProxyOptions) {
+  private constructor(
+    sink: EventSink,
+    private readonly options: ProxyOptions,
+  ) {
     this.trusted = new TrustedProxies(options.trustProxy)
     this.allowList = new ModelAllowList(options.allowModels)
     this.limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined
@@ -79,7 +90,9 @@ export class AuditProxy {
     this.agent = new (https ? HttpsAgent : HttpAgent)({keepAlive: true, maxFreeSockets: 256})
     this.request = https ? httpsRequest : httpRequest
     this.basePath = options.upstream.pathname.replace(/\/+$/, '')
-    this.events = new EventBuffer(sink, options.eventBuffer, (message, input) => options.warn(`audit proxy: warning: ${input.event} not written: ${message}`))
+    this.events = new EventBuffer(sink, options.eventBuffer, (message, input) =>
+      options.warn(`audit proxy: warning: ${input.event} not written: ${message}`),
+    )
     this.server = createServer({keepAlive: true}, (req, res) => this.handle(req, res))
     // Slow or idle clients: node's defaults (requestTimeout 300 s, headersTimeout 60 s) apply.
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
@@ -93,7 +106,14 @@ export class AuditProxy {
     const proxy = new AuditProxy(sink, options)
     await new Promise<void>((resolve, reject) => {
       proxy.server.once('error', (error: NodeJS.ErrnoException) => {
-        const why = error.code === 'EADDRINUSE' ? 'address already in use' : error.code === 'EACCES' ? 'permission denied' : error.code === 'EADDRNOTAVAIL' ? 'no such local address' : error.message
+        const why =
+          error.code === 'EADDRINUSE'
+            ? 'address already in use'
+            : error.code === 'EACCES'
+              ? 'permission denied'
+              : error.code === 'EADDRNOTAVAIL'
+                ? 'no such local address'
+                : error.message
         reject(new AuditError(`--listen ${options.host}:${options.port}: ${why}`))
       })
       proxy.server.listen(options.port, options.host, () => {
@@ -103,9 +123,16 @@ export class AuditProxy {
     })
     proxy.server.on('error', (error) => proxy.ownEvent('proxy.error', 'error', {message: error.message}))
     proxy.ownEvent('proxy.start', 'info', {
-      listen: proxy.address, upstream: options.upstream.href, pid: process.pid,
-      tokens: proxy.tokens?.size ?? 0, rate_limit: options.rateLimit?.text ?? null, allow_models: options.allowModels,
-      trust_proxy: options.trustProxy, log_prompts: options.logPrompts, max_body_bytes: options.maxBodyBytes, event_buffer: options.eventBuffer,
+      listen: proxy.address,
+      upstream: options.upstream.href,
+      pid: process.pid,
+      tokens: proxy.tokens?.size ?? 0,
+      rate_limit: options.rateLimit?.text ?? null,
+      allow_models: options.allowModels,
+      trust_proxy: options.trustProxy,
+      log_prompts: options.logPrompts,
+      max_body_bytes: options.maxBodyBytes,
+      event_buffer: options.eventBuffer,
     })
     return proxy
   }
@@ -149,7 +176,15 @@ export class AuditProxy {
     clearInterval(this.backpressureTimer)
     this.agent.destroy()
     const refused = this.events.takeRefused()
-    this.ownEvent('proxy.stop', 'info', {reason, requests: this.counts.requests, in_flight: inFlight, cut_short: cut, refused_busy: this.counts.refused_busy, ...(refused > 0 ? {refused_busy_unrecorded: refused} : {}), events_failed: this.events.failures})
+    this.ownEvent('proxy.stop', 'info', {
+      reason,
+      requests: this.counts.requests,
+      in_flight: inFlight,
+      cut_short: cut,
+      refused_busy: this.counts.refused_busy,
+      ...(refused > 0 ? {refused_busy_unrecorded: refused} : {}),
+      events_failed: this.events.failures,
+    })
     await this.events.flush()
   }
 
@@ -167,7 +202,12 @@ export class AuditProxy {
       clearInterval(this.backpressureTimer)
       this.backpressureTimer = undefined
       const refused = this.events.takeRefused()
-      if (refused > 0) this.ownEvent('proxy.backpressure', 'warning', {refused, capacity: this.events.capacity, message: 'requests answered 503: events were waiting for the disk'})
+      if (refused > 0)
+        this.ownEvent('proxy.backpressure', 'warning', {
+          refused,
+          capacity: this.events.capacity,
+          message: 'requests answered 503: events were waiting for the disk',
+        })
     }, 250)
     this.backpressureTimer.unref()
   }
@@ -192,7 +232,13 @@ export class AuditProxy {
     const base = {request_id: requestId, method: req.method ?? '', path: (req.url ?? '').slice(0, MAX_PATH), ip}
     const userAgent = req.headers['user-agent'] === undefined ? {} : {user_agent: headerText(req.headers['user-agent'], MAX_USER_AGENT)}
     let actor = ip
-    const refuse = (event: string, status: number, message: string, details: Record<string, unknown>, headers: Record<string, string> = {}) => {
+    const refuse = (
+      event: string,
+      status: number,
+      message: string,
+      details: Record<string, unknown>,
+      headers: Record<string, string> = {},
+    ) => {
       reservation.write({event, level: 'warning', actor, details: {...base, ...userAgent, status, ...details}})
       reservation.release()
       sendError(res, status, message, headers)
@@ -203,7 +249,13 @@ export class AuditProxy {
       if ('failure' in checked) {
         // Drain what the client sends, so it reads the 401 rather than a reset.
         req.resume()
-        refuse('auth.fail', 401, 'unauthorized: a valid bearer token is required', {reason: checked.failure}, {'WWW-Authenticate': 'Bearer realm="audit proxy"'})
+        refuse(
+          'auth.fail',
+          401,
+          'unauthorized: a valid bearer token is required',
+          {reason: checked.failure},
+          {'WWW-Authenticate': 'Bearer realm="audit proxy"'},
+        )
         return
       }
       actor = checked.name
@@ -213,37 +265,67 @@ export class AuditProxy {
       const waitMs = this.limiter.take(actor)
       if (waitMs > 0) {
         req.resume()
-        refuse('api.rate_limit.exceeded', 429, `rate limit ${this.options.rateLimit!.text} exceeded`, {rate_limit: this.options.rateLimit!.text, retry_after_s: Math.ceil(waitMs / 1000)}, {'Retry-After': String(Math.ceil(waitMs / 1000))})
+        refuse(
+          'api.rate_limit.exceeded',
+          429,
+          `rate limit ${this.options.rateLimit!.text} exceeded`,
+          {rate_limit: this.options.rateLimit!.text, retry_after_s: Math.ceil(waitMs / 1000)},
+          {'Retry-After': String(Math.ceil(waitMs / 1000))},
+        )
         return
       }
     }
 
-    readBody(req, this.options.maxBodyBytes).then((body) => {
-      if (body === 'too_large') {
-        res.setHeader('Connection', 'close')
-        refuse('api.body.too_large', 413, `request body over the proxy's limit of ${this.options.maxBodyBytes} bytes`, {limit_bytes: this.options.maxBodyBytes})
-        return
-      }
-      if (body === 'aborted') {
-        reservation.write({event: 'api.error', level: 'warning', actor, details: {...base, kind: 'client_gone', message: 'client closed the connection while sending the request', duration_ms: ms(started)}})
+    readBody(req, this.options.maxBodyBytes).then(
+      (body) => {
+        if (body === 'too_large') {
+          res.setHeader('Connection', 'close')
+          refuse('api.body.too_large', 413, `request body over the proxy's limit of ${this.options.maxBodyBytes} bytes`, {
+            limit_bytes: this.options.maxBodyBytes,
+          })
+          return
+        }
+        if (body === 'aborted') {
+          reservation.write({
+            event: 'api.error',
+            level: 'warning',
+            actor,
+            details: {
+              ...base,
+              kind: 'client_gone',
+              message: 'client closed the connection while sending the request',
+              duration_ms: ms(started),
+            },
+          })
+          reservation.release()
+          return
+        }
+        const facts = inspectRequest(body, this.options.logPrompts)
+        if (facts.model !== undefined && !this.allowList.empty && !this.allowList.allows(facts.model)) {
+          refuse('api.model.denied', 403, `model '${facts.model}' is not allowed through this proxy`, {model: facts.model})
+          return
+        }
+        const {stream, ...recorded} = facts
+        reservation.write({
+          event: 'api.request',
+          actor,
+          details: {...base, ...userAgent, ...recorded, ...(stream === undefined ? {} : {stream})},
+        })
+        this.forward(req, res, body, {actor, base, started, reservation, model: facts.model})
+      },
+      (error: Error) => {
         reservation.release()
-        return
-      }
-      const facts = inspectRequest(body, this.options.logPrompts)
-      if (facts.model !== undefined && !this.allowList.empty && !this.allowList.allows(facts.model)) {
-        refuse('api.model.denied', 403, `model '${facts.model}' is not allowed through this proxy`, {model: facts.model})
-        return
-      }
-      const {stream, ...recorded} = facts
-      reservation.write({event: 'api.request', actor, details: {...base, ...userAgent, ...recorded, ...(stream === undefined ? {} : {stream})}})
-      this.forward(req, res, body, {actor, base, started, reservation, model: facts.model})
-    }, (error: Error) => {
-      reservation.release()
-      sendError(res, 500, `audit proxy: ${error.message}`)
-    })
+        sendError(res, 500, `audit proxy: ${error.message}`)
+      },
+    )
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, body: Buffer, context: {actor: string; base: {request_id: string; ip: string}; started: number; reservation: Reservation; model?: string}): void {
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    context: {actor: string; base: {request_id: string; ip: string}; started: number; reservation: Reservation; model?: string},
+  ): void {
     const {actor, base, started, reservation} = context
     const upstream = this.options.upstream
     // The body is read whole already: no Expect: 100-continue dance with Ollama.
@@ -251,7 +333,10 @@ export class AuditProxy {
     const headers = endToEnd(req.headers, drop)
     headers.host = upstream.host
     headers['x-request-id'] = base.request_id
-    headers['x-forwarded-for'] = req.headers['x-forwarded-for'] && !this.trusted.empty ? `${headerText(req.headers['x-forwarded-for'], 2048)}, ${req.socket.remoteAddress ?? ''}` : (req.socket.remoteAddress ?? '')
+    headers['x-forwarded-for'] =
+      req.headers['x-forwarded-for'] && !this.trusted.empty
+        ? `${headerText(req.headers['x-forwarded-for'], 2048)}, ${req.socket.remoteAddress ?? ''}`
+        : (req.socket.remoteAddress ?? '')
     if (body.length > 0 || !['GET', 'HEAD', 'DELETE', 'OPTIONS'].includes(req.method ?? '')) headers['content-length'] = body.length
 
     let settled = false
@@ -260,7 +345,9 @@ export class AuditProxy {
     let status: number | undefined
     const tail = new ResponseTail()
     let resolveDone!: () => void
-    const done = new Promise<void>((resolve) => { resolveDone = resolve })
+    const done = new Promise<void>((resolve) => {
+      resolveDone = resolve
+    })
     const exchange: Exchange = {abort: (kind) => fail(kind, kind === 'shutdown' ? 'cut short at shutdown' : kind), done}
     this.inFlight.add(exchange)
 
@@ -276,11 +363,33 @@ export class AuditProxy {
     const fail = (kind: ErrorKind, message: string) => {
       if (settled) return
       // What the client got: an error status when nothing was sent yet, else a cut answer.
-      const answered = res.headersSent ? null : kind === 'upstream_unreachable' ? 502 : kind === 'timeout' ? 504 : kind === 'shutdown' ? 503 : null
-      settle({event: 'api.error', level: kind === 'client_gone' ? 'warning' : 'error', actor, details: {...base, ...(context.model === undefined ? {} : {model: context.model}), kind, message, status: answered, ...(status === undefined ? {} : {upstream_status: status}), ...timing()}})
+      const answered = res.headersSent
+        ? null
+        : kind === 'upstream_unreachable'
+          ? 502
+          : kind === 'timeout'
+            ? 504
+            : kind === 'shutdown'
+              ? 503
+              : null
+      settle({
+        event: 'api.error',
+        level: kind === 'client_gone' ? 'warning' : 'error',
+        actor,
+        details: {
+          ...base,
+          ...(context.model === undefined ? {} : {model: context.model}),
+          kind,
+          message,
+          status: answered,
+          ...(status === undefined ? {} : {upstream_status: status}),
+          ...timing(),
+        },
+      })
       upstreamReq.destroy()
       if (answered === 502) sendError(res, 502, `audit proxy: upstream ${upstream.host} unreachable: ${message}`)
-      else if (answered === 504) sendError(res, 504, `audit proxy: upstream ${upstream.host} sent nothing for ${this.options.timeoutMs / 1000} s`)
+      else if (answered === 504)
+        sendError(res, 504, `audit proxy: upstream ${upstream.host} sent nothing for ${this.options.timeoutMs / 1000} s`)
       else if (answered === 503) sendError(res, 503, 'audit proxy is shutting down', {Connection: 'close'})
       else res.destroy()
     }
@@ -288,14 +397,20 @@ export class AuditProxy {
     let upstreamReq: ClientRequest
     const send = (retry: boolean) => {
       upstreamReq = this.request({
-        protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method,
-        path: this.basePath + (req.url ?? '/'), headers, agent: retry ? this.agent : false,
+        protocol: upstream.protocol,
+        hostname: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: this.basePath + (req.url ?? '/'),
+        headers,
+        agent: retry ? this.agent : false,
       })
       upstreamReq.setTimeout(this.options.timeoutMs, () => upstreamReq.destroy(new UpstreamTimeout('no byte from upstream in time')))
       upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
         if (settled) return
         // A kept-alive connection Ollama closed as we reused it: the request never got there; once more on a new one.
-        if (retry && status === undefined && upstreamReq.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) send(false)
+        if (retry && status === undefined && upstreamReq.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE'))
+          send(false)
         else if (error instanceof UpstreamTimeout) fail('timeout', error.message)
         else if (status === undefined) fail('upstream_unreachable', error.code ?? error.message)
         else fail('upstream_reset', error.code ?? error.message)
@@ -330,7 +445,12 @@ export class AuditProxy {
         res.end(() => {
           const facts = tail.facts()
           const level = status! >= 500 ? 'error' : status! >= 400 || facts.upstream_error !== undefined ? 'warning' : 'info'
-          settle({event: 'api.response', level, actor, details: {...base, ...(context.model === undefined ? {} : {model: context.model}), status, ...timing(), ...facts}})
+          settle({
+            event: 'api.response',
+            level,
+            actor,
+            details: {...base, ...(context.model === undefined ? {} : {model: context.model}), status, ...timing(), ...facts},
+          })
         })
       })
     }

@@ -23,7 +23,10 @@ function digest(token: string): Buffer {
  * ignored. The tokens themselves are kept only as digests and never appear in a message.
  */
 export class TokenStore {
-  private constructor(private readonly tokens: NamedToken[], readonly file: string) {}
+  private constructor(
+    private readonly tokens: NamedToken[],
+    readonly file: string,
+  ) {}
 
   /** Reads the file; any bad line fails the whole load with the file:line and what is wrong. */
   static load(file: string): TokenStore {
@@ -35,7 +38,9 @@ export class TokenStore {
     } catch (error) {
       if (error instanceof AuditError) throw error
       const code = (error as NodeJS.ErrnoException).code
-      throw new AuditError(`--tokens ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message}`)
+      throw new AuditError(
+        `--tokens ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message}`,
+      )
     }
     const tokens: NamedToken[] = []
     const names = new Set<string>()
@@ -50,7 +55,8 @@ export class TokenStore {
       if (parts.length !== 2) throw new AuditError(`${where}: expected "NAME TOKEN"`)
       const [name, token] = parts
       if (!NAME.test(name)) throw new AuditError(`${where}: token name must be 1-64 of [A-Za-z0-9._@-], starting with a letter or digit`)
-      if (token.length < MIN_TOKEN_LENGTH) throw new AuditError(`${where}: the token of "${name}" is shorter than ${MIN_TOKEN_LENGTH} characters`)
+      if (token.length < MIN_TOKEN_LENGTH)
+        throw new AuditError(`${where}: the token of "${name}" is shorter than ${MIN_TOKEN_LENGTH} characters`)
       if (names.has(name)) throw new AuditError(`${where}: token name "${name}" given twice`)
       const d = digest(token)
       if (digests.has(d.toString('hex'))) throw new AuditError(`${where}: the token of "${name}" is also another name's token`)

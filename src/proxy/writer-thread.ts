@@ -25,7 +25,11 @@ port.on('message', async (message: ToWriterThread) => {
   if (message.type === 'write') {
     // Handed over together, so the writer appends them in one batch, in this order.
     const results = await Promise.allSettled(message.events.map((event: WriteInput) => writer.write(event)))
-    post({type: 'written', id: message.id, failures: results.map((r) => (r.status === 'rejected' ? String((r.reason as Error)?.message ?? r.reason) : null))})
+    post({
+      type: 'written',
+      id: message.id,
+      failures: results.map((r) => (r.status === 'rejected' ? String((r.reason as Error)?.message ?? r.reason) : null)),
+    })
   } else {
     await writer.close()
     post({type: 'closed'})

@@ -1,11 +1,9 @@
 import {isLokiShaped, mapLokiEntry} from '../events/lokimode.js'
 import {type AuditEntry, checkEntry, parseTimestamp, type Profile} from '../events/model.js'
-import {splitChainedLine} from '../integrity/native.js'
+import {splitChainedLine} from '../chain/native.js'
 import type {ProblemKind} from './diagnostics.js'
 
-export type Decoded =
-  | {ok: true; entry: AuditEntry; time: number; profile: Profile}
-  | {ok: false; kind: ProblemKind; reason: string}
+export type Decoded = {ok: true; entry: AuditEntry; time: number; profile: Profile} | {ok: false; kind: ProblemKind; reason: string}
 
 function firstLineOf(message: string): string {
   return message.split('\n', 1)[0]
@@ -38,7 +36,8 @@ export function decodeLine(raw: string, profile?: Profile): Decoded {
   if (typeof checked === 'string') return {ok: false, kind: 'invalid', reason: checked}
   // verify reads a native line as chained only when chain_hash is its last member; one placed
   // elsewhere makes the line a fragment to verify, so no reader may show it as an entry.
-  if (checked.entry.chain_hash !== undefined && !splitChainedLine(raw.trim())) return {ok: false, kind: 'malformed', reason: 'chain_hash is not the last member: a fragment to verify, not an entry'}
+  if (checked.entry.chain_hash !== undefined && !splitChainedLine(raw.trim()))
+    return {ok: false, kind: 'malformed', reason: 'chain_hash is not the last member: a fragment to verify, not an entry'}
   return {ok: true, entry: checked.entry, time: checked.time, profile: 'native'}
 }
 

@@ -1,6 +1,6 @@
 import {basename} from 'node:path'
 
-import {sanitizeText} from '../formats/sanitize.js'
+import {sanitizeText} from '../text/sanitize.js'
 
 /** Kinds of unreadable input; each is counted and reported once with its first location. */
 export const PROBLEM_KINDS = {
@@ -51,7 +51,8 @@ export class Diagnostics {
   /** A copy with every line number passed through `renumber` (for problems found reading backwards). */
   renumbered(renumber: (line: number) => number): Diagnostics {
     const copy = new Diagnostics()
-    for (const [kind, {count, first}] of this.tallies) copy.tallies.set(kind, {count, first: first.line === undefined ? first : {...first, line: renumber(first.line)}})
+    for (const [kind, {count, first}] of this.tallies)
+      copy.tallies.set(kind, {count, first: first.line === undefined ? first : {...first, line: renumber(first.line)}})
     return copy
   }
 

@@ -89,22 +89,37 @@ export function readAtMost(path: string, limit: number): Buffer {
 /** A file system error as the short phrase that follows `<path>: ` in a one-line message. */
 export function describeFsError(error: unknown): string {
   switch ((error as NodeJS.ErrnoException).code) {
-    case 'ENOENT': return 'no such file'
+    case 'ENOENT':
+      return 'no such file'
     case 'EACCES':
-    case 'EPERM': return 'permission denied'
-    case 'EISDIR': return 'is a directory'
-    case 'ENOTDIR': return 'not a directory (or a parent is not)'
-    case 'EEXIST': return 'exists'
-    case 'EROFS': return 'read-only file system'
-    case 'ENOSPC': return 'no space left on device'
-    case 'EDQUOT': return 'disk quota exceeded'
-    case 'EFBIG': return 'file too large (a file size limit)'
-    case 'EIO': return 'input/output error'
-    case 'ELOOP': return 'a symbolic link where a file was expected (not followed), or a loop of them'
-    case 'ENAMETOOLONG': return 'name too long'
-    case NOT_REGULAR: return 'not a regular file'
-    case HARD_LINKED: return 'a file with another name (a hard link): not appended to'
-    default: return (error as Error).message
+    case 'EPERM':
+      return 'permission denied'
+    case 'EISDIR':
+      return 'is a directory'
+    case 'ENOTDIR':
+      return 'not a directory (or a parent is not)'
+    case 'EEXIST':
+      return 'exists'
+    case 'EROFS':
+      return 'read-only file system'
+    case 'ENOSPC':
+      return 'no space left on device'
+    case 'EDQUOT':
+      return 'disk quota exceeded'
+    case 'EFBIG':
+      return 'file too large (a file size limit)'
+    case 'EIO':
+      return 'input/output error'
+    case 'ELOOP':
+      return 'a symbolic link where a file was expected (not followed), or a loop of them'
+    case 'ENAMETOOLONG':
+      return 'name too long'
+    case NOT_REGULAR:
+      return 'not a regular file'
+    case HARD_LINKED:
+      return 'a file with another name (a hard link): not appended to'
+    default:
+      return (error as Error).message
   }
 }
 
@@ -112,12 +127,17 @@ export function describeFsError(error: unknown): string {
 export function describeFsErrorWithCode(error: unknown): string {
   const {code} = error as NodeJS.ErrnoException
   const phrase = describeFsError(error)
-  return code && /^E[A-Z]+$/.test(code) && code !== NOT_REGULAR && code !== HARD_LINKED && !phrase.includes(code) ? `${phrase}, ${code}` : phrase
+  return code && /^E[A-Z]+$/.test(code) && code !== NOT_REGULAR && code !== HARD_LINKED && !phrase.includes(code)
+    ? `${phrase}, ${code}`
+    : phrase
 }
 
 /** A log file that exists but cannot be read (permission denied): an outside part failed, not tampering. */
 export class UnreadableFileError extends Error {
-  constructor(readonly path: string, error: unknown) {
+  constructor(
+    readonly path: string,
+    error: unknown,
+  ) {
     super(`${path}: ${describeFsErrorWithCode(error)}; it could not be checked`)
   }
 }
@@ -137,7 +157,8 @@ export function makeDirectory(path: string, mode = 0o700): void {
       const code = (error as NodeJS.ErrnoException).code
       if (code === 'EEXIST') {
         // An existing ancestor ends the walk (a file there makes the next mkdir say ENOTDIR); the target itself must be a directory.
-        if (missing.length === 0 && !statSync(current).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${current}'`), {code: 'ENOTDIR', path: current})
+        if (missing.length === 0 && !statSync(current).isDirectory())
+          throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${current}'`), {code: 'ENOTDIR', path: current})
         break
       }
       if (code !== 'ENOENT' || dirname(current) === current) throw error

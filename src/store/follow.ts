@@ -61,7 +61,12 @@ export async function* followEntries(dir: string, options: FollowOptions): Async
         passed = compressed
         continue
       }
-      while (next.length > 0 && refused.has(next[0].path) && (await stat(next[0].path).catch(() => undefined))?.ino === refused.get(next[0].path)) next.shift()
+      while (
+        next.length > 0 &&
+        refused.has(next[0].path) &&
+        (await stat(next[0].path).catch(() => undefined))?.ino === refused.get(next[0].path)
+      )
+        next.shift()
       if (next.length === 0) {
         await pause()
         continue
@@ -102,7 +107,11 @@ async function* readNew(current: Current, options: FollowOptions, wait: boolean)
   }
   if (size === current.cursor.offset) return
   // A torn line is settled by the line after it, which the writer appends in the same write(2): it is here by the end.
-  yield* decodeFile({path: current.path, gzip: false}, options, options.diagnostics, {fd: current.handle.fd, cursor: current.cursor, waitForLine: wait})
+  yield* decodeFile({path: current.path, gzip: false}, options, options.diagnostics, {
+    fd: current.handle.fd,
+    cursor: current.cursor,
+    waitForLine: wait,
+  })
 }
 
 /** The highest part number a day has in a listing (0 when none). */
@@ -119,7 +128,12 @@ async function refuse(path: string, error: unknown, diagnostics: Diagnostics, re
 }
 
 /** Opens a plain file to follow from its start; 'gone' when it was renamed away since it was listed. */
-async function openFile(file: LogFile, files: LogFile[], diagnostics: Diagnostics, refused: Map<string, number>): Promise<Current | 'gone' | undefined> {
+async function openFile(
+  file: LogFile,
+  files: LogFile[],
+  diagnostics: Diagnostics,
+  refused: Map<string, number>,
+): Promise<Current | 'gone' | undefined> {
   let handle: FileHandle
   try {
     handle = await openRegular(file.path)
@@ -145,7 +159,12 @@ async function holdsNext(dir: string, current: Current | undefined, passed: Plac
 }
 
 /** Opens the start position's file, found by its inode if it was renamed in the meantime. */
-async function resume(dir: string, start: FilePosition, diagnostics: Diagnostics, refused: Map<string, number>): Promise<{current?: Current; passed?: Place}> {
+async function resume(
+  dir: string,
+  start: FilePosition,
+  diagnostics: Diagnostics,
+  refused: Map<string, number>,
+): Promise<{current?: Current; passed?: Place}> {
   const place = parseLogFileName(basename(start.path))
   if (!place) throw new Error(`${start.path}: not a log file name`)
   if (place.gzip) return {passed: place}
@@ -167,7 +186,12 @@ async function resume(dir: string, start: FilePosition, diagnostics: Diagnostics
   }
   // Unreadable, it was reported by the reading that gave the start: only passed over here.
   if (failure) refused.set(start.path, start.ino)
-  else diagnostics.report({kind: 'unreadable', file: start.path, reason: 'compressed or removed before following began; entries written to it since were not shown'})
+  else
+    diagnostics.report({
+      kind: 'unreadable',
+      file: start.path,
+      reason: 'compressed or removed before following began; entries written to it since were not shown',
+    })
   return {passed: place}
 }
 
@@ -175,7 +199,11 @@ async function resume(dir: string, start: FilePosition, diagnostics: Diagnostics
  * A fresh listing and the files in it after where we are, in chain order (all of them when nothing
  * was read yet); `compressed` when the current file turned out to have been gzipped.
  */
-async function whatIsNext(dir: string, current: Current | undefined, passed: Place | undefined): Promise<{files: LogFile[]; next: LogFile[]; compressed?: LogFile}> {
+async function whatIsNext(
+  dir: string,
+  current: Current | undefined,
+  passed: Place | undefined,
+): Promise<{files: LogFile[]; next: LogFile[]; compressed?: LogFile}> {
   const files = await listLogFiles(dir)
   if (!current) return {files, next: passed ? filesAfter(files, passed) : files}
   const i = await findCurrent(files, current)
@@ -185,7 +213,11 @@ async function whatIsNext(dir: string, current: Current | undefined, passed: Pla
 
 /** The files after a place in chain order. A plain live file at the place itself is a new one: the file that was there has moved on. */
 function filesAfter(files: LogFile[], place: Place): LogFile[] {
-  return files.filter((f) => (f.day === place.day ? f.part > place.part || (f.part === Number.POSITIVE_INFINITY && place.part === f.part && !f.gzip) : f.day > place.day))
+  return files.filter((f) =>
+    f.day === place.day
+      ? f.part > place.part || (f.part === Number.POSITIVE_INFINITY && place.part === f.part && !f.gzip)
+      : f.day > place.day,
+  )
 }
 
 /**
@@ -219,6 +251,7 @@ async function findCurrent(files: LogFile[], current: Current): Promise<number> 
 /** The first non-blank line of a file with its number: the same before and after compression. */
 async function firstLine(file: Pick<LogFile, 'path' | 'gzip'>, fd?: number): Promise<string | undefined> {
   // Problems in a file only being recognised are reported when it is read, not here.
-  for await (const lines of readFileLines(file, new Diagnostics(), {start: 0, fd, wholeLastLine: true})) return `${lines[0].line}:${lines[0].text}`
+  for await (const lines of readFileLines(file, new Diagnostics(), {start: 0, fd, wholeLastLine: true}))
+    return `${lines[0].line}:${lines[0].text}`
   return undefined
 }

@@ -120,7 +120,8 @@ function breakStale(path: string, observed: Observed): void {
     // Someone is breaking it now, or a breaker died holding the break file. A live breaker holds
     // it for a few syscalls: only one judged stale, left a while, and unchanged since is removed.
     const breaker = readLock(breakPath)
-    if (breaker && breaker.ageMs > BREAKER_STALE_MS && isStale(breaker) && readLock(breakPath)?.text === breaker.text) unlinkQuiet(breakPath)
+    if (breaker && breaker.ageMs > BREAKER_STALE_MS && isStale(breaker) && readLock(breakPath)?.text === breaker.text)
+      unlinkQuiet(breakPath)
     return
   }
   try {

@@ -4,7 +4,7 @@ import {createGunzip} from 'node:zlib'
 
 import type {CompiledFilter} from '../events/filter.js'
 import {type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
-import {sha256Hex} from '../integrity/hash.js'
+import {sha256Hex} from '../chain/hash.js'
 import {decodeLine, peekNativeTime} from './decode.js'
 import {Diagnostics, type Problem} from './diagnostics.js'
 import {currentForms, describeFsErrorWithCode, type LogFile, listLogFiles, openRegularSync} from './files.js'
@@ -67,7 +67,7 @@ export function countLineFeeds(block: Buffer, from = 0, to = block.length): numb
 export function countFileLineFeeds(fd: number, end: number): number {
   const buf = Buffer.allocUnsafe(CHUNK_BYTES)
   let count = 0
-  for (let pos = 0; pos < end;) {
+  for (let pos = 0; pos < end; ) {
     const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos)
     if (n === 0) break
     count += countLineFeeds(buf, 0, n)
@@ -81,7 +81,10 @@ export function countFileLineFeeds(fd: number, end: number): number {
  * needles or a backslash, each with its 0-based line index in the block; found with native
  * searches, so lines that cannot match cost only a newline count.
  */
-export function candidateLines(block: Buffer, needles: Buffer[]): {ranges: Array<{start: number; end: number; index: number}>; lines: number} {
+export function candidateLines(
+  block: Buffer,
+  needles: Buffer[],
+): {ranges: Array<{start: number; end: number; index: number}>; lines: number} {
   const ranges: Array<{start: number; end: number; index: number}> = []
   const next = needles.map((n) => block.indexOf(n))
   let nextBackslash = block.indexOf(BACKSLASH)
@@ -113,7 +116,11 @@ const callerOwned = {read, close: (_fd: number, callback: (error: null) => void)
  * not UTF-8, or unterminated at the end, and gzip damage, go to `diagnostics`; the good lines
  * before any damage are kept. Stopping the iteration closes the file (but not a given `fd`).
  */
-export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagnostics: Diagnostics, options: ReadFileOptions = {}): AsyncGenerator<RawLine[]> {
+export async function* readFileLines(
+  file: Pick<LogFile, 'path' | 'gzip'>,
+  diagnostics: Diagnostics,
+  options: ReadFileOptions = {},
+): AsyncGenerator<RawLine[]> {
   const {cursor, fd} = options
   const start = cursor ? cursor.offset : options.start
   let own: number | undefined
@@ -245,7 +252,11 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
       if (file.gzip && code?.startsWith('Z_')) {
-        diagnostics.report({kind: 'truncated-gzip', file: file.path, reason: `${(error as Error).message}; entries before the damage were kept`})
+        diagnostics.report({
+          kind: 'truncated-gzip',
+          file: file.path,
+          reason: `${(error as Error).message}; entries before the damage were kept`,
+        })
       } else {
         diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
       }
@@ -256,7 +267,8 @@ export async function* readFileLines(file: Pick<LogFile, 'path' | 'gzip'>, diagn
       lineNo++
       const text = options.wholeLastLine && isUtf8(carry) ? carry.toString('utf8') : undefined
       const whole = text !== undefined && decodeLine(text).ok ? text : undefined
-      if (whole === undefined) diagnostics.report({kind: 'unterminated', file: file.path, line: lineNo, reason: `${carry.length} bytes without a final newline`})
+      if (whole === undefined)
+        diagnostics.report({kind: 'unterminated', file: file.path, line: lineNo, reason: `${carry.length} bytes without a final newline`})
       carry = undefined
       advance()
       if (whole !== undefined) yield [{text: whole, line: lineNo}]
@@ -293,8 +305,11 @@ function recovers(next: RawLine, torn: RawLine, profile: Profile | undefined): b
   const details = decoded.entry.details
   // Lines read backwards are numbered from the end (negative): then the fragment's hash alone identifies it.
   const fragment = torn.bytes ?? torn.text
-  return (torn.line < 0 || details.line === torn.line)
-    && details.fragment_bytes === Buffer.byteLength(fragment) && details.fragment_sha256 === sha256Hex(fragment)
+  return (
+    (torn.line < 0 || details.line === torn.line) &&
+    details.fragment_bytes === Buffer.byteLength(fragment) &&
+    details.fragment_sha256 === sha256Hex(fragment)
+  )
 }
 
 /** Reports the held bad line unless `next` (the line after it in its file, if any) is its recovery record. */
@@ -309,7 +324,13 @@ export function settleHeld(state: DecodeState, next: RawLine | undefined, profil
  * Decodes and filters a batch of raw lines from one file into located entries. With a state
  * (lines in file order), a bad line is reported only once the next line shows it was not recovered.
  */
-export function decodeBatch(file: string, lines: RawLine[], options: ReadOptions, diagnostics: Diagnostics, state?: DecodeState): LocatedEntry[] {
+export function decodeBatch(
+  file: string,
+  lines: RawLine[],
+  options: ReadOptions,
+  diagnostics: Diagnostics,
+  state?: DecodeState,
+): LocatedEntry[] {
   const {filter, profile} = options
   // Looking into the raw line pays only when there is a bound or a needle to check there.
   const peek = filter && (filter.since !== undefined || filter.until !== undefined || filter.mayMatchRaw !== undefined) ? filter : undefined
@@ -350,7 +371,12 @@ export function decodeBatch(file: string, lines: RawLine[], options: ReadOptions
  * Streams the matching entries of one file (from where `read` says), a non-empty batch per chunk
  * read; a bad line is reported once the line after it shows it was not recovered, or at the end.
  */
-export async function* decodeFile(file: Pick<LogFile, 'path' | 'gzip'>, options: ReadOptions, diagnostics: Diagnostics, read: ReadFileOptions = {}): AsyncGenerator<LocatedEntry[]> {
+export async function* decodeFile(
+  file: Pick<LogFile, 'path' | 'gzip'>,
+  options: ReadOptions,
+  diagnostics: Diagnostics,
+  read: ReadFileOptions = {},
+): AsyncGenerator<LocatedEntry[]> {
   const state: DecodeState = {}
   for await (const lines of readFileLines(file, diagnostics, read)) {
     const batch = decodeBatch(file.path, lines, options, diagnostics, state)

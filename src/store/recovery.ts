@@ -1,8 +1,8 @@
 import {isUtf8} from 'node:buffer'
 import {closeSync, openSync, readSync} from 'node:fs'
 
-import {sha256Hex} from '../integrity/hash.js'
-import {splitChainedLine} from '../integrity/native.js'
+import {sha256Hex} from '../chain/hash.js'
+import {splitChainedLine} from '../chain/native.js'
 import {decodeLine} from './decode.js'
 import {type LogFile, openRegularSync} from './files.js'
 import {countFileLineFeeds, readListedFile} from './reader.js'
@@ -83,7 +83,7 @@ function scan(buf: Buffer, start: number, wantHead: boolean): Tail | undefined {
     }
     const split = splitChainedLine(text)
     if (split) return {...tail, head: split.hash}
-    lineEnd = lf < 0 ? 0 : lf
+    lineEnd = Math.max(lf, 0)
   }
   return tail
 }
@@ -113,7 +113,9 @@ export async function lastChainHash(file: LogFile): Promise<string | undefined> 
   let head: string | undefined
   const read = await readListedFile(file, () => {
     head = undefined
-    return (text) => { head = splitChainedLine(text)?.hash ?? head }
+    return (text) => {
+      head = splitChainedLine(text)?.hash ?? head
+    }
   })
   // Chaining from an older file instead would fork the chain.
   if (!read) throw new Error(`${file.path}: cannot be read to find the chain head`)

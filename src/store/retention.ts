@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {GENESIS, splitChainedLine} from '../integrity/native.js'
+import {GENESIS, splitChainedLine} from '../chain/native.js'
 import {decodeLine} from './decode.js'
 import {compareLogFiles, DAY_MS, dayStart, type LogFile, listLogFiles, parseLogFileName, plainName} from './files.js'
 import {readListedFile} from './reader.js'
@@ -46,7 +46,14 @@ async function summarize(file: LogFile, headBefore: string, records: SeenRecord[
   let summary: Summary | undefined
   const seen = records.length
   const read = await readListedFile(file, (form) => {
-    const started: Summary = {file: form.name, entries: 0, first: null, last: null, last_hash: headBefore, lastTime: Number.NEGATIVE_INFINITY}
+    const started: Summary = {
+      file: form.name,
+      entries: 0,
+      first: null,
+      last: null,
+      last_hash: headBefore,
+      lastTime: Number.NEGATIVE_INFINITY,
+    }
     summary = started
     records.length = seen
     return (text) => {
@@ -72,9 +79,15 @@ async function summarize(file: LogFile, headBefore: string, records: SeenRecord[
  * file, which holds the chain head. Files are read here, outside the lock: closed files do not change
  * (but may be gzipped meanwhile). `listed` is the directory's listing when the caller has one.
  */
-export async function planRetention(dir: string, retentionDays: number, now: number, listed?: LogFile[], records: SeenRecord[] = []): Promise<RemovedFile[]> {
+export async function planRetention(
+  dir: string,
+  retentionDays: number,
+  now: number,
+  listed?: LogFile[],
+  records: SeenRecord[] = [],
+): Promise<RemovedFile[]> {
   const cutoff = now - retentionDays * DAY_MS
-  const files = listed ?? await listLogFiles(dir)
+  const files = listed ?? (await listLogFiles(dir))
   const planned: RemovedFile[] = []
   let head = GENESIS
   for (const file of files.slice(0, -1)) {
@@ -90,9 +103,12 @@ export async function planRetention(dir: string, retentionDays: number, now: num
 }
 
 function seenRecord(details: Record<string, unknown>): SeenRecord | undefined {
-  const removed = Array.isArray(details.removed) ? details.removed.filter((r): r is {file: string; entries: number} => typeof r?.file === 'string' && Number.isSafeInteger(r?.entries)) : []
+  const removed = Array.isArray(details.removed)
+    ? details.removed.filter((r): r is {file: string; entries: number} => typeof r?.file === 'string' && Number.isSafeInteger(r?.entries))
+    : []
   const e = details.earlier as Partial<EarlierPrunes> | undefined
-  const earlier = e && typeof e.through === 'string' && Number.isSafeInteger(e.entries) ? {through: e.through, entries: e.entries!} : undefined
+  const earlier =
+    e && typeof e.through === 'string' && Number.isSafeInteger(e.entries) ? {through: e.through, entries: e.entries!} : undefined
   return removed.length > 0 || earlier ? {removed, ...(earlier ? {earlier} : {})} : undefined
 }
 
@@ -101,7 +117,11 @@ function seenRecord(details: Record<string, unknown>): SeenRecord | undefined {
  * planned file: from the last audit.retention entry among the planned files (zero when there is none:
  * either nothing was pruned before, or its record is still in the log for verify to read).
  */
-export async function planRetentionWithHistory(dir: string, retentionDays: number, now: number): Promise<{planned: RemovedFile[]; earlier: EarlierPrunes | {through: null; entries: 0}}> {
+export async function planRetentionWithHistory(
+  dir: string,
+  retentionDays: number,
+  now: number,
+): Promise<{planned: RemovedFile[]; earlier: EarlierPrunes | {through: null; entries: 0}}> {
   const records: SeenRecord[] = []
   const planned = await planRetention(dir, retentionDays, now, undefined, records)
   const last = records.at(-1)
@@ -112,7 +132,8 @@ export async function planRetentionWithHistory(dir: string, retentionDays: numbe
     const parsed = parseLogFileName(name)
     return parsed !== undefined && compareLogFiles({...parsed, gzip: false}, {...first, gzip: false}) < 0
   }
-  let earlier: EarlierPrunes | {through: null; entries: 0} = last.earlier && before(last.earlier.through) ? last.earlier : {through: null, entries: 0}
+  let earlier: EarlierPrunes | {through: null; entries: 0} =
+    last.earlier && before(last.earlier.through) ? last.earlier : {through: null, entries: 0}
   for (const r of last.removed) if (before(r.file)) earlier = {through: r.file, entries: earlier.entries + r.entries}
   return {planned, earlier}
 }

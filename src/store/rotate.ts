@@ -1,5 +1,17 @@
 import {randomBytes} from 'node:crypto'
-import {chmodSync, closeSync, createReadStream, createWriteStream, existsSync, fsyncSync, linkSync, openSync, readdirSync, statSync, unlinkSync} from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readdirSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs'
 import {join} from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {createGzip} from 'node:zlib'

@@ -22,7 +22,12 @@ export interface FilePosition {
  * for a follower. A line over MAX_LINE_BYTES is reported and passed over without being kept, so a
  * huge line costs time linear in its length and no more memory than one line may hold.
  */
-async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, diagnostics: Diagnostics): Promise<{entries: LocatedEntry[]; end: FilePosition}> {
+async function lastOfPlainFile(
+  file: LogFile,
+  n: number,
+  options: ReadOptions,
+  diagnostics: Diagnostics,
+): Promise<{entries: LocatedEntry[]; end: FilePosition}> {
   let handle: FileHandle
   try {
     handle = await openRegular(file.path)
@@ -96,7 +101,10 @@ async function lastOfPlainFile(file: LogFile, n: number, options: ReadOptions, d
       }
       const startRank = passed - found.length
       // In file order, so a torn line is settled by the line after it (the block read before holds the one after the last).
-      const lines: RawLine[] = found.map((f, i) => ({text: f.text, line: -(startRank + i + 1)})).filter((l) => l.text.trim() !== '').reverse()
+      const lines: RawLine[] = found
+        .map((f, i) => ({text: f.text, line: -(startRank + i + 1)}))
+        .filter((l) => l.text.trim() !== '')
+        .reverse()
       const entries = decodeBatch(file.path, lines, options, backwards, state)
       settleHeld(state, later, options.profile, backwards)
       if (lines.length > 0) later = lines[0]
@@ -130,7 +138,11 @@ async function lastOfGzipFile(file: LogFile, n: number, options: ReadOptions, di
  * The last `n` matching entries across the files (in chain order), newest file first, and the
  * position after the last complete line of the newest file.
  */
-export async function readLastEntries(files: LogFile[], n: number, options: ReadOptions = {}): Promise<{entries: LocatedEntry[]; end?: FilePosition}> {
+export async function readLastEntries(
+  files: LogFile[],
+  n: number,
+  options: ReadOptions = {},
+): Promise<{entries: LocatedEntry[]; end?: FilePosition}> {
   const diagnostics = options.diagnostics ?? new Diagnostics()
   const parts: LocatedEntry[][] = []
   let count = 0

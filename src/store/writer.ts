@@ -1,4 +1,15 @@
-import {readFileSync, chmodSync, closeSync, fdatasync as fdatasyncCallback, fdatasyncSync, fstatSync, openSync, statSync, writeSync, close as closeCallback} from 'node:fs'
+import {
+  readFileSync,
+  chmodSync,
+  closeSync,
+  fdatasync as fdatasyncCallback,
+  fdatasyncSync,
+  fstatSync,
+  openSync,
+  statSync,
+  writeSync,
+  close as closeCallback,
+} from 'node:fs'
 import {hostname, userInfo} from 'node:os'
 import {basename, join} from 'node:path'
 import {promisify} from 'node:util'
@@ -9,13 +20,24 @@ import {readDefaults} from '../config/load.js'
 import {type Config, makeConfigSchemas} from '../config/schema.js'
 import {globToRegExp} from '../events/filter.js'
 import {type AuditEntry, EVENT_NAME, type Level, LEVELS, levelRank, MAX_EVENT_LENGTH, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
-import {chainLine, GENESIS, serializeBody} from '../integrity/native.js'
+import {chainLine, GENESIS, serializeBody} from '../chain/native.js'
 import {WriterForwarder} from '../transport/forward.js'
 import {type LogFile, listLogFiles, LogDirectoryError, makeDirectory, openAppendSync, plainName} from './files.js'
 import {DirectoryLock} from './lock.js'
 import {lastChainHash, lineNumberAt, readTail, recoveryDetails} from './recovery.js'
 import {planRetentionWithHistory, type RemovedFile, removeFiles, stillPresent} from './retention.js'
-import {CLOSED_MODE, compressClosed, fsyncDir, isClosed, liveName, repairHalfRotation, rotateIntoPart, staleCompressionTemps, unlinkQuiet, utcDay} from './rotate.js'
+import {
+  CLOSED_MODE,
+  compressClosed,
+  fsyncDir,
+  isClosed,
+  liveName,
+  repairHalfRotation,
+  rotateIntoPart,
+  staleCompressionTemps,
+  unlinkQuiet,
+  utcDay,
+} from './rotate.js'
 
 const fdatasync = promisify(fdatasyncCallback)
 const closeFd = promisify(closeCallback)
@@ -68,7 +90,10 @@ export const RESERVED_CATEGORY = 'audit'
 
 /** A write(2) that failed after `written` bytes of the batch had landed. */
 class AppendError extends Error {
-  constructor(readonly failure: Error, readonly written: number) {
+  constructor(
+    readonly failure: Error,
+    readonly written: number,
+  ) {
     super(failure.message)
   }
 }
@@ -77,16 +102,28 @@ class AppendError extends Error {
 export class WriteInputError extends Error {}
 
 const inputSchema = z.strictObject({
-  event: z.string({error: 'event: expected a string'})
-    .max(MAX_EVENT_LENGTH, {error: (issue) => `event: ${String(issue.input).length} characters; an event name has at most ${MAX_EVENT_LENGTH}`, abort: true})
-    .regex(EVENT_NAME, {error: (issue) => `event "${String(issue.input)}": expected category.action, lowercase [a-z0-9_-] segments joined by dots`})
+  event: z
+    .string({error: 'event: expected a string'})
+    .max(MAX_EVENT_LENGTH, {
+      error: (issue) => `event: ${String(issue.input).length} characters; an event name has at most ${MAX_EVENT_LENGTH}`,
+      abort: true,
+    })
+    .regex(EVENT_NAME, {
+      error: (issue) => `event "${String(issue.input)}": expected category.action, lowercase [a-z0-9_-] segments joined by dots`,
+    })
     // verify trusts audit.retention and audit.recovery to account for removed files and torn lines,
     // so only the writer itself may append events of its own category.
-    .refine((event) => !event.startsWith(`${RESERVED_CATEGORY}.`), {error: (issue) => `event "${String(issue.input)}": the "${RESERVED_CATEGORY}." category is reserved for auditkit's own records`}),
+    .refine((event) => !event.startsWith(`${RESERVED_CATEGORY}.`), {
+      error: (issue) => `event "${String(issue.input)}": the "${RESERVED_CATEGORY}." category is reserved for auditkit's own records`,
+    }),
   level: z.string({error: 'level: expected a string'}).optional(),
   actor: z.string({error: 'actor: expected a string'}).optional(),
   // Checked by jsonProblem first (zod's record check would copy it, dropping an own "__proto__" member).
-  details: z.custom<Record<string, unknown>>((details) => details !== null && typeof details === 'object' && !Array.isArray(details), {error: 'details: expected an object'}).optional(),
+  details: z
+    .custom<Record<string, unknown>>((details) => details !== null && typeof details === 'object' && !Array.isArray(details), {
+      error: 'details: expected an object',
+    })
+    .optional(),
 })
 
 /** Checks what `write()` takes without writing anything: the entry's parts, or a WriteInputError. */
@@ -127,7 +164,8 @@ export function jsonProblem(root: unknown, rootPath: string, options: {exactInte
     if (value === null || typeof value === 'string' || typeof value === 'boolean') continue
     if (typeof value === 'number') {
       if (!Number.isFinite(value)) return `${path}: ${value} is not a JSON number`
-      if (options.exactIntegers && Number.isInteger(value) && !Number.isSafeInteger(value)) return `${path}: an integer beyond 2^53 loses digits when read; give it as a string`
+      if (options.exactIntegers && Number.isInteger(value) && !Number.isSafeInteger(value))
+        return `${path}: an integer beyond 2^53 loses digits when read; give it as a string`
       continue
     }
     if (typeof value !== 'object') return `${path}: ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`} is not a JSON value`
@@ -141,7 +179,8 @@ export function jsonProblem(root: unknown, rootPath: string, options: {exactInte
       continue
     }
     const proto = Object.getPrototypeOf(value)
-    if (proto !== Object.prototype && proto !== null) return `${path}: a ${proto?.constructor?.name ?? 'class instance'} is not a plain JSON object`
+    if (proto !== Object.prototype && proto !== null)
+      return `${path}: a ${proto?.constructor?.name ?? 'class instance'} is not a plain JSON object`
     const members = Object.entries(value)
     for (let i = members.length - 1; i >= 0; i--) stack.push({value: members[i][1], path: `${path}.${members[i][0]}`, depth: depth + 1})
   }
@@ -240,7 +279,11 @@ export class AuditWriter {
   /** Syslog forwarding (config `syslog`), when on: appended entries are handed to it after they are in the file. */
   private forwarder: WriterForwarder | undefined
 
-  private constructor(readonly dir: string, readonly settings: WriterSettings, options: AuditWriterOptions) {
+  private constructor(
+    readonly dir: string,
+    readonly settings: WriterSettings,
+    options: AuditWriterOptions,
+  ) {
     this.lock = new DirectoryLock(dir, {timeoutMs: options.lockTimeoutMs})
     this.now = options.now ?? Date.now
     this.onError = options.onError ?? ((error) => process.emitWarning(error.message, 'AuditWriterWarning'))
@@ -314,7 +357,8 @@ export class AuditWriter {
     // Serialized now, outside the lock, with a stand-in timestamp of the same length (see stamp()).
     const body = serializeBody({timestamp: STAND_IN, ...entry, metadata: this.metadata})
     const bytes = Buffer.byteLength(body) + (this.settings.integrity ? 80 : 0)
-    if (bytes > MAX_LINE_BYTES) return Promise.reject(new WriteInputError(`entry is ${bytes} bytes; readers accept at most ${MAX_LINE_BYTES}`))
+    if (bytes > MAX_LINE_BYTES)
+      return Promise.reject(new WriteInputError(`entry is ${bytes} bytes; readers accept at most ${MAX_LINE_BYTES}`))
     return this.enqueue({...entry, body})
   }
 
@@ -429,9 +473,10 @@ export class AuditWriter {
           results.push([item, undefined])
           continue
         }
-        const body = item.body === undefined || timestamp.length !== STAND_IN.length
-          ? serializeBody({timestamp, event: item.event, level: item.level, actor: item.actor, details, metadata: this.metadata})
-          : stamp(item.body, timestamp)
+        const body =
+          item.body === undefined || timestamp.length !== STAND_IN.length
+            ? serializeBody({timestamp, event: item.event, level: item.level, actor: item.actor, details, metadata: this.metadata})
+            : stamp(item.body, timestamp)
         const chained = this.settings.integrity ? chainLine(body, head) : undefined
         const line = chained?.line ?? body
         if (chained) head = chained.hash
@@ -468,7 +513,17 @@ export class AuditWriter {
     if (live && this.settings.fsync === 'always') await fdatasync(live.fd)
     else if (live && this.settings.fsync === 'interval') this.markDirty(live.fd)
     for (const [item, written] of results) item.resolve(written)
-    if (this.forwarder) for (const [, written] of results) if (written) this.forwarder.send({entry: written.entry, time: Date.parse(written.entry.timestamp), file: written.file, line: 0, raw: written.line, profile: 'native'})
+    if (this.forwarder)
+      for (const [, written] of results)
+        if (written)
+          this.forwarder.send({
+            entry: written.entry,
+            time: Date.parse(written.entry.timestamp),
+            file: written.file,
+            line: 0,
+            raw: written.line,
+            profile: 'native',
+          })
   }
 
   /** write(2) until every byte is in; on failure the file position is unknown, so the tail is re-read next time. */
@@ -476,7 +531,7 @@ export class AuditWriter {
     const buf = Buffer.from(text)
     let done = 0
     try {
-      for (; done < buf.length;) done += writeSync(live.fd, buf, done, buf.length - done)
+      for (; done < buf.length; ) done += writeSync(live.fd, buf, done, buf.length - done)
     } catch (error) {
       this.live = undefined
       // What did land is made as durable as the policy promises before the calls it holds resolve.
@@ -521,7 +576,8 @@ export class AuditWriter {
   private async findHead(now: number): Promise<{files: LogFile[]; head: string}> {
     let files = await listLogFiles(this.dir)
     const last = files.at(-1)
-    if (last && !last.gzip && last.part === Number.POSITIVE_INFINITY && repairHalfRotation(last, files)) files = await listLogFiles(this.dir)
+    if (last && !last.gzip && last.part === Number.POSITIVE_INFINITY && repairHalfRotation(last, files))
+      files = await listLogFiles(this.dir)
     const newest = files.at(-1)
     let head: string | undefined
     let tail: ReturnType<typeof readTail> | undefined
@@ -529,7 +585,10 @@ export class AuditWriter {
     if (newest && info) {
       tail = readTail(newest.path, info.size, this.settings.integrity)
       // Its chain is not ours to continue, nor is its file ours to append to.
-      if (tail.lokiMode) throw new LogDirectoryError(`${this.dir}: ${newest.name} is a loki-mode log; auditkit writes native logs, into a directory of their own`)
+      if (tail.lokiMode)
+        throw new LogDirectoryError(
+          `${this.dir}: ${newest.name} is a loki-mode log; auditkit writes native logs, into a directory of their own`,
+        )
       head = tail.head
     }
     if (head === undefined && this.settings.integrity) {
@@ -543,7 +602,14 @@ export class AuditWriter {
         const path = part ?? newest.path
         const {offset, bytes} = tail.fragment
         const details = recoveryDetails(basename(path), lineNumberAt(path, offset), bytes)
-        const body = serializeBody({timestamp: new Date(now).toISOString(), event: 'audit.recovery', level: 'warning', actor: 'auditkit', details, metadata: this.metadata})
+        const body = serializeBody({
+          timestamp: new Date(now).toISOString(),
+          event: 'audit.recovery',
+          level: 'warning',
+          actor: 'auditkit',
+          details,
+          metadata: this.metadata,
+        })
         const chained = this.settings.integrity ? chainLine(body, head) : undefined
         // One write(2): the LF that ends the fragment and the entry recording it.
         this.appendTo(path, `\n${chained?.line ?? body}\n`)
@@ -569,7 +635,7 @@ export class AuditWriter {
     const fd = openAppendSync(path)
     try {
       const buf = Buffer.from(text)
-      for (let done = 0; done < buf.length;) done += writeSync(fd, buf, done, buf.length - done)
+      for (let done = 0; done < buf.length; ) done += writeSync(fd, buf, done, buf.length - done)
       if (this.settings.fsync !== 'never') fdatasyncSync(fd)
     } finally {
       closeSync(fd)
@@ -616,9 +682,13 @@ export class AuditWriter {
     }
     if (rotated && this.settings.retention_days > 0 && !this.pruning) {
       this.pruning = true
-      this.track(this.prune().then(() => undefined).finally(() => {
-        this.pruning = false
-      }))
+      this.track(
+        this.prune()
+          .then(() => undefined)
+          .finally(() => {
+            this.pruning = false
+          }),
+      )
     }
     const info = fstatSync(fd)
     return {path, name: liveName(day), day, fd, ino: info.ino, size: info.size, mode: info.mode, head}

@@ -94,9 +94,18 @@ export class SummaryAggregate {
   /** A plain-JSON form for passing between threads or caching. */
   toJSON(): SerializedAggregate {
     return {
-      total: this.total, first: this.first, last: this.last, failures: this.failures, withModel: this.withModel,
-      byEvent: [...this.byEvent], byLevel: [...this.byLevel], byActor: [...this.byActor], ips: [...this.ips],
-      bySlot: [...this.bySlot], byModel: [...this.byModel], latestFailures: this.latestFailures,
+      total: this.total,
+      first: this.first,
+      last: this.last,
+      failures: this.failures,
+      withModel: this.withModel,
+      byEvent: [...this.byEvent],
+      byLevel: [...this.byLevel],
+      byActor: [...this.byActor],
+      ips: [...this.ips],
+      bySlot: [...this.bySlot],
+      byModel: [...this.byModel],
+      latestFailures: this.latestFailures,
     }
   }
 
@@ -213,19 +222,28 @@ export function buildReport(agg: SummaryAggregate, context: ReportContext): Summ
   return {
     range: {
       selected: {since: iso(context.since), until: iso(context.until)},
-      present: context.present ? {first: iso(context.present.first), last: iso(context.present.last)} : {first: iso(agg.first), last: iso(agg.last)},
+      present: context.present
+        ? {first: iso(context.present.first), last: iso(context.present.last)}
+        : {first: iso(agg.first), last: iso(agg.last)},
     },
     files: {read: context.files.length, names: context.files},
     total: agg.total,
     by_event: ranked(agg.byEvent, agg.total),
-    by_level: LEVELS.filter((l) => agg.byLevel.has(l)).map((l) => ({name: l, count: agg.byLevel.get(l)!, share: percent(agg.byLevel.get(l)!, agg.total)})),
+    by_level: LEVELS.filter((l) => agg.byLevel.has(l)).map((l) => ({
+      name: l,
+      count: agg.byLevel.get(l)!,
+      share: percent(agg.byLevel.get(l)!, agg.total),
+    })),
     top_actors: ranked(agg.byActor, agg.total, context.topActors ?? 10),
     unique_actors: agg.byActor.size,
     unique_ips: agg.ips.size,
     failures: {total: agg.failures, error_rate: percent(agg.failures, agg.total), latest: [...agg.latestFailures].reverse()},
     peak_hour: peak,
     per_day: [...perDay].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([day, count]) => ({day, count})),
-    models: agg.withModel === 0 ? null : {requests: agg.withModel, usage_percent: percent(agg.withModel, agg.total), by_model: ranked(agg.byModel, agg.withModel)},
+    models:
+      agg.withModel === 0
+        ? null
+        : {requests: agg.withModel, usage_percent: percent(agg.withModel, agg.total), by_model: ranked(agg.byModel, agg.withModel)},
     problems: context.problems,
   }
 }

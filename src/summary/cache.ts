@@ -2,7 +2,7 @@ import {readFile, rename, stat, writeFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
 import type {Profile} from '../events/model.js'
-import {sha256Hex} from '../integrity/hash.js'
+import {sha256Hex} from '../chain/hash.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import {makeDirectory} from '../store/files.js'
 import {SummaryAggregate, type SerializedAggregate} from './aggregate.js'
@@ -25,7 +25,10 @@ interface CachedFile {
 export class SummaryCache {
   private changed = false
 
-  private constructor(private readonly path: string, private files: Record<string, CachedFile>) {}
+  private constructor(
+    private readonly path: string,
+    private files: Record<string, CachedFile>,
+  ) {}
 
   static async open(cacheDir: string, logDir: string): Promise<SummaryCache> {
     const id = sha256Hex(resolve(logDir)).slice(0, 32)

@@ -1,6 +1,6 @@
 import {formatTime} from '../events/time.js'
 import type {Paint} from '../formats/paint.js'
-import {sanitizeLine} from '../formats/sanitize.js'
+import {sanitizeLine} from '../text/sanitize.js'
 import type {CountShare, SummaryReport} from './aggregate.js'
 
 const BAR_WIDTH = 40
@@ -19,7 +19,10 @@ export function renderSummary(report: SummaryReport, c: Paint, notes: {logEnded?
   const entries = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'}`
 
   out.push(c.bold('Audit Summary Report'), c.dim('===================='))
-  field('Range selected', `${selected.since ? when(selected.since) : 'beginning'} .. ${selected.until ? when(selected.until) : 'now'}${notes.logEnded ? ' (the log\'s last 24 hours: it has no entries in the last 24 hours)' : ''}`)
+  field(
+    'Range selected',
+    `${selected.since ? when(selected.since) : 'beginning'} .. ${selected.until ? when(selected.until) : 'now'}${notes.logEnded ? " (the log's last 24 hours: it has no entries in the last 24 hours)" : ''}`,
+  )
   field('Range in logs', present.first && present.last ? `${when(present.first)} .. ${when(present.last)}` : 'none')
   field('Files read', report.files.read)
   field('Total entries', report.total)
@@ -27,7 +30,10 @@ export function renderSummary(report: SummaryReport, c: Paint, notes: {logEnded?
   field('Unique IPs', report.unique_ips)
   field('Failures', report.failures.total)
   field('Error rate', `${report.failures.error_rate.toFixed(1)}% (failures of all entries)`)
-  field('Peak hour', report.peak_hour ? `${when(report.peak_hour.hour).replace(/:00\.000/, '')} (${entries(report.peak_hour.count)})` : 'none')
+  field(
+    'Peak hour',
+    report.peak_hour ? `${when(report.peak_hour.hour).replace(/:00\.000/, '')} (${entries(report.peak_hour.count)})` : 'none',
+  )
   const problemCount = Object.values(report.problems).reduce((a, b) => a + b, 0)
   if (problemCount > 0) field('Unreadable lines/files', c.yellow(String(problemCount)))
 

@@ -55,8 +55,10 @@ export type WireSummary = {aggregate: ReturnType<SummaryAggregate['toJSON']>; di
 /** True when every entry a file can hold lies inside the range, so its whole-file aggregate applies. */
 function wholeFileInRange(file: LogFile, filter: FilterSpec): boolean {
   const start = dayStart(file.day)
-  return (filter.since === undefined || start - DAY_SLACK_MS >= filter.since)
-    && (filter.until === undefined || start + DAY_MS + DAY_SLACK_MS <= filter.until)
+  return (
+    (filter.since === undefined || start - DAY_SLACK_MS >= filter.since) &&
+    (filter.until === undefined || start + DAY_MS + DAY_SLACK_MS <= filter.until)
+  )
 }
 
 function onlyTimeBounds(filter: FilterSpec): boolean {
@@ -87,7 +89,8 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
   }
 
   const totalBytes = todo.reduce((n, t) => n + t.size, 0)
-  const threads = totalBytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? Math.min(options.threads ?? availableParallelism(), todo.length) : 1
+  const threads =
+    totalBytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? Math.min(options.threads ?? availableParallelism(), todo.length) : 1
   let done = 0
   const finished = <T>(result: T): T => {
     options.onProgress?.({done: ++done, files: todo.length})
@@ -97,9 +100,12 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
     name: 'worker',
     from: import.meta.url,
     workerData: {profile: options.profile},
-    decode: (r: WireSummary) => finished({aggregate: SummaryAggregate.fromJSON(r.aggregate), diagnostics: Diagnostics.fromJSON(r.diagnostics)}),
+    decode: (r: WireSummary) =>
+      finished({aggregate: SummaryAggregate.fromJSON(r.aggregate), diagnostics: Diagnostics.fromJSON(r.diagnostics)}),
   })
-  todo.forEach((task, i) => { results[task.index] = summaries[i] })
+  todo.forEach((task, i) => {
+    results[task.index] = summaries[i]
+  })
 
   const total = new SummaryAggregate()
   for (const result of results) {
@@ -146,13 +152,18 @@ export const DEFAULT_WINDOW_MS = 86_400_000
  * The default range: the last 24 hours, or, when the log ended before that (an archived or
  * shipped copy), the last 24 hours of the log, so the report is never empty for a log that has entries.
  */
-export async function defaultRange(dir: string, now: number, profile?: Profile): Promise<{since: number; until?: number; logEnded: boolean; unreadable?: Problem}> {
+export async function defaultRange(
+  dir: string,
+  now: number,
+  profile?: Profile,
+): Promise<{since: number; until?: number; logEnded: boolean; unreadable?: Problem}> {
   const files = await listLogFiles(dir)
   const diagnostics = new Diagnostics()
   const {entries} = await readLastEntries(files, 1, {profile, diagnostics})
   // A newest file that could not be read was passed over: the range may miss it, which the caller must tell.
   const unreadable = diagnostics.toJSON().find(([kind]) => kind === 'unreadable')?.[2]
   const newest = entries[0]?.time
-  if (newest !== undefined && newest < now - DEFAULT_WINDOW_MS) return {since: newest + 1 - DEFAULT_WINDOW_MS, until: newest + 1, logEnded: true, unreadable}
+  if (newest !== undefined && newest < now - DEFAULT_WINDOW_MS)
+    return {since: newest + 1 - DEFAULT_WINDOW_MS, until: newest + 1, logEnded: true, unreadable}
   return {since: now - DEFAULT_WINDOW_MS, logEnded: false, unreadable}
 }

@@ -38,7 +38,9 @@ export class CursorFile {
       record = {}
     }
     if (typeof record.file !== 'string' || !Number.isSafeInteger(record.line) || (record.line as number) < 1) {
-      throw new AuditError(`--cursor ${this.path}: not a cursor file (expected JSON with file and line); remove it to start from the end of the log`)
+      throw new AuditError(
+        `--cursor ${this.path}: not a cursor file (expected JSON with file and line); remove it to start from the end of the log`,
+      )
     }
     return record as CursorRecord
   }
@@ -69,7 +71,7 @@ function lineEnd(path: string, line: number): {offset: number; text: string} | u
     const chunk = Buffer.allocUnsafe(64 * 1024)
     let seen = 0
     let start = 0
-    for (let pos = 0; ;) {
+    for (let pos = 0; ; ) {
       const n = readSync(fd, chunk, 0, chunk.length, pos)
       if (n === 0) return undefined
       for (let i = chunk.indexOf(10); i >= 0 && i < n; i = chunk.indexOf(10, i + 1)) {
@@ -93,17 +95,28 @@ function lineEnd(path: string, line: number): {offset: number; text: string} | u
  * or by chain hash in its gzipped copy), then everything appended after, followed as `followEntries`
  * does. A cursor whose entry is not where it says (another chain hash there) is an error.
  */
-export async function* entriesAfterCursor(dir: string, cursor: CursorRecord, origin: string, options: Omit<FollowOptions, 'start'>): AsyncGenerator<LocatedEntry[]> {
+export async function* entriesAfterCursor(
+  dir: string,
+  cursor: CursorRecord,
+  origin: string,
+  options: Omit<FollowOptions, 'start'>,
+): AsyncGenerator<LocatedEntry[]> {
   const place = parseLogFileName(basename(cursor.file))
   if (!place) throw new AuditError(`${origin}: ${cursor.file} is not a log file name; remove the cursor to start from the end of the log`)
   const files = await listLogFiles(dir)
   const sameDay = files.filter((f) => f.day === place.day)
   const plain = [cursor.file, ...sameDay.filter((f) => !f.gzip).map((f) => f.path)]
-  const found = plain.find((path) => cursor.ino === undefined ? path === cursor.file && statSync(path, {throwIfNoEntry: false}) : statSync(path, {throwIfNoEntry: false})?.ino === cursor.ino)
+  const found = plain.find((path) =>
+    cursor.ino === undefined
+      ? path === cursor.file && statSync(path, {throwIfNoEntry: false})
+      : statSync(path, {throwIfNoEntry: false})?.ino === cursor.ino,
+  )
   if (found) {
     const end = lineEnd(found, cursor.line)
     if (!end || (cursor.chain_hash && !end.text.includes(cursor.chain_hash))) {
-      throw new AuditError(`${origin}: ${found}:${cursor.line} is not the entry the cursor recorded${cursor.chain_hash ? ' (chain hash differs)' : ''}; remove the cursor to start from the end of the log`)
+      throw new AuditError(
+        `${origin}: ${found}:${cursor.line} is not the entry the cursor recorded${cursor.chain_hash ? ' (chain hash differs)' : ''}; remove the cursor to start from the end of the log`,
+      )
     }
     yield* followEntries(dir, {...options, start: {path: found, offset: end.offset, ino: statSync(found).ino}})
     return

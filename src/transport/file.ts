@@ -26,7 +26,12 @@ export class FileSink implements Sink {
   private size = 0
   private done = false
 
-  private constructor(readonly path: string, private readonly temp: string, private readonly handle: FileHandle, private readonly limit: number) {
+  private constructor(
+    readonly path: string,
+    private readonly temp: string,
+    private readonly handle: FileHandle,
+    private readonly limit: number,
+  ) {
     this.name = path
   }
 
@@ -82,7 +87,7 @@ export class FileSink implements Sink {
     this.size = 0
     // A write may take only part of the data (a file size limit reached mid-buffer); the next one then fails.
     await this.guard(async () => {
-      for (let done = 0; done < data.length;) done += (await this.handle.write(data, done)).bytesWritten
+      for (let done = 0; done < data.length; ) done += (await this.handle.write(data, done)).bytesWritten
     })
   }
 

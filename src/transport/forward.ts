@@ -24,13 +24,16 @@ function unlessAborted(work: Promise<void>, signal: AbortSignal | undefined): Pr
   return new Promise((resolve, reject) => {
     const onAbort = () => resolve('aborted')
     signal.addEventListener('abort', onAbort, {once: true})
-    work.then(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve('done')
-    }, (error: unknown) => {
-      signal.removeEventListener('abort', onAbort)
-      reject(error)
-    })
+    work.then(
+      () => {
+        signal.removeEventListener('abort', onAbort)
+        resolve('done')
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
   })
 }
 
@@ -40,7 +43,12 @@ function unlessAborted(work: Promise<void>, signal: AbortSignal | undefined): Pr
  * this wait, so reading pauses and nothing is skipped. Ends when the batches do or the signal
  * fires; returns how many entries were handed over.
  */
-export async function forwardBatches(batches: AsyncIterable<LocatedEntry[]>, sink: Sink, encoder: Encoder, options: {cursor?: CursorFile; signal?: AbortSignal} = {}): Promise<number> {
+export async function forwardBatches(
+  batches: AsyncIterable<LocatedEntry[]>,
+  sink: Sink,
+  encoder: Encoder,
+  options: {cursor?: CursorFile; signal?: AbortSignal} = {},
+): Promise<number> {
   let count = 0
   for await (const batch of batches) {
     if (batch.length === 0) continue
@@ -48,7 +56,7 @@ export async function forwardBatches(batches: AsyncIterable<LocatedEntry[]>, sin
       for (const located of batch) await sink.write(encoder.encode(located))
       await sink.flush()
     })()
-    if (await unlessAborted(sending, options.signal) === 'aborted') {
+    if ((await unlessAborted(sending, options.signal)) === 'aborted') {
       sending.catch(() => undefined)
       break
     }
@@ -65,16 +73,28 @@ export async function forwardBatches(batches: AsyncIterable<LocatedEntry[]>, sin
  * record), and problems are told to `onError` once per outage.
  */
 export class WriterForwarder {
-  private constructor(private readonly sink: Promise<Sink | undefined>, private readonly encoder: Encoder, private readonly onError: (error: Error) => void) {}
+  private constructor(
+    private readonly sink: Promise<Sink | undefined>,
+    private readonly encoder: Encoder,
+    private readonly onError: (error: Error) => void,
+  ) {}
 
   /** A forwarder for the `syslog` settings, or undefined when forwarding is off (no url, no host). */
   static fromSettings(settings: Config['syslog'], onError: (error: Error) => void): WriterForwarder | undefined {
-    const url = settings.url || (settings.host ? `${settings.proto}://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}` : '')
+    const url =
+      settings.url ||
+      (settings.host ? `${settings.proto}://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}` : '')
     if (!url) return undefined
     const origin = settings.url ? 'config syslog.url' : 'config syslog.host'
     const encoder = forwardEncoder(settings.format, {facility: settings.facility}, `config syslog`)
     const options: OpenSinkOptions = {
-      format: settings.format, origin, ca: settings.ca || undefined, failFast: false, overflow: 'drop', unref: true, closeTimeoutMs: 1000,
+      format: settings.format,
+      origin,
+      ca: settings.ca || undefined,
+      failFast: false,
+      overflow: 'drop',
+      unref: true,
+      closeTimeoutMs: 1000,
       onWarning: (message) => onError(new Error(`syslog ${message}`)),
     }
     const sink = openSink(url, options).catch((error: unknown) => {

@@ -40,7 +40,10 @@ export interface OpenSinkOptions {
 const DEFAULT_PORTS: Record<string, number> = {udp: 514, tcp: 514, tls: 6514}
 
 /** The destination URL's parts, or a usage error naming it. */
-export function parseDestination(text: string, origin = 'destination'): {scheme: string; host: string; port: number; params: URLSearchParams} {
+export function parseDestination(
+  text: string,
+  origin = 'destination',
+): {scheme: string; host: string; port: number; params: URLSearchParams} {
   let url: URL
   try {
     url = new URL(text)
@@ -52,7 +55,7 @@ export function parseDestination(text: string, origin = 'destination'): {scheme:
   if (host === '') throw new AuditError(`${origin} "${text}": no host`)
   if (url.username || url.password) throw new AuditError(`${origin}: credentials in a syslog URL are not supported`)
   if (url.pathname !== '' && url.pathname !== '/') throw new AuditError(`${origin} "${text}": a syslog URL has no path`)
-  const port = url.port === '' ? DEFAULT_PORTS[scheme] ?? 0 : Number(url.port)
+  const port = url.port === '' ? (DEFAULT_PORTS[scheme] ?? 0) : Number(url.port)
   return {scheme, host, port, params: url.searchParams}
 }
 
@@ -75,7 +78,8 @@ type Opener = (destination: ReturnType<typeof parseDestination>, options: OpenSi
 
 function framingParam(params: URLSearchParams, origin: string): 'newline' | 'octet-counting' | undefined {
   const framing = params.get('framing') ?? undefined
-  if (framing !== undefined && framing !== 'newline' && framing !== 'octet-counting') throw new AuditError(`${origin}: framing "${framing}": expected newline or octet-counting`)
+  if (framing !== undefined && framing !== 'newline' && framing !== 'octet-counting')
+    throw new AuditError(`${origin}: framing "${framing}": expected newline or octet-counting`)
   return framing
 }
 
@@ -92,13 +96,19 @@ const OPENERS: Record<string, Opener> = {
   async tcp({host, port, params}, options) {
     const framing = framingParam(params, options.origin ?? 'destination')
     if (viaSyslogClient(options)) {
-      if (framing === 'octet-counting') throw new AuditError(`${options.origin ?? 'destination'}: the syslog format goes through syslog-client, which frames with LF only; use rfc5424 for octet counting`)
+      if (framing === 'octet-counting')
+        throw new AuditError(
+          `${options.origin ?? 'destination'}: the syslog format goes through syslog-client, which frames with LF only; use rfc5424 for octet counting`,
+        )
       return new SyslogClientSink({host, port, protocol: 'tcp', ...options})
     }
     return SyslogStreamSink.open({host, port, framing, ...options})
   },
   async tls({host, port}, options) {
-    if (viaSyslogClient(options)) throw new AuditError(`${options.origin ?? 'destination'}: the syslog format goes through syslog-client, which has no TLS; forward rfc5424 or rfc3164 over tls://`)
+    if (viaSyslogClient(options))
+      throw new AuditError(
+        `${options.origin ?? 'destination'}: the syslog format goes through syslog-client, which has no TLS; forward rfc5424 or rfc3164 over tls://`,
+      )
     return SyslogStreamSink.open({host, port, tls: readTlsFiles(options), ...options})
   },
 }
@@ -116,8 +126,12 @@ export async function openSink(url: string, options: OpenSinkOptions = {}): Prom
   const origin = options.origin ?? 'destination'
   const destination = parseDestination(url, origin)
   const opener = OPENERS[destination.scheme]
-  if (!opener) throw new AuditError(`${origin} "${url}": unsupported scheme "${destination.scheme}:"; expected ${SINK_SCHEMES.map((s) => `${s}://`).join(', ')}`)
+  if (!opener)
+    throw new AuditError(
+      `${origin} "${url}": unsupported scheme "${destination.scheme}:"; expected ${SINK_SCHEMES.map((s) => `${s}://`).join(', ')}`,
+    )
   if (!(destination.port >= 1 && destination.port <= 65_535)) throw new AuditError(`${origin} "${url}": port out of range`)
-  if (destination.scheme !== 'tls' && (options.ca || options.cert || options.key)) throw new AuditError(`${origin}: --ca, --cert and --key apply to tls:// only`)
+  if (destination.scheme !== 'tls' && (options.ca || options.cert || options.key))
+    throw new AuditError(`${origin}: --ca, --cert and --key apply to tls:// only`)
   return opener(destination, options)
 }

@@ -15,7 +15,11 @@ export class StreamSink implements Sink {
   private closed = false
   private failure: Error | undefined
 
-  constructor(private readonly stream: Writable = process.stdout, private readonly limit = 64 * 1024, name = 'stdout') {
+  constructor(
+    private readonly stream: Writable = process.stdout,
+    private readonly limit = 64 * 1024,
+    name = 'stdout',
+  ) {
     this.name = name
     stream.on('error', (error: NodeJS.ErrnoException) => {
       this.closed = true

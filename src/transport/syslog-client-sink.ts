@@ -47,7 +47,16 @@ export class SyslogClientSink implements Sink {
   private readonly options: Required<Omit<SyslogClientSinkOptions, 'onWarning'>> & Pick<SyslogClientSinkOptions, 'onWarning'>
 
   constructor(options: SyslogClientSinkOptions) {
-    this.options = {appName: 'auditkit', queueLimit: 10_000, overflow: 'wait', failFast: true, retryMinMs: 100, retryMaxMs: 10_000, closeTimeoutMs: 10_000, ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))} as typeof this.options
+    this.options = {
+      appName: 'auditkit',
+      queueLimit: 10_000,
+      overflow: 'wait',
+      failFast: true,
+      retryMinMs: 100,
+      retryMaxMs: 10_000,
+      closeTimeoutMs: 10_000,
+      ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
+    } as typeof this.options
     this.name = `${options.protocol}://${options.host}:${options.port}`
     this.client = syslog.createClient(options.host, {
       port: options.port,
@@ -84,9 +93,15 @@ export class SyslogClientSink implements Sink {
     this.closed = true
     let timer: NodeJS.Timeout | undefined
     try {
-      await Promise.race([this.flush(), new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(netFailure(this.name, new Error(`${this.queue.length} records not delivered`))), this.options.closeTimeoutMs)
-      })])
+      await Promise.race([
+        this.flush(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(netFailure(this.name, new Error(`${this.queue.length} records not delivered`))),
+            this.options.closeTimeoutMs,
+          )
+        }),
+      ])
     } finally {
       clearTimeout(timer)
       this.client.close()
@@ -119,9 +134,12 @@ export class SyslogClientSink implements Sink {
           this.failure = netFailure(this.name, error)
           break
         }
-        if (!this.outageTold) this.options.onWarning?.(`${this.name}: ${netFailure(this.name, error).message.slice(this.name.length + 2)}; retrying`)
+        if (!this.outageTold)
+          this.options.onWarning?.(`${this.name}: ${netFailure(this.name, error).message.slice(this.name.length + 2)}; retrying`)
         this.outageTold = true
-        await new Promise((resolve) => setTimeout(resolve, Math.min(this.options.retryMaxMs, this.options.retryMinMs * 2 ** this.attempts++)))
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(this.options.retryMaxMs, this.options.retryMinMs * 2 ** this.attempts++)),
+        )
       }
     } finally {
       this.sending = false

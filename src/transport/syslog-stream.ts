@@ -71,8 +71,17 @@ export class SyslogStreamSink implements Sink {
 
   private constructor(options: SyslogStreamOptions) {
     this.options = {
-      framing: options.tls ? 'octet-counting' : 'newline', queueLimit: 10_000, overflow: 'wait', replayMs: 5000, replayBytes: 8 * 1024 * 1024,
-      connectTimeoutMs: 10_000, retryMinMs: 100, retryMaxMs: 10_000, failFast: true, closeTimeoutMs: 10_000, unref: false,
+      framing: options.tls ? 'octet-counting' : 'newline',
+      queueLimit: 10_000,
+      overflow: 'wait',
+      replayMs: 5000,
+      replayBytes: 8 * 1024 * 1024,
+      connectTimeoutMs: 10_000,
+      retryMinMs: 100,
+      retryMaxMs: 10_000,
+      failFast: true,
+      closeTimeoutMs: 10_000,
+      unref: false,
       ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
     } as typeof this.options
     // RFC 5425 §4.3: octet counting is the only framing over TLS.
@@ -129,7 +138,15 @@ export class SyslogStreamSink implements Sink {
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
       // Not unref'd even with `unref`: a caller awaiting close() is owed an answer.
-      timer = setTimeout(() => reject(new OutsideError(`${this.name}: ${this.queue.length + this.inflight.reduce((n, b) => n + b.records.length, 0)} records not delivered: ${this.lastError ? describeNetError(this.lastError) : 'server not reachable'}`)), this.options.closeTimeoutMs)
+      timer = setTimeout(
+        () =>
+          reject(
+            new OutsideError(
+              `${this.name}: ${this.queue.length + this.inflight.reduce((n, b) => n + b.records.length, 0)} records not delivered: ${this.lastError ? describeNetError(this.lastError) : 'server not reachable'}`,
+            ),
+          ),
+        this.options.closeTimeoutMs,
+      )
     })
     try {
       if (!this.failure) await Promise.race([this.flush(), timeout])
@@ -189,7 +206,10 @@ export class SyslogStreamSink implements Sink {
     if (this.closing) return // ended by close(), after the flush (or its timeout)
     // Back in order: what may have died in the kernel's or the server's buffers, what was being written, what waited.
     const now = Date.now()
-    const replay = this.sent.slice(this.sentHead).filter((s) => s.at >= now - this.options.replayMs).map((s) => s.data)
+    const replay = this.sent
+      .slice(this.sentHead)
+      .filter((s) => s.at >= now - this.options.replayMs)
+      .map((s) => s.data)
     this.queue = [...replay, ...this.inflight.flatMap((b) => b.records), ...this.queue]
     this.inflight = []
     this.sent = []
@@ -238,7 +258,11 @@ export class SyslogStreamSink implements Sink {
       this.sentBytes += data.length
     }
     const {sent} = this
-    while (this.sentHead < sent.length && (this.sentBytes > this.options.replayBytes || sent[this.sentHead].at < now - this.options.replayMs)) this.sentBytes -= sent[this.sentHead++].data.length
+    while (
+      this.sentHead < sent.length &&
+      (this.sentBytes > this.options.replayBytes || sent[this.sentHead].at < now - this.options.replayMs)
+    )
+      this.sentBytes -= sent[this.sentHead++].data.length
     // Compacted once the dropped head is the larger part, so the cost per record stays constant.
     if (this.sentHead > 1024 && this.sentHead * 2 > sent.length) {
       this.sent = sent.slice(this.sentHead)

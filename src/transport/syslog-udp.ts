@@ -25,7 +25,12 @@ export function utf8Prefix(bytes: Buffer, limit: number): Buffer {
 export class SyslogUdpSink implements Sink {
   private failure: Error | undefined
 
-  private constructor(readonly name: string, private readonly socket: Socket, private readonly address: string, private readonly port: number) {
+  private constructor(
+    readonly name: string,
+    private readonly socket: Socket,
+    private readonly address: string,
+    private readonly port: number,
+  ) {
     socket.on('error', (error) => {
       this.failure = error
     })
@@ -36,7 +41,7 @@ export class SyslogUdpSink implements Sink {
     let family = isIP(host)
     if (family === 0) {
       try {
-        ({address, family} = await lookup(host))
+        ;({address, family} = await lookup(host))
       } catch (error) {
         throw netFailure(name, error)
       }

@@ -33,7 +33,7 @@ export async function postWebhook(url: string, body: unknown, options: WebhookOp
       })
     } catch (error) {
       const e = error as Error & {cause?: {code?: string}}
-      const why = e.name === 'TimeoutError' ? 'no answer in time' : e.cause?.code ?? 'connection failed'
+      const why = e.name === 'TimeoutError' ? 'no answer in time' : (e.cause?.code ?? 'connection failed')
       throw new OutsideError(`${options.name} webhook: ${why}`)
     }
     // The body is not shown: a vendor's error page may echo the URL.
@@ -43,7 +43,9 @@ export async function postWebhook(url: string, body: unknown, options: WebhookOp
       await wait(Math.min(retryAfterMs(response.headers.get('retry-after')), options.maxWaitMs ?? 60_000))
       continue
     }
-    throw new OutsideError(`${options.name} webhook: HTTP ${response.status}${response.status === 429 ? ' (still rate-limited after retries)' : ''}`)
+    throw new OutsideError(
+      `${options.name} webhook: HTTP ${response.status}${response.status === 429 ? ' (still rate-limited after retries)' : ''}`,
+    )
   }
 }
 

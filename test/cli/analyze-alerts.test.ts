@@ -94,13 +94,21 @@ test('a failing webhook is reported, the report is not lost, nothing is marked s
 
 test('--loki: query_range paged by time, nanosecond timestamps, the detectors on its lines', async () => {
   const base = Date.parse('2026-11-04T11:00:00Z')
-  const lines = Array.from({length: 12}, (_, i) => ({ns: `${BigInt(base + i * 20_000) * 1_000_000n + 123n}`, line: `Nov  4 11:00:00 h sshd[1]: Failed password for root from 192.0.2.77 port 22 ssh2`}))
+  const lines = Array.from({length: 12}, (_, i) => ({
+    ns: `${BigInt(base + i * 20_000) * 1_000_000n + 123n}`,
+    line: `Nov  4 11:00:00 h sshd[1]: Failed password for root from 192.0.2.77 port 22 ssh2`,
+  }))
   const loki = await new FakeLoki(lines).start()
   started.push(loki)
-  const result = await runAudit(['analyze', '--loki', loki.url, '--query', '{job="sshd"}', ...RANGE, '--no-llm', '--json'], {timeoutMs: 60_000})
+  const result = await runAudit(['analyze', '--loki', loki.url, '--query', '{job="sshd"}', ...RANGE, '--no-llm', '--json'], {
+    timeoutMs: 60_000,
+  })
   assert.equal(result.code, 0, result.stderr)
   const report = reportSchema.parse(JSON.parse(result.stdout))
-  assert.ok(report.findings.some((f) => f.id === 'brute-force:ip:192.0.2.77'), JSON.stringify(report.findings.map((f) => f.id)))
+  assert.ok(
+    report.findings.some((f) => f.id === 'brute-force:ip:192.0.2.77'),
+    JSON.stringify(report.findings.map((f) => f.id)),
+  )
   const request = loki.requests[0]
   assert.equal(request.get('query'), '{job="sshd"}')
   assert.equal(request.get('direction'), 'forward')

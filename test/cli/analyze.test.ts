@@ -31,7 +31,10 @@ before(async () => {
 })
 after(() => fake.close())
 
-async function analyze(args: string[], options: {env?: Record<string, string>} = {}): Promise<{code: number | null; stdout: string; stderr: string; report?: AnalyzeReport}> {
+async function analyze(
+  args: string[],
+  options: {env?: Record<string, string>} = {},
+): Promise<{code: number | null; stdout: string; stderr: string; report?: AnalyzeReport}> {
   const result = await runAudit(['analyze', '--dir', dir, ...RANGE, '--ollama-host', fake.url, ...args], {...options, timeoutMs: 60_000})
   let report: AnalyzeReport | undefined
   if (args.includes('--json')) report = reportSchema.parse(JSON.parse(result.stdout))
@@ -43,10 +46,33 @@ function citingAnswer(request: {body?: any}) {
   const input = JSON.parse(request.body.messages[1].content)
   // A part call cites its sample; the merge call cites the parts' evidence.
   const ref = input.sample?.[0]?.ref ?? input.partial_analyses[0].findings[0].evidence[0]
-  return {reply: {summary: 'One account is under attack.', findings: [
-    {title: 'Password guessing against mallory', severity: 'high', category: 'security', actors: ['mallory'], ips: ['203.0.113.9'], explanation: 'Repeated bad passwords.', recommendation: 'Lock the account.', evidence: [ref, 'nowhere.jsonl:999']},
-    {title: 'Invented problem', severity: 'critical', category: 'integrity', actors: [], ips: [], explanation: 'Made up.', recommendation: 'None.', evidence: ['audit-2026-11-04.jsonl:100000']},
-  ]}}
+  return {
+    reply: {
+      summary: 'One account is under attack.',
+      findings: [
+        {
+          title: 'Password guessing against mallory',
+          severity: 'high',
+          category: 'security',
+          actors: ['mallory'],
+          ips: ['203.0.113.9'],
+          explanation: 'Repeated bad passwords.',
+          recommendation: 'Lock the account.',
+          evidence: [ref, 'nowhere.jsonl:999'],
+        },
+        {
+          title: 'Invented problem',
+          severity: 'critical',
+          category: 'integrity',
+          actors: [],
+          ips: [],
+          explanation: 'Made up.',
+          recommendation: 'None.',
+          evidence: ['audit-2026-11-04.jsonl:100000'],
+        },
+      ],
+    },
+  }
 }
 
 test('--no-llm: the detectors alone; Ollama is not asked', async () => {
@@ -55,7 +81,14 @@ test('--no-llm: the detectors alone; Ollama is not asked', async () => {
   assert.equal(code, 0)
   assert.equal(fake.requests.length, before)
   const ids = report!.findings.map((f) => f.id)
-  for (const id of ['brute-force:actor:mallory', 'brute-force:ip:203.0.113.9', 'first-seen:actor:mallory', 'first-seen:ip:203.0.113.9', 'first-seen:event:auth.fail']) assert.ok(ids.includes(id), `${id} in ${ids}`)
+  for (const id of [
+    'brute-force:actor:mallory',
+    'brute-force:ip:203.0.113.9',
+    'first-seen:actor:mallory',
+    'first-seen:ip:203.0.113.9',
+    'first-seen:event:auth.fail',
+  ])
+    assert.ok(ids.includes(id), `${id} in ${ids}`)
   const brute = report!.findings.find((f) => f.id === 'brute-force:actor:mallory')!
   assert.equal(brute.count, 12)
   const lines = readFileSync(join(dir, 'audit-2026-11-04.jsonl'), 'utf8').split('\n')
@@ -75,7 +108,10 @@ test('the LLM part: what is sent (schema, temperature, seed, num_ctx, redaction)
   assert.deepEqual(body.format, z.toJSONSchema(llmAnswerSchema))
   assert.equal(body.stream, false)
   assert.equal(body.model, 'llama3.1:8b')
-  assert.deepEqual({temperature: body.options.temperature, seed: body.options.seed, num_ctx: body.options.num_ctx}, {temperature: 0, seed: 42, num_ctx: 4096})
+  assert.deepEqual(
+    {temperature: body.options.temperature, seed: body.options.seed, num_ctx: body.options.num_ctx},
+    {temperature: 0, seed: 42, num_ctx: 4096},
+  )
   assert.match(body.messages[0].content, /security analyst/)
   const user = body.messages[1].content
   assert.ok(!user.includes('203.0.113.9') && !user.includes('10.0.0.1'), 'redacted values never leave')
@@ -91,12 +127,20 @@ test('the LLM part: what is sent (schema, temperature, seed, num_ctx, redaction)
 })
 
 test('a large sample goes in several calls and a merge call, each within the context', async () => {
-  const noisy: EntrySpec[] = Array.from({length: 150}, (_, i) => ({timestamp: at('2026-11-04T10:30:00.000Z', i / 10), event: 'api.error', level: 'error' as const, actor: 'bob', details: {error: `failure kind ${'x'.repeat(i % 50)} ${String.fromCharCode(97 + (i % 26))}${i}`, padding: 'p'.repeat(300)}}))
+  const noisy: EntrySpec[] = Array.from({length: 150}, (_, i) => ({
+    timestamp: at('2026-11-04T10:30:00.000Z', i / 10),
+    event: 'api.error',
+    level: 'error' as const,
+    actor: 'bob',
+    details: {error: `failure kind ${'x'.repeat(i % 50)} ${String.fromCharCode(97 + (i % 26))}${i}`, padding: 'p'.repeat(300)},
+  }))
   const big = incidentDir(noisy)
   fake.defaultScript = citingAnswer
   const before = fake.generations.length
   try {
-    const result = await runAudit(['analyze', '--dir', big, ...RANGE, '--ollama-host', fake.url, '--num-ctx', '2048', '--json'], {timeoutMs: 60_000})
+    const result = await runAudit(['analyze', '--dir', big, ...RANGE, '--ollama-host', fake.url, '--num-ctx', '2048', '--json'], {
+      timeoutMs: 60_000,
+    })
     assert.equal(result.code, 0, result.stderr)
     const report = reportSchema.parse(JSON.parse(result.stdout))
     assert.equal(report.llm.status, 'ok', report.llm.reason)
@@ -111,17 +155,50 @@ test('a large sample goes in several calls and a merge call, each within the con
   }
 })
 
-const FAULTS: Array<{name: string; script?: Parameters<FakeOllama['script']>; host?: () => string; args?: string[]; reason: RegExp; calls?: number}> = [
+const FAULTS: Array<{
+  name: string
+  script?: Parameters<FakeOllama['script']>
+  host?: () => string
+  args?: string[]
+  reason: RegExp
+  calls?: number
+}> = [
   {name: 'unreachable', host: () => `http://127.0.0.1:${closedPort}`, reason: /unreachable at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/},
   {name: 'model missing', args: ['--model', 'nope:1b'], reason: /model nope:1b is not on the Ollama server .*ollama pull nope:1b/},
-  {name: 'server error', script: [{status: 500, error: 'llama runner process has terminated: signal: killed'}], reason: /answered 500: llama runner process has terminated/},
-  {name: 'busy', script: [{status: 503, error: 'server busy, please try again.  maximum pending requests exceeded'}], reason: /answered 503: server busy/},
+  {
+    name: 'server error',
+    script: [{status: 500, error: 'llama runner process has terminated: signal: killed'}],
+    reason: /answered 500: llama runner process has terminated/,
+  },
+  {
+    name: 'busy',
+    script: [{status: 503, error: 'server busy, please try again.  maximum pending requests exceeded'}],
+    reason: /answered 503: server busy/,
+  },
   {name: 'timeout', script: [{delayMs: 4000}], args: ['--timeout', '1'], reason: /no answer within 1 s/},
   {name: 'connection closed', script: [{closeMidStream: true}], reason: /closed the connection|unreachable/},
   {name: 'a path that is not Ollama (text 404)', host: () => `${fake.url}/not-ollama`, reason: /answered 404: 404 page not found/},
-  {name: 'cut twice (done_reason length)', script: [{doneReason: 'length', reply: '{"summary":"x","findings":[{"ti'}, {doneReason: 'length', reply: '{"sum'}], reason: /cut at the length limit.*again after a retry with less input; the LLM part was given up/, calls: 2},
-  {name: 'invalid JSON twice', script: [{reply: 'I think the log looks fine.'}, {reply: '{"summary": '}], reason: /not valid JSON.*given up/, calls: 2},
-  {name: 'wrong shape twice', script: [{reply: {summary: 1}}, {reply: {findings: 'none'}}], reason: /did not match the schema.*given up/, calls: 2},
+  {
+    name: 'cut twice (done_reason length)',
+    script: [
+      {doneReason: 'length', reply: '{"summary":"x","findings":[{"ti'},
+      {doneReason: 'length', reply: '{"sum'},
+    ],
+    reason: /cut at the length limit.*again after a retry with less input; the LLM part was given up/,
+    calls: 2,
+  },
+  {
+    name: 'invalid JSON twice',
+    script: [{reply: 'I think the log looks fine.'}, {reply: '{"summary": '}],
+    reason: /not valid JSON.*given up/,
+    calls: 2,
+  },
+  {
+    name: 'wrong shape twice',
+    script: [{reply: {summary: 1}}, {reply: {findings: 'none'}}],
+    reason: /did not match the schema.*given up/,
+    calls: 2,
+  },
 ]
 
 for (const fault of FAULTS) {
@@ -130,13 +207,22 @@ for (const fault of FAULTS) {
       if (fault.script) fake.script(...fault.script)
       const before = fake.generations.length
       const host = fault.host?.() ?? fake.url
-      const result = await runAudit(['analyze', '--dir', dir, ...RANGE, '--ollama-host', host, '--json', ...(fault.args ?? []), ...(strict ? ['--strict'] : [])], {timeoutMs: 60_000})
+      const result = await runAudit(
+        ['analyze', '--dir', dir, ...RANGE, '--ollama-host', host, '--json', ...(fault.args ?? []), ...(strict ? ['--strict'] : [])],
+        {timeoutMs: 60_000},
+      )
       assert.equal(result.code, strict ? 3 : 0, result.stderr)
       const report = reportSchema.parse(JSON.parse(result.stdout)) // stdout holds the report alone
       assert.equal(report.llm.status, 'failed')
       assert.match(report.llm.reason!, fault.reason)
-      assert.ok(report.findings.some((f) => f.id === 'brute-force:actor:mallory'), 'the detectors\' findings are kept')
-      const lines = result.stderr.trim().split('\n').filter((l) => /LLM part failed/.test(l))
+      assert.ok(
+        report.findings.some((f) => f.id === 'brute-force:actor:mallory'),
+        "the detectors' findings are kept",
+      )
+      const lines = result.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => /LLM part failed/.test(l))
       assert.equal(lines.length, 1, result.stderr)
       assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
       if (fault.calls) assert.equal(fake.generations.length - before, fault.calls)
@@ -160,7 +246,10 @@ test('OLLAMA_HOST is read by the CLI; --ollama-host wins over it', async () => {
   fake.script({reply: {summary: 'via env', findings: []}})
   const result = await runAudit(['analyze', '--dir', dir, ...RANGE, '--json'], {env: {OLLAMA_HOST: fake.url}, timeoutMs: 60_000})
   assert.equal(reportSchema.parse(JSON.parse(result.stdout)).llm.summary, 'via env')
-  const wins = await runAudit(['analyze', '--dir', dir, ...RANGE, '--json', '--ollama-host', `http://127.0.0.1:${closedPort}`], {env: {OLLAMA_HOST: fake.url}, timeoutMs: 60_000})
+  const wins = await runAudit(['analyze', '--dir', dir, ...RANGE, '--json', '--ollama-host', `http://127.0.0.1:${closedPort}`], {
+    env: {OLLAMA_HOST: fake.url},
+    timeoutMs: 60_000,
+  })
   assert.match(reportSchema.parse(JSON.parse(wins.stdout)).llm.reason!, new RegExp(`127\\.0\\.0\\.1:${closedPort}`))
 })
 
@@ -186,7 +275,15 @@ test('formats: terminal grouped by severity with evidence, markdown, self-contai
 })
 
 test('hostile log content does not reach the terminal or the HTML raw', async () => {
-  const evil = incidentDir(Array.from({length: 12}, (_, i) => ({timestamp: at('2026-11-04T11:30:00.000Z', i / 4), event: 'auth.fail', level: 'warning' as const, actor: '\u001b]0;pwned\u0007<img src=x onerror=alert(1)>\u001b[31m', details: {ip: '198.51.100.1'}})))
+  const evil = incidentDir(
+    Array.from({length: 12}, (_, i) => ({
+      timestamp: at('2026-11-04T11:30:00.000Z', i / 4),
+      event: 'auth.fail',
+      level: 'warning' as const,
+      actor: '\u001b]0;pwned\u0007<img src=x onerror=alert(1)>\u001b[31m',
+      details: {ip: '198.51.100.1'},
+    })),
+  )
   const terminal = await runAudit(['analyze', '--dir', evil, ...RANGE, '--no-llm'])
   assert.doesNotMatch(terminal.stdout, /\u001b|\u0007/)
   const html = await runAudit(['analyze', '--dir', evil, ...RANGE, '--no-llm', '--format', 'html'])
@@ -196,11 +293,17 @@ test('hostile log content does not reach the terminal or the HTML raw', async ()
 
 test('--input: syslog lines from a file and from standard input', async () => {
   const lines = ['Nov  4 11:00:00 host sshd[1]: Accepted password for alice from 10.0.0.1 port 22 ssh2']
-  for (let i = 0; i < 11; i++) lines.push(`Nov  4 11:0${Math.floor(i / 2)}:${String(10 + i).padStart(2, '0')} host sshd[2]: Failed password for invalid user admin from 203.0.113.50 port 4${i} ssh2`)
+  for (let i = 0; i < 11; i++)
+    lines.push(
+      `Nov  4 11:0${Math.floor(i / 2)}:${String(10 + i).padStart(2, '0')} host sshd[2]: Failed password for invalid user admin from 203.0.113.50 port 4${i} ssh2`,
+    )
   lines.push('not a log line at all')
   const file = join(tempDir(), 'auth.log')
   writeFileSync(file, `${lines.join('\n')}\n`)
-  for (const args of [['--input', file], ['--input', '-']]) {
+  for (const args of [
+    ['--input', file],
+    ['--input', '-'],
+  ]) {
     const result = await runAudit(['analyze', ...args, '--no-llm', '--json'], {input: lines.join('\n')})
     assert.equal(result.code, 0, result.stderr)
     const report = reportSchema.parse(JSON.parse(result.stdout))
@@ -224,7 +327,10 @@ test('a server that silently truncated the prompt (prompt_eval_count far below w
   fake.script({promptEvalCount: 10, reply: {summary: 'partial view', findings: []}})
   const {report} = await analyze(['--json'])
   assert.equal(report!.llm.status, 'ok')
-  assert.ok(report!.notes.some((n) => /read 10 prompt tokens of about \d+ sent: it probably truncated/.test(n)), report!.notes.join('\n'))
+  assert.ok(
+    report!.notes.some((n) => /read 10 prompt tokens of about \d+ sent: it probably truncated/.test(n)),
+    report!.notes.join('\n'),
+  )
 })
 
 test('--no-llm with filters: only the selected actor is analysed', async () => {

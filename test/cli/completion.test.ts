@@ -21,7 +21,15 @@ describe('audit completion', () => {
     /** What bash offers for the words typed so far (the last one being completed). */
     const complete = (...typed: string[]): string[] => {
       const words = ['audit', ...typed].map((w) => `'${w}'`).join(' ')
-      const r = spawnSync('bash', ['--norc', '-c', `source '${file}'; COMP_WORDS=(${words}); COMP_CWORD=${typed.length}; _audit_complete; printf '%s\\n' "\${COMPREPLY[@]}"`], {encoding: 'utf8'})
+      const r = spawnSync(
+        'bash',
+        [
+          '--norc',
+          '-c',
+          `source '${file}'; COMP_WORDS=(${words}); COMP_CWORD=${typed.length}; _audit_complete; printf '%s\\n' "\${COMPREPLY[@]}"`,
+        ],
+        {encoding: 'utf8'},
+      )
       assert.equal(r.status, 0, r.stderr)
       assert.equal(r.stderr, '')
       return r.stdout.split('\n').filter(Boolean).sort()
@@ -42,7 +50,10 @@ describe('audit completion', () => {
   it('zsh: a #compdef function with the fixed values and one-name flags spelled out', async () => {
     const text = await script('zsh')
     assert.match(text, /^#compdef audit\n/)
-    assert.match(text, new RegExp(String.raw`'\(--format -o\)'\{--format,-o\}'\[output format[^\]]*\]:format:\(${CODEC_NAMES.join(' ')}\)'`))
+    assert.match(
+      text,
+      new RegExp(String.raw`'\(--format -o\)'\{--format,-o\}'\[output format[^\]]*\]:format:\(${CODEC_NAMES.join(' ')}\)'`),
+    )
     assert.match(text, /'\(--profile\)--profile\[[^\]]*\]:profile:\(native loki\)'/)
     assert.match(text, /'\*'\{--event,-e\}'\[/)
     assert.doesNotMatch(text, /\{[^,{}]*\}'\[/, 'a brace group with one name is no expansion in zsh')
@@ -52,8 +63,14 @@ describe('audit completion', () => {
   it('fish: one line per command and flag, fixed values with -x -a', async () => {
     const text = await script('fish')
     assert.match(text, /^complete -c audit -n __fish_use_subcommand -a search -d 'Find entries/m)
-    assert.match(text, new RegExp(String.raw`^complete -c audit -n '__fish_seen_subcommand_from search' -l format -s o -x -a '${CODEC_NAMES.join(' ')}' -d `, 'm'))
-    assert.match(text, /^complete -c audit -n '__fish_seen_subcommand_from tail' -l level -s l -x -a 'debug info warning error warn err' -d /m)
+    assert.match(
+      text,
+      new RegExp(`^complete -c audit -n '__fish_seen_subcommand_from search' -l format -s o -x -a '${CODEC_NAMES.join(' ')}' -d `, 'm'),
+    )
+    assert.match(
+      text,
+      /^complete -c audit -n '__fish_seen_subcommand_from tail' -l level -s l -x -a 'debug info warning error warn err' -d /m,
+    )
     assert.match(text, /^complete -c audit -n '__fish_seen_subcommand_from search' -l since -l from -s S -r -F -d /m)
   })
 

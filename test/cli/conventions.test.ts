@@ -6,8 +6,12 @@ import {describe, it} from 'node:test'
 import {ROOT, runAudit, tempDir} from '../helpers.js'
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
-const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {flags: Record<string, {char?: string; description?: string; hidden?: boolean}>}>}
-const COMMANDS = readdirSync(join(ROOT, 'dist', 'commands')).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3))
+const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
+  commands: Record<string, {flags: Record<string, {char?: string; description?: string; hidden?: boolean}>}>
+}
+const COMMANDS = readdirSync(join(ROOT, 'dist', 'commands'))
+  .filter((f) => f.endsWith('.js'))
+  .map((f) => f.slice(0, -3))
 const at80 = {env: {OCLIF_COLUMNS: '80'}}
 
 describe('help reads well at 80 columns', () => {
@@ -30,7 +34,7 @@ describe('help reads well at 80 columns', () => {
     })
   }
 
-  it('search\'s synopsis shows only --count excluding the paging flags', async () => {
+  it("search's synopsis shows only --count excluding the paging flags", async () => {
     const r = await runAudit(['search', '--help'], at80)
     const usage = /USAGE\n([\s\S]*?)\n\n/.exec(r.stdout)![1].replace(/\s+/g, ' ')
     assert.match(usage, /\[-c \| \[-o <format>\] \[-n <value>\] \[--offset <value>\] \[-r\]\]/)
@@ -73,7 +77,12 @@ describe('the conventions operators type without thinking', () => {
         if (!flag.char || flag.hidden) continue
         const seen = meaning.get(flag.char)
         // -l is the level and -a the actor everywhere, -n a count of entries.
-        assert.ok(seen === undefined || seen === name || (flag.char === 'n' && ['lines', 'limit'].includes(name) && ['lines', 'limit'].includes(seen)), `-${flag.char} is --${seen} elsewhere but --${name} in ${id}`)
+        assert.ok(
+          seen === undefined ||
+            seen === name ||
+            (flag.char === 'n' && ['lines', 'limit'].includes(name) && ['lines', 'limit'].includes(seen)),
+          `-${flag.char} is --${seen} elsewhere but --${name} in ${id}`,
+        )
         meaning.set(flag.char, seen ?? name)
       }
     }
@@ -81,7 +90,14 @@ describe('the conventions operators type without thinking', () => {
 
   it('a flag given twice is refused, the same way in every command', async () => {
     const logs = join(ROOT, 'examples', 'logs')
-    for (const args of [['search', '--dir', logs, '--dir', logs], ['tail', '--dir', logs, '--dir', logs], ['summary', '--dir', logs, '--dir', logs], ['verify', '--dir', logs, '--dir', logs], ['log', 'a.b', '--dir', logs, '--dir', logs], ['search', '--dir', logs, '--limit', '1', '--limit', '2']]) {
+    for (const args of [
+      ['search', '--dir', logs, '--dir', logs],
+      ['tail', '--dir', logs, '--dir', logs],
+      ['summary', '--dir', logs, '--dir', logs],
+      ['verify', '--dir', logs, '--dir', logs],
+      ['log', 'a.b', '--dir', logs, '--dir', logs],
+      ['search', '--dir', logs, '--limit', '1', '--limit', '2'],
+    ]) {
       const r = await runAudit(args)
       const flag = args[args.length - 2]
       assert.equal(r.code, 2, args.join(' '))

@@ -12,7 +12,13 @@ const N = 20
 
 function makeLog(): {dir: string; hashes: string[]} {
   const dir = tempDir()
-  const specs: EntrySpec[] = Array.from({length: N}, (_, i) => ({timestamp: `2026-11-02T10:00:${String(i).padStart(2, '0')}.000Z`, event: i % 3 ? 'auth.fail' : 'api.request', level: i % 3 ? 'warning' : 'info', actor: `user${i}`, details: {n: i}}))
+  const specs: EntrySpec[] = Array.from({length: N}, (_, i) => ({
+    timestamp: `2026-11-02T10:00:${String(i).padStart(2, '0')}.000Z`,
+    event: i % 3 ? 'auth.fail' : 'api.request',
+    level: i % 3 ? 'warning' : 'info',
+    actor: `user${i}`,
+    details: {n: i},
+  }))
   const {lines} = chainedLines(specs)
   writeLog(dir, 'audit-2026-11-02.jsonl', lines)
   return {dir, hashes: lines.map((l) => JSON.parse(l).chain_hash)}
@@ -23,14 +29,21 @@ const oneLine = (text: string) => text.split('\n').filter((l) => l !== '').lengt
 describe('audit export --to Elasticsearch _bulk', () => {
   it('500, 429 with Retry-After, a dropped connection and a retryable item error: every entry indexed exactly once', async () => {
     const {dir, hashes} = makeLog()
-    const es = await startElasticsearch({script: [{status: 500}, {status: 429, retryAfter: '1'}, 'drop'], itemFailures: {1: {2: 429, 3: 503}}})
+    const es = await startElasticsearch({
+      script: [{status: 500}, {status: 429, retryAfter: '1'}, 'drop'],
+      itemFailures: {1: {2: 429, 3: 503}},
+    })
     try {
       const state = join(tempDir(), 'state')
-      const r = await runAudit(['export', '--dir', dir, '--to', `${es.url}/logs-audit/_bulk`, '--batch-size', '5', '--since-last', state], {timeoutMs: 60_000})
+      const r = await runAudit(['export', '--dir', dir, '--to', `${es.url}/logs-audit/_bulk`, '--batch-size', '5', '--since-last', state], {
+        timeoutMs: 60_000,
+      })
       assert.equal(r.code, 0, r.stderr)
       assert.equal(r.stdout, '')
       assert.deepEqual([...es.documents.keys()].sort(), hashes.map((h) => `logs-audit/${h}`).sort())
-      const created = es.requests.filter((q) => q.path.endsWith('_bulk')).map((q) => q.body.split('\n').filter((l) => l.startsWith('{"create"')).length)
+      const created = es.requests
+        .filter((q) => q.path.endsWith('_bulk'))
+        .map((q) => q.body.split('\n').filter((l) => l.startsWith('{"create"')).length)
       // The first batch answered 500 and 429 (the dropped try is not recorded), then taken; the second
       // batch had 2 items answered 429/503, sent again alone; then the last two batches.
       assert.deepEqual(created, [5, 5, 5, 5, 2, 5, 5])
@@ -50,7 +63,10 @@ describe('audit export --to Elasticsearch _bulk', () => {
       const r = await runAudit(['export', '--dir', dir, '--to', `${es.url}/_bulk`, '--batch-size', '5', '--since-last', state])
       assert.equal(r.code, 3)
       assert.ok(oneLine(r.stderr), r.stderr)
-      assert.match(r.stderr, /^audit export: error: http:\/\/127\.0\.0\.1:\d+\/_bulk: 1 of 5 documents refused, first: status 400 mapper_parsing_exception: scripted 400\n$/)
+      assert.match(
+        r.stderr,
+        /^audit export: error: http:\/\/127\.0\.0\.1:\d+\/_bulk: 1 of 5 documents refused, first: status 400 mapper_parsing_exception: scripted 400\n$/,
+      )
       assert.equal(JSON.parse(readFileSync(state, 'utf8')).chain_hash, hashes[4])
     } finally {
       await es.close()
@@ -59,7 +75,10 @@ describe('audit export --to Elasticsearch _bulk', () => {
     try {
       const r = await runAudit(['export', '--dir', dir, '--to', `${healthy.url}/_bulk`, '--since-last', state])
       assert.equal(r.code, 0, r.stderr)
-      assert.deepEqual([...healthy.documents.keys()].map((k) => k.split('/')[1]), hashes.slice(5))
+      assert.deepEqual(
+        [...healthy.documents.keys()].map((k) => k.split('/')[1]),
+        hashes.slice(5),
+      )
     } finally {
       await healthy.close()
     }
@@ -99,7 +118,10 @@ describe('audit export --to Elasticsearch _bulk', () => {
     assert.match(wrong.stderr, /--format cef: elasticsearch takes ecs-bulk records/)
     const unknown = await runAudit(['export', '--dir', dir, '--to', 'http://127.0.0.1:9/somewhere'])
     assert.equal(unknown.code, 2)
-    assert.match(unknown.stderr, /expected an Elasticsearch …\/_bulk, a Splunk …\/services\/collector\/event or a Loki …\/loki\/api\/v1\/push URL/)
+    assert.match(
+      unknown.stderr,
+      /expected an Elasticsearch …\/_bulk, a Splunk …\/services\/collector\/event or a Loki …\/loki\/api\/v1\/push URL/,
+    )
   })
 })
 
@@ -108,11 +130,22 @@ describe('audit export --to Splunk HEC', () => {
 
   it('indexer acknowledgement, 503 server busy and a dropped connection: every event once, with time in seconds', async () => {
     const {dir, hashes} = makeLog()
-    const hec = await startSplunk({token: TOKEN, acks: true, ackAfterPolls: 2, script: [{status: 503, body: '{"text":"Server is busy","code":9}'}, 'drop']})
+    const hec = await startSplunk({
+      token: TOKEN,
+      acks: true,
+      ackAfterPolls: 2,
+      script: [{status: 503, body: '{"text":"Server is busy","code":9}'}, 'drop'],
+    })
     try {
-      const r = await runAudit(['export', '--dir', dir, '--to', `${hec.url}/services/collector/event`, '--batch-size', '7', '--format-option', 'index=main'], {env: {AUDIT_HEC_TOKEN: TOKEN}})
+      const r = await runAudit(
+        ['export', '--dir', dir, '--to', `${hec.url}/services/collector/event`, '--batch-size', '7', '--format-option', 'index=main'],
+        {env: {AUDIT_HEC_TOKEN: TOKEN}},
+      )
       assert.equal(r.code, 0, r.stderr)
-      assert.deepEqual(hec.events.map((e) => (e.event as {chain_hash: string}).chain_hash), hashes)
+      assert.deepEqual(
+        hec.events.map((e) => (e.event as {chain_hash: string}).chain_hash),
+        hashes,
+      )
       assert.equal(hec.events[0].time, 1_793_613_600)
       assert.equal(hec.events[1].time, 1_793_613_601)
       assert.ok(hec.requests.some((q) => q.path === '/services/collector/ack'))
@@ -125,7 +158,9 @@ describe('audit export --to Splunk HEC', () => {
     const {dir} = makeLog()
     const hec = await startSplunk({token: TOKEN})
     try {
-      const r = await runAudit(['export', '--dir', dir, '--to', `${hec.url}/services/collector/event`], {env: {AUDIT_HEC_TOKEN: 'wrong-token-value'}})
+      const r = await runAudit(['export', '--dir', dir, '--to', `${hec.url}/services/collector/event`], {
+        env: {AUDIT_HEC_TOKEN: 'wrong-token-value'},
+      })
       assert.equal(r.code, 3)
       assert.ok(oneLine(r.stderr))
       assert.match(r.stderr, /HTTP 403 \(Invalid token, code 4\)/)
@@ -175,7 +210,9 @@ describe('audit export --to Loki', () => {
 describe('audit export --to without batch flags', () => {
   it('the default batch size applies: 12,000 entries go in 3 requests, not one', async () => {
     const dir = tempDir()
-    const {lines} = chainedLines(Array.from({length: 12_000}, (_, i) => ({timestamp: '2026-11-02T10:00:00.000Z', event: 'a.b', details: {i}})))
+    const {lines} = chainedLines(
+      Array.from({length: 12_000}, (_, i) => ({timestamp: '2026-11-02T10:00:00.000Z', event: 'a.b', details: {i}})),
+    )
     writeLog(dir, 'audit-2026-11-02.jsonl', lines)
     const es = await startElasticsearch()
     try {

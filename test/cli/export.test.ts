@@ -14,8 +14,14 @@ const DAY1 = '2026-11-01'
 const DAY2 = '2026-11-02'
 
 function spec(n: number, day: string, extra: Partial<EntrySpec> = {}): EntrySpec[] {
-  return Array.from({length: n}, (_, i) => ({timestamp: `${day}T10:00:${String(i).padStart(2, '0')}.000Z`, event: i % 2 ? 'auth.fail' : 'api.request', level: i % 2 ? 'warning' : 'info',
-    actor: `user${i}`, details: {ip: `10.0.0.${i + 1}`, n: i}, ...extra}))
+  return Array.from({length: n}, (_, i) => ({
+    timestamp: `${day}T10:00:${String(i).padStart(2, '0')}.000Z`,
+    event: i % 2 ? 'auth.fail' : 'api.request',
+    level: i % 2 ? 'warning' : 'info',
+    actor: `user${i}`,
+    details: {ip: `10.0.0.${i + 1}`, n: i},
+    ...extra,
+  }))
 }
 
 /** A two-day log: 3 entries on DAY1, 2 on DAY2; returns the dir and the chain head. */
@@ -42,7 +48,10 @@ describe('audit export', () => {
     const r = await runAudit(['export', '--dir', dir])
     assert.equal(r.code, 0, r.stderr)
     const entries = lines(r.stdout).map((l) => JSON.parse(l))
-    assert.deepEqual(entries.map((e) => e.actor), ['user0', 'user1', 'user2', 'user0', 'user1'])
+    assert.deepEqual(
+      entries.map((e) => e.actor),
+      ['user0', 'user1', 'user2', 'user0', 'user1'],
+    )
     for (const format of ['json', 'csv', 'cef', 'leef', 'ecs', 'ecs-bulk', 'ocsf', 'splunk-hec', 'loki', 'syslog', 'rfc5424', 'rfc3164']) {
       const out = await runAudit(['export', '--dir', dir, '--format', format, '--event', 'auth.*'])
       assert.equal(out.code, 0, `${format}: ${out.stderr}`)
@@ -64,11 +73,26 @@ describe('audit export', () => {
 
   it('--fields / --exclude-fields project JSON-shaped documents; refused for a text format', async () => {
     const {dir} = makeLog()
-    const ecs = await runAudit(['export', '--dir', dir, '--format', 'ecs', '--fields', '@timestamp,user.name', '--fields', 'event.action', '--level', 'warning'])
-    assert.deepEqual(lines(ecs.stdout).map((l) => JSON.parse(l)), [
-      {'@timestamp': `${DAY1}T10:00:01.000Z`, user: {name: 'user1'}, event: {action: 'auth.fail'}},
-      {'@timestamp': `${DAY2}T10:00:01.000Z`, user: {name: 'user1'}, event: {action: 'auth.fail'}},
+    const ecs = await runAudit([
+      'export',
+      '--dir',
+      dir,
+      '--format',
+      'ecs',
+      '--fields',
+      '@timestamp,user.name',
+      '--fields',
+      'event.action',
+      '--level',
+      'warning',
     ])
+    assert.deepEqual(
+      lines(ecs.stdout).map((l) => JSON.parse(l)),
+      [
+        {'@timestamp': `${DAY1}T10:00:01.000Z`, user: {name: 'user1'}, event: {action: 'auth.fail'}},
+        {'@timestamp': `${DAY2}T10:00:01.000Z`, user: {name: 'user1'}, event: {action: 'auth.fail'}},
+      ],
+    )
     const bulk = await runAudit(['export', '--dir', dir, '--format', 'ecs-bulk', '--exclude-fields', 'auditkit', '--actor', 'user2'])
     const [action, doc] = lines(bulk.stdout).map((l) => JSON.parse(l))
     assert.equal(action.create._id.length, 64)
@@ -81,7 +105,19 @@ describe('audit export', () => {
 
   it('--format-option sets codec options; a bad one names the format and the option', async () => {
     const {dir} = makeLog()
-    const ok = await runAudit(['export', '--dir', dir, '--format', 'cef', '--format-option', 'vendor=Acme', '--format-option', 'product=Trail', '--actor', 'user0'])
+    const ok = await runAudit([
+      'export',
+      '--dir',
+      dir,
+      '--format',
+      'cef',
+      '--format-option',
+      'vendor=Acme',
+      '--format-option',
+      'product=Trail',
+      '--actor',
+      'user0',
+    ])
     assert.match(ok.stdout, /^CEF:0\|Acme\|Trail\|1\|api\.request\|/)
     const bad = await runAudit(['export', '--dir', dir, '--format', 'cef', '--format-option', 'colour=red'])
     assert.equal(bad.code, 2)
@@ -128,9 +164,17 @@ describe('audit export --since-last', () => {
     assert.equal(second.code, 0, second.stderr)
     assert.equal(second.stdout, '')
 
-    appendEntries(dir, `audit-${DAY2}.jsonl`, spec(2, DAY2, {actor: 'new'}).map((e, i) => ({...e, timestamp: `${DAY2}T11:00:0${i}.000Z`})), head)
+    appendEntries(
+      dir,
+      `audit-${DAY2}.jsonl`,
+      spec(2, DAY2, {actor: 'new'}).map((e, i) => ({...e, timestamp: `${DAY2}T11:00:0${i}.000Z`})),
+      head,
+    )
     const third = await runAudit(['export', '--dir', dir, '--since-last', state])
-    assert.deepEqual(lines(third.stdout).map((l) => JSON.parse(l).timestamp), [`${DAY2}T11:00:00.000Z`, `${DAY2}T11:00:01.000Z`])
+    assert.deepEqual(
+      lines(third.stdout).map((l) => JSON.parse(l).timestamp),
+      [`${DAY2}T11:00:00.000Z`, `${DAY2}T11:00:01.000Z`],
+    )
     assert.equal(JSON.parse(readFileSync(state, 'utf8')).line, 4)
   })
 
@@ -142,18 +186,27 @@ describe('audit export --since-last', () => {
     const live = join(dir, `audit-${DAY2}.jsonl`)
     writeFileSync(join(dir, `audit-${DAY2}.001.jsonl.gz`), gzipSync(readFileSync(live)))
     unlinkSync(live)
-    const more = chainedLines(spec(3, DAY2, {actor: 'after'}).map((e, i) => ({...e, timestamp: `${DAY2}T12:00:0${i}.000Z`})), head)
+    const more = chainedLines(
+      spec(3, DAY2, {actor: 'after'}).map((e, i) => ({...e, timestamp: `${DAY2}T12:00:0${i}.000Z`})),
+      head,
+    )
     writeLog(dir, `audit-${DAY2}.jsonl`, more.lines)
     const r = await runAudit(['export', '--dir', dir, '--since-last', state])
     assert.equal(r.code, 0, r.stderr)
-    assert.deepEqual(lines(r.stdout).map((l) => JSON.parse(l).actor), ['after', 'after', 'after'])
+    assert.deepEqual(
+      lines(r.stdout).map((l) => JSON.parse(l).actor),
+      ['after', 'after', 'after'],
+    )
     assert.deepEqual(JSON.parse(readFileSync(state, 'utf8')).chain_hash, more.head)
     assert.equal((await runAudit(['export', '--dir', dir, '--since-last', state])).stdout, '')
   })
 
   it('across retention: the audit.retention record accounts for the pruned file; the retention entries and new ones follow', async () => {
     const dir = tempDir()
-    const old = chainedLines([{timestamp: '2020-01-01T08:00:00.000Z', event: 'a.b'}, {timestamp: '2020-01-01T09:00:00.000Z', event: 'a.c'}])
+    const old = chainedLines([
+      {timestamp: '2020-01-01T08:00:00.000Z', event: 'a.b'},
+      {timestamp: '2020-01-01T09:00:00.000Z', event: 'a.c'},
+    ])
     writeLog(dir, 'audit-2020-01-01.jsonl', old.lines)
     const next = chainedLines([{timestamp: '2020-01-02T08:00:00.000Z', event: 'a.d'}], old.head)
     writeLog(dir, 'audit-2020-01-02.jsonl', next.lines)
@@ -166,7 +219,10 @@ describe('audit export --since-last', () => {
     assert.equal(r.code, 0, r.stderr)
     const events = lines(r.stdout).map((l) => JSON.parse(l).event)
     assert.ok(events.includes('x.after'), events.join())
-    assert.ok(events.every((e) => e === 'audit.retention' || e === 'x.after'), events.join())
+    assert.ok(
+      events.every((e) => e === 'audit.retention' || e === 'x.after'),
+      events.join(),
+    )
   })
 
   it('a state the log no longer matches (entry altered, file gone without a record, tampered state) is exit 2, nothing exported', async () => {
@@ -181,7 +237,10 @@ describe('audit export --since-last', () => {
     let r = await runAudit(['export', '--dir', dir, '--since-last', state])
     assert.equal(r.code, 2)
     assert.equal(r.stdout, '')
-    assert.match(r.stderr, /^audit export: error: --since-last .*: the log no longer holds the last exported entry \(audit-2026-11-02\.jsonl:2, /)
+    assert.match(
+      r.stderr,
+      /^audit export: error: --since-last .*: the log no longer holds the last exported entry \(audit-2026-11-02\.jsonl:2, /,
+    )
     assert.equal(readFileSync(state, 'utf8'), JSON.stringify(tampered))
 
     writeFileSync(state, saved)
@@ -205,11 +264,25 @@ describe('audit export --archive', () => {
   it('zip: listed by unzip -l; manifest hashes recomputed; one changed byte makes --check exit 1', async () => {
     const {dir, head} = makeLog()
     const bundle = join(tempDir(), 'evidence.zip')
-    const r = await runAudit(['export', '--dir', dir, '--format', 'cef', '--since', DAY2, '--archive', 'zip', '--include-source', '--output', bundle])
+    const r = await runAudit([
+      'export',
+      '--dir',
+      dir,
+      '--format',
+      'cef',
+      '--since',
+      DAY2,
+      '--archive',
+      'zip',
+      '--include-source',
+      '--output',
+      bundle,
+    ])
     assert.equal(r.code, 0, r.stderr)
     assert.equal(statSync(bundle).mode & 0o777, 0o600)
     const listing = execFileSync('unzip', ['-l', bundle], {encoding: 'utf8'})
-    for (const name of ['audit-export.cef', 'manifest.json', `source/audit-${DAY2}.jsonl`]) assert.match(listing, new RegExp(name.replace(/\./g, '\\.')))
+    for (const name of ['audit-export.cef', 'manifest.json', `source/audit-${DAY2}.jsonl`])
+      assert.match(listing, new RegExp(name.replace(/\./g, '\\.')))
     assert.doesNotMatch(listing, new RegExp(`source/audit-${DAY1}`))
     const manifest = JSON.parse(execFileSync('unzip', ['-p', bundle, 'manifest.json'], {encoding: 'utf8'}))
     assert.equal(manifest.entries, 2)
@@ -247,7 +320,10 @@ describe('audit export --archive', () => {
     const bundle = join(tempDir(), 'evidence.tar.gz')
     const r = await runAudit(['export', '--dir', dir, '--archive', 'tar.gz', '--output', bundle])
     assert.equal(r.code, 0, r.stderr)
-    assert.deepEqual(execFileSync('tar', ['-tzf', bundle], {encoding: 'utf8'}).trim().split('\n').sort(), ['audit-export.jsonl', 'manifest.json'])
+    assert.deepEqual(execFileSync('tar', ['-tzf', bundle], {encoding: 'utf8'}).trim().split('\n').sort(), [
+      'audit-export.jsonl',
+      'manifest.json',
+    ])
     assert.equal((await runAudit(['export', '--check', bundle])).code, 0)
 
     const work = tempDir()
@@ -278,7 +354,17 @@ describe('audit export --archive', () => {
   it('with --since-last, the state advances only once the bundle is in place', async () => {
     const {dir} = makeLog()
     const state = join(tempDir(), 'export.state')
-    const failed = await runAudit(['export', '--dir', dir, '--archive', 'zip', '--output', join(tempDir(), 'no', 'such', 'dir.zip'), '--since-last', state])
+    const failed = await runAudit([
+      'export',
+      '--dir',
+      dir,
+      '--archive',
+      'zip',
+      '--output',
+      join(tempDir(), 'no', 'such', 'dir.zip'),
+      '--since-last',
+      state,
+    ])
     assert.notEqual(failed.code, 0)
     assert.equal(existsSync(state), false)
     const ok = await runAudit(['export', '--dir', dir, '--archive', 'zip', '--output', join(tempDir(), 'b.zip'), '--since-last', state])
@@ -290,28 +376,49 @@ describe('audit export --archive', () => {
 describe('audit export privacy', () => {
   it('--redact and --pseudonymize-ip change what is exported, never the log; stable pseudonyms; one summary line', async () => {
     const {dir} = makeLog()
-    const before = readdirSync(dir).map((n) => readFileSync(join(dir, n), 'utf8')).join('')
+    const before = readdirSync(dir)
+      .map((n) => readFileSync(join(dir, n), 'utf8'))
+      .join('')
     const env = {AUDIT_PSEUDONYMIZE_KEY: 'k'.repeat(32)}
     const run = () => runAudit(['export', '--dir', dir, '--redact', 'details.n', '--redact', 'actor', '--pseudonymize-ip'], {env})
     const r = await run()
     assert.equal(r.code, 0, r.stderr)
     const entries = lines(r.stdout).map((l) => JSON.parse(l))
     assert.ok(entries.every((e) => e.actor === '[REDACTED]' && e.details.n === '[REDACTED]'))
-    assert.ok(entries.every((e) => /^fd[0-9a-f]{2}(:[0-9a-f]{1,4}){7}$/.test(e.details.ip)), JSON.stringify(entries[0]))
+    assert.ok(
+      entries.every((e) => /^fd[0-9a-f]{2}(:[0-9a-f]{1,4}){7}$/.test(e.details.ip)),
+      JSON.stringify(entries[0]),
+    )
     assert.equal(entries[0].details.ip, entries[3].details.ip) // the same address, the same pseudonym
     assert.notEqual(entries[0].details.ip, entries[1].details.ip)
     assert.equal(r.stderr, 'audit export: redacted 10 values (details.n, actor); pseudonymized 5 IP addresses\n')
     assert.equal((await run()).stdout, r.stdout)
     const otherKey = await runAudit(['export', '--dir', dir, '--pseudonymize-ip'], {env: {AUDIT_PSEUDONYMIZE_KEY: 'z'.repeat(32)}})
     assert.notEqual(JSON.parse(lines(otherKey.stdout)[0]).details.ip, entries[0].details.ip)
-    assert.equal(readdirSync(dir).map((n) => readFileSync(join(dir, n), 'utf8')).join(''), before)
+    assert.equal(
+      readdirSync(dir)
+        .map((n) => readFileSync(join(dir, n), 'utf8'))
+        .join(''),
+      before,
+    )
 
     const noKey = await runAudit(['export', '--dir', dir, '--pseudonymize-ip'])
     assert.equal(noKey.code, 2)
     assert.match(noKey.stderr, /--pseudonymize-ip: no key/)
     const bad = await runAudit(['export', '--dir', dir, '--redact', 'timestamp'])
     assert.match(bad.stderr, /--redact "timestamp": timestamp is needed by every format/)
-    const leak = await runAudit(['export', '--dir', dir, '--redact', 'actor', '--archive', 'zip', '--include-source', '--output', join(tempDir(), 'x.zip')])
+    const leak = await runAudit([
+      'export',
+      '--dir',
+      dir,
+      '--redact',
+      'actor',
+      '--archive',
+      'zip',
+      '--include-source',
+      '--output',
+      join(tempDir(), 'x.zip'),
+    ])
     assert.equal(leak.code, 2)
   })
 })
@@ -322,7 +429,14 @@ describe('audit export to a closed pipe', () => {
     const many = chainedLines(Array.from({length: 30_000}, (_, i) => ({timestamp: `${DAY1}T10:00:00.000Z`, event: 'a.b', details: {i}})))
     writeLog(dir, `audit-${DAY1}.jsonl`, many.lines)
     const state = join(tempDir(), 'export.state')
-    const out = execFileSync('bash', ['-c', `node ${JSON.stringify(join(process.cwd(), 'bin', 'run.js'))} export --dir ${dir} --since-last ${state} | head -n 1; echo "rc=\${PIPESTATUS[0]}"`], {encoding: 'utf8', env: {...process.env, HOME: tempDir()}, stdio: ['ignore', 'pipe', 'pipe']})
+    const out = execFileSync(
+      'bash',
+      [
+        '-c',
+        `node ${JSON.stringify(join(process.cwd(), 'bin', 'run.js'))} export --dir ${dir} --since-last ${state} | head -n 1; echo "rc=\${PIPESTATUS[0]}"`,
+      ],
+      {encoding: 'utf8', env: {...process.env, HOME: tempDir()}, stdio: ['ignore', 'pipe', 'pipe']},
+    )
     const [first, rc] = out.trim().split('\n')
     assert.equal(JSON.parse(first).details.i, 0)
     assert.equal(rc, 'rc=0')

@@ -11,7 +11,11 @@ describe('a directory without log files is said so, not answered silently', () =
   it('search, tail and summary name the directory and the expected file names', async () => {
     const dir = tempDir('no-logs-')
     writeFileSync(join(dir, 'app.log'), 'hello\n')
-    for (const [command, code] of [['search', 1], ['tail', 0], ['summary', 1]] as const) {
+    for (const [command, code] of [
+      ['search', 1],
+      ['tail', 0],
+      ['summary', 1],
+    ] as const) {
       const r = await runAudit([command, '--dir', dir])
       assert.equal(r.code, code, `${command}: ${r.stderr}`)
       assert.equal(r.stderr, `audit ${command}: no audit log files in ${dir} (expected audit-YYYY-MM-DD.jsonl)\n`)
@@ -22,11 +26,17 @@ describe('a directory without log files is said so, not answered silently', () =
     const state = tempDir('state-')
     const missing = await runAudit(['search'], {env: {XDG_STATE_HOME: state}})
     assert.equal(missing.code, 2)
-    assert.equal(missing.stderr, `audit search: error: ${join(state, 'auditkit', 'logs')}: no such directory (the default log directory: choose another with --dir, AUDIT_DIR or \`dir\` in the config file)\n`)
+    assert.equal(
+      missing.stderr,
+      `audit search: error: ${join(state, 'auditkit', 'logs')}: no such directory (the default log directory: choose another with --dir, AUDIT_DIR or \`dir\` in the config file)\n`,
+    )
     mkdirSync(join(state, 'auditkit', 'logs'), {recursive: true})
     const empty = await runAudit(['tail'], {env: {XDG_STATE_HOME: state}})
     assert.equal(empty.code, 0)
-    assert.match(empty.stderr, /^audit tail: no audit log files in .* \(expected audit-YYYY-MM-DD\.jsonl; the default log directory: choose another with --dir, AUDIT_DIR/)
+    assert.match(
+      empty.stderr,
+      /^audit tail: no audit log files in .* \(expected audit-YYYY-MM-DD\.jsonl; the default log directory: choose another with --dir, AUDIT_DIR/,
+    )
     // A directory someone chose is not called the default.
     const chosen = await runAudit(['tail'], {env: {AUDIT_DIR: join(state, 'auditkit', 'logs')}})
     assert.doesNotMatch(chosen.stderr, /default/)
@@ -56,16 +66,22 @@ describe('audit log below the configured level', () => {
     const dir = tempDir('dropped-')
     const r = await runAudit(['log', 'app.start', '--dir', dir, '--json'], {env: {AUDIT_LEVEL: 'warning'}})
     assert.equal(r.code, 0, r.stderr)
-    assert.deepEqual(JSON.parse(r.stdout), {dropped: true, reason: 'level info is below the configured level warning (level, or AUDIT_LEVEL)'})
+    assert.deepEqual(JSON.parse(r.stdout), {
+      dropped: true,
+      reason: 'level info is below the configured level warning (level, or AUDIT_LEVEL)',
+    })
     assert.equal(r.stderr, 'audit log: not written: level info is below the configured level warning (level, or AUDIT_LEVEL)\n')
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.jsonl')), [])
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.jsonl')),
+      [],
+    )
     const excluded = await runAudit(['log', 'app.start', '--dir', dir], {env: {AUDIT_DISABLED: '1'}})
     assert.equal(excluded.stderr, 'audit log: not written: writing is disabled (enabled: false, or AUDIT_DISABLED)\n')
   })
 })
 
 describe('dir in a config file', () => {
-  it('resolves from the file\'s folder, and an error about it names the file', async () => {
+  it("resolves from the file's folder, and an error about it names the file", async () => {
     const folder = tempDir('cfg-dir-')
     const config = join(folder, 'config.yaml')
     writeFileSync(config, 'dir: logs\n')
@@ -74,13 +90,25 @@ describe('dir in a config file', () => {
     assert.equal(missing.stderr, `audit search: error: ${join(folder, 'logs')}: no such directory (\`dir\` in ${config})\n`)
     mkdirSync(join(folder, 'logs'))
     const empty = await runAudit(['search', '--config', config])
-    assert.equal(empty.stderr, `audit search: no audit log files in ${join(folder, 'logs')} (expected audit-YYYY-MM-DD.jsonl; \`dir\` in ${config})\n`)
+    assert.equal(
+      empty.stderr,
+      `audit search: no audit log files in ${join(folder, 'logs')} (expected audit-YYYY-MM-DD.jsonl; \`dir\` in ${config})\n`,
+    )
   })
 })
 
 describe('--where naming a member no entry has', () => {
   it('hints after an empty answer, only for the paths no entry in the range has', async () => {
-    const misspelt = await runAudit(['search', '--dir', logs, '--where', 'details.adress=10.0.4.17', '--where', 'details.ip~^10\\.', '--count'])
+    const misspelt = await runAudit([
+      'search',
+      '--dir',
+      logs,
+      '--where',
+      'details.adress=10.0.4.17',
+      '--where',
+      'details.ip~^10\\.',
+      '--count',
+    ])
     assert.equal(misspelt.code, 1)
     assert.equal(misspelt.stderr, 'audit search: hint: no entry has details.adress\n')
     const ranged = await runAudit(['search', '--dir', logs, '--since', '2026-11-19', '--where', 'details.model=nonesuch'])

@@ -7,7 +7,9 @@ import {ROOT, runAudit} from '../helpers.js'
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 /** Every built command, so a new one is covered without editing this file. */
-const COMMANDS = readdirSync(join(ROOT, 'dist', 'commands')).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3))
+const COMMANDS = readdirSync(join(ROOT, 'dist', 'commands'))
+  .filter((f) => f.endsWith('.js'))
+  .map((f) => f.slice(0, -3))
 
 test('audit --help lists the commands', async () => {
   const r = await runAudit(['--help'])
@@ -39,7 +41,8 @@ for (const command of COMMANDS) {
 test('summary and search --help document the filter flags and their aliases', async () => {
   for (const command of ['summary', 'search']) {
     const r = await runAudit([command, '--help'])
-    for (const flag of ['--since', '--until', '--event', '--level', '--actor', '--where', '--grep', '--local']) assert.ok(r.stdout.includes(flag), `${command} ${flag}`)
+    for (const flag of ['--since', '--until', '--event', '--level', '--actor', '--where', '--grep', '--local'])
+      assert.ok(r.stdout.includes(flag), `${command} ${flag}`)
     assert.match(r.stdout, /alias --from/)
     assert.match(r.stdout, /alias --to/)
   }

@@ -6,15 +6,49 @@ import {describe, it} from 'node:test'
 import {chainedLines, runAudit, tempDir, writeLog} from '../helpers.js'
 import {checkChain} from '../unit/writer-support.js'
 
-const logFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('audit-')).sort() : [])
-const entriesIn = (dir: string) => logFiles(dir).flatMap((n) => readFileSync(join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)))
+const logFiles = (dir: string) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => n.startsWith('audit-'))
+        .sort()
+    : []
+const entriesIn = (dir: string) =>
+  logFiles(dir).flatMap((n) =>
+    readFileSync(join(dir, n), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l)),
+  )
 
 describe('audit log', () => {
   it('appends one chained entry, silently; --json prints it; details from pairs, JSON, a file and stdin', async () => {
     const dir = join(tempDir(), 'logs')
-    const r1 = await runAudit(['log', 'auth.fail', '--dir', dir, '--actor', 'bob', '--level', 'warn', '--detail', 'ip=10.0.0.5', '--detail', 'note=a=b'])
+    const r1 = await runAudit([
+      'log',
+      'auth.fail',
+      '--dir',
+      dir,
+      '--actor',
+      'bob',
+      '--level',
+      'warn',
+      '--detail',
+      'ip=10.0.0.5',
+      '--detail',
+      'note=a=b',
+    ])
     assert.deepEqual([r1.code, r1.stdout, r1.stderr], [0, '', ''])
-    const r2 = await runAudit(['log', 'deploy.finish', '--dir', dir, '--json', '--details-json', '{"version":"1.4.2","ok":true}', '--detail', 'ok=yes'])
+    const r2 = await runAudit([
+      'log',
+      'deploy.finish',
+      '--dir',
+      dir,
+      '--json',
+      '--details-json',
+      '{"version":"1.4.2","ok":true}',
+      '--detail',
+      'ok=yes',
+    ])
     assert.equal(r2.code, 0, r2.stderr)
     const printed = JSON.parse(r2.stdout)
     assert.deepEqual(printed.details, {version: '1.4.2', ok: 'yes'})
@@ -26,13 +60,16 @@ describe('audit log', () => {
     assert.deepEqual([fromFileDash.code, fromFileDash.stderr], [0, ''])
 
     const entries = entriesIn(dir)
-    assert.deepEqual(entries.map((e) => [e.event, e.level, e.actor === 'bob', e.details]), [
-      ['auth.fail', 'warning', true, {ip: '10.0.0.5', note: 'a=b'}],
-      ['deploy.finish', 'info', false, {version: '1.4.2', ok: 'yes'}],
-      ['backup.done', 'info', false, {files: 3}],
-      ['backup.verify', 'info', false, {from: 'stdin'}],
-      ['backup.prune', 'info', false, {via: 'details-file -'}],
-    ])
+    assert.deepEqual(
+      entries.map((e) => [e.event, e.level, e.actor === 'bob', e.details]),
+      [
+        ['auth.fail', 'warning', true, {ip: '10.0.0.5', note: 'a=b'}],
+        ['deploy.finish', 'info', false, {version: '1.4.2', ok: 'yes'}],
+        ['backup.done', 'info', false, {files: 3}],
+        ['backup.verify', 'info', false, {from: 'stdin'}],
+        ['backup.prune', 'info', false, {via: 'details-file -'}],
+      ],
+    )
     assert.deepEqual(printed, entries[1])
     assert.deepEqual((await checkChain(dir)).problems, [])
     assert.equal(statSync(dir).mode & 0o777, 0o700)
@@ -95,7 +132,8 @@ describe('audit log', () => {
 
   it('refuses a directory whose newest file is a loki-mode log (exit 2, the file untouched), with integrity on or off', async () => {
     const dir = tempDir()
-    const loki = '{"timestamp": "2026-03-01T08:12:37+00:00", "action": "login", "resource_type": "session", "resource_id": null, "user_id": "bob", "token_id": null, "ip_address": "10.0.0.4", "user_agent": null, "success": false, "error": "bad token", "details": {}, "_integrity_hash": "0616a76fc303c481d1972b92c83d3adef8eead1d62fc90e0e168adc74c93f4b3"}'
+    const loki =
+      '{"timestamp": "2026-03-01T08:12:37+00:00", "action": "login", "resource_type": "session", "resource_id": null, "user_id": "bob", "token_id": null, "ip_address": "10.0.0.4", "user_agent": null, "success": false, "error": "bad token", "details": {}, "_integrity_hash": "0616a76fc303c481d1972b92c83d3adef8eead1d62fc90e0e168adc74c93f4b3"}'
     const path = writeLog(dir, 'audit-2026-03-01.jsonl', [loki])
     for (const env of [{}, {AUDIT_NO_INTEGRITY: '1'}] as Record<string, string>[]) {
       const r = await runAudit(['log', 'a.b', '--dir', dir], {env})
@@ -107,7 +145,7 @@ describe('audit log', () => {
     assert.equal(readFileSync(path, 'utf8'), `${loki}\n`)
   })
 
-  it('never appends through a symbolic link planted under the live file\'s name (exit 2, the target untouched)', async () => {
+  it("never appends through a symbolic link planted under the live file's name (exit 2, the target untouched)", async () => {
     const dir = tempDir()
     const target = join(tempDir(), 'target')
     writeFileSync(target, 'precious\n')
@@ -131,10 +169,13 @@ describe('audit log', () => {
     assert.deepEqual(logFiles(dir), [])
     const max = `a.${'b'.repeat(126)}`
     assert.equal((await runAudit(['log', max, '--dir', dir])).code, 0)
-    assert.deepEqual(entriesIn(dir).map((e) => e.event), [max])
+    assert.deepEqual(
+      entriesIn(dir).map((e) => e.event),
+      [max],
+    )
   })
 
-  it('never appends through a hard link: a newest file with another name is refused (exit 2, the other name\'s file untouched)', async () => {
+  it("never appends through a hard link: a newest file with another name is refused (exit 2, the other name's file untouched)", async () => {
     const dir = tempDir()
     assert.equal((await runAudit(['log', 'a.b', '--dir', dir])).code, 0)
     const [live] = logFiles(dir)
@@ -144,11 +185,17 @@ describe('audit log', () => {
     const before = readFileSync(other, 'utf8')
     const r = await runAudit(['log', 'a.c', '--dir', dir])
     assert.equal(r.code, 2, r.stderr)
-    assert.match(r.stderr, /^audit log: error: .*audit-\d{4}-\d{2}-\d{2}\.jsonl: a file with another name \(a hard link\): not appended to\n$/)
+    assert.match(
+      r.stderr,
+      /^audit log: error: .*audit-\d{4}-\d{2}-\d{2}\.jsonl: a file with another name \(a hard link\): not appended to\n$/,
+    )
     assert.equal(readFileSync(other, 'utf8'), before)
     unlinkSync(other)
     assert.equal((await runAudit(['log', 'a.d', '--dir', dir])).code, 0)
-    assert.deepEqual(entriesIn(dir).map((e) => e.event), ['a.b', 'a.d'])
+    assert.deepEqual(
+      entriesIn(dir).map((e) => e.event),
+      ['a.b', 'a.d'],
+    )
   })
 
   it('details from an endless source (--details-file /dev/zero, stdin from /dev/zero) are refused after the limit, in bounded memory', async () => {
@@ -159,7 +206,10 @@ describe('audit log', () => {
     assert.equal(file.code, 2, file.stderr)
     assert.equal(file.stderr, 'audit log: error: --details-file /dev/zero: over 1048576 bytes; readers accept at most 1048576 per entry\n')
     // Through a pipe from cat, so the (empty) input runAudit writes still has a reader.
-    const stdin = await runAudit(['log', 'a.b', '-', '--dir', dir], {wrapper: ['sh', '-c', 'cat /dev/zero | "$@"', 'sh', ...bounded], timeoutMs: 60_000})
+    const stdin = await runAudit(['log', 'a.b', '-', '--dir', dir], {
+      wrapper: ['sh', '-c', 'cat /dev/zero | "$@"', 'sh', ...bounded],
+      timeoutMs: 60_000,
+    })
     assert.equal(stdin.code, 2, stdin.stderr)
     assert.equal(stdin.stderr, 'audit log: error: standard input: over 1048576 bytes; readers accept at most 1048576 per entry\n')
     assert.deepEqual(logFiles(dir), [])
@@ -179,7 +229,7 @@ describe('audit log', () => {
     assert.equal(check.recorded, 1)
   })
 
-  it('a log directory that cannot be made: exit 2, one line naming it (under /proc too, where Node\'s own mkdir -p spins)', async () => {
+  it("a log directory that cannot be made: exit 2, one line naming it (under /proc too, where Node's own mkdir -p spins)", async () => {
     const dir = tempDir()
     const file = join(dir, 'plain-file')
     writeFileSync(file, '')
@@ -224,17 +274,23 @@ describe('audit log', () => {
     const r = await runAudit(['log', '--prune', '--retention-days', '30', '--json', '--dir', dir])
     assert.equal(r.code, 0, r.stderr)
     const out = JSON.parse(r.stdout)
-    assert.deepEqual(out.removed.map((f: {file: string}) => f.file), ['audit-2020-01-01.jsonl'])
+    assert.deepEqual(
+      out.removed.map((f: {file: string}) => f.file),
+      ['audit-2020-01-01.jsonl'],
+    )
     assert.equal(out.entry, null)
     const today = `audit-${new Date().toISOString().slice(0, 10)}.jsonl`
     // Writing the event opened today's file: a rotation, at which retention runs again and
     // removes 2020-01-02 as well, now that it no longer holds the head.
     assert.deepEqual(logFiles(dir), [today])
     const events = entriesIn(dir)
-    assert.deepEqual(events.map((e) => [e.event, e.details.removed.map((f: {file: string}) => f.file)]), [
-      ['audit.retention', ['audit-2020-01-01.jsonl']],
-      ['audit.retention', ['audit-2020-01-02.jsonl']],
-    ])
+    assert.deepEqual(
+      events.map((e) => [e.event, e.details.removed.map((f: {file: string}) => f.file)]),
+      [
+        ['audit.retention', ['audit-2020-01-01.jsonl']],
+        ['audit.retention', ['audit-2020-01-02.jsonl']],
+      ],
+    )
     assert.equal(events[0].details.removed[0].last_hash, old.head)
     assert.deepEqual((await checkChain(dir, next.head)).problems, [])
 

@@ -8,8 +8,11 @@ import {ROOT, tempDir} from '../helpers.js'
 
 const MAN = join(ROOT, 'man')
 const pages = readdirSync(MAN).filter((f) => f.endsWith('.1'))
-const commands = readdirSync(join(ROOT, 'dist', 'commands')).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3))
-const check = (out: string) => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build-man.ts', '--check', '--out', out], {cwd: ROOT, encoding: 'utf8'})
+const commands = readdirSync(join(ROOT, 'dist', 'commands'))
+  .filter((f) => f.endsWith('.js'))
+  .map((f) => f.slice(0, -3))
+const check = (out: string) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build-man.ts', '--check', '--out', out], {cwd: ROOT, encoding: 'utf8'})
 
 describe('man pages', () => {
   it('one page per command and audit.1, each listed in package.json "man" so that npm installs it', () => {
@@ -22,7 +25,8 @@ describe('man pages', () => {
       const text = readFileSync(join(MAN, page), 'utf8')
       const name = /\.SH NAME\n(.*)\n/.exec(text)![1]
       assert.doesNotMatch(name, /`/)
-      for (const section of ['NAME', 'SYNOPSIS', 'DESCRIPTION', 'EXIT STATUS', 'ENVIRONMENT', 'FILES', 'SEE ALSO']) assert.match(text, new RegExp(`^\\.SH ${section}$`, 'm'), section)
+      for (const section of ['NAME', 'SYNOPSIS', 'DESCRIPTION', 'EXIT STATUS', 'ENVIRONMENT', 'FILES', 'SEE ALSO'])
+        assert.match(text, new RegExp(`^\\.SH ${section}$`, 'm'), section)
       assert.match(text, /\.SH EXIT STATUS\n[\s\S]*\.B 70\n/)
       assert.doesNotMatch(text, /repeatable[^\n]*\(repeatable\)/)
       assert.doesNotMatch(text, /`/)
@@ -32,7 +36,7 @@ describe('man pages', () => {
     })
   }
 
-  it('each command\'s exit 1 says what it means there (search never mentions tampering)', () => {
+  it("each command's exit 1 says what it means there (search never mentions tampering)", () => {
     const search = readFileSync(join(MAN, 'audit-search.1'), 'utf8')
     assert.doesNotMatch(search, /tamper/)
     assert.match(search, /answer is negative \(nothing matched\)/)
@@ -52,7 +56,10 @@ describe('man pages', () => {
   })
 
   it('man renders a page at 80 columns', () => {
-    const text = execFileSync('man', ['-l', join(MAN, 'audit-search.1')], {encoding: 'utf8', env: {...process.env, MANWIDTH: '80', MANPAGER: 'cat', PAGER: 'cat'}})
+    const text = execFileSync('man', ['-l', join(MAN, 'audit-search.1')], {
+      encoding: 'utf8',
+      env: {...process.env, MANWIDTH: '80', MANPAGER: 'cat', PAGER: 'cat'},
+    })
     assert.match(text, /EXIT STATUS/)
   })
 })

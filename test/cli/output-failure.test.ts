@@ -28,11 +28,14 @@ describe('standard output that cannot be written: one line, exit 3, for every co
     ['keygen --json', async () => ['keygen', '--out', join(tempDir('out-fail-key-'), 'k'), '--json']],
     ['log --json', async () => ['log', 'app.start', '--dir', tempDir('out-fail-log-'), '--json']],
     ['completion', async () => ['completion', 'bash']],
-    ['seal', async () => {
-      const keys = join(tempDir('out-fail-seal-'), 'k')
-      assert.equal((await runAudit(['keygen', '--out', keys])).code, 0)
-      return ['seal', '--dir', copyOfExamples(), '--key', join(keys, 'audit-seal.key')]
-    }],
+    [
+      'seal',
+      async () => {
+        const keys = join(tempDir('out-fail-seal-'), 'k')
+        assert.equal((await runAudit(['keygen', '--out', keys])).code, 0)
+        return ['seal', '--dir', copyOfExamples(), '--key', join(keys, 'audit-seal.key')]
+      },
+    ],
   ]
   for (const [name, args] of cases) {
     it(`${name} > /dev/full`, async () => {
@@ -53,7 +56,10 @@ describe('standard output that cannot be written: one line, exit 3, for every co
   }
 
   it('a closed pipe stays quiet (| head), for the commands that write once as well as the streaming ones', async () => {
-    for (const argv of [['summary', '--dir', logs, '--all', '--json'], ['search', '--dir', logs]]) {
+    for (const argv of [
+      ['summary', '--dir', logs, '--all', '--json'],
+      ['search', '--dir', logs],
+    ]) {
       const r = await runAudit(argv, {...toClosedPipe, cwd: ROOT, timeoutMs: 120_000})
       assert.equal(r.stderr, '', argv.join(' '))
     }

@@ -31,7 +31,10 @@ test('--tokens: a named token passes (auth.token.use, its name as actor), a miss
     assert.equal(fake.requests.at(-1)!.headers.authorization, undefined)
 
     const missing = await call(proxy.url, '/api/chat', {body: chat(), headers: {'X-Request-ID': 't-missing'}})
-    const wrong = await call(proxy.url, '/api/chat', {body: chat(), headers: {Authorization: `Bearer ${ALICE.slice(0, -1)}x`, 'X-Request-ID': 't-wrong'}})
+    const wrong = await call(proxy.url, '/api/chat', {
+      body: chat(),
+      headers: {Authorization: `Bearer ${ALICE.slice(0, -1)}x`, 'X-Request-ID': 't-wrong'},
+    })
     const basic = await call(proxy.url, '/api/tags', {headers: {Authorization: 'Basic YWxpY2U6eA==', 'X-Request-ID': 't-basic'}})
     for (const reply of [missing, wrong, basic]) {
       assert.equal(reply.status, 401)
@@ -41,9 +44,16 @@ test('--tokens: a named token passes (auth.token.use, its name as actor), a miss
     const [use, request, response] = await waitFor(() => eventsOf(proxy.dir, 't-ok').length === 3 && eventsOf(proxy.dir, 't-ok'), 'events')
     assert.deepEqual([use.event, use.actor, use.details.token], ['auth.token.use', 'alice', 'alice'])
     assert.deepEqual([request.event, request.actor, response.event, response.actor], ['api.request', 'alice', 'api.response', 'alice'])
-    for (const [id, reason] of [['t-missing', 'missing'], ['t-wrong', 'unknown'], ['t-basic', 'malformed']]) {
+    for (const [id, reason] of [
+      ['t-missing', 'missing'],
+      ['t-wrong', 'unknown'],
+      ['t-basic', 'malformed'],
+    ]) {
       const events = await waitFor(() => eventsOf(proxy.dir, id).length === 1 && eventsOf(proxy.dir, id), `auth.fail of ${id}`)
-      assert.deepEqual([events[0].event, events[0].level, events[0].details.reason, events[0].details.status], ['auth.fail', 'warning', reason, 401])
+      assert.deepEqual(
+        [events[0].event, events[0].level, events[0].details.reason, events[0].details.status],
+        ['auth.fail', 'warning', reason, 401],
+      )
     }
     // Refused requests never reach Ollama.
     assert.equal(fake.requests.filter((r) => ['t-missing', 't-wrong', 't-basic'].includes(String(r.headers['x-request-id']))).length, 0)
@@ -83,14 +93,18 @@ test('--rate-limit: over the limit a client gets 429 with Retry-After and a warn
   const proxy = await startProxy(fake.url, ['--rate-limit', '3/m', '--trust-proxy', '127.0.0.1'])
   try {
     const statuses: number[] = []
-    for (let i = 0; i < 5; i++) statuses.push((await call(proxy.url, '/api/tags', {headers: {'X-Forwarded-For': '198.51.100.1', 'X-Request-ID': `rl-${i}`}})).status)
+    for (let i = 0; i < 5; i++)
+      statuses.push((await call(proxy.url, '/api/tags', {headers: {'X-Forwarded-For': '198.51.100.1', 'X-Request-ID': `rl-${i}`}})).status)
     assert.deepEqual(statuses, [200, 200, 200, 429, 429])
     const limited = await call(proxy.url, '/api/tags', {headers: {'X-Forwarded-For': '198.51.100.1'}})
     assert.ok(Number(limited.headers['retry-after']) >= 1)
     assert.match(JSON.parse(limited.body.toString()).error, /rate limit 3\/m exceeded/)
     assert.equal((await call(proxy.url, '/api/tags', {headers: {'X-Forwarded-For': '198.51.100.2'}})).status, 200)
     const [event] = await waitFor(() => eventsOf(proxy.dir, 'rl-3').length === 1 && eventsOf(proxy.dir, 'rl-3'), 'the 429 event')
-    assert.deepEqual([event.event, event.level, event.actor, event.details.status, event.details.rate_limit], ['api.rate_limit.exceeded', 'warning', '198.51.100.1', 429, '3/m'])
+    assert.deepEqual(
+      [event.event, event.level, event.actor, event.details.status, event.details.rate_limit],
+      ['api.rate_limit.exceeded', 'warning', '198.51.100.1', 429, '3/m'],
+    )
   } finally {
     assert.equal(await proxy.stop(), 0)
   }
@@ -111,7 +125,10 @@ test('--allow-models: other models get 403 and a warning event, never reaching O
     assert.equal(fake.requests.length - before, 3)
     assert.ok(!fake.requests.some((r) => r.body?.model === 'qwen2.5:7b' || r.body?.name === 'qwen2.5:7b'))
     const [event] = await waitFor(() => eventsOf(proxy.dir, 'deny-1').length === 1 && eventsOf(proxy.dir, 'deny-1'), 'the 403 event')
-    assert.deepEqual([event.event, event.level, event.details.model, event.details.status], ['api.model.denied', 'warning', 'qwen2.5:7b', 403])
+    assert.deepEqual(
+      [event.event, event.level, event.details.model, event.details.status],
+      ['api.model.denied', 'warning', 'qwen2.5:7b', 403],
+    )
   } finally {
     assert.equal(await proxy.stop(), 0)
   }

@@ -23,7 +23,9 @@ test('200 concurrent streaming clients: 400 events, one request and one response
   const proxy = await startProxy(fake.url)
   try {
     fake.defaultScript = {reply: 'a streamed answer in several chunks', chunkSize: 4}
-    const replies = await Promise.all(Array.from({length: 200}, (_, i) => call(proxy.url, '/api/chat', {body: stream(i), headers: {'X-Request-ID': `c-${i}`}})))
+    const replies = await Promise.all(
+      Array.from({length: 200}, (_, i) => call(proxy.url, '/api/chat', {body: stream(i), headers: {'X-Request-ID': `c-${i}`}})),
+    )
     assert.ok(replies.every((r) => r.status === 200 && r.body.toString().includes('"done":true')))
     const events = await waitFor(() => {
       const api = readLog(proxy.dir).filter((e) => e.event.startsWith('api.'))
@@ -48,19 +50,28 @@ test('200 concurrent streaming clients: 400 events, one request and one response
 test('SIGTERM mid-request: no new connections, the request in flight finishes, every event written, exit 0', async () => {
   const proxy = await startProxy(fake.url, ['--shutdown-grace', '20'])
   fake.script({reply: 'slow but complete', delayMs: 1500})
-  const pending = call(proxy.url, '/api/generate', {body: JSON.stringify({model: 'llama3.1:8b', prompt: 'slow'}), headers: {'X-Request-ID': 'term-1'}})
+  const pending = call(proxy.url, '/api/generate', {
+    body: JSON.stringify({model: 'llama3.1:8b', prompt: 'slow'}),
+    headers: {'X-Request-ID': 'term-1'},
+  })
   await waitFor(() => fake.requests.some((r) => r.headers['x-request-id'] === 'term-1'), 'the request upstream')
   proxy.child.kill('SIGTERM')
   // Listening stops at once: a new client is refused while the old one is still served.
   await waitFor(() => /SIGTERM: not accepting connections/.test(proxy.stdout()), 'the stopping line')
-  const late = await call(proxy.url, '/api/tags').then((r) => r.status, (e: NodeJS.ErrnoException) => e.code)
+  const late = await call(proxy.url, '/api/tags').then(
+    (r) => r.status,
+    (e: NodeJS.ErrnoException) => e.code,
+  )
   assert.equal(late, 'ECONNREFUSED')
   const reply = await pending
   assert.equal(reply.status, 200)
   assert.ok(reply.body.toString().includes('"done":true'))
   assert.equal(await proxy.exited, 0)
   const log = readLog(proxy.dir)
-  assert.deepEqual(log.filter((e) => e.details.request_id === 'term-1').map((e) => e.event), ['api.request', 'api.response'])
+  assert.deepEqual(
+    log.filter((e) => e.details.request_id === 'term-1').map((e) => e.event),
+    ['api.request', 'api.response'],
+  )
   const stop = log.at(-1)!
   assert.deepEqual([stop.event, stop.details.reason, stop.details.in_flight, stop.details.cut_short], ['proxy.stop', 'SIGTERM', 1, 0])
 })
@@ -108,7 +119,11 @@ test('a stalled disk (the log lock held elsewhere): streams still flow; when the
       const entries = readLog(proxy.dir)
       return entries.some((e) => e.event === 'proxy.backpressure') && entries
     }, 'proxy.backpressure')
-    for (let i = 0; i < 7; i++) assert.deepEqual(log.filter((e) => e.details.request_id === `bp-${i}`).map((e) => e.event), ['api.request', 'api.response'])
+    for (let i = 0; i < 7; i++)
+      assert.deepEqual(
+        log.filter((e) => e.details.request_id === `bp-${i}`).map((e) => e.event),
+        ['api.request', 'api.response'],
+      )
     const note = log.find((e) => e.event === 'proxy.backpressure')!
     assert.deepEqual([note.level, note.details.refused, note.details.capacity], ['warning', 1, 16])
     // Room again: requests pass.

@@ -26,8 +26,12 @@ export async function startProxy(upstream: string, args: string[] = [], options:
   const child = spawnAudit(['proxy', '--listen', '127.0.0.1:0', '--upstream', upstream, '--dir', dir, ...args])
   let stdout = ''
   let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d })
-  child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d })
+  child.stdout.setEncoding('utf8').on('data', (d) => {
+    stdout += d
+  })
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    stderr += d
+  })
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
   const deadline = Date.now() + 30_000
   let match: RegExpExecArray | null = null
@@ -37,7 +41,10 @@ export async function startProxy(upstream: string, args: string[] = [], options:
   }
   const url = `http://${match[1]}`
   return {
-    child, url, dir, exited,
+    child,
+    url,
+    dir,
+    exited,
     stdout: () => stdout,
     stderr: () => stderr,
     stop: async () => {
@@ -56,18 +63,28 @@ export interface Reply {
 const agent = new Agent({keepAlive: false, maxSockets: Infinity})
 
 /** One HTTP exchange; the body as the bytes that arrived. */
-export function call(base: string, path: string, options: {method?: string; body?: string | Buffer; headers?: Record<string, string>; signal?: AbortSignal} = {}): Promise<Reply> {
+export function call(
+  base: string,
+  path: string,
+  options: {method?: string; body?: string | Buffer; headers?: Record<string, string>; signal?: AbortSignal} = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const body = options.body === undefined ? undefined : Buffer.from(options.body)
-    const req = request(`${base}${path}`, {
-      method: options.method ?? (body ? 'POST' : 'GET'), agent, signal: options.signal,
-      headers: {...(body ? {'Content-Type': 'application/json', 'Content-Length': String(body.length)} : {}), ...options.headers},
-    }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks)}))
-      res.on('error', reject)
-    })
+    const req = request(
+      `${base}${path}`,
+      {
+        method: options.method ?? (body ? 'POST' : 'GET'),
+        agent,
+        signal: options.signal,
+        headers: {...(body ? {'Content-Type': 'application/json', 'Content-Length': String(body.length)} : {}), ...options.headers},
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks)}))
+        res.on('error', reject)
+      },
+    )
     req.on('error', reject)
     req.end(body)
   })
@@ -83,14 +100,24 @@ export interface LoggedEntry {
 /** Every entry of the log directory, oldest first (the proxy writes one day's file in these tests). */
 export function readLog(dir: string): LoggedEntry[] {
   if (!existsSync(dir)) return []
-  return readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LoggedEntry))
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()
+    .flatMap((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as LoggedEntry),
+    )
 }
 
 /** The raw text of the log directory (to check that something never appears in it). */
 export function rawLog(dir: string): string {
   if (!existsSync(dir)) return ''
-  return readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(join(dir, f), 'utf8')).join('')
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('')
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails after `ms`. */

@@ -24,10 +24,31 @@ after(async () => {
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 const CASES = [
-  {name: 'chat, streamed', path: '/api/chat', body: {model: 'llama3.1:8b', messages: [{role: 'system', content: 'be brief'}, {role: 'user', content: 'why is the sky blue?'}]}, prompt: 'be brief\nwhy is the sky blue?'},
-  {name: 'chat, not streamed', path: '/api/chat', body: {model: 'llama3.1:8b', messages: [{role: 'user', content: 'héllo'}], stream: false}, prompt: 'héllo'},
+  {
+    name: 'chat, streamed',
+    path: '/api/chat',
+    body: {
+      model: 'llama3.1:8b',
+      messages: [
+        {role: 'system', content: 'be brief'},
+        {role: 'user', content: 'why is the sky blue?'},
+      ],
+    },
+    prompt: 'be brief\nwhy is the sky blue?',
+  },
+  {
+    name: 'chat, not streamed',
+    path: '/api/chat',
+    body: {model: 'llama3.1:8b', messages: [{role: 'user', content: 'héllo'}], stream: false},
+    prompt: 'héllo',
+  },
   {name: 'generate, streamed', path: '/api/generate', body: {model: 'llama3.1:8b', prompt: 'count to three'}, prompt: 'count to three'},
-  {name: 'generate, not streamed', path: '/api/generate', body: {model: 'llama3.1:8b', prompt: 'count to three', stream: false}, prompt: 'count to three'},
+  {
+    name: 'generate, not streamed',
+    path: '/api/generate',
+    body: {model: 'llama3.1:8b', prompt: 'count to three', stream: false},
+    prompt: 'count to three',
+  },
 ]
 
 for (const c of CASES) {
@@ -56,10 +77,20 @@ for (const c of CASES) {
     const [request, response] = events
     assert.equal(request.event, 'api.request')
     assert.equal(request.actor, '127.0.0.1')
-    assert.deepEqual({...request.details, user_agent: undefined}, {
-      request_id: `case-${c.path}-${c.body.stream}`, method: 'POST', path: c.path, ip: '127.0.0.1', user_agent: undefined,
-      model: 'llama3.1:8b', prompt_bytes: Buffer.byteLength(c.prompt), prompt_sha256: sha256(c.prompt), ...(c.body.stream === false ? {stream: false} : {}),
-    })
+    assert.deepEqual(
+      {...request.details, user_agent: undefined},
+      {
+        request_id: `case-${c.path}-${c.body.stream}`,
+        method: 'POST',
+        path: c.path,
+        ip: '127.0.0.1',
+        user_agent: undefined,
+        model: 'llama3.1:8b',
+        prompt_bytes: Buffer.byteLength(c.prompt),
+        prompt_sha256: sha256(c.prompt),
+        ...(c.body.stream === false ? {stream: false} : {}),
+      },
+    )
     assert.equal(response.event, 'api.response')
     assert.equal(response.level, 'info')
     const final = JSON.parse(proxied.body.toString().trim().split('\n').at(-1)!)
@@ -77,7 +108,12 @@ for (const c of CASES) {
 
 test('a stream is passed on chunk by chunk: the client has the first chunk before Ollama sends the second', {timeout: 30_000}, async () => {
   let open!: () => void
-  fake.script({reply: 'first chunk, then the rest only once the client has it', gate: new Promise<void>((resolve) => { open = resolve })})
+  fake.script({
+    reply: 'first chunk, then the rest only once the client has it',
+    gate: new Promise<void>((resolve) => {
+      open = resolve
+    }),
+  })
   const {request} = await import('node:http')
   const body = JSON.stringify({model: 'llama3.1:8b', messages: [{role: 'user', content: 'stream'}]})
   const chunks = await new Promise<string[]>((resolve, reject) => {
@@ -98,7 +134,15 @@ test('a stream is passed on chunk by chunk: the client has the first chunk befor
 })
 
 test('every other route passes through: status, content type and body as Ollama sent them', async () => {
-  for (const [method, path, body] of [['GET', '/', undefined], ['HEAD', '/api/version', undefined], ['GET', '/api/tags', undefined], ['POST', '/api/show', '{"model":"nope"}'], ['GET', '/api/nothing', undefined], ['GET', '/api/chat', undefined], ['POST', '/api/chat', '{"model":']] as const) {
+  for (const [method, path, body] of [
+    ['GET', '/', undefined],
+    ['HEAD', '/api/version', undefined],
+    ['GET', '/api/tags', undefined],
+    ['POST', '/api/show', '{"model":"nope"}'],
+    ['GET', '/api/nothing', undefined],
+    ['GET', '/api/chat', undefined],
+    ['POST', '/api/chat', '{"model":'],
+  ] as const) {
     const direct = await call(fake.url, path, {method, body})
     const proxied = await call(proxy.url, path, {method, body})
     assert.equal(proxied.status, direct.status, `${method} ${path}`)
@@ -115,7 +159,10 @@ test('every other route passes through: status, content type and body as Ollama 
 
 test('an Ollama error inside a stream is recorded; a hostile request id is replaced by a fresh one', async () => {
   fake.script({reply: 'partial answer here', midStreamError: 'runner crashed'})
-  const proxied = await call(proxy.url, '/api/chat', {body: JSON.stringify({model: 'llama3.1:8b', messages: [{role: 'user', content: 'x'}]}), headers: {'X-Request-ID': 'evil id; rm -rf /'}})
+  const proxied = await call(proxy.url, '/api/chat', {
+    body: JSON.stringify({model: 'llama3.1:8b', messages: [{role: 'user', content: 'x'}]}),
+    headers: {'X-Request-ID': 'evil id; rm -rf /'},
+  })
   assert.equal(proxied.status, 200)
   const id = proxied.headers['x-request-id'] as string
   assert.match(id, /^[0-9a-f-]{36}$/)
@@ -128,7 +175,10 @@ test('an Ollama error inside a stream is recorded; a hostile request id is repla
 test('Ollama closing mid-stream: the client gets the cut stream, api.error upstream_reset', async () => {
   fake.script({reply: 'a long answer that will be cut', closeMidStream: true})
   const id = 'reset-1'
-  const proxied = await call(proxy.url, '/api/chat', {body: JSON.stringify({model: 'llama3.1:8b', messages: [{role: 'user', content: 'x'}]}), headers: {'X-Request-ID': id}}).catch((error: Error) => error)
+  const proxied = await call(proxy.url, '/api/chat', {
+    body: JSON.stringify({model: 'llama3.1:8b', messages: [{role: 'user', content: 'x'}]}),
+    headers: {'X-Request-ID': id},
+  }).catch((error: Error) => error)
   // Either the cut body or a reset: never a made-up complete answer.
   if (!(proxied instanceof Error)) assert.ok(!proxied.body.toString().includes('"done":true'))
   const [request, error] = await waitFor(() => eventsOf(proxy.dir, id).length === 2 && eventsOf(proxy.dir, id), 'events')
@@ -138,11 +188,15 @@ test('Ollama closing mid-stream: the client gets the cut stream, api.error upstr
   assert.equal(error.level, 'error')
 })
 
-test('a client that goes away mid-request: api.error client_gone, and Ollama\'s request is cancelled', async () => {
+test("a client that goes away mid-request: api.error client_gone, and Ollama's request is cancelled", async () => {
   fake.script({hang: true})
   const id = 'gone-1'
   const controller = new AbortController()
-  const pending = call(proxy.url, '/api/generate', {body: JSON.stringify({model: 'llama3.1:8b', prompt: 'wait'}), headers: {'X-Request-ID': id}, signal: controller.signal}).catch((e: Error) => e)
+  const pending = call(proxy.url, '/api/generate', {
+    body: JSON.stringify({model: 'llama3.1:8b', prompt: 'wait'}),
+    headers: {'X-Request-ID': id},
+    signal: controller.signal,
+  }).catch((e: Error) => e)
   await waitFor(() => fake.requests.some((r) => r.headers['x-request-id'] === id), 'the request upstream')
   controller.abort()
   assert.ok((await pending) instanceof Error)
@@ -164,10 +218,14 @@ test('a request body over --max-body: 413, recorded, never forwarded', async () 
     // Sent without a length (chunked): cut off as it is read.
     const chunked = await new Promise<number>((resolve, reject) => {
       import('node:http').then(({request}) => {
-        const req = request(`${small.url}/api/generate`, {method: 'POST', headers: {'Transfer-Encoding': 'chunked', 'X-Request-ID': 'big-2'}}, (res) => {
-          res.resume()
-          resolve(res.statusCode ?? 0)
-        })
+        const req = request(
+          `${small.url}/api/generate`,
+          {method: 'POST', headers: {'Transfer-Encoding': 'chunked', 'X-Request-ID': 'big-2'}},
+          (res) => {
+            res.resume()
+            resolve(res.statusCode ?? 0)
+          },
+        )
         req.on('error', reject)
         for (let i = 0; i < 3; i++) req.write('x'.repeat(512 * 1024))
         req.end()
@@ -175,7 +233,10 @@ test('a request body over --max-body: 413, recorded, never forwarded', async () 
     })
     assert.equal(chunked, 413)
     assert.equal(fake.requests.length, before)
-    const events = await waitFor(() => readLog(small.dir).filter((e) => e.event === 'api.body.too_large').length === 2 && readLog(small.dir), 'events')
+    const events = await waitFor(
+      () => readLog(small.dir).filter((e) => e.event === 'api.body.too_large').length === 2 && readLog(small.dir),
+      'events',
+    )
     assert.ok(events.every((e) => e.event !== 'api.request'))
     assert.equal(events.find((e) => e.event === 'api.body.too_large')!.details.status, 413)
   } finally {
@@ -186,8 +247,14 @@ test('a request body over --max-body: 413, recorded, never forwarded', async () 
 test('--log-prompts records the prompt; X-Forwarded-For counts only from a --trust-proxy peer', async () => {
   const trusting = await startProxy(fake.url, ['--log-prompts', '--trust-proxy', '127.0.0.1'])
   try {
-    await call(trusting.url, '/api/generate', {body: JSON.stringify({model: 'llama3.1:8b', prompt: 'my secret prompt', stream: false}), headers: {'X-Request-ID': 'lp-1', 'X-Forwarded-For': '203.0.113.9'}})
-    await call(proxy.url, '/api/generate', {body: JSON.stringify({model: 'llama3.1:8b', prompt: 'other', stream: false}), headers: {'X-Request-ID': 'lp-2', 'X-Forwarded-For': '203.0.113.9'}})
+    await call(trusting.url, '/api/generate', {
+      body: JSON.stringify({model: 'llama3.1:8b', prompt: 'my secret prompt', stream: false}),
+      headers: {'X-Request-ID': 'lp-1', 'X-Forwarded-For': '203.0.113.9'},
+    })
+    await call(proxy.url, '/api/generate', {
+      body: JSON.stringify({model: 'llama3.1:8b', prompt: 'other', stream: false}),
+      headers: {'X-Request-ID': 'lp-2', 'X-Forwarded-For': '203.0.113.9'},
+    })
     const [request] = await waitFor(() => eventsOf(trusting.dir, 'lp-1').length === 2 && eventsOf(trusting.dir, 'lp-1'), 'events')
     assert.equal(request.details.prompt, 'my secret prompt')
     assert.equal(request.details.ip, '203.0.113.9')
@@ -208,13 +275,19 @@ test('Ollama down: 502 with an Ollama-style error body, api.error upstream_unrea
   await new Promise<void>((resolve) => spare.close(() => resolve()))
   const down = await startProxy(`http://127.0.0.1:${port}`)
   try {
-    const reply = await call(down.url, '/api/chat', {body: JSON.stringify({model: 'llama3.1:8b', messages: [{role: 'user', content: 'hi'}]}), headers: {'X-Request-ID': 'down-1'}})
+    const reply = await call(down.url, '/api/chat', {
+      body: JSON.stringify({model: 'llama3.1:8b', messages: [{role: 'user', content: 'hi'}]}),
+      headers: {'X-Request-ID': 'down-1'},
+    })
     assert.equal(reply.status, 502)
     assert.equal(reply.headers['content-type'], 'application/json; charset=utf-8')
     assert.match(JSON.parse(reply.body.toString()).error, /unreachable: ECONNREFUSED/)
     const [request, error] = await waitFor(() => eventsOf(down.dir, 'down-1').length === 2 && eventsOf(down.dir, 'down-1'), 'events')
     assert.equal(request.event, 'api.request')
-    assert.deepEqual([error.event, error.level, error.details.kind, error.details.status], ['api.error', 'error', 'upstream_unreachable', 502])
+    assert.deepEqual(
+      [error.event, error.level, error.details.kind, error.details.status],
+      ['api.error', 'error', 'upstream_unreachable', 502],
+    )
   } finally {
     assert.equal(await down.stop(), 0)
   }
@@ -224,7 +297,10 @@ test('Ollama silent past --timeout: 504 and api.error timeout', async () => {
   const impatient = await startProxy(fake.url, ['--timeout', '1'])
   try {
     fake.script({hang: true})
-    const reply = await call(impatient.url, '/api/chat', {body: JSON.stringify({model: 'llama3.1:8b', messages: [{role: 'user', content: 'hi'}]}), headers: {'X-Request-ID': 'slow-1'}})
+    const reply = await call(impatient.url, '/api/chat', {
+      body: JSON.stringify({model: 'llama3.1:8b', messages: [{role: 'user', content: 'hi'}]}),
+      headers: {'X-Request-ID': 'slow-1'},
+    })
     assert.equal(reply.status, 504)
     const [, error] = await waitFor(() => eventsOf(impatient.dir, 'slow-1').length === 2 && eventsOf(impatient.dir, 'slow-1'), 'events')
     assert.deepEqual([error.event, error.details.kind, error.details.status], ['api.error', 'timeout', 504])
@@ -273,7 +349,9 @@ test('hostile request parts: escape sequences and huge values are recorded escap
   const {connect} = await import('node:net')
   const socket = connect(Number(new URL(proxy.url).port), '127.0.0.1')
   let answer = ''
-  socket.setEncoding('latin1').on('data', (d: string) => { answer += d })
+  socket.setEncoding('latin1').on('data', (d: string) => {
+    answer += d
+  })
   socket.end(`GET /api/version HTTP/1.1\r\nHost: x\r\nUser-Agent: \u001b[2Jevil\r\nX-Request-ID: hostile-2\r\n\r\n`)
   await new Promise((resolve) => socket.on('close', resolve))
   assert.match(answer, /^HTTP\/1\.1 400 /)

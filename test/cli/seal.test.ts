@@ -19,7 +19,10 @@ describe('audit seal', () => {
     const other = await keys()
     const dir = tempDir('seal-')
     const cps = join(tempDir('seal-cp-'), 'log.checkpoints')
-    const {lines} = chain('native', Array.from({length: 8}, (_, i) => fixtureBody('native', '2026-03-01', i)))
+    const {lines} = chain(
+      'native',
+      Array.from({length: 8}, (_, i) => fixtureBody('native', '2026-03-01', i)),
+    )
     writeLog(dir, 'audit-2026-03-01.jsonl', lines.slice(0, 5))
     const sealed = await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', cps])
     assert.equal(sealed.code, 0, sealed.stderr)
@@ -66,14 +69,18 @@ describe('audit seal', () => {
     assert.equal(JSON.parse(second.stdout).removed.length, 1)
     const verified = await runAudit(['verify', '--dir', dir, '--pubkey', pub, '--checkpoints', cps])
     assert.equal(verified.code, 0, verified.stderr)
-    assert.match(verified.stdout, /checkpoint #1 \([^)]+\): its head file audit-\d{4}-\d{2}-\d{2}\.jsonl was pruned by retention, not checked/)
+    assert.match(
+      verified.stdout,
+      /checkpoint #1 \([^)]+\): its head file audit-\d{4}-\d{2}-\d{2}\.jsonl was pruned by retention, not checked/,
+    )
     assert.equal((await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', cps])).code, 0)
   })
 
   it('after prunes removed every sealed head, the next checkpoint still counts forward and the sequence holds', async () => {
     const {key, pub} = await keys()
     const dir = tempDir('seal-')
-    const log = (days: number) => runAudit(['log', 'app.ev', '--dir', dir, '--retention-days', '2'], {env: {AUDIT_TEST_NOW_OFFSET_MS: String(days * 86_400_000)}})
+    const log = (days: number) =>
+      runAudit(['log', 'app.ev', '--dir', dir, '--retention-days', '2'], {env: {AUDIT_TEST_NOW_OFFSET_MS: String(days * 86_400_000)}})
     // More entries before the prunes than the prunes' last record and what follows count.
     for (const days of [...Array(10).fill(-5), -4, -4]) assert.equal((await log(days)).code, 0)
     const first = await runAudit(['seal', '--dir', dir, '--key', key])
@@ -81,7 +88,10 @@ describe('audit seal', () => {
     for (const days of [-3, -2, -1, 0]) assert.equal((await log(days)).code, 0) // each prunes the oldest day
     const before = await runAudit(['verify', '--dir', dir, '--pubkey', pub])
     assert.equal(before.code, 0, before.stderr)
-    assert.match(before.stdout, /sealed entries were pruned on the word of the audit\.retention entry at audit-\S+:\d+, which no checkpoint covers yet/)
+    assert.match(
+      before.stdout,
+      /sealed entries were pruned on the word of the audit\.retention entry at audit-\S+:\d+, which no checkpoint covers yet/,
+    )
     const second = await runAudit(['seal', '--dir', dir, '--key', key])
     assert.equal(second.code, 0, second.stderr)
     const counted = Number(/^sealed checkpoint #2: (\d+) entries/.exec(second.stdout)?.[1])
@@ -123,7 +133,10 @@ describe('audit seal', () => {
     const {key, pub} = await keys()
     const dir = tempDir('seal-')
     // Enough entries that their verification runs overlap.
-    const {lines} = chain('native', Array.from({length: 100_000}, (_, i) => fixtureBody('native', '2026-03-01', i)))
+    const {lines} = chain(
+      'native',
+      Array.from({length: 100_000}, (_, i) => fixtureBody('native', '2026-03-01', i)),
+    )
     writeLog(dir, 'audit-2026-03-01.jsonl', lines)
     const runs = await Promise.all(Array.from({length: 4}, () => runAudit(['seal', '--dir', dir, '--key', key])))
     for (const r of runs) assert.equal(r.code, 0, r.stderr)
@@ -161,14 +174,22 @@ describe('issue 7: forgeries in sealed history, as an attacker without the key w
     const {key, pub} = await keys()
     const dir = tempDir('seal-forge-')
     const days = ['2026-03-01', '2026-03-02']
-    const {lines} = chain('native', Array.from({length: 8}, (_, i) => fixtureBody('native', days[i < 4 ? 0 : 1], i)))
+    const {lines} = chain(
+      'native',
+      Array.from({length: 8}, (_, i) => fixtureBody('native', days[i < 4 ? 0 : 1], i)),
+    )
     writeLog(dir, `audit-${days[0]}.jsonl`, lines.slice(0, 4))
     writeLog(dir, `audit-${days[1]}.jsonl`, lines.slice(4))
     assert.equal((await runAudit(['seal', '--dir', dir, '--key', key])).code, 0)
     const body = JSON.parse(fixtureBody('native', days[0], 2)) as Record<string, unknown>
     const fake = JSON.stringify({chain_hash: '0'.repeat(64), ...body, actor: 'admin-FAKE'})
     writeLog(dir, `audit-${days[0]}.jsonl`, [...lines.slice(0, 3), fake, lines[3]])
-    const recovery = fixtureBody('native', days[1], 9).replace(/"event":"[^"]*"/, '"event":"audit.recovery"').replace(/"details":\{[^}]*\}/, `"details":${JSON.stringify({file: `audit-${days[0]}.jsonl`, line: 4, fragment_bytes: Buffer.byteLength(fake), fragment_sha256: createHash('sha256').update(fake).digest('hex')})}`)
+    const recovery = fixtureBody('native', days[1], 9)
+      .replace(/"event":"[^"]*"/, '"event":"audit.recovery"')
+      .replace(
+        /"details":\{[^}]*\}/,
+        `"details":${JSON.stringify({file: `audit-${days[0]}.jsonl`, line: 4, fragment_bytes: Buffer.byteLength(fake), fragment_sha256: createHash('sha256').update(fake).digest('hex')})}`,
+      )
     writeLog(dir, `audit-${days[1]}.jsonl`, [...lines.slice(4), ...chain('native', [recovery], storedHash(lines[7])).lines])
     const verified = await runAudit(['verify', '--dir', dir, '--pubkey', pub])
     assert.equal(verified.code, 1, verified.stdout)
@@ -192,7 +213,10 @@ describe('issue 7: forgeries in sealed history, as an attacker without the key w
     assert.equal(plain.code, 0, plain.stderr)
     const policy = await runAudit(['verify', '--dir', dir, '--retention-days', '30'])
     assert.equal(policy.code, 1, policy.stdout)
-    assert.match(policy.stderr, /INVALID: audit\.retention entry removes audit-\S+, whose last entry \([^)]+\) was younger than the retention policy of 30 days/)
+    assert.match(
+      policy.stderr,
+      /INVALID: audit\.retention entry removes audit-\S+, whose last entry \([^)]+\) was younger than the retention policy of 30 days/,
+    )
     const env = await runAudit(['verify', '--dir', dir], {env: {AUDIT_RETENTION_DAYS: '30'}})
     assert.equal(env.code, 1, env.stdout)
     const bad = await runAudit(['verify', '--dir', dir, '--retention-days', 'x'])

@@ -8,9 +8,21 @@ import {runAudit} from '../helpers.js'
 
 const ENTRIES: EntrySpec[] = [
   {timestamp: '2026-11-01T08:00:00.000Z', event: 'auth.login', actor: 'alice', details: {ip: '10.0.0.5'}},
-  {timestamp: '2026-11-01T09:00:00.000Z', event: 'auth.fail', level: 'warning', actor: 'mallory', details: {ip: '10.0.0.66', reason: 'bad password'}},
+  {
+    timestamp: '2026-11-01T09:00:00.000Z',
+    event: 'auth.fail',
+    level: 'warning',
+    actor: 'mallory',
+    details: {ip: '10.0.0.66', reason: 'bad password'},
+  },
   {timestamp: '2026-11-01T10:00:00.000Z', event: 'api.request', actor: 'bob', details: {path: '/api/chat', model: 'llama3'}},
-  {timestamp: '2026-11-02T08:00:00.000Z', event: 'api.request', level: 'error', actor: 'bob', details: {path: '/api/generate', status: 500}},
+  {
+    timestamp: '2026-11-02T08:00:00.000Z',
+    event: 'api.request',
+    level: 'error',
+    actor: 'bob',
+    details: {path: '/api/generate', status: 500},
+  },
   {timestamp: '2026-11-02T09:00:00.000Z', event: 'auth.fail', level: 'warning', actor: '=HYPERLINK("x")', details: {ip: '10.0.0.5'}},
   {timestamp: '2026-11-02T10:00:00.000Z', event: 'session.end', actor: 'alice', details: {note: 'bye, "all"'}},
 ]
@@ -27,7 +39,12 @@ function fixture(): string {
 }
 const DIR = fixture()
 const search = (...args: string[]) => runAudit(['search', '--dir', DIR, ...args])
-const actors = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).actor)
+const actors = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l).actor)
 
 /** A one-line error on stderr: the command, no stack. */
 function assertOneLineError(stderr: string, pattern: RegExp): void {
@@ -61,7 +78,10 @@ test('--level minimum (warn accepted), --actor repeatable', async () => {
 
 test('--where = and ~ on any field, --grep on the raw line', async () => {
   assert.deepEqual(actors((await search('--where', 'details.ip=10.0.0.5', '-o', 'jsonl')).stdout), ['alice', '=HYPERLINK("x")'])
-  assert.deepEqual(actors((await search('--where', 'details.path~^/api/(chat|generate)', '--where', 'details.status=500', '-o', 'jsonl')).stdout), ['bob'])
+  assert.deepEqual(
+    actors((await search('--where', 'details.path~^/api/(chat|generate)', '--where', 'details.status=500', '-o', 'jsonl')).stdout),
+    ['bob'],
+  )
   assert.deepEqual(actors((await search('--grep', 'bad pass', '-o', 'jsonl')).stdout), ['mallory'])
 })
 
@@ -80,7 +100,14 @@ test('--limit/--offset paginate; --reverse is newest first', async () => {
   assert.deepEqual(actors((await search('--limit', '2', '-o', 'jsonl')).stdout), ['alice', 'mallory'])
   assert.deepEqual(actors((await search('--limit', '2', '--offset', '2', '-o', 'jsonl')).stdout), ['bob', 'bob'])
   assert.deepEqual(actors((await search('--offset', '5', '-o', 'jsonl')).stdout), ['alice'])
-  assert.deepEqual(actors((await search('--reverse', '-o', 'jsonl')).stdout), ['alice', '=HYPERLINK("x")', 'bob', 'bob', 'mallory', 'alice'])
+  assert.deepEqual(actors((await search('--reverse', '-o', 'jsonl')).stdout), [
+    'alice',
+    '=HYPERLINK("x")',
+    'bob',
+    'bob',
+    'mallory',
+    'alice',
+  ])
   assert.deepEqual(actors((await search('--reverse', '--limit', '2', '-o', 'jsonl')).stdout), ['alice', '=HYPERLINK("x")'])
   assert.deepEqual(actors((await search('--reverse', '--limit', '2', '--offset', '3', '-o', 'jsonl')).stdout), ['bob', 'mallory'])
   assert.deepEqual(actors((await search('-r', '--event', 'auth.*', '-n', '1', '-o', 'jsonl')).stdout), ['=HYPERLINK("x")'])
@@ -110,13 +137,27 @@ test('--format csv: header, quoting, formula neutralised', async () => {
 
 test('--format json is one array; jsonl one entry per line; empty json is []', async () => {
   const json = await search('--format', 'json', '--actor', 'alice')
-  assert.deepEqual(JSON.parse(json.stdout).map((e: {event: string}) => e.event), ['auth.login', 'session.end'])
+  assert.deepEqual(
+    JSON.parse(json.stdout).map((e: {event: string}) => e.event),
+    ['auth.login', 'session.end'],
+  )
   const none = await search('--format', 'json', '--actor', 'nobody')
   assert.equal(none.code, 1)
   assert.deepEqual(JSON.parse(none.stdout), [])
   const jsonl = await search('--format', 'jsonl', '--actor', 'bob')
-  const entries = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l))
-  assert.deepEqual(entries[1], {timestamp: '2026-11-02T08:00:00.000Z', event: 'api.request', level: 'error', actor: 'bob', details: {path: '/api/generate', status: 500}, metadata: {hostname: 'test', pid: 1, version: '0.0.0'}, chain_hash: entries[1].chain_hash})
+  const entries = jsonl.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.deepEqual(entries[1], {
+    timestamp: '2026-11-02T08:00:00.000Z',
+    event: 'api.request',
+    level: 'error',
+    actor: 'bob',
+    details: {path: '/api/generate', status: 500},
+    metadata: {hostname: 'test', pid: 1, version: '0.0.0'},
+    chain_hash: entries[1].chain_hash,
+  })
 })
 
 test('nothing matched: exit 1, nothing on stderr', async () => {
@@ -200,7 +241,13 @@ test('bad lines are warned about on stderr and the search goes on', async () => 
 
 test('a truncated gz part is named in a warning, its earlier entries are found', async () => {
   const dir = tempDir()
-  const {lines} = chainedLines(Array.from({length: 3000}, (_, i) => ({timestamp: new Date(Date.parse('2026-11-01T00:00:00Z') + i * 1000).toISOString(), event: 'api.request', actor: `u${i}`})))
+  const {lines} = chainedLines(
+    Array.from({length: 3000}, (_, i) => ({
+      timestamp: new Date(Date.parse('2026-11-01T00:00:00Z') + i * 1000).toISOString(),
+      event: 'api.request',
+      actor: `u${i}`,
+    })),
+  )
   const gz = writeLog(dir, 'audit-2026-11-01.001.jsonl.gz', lines)
   const {readFileSync} = await import('node:fs')
   const bytes = readFileSync(gz)
@@ -222,18 +269,37 @@ test('a loki-mode directory is searched through the mapping', async () => {
   const all = await runAudit(['search', '--dir', dir, '-o', 'jsonl'])
   assert.equal(all.code, 0, all.stderr)
   assert.equal(all.stderr, '')
-  const entries = all.stdout.trim().split('\n').map((l) => JSON.parse(l))
-  assert.deepEqual(entries.map((e) => [e.event, e.level, e.actor]), [['run.cancel', 'info', 'alice'], ['session.stop', 'warning', 'anonymous'], ['session.login', 'error', 'bob']])
+  const entries = all.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.deepEqual(
+    entries.map((e) => [e.event, e.level, e.actor]),
+    [
+      ['run.cancel', 'info', 'alice'],
+      ['session.stop', 'warning', 'anonymous'],
+      ['session.login', 'error', 'bob'],
+    ],
+  )
   assert.equal((await runAudit(['search', '--dir', dir, '--event', 'session.*', '--level', 'warning', '--count'])).stdout, '2\n')
   assert.equal((await runAudit(['search', '--dir', dir, '--where', 'details.error=bad token', '--count'])).stdout, '1\n')
-  assert.equal((await runAudit(['search', '--dir', dir, '--since', '2026-03-01T08:04:00Z', '--until', '2026-03-01T08:10:00Z', '--count'])).stdout, '1\n')
+  assert.equal(
+    (await runAudit(['search', '--dir', dir, '--since', '2026-03-01T08:04:00Z', '--until', '2026-03-01T08:10:00Z', '--count'])).stdout,
+    '1\n',
+  )
   const pretty = await runAudit(['search', '--dir', dir, '--actor', 'bob'])
   assert.equal(pretty.stdout, '2026-03-01T08:12:37+00:00 error   session.login bob ip_address=10.0.0.4 error="bad token"\n')
 })
 
 test('output is never a terminal attack: escapes in the log are stripped in pretty output', async () => {
   const dir = tempDir()
-  writeLog(dir, 'audit-2026-11-01.jsonl', chainedLines([{timestamp: '2026-11-01T08:00:00.000Z', event: 'auth.login', actor: 'eve\u001b]0;owned\u0007\u001b[2J', details: {msg: 'x\u202ey'}}]).lines)
+  writeLog(
+    dir,
+    'audit-2026-11-01.jsonl',
+    chainedLines([
+      {timestamp: '2026-11-01T08:00:00.000Z', event: 'auth.login', actor: 'eve\u001b]0;owned\u0007\u001b[2J', details: {msg: 'x\u202ey'}},
+    ]).lines,
+  )
   const r = await runAudit(['search', '--dir', dir])
   assert.equal(r.code, 0)
   assert.doesNotMatch(r.stdout, /[\u001b\u0007\u202e]/)
@@ -248,7 +314,9 @@ test('a nesting bomb in details (native and loki-mode) is shown depth-limited in
   // The attacker writes the line by hand: no writer would accept such details.
   const bomb = good.replace('"details":{}', `"details":{"deep":${nestingBomb(5000)}}`).replace('"actor":"alice"', '"actor":"mallory"')
   writeLog(dir, 'audit-2026-11-01.jsonl', [good, bomb])
-  writeLog(dir, 'audit-2026-11-02.jsonl', [`{"timestamp":"2026-11-02T08:00:00+00:00","action":"read","resource_type":"run","user_id":"lokibomb","details":{"deep":${nestingBomb(5000)}}}`])
+  writeLog(dir, 'audit-2026-11-02.jsonl', [
+    `{"timestamp":"2026-11-02T08:00:00+00:00","action":"read","resource_type":"run","user_id":"lokibomb","details":{"deep":${nestingBomb(5000)}}}`,
+  ])
   for (const format of ['pretty', 'json', 'jsonl', 'csv']) {
     const r = await runAudit(['search', '--dir', dir, '--format', format])
     assert.equal(r.code, 0, `${format}: ${r.stderr}`)
@@ -257,7 +325,14 @@ test('a nesting bomb in details (native and loki-mode) is shown depth-limited in
     assert.match(r.stdout, /lokibomb/, format)
     assert.match(r.stdout, /nested deeper than 64 levels/, format)
     if (format === 'json') assert.equal(JSON.parse(r.stdout).length, 3)
-    if (format === 'jsonl') assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l).actor), ['alice', 'mallory', 'lokibomb'])
+    if (format === 'jsonl')
+      assert.deepEqual(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).actor),
+        ['alice', 'mallory', 'lokibomb'],
+      )
   }
   // A --where on the deep value reads it too.
   const where = await runAudit(['search', '--dir', dir, '--where', 'details.deep~nested', '--count'])
@@ -266,29 +341,56 @@ test('a nesting bomb in details (native and loki-mode) is shown depth-limited in
 
 test('invisible format characters are escaped visibly in pretty and csv, and as JSON escapes in json', async () => {
   const dir = tempDir()
-  writeLog(dir, 'audit-2026-11-01.jsonl', chainedLines([
-    {timestamp: '2026-11-01T08:00:00.000Z', event: 'auth.login', actor: 'admin'},
-    {timestamp: '2026-11-01T08:01:00.000Z', event: 'auth.login', actor: 'ad\u200bmin\ufeff', details: {who: 'x\u2060y\u00adz'}},
-  ]).lines)
+  writeLog(
+    dir,
+    'audit-2026-11-01.jsonl',
+    chainedLines([
+      {timestamp: '2026-11-01T08:00:00.000Z', event: 'auth.login', actor: 'admin'},
+      {timestamp: '2026-11-01T08:01:00.000Z', event: 'auth.login', actor: 'ad\u200bmin\ufeff', details: {who: 'x\u2060y\u00adz'}},
+    ]).lines,
+  )
   const pretty = await runAudit(['search', '--dir', dir])
   assert.equal(pretty.code, 0, pretty.stderr)
-  assert.deepEqual(pretty.stdout.trim().split('\n').map((l) => l.replace(/^\S+ +\S+ +\S+ /, '')), ['admin', 'ad\\u200bmin\\ufeff who=x\\u2060y\\u00adz'])
+  assert.deepEqual(
+    pretty.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^\S+ +\S+ +\S+ /, '')),
+    ['admin', 'ad\\u200bmin\\ufeff who=x\\u2060y\\u00adz'],
+  )
   const csv = await runAudit(['search', '--dir', dir, '--format', 'csv'])
   assert.match(csv.stdout, /,ad\\u200bmin\\ufeff,/)
   const jsonl = await runAudit(['search', '--dir', dir, '--format', 'jsonl'])
   assert.doesNotMatch(jsonl.stdout, /[\u200b\ufeff\u2060\u00ad]/)
-  assert.deepEqual(jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l).actor), ['admin', 'ad\u200bmin\ufeff'])
+  assert.deepEqual(
+    jsonl.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).actor),
+    ['admin', 'ad\u200bmin\ufeff'],
+  )
 })
 
 test('a complete fake entry as an unterminated last line is not a match: search, summary and tail leave it out, search warns', async () => {
   const dir = tempDir()
   const {lines} = chainedLines([{timestamp: '2026-11-02T08:00:00.000Z', event: 'auth.login', actor: 'alice'}])
-  const fake = JSON.stringify({timestamp: '2026-11-02T09:00:00.000Z', event: 'auth.login', level: 'info', actor: 'admin-FAKE', details: {}, metadata: {}, chain_hash: '0'.repeat(64)})
+  const fake = JSON.stringify({
+    timestamp: '2026-11-02T09:00:00.000Z',
+    event: 'auth.login',
+    level: 'info',
+    actor: 'admin-FAKE',
+    details: {},
+    metadata: {},
+    chain_hash: '0'.repeat(64),
+  })
   writeFileSync(join(dir, 'audit-2026-11-02.jsonl'), `${lines[0]}\n${fake}`)
   const found = await runAudit(['search', '--dir', dir, '--actor', 'admin-FAKE'])
   assert.equal(found.code, 1)
   assert.equal(found.stdout, '')
-  assert.equal(found.stderr, `warning: 1 unterminated last line, at audit-2026-11-02.jsonl:2 (${fake.length} bytes without a final newline)\n`)
+  assert.equal(
+    found.stderr,
+    `warning: 1 unterminated last line, at audit-2026-11-02.jsonl:2 (${fake.length} bytes without a final newline)\n`,
+  )
   assert.equal((await runAudit(['search', '--dir', dir, '--count'])).stdout, '1\n')
   const summary = await runAudit(['summary', '--dir', dir, '--all', '--json', '--no-cache'])
   assert.equal(JSON.parse(summary.stdout).total, 1)

@@ -39,7 +39,10 @@ test('--all --json: the whole report as one document', async () => {
   assert.equal(report.unique_ips, 2)
   assert.equal(report.failures.total, 2)
   assert.equal(report.failures.error_rate, 40)
-  assert.deepEqual(report.per_day, [{day: '2026-11-01', count: 2}, {day: '2026-11-02', count: 3}])
+  assert.deepEqual(report.per_day, [
+    {day: '2026-11-01', count: 2},
+    {day: '2026-11-02', count: 3},
+  ])
   assert.deepEqual(report.peak_hour, {hour: '2026-11-02T08:00:00.000Z', count: 2})
   assert.equal(report.models.requests, 2)
   assert.equal(report.models.usage_percent, 40)
@@ -63,9 +66,15 @@ test('default range on a live log: the last 24 hours before now', async () => {
   const dir = tempDir()
   const now = Date.now()
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10)
-  const specs = [now - 30 * 3_600_000, now - 2 * 3_600_000, now - 60_000].map((t, i) => ({timestamp: new Date(t).toISOString(), event: 'auth.login', actor: `u${i}`}))
+  const specs = [now - 30 * 3_600_000, now - 2 * 3_600_000, now - 60_000].map((t, i) => ({
+    timestamp: new Date(t).toISOString(),
+    event: 'auth.login',
+    actor: `u${i}`,
+  }))
   const {lines} = chainedLines(specs)
-  lines.forEach((line, i) => writeLog(dir, `audit-${day(Date.parse(specs[i].timestamp))}.${String(i + 1).padStart(3, '0')}.jsonl`, [line]))
+  lines.forEach((line, i) => {
+    writeLog(dir, `audit-${day(Date.parse(specs[i].timestamp))}.${String(i + 1).padStart(3, '0')}.jsonl`, [line])
+  })
   const r = await runAudit(['summary', '--dir', dir, '--json'])
   assert.equal(r.code, 0, r.stderr)
   const report = JSON.parse(r.stdout)
@@ -76,7 +85,28 @@ test('default range on a live log: the last 24 hours before now', async () => {
 test('text layout: the fixed sections of the report', async () => {
   const r = await runAudit(['summary', '--dir', DIR, '--all'])
   assert.equal(r.code, 0)
-  for (const heading of ['Audit Summary Report', 'Range selected:', 'Range in logs:', 'Files read:', 'Total entries:', 'Unique actors:', 'Unique IPs:', 'Failures:', 'Error rate:', 'Peak hour:', 'Events', 'Levels', 'Top actors (of 3)', 'Latest failures', 'Model usage', 'Per day', 'Compliance figures', 'Total requests:', 'Unique users:', 'Peak usage:']) {
+  for (const heading of [
+    'Audit Summary Report',
+    'Range selected:',
+    'Range in logs:',
+    'Files read:',
+    'Total entries:',
+    'Unique actors:',
+    'Unique IPs:',
+    'Failures:',
+    'Error rate:',
+    'Peak hour:',
+    'Events',
+    'Levels',
+    'Top actors (of 3)',
+    'Latest failures',
+    'Model usage',
+    'Per day',
+    'Compliance figures',
+    'Total requests:',
+    'Unique users:',
+    'Peak usage:',
+  ]) {
     assert.ok(r.stdout.includes(heading), heading)
   }
   assert.match(r.stdout, /^ {2}api\.request\s+2\s+40\.0%$/m)
@@ -101,7 +131,13 @@ test('nothing in range: exit 1, a report that says so', async () => {
 })
 
 test('bad usage and missing directory: one-line errors, exit 2', async () => {
-  for (const args of [['--since', 'soonish'], ['--all', '--since', '1h'], ['--level', 'loud'], ['--top', '0'], ['--dir', '/nonexistent/auditkit']]) {
+  for (const args of [
+    ['--since', 'soonish'],
+    ['--all', '--since', '1h'],
+    ['--level', 'loud'],
+    ['--top', '0'],
+    ['--dir', '/nonexistent/auditkit'],
+  ]) {
     const r = await runAudit(['summary', '--dir', DIR, ...args])
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
     assert.equal(r.stdout, '')
@@ -124,7 +160,10 @@ test('a loki-mode directory is summarised through the mapping', async () => {
   assert.deepEqual(report.by_event.map((e: {name: string}) => e.name).sort(), ['run.cancel', 'session.login'])
   assert.equal(report.failures.total, 1)
   assert.equal(report.unique_ips, 1)
-  assert.deepEqual(report.models.by_model.map((m: {name: string}) => m.name), ['opus'])
+  assert.deepEqual(
+    report.models.by_model.map((m: {name: string}) => m.name),
+    ['opus'],
+  )
 })
 
 test('per day: empty days between the first and the last show as 0; --local groups and prints local time', async () => {
@@ -133,10 +172,17 @@ test('per day: empty days between the first and the last show as 0; --local grou
   writeLog(dir, 'audit-2026-11-01.jsonl', lines)
   writeLog(dir, 'audit-2026-11-03.jsonl', chainedLines([{timestamp: '2026-11-03T08:00:00.000Z', event: 'auth.login'}], head).lines)
   const utc = JSON.parse((await runAudit(['summary', '--dir', dir, '--all', '--json'])).stdout)
-  assert.deepEqual(utc.per_day, [{day: '2026-11-01', count: 1}, {day: '2026-11-02', count: 0}, {day: '2026-11-03', count: 1}])
+  assert.deepEqual(utc.per_day, [
+    {day: '2026-11-01', count: 1},
+    {day: '2026-11-02', count: 0},
+    {day: '2026-11-03', count: 1},
+  ])
   // 20:00Z on the 1st is the 2nd in Kolkata (+05:30).
   const local = await runAudit(['summary', '--dir', dir, '--all', '--json', '--local'], {env: {TZ: 'Asia/Kolkata'}})
-  assert.deepEqual(JSON.parse(local.stdout).per_day, [{day: '2026-11-02', count: 1}, {day: '2026-11-03', count: 1}])
+  assert.deepEqual(JSON.parse(local.stdout).per_day, [
+    {day: '2026-11-02', count: 1},
+    {day: '2026-11-03', count: 1},
+  ])
   const text = await runAudit(['summary', '--dir', dir, '--all', '--local', '--no-color'], {env: {TZ: 'Asia/Kolkata'}})
   assert.match(text.stdout, /Range in logs: +2026-11-02T01:30:00\.000\+05:30 \.\. 2026-11-03T13:30:00\.000\+05:30/)
   assert.match(text.stdout, /Per day \(local time\)/)
@@ -145,10 +191,17 @@ test('per day: empty days between the first and the last show as 0; --local grou
 test('--local in a half-hour zone puts each entry on its own local day and hour', async () => {
   const dir = tempDir()
   // 18:10Z is 23:40 on the 2nd in Kolkata (+05:30); 18:45Z and 18:50Z are 00:15 and 00:20 on the 3rd.
-  writeLog(dir, 'audit-2026-11-02.jsonl', chainedLines(['18:10', '18:45', '18:50'].map((t) => ({timestamp: `2026-11-02T${t}:00.000Z`, event: 'auth.login'}))).lines)
+  writeLog(
+    dir,
+    'audit-2026-11-02.jsonl',
+    chainedLines(['18:10', '18:45', '18:50'].map((t) => ({timestamp: `2026-11-02T${t}:00.000Z`, event: 'auth.login'}))).lines,
+  )
   const r = await runAudit(['summary', '--dir', dir, '--all', '--json', '--local'], {env: {TZ: 'Asia/Kolkata'}})
   const report = JSON.parse(r.stdout)
-  assert.deepEqual(report.per_day, [{day: '2026-11-02', count: 1}, {day: '2026-11-03', count: 2}])
+  assert.deepEqual(report.per_day, [
+    {day: '2026-11-02', count: 1},
+    {day: '2026-11-03', count: 2},
+  ])
   // The local hour 00:00-01:00 on the 3rd starts at 18:30Z.
   assert.deepEqual(report.peak_hour, {hour: '2026-11-02T18:30:00.000Z', count: 2})
 })
@@ -156,7 +209,10 @@ test('--local in a half-hour zone puts each entry on its own local day and hour'
 test('a stray far-future timestamp neither floods the histogram nor breaks the report', async () => {
   const dir = tempDir()
   const {lines, head} = chainedLines([{timestamp: '2026-11-02T10:00:00.000Z', event: 'auth.login'}])
-  writeLog(dir, 'audit-2026-11-02.jsonl', [...lines, ...chainedLines([{timestamp: '9999-11-02T10:00:01.000Z', event: 'auth.login'}], head).lines])
+  writeLog(dir, 'audit-2026-11-02.jsonl', [
+    ...lines,
+    ...chainedLines([{timestamp: '9999-11-02T10:00:01.000Z', event: 'auth.login'}], head).lines,
+  ])
   const r = await runAudit(['summary', '--dir', dir, '--all', '--no-color'])
   assert.equal(r.code, 0, r.stderr)
   assert.equal(JSON.parse((await runAudit(['summary', '--dir', dir, '--all', '--json'])).stdout).per_day.length, 2)
@@ -169,7 +225,10 @@ test('a 50 MB last line is passed over in bounded memory: the report is made and
   // Reading it backwards block by block took minutes and 430 MB; a data limit leaves room for the linear way only.
   const bounded = {wrapper: ['prlimit', `--data=${200 * 1024 * 1024}`], timeoutMs: 120_000}
   // The default range (the log's last 24 hours, found reading backwards) and the whole log.
-  for (const [range, total] of [[[], 3], [['--all'], 5]] as const) {
+  for (const [range, total] of [
+    [[], 3],
+    [['--all'], 5],
+  ] as const) {
     const r = await runAudit(['summary', '--dir', dir, '--no-cache', '--json', ...range], bounded)
     assert.equal(r.code, 0, r.stderr)
     assert.equal(JSON.parse(r.stdout).total, total)

@@ -19,7 +19,11 @@ function fixture(): {dir: string; options: SpawnOptions} {
     {timestamp: '2026-11-01T09:00:00.000Z', event: 'auth.login', actor: 'bob'},
   ])
   writeLog(dir, 'audit-2026-11-01.jsonl', lines)
-  const newest = writeLog(dir, 'audit-2026-11-02.jsonl', chainedLines([{timestamp: '2026-11-02T08:00:00.000Z', event: 'auth.login', actor: 'carol'}], head).lines)
+  const newest = writeLog(
+    dir,
+    'audit-2026-11-02.jsonl',
+    chainedLines([{timestamp: '2026-11-02T08:00:00.000Z', event: 'auth.login', actor: 'carol'}], head).lines,
+  )
   chmodSync(join(dir, 'audit-2026-11-01.jsonl'), 0o644)
   chmodSync(newest, 0o000)
   chmodSync(dir, 0o755)
@@ -33,7 +37,13 @@ test('search: exit 3 and a line naming the unreadable file and the errno, the re
   const {dir, options} = fixture()
   const all = await runAudit(['search', '--dir', dir, '--format', 'jsonl'], options)
   assert.equal(all.code, 3, all.stderr)
-  assert.deepEqual(all.stdout.trim().split('\n').map((l) => JSON.parse(l).actor), ['alice', 'bob'])
+  assert.deepEqual(
+    all.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).actor),
+    ['alice', 'bob'],
+  )
   assert.equal(all.stderr, WARNING)
   const none = await runAudit(['search', '--dir', dir, '--actor', 'carol'], options)
   assert.deepEqual([none.code, none.stdout, none.stderr], [3, '', WARNING])
@@ -55,8 +65,12 @@ test('tail -f: reports the unreadable newest file once, keeps following, exits 3
   child.stdin.end()
   let stdout = ''
   let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d
+  })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d
+  })
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
   const deadline = Date.now() + 20_000
   while (!stdout.includes('bob') && Date.now() < deadline) await sleep(20)
@@ -86,6 +100,9 @@ test('verify: a file it cannot read is not tampering: exit 3 naming the file and
   const {dir, options} = fixture()
   const r = await runAudit(['verify', '--dir', dir], options)
   assert.equal(r.code, 3, r.stdout + r.stderr)
-  assert.equal(r.stderr, `audit verify: error: ${join(dir, 'audit-2026-11-02.jsonl')}: permission denied, EACCES; it could not be checked\n`)
+  assert.equal(
+    r.stderr,
+    `audit verify: error: ${join(dir, 'audit-2026-11-02.jsonl')}: permission denied, EACCES; it could not be checked\n`,
+  )
   assert.doesNotMatch(r.stdout, /INVALID/)
 })

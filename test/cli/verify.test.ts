@@ -10,7 +10,10 @@ import {chain, fixtureBody, storedHash, unchain} from '../verify-fixtures.js'
 
 function nativeLog(entries = 6): {dir: string; lines: string[]} {
   const dir = tempDir('verify-cli-')
-  const {lines} = chain('native', Array.from({length: entries}, (_, i) => fixtureBody('native', '2026-03-01', i)))
+  const {lines} = chain(
+    'native',
+    Array.from({length: entries}, (_, i) => fixtureBody('native', '2026-03-01', i)),
+  )
   writeLog(dir, 'audit-2026-03-01.jsonl', lines)
   return {dir, lines}
 }
@@ -49,12 +52,20 @@ describe('audit verify', () => {
     const doc = JSON.parse(j.stdout)
     assert.equal(doc.valid, false)
     assert.deepEqual(doc.firstProblem, {file: 'audit-2026-03-01.jsonl', line: 2})
-    assert.deepEqual(doc.problems.map((p: {kind: string}) => p.kind), ['hash-mismatch', 'not-object', 'hash-mismatch'])
+    assert.deepEqual(
+      doc.problems.map((p: {kind: string}) => p.kind),
+      ['hash-mismatch', 'not-object', 'hash-mismatch'],
+    )
   })
 
   it('exit 2 for bad usage: unknown profile, missing directory, missing checkpoint file, bad key', async () => {
     const {dir} = nativeLog()
-    for (const args of [['--profile', 'xml'], ['--dir', join(dir, 'nope')], ['--checkpoints', join(dir, 'nope')], ['--pubkey', join(dir, 'audit-2026-03-01.jsonl')]]) {
+    for (const args of [
+      ['--profile', 'xml'],
+      ['--dir', join(dir, 'nope')],
+      ['--checkpoints', join(dir, 'nope')],
+      ['--pubkey', join(dir, 'audit-2026-03-01.jsonl')],
+    ]) {
       const r = await runAudit(['verify', '--dir', dir, ...args])
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
@@ -80,10 +91,14 @@ describe('audit verify', () => {
     const child = spawnAudit(['verify', '--dir', dir, '--json'])
     child.stdin.end()
     let stdout = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d })
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      stdout += d
+    })
     const done = new Promise<number | null>((resolve) => child.on('close', resolve))
     let running = true
-    void done.then(() => { running = false })
+    void done.then(() => {
+      running = false
+    })
     for (let i = 0; running && i < 5000; i++) {
       const {lines: more, head} = chain('native', [fixtureBody('native', '2026-03-01', 20_000 + i)], prev)
       prev = head
@@ -145,7 +160,11 @@ describe('audit verify', () => {
       assert.deepEqual(failures, [])
       const files = readdirSync(dir)
       assert.ok(files.filter((f) => /\.\d{3}\.jsonl/.test(f)).length > 10, files.join(' '))
-      if (compress) assert.ok(files.some((f) => f.endsWith('.gz')), files.join(' '))
+      if (compress)
+        assert.ok(
+          files.some((f) => f.endsWith('.gz')),
+          files.join(' '),
+        )
       const final = await runAudit(['verify', '--dir', dir])
       assert.equal(final.code, 0, final.stderr)
     })

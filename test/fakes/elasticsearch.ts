@@ -6,18 +6,29 @@ import {json, type Step, startFake} from './http-base.js'
  * `errors` and one item per action, `create` of an existing `_id` a 409 version conflict.
  * `itemFailures` scripts per-request item errors: request n → {item index: status}.
  */
-export async function startElasticsearch(options: {script?: Step[]; itemFailures?: Record<number, Record<number, number>>; apiKey?: string} = {}) {
+export async function startElasticsearch(
+  options: {script?: Step[]; itemFailures?: Record<number, Record<number, number>>; apiKey?: string} = {},
+) {
   const documents = new Map<string, unknown>()
   let bulkRequests = 0
   const fake = await startFake((req, res) => {
     const path = req.path.split('?')[0]
     const match = /^\/(?:([^/_][^/]*)\/)?_bulk$/.exec(path)
-    if (req.method !== 'POST' || !match) return json(res, 404, {error: {type: 'no_handler_found_exception', reason: `no handler found for uri [${path}]`}, status: 404})
-    if (options.apiKey && req.headers.authorization !== `ApiKey ${options.apiKey}`) return json(res, 401, {error: {type: 'security_exception', reason: 'missing authentication credentials'}, status: 401})
-    if (!String(req.headers['content-type']).startsWith('application/x-ndjson') && !String(req.headers['content-type']).startsWith('application/json')) {
+    if (req.method !== 'POST' || !match)
+      return json(res, 404, {error: {type: 'no_handler_found_exception', reason: `no handler found for uri [${path}]`}, status: 404})
+    if (options.apiKey && req.headers.authorization !== `ApiKey ${options.apiKey}`)
+      return json(res, 401, {error: {type: 'security_exception', reason: 'missing authentication credentials'}, status: 401})
+    if (
+      !String(req.headers['content-type']).startsWith('application/x-ndjson') &&
+      !String(req.headers['content-type']).startsWith('application/json')
+    ) {
       return json(res, 406, {error: 'Content-Type header is not supported', status: 406})
     }
-    if (!req.body.endsWith('\n')) return json(res, 400, {error: {type: 'illegal_argument_exception', reason: 'The bulk request must be terminated by a newline [\\n]'}, status: 400})
+    if (!req.body.endsWith('\n'))
+      return json(res, 400, {
+        error: {type: 'illegal_argument_exception', reason: 'The bulk request must be terminated by a newline [\\n]'},
+        status: 400,
+      })
     const lines = req.body.slice(0, -1).split('\n')
     const failures = options.itemFailures?.[bulkRequests++] ?? {}
     const items: unknown[] = []
@@ -34,7 +45,14 @@ export async function startElasticsearch(options: {script?: Step[]; itemFailures
       const source = JSON.parse(lines[i + 1])
       const id = meta._id ?? `auto-${documents.size}`
       if (kind === 'create' && documents.has(`${index}/${id}`)) {
-        items.push({create: {_index: index, _id: id, status: 409, error: {type: 'version_conflict_engine_exception', reason: `[${id}]: version conflict, document already exists`}}})
+        items.push({
+          create: {
+            _index: index,
+            _id: id,
+            status: 409,
+            error: {type: 'version_conflict_engine_exception', reason: `[${id}]: version conflict, document already exists`},
+          },
+        })
         continue
       }
       documents.set(`${index}/${id}`, source)

@@ -16,7 +16,10 @@ export interface Received {
  * A loopback HTTP server that plays a script: request n gets step n (then 'ok'), so a test can
  * make an API fail the way its documentation says it fails.
  */
-export async function startFake(handle: (request: Received, response: ServerResponse) => void, script: Step[] = []): Promise<{url: string; requests: Received[]; close(): Promise<void>; server: Server}> {
+export async function startFake(
+  handle: (request: Received, response: ServerResponse) => void,
+  script: Step[] = [],
+): Promise<{url: string; requests: Received[]; close(): Promise<void>; server: Server}> {
   const requests: Received[] = []
   let n = 0
   const server = createServer((req, res) => {
@@ -48,10 +51,11 @@ export async function startFake(handle: (request: Received, response: ServerResp
     url: `http://127.0.0.1:${port}`,
     requests,
     server,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
 }
 

@@ -37,7 +37,8 @@ export class FakeLoki {
       const end = BigInt(url.searchParams.get('end') ?? String(BigInt(Date.now()) * 1_000_000n))
       const limit = Number(url.searchParams.get('limit') ?? '100')
       const forward = url.searchParams.get('direction') === 'forward'
-      const picked = this.lines.filter((l) => BigInt(l.ns) >= start && BigInt(l.ns) < end)
+      const picked = this.lines
+        .filter((l) => BigInt(l.ns) >= start && BigInt(l.ns) < end)
         .sort((a, b) => (BigInt(a.ns) < BigInt(b.ns) ? -1 : 1) * (forward ? 1 : -1))
         .slice(0, limit)
       // Grouped by label set, as Loki returns streams.

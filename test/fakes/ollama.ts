@@ -157,19 +157,36 @@ export class FakeOllama {
     if (!methods.includes(received.method)) return this.text(res, 405, '405 method not allowed')
     const head = received.method === 'HEAD'
     switch (path) {
-      case '/': return this.text(res, 200, 'Ollama is running', head)
-      case '/api/version': return this.json(res, 200, {version: VERSION}, head)
-      case '/api/tags': return this.json(res, 200, {models: this.models.map((m) => this.describe(m))}, head)
-      case '/api/ps': return this.json(res, 200, {models: []})
-      case '/api/show': return this.show(res, received, raw)
-      default: return this.generate(res, received, raw, path === '/api/chat')
+      case '/':
+        return this.text(res, 200, 'Ollama is running', head)
+      case '/api/version':
+        return this.json(res, 200, {version: VERSION}, head)
+      case '/api/tags':
+        return this.json(res, 200, {models: this.models.map((m) => this.describe(m))}, head)
+      case '/api/ps':
+        return this.json(res, 200, {models: []})
+      case '/api/show':
+        return this.show(res, received, raw)
+      default:
+        return this.generate(res, received, raw, path === '/api/chat')
     }
   }
 
   private describe(model: FakeModel) {
     return {
-      name: model.name, model: model.name, modified_at: now(), size: 4_920_753_328, digest: DIGEST,
-      details: {parent_model: '', format: 'gguf', family: 'llama', families: ['llama'], parameter_size: '8.0B', quantization_level: 'Q4_K_M'},
+      name: model.name,
+      model: model.name,
+      modified_at: now(),
+      size: 4_920_753_328,
+      digest: DIGEST,
+      details: {
+        parent_model: '',
+        format: 'gguf',
+        family: 'llama',
+        families: ['llama'],
+        parameter_size: '8.0B',
+        quantization_level: 'Q4_K_M',
+      },
     }
   }
 
@@ -189,7 +206,11 @@ export class FakeOllama {
       return undefined
     }
     if (typeof received.body !== 'object' || received.body === null || Array.isArray(received.body)) {
-      this.error(res, 400, `json: cannot unmarshal ${Array.isArray(received.body) ? 'array' : typeof received.body} into Go value of type api.ChatRequest`)
+      this.error(
+        res,
+        400,
+        `json: cannot unmarshal ${Array.isArray(received.body) ? 'array' : typeof received.body} into Go value of type api.ChatRequest`,
+      )
       return undefined
     }
     return received.body
@@ -203,10 +224,14 @@ export class FakeOllama {
     const model = this.find(name)
     if (!model) return this.error(res, 404, `model '${name.includes(':') ? name : `${name}:latest`}' not found`)
     this.json(res, 200, {
-      license: '', modelfile: `FROM ${model.name}`, parameters: 'stop "<|eot_id|>"', template: '{{ .Prompt }}',
+      license: '',
+      modelfile: `FROM ${model.name}`,
+      parameters: 'stop "<|eot_id|>"',
+      template: '{{ .Prompt }}',
       details: this.describe(model).details,
       model_info: {'general.architecture': 'llama', 'llama.context_length': model.contextLength ?? 131_072},
-      capabilities: model.capabilities ?? ['completion'], modified_at: now(),
+      capabilities: model.capabilities ?? ['completion'],
+      modified_at: now(),
     })
   }
 
@@ -214,12 +239,17 @@ export class FakeOllama {
     const body = this.decode(res, received, raw)
     if (!body) return
     if (chat && body.messages !== undefined && body.messages !== null && !Array.isArray(body.messages)) {
-      return this.error(res, 400, `json: cannot unmarshal ${typeof body.messages} into Go struct field ChatRequest.messages of type []api.Message`)
+      return this.error(
+        res,
+        400,
+        `json: cannot unmarshal ${typeof body.messages} into Go struct field ChatRequest.messages of type []api.Message`,
+      )
     }
     if (typeof body.model !== 'string' || body.model === '') return this.error(res, 400, 'model is required')
     const model = this.find(body.model)
     if (!model) return this.error(res, 404, `model '${body.model}' not found`)
-    if (body.think === true && !(model.capabilities ?? []).includes('thinking')) return this.error(res, 400, `"${body.model}" does not support thinking`)
+    if (body.think === true && !(model.capabilities ?? []).includes('thinking'))
+      return this.error(res, 400, `"${body.model}" does not support thinking`)
     for (const key of ['num_ctx', 'num_predict', 'seed', 'top_k', 'num_keep']) {
       const value = body.options?.[key]
       if (value !== undefined && typeof value !== 'number') return this.error(res, 500, `option "${key}" must be of type integer`)
@@ -232,7 +262,7 @@ export class FakeOllama {
     const stream = body.stream !== false
 
     // An empty prompt loads (or with keep_alive 0 unloads) the model.
-    const prompt = chat ? (body.messages ?? []).map((m: {content?: string}) => m.content ?? '').join('\n') : body.prompt ?? ''
+    const prompt = chat ? (body.messages ?? []).map((m: {content?: string}) => m.content ?? '').join('\n') : (body.prompt ?? '')
     if ((chat && (body.messages ?? []).length === 0) || (!chat && prompt === '')) {
       const doneReason = body.keep_alive === 0 ? 'unload' : 'load'
       const object = chat
@@ -252,18 +282,30 @@ export class FakeOllama {
       return
     }
 
-    const text = script.reply === undefined ? (formatSet ? '{}' : 'ok') : typeof script.reply === 'string' ? script.reply : JSON.stringify(script.reply)
+    const text =
+      script.reply === undefined
+        ? formatSet
+          ? '{}'
+          : 'ok'
+        : typeof script.reply === 'string'
+          ? script.reply
+          : JSON.stringify(script.reply)
     const promptTokens = script.promptEvalCount ?? Math.ceil(prompt.length / 4)
     const evalCount = Math.max(1, Math.ceil(text.length / 4))
     const metrics = {
-      total_duration: 1_000_000 * (50 + evalCount), load_duration: script.delayMs ? script.delayMs * 1_000_000 : 0,
-      prompt_eval_count: promptTokens, prompt_eval_duration: promptTokens * 100_000, eval_count: evalCount, eval_duration: evalCount * 1_000_000,
+      total_duration: 1_000_000 * (50 + evalCount),
+      load_duration: script.delayMs ? script.delayMs * 1_000_000 : 0,
+      prompt_eval_count: promptTokens,
+      prompt_eval_duration: promptTokens * 100_000,
+      eval_count: evalCount,
+      eval_duration: evalCount * 1_000_000,
     }
     // Go's omitempty: a zero metric is left out.
     const final = Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== 0))
-    const piece = (content: string, done: boolean) => (chat
-      ? {model: body.model, created_at: now(), message: {role: 'assistant', content}, done}
-      : {model: body.model, created_at: now(), response: content, done})
+    const piece = (content: string, done: boolean) =>
+      chat
+        ? {model: body.model, created_at: now(), message: {role: 'assistant', content}, done}
+        : {model: body.model, created_at: now(), response: content, done}
     const doneReason = script.doneReason ?? 'stop'
 
     if (!stream) {

@@ -35,7 +35,8 @@ export async function startSplunk(options: {token: string; script?: Step[]; acks
       }
       return json(res, 200, {acks: answer})
     }
-    if (path !== '/services/collector/event' && path !== '/services/collector') return json(res, 404, {text: 'The requested URL was not found on this server.', code: 404})
+    if (path !== '/services/collector/event' && path !== '/services/collector')
+      return json(res, 404, {text: 'The requested URL was not found on this server.', code: 404})
     if (req.body.trim() === '') return json(res, 400, {text: 'No data', code: 5})
     const batch: Array<Record<string, unknown>> = []
     for (const line of req.body.split('\n').filter((l) => l.trim() !== '')) {
@@ -45,7 +46,8 @@ export async function startSplunk(options: {token: string; script?: Step[]; acks
       } catch {
         return json(res, 400, {text: 'Invalid data format', code: 6, 'invalid-event-number': batch.length})
       }
-      if (event.event === undefined) return json(res, 400, {text: 'Event field is required', code: 12, 'invalid-event-number': batch.length})
+      if (event.event === undefined)
+        return json(res, 400, {text: 'Event field is required', code: 12, 'invalid-event-number': batch.length})
       batch.push(event)
     }
     if (options.acks) {

@@ -38,7 +38,11 @@ export class FakeWebhook {
       if (reply.status === 429) {
         // Discord also says it in the body; Slack only in the header.
         res.writeHead(429, {'Retry-After': reply.retryAfter ?? '1', 'Content-Type': 'application/json'})
-        res.end(this.flavour === 'discord' ? JSON.stringify({message: 'You are being rate limited.', retry_after: Number(reply.retryAfter ?? 1), global: false}) : 'rate_limited')
+        res.end(
+          this.flavour === 'discord'
+            ? JSON.stringify({message: 'You are being rate limited.', retry_after: Number(reply.retryAfter ?? 1), global: false})
+            : 'rate_limited',
+        )
         return
       }
       if (reply.status >= 400) {

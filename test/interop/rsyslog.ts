@@ -59,9 +59,15 @@ export class Rsyslog {
     }
     mkdirSync(join(this.dir, 'work'), {recursive: true})
     const conf = join(this.dir, 'rsyslog.conf')
-    const tlsGlobal = this.tls ? `global(DefaultNetstreamDriverCAFile="${this.tls.cert}" DefaultNetstreamDriverCertFile="${this.tls.cert}" DefaultNetstreamDriverKeyFile="${this.tls.key}")` : ''
-    const tlsInput = this.tls ? `input(type="imtcp" port="${this.tlsPort}" address="127.0.0.1" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")` : ''
-    writeFileSync(conf, `
+    const tlsGlobal = this.tls
+      ? `global(DefaultNetstreamDriverCAFile="${this.tls.cert}" DefaultNetstreamDriverCertFile="${this.tls.cert}" DefaultNetstreamDriverKeyFile="${this.tls.key}")`
+      : ''
+    const tlsInput = this.tls
+      ? `input(type="imtcp" port="${this.tlsPort}" address="127.0.0.1" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")`
+      : ''
+    writeFileSync(
+      conf,
+      `
 global(workDirectory="${join(this.dir, 'work')}")
 ${tlsGlobal}
 main_queue(queue.type="Direct")
@@ -72,10 +78,13 @@ input(type="imtcp" port="${this.tcpPort}" address="127.0.0.1")
 ${tlsInput}
 template(name="fields" type="string" string="%syslogfacility%|%syslogseverity%|%hostname%|%app-name%|%msgid%|%structured-data%|%msg%\\n")
 action(type="omfile" file="${this.out}" template="fields")
-`)
+`,
+    )
     this.child = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(this.dir, 'rsyslogd.pid')], {stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
-    this.child.stderr?.on('data', (d) => { stderr += d })
+    this.child.stderr?.on('data', (d) => {
+      stderr += d
+    })
     const end = Date.now() + 20_000
     for (;;) {
       if (this.child.exitCode !== null) throw new Error(`rsyslogd exited: ${stderr}`)
@@ -119,11 +128,14 @@ action(type="omfile" file="${this.out}" template="fields")
   /** Every message received so far. */
   received(): Received[] {
     if (!existsSync(this.out)) return []
-    return readFileSync(this.out, 'utf8').split('\n').filter(Boolean).map((line) => {
-      const parts = line.split('|')
-      const [facility, severity, hostname, app, msgid, sd] = parts
-      return {facility: Number(facility), severity: Number(severity), hostname, app, msgid, sd, msg: parts.slice(6).join('|')}
-    })
+    return readFileSync(this.out, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const parts = line.split('|')
+        const [facility, severity, hostname, app, msgid, sd] = parts
+        return {facility: Number(facility), severity: Number(severity), hostname, app, msgid, sd, msg: parts.slice(6).join('|')}
+      })
   }
 
   /** Waits until `count` messages arrived (or the time is up), and returns what did. */

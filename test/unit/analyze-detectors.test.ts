@@ -23,10 +23,23 @@ const MIN = 60_000
 let lineNo = 0
 
 function obs(partial: Partial<Observation> & {time: number}): Observation {
-  return {event: 'auth.login', level: 'info', actor: 'alice', failure: false, file: 'audit-2026-11-04.jsonl', line: ++lineNo, baseline: false, ...partial}
+  return {
+    event: 'auth.login',
+    level: 'info',
+    actor: 'alice',
+    failure: false,
+    file: 'audit-2026-11-04.jsonl',
+    line: ++lineNo,
+    baseline: false,
+    ...partial,
+  }
 }
 
-async function run(detector: Detector, observations: Observation[], context = {now: T0 + 86_400_000, until: T0 + 86_400_000} as {since?: number; until?: number; now: number}) {
+async function run(
+  detector: Detector,
+  observations: Observation[],
+  context = {now: T0 + 86_400_000, until: T0 + 86_400_000} as {since?: number; until?: number; now: number},
+) {
   for (const o of observations) detector.observe(o)
   const findings = await detector.findings(context)
   for (const f of findings) findingSchema.parse(f)
@@ -34,7 +47,10 @@ async function run(detector: Detector, observations: Observation[], context = {n
 }
 
 test('brute force: 10 failures from one actor in 10 minutes is a finding, 9 or a slower 10 are not', async () => {
-  const fails = (n: number, spacingMs: number, extra: Partial<Observation> = {}) => Array.from({length: n}, (_, i) => obs({time: T0 + i * spacingMs, event: 'auth.fail', level: 'warning', failure: true, actor: 'mallory', ip: `10.9.0.${i}`, ...extra}))
+  const fails = (n: number, spacingMs: number, extra: Partial<Observation> = {}) =>
+    Array.from({length: n}, (_, i) =>
+      obs({time: T0 + i * spacingMs, event: 'auth.fail', level: 'warning', failure: true, actor: 'mallory', ip: `10.9.0.${i}`, ...extra}),
+    )
   assert.equal((await run(new BruteForceDetector(defaults.brute_force), fails(9, 30_000))).length, 0)
   assert.equal((await run(new BruteForceDetector(defaults.brute_force), fails(10, 70_000))).length, 0, '10 over 10.5 minutes')
   const found = await run(new BruteForceDetector(defaults.brute_force), fails(10, 60_000))
@@ -45,9 +61,14 @@ test('brute force: 10 failures from one actor in 10 minutes is a finding, 9 or a
   assert.deepEqual(found[0].actors, ['mallory'])
   assert.equal(found[0].evidence.length, 10)
   // One IP, many actors (password spraying) is found by IP.
-  const spray = Array.from({length: 12}, (_, i) => obs({time: T0 + i * 1000, event: 'auth.fail', failure: true, actor: `user${i}`, ip: '203.0.113.7'}))
+  const spray = Array.from({length: 12}, (_, i) =>
+    obs({time: T0 + i * 1000, event: 'auth.fail', failure: true, actor: `user${i}`, ip: '203.0.113.7'}),
+  )
   const byIp = await run(new BruteForceDetector(defaults.brute_force), spray)
-  assert.deepEqual(byIp.map((f) => f.id), ['brute-force:ip:203.0.113.7'])
+  assert.deepEqual(
+    byIp.map((f) => f.id),
+    ['brute-force:ip:203.0.113.7'],
+  )
   assert.deepEqual(byIp[0].ips, ['203.0.113.7'])
   // The baseline does not count.
   assert.equal((await run(new BruteForceDetector(defaults.brute_force), fails(20, 1000, {baseline: true}))).length, 0)
@@ -71,7 +92,8 @@ test('error spike: a window of mostly failures against a low usual share', async
   const items: Observation[] = []
   for (let i = 0; i < 600; i++) items.push(obs({time: T0 + i * 6000, failure: i % 20 === 0, level: i % 20 === 0 ? 'error' : 'info'}))
   assert.equal((await run(new ErrorSpikeDetector(defaults.error_spike), items)).length, 0)
-  for (let i = 0; i < 30; i++) items.push(obs({time: T0 + 3_600_000 + 60_000 + i * 1000, event: 'api.error', level: 'error', failure: true}))
+  for (let i = 0; i < 30; i++)
+    items.push(obs({time: T0 + 3_600_000 + 60_000 + i * 1000, event: 'api.error', level: 'error', failure: true}))
   const found = await run(new ErrorSpikeDetector(defaults.error_spike), items)
   assert.equal(found.length, 1)
   assert.equal(found[0].category, 'reliability')
@@ -89,18 +111,30 @@ test('off hours: privileged actions at night or at the weekend, in the configure
     obs({time: Date.parse('2026-11-07T12:00:00Z'), event: 'data.delete', actor: 'carol'}), // Saturday
   ]
   const found = await run(new OffHoursDetector(defaults.off_hours), items)
-  assert.deepEqual(found.map((f) => f.id).sort(), ['off-hours:alice:config.change', 'off-hours:bob:token.revoke', 'off-hours:carol:data.delete'])
+  assert.deepEqual(found.map((f) => f.id).sort(), [
+    'off-hours:alice:config.change',
+    'off-hours:bob:token.revoke',
+    'off-hours:carol:data.delete',
+  ])
   assert.equal(found.find((f) => f.actors[0] === 'bob')!.severity, 'high')
   // 02:00 UTC is 11:00 in Tokyo: working hours there.
-  const tokyo = await run(new OffHoursDetector({...defaults.off_hours, timezone: 'Asia/Tokyo'}), [obs({time: night, event: 'config.change'})])
+  const tokyo = await run(new OffHoursDetector({...defaults.off_hours, timezone: 'Asia/Tokyo'}), [
+    obs({time: night, event: 'config.change'}),
+  ])
   assert.equal(tokyo.length, 0)
-  const ignored = await run(new OffHoursDetector({...defaults.off_hours, ignore_actors: ['svc-*']}), [obs({time: night, event: 'config.change', actor: 'svc-ci'})])
+  const ignored = await run(new OffHoursDetector({...defaults.off_hours, ignore_actors: ['svc-*']}), [
+    obs({time: night, event: 'config.change', actor: 'svc-ci'}),
+  ])
   assert.equal(ignored.length, 0)
 })
 
 test('first seen: values the baseline never saw; nothing without a baseline', async () => {
   const baseline = [obs({time: T0 - 86_400_000, actor: 'alice', ip: '10.0.0.1', baseline: true})]
-  const range = [obs({time: T0, actor: 'alice', ip: '10.0.0.1'}), obs({time: T0 + 1, actor: 'zed', ip: '198.51.100.9', event: 'auth.login'}), obs({time: T0 + 2, actor: 'zed', ip: '198.51.100.9'})]
+  const range = [
+    obs({time: T0, actor: 'alice', ip: '10.0.0.1'}),
+    obs({time: T0 + 1, actor: 'zed', ip: '198.51.100.9', event: 'auth.login'}),
+    obs({time: T0 + 2, actor: 'zed', ip: '198.51.100.9'}),
+  ]
   const found = await run(new FirstSeenDetector(defaults.first_seen), [...baseline, ...range])
   assert.deepEqual(found.map((f) => f.id).sort(), ['first-seen:actor:zed', 'first-seen:ip:198.51.100.9'])
   assert.equal(found.find((f) => f.id.includes(':ip:'))!.count, 2)
@@ -111,7 +145,10 @@ test('model allow-list: off when empty; globs allow', async () => {
   const items = [obs({time: T0, model: 'llama3.2:3b'}), obs({time: T0 + 1, model: 'evil:70b', actor: 'mallory'})]
   assert.equal((await run(new ModelAllowListDetector(defaults.models), items)).length, 0)
   const found = await run(new ModelAllowListDetector({allowed: ['llama3*', 'qwen*']}), items)
-  assert.deepEqual(found.map((f) => f.id), ['model-allowlist:evil:70b'])
+  assert.deepEqual(
+    found.map((f) => f.id),
+    ['model-allowlist:evil:70b'],
+  )
   assert.deepEqual(found[0].actors, ['mallory'])
 })
 
@@ -120,7 +157,10 @@ test('silence: a gap longer than expected, and a quiet end of the range', async 
   const found = await run(new SilenceDetector(defaults.silence), items, {since: T0, until: T0 + 210 * MIN, now: T0 + 210 * MIN})
   assert.equal(found.length, 1)
   assert.equal(found[0].first_seen, new Date(T0 + 30 * MIN).toISOString())
-  assert.deepEqual(found[0].evidence.map((e) => e.line), [items[1].line, items[2].line])
+  assert.deepEqual(
+    found[0].evidence.map((e) => e.line),
+    [items[1].line, items[2].line],
+  )
   const end = await run(new SilenceDetector(defaults.silence), [obs({time: T0})], {since: T0, now: T0 + 180 * MIN})
   assert.match(end[0].title, /no entries since/)
 })

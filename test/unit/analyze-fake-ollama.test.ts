@@ -21,10 +21,13 @@ test('health, version, tags, show, unknown path and wrong method', async () => {
   assert.equal(await root.text(), 'Ollama is running')
   assert.match(((await (await fetch(`${fake.url}/api/version`)).json()) as any).version, /^0\.\d+\.\d+$/)
   const tags = (await (await fetch(`${fake.url}/api/tags`)).json()) as any
-  assert.deepEqual(tags.models.map((m: {name: string}) => m.name), ['llama3.1:8b', 'qwen3:4b'])
+  assert.deepEqual(
+    tags.models.map((m: {name: string}) => m.name),
+    ['llama3.1:8b', 'qwen3:4b'],
+  )
   assert.equal(tags.models[0].details.format, 'gguf')
   const show = await post('/api/show', '{"model":"llama3.1:8b"}')
-  assert.equal(((await show.json()) as any)['model_info']['llama.context_length'], 131_072)
+  assert.equal(((await show.json()) as any).model_info['llama.context_length'], 131_072)
   const missingShow = await post('/api/show', '{"model":"llama3"}')
   assert.equal(missingShow.status, 404)
   assert.deepEqual(await missingShow.json(), {error: "model 'llama3:latest' not found"})
@@ -42,11 +45,23 @@ test('request errors: empty body, malformed JSON, no model, unknown model, bad f
     ['', 400, 'missing request body'],
     ['{bad', 400, "invalid character 'b' looking for beginning of object key string"],
     ['{"model":"x"', 400, 'unexpected EOF'],
-    ['{"model":"llama3.1:8b","messages":"hi"}', 400, 'json: cannot unmarshal string into Go struct field ChatRequest.messages of type []api.Message'],
+    [
+      '{"model":"llama3.1:8b","messages":"hi"}',
+      400,
+      'json: cannot unmarshal string into Go struct field ChatRequest.messages of type []api.Message',
+    ],
     ['{"messages":[{"role":"user","content":"hi"}]}', 400, 'model is required'],
     ['{"model":"nope:1b","messages":[{"role":"user","content":"hi"}]}', 404, "model 'nope:1b' not found"],
-    ['{"model":"llama3.1:8b","messages":[{"role":"user","content":"hi"}],"format":"xml"}', 500, 'invalid format: "xml"; expected "json" or a valid JSON Schema object'],
-    ['{"model":"llama3.1:8b","messages":[{"role":"user","content":"hi"}],"options":{"num_ctx":"big"}}', 500, 'option "num_ctx" must be of type integer'],
+    [
+      '{"model":"llama3.1:8b","messages":[{"role":"user","content":"hi"}],"format":"xml"}',
+      500,
+      'invalid format: "xml"; expected "json" or a valid JSON Schema object',
+    ],
+    [
+      '{"model":"llama3.1:8b","messages":[{"role":"user","content":"hi"}],"options":{"num_ctx":"big"}}',
+      500,
+      'option "num_ctx" must be of type integer',
+    ],
     ['{"model":"llama3.1:8b","messages":[{"role":"user","content":"hi"}],"think":true}', 400, '"llama3.1:8b" does not support thinking'],
   ]
   for (const [body, status, error] of cases) {
@@ -74,7 +89,8 @@ test('stream absent means NDJSON: deltas, then a final object with done_reason a
   const last = objects.at(-1)
   assert.equal(last.done, true)
   assert.equal(last.done_reason, 'stop')
-  for (const key of ['total_duration', 'prompt_eval_count', 'prompt_eval_duration', 'eval_count', 'eval_duration']) assert.ok(Number.isInteger(last[key]), key)
+  for (const key of ['total_duration', 'prompt_eval_count', 'prompt_eval_duration', 'eval_count', 'eval_duration'])
+    assert.ok(Number.isInteger(last[key]), key)
   assert.equal(last.load_duration, undefined, 'a zero metric is omitted')
   assert.match(last.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/)
 })
@@ -82,7 +98,12 @@ test('stream absent means NDJSON: deltas, then a final object with done_reason a
 test('the ollama client, stream:false with a schema: content is JSON text; the request is recorded', async () => {
   fake.script({reply: {findings: []}})
   const before = fake.generations.length
-  const response = await client().chat({model: 'llama3.1:8b', messages: [{role: 'user', content: 'x'.repeat(400)}], format: {type: 'object'}, options: {temperature: 0, seed: 42, num_ctx: 8192}})
+  const response = await client().chat({
+    model: 'llama3.1:8b',
+    messages: [{role: 'user', content: 'x'.repeat(400)}],
+    format: {type: 'object'},
+    options: {temperature: 0, seed: 42, num_ctx: 8192},
+  })
   assert.deepEqual(JSON.parse(response.message.content), {findings: []})
   assert.equal(response.done_reason, 'stop')
   assert.equal(response.prompt_eval_count, 100)
@@ -127,11 +148,17 @@ test('faults as the client sees them', async () => {
   assert.equal(cut.done_reason, 'length')
   assert.throws(() => JSON.parse(cut.message.content))
   fake.script({promptEvalCount: 3})
-  assert.equal((await client().chat({model: 'llama3.1:8b', messages: [{role: 'user', content: 'y'.repeat(4000)}], stream: false})).prompt_eval_count, 3)
+  assert.equal(
+    (await client().chat({model: 'llama3.1:8b', messages: [{role: 'user', content: 'y'.repeat(4000)}], stream: false})).prompt_eval_count,
+    3,
+  )
 })
 
 test('a delayed reply holds the headers back; a custom fetch with a timeout gives up', async () => {
   fake.script({delayMs: 2000})
   const impatient = new Ollama({host: fake.url, fetch: (url, init) => fetch(url, {...init, signal: AbortSignal.timeout(200)})})
-  await assert.rejects(impatient.chat({model: 'llama3.1:8b', messages: [{role: 'user', content: 'hi'}]}), (e: Error) => e.name === 'TimeoutError')
+  await assert.rejects(
+    impatient.chat({model: 'llama3.1:8b', messages: [{role: 'user', content: 'hi'}]}),
+    (e: Error) => e.name === 'TimeoutError',
+  )
 })

@@ -35,14 +35,35 @@ after(() => Promise.all(started.map((l) => l.close())))
 
 test('Loki: pages by time with the limit, in order, each page one ns after the last line', async () => {
   const base = BigInt(Date.parse('2026-11-30T10:00:00Z')) * 1_000_000n
-  const lines = Array.from({length: 7}, (_, i) => ({ns: String(base + BigInt(i) * 1_000_000_000n + 7n), line: `2026-11-30T10:00:0${i}Z line ${i}`, labels: {job: i % 2 ? 'a' : 'b'}}))
+  const lines = Array.from({length: 7}, (_, i) => ({
+    ns: String(base + BigInt(i) * 1_000_000_000n + 7n),
+    line: `2026-11-30T10:00:0${i}Z line ${i}`,
+    labels: {job: i % 2 ? 'a' : 'b'},
+  }))
   const loki = await new FakeLoki(lines).start()
   started.push(loki)
   const got: string[] = []
-  for await (const batch of lokiItems({url: loki.url, query: '{job=~".+"}', since: Date.parse('2026-11-30T09:00:00Z'), until: Date.parse('2026-11-30T11:00:00Z'), limit: 3, now: NOW}, new Diagnostics())) for (const item of batch) got.push(sampleText(item))
+  for await (const batch of lokiItems(
+    {
+      url: loki.url,
+      query: '{job=~".+"}',
+      since: Date.parse('2026-11-30T09:00:00Z'),
+      until: Date.parse('2026-11-30T11:00:00Z'),
+      limit: 3,
+      now: NOW,
+    },
+    new Diagnostics(),
+  ))
+    for (const item of batch) got.push(sampleText(item))
   assert.equal(got.length, 7)
-  assert.ok(got.every((t, i) => t.endsWith(`line ${i}`)), got.join('\n'))
-  assert.deepEqual(loki.requests.map((r) => r.get('limit')), ['3', '3', '3'])
+  assert.ok(
+    got.every((t, i) => t.endsWith(`line ${i}`)),
+    got.join('\n'),
+  )
+  assert.deepEqual(
+    loki.requests.map((r) => r.get('limit')),
+    ['3', '3', '3'],
+  )
   assert.equal(loki.requests[1].get('start'), String(base + 2_000_000_000n + 8n))
 })
 
@@ -61,7 +82,21 @@ test('redaction replaces every value as it appears in JSON, longest first', () =
   assert.deepEqual(JSON.parse(out), {a: '[redacted] logged in as [redacted]', b: '[redacted]'})
 })
 
-const finding: Finding = {id: 'brute-force:actor:m', source: 'brute-force', title: '@everyone <@123> *bold* \u001b[31mred', severity: 'critical', category: 'security', count: 3, first_seen: '2026-11-30T10:00:00.000Z', last_seen: null, actors: ['m'], ips: ['1.2.3.4'], evidence: [{file: 'a.jsonl', line: 3}], explanation: 'e', recommendation: 'r'}
+const finding: Finding = {
+  id: 'brute-force:actor:m',
+  source: 'brute-force',
+  title: '@everyone <@123> *bold* \u001b[31mred',
+  severity: 'critical',
+  category: 'security',
+  count: 3,
+  first_seen: '2026-11-30T10:00:00.000Z',
+  last_seen: null,
+  actors: ['m'],
+  ips: ['1.2.3.4'],
+  evidence: [{file: 'a.jsonl', line: 3}],
+  explanation: 'e',
+  recommendation: 'r',
+}
 const report = {source: '/logs', range: {since: null, until: null, baseline_since: null}} as AnalyzeReport
 
 test('payloads: Discord embeds and Slack blocks carry no mentions, markup or escapes from the log', () => {
@@ -71,6 +106,12 @@ test('payloads: Discord embeds and Slack blocks carry no mentions, markup or esc
   const slack = slackPayload(report, [finding]) as any
   assert.doesNotMatch(JSON.stringify(slack), /\*bold\*|<@|\\u001b/)
   // The dedup key ignores the window's time for windowed detectors, and uses the title for the LLM.
-  assert.equal(dedupKey({...finding, id: 'rate-spike:2026-11-30T10:00:00.000Z', source: 'rate-spike'}), dedupKey({...finding, id: 'rate-spike:2026-11-30T11:00:00.000Z', source: 'rate-spike'}))
-  assert.equal(dedupKey({...finding, source: 'llm', title: 'Spike of 42 errors'}), dedupKey({...finding, source: 'llm', title: 'spike of 57 errors!'}))
+  assert.equal(
+    dedupKey({...finding, id: 'rate-spike:2026-11-30T10:00:00.000Z', source: 'rate-spike'}),
+    dedupKey({...finding, id: 'rate-spike:2026-11-30T11:00:00.000Z', source: 'rate-spike'}),
+  )
+  assert.equal(
+    dedupKey({...finding, source: 'llm', title: 'Spike of 42 errors'}),
+    dedupKey({...finding, source: 'llm', title: 'spike of 57 errors!'}),
+  )
 })

@@ -12,11 +12,23 @@ const EVIL = 'x\u001b]0;PWNED\u0007\u001b[31mred\u009b1m\u202e\u2066\u007f\u2028
 
 function hostile(partial: Partial<AuditEntry> = {}): LocatedEntry {
   const entry: AuditEntry = {
-    timestamp: '2026-11-02T10:00:00.000Z', event: 'auth.fail', level: 'warning', actor: `=cmd|' /C calc'!A0${EVIL}`,
-    details: {[EVIL]: EVIL, ip: '10.0.0.5', nested: {deep: [EVIL, 1, null]}}, metadata: {hostname: `h${EVIL}`, pid: 42},
-    chain_hash: 'a'.repeat(64), ...partial,
+    timestamp: '2026-11-02T10:00:00.000Z',
+    event: 'auth.fail',
+    level: 'warning',
+    actor: `=cmd|' /C calc'!A0${EVIL}`,
+    details: {[EVIL]: EVIL, ip: '10.0.0.5', nested: {deep: [EVIL, 1, null]}},
+    metadata: {hostname: `h${EVIL}`, pid: 42},
+    chain_hash: 'a'.repeat(64),
+    ...partial,
   }
-  return {entry, time: Date.parse(entry.timestamp), file: '/logs/audit-2026-11-02.jsonl', line: 3, raw: JSON.stringify(entry), profile: 'native'}
+  return {
+    entry,
+    time: Date.parse(entry.timestamp),
+    file: '/logs/audit-2026-11-02.jsonl',
+    line: 3,
+    raw: JSON.stringify(entry),
+    profile: 'native',
+  }
 }
 
 function render(name: string, entries: LocatedEntry[], color = false): Promise<string> {
@@ -53,7 +65,8 @@ for (const codec of CODECS) {
     const out = await render(codec.name, [hostile(), hostile({actor: '@SUM(A1)', event: '+x.y'})])
     // Cells are comma-, tab- or line-separated fields; none may start a formula unquoted.
     if (codec.mediaType === 'text/csv') {
-      for (const line of out.split('\r\n')) for (const cell of line.split(',')) assert.doesNotMatch(cell.replace(/^"/, ''), /^[=+\-@]/, cell)
+      for (const line of out.split('\r\n'))
+        for (const cell of line.split(',')) assert.doesNotMatch(cell.replace(/^"/, ''), /^[=+\-@]/, cell)
     }
   })
 
@@ -78,7 +91,7 @@ test('framing: newline, CRLF, JSON array (also empty) and RFC 6587 octet countin
   assert.equal(FRAMINGS['octet-counting'].frame('<14>1 é', 0), '8 <14>1 é')
 })
 
-test('createFormat: another framing than the codec\'s own', () => {
+test("createFormat: another framing than the codec's own", () => {
   const format = createFormat('jsonl', {framing: 'octet-counting'})
   const record = format.encode(hostile(), 0)
   const [length, ...rest] = record.split(' ')

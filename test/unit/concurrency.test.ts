@@ -9,13 +9,21 @@ import {tempDir} from '../helpers.js'
 import {checkChain, exited, startChild} from './writer-support.js'
 
 describe('concurrent writers', () => {
-  it('8 processes x 500 appends across midnight and size rotation: one chain of 4,000, none lost or repeated', {timeout: 60_000}, async () => {
+  it('8 processes x 500 appends across midnight and size rotation: one chain of 4,000, none lost or repeated', {
+    timeout: 60_000,
+  }, async () => {
     const dir = tempDir('conc-')
     // Each process's clock starts 250 ms before midnight and advances 1 ms per append, so they
     // cross midnight at different moments while interleaving: where loki-mode's writer forks.
-    const children = Array.from({length: 8}, () => startChild({
-      CHILD_MODE: 'append', CHILD_DIR: dir, CHILD_COUNT: '500', CHILD_CLOCK_START: '2030-01-01T23:59:59.750Z', CHILD_MAX_FILE_SIZE: '0.02',
-    }))
+    const children = Array.from({length: 8}, () =>
+      startChild({
+        CHILD_MODE: 'append',
+        CHILD_DIR: dir,
+        CHILD_COUNT: '500',
+        CHILD_CLOCK_START: '2030-01-01T23:59:59.750Z',
+        CHILD_MAX_FILE_SIZE: '0.02',
+      }),
+    )
     await Promise.all(children.map((c) => exited(c)))
 
     const check = await checkChain(dir)
@@ -33,8 +41,14 @@ describe('concurrent writers', () => {
     assert.equal(report.valid, true, JSON.stringify(report.problems.slice(0, 3)))
 
     const names = readdirSync(dir).filter((n) => n.startsWith('audit-'))
-    assert.ok(names.some((n) => /^audit-2030-01-01\.\d{3}\.jsonl$/.test(n)), `size-rotated parts on day 1: ${names}`)
-    assert.ok(names.some((n) => /^audit-2030-01-02\.\d{3}\.jsonl$/.test(n)), `size-rotated parts on day 2: ${names}`)
+    assert.ok(
+      names.some((n) => /^audit-2030-01-01\.\d{3}\.jsonl$/.test(n)),
+      `size-rotated parts on day 1: ${names}`,
+    )
+    assert.ok(
+      names.some((n) => /^audit-2030-01-02\.\d{3}\.jsonl$/.test(n)),
+      `size-rotated parts on day 2: ${names}`,
+    )
     assert.ok(names.includes('audit-2030-01-02.jsonl') && names.includes('audit-2030-01-01.jsonl'))
     // Once a day-2 file exists nothing goes back to day 1, whatever a process's clock says.
     const firstDay2 = check.lines.findIndex((l) => l.file.startsWith('audit-2030-01-02'))
@@ -51,6 +65,9 @@ describe('concurrent writers', () => {
     assert.deepEqual(check.problems, [])
     assert.equal(check.entries.length, 1200)
     assert.equal(new Set(check.entries.map((e) => `${e.details.k}/${e.details.i}`)).size, 1200)
-    assert.ok(readdirSync(dir).some((n) => n.endsWith('.jsonl.gz')), 'closed parts were gzipped')
+    assert.ok(
+      readdirSync(dir).some((n) => n.endsWith('.jsonl.gz')),
+      'closed parts were gzipped',
+    )
   })
 })

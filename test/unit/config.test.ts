@@ -56,9 +56,15 @@ test('precedence: flags > environment > config file > defaults', () => {
   const {cwd, env} = place()
   const file = write(join(cwd, 'c.yaml'), 'dir: /from/file\nlevel: warning\nretention_days: 5\nsyslog:\n  host: file.example\n')
   const fromFile = loadConfig({file, env, cwd}).config
-  assert.deepEqual([fromFile.dir, fromFile.level, fromFile.retention_days, fromFile.syslog.host, fromFile.syslog.port], ['/from/file', 'warning', 5, 'file.example', 514])
+  assert.deepEqual(
+    [fromFile.dir, fromFile.level, fromFile.retention_days, fromFile.syslog.host, fromFile.syslog.port],
+    ['/from/file', 'warning', 5, 'file.example', 514],
+  )
   const withEnv = loadConfig({file, cwd, env: {...env, AUDIT_DIR: '/from/env', AUDIT_LEVEL: 'ERROR', AUDIT_SYSLOG_PORT: '1514'}}).config
-  assert.deepEqual([withEnv.dir, withEnv.level, withEnv.retention_days, withEnv.syslog.host, withEnv.syslog.port], ['/from/env', 'error', 5, 'file.example', 1514])
+  assert.deepEqual(
+    [withEnv.dir, withEnv.level, withEnv.retention_days, withEnv.syslog.host, withEnv.syslog.port],
+    ['/from/env', 'error', 5, 'file.example', 1514],
+  )
   // `warn` and `err` are accepted as level names in config and environment, as on input.
   assert.equal(loadConfig({file, cwd, env: {...env, AUDIT_LEVEL: 'warn'}}).config.level, 'warning')
   assert.equal(loadConfig({file: write(join(cwd, 'err.yaml'), 'level: err\n'), cwd, env}).config.level, 'error')
@@ -83,25 +89,55 @@ test('file locations: --config, $AUDIT_CONFIG, ./.auditkit/config.yaml, $XDG_CON
   mkdirSync(otherCwd)
   assert.deepEqual(loadConfig({cwd: otherCwd, env}).source, xdg)
   assert.equal(loadConfig({cwd: otherCwd, env}).config.retention_days, 4)
-  assert.equal(findConfigFile({cwd: otherCwd, env: {...env, XDG_CONFIG_HOME: join(cwd, 'none')}})?.path ?? '/etc/auditkit/config.yaml', '/etc/auditkit/config.yaml')
+  assert.equal(
+    findConfigFile({cwd: otherCwd, env: {...env, XDG_CONFIG_HOME: join(cwd, 'none')}})?.path ?? '/etc/auditkit/config.yaml',
+    '/etc/auditkit/config.yaml',
+  )
 })
 
 test('a named config file that does not exist is an error naming it', () => {
   const {cwd, env} = place()
-  assert.throws(() => loadConfig({file: 'missing.yaml', env, cwd}), (e: Error) => e instanceof ConfigError && e.message.includes(join(cwd, 'missing.yaml')) && /no such file/.test(e.message))
-  assert.throws(() => loadConfig({env: {...env, AUDIT_CONFIG: join(cwd, 'gone.yaml')}, cwd}), (e: Error) => e instanceof ConfigError && e.message.includes('gone.yaml'))
+  assert.throws(
+    () => loadConfig({file: 'missing.yaml', env, cwd}),
+    (e: Error) => e instanceof ConfigError && e.message.includes(join(cwd, 'missing.yaml')) && /no such file/.test(e.message),
+  )
+  assert.throws(
+    () => loadConfig({env: {...env, AUDIT_CONFIG: join(cwd, 'gone.yaml')}, cwd}),
+    (e: Error) => e instanceof ConfigError && e.message.includes('gone.yaml'),
+  )
 })
 
 test('AUDIT_* and LOKI_AUDIT_* names are read, AUDIT_* winning', () => {
-  assert.deepEqual(configFromEnv({LOKI_AUDIT_DIR: '/loki', LOKI_AUDIT_SYSLOG_HOST: 'h', LOKI_AUDIT_SYSLOG_PROTO: 'TCP', LOKI_AUDIT_NO_INTEGRITY: 'yes'}), {dir: '/loki', integrity: false, syslog: {host: 'h', proto: 'tcp'}})
-  assert.deepEqual(configFromEnv({LOKI_AUDIT_DIR: '/loki', AUDIT_DIR: '/audit', LOKI_AUDIT_RETENTION_DAYS: '3', AUDIT_RETENTION_DAYS: '7'}), {dir: '/audit', retention_days: 7})
-  assert.deepEqual(configFromEnv({AUDIT_DISABLED: '1', OLLAMA_HOST: 'http://gpu:11434', AUDIT_SYSLOG_PORT: '6514'}), {enabled: false, ollama: {host: 'http://gpu:11434'}, syslog: {port: 6514}})
+  assert.deepEqual(
+    configFromEnv({LOKI_AUDIT_DIR: '/loki', LOKI_AUDIT_SYSLOG_HOST: 'h', LOKI_AUDIT_SYSLOG_PROTO: 'TCP', LOKI_AUDIT_NO_INTEGRITY: 'yes'}),
+    {dir: '/loki', integrity: false, syslog: {host: 'h', proto: 'tcp'}},
+  )
+  assert.deepEqual(
+    configFromEnv({LOKI_AUDIT_DIR: '/loki', AUDIT_DIR: '/audit', LOKI_AUDIT_RETENTION_DAYS: '3', AUDIT_RETENTION_DAYS: '7'}),
+    {dir: '/audit', retention_days: 7},
+  )
+  assert.deepEqual(configFromEnv({AUDIT_DISABLED: '1', OLLAMA_HOST: 'http://gpu:11434', AUDIT_SYSLOG_PORT: '6514'}), {
+    enabled: false,
+    ollama: {host: 'http://gpu:11434'},
+    syslog: {port: 6514},
+  })
   assert.deepEqual(configFromEnv({AUDIT_DIR: ''}), {})
 })
 
 test('bad environment values name the variable', () => {
-  for (const [name, value] of [['AUDIT_LEVEL', 'loud'], ['AUDIT_SYSLOG_PORT', '99999'], ['AUDIT_SYSLOG_PROTO', 'carrier-pigeon'], ['AUDIT_RETENTION_DAYS', 'ten'], ['LOKI_AUDIT_DISABLED', 'maybe'], ['AUDIT_RETENTION_DAYS', '1.5']]) {
-    assert.throws(() => configFromEnv({[name]: value}), (e: Error) => e instanceof ConfigError && e.message.includes(name), `${name}=${value}`)
+  for (const [name, value] of [
+    ['AUDIT_LEVEL', 'loud'],
+    ['AUDIT_SYSLOG_PORT', '99999'],
+    ['AUDIT_SYSLOG_PROTO', 'carrier-pigeon'],
+    ['AUDIT_RETENTION_DAYS', 'ten'],
+    ['LOKI_AUDIT_DISABLED', 'maybe'],
+    ['AUDIT_RETENTION_DAYS', '1.5'],
+  ]) {
+    assert.throws(
+      () => configFromEnv({[name]: value}),
+      (e: Error) => e instanceof ConfigError && e.message.includes(name),
+      `${name}=${value}`,
+    )
   }
 })
 
@@ -118,7 +154,11 @@ test('a bad key or value in a file names the key and the file', () => {
   ]
   for (const [text, pattern] of cases) {
     const file = write(join(cwd, 'bad.yaml'), text)
-    assert.throws(() => loadConfig({file, env, cwd}), (e: Error) => e instanceof ConfigError && e.message.includes(file) && pattern.test(e.message), `${text} -> ${pattern}`)
+    assert.throws(
+      () => loadConfig({file, env, cwd}),
+      (e: Error) => e instanceof ConfigError && e.message.includes(file) && pattern.test(e.message),
+      `${text} -> ${pattern}`,
+    )
   }
 })
 
@@ -126,7 +166,11 @@ test('a file that is not a YAML mapping, or not YAML, is an error naming the fil
   const {cwd, env} = place()
   for (const text of ['- a\n- b\n', 'just text\n', 'a: [\n']) {
     const file = write(join(cwd, 'odd.yaml'), text)
-    assert.throws(() => loadConfig({file, env, cwd}), (e: Error) => e instanceof ConfigError && e.message.includes(file), JSON.stringify(text))
+    assert.throws(
+      () => loadConfig({file, env, cwd}),
+      (e: Error) => e instanceof ConfigError && e.message.includes(file),
+      JSON.stringify(text),
+    )
   }
   // an empty file is an empty mapping
   const empty = write(join(cwd, 'empty.yaml'), '')
@@ -137,14 +181,17 @@ test('an endless config (--config /dev/zero, $AUDIT_CONFIG=/dev/zero) is refused
   // Read whole, it grew without limit; under a data limit that would be a crash, not exit 2.
   const options = {wrapper: ['prlimit', `--data=${300 * 1024 * 1024}`], timeoutMs: 60_000}
   const dir = tempDir()
-  for (const [args, env] of [[['--config', '/dev/zero'], {}], [[], {AUDIT_CONFIG: '/dev/zero'}]] as const) {
+  for (const [args, env] of [
+    [['--config', '/dev/zero'], {}],
+    [[], {AUDIT_CONFIG: '/dev/zero'}],
+  ] as const) {
     const r = await runAudit(['search', '--dir', dir, ...args], {...options, env})
     assert.equal(r.code, 2, r.stderr)
     assert.equal(r.stderr, 'audit search: error: config /dev/zero: over 1048576 bytes, more than a config file may hold\n')
   }
 })
 
-test('dir in a config file: ~ is the home directory, a relative path starts at the file\'s folder, and the file is named as its source', () => {
+test("dir in a config file: ~ is the home directory, a relative path starts at the file's folder, and the file is named as its source", () => {
   const {cwd, env, home} = place()
   const folder = join(home, 'etc', 'auditkit')
   const relative = write(join(folder, 'rel.yaml'), 'dir: logs/app\n')

@@ -48,7 +48,9 @@ async function restartAndCheck(dir: string): Promise<Awaited<ReturnType<typeof c
 const today = () => `audit-${new Date().toISOString().slice(0, 10)}.jsonl`
 
 describe('crash safety', () => {
-  it('a write cut short mid-line (file size limit, as on a full disk) is recorded as torn by the next writer', {timeout: 30_000}, async () => {
+  it('a write cut short mid-line (file size limit, as on a full disk) is recorded as torn by the next writer', {
+    timeout: 30_000,
+  }, async () => {
     const dir = tempDir('cut-')
     // A 6 MB batch against a 3 MB limit: write(2) returns short, the next one fails with EFBIG.
     const child = startChild({CHILD_MODE: 'flood', CHILD_DIR: dir, CHILD_MAX_FILE_SIZE: '100'}, 3_000_000)
@@ -61,7 +63,9 @@ describe('crash safety', () => {
     assert.equal(check.recorded, 1)
   })
 
-  it('a batch cut short: the calls whose line landed whole resolve, the others reject (a retry writes nothing twice)', {timeout: 30_000}, async () => {
+  it('a batch cut short: the calls whose line landed whole resolve, the others reject (a retry writes nothing twice)', {
+    timeout: 30_000,
+  }, async () => {
     const dir = tempDir('cut-batch-')
     const opened = await AuditWriter.open(dir) // the live file exists before the limit applies
     await opened.write({event: 'test.first', details: {}})
@@ -71,19 +75,27 @@ describe('crash safety', () => {
     const child = startChild({CHILD_MODE: 'settled', CHILD_DIR: dir, CHILD_COUNT: '5'}, statSync(live).size + 1000)
     const [stdout] = await Promise.all([output(child), exited(child)])
     const resolved = JSON.parse(stdout) as boolean[]
-    const landed = readFileSync(live, 'utf8').split('\n').flatMap((line) => {
-      try {
-        return [JSON.parse(line).details.i as number]
-      } catch {
-        return []
-      }
-    }).filter((i) => i !== undefined)
-    assert.deepEqual(resolved.flatMap((ok, i) => (ok ? [i] : [])), landed)
+    const landed = readFileSync(live, 'utf8')
+      .split('\n')
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line).details.i as number]
+        } catch {
+          return []
+        }
+      })
+      .filter((i) => i !== undefined)
+    assert.deepEqual(
+      resolved.flatMap((ok, i) => (ok ? [i] : [])),
+      landed,
+    )
     assert.ok(landed.length > 0 && landed.length < 5, `landed ${landed}`)
     await restartAndCheck(dir)
   })
 
-  it('a writer killed with SIGKILL mid-append, repeatedly: after restart only recorded torn lines, one chain', {timeout: 60_000}, async (t) => {
+  it('a writer killed with SIGKILL mid-append, repeatedly: after restart only recorded torn lines, one chain', {
+    timeout: 60_000,
+  }, async (t) => {
     const dir = tempDir('crash-')
     let tornSeen = 0
     // Whether a kill lands inside a write(2) is chance; the test above makes a torn line for certain.
@@ -98,7 +110,7 @@ describe('crash safety', () => {
       const live = join(dir, today())
       const size = () => statSync(live, {throwIfNoEntry: false})?.size
       const before = size()
-      for (const until = Date.now() + 3000; size() === before && Date.now() < until;);
+      for (const until = Date.now() + 3000; size() === before && Date.now() < until; );
       child.kill('SIGKILL')
       await done
       if (endsMidLine(live)) tornSeen++

@@ -15,10 +15,23 @@ const HASH = 'c500b18d7d68bd401618b99fcf04f18689d2c7adfca5ea1b617fa94b55484034'
 
 function located(partial: Partial<AuditEntry> = {}): LocatedEntry {
   const entry: AuditEntry = {
-    timestamp: '2026-11-18T23:51:22.349Z', event: 'auth.fail', level: 'warning', actor: 'mallory',
-    details: {ip: '10.0.7.22', reason: 'bad password'}, metadata: {hostname: 'worker-1', pid: 4044, version: '1.4.2'}, chain_hash: HASH, ...partial,
+    timestamp: '2026-11-18T23:51:22.349Z',
+    event: 'auth.fail',
+    level: 'warning',
+    actor: 'mallory',
+    details: {ip: '10.0.7.22', reason: 'bad password'},
+    metadata: {hostname: 'worker-1', pid: 4044, version: '1.4.2'},
+    chain_hash: HASH,
+    ...partial,
   }
-  return {entry, time: Date.parse(entry.timestamp), file: '/logs/audit-2026-11-18.jsonl', line: 7, raw: JSON.stringify(entry), profile: 'native'}
+  return {
+    entry,
+    time: Date.parse(entry.timestamp),
+    file: '/logs/audit-2026-11-18.jsonl',
+    line: 7,
+    raw: JSON.stringify(entry),
+    profile: 'native',
+  }
 }
 
 function render(name: string, entries: LocatedEntry[], options?: unknown): string {
@@ -50,7 +63,7 @@ function parseCef(line: string): {header: string[]; extension: Record<string, st
   return {header, extension}
 }
 
-test('cef: the spec\'s escaping vectors, header apart from extension', () => {
+test("cef: the spec's escaping vectors, header apart from extension", () => {
   assert.equal(cefHeader('detected a | in message', 512), 'detected a \\| in message')
   assert.equal(cefHeader('detected a \\ in packet', 512), 'detected a \\\\ in packet')
   assert.equal(cefHeader('detected a = in message', 512), 'detected a = in message')
@@ -59,14 +72,18 @@ test('cef: the spec\'s escaping vectors, header apart from extension', () => {
   assert.equal(cefValue('blocked a |'), 'blocked a |')
   assert.equal(cefValue('blocked a \\'), 'blocked a \\\\')
   assert.equal(cefValue('blocked a ='), 'blocked a \\=')
-  assert.equal(cefValue('Newlines in messages\nare allowed.\r\nAnd so are carriage feeds\\newlines\\='),
-    'Newlines in messages\\nare allowed.\\r\\nAnd so are carriage feeds\\\\newlines\\\\\\=')
+  assert.equal(
+    cefValue('Newlines in messages\nare allowed.\r\nAnd so are carriage feeds\\newlines\\='),
+    'Newlines in messages\\nare allowed.\\r\\nAnd so are carriage feeds\\\\newlines\\\\\\=',
+  )
   assert.equal(cefHeader('two\nlines', 63), 'two lines')
 })
 
 test('cef: golden line; rt in ms, severity from level, labelled custom strings', () => {
-  assert.equal(render('cef', [located()]),
-    `CEF:0|auditkit|auditkit|1|auth.fail|auth.fail|6|rt=1795045882349 cat=auth.fail act=fail suser=mallory outcome=failure dvchost=worker-1 dvcpid=4044 src=10.0.7.22 msg=auth.fail by mallory cs1Label=details cs1={"ip":"10.0.7.22","reason":"bad password"} cs2Label=chainHash cs2=${HASH}\n`)
+  assert.equal(
+    render('cef', [located()]),
+    `CEF:0|auditkit|auditkit|1|auth.fail|auth.fail|6|rt=1795045882349 cat=auth.fail act=fail suser=mallory outcome=failure dvchost=worker-1 dvcpid=4044 src=10.0.7.22 msg=auth.fail by mallory cs1Label=details cs1={"ip":"10.0.7.22","reason":"bad password"} cs2Label=chainHash cs2=${HASH}\n`,
+  )
   const vendor = render('cef', [located({level: 'error'})], {vendor: 'Sec|urity', product: 'a\\b', version: '2.0'})
   assert.match(vendor, /^CEF:0\|Sec\\\|urity\|a\\\\b\|2\.0\|auth\.fail\|auth\.fail\|8\|/)
 })
@@ -89,7 +106,10 @@ test('cef options: too long or multi-line header fields are refused naming the o
 
 test('leef: 2.0 header with the declared delimiter (spec vector shape), devTime, usrName, sev, cat', () => {
   const line = render('leef', [located()], {vendor: 'Lancope', product: 'StealthWatch', version: '1.0', delimiter: '^'})
-  assert.equal(line, `LEEF:2.0|Lancope|StealthWatch|1.0|auth.fail|^|devTime=1795045882349^usrName=mallory^sev=6^cat=failure^level=warning^src=10.0.7.22^details={"ip":"10.0.7.22","reason":"bad password"}^chainHash=${HASH}\n`)
+  assert.equal(
+    line,
+    `LEEF:2.0|Lancope|StealthWatch|1.0|auth.fail|^|devTime=1795045882349^usrName=mallory^sev=6^cat=failure^level=warning^src=10.0.7.22^details={"ip":"10.0.7.22","reason":"bad password"}^chainHash=${HASH}\n`,
+  )
   const tab = render('leef', [located({actor: 'a\tb^c\r\nd'})])
   assert.match(tab, /^LEEF:2\.0\|auditkit\|auditkit\|1\|auth\.fail\|x09\|devTime=1795045882349\tusrName=a b\^c d\t/)
   assert.equal(tab.trimEnd().split('\t').length, 8)
@@ -103,10 +123,20 @@ test('leef: 2.0 header with the declared delimiter (spec vector shape), devTime,
 test('ecs: golden document; required fields and the category/type pairs ECS allows', () => {
   const doc = JSON.parse(render('ecs', [located()]))
   assert.deepEqual(doc, {
-    '@timestamp': '2026-11-18T23:51:22.349Z', message: 'auth.fail by mallory', ecs: {version: '9.4.0'},
+    '@timestamp': '2026-11-18T23:51:22.349Z',
+    message: 'auth.fail by mallory',
+    ecs: {version: '9.4.0'},
     event: {kind: 'event', action: 'auth.fail', category: ['authentication'], type: ['start'], outcome: 'failure', severity: 4, id: HASH},
-    log: {level: 'warning'}, user: {name: 'mallory'}, host: {hostname: 'worker-1'}, process: {pid: 4044}, source: {ip: '10.0.7.22'},
-    auditkit: {details: {ip: '10.0.7.22', reason: 'bad password'}, metadata: {hostname: 'worker-1', pid: 4044, version: '1.4.2'}, chain_hash: HASH},
+    log: {level: 'warning'},
+    user: {name: 'mallory'},
+    host: {hostname: 'worker-1'},
+    process: {pid: 4044},
+    source: {ip: '10.0.7.22'},
+    auditkit: {
+      details: {ip: '10.0.7.22', reason: 'bad password'},
+      metadata: {hostname: 'worker-1', pid: 4044, version: '1.4.2'},
+      chain_hash: HASH,
+    },
   })
   const logout = JSON.parse(render('ecs', [located({event: 'auth.logout', level: 'info', details: {ip: 'not-an-ip'}})]))
   assert.deepEqual([logout.event.type, logout.event.outcome, logout.source], [['end'], 'success', undefined])
@@ -117,7 +147,11 @@ test('ecs: golden document; required fields and the category/type pairs ECS allo
 })
 
 test('ecs-bulk: create action with _id = chain hash, then the document; final newline; pairs round-trip', () => {
-  const entries = [located(), located({event: 'session.start', actor: 'a\nb', chain_hash: 'b'.repeat(64)}), located({chain_hash: undefined})]
+  const entries = [
+    located(),
+    located({event: 'session.start', actor: 'a\nb', chain_hash: 'b'.repeat(64)}),
+    located({chain_hash: undefined}),
+  ]
   const body = render('ecs-bulk', entries, {index: 'logs-audit-default'})
   assert.ok(body.endsWith('}\n'))
   const lines = body.slice(0, -1).split('\n')
@@ -141,8 +175,18 @@ test('ecs-bulk: hostile content never adds a line to a pair', () => {
 
 test('ocsf: auth.fail is Authentication 3002, Logon, type_uid 300201, failure; the required attributes are there', () => {
   const event = JSON.parse(render('ocsf', [located()]))
-  assert.deepEqual({class_uid: event.class_uid, category_uid: event.category_uid, activity_id: event.activity_id, type_uid: event.type_uid, severity_id: event.severity_id, status_id: event.status_id, time: event.time},
-    {class_uid: 3002, category_uid: 3, activity_id: 1, type_uid: 300201, severity_id: 3, status_id: 2, time: 1795045882349})
+  assert.deepEqual(
+    {
+      class_uid: event.class_uid,
+      category_uid: event.category_uid,
+      activity_id: event.activity_id,
+      type_uid: event.type_uid,
+      severity_id: event.severity_id,
+      status_id: event.status_id,
+      time: event.time,
+    },
+    {class_uid: 3002, category_uid: 3, activity_id: 1, type_uid: 300201, severity_id: 3, status_id: 2, time: 1795045882349},
+  )
   assert.equal(event.type_name, 'Authentication: Logon')
   assert.deepEqual(event.metadata.product, {name: 'auditkit', vendor_name: 'auditkit'})
   assert.equal(event.metadata.version, '1.8.0')
@@ -162,36 +206,58 @@ test('ocsf: a class per family; type_uid is class_uid * 100 + activity_id for ea
   ]
   for (const [partial, cls, category, activity] of cases) {
     const event = JSON.parse(render('ocsf', [located(partial)], {schemaVersion: '1.9.0'}))
-    assert.deepEqual([event.class_uid, event.category_uid, event.activity_id, event.type_uid], [cls, category, activity, cls * 100 + activity], partial.event)
+    assert.deepEqual(
+      [event.class_uid, event.category_uid, event.activity_id, event.type_uid],
+      [cls, category, activity, cls * 100 + activity],
+      partial.event,
+    )
     assert.equal(event.metadata.version, '1.9.0')
     if (cls === 6003) assert.ok(event.actor.user.name && event.api.operation && event.src_endpoint)
     if (cls === 3004) assert.equal(event.entity.name, 'retention_days')
   }
 })
 
-test('splunk-hec: time in seconds with a ms fraction (the docs\' 1433188255.500), index, sourcetype; batches concatenate', () => {
+test("splunk-hec: time in seconds with a ms fraction (the docs' 1433188255.500), index, sourcetype; batches concatenate", () => {
   assert.equal(hecTime(1433188255500), '1433188255.500')
   assert.equal(hecTime(1433188255005), '1433188255.005')
   const text = render('splunk-hec', [located()], {index: 'main', sourcetype: '_json'})
-  assert.equal(text, `{"time":1795045882.349,"host":"worker-1","source":"auditkit","sourcetype":"_json","index":"main","event":${JSON.stringify(located().entry)}}\n`)
+  assert.equal(
+    text,
+    `{"time":1795045882.349,"host":"worker-1","source":"auditkit","sourcetype":"_json","index":"main","event":${JSON.stringify(located().entry)}}\n`,
+  )
   const parsed = JSON.parse(text)
   assert.deepEqual(parsed.event, located().entry)
 })
 
-test('loki: the push body shape with string ns timestamps (the spec\'s 1570818238000000000), labels without actor or hash', () => {
+test("loki: the push body shape with string ns timestamps (the spec's 1570818238000000000), labels without actor or hash", () => {
   assert.equal(lokiTime(1570818238000), '1570818238000000000')
   assert.equal(lokiTime(1795045882349), '1795045882349000000')
   const body = JSON.parse(render('loki', [located()]))
-  assert.deepEqual(body, {streams: [{stream: {job: 'auditkit', event: 'auth.fail', level: 'warning', host: 'worker-1'}, values: [['1795045882349000000', JSON.stringify(located().entry)]]}]})
+  assert.deepEqual(body, {
+    streams: [
+      {
+        stream: {job: 'auditkit', event: 'auth.fail', level: 'warning', host: 'worker-1'},
+        values: [['1795045882349000000', JSON.stringify(located().entry)]],
+      },
+    ],
+  })
   assert.throws(() => codecOptions(getCodec('loki'), {job: 'a"b'}), /format loki, options: job/)
 })
 
-test('csv-fixed: the issue\'s fixed columns; RFC 4180 round trip through csv-parse; formulas neutralised', () => {
+test("csv-fixed: the issue's fixed columns; RFC 4180 round trip through csv-parse; formulas neutralised", () => {
   const actor = '=HYPERLINK("x"), "quoted"\r\nnext'
   const text = render('csv-fixed', [located(), located({actor, metadata: {}})])
   const rows = parseCsv(text, {relaxQuotes: false}) as string[][]
   assert.deepEqual(rows[0], ['timestamp', 'event', 'level', 'actor', 'details', 'host', 'chain_hash'])
-  assert.deepEqual(rows[1], ['2026-11-18T23:51:22.349Z', 'auth.fail', 'warning', 'mallory', '{"ip":"10.0.7.22","reason":"bad password"}', 'worker-1', HASH])
+  assert.deepEqual(rows[1], [
+    '2026-11-18T23:51:22.349Z',
+    'auth.fail',
+    'warning',
+    'mallory',
+    '{"ip":"10.0.7.22","reason":"bad password"}',
+    'worker-1',
+    HASH,
+  ])
   assert.equal(rows[2][3], `'${actor}`)
   assert.equal(rows[2][5], '')
 })

@@ -8,11 +8,25 @@ import {rotateIntoPart} from '../../src/store/rotate.js'
 import {tempDir} from '../helpers.js'
 
 test('parseLogFileName recognises daily, numbered, HHMMSS and gzipped names only', () => {
-  assert.deepEqual(parseLogFileName('audit-2026-11-02.jsonl'), {name: 'audit-2026-11-02.jsonl', day: '2026-11-02', part: Number.POSITIVE_INFINITY, gzip: false})
+  assert.deepEqual(parseLogFileName('audit-2026-11-02.jsonl'), {
+    name: 'audit-2026-11-02.jsonl',
+    day: '2026-11-02',
+    part: Number.POSITIVE_INFINITY,
+    gzip: false,
+  })
   assert.equal(parseLogFileName('audit-2026-11-02.003.jsonl.gz')?.part, 3)
   assert.equal(parseLogFileName('audit-2026-11-02.003.jsonl.gz')?.gzip, true)
   assert.equal(parseLogFileName('audit-2026-11-02.081503.jsonl')?.part, 81_503)
-  for (const bad of ['audit-2026-11-02.json', 'audit-2026-11-02.jsonl.bak', 'audit-2026-13-45.jsonl', 'audit-2026-11-02.1.jsonl', 'audit-2026-11-02.jsonl.tmp', 'other-2026-11-02.jsonl', '.audit-2026-11-02.jsonl.swp', 'audit-latest.jsonl']) {
+  for (const bad of [
+    'audit-2026-11-02.json',
+    'audit-2026-11-02.jsonl.bak',
+    'audit-2026-13-45.jsonl',
+    'audit-2026-11-02.1.jsonl',
+    'audit-2026-11-02.jsonl.tmp',
+    'other-2026-11-02.jsonl',
+    '.audit-2026-11-02.jsonl.swp',
+    'audit-latest.jsonl',
+  ]) {
     assert.equal(parseLogFileName(bad), undefined, bad)
   }
 })
@@ -41,25 +55,35 @@ test('files are ordered by day, then numbered parts ascending, then the live fil
   })
   mkdirSync(join(dir, 'audit-2026-11-04.jsonl.d'))
   const files = await listLogFiles(dir)
-  assert.deepEqual(files.map((f) => f.name), [
-    'audit-2026-11-01.080000.jsonl',
-    'audit-2026-11-01.235959.jsonl',
-    'audit-2026-11-01.jsonl',
-    'audit-2026-11-02.001.jsonl.gz',
-    'audit-2026-11-02.002.jsonl.gz',
-    'audit-2026-11-02.010.jsonl',
-    'audit-2026-11-02.jsonl',
-    'audit-2026-11-03.jsonl',
-  ])
+  assert.deepEqual(
+    files.map((f) => f.name),
+    [
+      'audit-2026-11-01.080000.jsonl',
+      'audit-2026-11-01.235959.jsonl',
+      'audit-2026-11-01.jsonl',
+      'audit-2026-11-02.001.jsonl.gz',
+      'audit-2026-11-02.002.jsonl.gz',
+      'audit-2026-11-02.010.jsonl',
+      'audit-2026-11-02.jsonl',
+      'audit-2026-11-03.jsonl',
+    ],
+  )
   assert.equal(files[0].path, join(dir, 'audit-2026-11-01.080000.jsonl'))
 })
 
 test('a part present both plain and gzipped (compression in progress) is listed once, plain', async () => {
   const dir = tempDir()
-  for (const name of ['audit-2026-11-02.001.jsonl', 'audit-2026-11-02.001.jsonl.gz', 'audit-2026-11-02.jsonl']) writeFileSync(join(dir, name), '')
+  for (const name of ['audit-2026-11-02.001.jsonl', 'audit-2026-11-02.001.jsonl.gz', 'audit-2026-11-02.jsonl'])
+    writeFileSync(join(dir, name), '')
   const files = await listLogFiles(dir)
-  assert.deepEqual(files.map((f) => f.name), ['audit-2026-11-02.001.jsonl', 'audit-2026-11-02.jsonl'])
-  assert.equal(compareLogFiles(parseLogFileName('audit-2026-11-02.001.jsonl')!, parseLogFileName('audit-2026-11-02.001.jsonl.gz')!) < 0, true)
+  assert.deepEqual(
+    files.map((f) => f.name),
+    ['audit-2026-11-02.001.jsonl', 'audit-2026-11-02.jsonl'],
+  )
+  assert.equal(
+    compareLogFiles(parseLogFileName('audit-2026-11-02.001.jsonl')!, parseLogFileName('audit-2026-11-02.001.jsonl.gz')!) < 0,
+    true,
+  )
 })
 
 test('with a time range, files are skipped by the date in their name, without being opened', async () => {
@@ -69,11 +93,23 @@ test('with a time range, files are skipped by the date in their name, without be
   for (const name of ['audit-2026-11-01.jsonl', 'audit-2026-11-04.jsonl']) chmodSync(join(dir, name), 0)
   const since = Date.parse('2026-11-02T12:00:00Z')
   const until = Date.parse('2026-11-03T12:00:00Z')
-  assert.deepEqual((await listLogFiles(dir, {since, until})).map((f) => f.day), ['2026-11-02', '2026-11-03'])
+  assert.deepEqual(
+    (await listLogFiles(dir, {since, until})).map((f) => f.day),
+    ['2026-11-02', '2026-11-03'],
+  )
   // a range starting at midnight still takes the previous day's file (entries stamped just before its rotation)
-  assert.deepEqual((await listLogFiles(dir, {since: Date.parse('2026-11-03T00:00:00Z')})).map((f) => f.day), ['2026-11-02', '2026-11-03', '2026-11-04'])
-  assert.deepEqual((await listLogFiles(dir, {until: Date.parse('2026-11-02T00:00:00Z')})).map((f) => f.day), ['2026-11-01', '2026-11-02'])
-  assert.deepEqual((await listLogFiles(dir, {since: Date.parse('2026-11-05T00:10:00Z')})).map((f) => f.day), [])
+  assert.deepEqual(
+    (await listLogFiles(dir, {since: Date.parse('2026-11-03T00:00:00Z')})).map((f) => f.day),
+    ['2026-11-02', '2026-11-03', '2026-11-04'],
+  )
+  assert.deepEqual(
+    (await listLogFiles(dir, {until: Date.parse('2026-11-02T00:00:00Z')})).map((f) => f.day),
+    ['2026-11-01', '2026-11-02'],
+  )
+  assert.deepEqual(
+    (await listLogFiles(dir, {since: Date.parse('2026-11-05T00:10:00Z')})).map((f) => f.day),
+    [],
+  )
 })
 
 test('a missing directory, a file given as directory and an unreadable directory are LogDirectoryErrors', async () => {
@@ -98,7 +134,11 @@ test('rotateIntoPart never takes the number of a part whose compression the list
   writeFileSync(live, 'live\n')
   // Part 1 was gzipped while the directory was listed: the listing showed neither name.
   writeFileSync(join(dir, 'audit-2026-03-01.001.jsonl.gz'), 'gz')
-  const part = rotateIntoPart(dir, {path: live, name: 'audit-2026-03-01.jsonl', day: '2026-03-01', part: Number.POSITIVE_INFINITY, gzip: false}, [])
+  const part = rotateIntoPart(
+    dir,
+    {path: live, name: 'audit-2026-03-01.jsonl', day: '2026-03-01', part: Number.POSITIVE_INFINITY, gzip: false},
+    [],
+  )
   assert.equal(part, join(dir, 'audit-2026-03-01.002.jsonl'))
   assert.deepEqual(readdirSync(dir).sort(), ['audit-2026-03-01.001.jsonl.gz', 'audit-2026-03-01.002.jsonl'])
 })

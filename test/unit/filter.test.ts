@@ -7,8 +7,23 @@ import {decodeBatch} from '../../src/store/reader.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
 
 function located(partial: Partial<AuditEntry>, raw?: string): LocatedEntry {
-  const entry: AuditEntry = {timestamp: '2026-11-02T10:00:00.000Z', event: 'auth.login', level: 'info', actor: 'alice', details: {}, metadata: {}, ...partial}
-  return {entry, time: Date.parse(entry.timestamp), file: '/x/audit-2026-11-02.jsonl', line: 1, raw: raw ?? JSON.stringify(entry), profile: 'native'}
+  const entry: AuditEntry = {
+    timestamp: '2026-11-02T10:00:00.000Z',
+    event: 'auth.login',
+    level: 'info',
+    actor: 'alice',
+    details: {},
+    metadata: {},
+    ...partial,
+  }
+  return {
+    entry,
+    time: Date.parse(entry.timestamp),
+    file: '/x/audit-2026-11-02.jsonl',
+    line: 1,
+    raw: raw ?? JSON.stringify(entry),
+    profile: 'native',
+  }
 }
 
 /** What the filter keeps of the given entries, going through the reader's raw-line shortcuts as well. */
@@ -19,7 +34,10 @@ function kept(spec: FilterSpec, entries: Array<Partial<AuditEntry>>): number[] {
   const out = decodeBatch('/x/audit-2026-11-02.jsonl', lines, {filter}, diagnostics)
   assert.equal(diagnostics.total, 0)
   // the shortcuts must agree with the full test
-  assert.deepEqual(out.map((l) => l.line), entries.map((e, i) => (filter.matches(located(e)) && (!filter.rawTest || filter.rawTest(located(e).raw)) ? i + 1 : 0)).filter(Boolean))
+  assert.deepEqual(
+    out.map((l) => l.line),
+    entries.map((e, i) => (filter.matches(located(e)) && (!filter.rawTest || filter.rawTest(located(e).raw)) ? i + 1 : 0)).filter(Boolean),
+  )
   return out.map((l) => l.line)
 }
 
@@ -77,14 +95,16 @@ test('--where PATH=VALUE, !=, ~REGEX, !~ on any field; all must hold', () => {
 
 test('--where on a value written escaped in the line still matches (raw shortcut must not drop it)', () => {
   // "é" written as \u00e9 by an ensure_ascii writer
-  const raw = '{"timestamp":"2026-11-02T10:00:00.000Z","event":"auth.login","level":"info","actor":"alice","details":{"name":"caf\\u00e9"},"metadata":{}}'
+  const raw =
+    '{"timestamp":"2026-11-02T10:00:00.000Z","event":"auth.login","level":"info","actor":"alice","details":{"name":"caf\\u00e9"},"metadata":{}}'
   const filter = compileFilter({where: ['details.name=café']})
   const out = decodeBatch('/x/f', [{text: raw, line: 1}], {filter}, new Diagnostics())
   assert.equal(out.length, 1)
 })
 
 test('--where on a number finds it however the line spells it', () => {
-  const raw = '{"timestamp":"2026-11-02T10:00:00.000Z","event":"auth.login","level":"info","actor":"alice","details":{"n":1e3},"metadata":{}}'
+  const raw =
+    '{"timestamp":"2026-11-02T10:00:00.000Z","event":"auth.login","level":"info","actor":"alice","details":{"n":1e3},"metadata":{}}'
   for (const where of ['details.n=1000', 'details.n~^1000$']) {
     const filter = compileFilter({where: [where]})
     assert.equal(decodeBatch('/x/f', [{text: raw, line: 1}], {filter}, new Diagnostics()).length, 1, where)
@@ -104,13 +124,30 @@ test('--grep tests the raw line', () => {
 })
 
 test('time bounds: since inclusive, until exclusive', () => {
-  const entries = [{timestamp: '2026-11-02T09:59:59.999Z'}, {timestamp: '2026-11-02T10:00:00.000Z'}, {timestamp: '2026-11-02T10:59:59.999Z'}, {timestamp: '2026-11-02T11:00:00.000Z'}]
+  const entries = [
+    {timestamp: '2026-11-02T09:59:59.999Z'},
+    {timestamp: '2026-11-02T10:00:00.000Z'},
+    {timestamp: '2026-11-02T10:59:59.999Z'},
+    {timestamp: '2026-11-02T11:00:00.000Z'},
+  ]
   assert.deepEqual(kept({since: Date.parse('2026-11-02T10:00:00Z'), until: Date.parse('2026-11-02T11:00:00Z')}, entries), [2, 3])
 })
 
 test('bad filters are FilterErrors naming the flag', () => {
-  assert.throws(() => compileFilter({grep: '('}), (e: Error) => e instanceof FilterError && /--grep/.test(e.message))
-  assert.throws(() => compileFilter({where: ['details.x~[']}), (e: Error) => e instanceof FilterError && /--where/.test(e.message))
-  assert.throws(() => compileFilter({where: ['no-operator']}), (e: Error) => e instanceof FilterError && /PATH=VALUE/.test(e.message))
-  assert.throws(() => compileFilter({since: 2, until: 1}), (e: Error) => e instanceof FilterError && /--since/.test(e.message))
+  assert.throws(
+    () => compileFilter({grep: '('}),
+    (e: Error) => e instanceof FilterError && /--grep/.test(e.message),
+  )
+  assert.throws(
+    () => compileFilter({where: ['details.x~[']}),
+    (e: Error) => e instanceof FilterError && /--where/.test(e.message),
+  )
+  assert.throws(
+    () => compileFilter({where: ['no-operator']}),
+    (e: Error) => e instanceof FilterError && /PATH=VALUE/.test(e.message),
+  )
+  assert.throws(
+    () => compileFilter({since: 2, until: 1}),
+    (e: Error) => e instanceof FilterError && /--since/.test(e.message),
+  )
 })

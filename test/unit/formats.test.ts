@@ -15,8 +15,24 @@ const jsonlFormat = createFormat('jsonl')
 const prettyFormat = (context: CodecContext = {}) => createFormat('pretty', context)
 
 function located(partial: Partial<AuditEntry> = {}): LocatedEntry {
-  const entry: AuditEntry = {timestamp: '2026-11-02T10:00:00.000Z', event: 'auth.login', level: 'info', actor: 'alice', details: {ip: '10.0.0.5'}, metadata: {hostname: 'h'}, chain_hash: 'a'.repeat(64), ...partial}
-  return {entry, time: Date.parse(entry.timestamp), file: '/var/log/audit/audit-2026-11-02.jsonl', line: 7, raw: JSON.stringify(entry), profile: 'native'}
+  const entry: AuditEntry = {
+    timestamp: '2026-11-02T10:00:00.000Z',
+    event: 'auth.login',
+    level: 'info',
+    actor: 'alice',
+    details: {ip: '10.0.0.5'},
+    metadata: {hostname: 'h'},
+    chain_hash: 'a'.repeat(64),
+    ...partial,
+  }
+  return {
+    entry,
+    time: Date.parse(entry.timestamp),
+    file: '/var/log/audit/audit-2026-11-02.jsonl',
+    line: 7,
+    raw: JSON.stringify(entry),
+    profile: 'native',
+  }
 }
 
 function render(format: EntryFormat, entries: LocatedEntry[]): string {
@@ -32,12 +48,22 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++ } else if (ch === '"') quoted = false
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"'
+        i++
+      } else if (ch === '"') quoted = false
       else cell += ch
     } else if (ch === '"') quoted = true
-    else if (ch === ',') { row.push(cell); cell = '' }
-    else if (ch === '\r' && text[i + 1] === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; i++ }
-    else cell += ch
+    else if (ch === ',') {
+      row.push(cell)
+      cell = ''
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      row.push(cell)
+      rows.push(row)
+      row = []
+      cell = ''
+      i++
+    } else cell += ch
   }
   return rows
 }
@@ -46,7 +72,17 @@ test('csv: header, one row per entry, CRLF, details/metadata as JSON, file basen
   const text = render(csvFormat, [located()])
   const rows = parseCsv(text)
   assert.deepEqual(rows[0], ['timestamp', 'event', 'level', 'actor', 'details', 'metadata', 'chain_hash', 'file', 'line'])
-  assert.deepEqual(rows[1], ['2026-11-02T10:00:00.000Z', 'auth.login', 'info', 'alice', '{"ip":"10.0.0.5"}', '{"hostname":"h"}', 'a'.repeat(64), 'audit-2026-11-02.jsonl', '7'])
+  assert.deepEqual(rows[1], [
+    '2026-11-02T10:00:00.000Z',
+    'auth.login',
+    'info',
+    'alice',
+    '{"ip":"10.0.0.5"}',
+    '{"hostname":"h"}',
+    'a'.repeat(64),
+    'audit-2026-11-02.jsonl',
+    '7',
+  ])
   assert.equal(rows.length, 2)
   assert.ok(text.endsWith('\r\n'))
 })
@@ -81,12 +117,18 @@ test('jsonl: one native entry per line that parses back', () => {
   const text = render(jsonlFormat, entries)
   const lines = text.split('\n')
   assert.equal(lines.pop(), '')
-  assert.deepEqual(lines.map((l) => JSON.parse(l)), entries.map((e) => e.entry))
+  assert.deepEqual(
+    lines.map((l) => JSON.parse(l)),
+    entries.map((e) => e.entry),
+  )
 })
 
 test('json: one array document, also when empty', () => {
   const entries = [located(), located({actor: 'bob'})]
-  assert.deepEqual(JSON.parse(render(jsonFormat, entries)), entries.map((e) => e.entry))
+  assert.deepEqual(
+    JSON.parse(render(jsonFormat, entries)),
+    entries.map((e) => e.entry),
+  )
   assert.deepEqual(JSON.parse(render(jsonFormat, [])), [])
 })
 
@@ -98,7 +140,12 @@ test('pretty: time, level, event, actor, compact details', () => {
 
 test('pretty strips escape sequences, control characters and bidi overrides from every field', async () => {
   const evil = 'x\u001b[2J\u001b]0;title\u0007\u009b1m\u202e\u0000\r\u2066y'
-  const entry = located({timestamp: '2026-11-02T10:00:00.000Z', event: 'auth.login', actor: evil, details: {[evil]: evil, nested: {k: evil}, plain: `a${evil}`}})
+  const entry = located({
+    timestamp: '2026-11-02T10:00:00.000Z',
+    event: 'auth.login',
+    actor: evil,
+    details: {[evil]: evil, nested: {k: evil}, plain: `a${evil}`},
+  })
   for (const color of [false, true]) {
     const out = render(prettyFormat({paint: await loadPaint(color)}), [entry])
     const withoutColour = out.replace(/\u001b\[[0-9;]*m/g, '')
@@ -128,7 +175,11 @@ test('csv, json and jsonl: log content cannot drive the terminal; JSON stays the
   // chain_hash too: reading checks only its length (a loki-mode _integrity_hash can be any string).
   const entry = located({actor: evil, details: {[evil]: evil}, metadata: {host: evil}, chain_hash: evil.padEnd(64, 'x')})
   const unsafe = /[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
-  for (const [name, format] of [['csv', csvFormat], ['json', jsonFormat], ['jsonl', jsonlFormat]] as const) {
+  for (const [name, format] of [
+    ['csv', csvFormat],
+    ['json', jsonFormat],
+    ['jsonl', jsonlFormat],
+  ] as const) {
     assert.doesNotMatch(render(format, [entry]), unsafe, name)
   }
   assert.deepEqual(JSON.parse(render(jsonlFormat, [entry])), entry.entry)

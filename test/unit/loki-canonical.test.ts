@@ -20,43 +20,50 @@ const VECTORS = [
     name: 'V1 day1 line 1 (genesis)',
     raw: '{"timestamp": "2026-03-01T08:02:26.797926+00:00", "action": "cancel", "resource_type": "run", "resource_id": "run-25", "user_id": "alice", "token_id": "tok_4439", "ip_address": null, "user_agent": "curl/8.5.0", "success": true, "error": null, "details": {"source": "dashboard", "provider": "claude", "spec": "./prd.md", "model": "opus"}, "_integrity_hash": "90475672a8b7670b7beccbcbb331a89e4b8a55524bf4a6b888ca946274eb9dfc"}',
     prev: '0000000000000000000000000000000000000000000000000000000000000000',
-    canon: '{"action": "cancel", "details": {"model": "opus", "provider": "claude", "source": "dashboard", "spec": "./prd.md"}, "error": null, "ip_address": null, "resource_id": "run-25", "resource_type": "run", "success": true, "timestamp": "2026-03-01T08:02:26.797926+00:00", "token_id": "tok_4439", "user_agent": "curl/8.5.0", "user_id": "alice"}',
+    canon:
+      '{"action": "cancel", "details": {"model": "opus", "provider": "claude", "source": "dashboard", "spec": "./prd.md"}, "error": null, "ip_address": null, "resource_id": "run-25", "resource_type": "run", "success": true, "timestamp": "2026-03-01T08:02:26.797926+00:00", "token_id": "tok_4439", "user_agent": "curl/8.5.0", "user_id": "alice"}',
     hash: '90475672a8b7670b7beccbcbb331a89e4b8a55524bf4a6b888ca946274eb9dfc',
   },
   {
     name: 'V2 day1 line 3 (recursive key sort; `B` < `Z` < `_x` < `a`)',
     raw: '{"timestamp": "2026-03-01T08:03:10.512328+00:00", "action": "create", "resource_type": "tenant", "resource_id": null, "user_id": "alice", "token_id": "tok_4548", "ip_address": "127.0.0.1", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "success": true, "error": null, "details": {"a": {"z": 1, "b": [1, {"y": 2, "x": 3}]}, "B": true, "_x": null, "Z": false}, "_integrity_hash": "f4819280b22a32bde67faf146f17fd90581c19072f94f8e14810a93194ee5db2"}',
     prev: 'cbd6e787ff286841a815f8bf8ac6790d8941de0bc85ab48776b2bb0016e99659',
-    canon: '{"action": "create", "details": {"B": true, "Z": false, "_x": null, "a": {"b": [1, {"x": 3, "y": 2}], "z": 1}}, "error": null, "ip_address": "127.0.0.1", "resource_id": null, "resource_type": "tenant", "success": true, "timestamp": "2026-03-01T08:03:10.512328+00:00", "token_id": "tok_4548", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "user_id": "alice"}',
+    canon:
+      '{"action": "create", "details": {"B": true, "Z": false, "_x": null, "a": {"b": [1, {"x": 3, "y": 2}], "z": 1}}, "error": null, "ip_address": "127.0.0.1", "resource_id": null, "resource_type": "tenant", "success": true, "timestamp": "2026-03-01T08:03:10.512328+00:00", "token_id": "tok_4548", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "user_id": "alice"}',
     hash: 'f4819280b22a32bde67faf146f17fd90581c19072f94f8e14810a93194ee5db2',
   },
   {
     name: 'V3 day1 line 4 (Python number forms: `1.0`, `1e-05`, `-0.0`, 20-digit int)',
     raw: '{"timestamp": "2026-03-01T08:04:58.754409+00:00", "action": "stop", "resource_type": "session", "resource_id": "session-30", "user_id": null, "token_id": null, "ip_address": "127.0.0.1", "user_agent": null, "success": true, "error": null, "details": {"cost": 4.25, "ratio": 1.0, "tiny": 1e-05, "big": 12345678901234567890, "neg": -0.0}, "_integrity_hash": "f612c625739396d8f5855baa62d9c91d47a2524e76c4adc13c328bdcd5174ff1"}',
     prev: 'f4819280b22a32bde67faf146f17fd90581c19072f94f8e14810a93194ee5db2',
-    canon: '{"action": "stop", "details": {"big": 12345678901234567890, "cost": 4.25, "neg": -0.0, "ratio": 1.0, "tiny": 1e-05}, "error": null, "ip_address": "127.0.0.1", "resource_id": "session-30", "resource_type": "session", "success": true, "timestamp": "2026-03-01T08:04:58.754409+00:00", "token_id": null, "user_agent": null, "user_id": null}',
+    canon:
+      '{"action": "stop", "details": {"big": 12345678901234567890, "cost": 4.25, "neg": -0.0, "ratio": 1.0, "tiny": 1e-05}, "error": null, "ip_address": "127.0.0.1", "resource_id": "session-30", "resource_type": "session", "success": true, "timestamp": "2026-03-01T08:04:58.754409+00:00", "token_id": null, "user_agent": null, "user_id": null}',
     hash: 'f612c625739396d8f5855baa62d9c91d47a2524e76c4adc13c328bdcd5174ff1',
   },
   {
     name: 'V4 day1 line 27 (astral char as surrogate-pair escapes)',
     raw: '{"timestamp": "2026-03-01T08:37:13.025859+00:00", "action": "delete", "resource_type": "token", "resource_id": null, "user_id": "alice", "token_id": "tok_1655", "ip_address": "10.0.0.4", "user_agent": null, "success": true, "error": null, "details": {"emoji": "\\ud83d\\ude80 launch", "note": "astral plane"}, "_integrity_hash": "f41788a54083b34a58c324e29f040080c1ac0b092b619c5504d632c7cfa52a40"}',
     prev: '17b367e9dd853146aec94bdbc8d582e6d37304c73a5b2753b3c6614592c55683',
-    canon: '{"action": "delete", "details": {"emoji": "\\ud83d\\ude80 launch", "note": "astral plane"}, "error": null, "ip_address": "10.0.0.4", "resource_id": null, "resource_type": "token", "success": true, "timestamp": "2026-03-01T08:37:13.025859+00:00", "token_id": "tok_1655", "user_agent": null, "user_id": "alice"}',
+    canon:
+      '{"action": "delete", "details": {"emoji": "\\ud83d\\ude80 launch", "note": "astral plane"}, "error": null, "ip_address": "10.0.0.4", "resource_id": null, "resource_type": "token", "success": true, "timestamp": "2026-03-01T08:37:13.025859+00:00", "token_id": "tok_1655", "user_agent": null, "user_id": "alice"}',
     hash: 'f41788a54083b34a58c324e29f040080c1ac0b092b619c5504d632c7cfa52a40',
   },
   {
-    name: 'V5 day2 line 1 (cross-file: PREV is day1\'s last hash; string escapes)',
+    name: "V5 day2 line 1 (cross-file: PREV is day1's last hash; string escapes)",
     raw: '{"timestamp": "2026-03-02T07:32:21.656115+00:00", "action": "update", "resource_type": "api_key", "resource_id": "api_key-39", "user_id": "bob", "token_id": "tok_1215", "ip_address": "192.168.1.20", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "success": true, "error": null, "details": {"msg": "quote \\" backslash \\\\ slash / newline \\n tab \\t ctl \\u0001 html </script>"}, "_integrity_hash": "f76ab303a2f8b93091aef0747fb29ee8bd3dabb4d120fc61a43d2b303b256f54"}',
     prev: '0e3427b928be8adea5193fb6b59573e0ee3f201c6456a5dc2269525bba5036df',
-    canon: '{"action": "update", "details": {"msg": "quote \\" backslash \\\\ slash / newline \\n tab \\t ctl \\u0001 html </script>"}, "error": null, "ip_address": "192.168.1.20", "resource_id": "api_key-39", "resource_type": "api_key", "success": true, "timestamp": "2026-03-02T07:32:21.656115+00:00", "token_id": "tok_1215", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "user_id": "bob"}',
+    canon:
+      '{"action": "update", "details": {"msg": "quote \\" backslash \\\\ slash / newline \\n tab \\t ctl \\u0001 html </script>"}, "error": null, "ip_address": "192.168.1.20", "resource_id": "api_key-39", "resource_type": "api_key", "success": true, "timestamp": "2026-03-02T07:32:21.656115+00:00", "token_id": "tok_1215", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "user_id": "bob"}',
     hash: 'f76ab303a2f8b93091aef0747fb29ee8bd3dabb4d120fc61a43d2b303b256f54',
   },
 ]
 
 /** §11 extra raw line (day1 line 8); its PREV is not in the spec, so only the canonical form is checked. */
-const EXTRA_RAW = '{"timestamp": "2026-03-01T08:12:37+00:00", "action": "retry", "resource_type": "fleet_run", "resource_id": "fleet_run-40", "user_id": "alice", "token_id": "tok_7448", "ip_address": "10.0.0.4", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "success": true, "error": null, "details": {"name": "caf\\u00e9 \\u2615 na\\u00efve"}, "_integrity_hash": "0616a76fc303c481d1972b92c83d3adef8eead1d62fc90e0e168adc74c93f4b3"}'
+const EXTRA_RAW =
+  '{"timestamp": "2026-03-01T08:12:37+00:00", "action": "retry", "resource_type": "fleet_run", "resource_id": "fleet_run-40", "user_id": "alice", "token_id": "tok_7448", "ip_address": "10.0.0.4", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "success": true, "error": null, "details": {"name": "caf\\u00e9 \\u2615 na\\u00efve"}, "_integrity_hash": "0616a76fc303c481d1972b92c83d3adef8eead1d62fc90e0e168adc74c93f4b3"}'
 /** Python 3.11 `json.dumps(json.loads(EXTRA_RAW) - _integrity_hash, sort_keys=True)`. */
-const EXTRA_CANON = '{"action": "retry", "details": {"name": "caf\\u00e9 \\u2615 na\\u00efve"}, "error": null, "ip_address": "10.0.0.4", "resource_id": "fleet_run-40", "resource_type": "fleet_run", "success": true, "timestamp": "2026-03-01T08:12:37+00:00", "token_id": "tok_7448", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "user_id": "alice"}'
+const EXTRA_CANON =
+  '{"action": "retry", "details": {"name": "caf\\u00e9 \\u2615 na\\u00efve"}, "error": null, "ip_address": "10.0.0.4", "resource_id": "fleet_run-40", "resource_type": "fleet_run", "success": true, "timestamp": "2026-03-01T08:12:37+00:00", "token_id": "tok_7448", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "user_id": "alice"}'
 
 function parseOk(text: string): LValue {
   const r = parseLossless(text)
@@ -92,7 +99,12 @@ describe('loki-mode canonical JSON: spec §11 vectors', () => {
       assert.equal(r.nonFinite, false)
       assert.equal(r.duplicateKey, null)
       // Independent check of the hash construction: sha256 over ASCII(PREV + CANON).
-      assert.equal(createHash('sha256').update(v.prev + v.canon).digest('hex'), v.hash)
+      assert.equal(
+        createHash('sha256')
+          .update(v.prev + v.canon)
+          .digest('hex'),
+        v.hash,
+      )
     })
   }
 
@@ -240,7 +252,10 @@ describe('loki-mode canonical JSON: strings and keys', () => {
       canonText(text, undefined),
       '{"a": {"A": 3, "z": 0, "\\ue000": 2, "\\ud83d\\ude00": 1}, "\\ufffd": 1, "\\ud83d\\ude00": 2}',
     )
-    assert.equal(canonText('{"b": 1, "B": 2, "_x": 3, "Z": 4, "a": 5, "": 6, "aa": 7}', undefined), '{"": 6, "B": 2, "Z": 4, "_x": 3, "a": 5, "aa": 7, "b": 1}')
+    assert.equal(
+      canonText('{"b": 1, "B": 2, "_x": 3, "Z": 4, "a": 5, "": 6, "aa": 7}', undefined),
+      '{"": 6, "B": 2, "Z": 4, "_x": 3, "a": 5, "aa": 7, "b": 1}',
+    )
   })
 
   it('sorts objects with many keys', () => {
@@ -253,7 +268,10 @@ describe('loki-mode canonical JSON: strings and keys', () => {
   })
 
   it('empty containers and literals', () => {
-    assert.equal(canonText(' { "e": {}, "l": [], "t": true, "f": false, "n": null } ', undefined), '{"e": {}, "f": false, "l": [], "n": null, "t": true}')
+    assert.equal(
+      canonText(' { "e": {}, "l": [], "t": true, "f": false, "n": null } ', undefined),
+      '{"e": {}, "f": false, "l": [], "n": null, "t": true}',
+    )
   })
 })
 
@@ -429,7 +447,14 @@ describe('loki-mode canonical JSON: fused fast path agrees with the tree path', 
   const KEYS = ['a', 'b', 'B', 'Z', '_x', 'aa', '', 'k-1', 'user_id', 'resource_id', 'resource_type', 'ué', '🚀', '\uffff']
   const str = (): string => Array.from({length: Math.floor(rand() * 6)}, () => pick(CHARS)).join('')
   const num = (): number | bigint =>
-    pick([() => BigInt(Math.floor(rand() * 2000) - 1000), () => Math.floor(rand() * 100) - 50, () => (rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20), () => -0, () => 1, () => BigInt('12345678901234567890')])()
+    pick([
+      () => BigInt(Math.floor(rand() * 2000) - 1000),
+      () => Math.floor(rand() * 100) - 50,
+      () => (rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20),
+      () => -0,
+      () => 1,
+      () => BigInt('12345678901234567890'),
+    ])()
   const value = (depth: number): unknown => {
     const r = rand()
     if (depth > 3 || r < 0.55) return pick([str, num, () => null, () => true, () => false])()
@@ -444,10 +469,16 @@ describe('loki-mode canonical JSON: fused fast path agrees with the tree path', 
     for (let n = 0; n < 3000; n++) {
       const entry: Record<string, unknown> = {}
       for (let i = Math.floor(rand() * 8); i > 0; i--) entry[pick(KEYS)] = value(0)
-      entry['_integrity_hash'] = 'ab'.repeat(32)
+      entry._integrity_hash = 'ab'.repeat(32)
       const layout = n % 4
       const text =
-        layout === 0 ? pyDumps(entry) : layout === 1 ? pyDumps(entry, ',', ':') : layout === 2 ? ' ' + pyDumps(entry, ' ,\t', ' :  ') + '\r\n' : pyDumps(entry).replace(/\\u00e9/g, 'é')
+        layout === 0
+          ? pyDumps(entry)
+          : layout === 1
+            ? pyDumps(entry, ',', ':')
+            : layout === 2
+              ? ' ' + pyDumps(entry, ' ,\t', ' :  ') + '\r\n'
+              : pyDumps(entry).replace(/\\u00e9/g, 'é')
       const tree = canonicalize(parseOk(text), LOKI_HASH_KEY)
       assert.equal(canonText(text), tree)
       const h = lokiEntryHash(prev, text)
@@ -500,7 +531,17 @@ describe('loki-mode canonical JSON: fused fast path agrees with the tree path', 
   })
 
   it('interleaving fast-path and slow-path lines keeps no state between calls', () => {
-    const lines = [VECTORS[0]!.raw, '{"a": NaN}', VECTORS[1]!.raw, '{"a": 1, "a": 2}', VECTORS[2]!.raw, '[1]', VECTORS[3]!.raw, '{"x', VECTORS[4]!.raw]
+    const lines = [
+      VECTORS[0]!.raw,
+      '{"a": NaN}',
+      VECTORS[1]!.raw,
+      '{"a": 1, "a": 2}',
+      VECTORS[2]!.raw,
+      '[1]',
+      VECTORS[3]!.raw,
+      '{"x',
+      VECTORS[4]!.raw,
+    ]
     for (let round = 0; round < 2; round++) {
       const got = lines.map((l) => {
         const r = lokiEntryHash(LOKI_GENESIS_HASH, l)

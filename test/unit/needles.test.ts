@@ -12,7 +12,14 @@ test('candidateLines: lines holding a needle or a backslash, with their indexes,
   const block = Buffer.from('aa x\nbb\ncc needle\ndd \\u0061\nee\nneedle ff\n')
   const {ranges, lines} = candidateLines(block, [Buffer.from('needle')])
   assert.equal(lines, 6)
-  assert.deepEqual(ranges.map(({start, end, index}) => [block.subarray(start, end).toString(), index]), [['cc needle', 2], ['dd \\u0061', 3], ['needle ff', 5]])
+  assert.deepEqual(
+    ranges.map(({start, end, index}) => [block.subarray(start, end).toString(), index]),
+    [
+      ['cc needle', 2],
+      ['dd \\u0061', 3],
+      ['needle ff', 5],
+    ],
+  )
   assert.deepEqual(candidateLines(Buffer.from('a\nb\n'), [Buffer.from('zz')]), {ranges: [], lines: 2})
 })
 
@@ -29,18 +36,27 @@ test('reading with needles skips lines undecoded yet keeps every match, with the
   }))
   const {lines} = chainedLines(specs)
   // One line spells its event with an escape: only a parse can tell it is auth.fail.
-  lines[1501] = lines[1501].replace('"event":"auth.login"', '"event":"auth.f\\u0061il"').replace('"event":"api.request"', '"event":"auth.f\\u0061il"').replace('"event":"session.start"', '"event":"auth.f\\u0061il"')
+  lines[1501] = lines[1501]
+    .replace('"event":"auth.login"', '"event":"auth.f\\u0061il"')
+    .replace('"event":"api.request"', '"event":"auth.f\\u0061il"')
+    .replace('"event":"session.start"', '"event":"auth.f\\u0061il"')
   assert.match(lines[1501], /auth\.f\\u0061il/)
   writeLog(dir, 'audit-2026-11-02.jsonl', lines)
 
   const all = readFileSync(join(dir, 'audit-2026-11-02.jsonl'), 'utf8').split('\n').slice(0, -1)
-  for (const spec of [{events: ['auth.fail']}, {events: ['auth.*'], actors: ['mallory']}, {actors: ['bob', 'mallory']}, {where: ['details.who=mallory']}] as FilterSpec[]) {
+  for (const spec of [
+    {events: ['auth.fail']},
+    {events: ['auth.*'], actors: ['mallory']},
+    {actors: ['bob', 'mallory']},
+    {where: ['details.who=mallory']},
+  ] as FilterSpec[]) {
     const filter = compileFilter(spec)
     const expected: Array<[number, string]> = []
     all.forEach((raw, i) => {
       const decoded = decodeLine(raw)
       assert.ok(decoded.ok)
-      if (filter.matches({entry: decoded.entry, time: decoded.time, file: '', line: i + 1, raw, profile: 'native'})) expected.push([i + 1, decoded.entry.event])
+      if (filter.matches({entry: decoded.entry, time: decoded.time, file: '', line: i + 1, raw, profile: 'native'}))
+        expected.push([i + 1, decoded.entry.event])
     })
     const got: Array<[number, string]> = []
     for await (const e of readEntries(dir, {filter})) got.push([e.line, e.entry.event])

@@ -47,12 +47,15 @@ test('TokenStore: a bad file fails whole with file:line, and never quotes a toke
     ['# only comments\n', /no tokens/],
   ] as const) {
     const file = tokenFile(text)
-    assert.throws(() => TokenStore.load(file), (error: Error) => {
-      assert.match(error.message, message)
-      assert.ok(error.message.startsWith(file) || error.message.startsWith('--tokens'))
-      assert.ok(!error.message.includes(secret))
-      return true
-    })
+    assert.throws(
+      () => TokenStore.load(file),
+      (error: Error) => {
+        assert.match(error.message, message)
+        assert.ok(error.message.startsWith(file) || error.message.startsWith('--tokens'))
+        assert.ok(!error.message.includes(secret))
+        return true
+      },
+    )
   }
   assert.throws(() => TokenStore.load(tempDir()), /not a regular file/)
 })
@@ -89,14 +92,23 @@ test('TrustedProxies: X-Forwarded-For only from a trusted peer, rightmost untrus
   // Garbage stops the walk at the last good hop.
   assert.equal(trusted.clientIp('127.0.0.1', 'evil\u001b[2J, 10.0.0.9'), '10.0.0.9')
   assert.equal(trusted.clientIp('127.0.0.1', 'not-an-ip'), '127.0.0.1')
-  for (const bad of ['10.0.0.0/33', 'fd00::/129', 'host.example', '10.0.0.1/8/1', '10.0.0.0/x']) assert.throws(() => new TrustedProxies([bad]), /--trust-proxy/)
+  for (const bad of ['10.0.0.0/33', 'fd00::/129', 'host.example', '10.0.0.1/8/1', '10.0.0.0/x'])
+    assert.throws(() => new TrustedProxies([bad]), /--trust-proxy/)
 })
 
 test('inspectRequest: model, prompt size and sha256 per endpoint; the text only when asked; bad JSON is not ours to judge', () => {
   const sha = (t: string) => createHash('sha256').update(t).digest('hex')
   const body = (v: unknown) => Buffer.from(JSON.stringify(v))
-  assert.deepEqual(inspectRequest(body({model: 'm', prompt: 'héllo', stream: false}), false), {model: 'm', stream: false, prompt_bytes: 6, prompt_sha256: sha('héllo')})
-  assert.deepEqual(inspectRequest(body({model: 'm', messages: [{role: 'system', content: 'a'}, {role: 'user', content: 'b'}, {role: 'user'}]}), true), {model: 'm', prompt_bytes: 4, prompt_sha256: sha('a\nb\n'), prompt: 'a\nb\n'})
+  assert.deepEqual(inspectRequest(body({model: 'm', prompt: 'héllo', stream: false}), false), {
+    model: 'm',
+    stream: false,
+    prompt_bytes: 6,
+    prompt_sha256: sha('héllo'),
+  })
+  assert.deepEqual(
+    inspectRequest(body({model: 'm', messages: [{role: 'system', content: 'a'}, {role: 'user', content: 'b'}, {role: 'user'}]}), true),
+    {model: 'm', prompt_bytes: 4, prompt_sha256: sha('a\nb\n'), prompt: 'a\nb\n'},
+  )
   assert.deepEqual(inspectRequest(body({model: 'e', input: ['x', 'y']}), false), {model: 'e', prompt_bytes: 3, prompt_sha256: sha('x\ny')})
   assert.deepEqual(inspectRequest(body({name: 'legacy'}), false), {model: 'legacy'})
   assert.deepEqual(inspectRequest(body({source: 'a', destination: 'b'}), false), {model: 'a'})
@@ -121,7 +133,7 @@ test('ModelAllowList: names mean :latest without a tag; globs', () => {
   assert.ok(new ModelAllowList([]).empty)
 })
 
-test('ResponseTail: the final line\'s numbers, across any chunk boundaries; a huge last line loses them, not memory', () => {
+test("ResponseTail: the final line's numbers, across any chunk boundaries; a huge last line loses them, not memory", () => {
   const lines = `${JSON.stringify({message: {content: 'a'}, done: false})}\n${JSON.stringify({done: true, done_reason: 'length', prompt_eval_count: 12, eval_count: 34})}\n`
   const bytes = Buffer.from(lines)
   for (const size of [1, 3, 7, bytes.length]) {
@@ -148,7 +160,8 @@ test('parseListen, parseUpstream, listValues', () => {
   assert.deepEqual(parseListen('127.0.0.1:11435'), {host: '127.0.0.1', port: 11435})
   assert.deepEqual(parseListen('[::1]:0'), {host: '::1', port: 0})
   assert.deepEqual(parseListen('localhost:8080'), {host: 'localhost', port: 8080})
-  for (const bad of ['11435', '127.0.0.1', '127.0.0.1:99999', '[nope]:1', '::1:80', 'a b:1']) assert.throws(() => parseListen(bad), /--listen/)
+  for (const bad of ['11435', '127.0.0.1', '127.0.0.1:99999', '[nope]:1', '::1:80', 'a b:1'])
+    assert.throws(() => parseListen(bad), /--listen/)
   assert.equal(parseUpstream('http://127.0.0.1:11434').href, 'http://127.0.0.1:11434/')
   assert.equal(parseUpstream('gpu-box').href, 'http://gpu-box:11434/')
   assert.equal(parseUpstream('gpu-box:9000').href, 'http://gpu-box:9000/')
@@ -158,7 +171,20 @@ test('parseListen, parseUpstream, listValues', () => {
 })
 
 test('endToEnd: hop-by-hop headers and those Connection names are not passed on', () => {
-  assert.deepEqual(endToEnd({'connection': 'keep-alive, x-secret', 'keep-alive': 'timeout=5', 'x-secret': '1', 'transfer-encoding': 'chunked', 'content-type': 'application/json', 'authorization': 'Bearer t'}, new Set(['authorization'])), {'content-type': 'application/json'})
+  assert.deepEqual(
+    endToEnd(
+      {
+        connection: 'keep-alive, x-secret',
+        'keep-alive': 'timeout=5',
+        'x-secret': '1',
+        'transfer-encoding': 'chunked',
+        'content-type': 'application/json',
+        authorization: 'Bearer t',
+      },
+      new Set(['authorization']),
+    ),
+    {'content-type': 'application/json'},
+  )
 })
 
 test('EventBuffer: reservations bound what waits for the disk; refusals are counted; flush waits for every write', async () => {
@@ -183,6 +209,11 @@ test('EventBuffer: reservations bound what waits for the disk; refusals are coun
   assert.equal(buffer.failures, 1)
   assert.match(failures[0], /bad event name/)
   await writer.close()
-  const lines = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n'))
-  assert.deepEqual(lines.map((l) => JSON.parse(l).details.n), [1, 2])
+  const lines = readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n'))
+  assert.deepEqual(
+    lines.map((l) => JSON.parse(l).details.n),
+    [1, 2],
+  )
 })

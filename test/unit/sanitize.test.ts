@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import {boundedJson, MAX_SHOWN_DEPTH, safeJson, sanitizeLine, sanitizeText} from '../../src/formats/sanitize.js'
+import {boundedJson, MAX_SHOWN_DEPTH, safeJson, sanitizeLine, sanitizeText} from '../../src/text/sanitize.js'
 
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
 
@@ -82,9 +82,8 @@ test('safeJson and boundedJson cut a value nested deeper than JSON.stringify can
   assert.match(boundedJson(proto), /^\{"__proto__":\[\[/)
 })
 
-test('the format characters escaped are exactly Unicode\'s Cf (and U+180E), beyond the BMP too', () => {
+test("the format characters escaped are exactly Unicode's Cf (and U+180E), beyond the BMP too", () => {
   const bidi = /[\u202a-\u202e\u2066-\u2069]/
-  // eslint-disable-next-line no-control-regex
   const removed = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/
   for (let code = 0; code <= 0x10ffff; code++) {
     if (code >= 0xd800 && code <= 0xdfff) continue
@@ -92,7 +91,8 @@ test('the format characters escaped are exactly Unicode\'s Cf (and U+180E), beyo
     if (bidi.test(char) || removed.test(char)) continue
     const escaped = code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`
     const expected = /\p{Cf}/u.test(char) || code === 0x180e ? escaped : char
-    if (sanitizeText(char) !== expected) assert.fail(`U+${code.toString(16)}: ${JSON.stringify(sanitizeText(char))}, expected ${JSON.stringify(expected)}`)
+    if (sanitizeText(char) !== expected)
+      assert.fail(`U+${code.toString(16)}: ${JSON.stringify(sanitizeText(char))}, expected ${JSON.stringify(expected)}`)
     if (expected !== char && JSON.parse(safeJson(char)) !== char) assert.fail(`U+${code.toString(16)}: safeJson changed the value`)
     if (expected !== char && safeJson(char).includes(char)) assert.fail(`U+${code.toString(16)}: left raw by safeJson`)
   }

@@ -47,16 +47,42 @@ test('aggregate figures on a small fixture', async () => {
     {name: 'policy.deny', count: 1, share: 12.5},
     {name: 'session.end', count: 1, share: 12.5},
   ])
-  assert.deepEqual(r.by_level, [{name: 'debug', count: 1, share: 12.5}, {name: 'info', count: 5, share: 62.5}, {name: 'warning', count: 1, share: 12.5}, {name: 'error', count: 1, share: 12.5}])
-  assert.deepEqual(r.top_actors.map((a) => [a.name, a.count]), [['alice', 3], ['bob', 3], ['carol', 1], ['mallory', 1]])
+  assert.deepEqual(r.by_level, [
+    {name: 'debug', count: 1, share: 12.5},
+    {name: 'info', count: 5, share: 62.5},
+    {name: 'warning', count: 1, share: 12.5},
+    {name: 'error', count: 1, share: 12.5},
+  ])
+  assert.deepEqual(
+    r.top_actors.map((a) => [a.name, a.count]),
+    [
+      ['alice', 3],
+      ['bob', 3],
+      ['carol', 1],
+      ['mallory', 1],
+    ],
+  )
   assert.equal(r.unique_actors, 4)
   assert.equal(r.unique_ips, 3)
   assert.equal(r.failures.total, 3) // auth.fail, the error, policy.deny
   assert.equal(r.failures.error_rate, 37.5)
-  assert.deepEqual(r.failures.latest.map((f) => `${f.event}@${f.file}:${f.line}`), ['policy.deny@audit-2026-11-02.jsonl:1', 'api.request@audit-2026-11-02.001.jsonl.gz:2', 'auth.fail@audit-2026-11-01.jsonl:2'])
+  assert.deepEqual(
+    r.failures.latest.map((f) => `${f.event}@${f.file}:${f.line}`),
+    ['policy.deny@audit-2026-11-02.jsonl:1', 'api.request@audit-2026-11-02.001.jsonl.gz:2', 'auth.fail@audit-2026-11-01.jsonl:2'],
+  )
   assert.deepEqual(r.peak_hour, {hour: '2026-11-02T14:00:00.000Z', count: 4})
-  assert.deepEqual(r.per_day, [{day: '2026-11-01', count: 3}, {day: '2026-11-02', count: 5}])
-  assert.deepEqual(r.models, {requests: 4, usage_percent: 50, by_model: [{name: 'llama3', count: 3, share: 75}, {name: 'mistral', count: 1, share: 25}]})
+  assert.deepEqual(r.per_day, [
+    {day: '2026-11-01', count: 3},
+    {day: '2026-11-02', count: 5},
+  ])
+  assert.deepEqual(r.models, {
+    requests: 4,
+    usage_percent: 50,
+    by_model: [
+      {name: 'llama3', count: 3, share: 75},
+      {name: 'mistral', count: 1, share: 25},
+    ],
+  })
   assert.deepEqual(r.problems, {malformed: 1})
   assert.equal(diagnostics.total, 1)
 })
@@ -93,7 +119,15 @@ test('merging aggregates of parts equals aggregating the whole', async () => {
 /** Map order depends on insertion; compare contents. */
 function normalise(data: ReturnType<SummaryAggregate['toJSON']>) {
   const sort = <T>(a: T[]) => [...a].sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1))
-  return {...data, byEvent: sort(data.byEvent), byLevel: sort(data.byLevel), byActor: sort(data.byActor), ips: sort(data.ips), bySlot: sort(data.bySlot), byModel: sort(data.byModel)}
+  return {
+    ...data,
+    byEvent: sort(data.byEvent),
+    byLevel: sort(data.byLevel),
+    byActor: sort(data.byActor),
+    ips: sort(data.ips),
+    bySlot: sort(data.bySlot),
+    byModel: sort(data.byModel),
+  }
 }
 
 /** Sets every cached total of a file to a marker value, so a hit shows in the report. */
@@ -109,7 +143,7 @@ function poisonCache(cacheDir: string, name: string): void {
 test('cache: a hit when a file is unchanged; a miss after an edit that restores size and mtime, and after a rename', async () => {
   const dir = fixtureDir()
   const cacheDir = tempDir('cache-')
-  const whole = new Date(Math.floor(statSync(join(dir, "audit-2026-11-01.jsonl")).mtimeMs / 1000) * 1000)
+  const whole = new Date(Math.floor(statSync(join(dir, 'audit-2026-11-01.jsonl')).mtimeMs / 1000) * 1000)
   utimesSync(join(dir, 'audit-2026-11-01.jsonl'), whole, whole)
   const run = async () => (await summarize(dir, {filter: {}, cacheDir})).total
   assert.equal(await run(), 8)
@@ -177,7 +211,11 @@ test('results are identical on one thread and on two (workers), with problems co
   }
   const one = await summarize(dir, {filter: {}, threads: 1})
   const two = await summarize(dir, {filter: {}, threads: 2, parallelBytes: 1})
-  const twoFiltered = await summarize(dir, {filter: {events: ['auth.*'], since: Date.parse('2026-11-01T05:00:00Z')}, threads: 2, parallelBytes: 1})
+  const twoFiltered = await summarize(dir, {
+    filter: {events: ['auth.*'], since: Date.parse('2026-11-01T05:00:00Z')},
+    threads: 2,
+    parallelBytes: 1,
+  })
   const oneFiltered = await summarize(dir, {filter: {events: ['auth.*'], since: Date.parse('2026-11-01T05:00:00Z')}, threads: 1})
   assert.equal(one.total, 1600)
   assert.deepEqual(two, one)

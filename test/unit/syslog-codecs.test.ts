@@ -8,29 +8,44 @@ import {codecOptions, createFormat, getCodec} from '../../src/formats/registry.j
 
 function located(partial: Partial<AuditEntry> = {}): LocatedEntry {
   const entry: AuditEntry = {
-    timestamp: '2003-10-11T22:14:15.003Z', event: 'auth.fail', level: 'warning', actor: 'alice', details: {ip: '10.0.0.5'},
-    metadata: {hostname: 'mymachine.example.com', pid: 8710, version: '1.0.0'}, chain_hash: 'ab'.repeat(32), ...partial,
+    timestamp: '2003-10-11T22:14:15.003Z',
+    event: 'auth.fail',
+    level: 'warning',
+    actor: 'alice',
+    details: {ip: '10.0.0.5'},
+    metadata: {hostname: 'mymachine.example.com', pid: 8710, version: '1.0.0'},
+    chain_hash: 'ab'.repeat(32),
+    ...partial,
   }
   return {entry, time: Date.parse(entry.timestamp), file: '/l/audit-2003-10-11.jsonl', line: 1, raw: '', profile: 'native'}
 }
 
-const encode = (name: string, entry: LocatedEntry, options?: unknown, local?: boolean) => createFormat(name, {options, local}).encode(entry, 0)
+const encode = (name: string, entry: LocatedEntry, options?: unknown, local?: boolean) =>
+  createFormat(name, {options, local}).encode(entry, 0)
 
 test('rfc5424: the whole line for a known entry (golden)', () => {
   const json = JSON.stringify(located().entry)
-  assert.equal(encode('rfc5424', located()), `<132>1 2003-10-11T22:14:15.003Z mymachine.example.com auditkit 8710 auth.fail [auditkit@32473 actor="alice" chain_hash="${'ab'.repeat(32)}"] ${json}\n`)
+  assert.equal(
+    encode('rfc5424', located()),
+    `<132>1 2003-10-11T22:14:15.003Z mymachine.example.com auditkit 8710 auth.fail [auditkit@32473 actor="alice" chain_hash="${'ab'.repeat(32)}"] ${json}\n`,
+  )
 })
 
 test('rfc5424: PRI from level on LOCAL0 (debug 135, info 134, warning 132, error 131); RFC check value local4 = 165 base', () => {
-  const pri = (level: AuditEntry['level'], options?: unknown, event = 'api.request') => /^<(\d+)>1 /.exec(encode('rfc5424', located({level, event}), options))?.[1]
-  assert.deepEqual(['debug', 'info', 'warning', 'error'].map((l) => pri(l as AuditEntry['level'])), ['135', '134', '132', '131'])
+  const pri = (level: AuditEntry['level'], options?: unknown, event = 'api.request') =>
+    /^<(\d+)>1 /.exec(encode('rfc5424', located({level, event}), options))?.[1]
+  assert.deepEqual(
+    ['debug', 'info', 'warning', 'error'].map((l) => pri(l as AuditEntry['level'])),
+    ['135', '134', '132', '131'],
+  )
   assert.equal(pri('info', {facility: 'local4'}), String(20 * 8 + 6))
   assert.equal(pri('error', {facility: 'kern'}), '3')
   assert.equal(pri('info', {facility: 0}), '6', 'facility 0 is kept (syslog-client loses it)')
 })
 
 test('rfc5424: security-relevant events go out at WARNING or above; the set is configurable', () => {
-  const pri = (event: string, level: AuditEntry['level'], options?: unknown) => /^<(\d+)>/.exec(encode('rfc5424', located({event, level}), options))?.[1]
+  const pri = (event: string, level: AuditEntry['level'], options?: unknown) =>
+    /^<(\d+)>/.exec(encode('rfc5424', located({event, level}), options))?.[1]
   assert.equal(pri('auth.fail', 'info'), '132')
   assert.equal(pri('auth.token.revoke', 'debug'), '132')
   assert.equal(pri('user.delete', 'info'), '132')
@@ -43,7 +58,10 @@ test('rfc5424: security-relevant events go out at WARNING or above; the set is c
 
 test('rfc5424: SD-PARAM values escape " \\ ] (spec vector 7); header fields are PRINTUSASCII, bounded, or NILVALUE', () => {
   assert.equal(sdValue('a "quoted" \\ back ] bracket'), 'a \\"quoted\\" \\\\ back \\] bracket')
-  const line = encode('rfc5424', located({actor: 'a "quoted" \\ back ] bracket', metadata: {hostname: 'bad host\nname', pid: 'x y'}, event: `x.${'y'.repeat(40)}`}))
+  const line = encode(
+    'rfc5424',
+    located({actor: 'a "quoted" \\ back ] bracket', metadata: {hostname: 'bad host\nname', pid: 'x y'}, event: `x.${'y'.repeat(40)}`}),
+  )
   assert.match(line, /\[auditkit@32473 actor="a \\"quoted\\" \\\\ back \\] bracket" chain_hash="/)
   const [, , host, app, procid, msgid] = line.split(' ')
   assert.equal(host, 'bad_host_name')
@@ -73,13 +91,21 @@ test('rfc5424: options are validated: app name, SD-ID form, facility', () => {
   assert.throws(() => codecOptions(codec, {appName: 'has space'}), /format rfc5424, options: appName: expected 1-48 printable/)
   assert.throws(() => codecOptions(codec, {sdId: 'nopen'}), /sdId: expected name@ENTERPRISE-NUMBER/)
   assert.throws(() => codecOptions(codec, {facility: 'local9'}), /facility: expected a facility name/)
-  assert.match(encode('rfc5424', located(), {appName: 'gw', sdId: 'audit@99999', bom: true}), /^<132>1 \S+ \S+ gw 8710 auth\.fail \[audit@99999 actor="alice" chain_hash="[a-f0-9]+"\] \ufeff\{/)
+  assert.match(
+    encode('rfc5424', located(), {appName: 'gw', sdId: 'audit@99999', bom: true}),
+    /^<132>1 \S+ \S+ gw 8710 auth\.fail \[audit@99999 actor="alice" chain_hash="[a-f0-9]+"\] \ufeff\{/,
+  )
 })
 
 test('syslog: <PRI> and the body on every line, for logger --prio-prefix', () => {
   const format = createFormat('syslog')
-  const lines = [located({level: 'error'}), located({level: 'info', event: 'api.request'}), located({level: 'debug', event: 'x.y'})].map((e, i) => format.encode(e, i))
-  assert.deepEqual(lines.map((l) => /^<(\d+)>/.exec(l)?.[1]), ['131', '134', '135'])
+  const lines = [located({level: 'error'}), located({level: 'info', event: 'api.request'}), located({level: 'debug', event: 'x.y'})].map(
+    (e, i) => format.encode(e, i),
+  )
+  assert.deepEqual(
+    lines.map((l) => /^<(\d+)>/.exec(l)?.[1]),
+    ['131', '134', '135'],
+  )
   assert.equal(lines[1], `<134>api.request ${JSON.stringify(located({level: 'info', event: 'api.request'}).entry)}\n`)
 })
 

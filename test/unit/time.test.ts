@@ -43,8 +43,14 @@ test('named times: now, today, yesterday, this-week (Monday), recent (10 minutes
   assert.equal(p('recent'), NOW - 10 * 60_000)
   assert.equal(iso('Today'), '2026-11-04T00:00:00.000Z')
   // on a Monday, this-week is that Monday; on a Sunday, the Monday before
-  assert.equal(new Date(parseTimeExpression('this-week', {now: Date.parse('2026-11-02T01:00:00Z')})).toISOString(), '2026-11-02T00:00:00.000Z')
-  assert.equal(new Date(parseTimeExpression('this-week', {now: Date.parse('2026-11-08T23:00:00Z')})).toISOString(), '2026-11-02T00:00:00.000Z')
+  assert.equal(
+    new Date(parseTimeExpression('this-week', {now: Date.parse('2026-11-02T01:00:00Z')})).toISOString(),
+    '2026-11-02T00:00:00.000Z',
+  )
+  assert.equal(
+    new Date(parseTimeExpression('this-week', {now: Date.parse('2026-11-08T23:00:00Z')})).toISOString(),
+    '2026-11-02T00:00:00.000Z',
+  )
 })
 
 test('@epoch seconds', () => {
@@ -52,8 +58,22 @@ test('@epoch seconds', () => {
 })
 
 test('bad expressions throw TimeExpressionError with the input in the message', () => {
-  for (const bad of ['', 'bogus', '3 fortnights', '2026-02-30', '2026-13-01', '2026-11-02T25:00', '+3h ago', '2026/11/02', 'next tuesday']) {
-    assert.throws(() => p(bad), (e: Error) => e instanceof TimeExpressionError && (bad === '' || e.message.includes(bad)), bad)
+  for (const bad of [
+    '',
+    'bogus',
+    '3 fortnights',
+    '2026-02-30',
+    '2026-13-01',
+    '2026-11-02T25:00',
+    '+3h ago',
+    '2026/11/02',
+    'next tuesday',
+  ]) {
+    assert.throws(
+      () => p(bad),
+      (e: Error) => e instanceof TimeExpressionError && (bad === '' || e.message.includes(bad)),
+      bad,
+    )
   }
 })
 
@@ -72,9 +92,15 @@ test('--local: dates and day names in the local zone, across a DST change', () =
     assert.equal(new Date(parseTimeExpression('yesterday', {now: afterDst, local: true})).toISOString(), '2026-03-28T23:00:00.000Z')
     assert.equal(new Date(parseTimeExpression('today', {now: afterDst, local: true})).toISOString(), '2026-03-29T22:00:00.000Z')
     // the week of 2026-03-30 (a Monday) starts that Monday; on Wednesday 2026-04-01 it still does
-    assert.equal(new Date(parseTimeExpression('this-week', {now: Date.parse('2026-04-01T12:00:00Z'), local: true})).toISOString(), '2026-03-29T22:00:00.000Z')
+    assert.equal(
+      new Date(parseTimeExpression('this-week', {now: Date.parse('2026-04-01T12:00:00Z'), local: true})).toISOString(),
+      '2026-03-29T22:00:00.000Z',
+    )
     // the week of Sunday 2026-03-29 started on Monday 2026-03-23, local midnight (UTC+1)
-    assert.equal(new Date(parseTimeExpression('this-week', {now: Date.parse('2026-03-29T20:00:00Z'), local: true})).toISOString(), '2026-03-22T23:00:00.000Z')
+    assert.equal(
+      new Date(parseTimeExpression('this-week', {now: Date.parse('2026-03-29T20:00:00Z'), local: true})).toISOString(),
+      '2026-03-22T23:00:00.000Z',
+    )
     assert.equal(formatTime(Date.parse('2026-11-02T09:00:00.000Z'), true), '2026-11-02T10:00:00.000+01:00')
   } finally {
     if (saved === undefined) delete process.env.TZ
@@ -99,6 +125,12 @@ test('months and years, as journalctl reads them: M/mo/month and y/year; m stays
 })
 
 test('an unknown unit names the valid ones', () => {
-  assert.throws(() => p('3 fortnights'), (error: Error) => error instanceof TimeExpressionError
-    && /unknown time unit "fortnights" in "3 fortnights" \(units: s, sec, second\(s\); m, min, minute\(s\); .*M, mo, month\(s\); y, yr, year\(s\)\)/.test(error.message))
+  assert.throws(
+    () => p('3 fortnights'),
+    (error: Error) =>
+      error instanceof TimeExpressionError &&
+      /unknown time unit "fortnights" in "3 fortnights" \(units: s, sec, second\(s\); m, min, minute\(s\); .*M, mo, month\(s\); y, yr, year\(s\)\)/.test(
+        error.message,
+      ),
+  )
 })

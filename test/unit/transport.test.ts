@@ -19,9 +19,16 @@ function collector(port = 0): Promise<{server: Server; port: number; text: () =>
   const sockets = new Set<Socket>()
   const server = createServer((socket) => {
     sockets.add(socket)
-    socket.on('data', (d) => chunks.push(d)).on('close', () => sockets.delete(socket)).on('error', () => undefined)
+    socket
+      .on('data', (d) => chunks.push(d))
+      .on('close', () => sockets.delete(socket))
+      .on('error', () => undefined)
   })
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({server, port: (server.address() as AddressInfo).port, text: () => Buffer.concat(chunks).toString(), sockets})))
+  return new Promise((resolve) =>
+    server.listen(port, '127.0.0.1', () =>
+      resolve({server, port: (server.address() as AddressInfo).port, text: () => Buffer.concat(chunks).toString(), sockets}),
+    ),
+  )
 }
 
 async function waitFor(check: () => boolean, what: string, ms = 20_000): Promise<void> {
@@ -35,7 +42,9 @@ async function waitFor(check: () => boolean, what: string, ms = 20_000): Promise
 test('stream sink: writes to any Writable; a reader gone (EPIPE) ends it quietly', async () => {
   const stream = new PassThrough()
   let got = ''
-  stream.on('data', (d) => { got += d })
+  stream.on('data', (d) => {
+    got += d
+  })
   const sink = new StreamSink(stream, 4)
   await sink.write('ab')
   await sink.write('cd')
@@ -69,12 +78,16 @@ test('file sink: the target appears whole on close, 0600; abort leaves the old f
   await aborted.abort()
   assert.equal(readFileSync(path, 'utf8').split('\n').length, 101)
   assert.deepEqual(execFileSync('ls', ['-A', dir], {encoding: 'utf8'}).trim().split('\n'), ['export.jsonl'], 'no temporary file left')
-  await assert.rejects(FileSink.open(join(dir, 'missing', 'x.jsonl')), (error: Error) => error instanceof AuditError && /missing\/x.jsonl: no such file/.test(error.message))
+  await assert.rejects(
+    FileSink.open(join(dir, 'missing', 'x.jsonl')),
+    (error: Error) => error instanceof AuditError && /missing\/x.jsonl: no such file/.test(error.message),
+  )
 })
 
 test('utf8Prefix never cuts a character', () => {
   const bytes = Buffer.from('aé€😀')
-  for (let limit = 0; limit <= bytes.length; limit++) assert.doesNotThrow(() => new TextDecoder('utf-8', {fatal: true}).decode(utf8Prefix(bytes, limit)))
+  for (let limit = 0; limit <= bytes.length; limit++)
+    assert.doesNotThrow(() => new TextDecoder('utf-8', {fatal: true}).decode(utf8Prefix(bytes, limit)))
   assert.equal(utf8Prefix(bytes, 2).toString(), 'a')
 })
 
@@ -111,13 +124,22 @@ test('tcp: LF framing by default, octet counting on request', async () => {
 test('tcp: a refused connection is one OutsideError naming the destination', async () => {
   const {server, port} = await collector()
   await new Promise((r) => server.close(r))
-  await assert.rejects(openSink(`tcp://127.0.0.1:${port}`), (error: Error) => error instanceof OutsideError && error.message === `tcp://127.0.0.1:${port}: connection refused`)
+  await assert.rejects(
+    openSink(`tcp://127.0.0.1:${port}`),
+    (error: Error) => error instanceof OutsideError && error.message === `tcp://127.0.0.1:${port}: connection refused`,
+  )
 })
 
 test('tcp: reconnects with backoff when the server goes away and comes back; nothing is lost', async () => {
   const first = await collector()
   const warnings: string[] = []
-  const sink = await SyslogStreamSink.open({host: '127.0.0.1', port: first.port, retryMinMs: 20, retryMaxMs: 200, onWarning: (m) => warnings.push(m)})
+  const sink = await SyslogStreamSink.open({
+    host: '127.0.0.1',
+    port: first.port,
+    retryMinMs: 20,
+    retryMaxMs: 200,
+    onWarning: (m) => warnings.push(m),
+  })
   for (let i = 0; i < 100; i++) await sink.write(`m${i}`)
   await sink.flush()
   await waitFor(() => first.text().split('\n').length === 101, 'first half')
@@ -142,23 +164,59 @@ test('tcp: reconnects with backoff when the server goes away and comes back; not
 test('tcp: a full queue makes write wait; overflow drop never waits', async () => {
   const {server, port} = await collector()
   await new Promise((r) => server.close(r))
-  const dropping = await SyslogStreamSink.open({host: '127.0.0.1', port, failFast: false, queueLimit: 3, overflow: 'drop', closeTimeoutMs: 100, retryMinMs: 1000})
+  const dropping = await SyslogStreamSink.open({
+    host: '127.0.0.1',
+    port,
+    failFast: false,
+    queueLimit: 3,
+    overflow: 'drop',
+    closeTimeoutMs: 100,
+    retryMinMs: 1000,
+  })
   for (let i = 0; i < 10; i++) await dropping.write(`m${i}`)
   assert.equal(dropping.droppedRecords, 7)
-  await assert.rejects(dropping.close(), (error: Error) => error instanceof OutsideError && /3 records not delivered: connection refused/.test(error.message))
+  await assert.rejects(
+    dropping.close(),
+    (error: Error) => error instanceof OutsideError && /3 records not delivered: connection refused/.test(error.message),
+  )
 })
 
 test('tls: octet-counted over TLS; an untrusted certificate is a TLS error naming the host', async () => {
   const dir = tempDir()
   const key = join(dir, 'key.pem')
   const cert = join(dir, 'cert.pem')
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], {stdio: 'ignore'})
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    {stdio: 'ignore'},
+  )
   assert.ok(existsSync(cert))
   const chunks: Buffer[] = []
-  const server = createTlsServer({key: readFileSync(key), cert: readFileSync(cert)}, (socket) => socket.on('data', (d) => chunks.push(d)).on('error', () => undefined))
+  const server = createTlsServer({key: readFileSync(key), cert: readFileSync(cert)}, (socket) =>
+    socket.on('data', (d) => chunks.push(d)).on('error', () => undefined),
+  )
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const {port} = server.address() as AddressInfo
-  await assert.rejects(openSink(`tls://127.0.0.1:${port}`), (error: Error) => error instanceof OutsideError && error.message.startsWith(`tls://127.0.0.1:${port}: TLS: `))
+  await assert.rejects(
+    openSink(`tls://127.0.0.1:${port}`),
+    (error: Error) => error instanceof OutsideError && error.message.startsWith(`tls://127.0.0.1:${port}: TLS: `),
+  )
   const sink = await openSink(`tls://127.0.0.1:${port}`, {ca: cert})
   await sink.write('<134>1 secure')
   await sink.close()
@@ -167,7 +225,10 @@ test('tls: octet-counted over TLS; an untrusted certificate is a TLS error namin
 })
 
 test('openSink: unknown schemes, bad ports and misplaced TLS files are usage errors', async () => {
-  await assert.rejects(openSink('ftp://h', {origin: '--forward'}), /--forward "ftp:\/\/h": unsupported scheme "ftp:"; expected udp:\/\/, tcp:\/\/, tls:\/\//)
+  await assert.rejects(
+    openSink('ftp://h', {origin: '--forward'}),
+    /--forward "ftp:\/\/h": unsupported scheme "ftp:"; expected udp:\/\/, tcp:\/\/, tls:\/\//,
+  )
   await assert.rejects(openSink('udp://h:0'), /port out of range/)
   await assert.rejects(openSink('tcp://h', {ca: 'x'}), /apply to tls:\/\/ only/)
   await assert.rejects(openSink('tls://127.0.0.1', {ca: '/nonexistent.pem'}), /--ca \/nonexistent.pem: no such file/)
@@ -196,18 +257,27 @@ test('writer forwarding: each entry is sent after it is in the file; a dead serv
   const {readdirSync} = await import('node:fs')
   const live = await collector()
   const dir = tempDir()
-  const writer = await AuditWriter.open(dir, {syslog: {host: '', port: 514, proto: 'udp', url: `tcp://127.0.0.1:${live.port}`, format: 'rfc5424', facility: 'local1', ca: ''}})
+  const writer = await AuditWriter.open(dir, {
+    syslog: {host: '', port: 514, proto: 'udp', url: `tcp://127.0.0.1:${live.port}`, format: 'rfc5424', facility: 'local1', ca: ''},
+  })
   const written = await writer.write({event: 'user.delete', actor: 'alice', details: {id: 7}})
   await writer.close()
   await waitFor(() => live.text().includes(written!.entry.chain_hash!), 'the forwarded entry')
-  assert.match(live.text(), /^<140>1 \S+ \S+ auditkit \d+ user\.delete \[auditkit@32473 actor="alice" chain_hash="[0-9a-f]{64}"\] \{/, 'local1 (17), raised to warning')
+  assert.match(
+    live.text(),
+    /^<140>1 \S+ \S+ auditkit \d+ user\.delete \[auditkit@32473 actor="alice" chain_hash="[0-9a-f]{64}"\] \{/,
+    'local1 (17), raised to warning',
+  )
   assert.ok(readFileSync(join(dir, readdirSync(dir).find((n) => n.endsWith('.jsonl'))!), 'utf8').includes(written!.entry.chain_hash!))
   live.server.close()
 
   const dead = await collector()
   await new Promise((r) => dead.server.close(r))
   const warnings: string[] = []
-  const lonely = await AuditWriter.open(tempDir(), {syslog: {host: '127.0.0.1', port: dead.port, proto: 'tcp', url: '', format: 'rfc5424', facility: 'local0', ca: ''}, onError: (e) => warnings.push(e.message)})
+  const lonely = await AuditWriter.open(tempDir(), {
+    syslog: {host: '127.0.0.1', port: dead.port, proto: 'tcp', url: '', format: 'rfc5424', facility: 'local0', ca: ''},
+    onError: (e) => warnings.push(e.message),
+  })
   for (let i = 0; i < 50; i++) assert.ok(await lonely.write({event: 'auth.fail', details: {i}}))
   await lonely.close()
   assert.match(warnings.join('\n'), new RegExp(`syslog tcp://127\\.0\\.0\\.1:${dead.port}: connection refused`))

@@ -15,7 +15,11 @@ const maxFileSize = Number(process.env.CHILD_MAX_FILE_SIZE ?? 10)
 if (mode === 'append') {
   let tick = 0
   const start = Date.parse(process.env.CHILD_CLOCK_START!)
-  const writer = await AuditWriter.open(dir, {max_file_size: maxFileSize, compress: process.env.CHILD_COMPRESS === '1', now: () => start + tick})
+  const writer = await AuditWriter.open(dir, {
+    max_file_size: maxFileSize,
+    compress: process.env.CHILD_COMPRESS === '1',
+    now: () => start + tick,
+  })
   const count = Number(process.env.CHILD_COUNT)
   for (let seq = 0; seq < count; seq++) {
     await writer.write({event: 'test.append', actor: `p${process.pid}`, details: {pid: process.pid, seq}})
@@ -37,7 +41,9 @@ if (mode === 'append') {
   // CHILD_COUNT concurrent writes (one batch); prints which resolved, as JSON.
   const writer = await AuditWriter.open(dir, {fsync: 'always'})
   const pad = 'x'.repeat(200)
-  const settled = await Promise.allSettled(Array.from({length: Number(process.env.CHILD_COUNT)}, (_, i) => writer.write({event: 'test.settled', details: {i, pad}})))
+  const settled = await Promise.allSettled(
+    Array.from({length: Number(process.env.CHILD_COUNT)}, (_, i) => writer.write({event: 'test.settled', details: {i, pad}})),
+  )
   process.stdout.write(`${JSON.stringify(settled.map((r) => r.status === 'fulfilled'))}\n`)
 } else {
   throw new Error(`unknown CHILD_MODE ${mode}`)

@@ -3,7 +3,7 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 
-import {chainHash, GENESIS, splitChainedLine} from '../../src/integrity/native.js'
+import {chainHash, GENESIS, splitChainedLine} from '../../src/chain/native.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
 import {listLogFiles} from '../../src/store/files.js'
 import {readFileLines} from '../../src/store/reader.js'
@@ -80,9 +80,13 @@ export function startChild(env: Record<string, string>, fileSizeLimit?: number):
 /** Waits for a child to exit; rejects with its stderr when it fails. */
 export function exited(child: ChildProcess): Promise<number | null> {
   let stderr = ''
-  child.stderr?.setEncoding('utf8').on('data', (d) => { stderr += d })
+  child.stderr?.setEncoding('utf8').on('data', (d) => {
+    stderr += d
+  })
   return new Promise((resolve, reject) => {
     child.on('error', reject)
-    child.on('close', (code, signal) => (code === 0 || signal === 'SIGKILL' ? resolve(code) : reject(new Error(`child exited ${code ?? signal}: ${stderr}`))))
+    child.on('close', (code, signal) =>
+      code === 0 || signal === 'SIGKILL' ? resolve(code) : reject(new Error(`child exited ${code ?? signal}: ${stderr}`)),
+    )
   })
 }

@@ -55,7 +55,10 @@ describe('AuditWriter', () => {
 
   it('continues the chain from the last entry on disk', async () => {
     const dir = tempDir()
-    const {lines: old, head} = chainedLines([{timestamp: '2030-03-01T10:00:00.000Z', event: 'a.b'}, {timestamp: '2030-03-01T11:00:00.000Z', event: 'a.c'}])
+    const {lines: old, head} = chainedLines([
+      {timestamp: '2030-03-01T10:00:00.000Z', event: 'a.b'},
+      {timestamp: '2030-03-01T11:00:00.000Z', event: 'a.c'},
+    ])
     writeLog(dir, 'audit-2030-03-01.jsonl', old)
     const writer = await AuditWriter.open(dir, {now: () => DAY1})
     await writer.write({event: 'a.d'})
@@ -82,7 +85,8 @@ describe('AuditWriter', () => {
       [{event: 'a.b', actor: 7}, /actor: expected a string/],
       [{event: 'a.b', colour: 'red'}, /unknown member "colour"/],
       [{event: 'a.b', details: {big: 'x'.repeat(1024 * 1024)}}, /readers accept at most/],
-      [{event: 'a.b', details: {holes: [1, , 3]}}, /details.holes: an array with holes or named members/], // eslint-disable-line no-sparse-arrays
+      // biome-ignore lint/suspicious/noSparseArray: the hole is the input under test
+      [{event: 'a.b', details: {holes: [1, , 3]}}, /details.holes: an array with holes or named members/],
       [{event: 'a.b', details: {named: Object.assign([1], {extra: 2})}}, /details.named: an array with holes or named members/],
       [{event: 'a.b', details: nested(65)}, /: nested deeper than 64 levels/],
       // Deep enough to exhaust the stack of anything recursive.
@@ -90,14 +94,19 @@ describe('AuditWriter', () => {
     ]
     for (const [input, message] of bad) {
       let pending: Promise<unknown> | undefined
-      assert.doesNotThrow(() => { pending = writer.write(input as never) }, 'bad input rejects the promise, it does not throw')
+      assert.doesNotThrow(() => {
+        pending = writer.write(input as never)
+      }, 'bad input rejects the promise, it does not throw')
       await assert.rejects(pending!, (error: Error) => error instanceof WriteInputError && message.test(error.message))
     }
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
     await assert.rejects(writer.write({event: 'a.b', details: cyclic}), /details.self(.self)?: circular reference/)
     await writer.close()
-    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('audit-')), [])
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.startsWith('audit-')),
+      [],
+    )
   })
 
   it('writes details exactly as given: a "__proto__" member, a shared object twice, 64 levels deep', async () => {
@@ -114,12 +123,21 @@ describe('AuditWriter', () => {
   })
 
   it('refuses configured metadata named like the members it fills in', async () => {
-    await assert.rejects(AuditWriter.open(tempDir(), {metadata: {hostname: 'forged'}}), (error: Error) => error instanceof WriteInputError && /metadata: hostname, pid and version are filled in by auditkit/.test(error.message))
+    await assert.rejects(
+      AuditWriter.open(tempDir(), {metadata: {hostname: 'forged'}}),
+      (error: Error) =>
+        error instanceof WriteInputError && /metadata: hostname, pid and version are filled in by auditkit/.test(error.message),
+    )
   })
 
   it('drops entries below level, excluded events, and everything when disabled; integrity off writes unchained lines', async () => {
     const dir = tempDir()
-    const writer = await AuditWriter.open(dir, {level: 'warning', exclude_events: ['api.health', 'debug.*'], include_metadata: false, integrity: false})
+    const writer = await AuditWriter.open(dir, {
+      level: 'warning',
+      exclude_events: ['api.health', 'debug.*'],
+      include_metadata: false,
+      integrity: false,
+    })
     assert.equal(await writer.write({event: 'a.b', level: 'info'}), undefined)
     assert.equal(await writer.write({event: 'api.health', level: 'error'}), undefined)
     assert.equal(await writer.write({event: 'debug.trace.x', level: 'error'}), undefined)
@@ -147,12 +165,22 @@ describe('AuditWriter', () => {
     now = DAY1 // the clock goes back: the entry still goes to day 2, after the rest of the chain
     await writer.write({event: 'clock.back'})
     await writer.close()
-    const names = readdirSync(dir).filter((n) => n.startsWith('audit-')).sort()
-    assert.deepEqual(names, ['audit-2030-03-01.001.jsonl.gz', 'audit-2030-03-01.002.jsonl.gz', 'audit-2030-03-01.jsonl.gz', 'audit-2030-03-02.jsonl'])
+    const names = readdirSync(dir)
+      .filter((n) => n.startsWith('audit-'))
+      .sort()
+    assert.deepEqual(names, [
+      'audit-2030-03-01.001.jsonl.gz',
+      'audit-2030-03-01.002.jsonl.gz',
+      'audit-2030-03-01.jsonl.gz',
+      'audit-2030-03-02.jsonl',
+    ])
     for (const n of names) assert.equal(mode(join(dir, n)), n.endsWith('.gz') ? 0o400 : 0o600, n)
     const check = await checkChain(dir)
     assert.deepEqual(check.problems, [])
-    assert.deepEqual(check.entries.map((e) => e.event), ['size.test', 'size.test', 'size.test', 'size.test', 'size.test', 'size.test', 'day.two', 'clock.back'])
+    assert.deepEqual(
+      check.entries.map((e) => e.event),
+      ['size.test', 'size.test', 'size.test', 'size.test', 'size.test', 'size.test', 'day.two', 'clock.back'],
+    )
     assert.equal((await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})).valid, true)
   })
 
@@ -173,7 +201,10 @@ describe('AuditWriter', () => {
 
   it('on open, ends a torn last line and records it in a chained audit.recovery event', async () => {
     const dir = tempDir()
-    const {lines: old} = chainedLines([{timestamp: '2030-03-01T10:00:00.000Z', event: 'a.b'}, {timestamp: '2030-03-01T10:00:01.000Z', event: 'a.c'}])
+    const {lines: old} = chainedLines([
+      {timestamp: '2030-03-01T10:00:00.000Z', event: 'a.b'},
+      {timestamp: '2030-03-01T10:00:01.000Z', event: 'a.c'},
+    ])
     const fragment = old[1].slice(0, 57)
     writeLog(dir, 'audit-2030-03-01.jsonl', [old[0], fragment], {terminate: false})
     const writer = await AuditWriter.open(dir, {now: () => DAY1})
@@ -187,11 +218,19 @@ describe('AuditWriter', () => {
     assert.equal(recovery.event, 'audit.recovery')
     assert.equal(recovery.level, 'warning')
     assert.equal(recovery.actor, 'auditkit')
-    assert.deepEqual(recovery.details, {file: 'audit-2030-03-01.001.jsonl', line: 2, fragment_bytes: 57, fragment_sha256: createHash('sha256').update(fragment).digest('hex')})
+    assert.deepEqual(recovery.details, {
+      file: 'audit-2030-03-01.001.jsonl',
+      line: 2,
+      fragment_bytes: 57,
+      fragment_sha256: createHash('sha256').update(fragment).digest('hex'),
+    })
     const check = await checkChain(dir)
     assert.deepEqual(check.problems, [])
     assert.equal(check.recorded, 1)
-    assert.deepEqual(check.entries.map((e) => e.event), ['a.b', 'audit.recovery', 'after.crash'])
+    assert.deepEqual(
+      check.entries.map((e) => e.event),
+      ['a.b', 'audit.recovery', 'after.crash'],
+    )
     const report = await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})
     assert.equal(report.valid, true, JSON.stringify(report.problems))
   })
@@ -205,7 +244,10 @@ describe('AuditWriter', () => {
     await writer.close()
     const check = await checkChain(dir)
     assert.deepEqual(check.problems, [])
-    assert.deepEqual(check.entries.map((e) => e.event), ['a.b', 'a.c'])
+    assert.deepEqual(
+      check.entries.map((e) => e.event),
+      ['a.b', 'a.c'],
+    )
   })
 
   it('repairs a rotation cut between link and unlink (no entry read twice)', async () => {
@@ -218,7 +260,10 @@ describe('AuditWriter', () => {
     await writer.close()
     const check = await checkChain(dir)
     assert.deepEqual(check.problems, [])
-    assert.deepEqual(check.entries.map((e) => e.event), ['a.b', 'a.c'])
+    assert.deepEqual(
+      check.entries.map((e) => e.event),
+      ['a.b', 'a.c'],
+    )
   })
 
   it('retention records the removed files in a chained audit.retention event, then removes them; verify tells it from a deletion', async () => {
@@ -226,7 +271,13 @@ describe('AuditWriter', () => {
     let prev: string | undefined
     const days = ['2030-02-01', '2030-02-02', '2030-02-03']
     for (const day of days) {
-      const made = chainedLines([{timestamp: `${day}T08:00:00.000Z`, event: 'a.b'}, {timestamp: `${day}T09:00:00.000Z`, event: 'a.c'}], prev)
+      const made = chainedLines(
+        [
+          {timestamp: `${day}T08:00:00.000Z`, event: 'a.b'},
+          {timestamp: `${day}T09:00:00.000Z`, event: 'a.c'},
+        ],
+        prev,
+      )
       writeLog(dir, `audit-${day}.jsonl`, made.lines)
       prev = made.head
     }
@@ -238,14 +289,37 @@ describe('AuditWriter', () => {
     const removed = await pruner.prune()
     await pruner.write({event: 'a.after'})
     await pruner.close()
-    assert.deepEqual(removed.map((r) => r.file), ['audit-2030-02-01.jsonl'])
-    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('audit-')).sort(), ['audit-2030-02-02.jsonl', 'audit-2030-02-03.jsonl', 'audit-2030-03-01.jsonl'])
+    assert.deepEqual(
+      removed.map((r) => r.file),
+      ['audit-2030-02-01.jsonl'],
+    )
+    assert.deepEqual(
+      readdirSync(dir)
+        .filter((n) => n.startsWith('audit-'))
+        .sort(),
+      ['audit-2030-02-02.jsonl', 'audit-2030-02-03.jsonl', 'audit-2030-03-01.jsonl'],
+    )
     const event = JSON.parse(lines(join(dir, 'audit-2030-03-01.jsonl'))[0])
     assert.equal(event.event, 'audit.retention')
     assert.equal(event.level, 'warning')
     assert.equal(event.actor, 'auditkit')
-    const firstDayHead = chainedLines([{timestamp: '2030-02-01T08:00:00.000Z', event: 'a.b'}, {timestamp: '2030-02-01T09:00:00.000Z', event: 'a.c'}]).head
-    assert.deepEqual(event.details, {retention_days: 27, removed: [{file: 'audit-2030-02-01.jsonl', entries: 2, first: '2030-02-01T08:00:00.000Z', last: '2030-02-01T09:00:00.000Z', last_hash: firstDayHead}], earlier: {through: null, entries: 0}})
+    const firstDayHead = chainedLines([
+      {timestamp: '2030-02-01T08:00:00.000Z', event: 'a.b'},
+      {timestamp: '2030-02-01T09:00:00.000Z', event: 'a.c'},
+    ]).head
+    assert.deepEqual(event.details, {
+      retention_days: 27,
+      removed: [
+        {
+          file: 'audit-2030-02-01.jsonl',
+          entries: 2,
+          first: '2030-02-01T08:00:00.000Z',
+          last: '2030-02-01T09:00:00.000Z',
+          last_hash: firstDayHead,
+        },
+      ],
+      earlier: {through: null, entries: 0},
+    })
     const check = await checkChain(dir, firstDayHead)
     assert.deepEqual(check.problems, [])
     const report = await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})
@@ -254,7 +328,10 @@ describe('AuditWriter', () => {
 
   it('retention reads a part gzipped between the listing and the read from its .gz: the record holds its real count and hash', async () => {
     const dir = tempDir()
-    const made = chainedLines([{timestamp: '2030-02-01T08:00:00.000Z', event: 'a.b'}, {timestamp: '2030-02-01T09:00:00.000Z', event: 'a.c'}])
+    const made = chainedLines([
+      {timestamp: '2030-02-01T08:00:00.000Z', event: 'a.b'},
+      {timestamp: '2030-02-01T09:00:00.000Z', event: 'a.c'},
+    ])
     writeLog(dir, 'audit-2030-02-01.001.jsonl', made.lines)
     writeLog(dir, 'audit-2030-02-02.jsonl', chainedLines([{timestamp: '2030-02-02T08:00:00.000Z', event: 'a.d'}], made.head).lines)
     const listed = await listLogFiles(dir)
@@ -262,7 +339,15 @@ describe('AuditWriter', () => {
     writeFileSync(join(dir, 'audit-2030-02-01.001.jsonl.gz'), gzipSync(readFileSync(join(dir, 'audit-2030-02-01.001.jsonl'))))
     unlinkSync(join(dir, 'audit-2030-02-01.001.jsonl'))
     const planned = await planRetention(dir, 27, DAY1, listed)
-    assert.deepEqual(planned, [{file: 'audit-2030-02-01.001.jsonl.gz', entries: 2, first: '2030-02-01T08:00:00.000Z', last: '2030-02-01T09:00:00.000Z', last_hash: made.head}])
+    assert.deepEqual(planned, [
+      {
+        file: 'audit-2030-02-01.001.jsonl.gz',
+        entries: 2,
+        first: '2030-02-01T08:00:00.000Z',
+        last: '2030-02-01T09:00:00.000Z',
+        last_hash: made.head,
+      },
+    ])
     // A part that cannot be read at all is not planned, nor anything after it.
     unlinkSync(join(dir, 'audit-2030-02-01.001.jsonl.gz'))
     assert.deepEqual(await planRetention(dir, 27, DAY1, listed), [])
@@ -274,7 +359,13 @@ describe('AuditWriter', () => {
     const pad = 'z'.repeat(1000 * 1000) // 600 entries of 1 MB: more than V8's longest string
     const results = await Promise.allSettled(Array.from({length: 600}, (_, i) => writer.write({event: 'big.entry', details: {i, pad}})))
     await writer.close()
-    assert.deepEqual(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)).slice(0, 1), [])
+    assert.deepEqual(
+      results
+        .filter((r) => r.status === 'rejected')
+        .map((r) => String((r as PromiseRejectedResult).reason))
+        .slice(0, 1),
+      [],
+    )
     const path = join(dir, 'audit-2030-03-01.jsonl')
     assert.ok(statSync(path).size > 600 * 1000 * 1000)
     const report = await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})
@@ -285,7 +376,10 @@ describe('AuditWriter', () => {
 
   it('on open, finishes what a writer killed while compressing left: closed parts still plain are gzipped, its stale temporary files removed', async () => {
     const dir = tempDir()
-    const made = chainedLines([{timestamp: '2030-03-01T08:00:00.000Z', event: 'a.b'}, {timestamp: '2030-03-01T09:00:00.000Z', event: 'a.c'}])
+    const made = chainedLines([
+      {timestamp: '2030-03-01T08:00:00.000Z', event: 'a.b'},
+      {timestamp: '2030-03-01T09:00:00.000Z', event: 'a.c'},
+    ])
     writeLog(dir, 'audit-2030-03-01.001.jsonl', made.lines.slice(0, 1))
     chmodSync(join(dir, 'audit-2030-03-01.001.jsonl'), 0o400) // closed, never compressed
     writeLog(dir, 'audit-2030-03-01.jsonl', made.lines.slice(1))
@@ -300,7 +394,17 @@ describe('AuditWriter', () => {
     const writer = await AuditWriter.open(dir, {compress: true, now: () => DAY1})
     await writer.write({event: 'a.d'})
     await writer.close()
-    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('audit-')).sort(), ['audit-2030-03-01.001.jsonl.gz', 'audit-2030-03-01.001.jsonl.gz.12346-0badcafe.tmp', 'audit-2030-03-01.002.jsonl.gz', 'audit-2030-03-01.jsonl'])
+    assert.deepEqual(
+      readdirSync(dir)
+        .filter((n) => n.startsWith('audit-'))
+        .sort(),
+      [
+        'audit-2030-03-01.001.jsonl.gz',
+        'audit-2030-03-01.001.jsonl.gz.12346-0badcafe.tmp',
+        'audit-2030-03-01.002.jsonl.gz',
+        'audit-2030-03-01.jsonl',
+      ],
+    )
     assert.equal(mode(join(dir, 'audit-2030-03-01.001.jsonl.gz')), 0o400)
     assert.equal(mode(join(dir, 'audit-2030-03-01.002.jsonl.gz')), 0o400)
     const report = await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})
@@ -311,16 +415,22 @@ describe('AuditWriter', () => {
   it('retention of more files than one event may record writes several events, each a line readers accept; verify holds', async () => {
     const dir = tempDir()
     const parts: Array<[string, number]> = []
-    for (const day of ['2030-01-01', '2030-01-02', '2030-01-03']) for (let part = 1; part <= 999 && parts.length < 2100; part++) parts.push([day, part])
+    for (const day of ['2030-01-01', '2030-01-02', '2030-01-03'])
+      for (let part = 1; part <= 999 && parts.length < 2100; part++) parts.push([day, part])
     const made = chainedLines(parts.map(([day], i) => ({timestamp: `${day}T08:00:00.000Z`, event: 'a.b', details: {i}})))
-    parts.forEach(([day, part], i) => writeLog(dir, `audit-${day}.${String(part).padStart(3, '0')}.jsonl`, [made.lines[i]]))
+    parts.forEach(([day, part], i) => {
+      writeLog(dir, `audit-${day}.${String(part).padStart(3, '0')}.jsonl`, [made.lines[i]])
+    })
     writeLog(dir, 'audit-2030-03-01.jsonl', chainedLines([{timestamp: '2030-03-01T08:00:00.000Z', event: 'a.c'}], made.head).lines)
     const writer = await AuditWriter.open(dir, {retention_days: 30, now: () => DAY1})
     const removed = await writer.prune()
     await writer.close()
     assert.equal(removed.length, 2100)
     const events = lines(join(dir, 'audit-2030-03-01.jsonl')).slice(1)
-    assert.deepEqual(events.map((l) => JSON.parse(l).details.removed.length), [2000, 100])
+    assert.deepEqual(
+      events.map((l) => JSON.parse(l).details.removed.length),
+      [2000, 100],
+    )
     for (const line of events) assert.ok(Buffer.byteLength(line) < 1024 * 1024)
     const report = await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})
     assert.equal(report.valid, true, JSON.stringify(report.problems))
@@ -343,14 +453,19 @@ describe('AuditWriter', () => {
     const [a, b] = await Promise.all([first.prune(), second.prune()])
     await Promise.all([first.close(), second.close()])
     assert.deepEqual([a.length, b.length].sort(), [0, 2])
-    const names = readdirSync(dir).filter((n) => n.startsWith('audit-')).sort()
+    const names = readdirSync(dir)
+      .filter((n) => n.startsWith('audit-'))
+      .sort()
     for (const name of names) assert.ok(statSync(join(dir, name)).size > 0, `${name} is empty`)
     assert.equal((await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})).valid, true)
   })
 
   it('the chain head is looked for in a part gzipped since the listing, and never taken from an older part instead', async () => {
     const dir = tempDir()
-    const made = chainedLines([{timestamp: '2030-03-01T08:00:00.000Z', event: 'a.b'}, {timestamp: '2030-03-01T09:00:00.000Z', event: 'a.c'}])
+    const made = chainedLines([
+      {timestamp: '2030-03-01T08:00:00.000Z', event: 'a.b'},
+      {timestamp: '2030-03-01T09:00:00.000Z', event: 'a.c'},
+    ])
     writeLog(dir, 'audit-2030-03-01.001.jsonl', made.lines.slice(0, 1))
     writeLog(dir, 'audit-2030-03-01.002.jsonl', made.lines.slice(1))
     const [, second] = await listLogFiles(dir)
@@ -369,8 +484,14 @@ describe('AuditWriter', () => {
     assert.deepEqual(await writer.prune(), [], 'the only file holds the head')
     await writer.write({event: 'a.c'}) // a new day: rotation, then retention in the background
     await writer.close()
-    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('audit-')), ['audit-2030-03-01.jsonl'])
-    assert.deepEqual(lines(join(dir, 'audit-2030-03-01.jsonl')).map((l) => JSON.parse(l).event), ['a.c', 'audit.retention'])
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.startsWith('audit-')),
+      ['audit-2030-03-01.jsonl'],
+    )
+    assert.deepEqual(
+      lines(join(dir, 'audit-2030-03-01.jsonl')).map((l) => JSON.parse(l).event),
+      ['a.c', 'audit.retention'],
+    )
     assert.equal((await verifyDirectory(dir, {threads: 0, now: VERIFIER_NOW})).valid, true)
   })
 
@@ -387,7 +508,10 @@ describe('AuditWriter', () => {
     writeFileSync(join(dir, LOCK_NAME), `2147483646 ${host} deadbeef`) // a pid that cannot be running
     assert.ok(await writer.write({event: 'a.b'}))
     writeFileSync(join(dir, LOCK_NAME), `${process.ppid} ${host} cafe`) // a live process holds it
-    await assert.rejects(writer.write({event: 'a.c'}), (error: Error) => error instanceof LockTimeoutError && /held by pid \d+/.test(error.message))
+    await assert.rejects(
+      writer.write({event: 'a.c'}),
+      (error: Error) => error instanceof LockTimeoutError && /held by pid \d+/.test(error.message),
+    )
     // The same live pid, but written before this host last booted: a leftover, broken at once.
     const [name, pidNamespace] = host.split('/')
     writeFileSync(join(dir, LOCK_NAME), `${process.ppid} ${name}/${pidNamespace}/an-earlier-boot cafe`)
@@ -398,6 +522,9 @@ describe('AuditWriter', () => {
     writeFileSync(join(dir, LOCK_NAME), `${process.ppid} elsewhere/1/x cafe`)
     await assert.rejects(writer.write({event: 'a.e'}), LockTimeoutError)
     await writer.close()
-    assert.deepEqual(lines(join(dir, 'audit-2030-03-01.jsonl')).map((l) => JSON.parse(l).event), ['a.b', 'a.d'])
+    assert.deepEqual(
+      lines(join(dir, 'audit-2030-03-01.jsonl')).map((l) => JSON.parse(l).event),
+      ['a.b', 'a.d'],
+    )
   })
 })

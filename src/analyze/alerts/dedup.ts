@@ -16,7 +16,10 @@ export function dedupKey(f: Finding): string {
 export class DedupState {
   private readonly sent: Record<string, number>
 
-  private constructor(private readonly path: string, sent: Record<string, number>) {
+  private constructor(
+    private readonly path: string,
+    sent: Record<string, number>,
+  ) {
     this.sent = sent
   }
 

@@ -1,23 +1,37 @@
-import {sanitizeLine} from '../../formats/sanitize.js'
+import {sanitizeLine} from '../../text/sanitize.js'
 import type {AnalyzeReport, Finding, Severity} from '../report.js'
 
 const COLOUR: Record<Severity, number> = {critical: 0x8b0000, high: 0xd9362b, medium: 0xe69b00, low: 0x2b7bd9}
-const EMOJI: Record<Severity, string> = {critical: ':rotating_light:', high: ':red_circle:', medium: ':large_orange_circle:', low: ':large_blue_circle:'}
+const EMOJI: Record<Severity, string> = {
+  critical: ':rotating_light:',
+  high: ':red_circle:',
+  medium: ':large_orange_circle:',
+  low: ':large_blue_circle:',
+}
 
 const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
 /** Log text in a chat message: one line, no mentions or markup that would ping or link. */
 const clean = (text: string) => sanitizeLine(text).replace(/@/g, '@\u200b').replace(/[<>]/g, '')
-const slackClean = (text: string) => clean(text).replace(/&/g, '&amp;').replace(/[*_~`]/g, '')
+const slackClean = (text: string) =>
+  clean(text)
+    .replace(/&/g, '&amp;')
+    .replace(/[*_~`]/g, '')
 
 function where(f: Finding): string {
-  return f.evidence.slice(0, 5).map((e) => `${e.file}:${e.line}`).join(', ')
+  return f.evidence
+    .slice(0, 5)
+    .map((e) => `${e.file}:${e.line}`)
+    .join(', ')
 }
 
 /** Discord: one embed per finding (at most 10 a message), coloured by severity. */
 export function discordPayload(report: AnalyzeReport, findings: Finding[]): object {
   return {
     username: 'audit analyze',
-    content: cut(`${findings.length} finding(s) in ${clean(report.source)} (${report.range.since ?? 'start'} – ${report.range.until ?? 'now'})`, 2000),
+    content: cut(
+      `${findings.length} finding(s) in ${clean(report.source)} (${report.range.since ?? 'start'} – ${report.range.until ?? 'now'})`,
+      2000,
+    ),
     allowed_mentions: {parse: []},
     embeds: findings.slice(0, 10).map((f) => ({
       title: cut(clean(f.title), 256),
@@ -44,8 +58,28 @@ export function slackPayload(report: AnalyzeReport, findings: Finding[]): object
     blocks: [
       {type: 'header', text: {type: 'plain_text', text: cut(`audit analyze: ${title}`, 150)}},
       ...findings.slice(0, 20).flatMap((f) => [
-        {type: 'section', text: {type: 'mrkdwn', text: cut(`${EMOJI[f.severity]} *${f.severity.toUpperCase()}* ${slackClean(f.title)}\n${slackClean(f.explanation)}\n_Recommendation:_ ${slackClean(f.recommendation)}`, 3000)}},
-        {type: 'context', elements: [{type: 'mrkdwn', text: cut(`${f.category} · count ${f.count}${f.actors.length ? ` · actors ${f.actors.map(slackClean).join(', ')}` : ''}${f.ips.length ? ` · IPs ${f.ips.map(slackClean).join(', ')}` : ''}${f.evidence.length ? ` · ${slackClean(where(f))}` : ''}`, 3000)}]},
+        {
+          type: 'section',
+          text: {
+            type: 'mrkdwn',
+            text: cut(
+              `${EMOJI[f.severity]} *${f.severity.toUpperCase()}* ${slackClean(f.title)}\n${slackClean(f.explanation)}\n_Recommendation:_ ${slackClean(f.recommendation)}`,
+              3000,
+            ),
+          },
+        },
+        {
+          type: 'context',
+          elements: [
+            {
+              type: 'mrkdwn',
+              text: cut(
+                `${f.category} · count ${f.count}${f.actors.length ? ` · actors ${f.actors.map(slackClean).join(', ')}` : ''}${f.ips.length ? ` · IPs ${f.ips.map(slackClean).join(', ')}` : ''}${f.evidence.length ? ` · ${slackClean(where(f))}` : ''}`,
+                3000,
+              ),
+            },
+          ],
+        },
       ]),
     ],
   }

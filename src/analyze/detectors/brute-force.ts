@@ -34,7 +34,7 @@ export class BruteForceDetector implements Detector {
 
   private track(key: string, o: Observation): void {
     let t = this.tracks.get(key)
-    if (!t) this.tracks.set(key, t = {recent: [], tally: new Tally()})
+    if (!t) this.tracks.set(key, (t = {recent: [], tally: new Tally()}))
     t.tally.add(o)
     t.recent.push(o.time)
     if (t.recent.length > this.settings.threshold) t.recent.shift()
@@ -57,9 +57,10 @@ export class BruteForceDetector implements Detector {
         ...fields,
         ...(kind === 'ip' ? {ips: [who]} : {actors: [who]}),
         explanation: `${kind === 'ip' ? 'IP' : 'Actor'} ${who} failed authentication at least ${threshold} times within ${minutes} minutes (first such burst ending ${iso(t.burstAt)}), ${t.tally.count} times in the range.`,
-        recommendation: kind === 'ip'
-          ? `Block or rate-limit ${who} (e.g. fail2ban), and check whether any login from it succeeded.`
-          : `Lock or reset the account ${who}, check for a successful login after the failures, and require a second factor.`,
+        recommendation:
+          kind === 'ip'
+            ? `Block or rate-limit ${who} (e.g. fail2ban), and check whether any login from it succeeded.`
+            : `Lock or reset the account ${who}, check for a successful login after the failures, and require a second factor.`,
       })
     }
     return out

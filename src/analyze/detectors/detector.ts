@@ -53,4 +53,8 @@ export class Tally {
 }
 
 /** A stable id part from free text. */
-export const slug = (text: string): string => text.toLowerCase().replace(/[^a-z0-9.:-]+/g, '-').slice(0, 60)
+export const slug = (text: string): string =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9.:-]+/g, '-')
+    .slice(0, 60)

@@ -30,7 +30,7 @@ export class ErrorSpikeDetector implements Detector {
     if (o.baseline) return
     const start = o.time - (o.time % this.windowMs)
     let w = this.windows.get(start)
-    if (!w) this.windows.set(start, w = {total: 0, failures: 0, evidence: [], events: new Map()})
+    if (!w) this.windows.set(start, (w = {total: 0, failures: 0, evidence: [], events: new Map()}))
     w.total++
     if (!o.failure) return
     w.failures++
@@ -45,7 +45,10 @@ export class ErrorSpikeDetector implements Detector {
     for (const [start, w] of [...this.windows].sort((a, b) => a[0] - b[0])) {
       const ratio = w.failures / w.total
       if (w.failures < minErrors || ratio < minRatio || ratio < usual * factor) continue
-      const top = [...w.events].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([e, n]) => `${e} (${n})`)
+      const top = [...w.events]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([e, n]) => `${e} (${n})`)
       const pct = (x: number) => `${(x * 100).toFixed(1)}%`
       out.push({
         id: `error-spike:${iso(start)}`,
@@ -60,7 +63,8 @@ export class ErrorSpikeDetector implements Detector {
         ips: [],
         evidence: w.evidence,
         explanation: `${w.failures} of ${w.total} entries from ${iso(start)} were failures (${pct(ratio)}, against ${pct(usual)} overall); mostly ${top.join(', ')}.`,
-        recommendation: 'Look at the first failures of the window for the cause (a failing dependency, a bad deploy, a model that is missing) and at what changed just before.',
+        recommendation:
+          'Look at the first failures of the window for the cause (a failing dependency, a bad deploy, a model that is missing) and at what changed just before.',
       })
     }
     return out

@@ -36,7 +36,7 @@ export class FirstSeenDetector implements Detector {
           this.known[kind].add(value)
           continue
         }
-        this.fresh[kind].set(value, tally = new Tally())
+        this.fresh[kind].set(value, (tally = new Tally()))
       }
       tally.add(o)
     }
@@ -57,9 +57,10 @@ export class FirstSeenDetector implements Detector {
           ...tally.fields(),
           ...(kind === 'actor' ? {actors: [value]} : kind === 'ip' ? {ips: [value]} : {}),
           explanation: `The ${LABEL[kind]} ${value} appears ${tally.count} time(s) in the range and never in the baseline window before it${this.extra[kind] ? ` (${this.extra[kind]} more new ${LABEL[kind]}s not listed)` : ''}.`,
-          recommendation: kind === 'event'
-            ? 'Check that the new kind of event comes from a known change (a new feature or client).'
-            : `Confirm that ${value} is expected (a new colleague, a new office or VPN address); otherwise treat it as a possible intrusion.`,
+          recommendation:
+            kind === 'event'
+              ? 'Check that the new kind of event comes from a known change (a new feature or client).'
+              : `Confirm that ${value} is expected (a new colleague, a new office or VPN address); otherwise treat it as a possible intrusion.`,
         })
       }
     }

@@ -19,8 +19,17 @@ export class IntegrityDetector implements Detector {
   /** The chain is verified while the range is read (verify has its own threads). */
   private readonly verifying?: Promise<VerifyProblem[] | Error>
 
-  constructor(dir: string | undefined, private readonly diagnostics: Diagnostics) {
-    this.verifying = dir === undefined ? undefined : verifyDirectory(dir, {}).then((report) => report.problems, (error: Error) => error)
+  constructor(
+    dir: string | undefined,
+    private readonly diagnostics: Diagnostics,
+  ) {
+    this.verifying =
+      dir === undefined
+        ? undefined
+        : verifyDirectory(dir, {}).then(
+            (report) => report.problems,
+            (error: Error) => error,
+          )
   }
 
   observe(o: {file: string}): void {
@@ -50,11 +59,15 @@ export class IntegrityDetector implements Detector {
           last_seen: null,
           actors: [],
           ips: [],
-          evidence: list.filter((p) => p.line !== undefined).slice(0, 10).map((p) => ({file: basename(p.file), line: p.line!})),
+          evidence: list
+            .filter((p) => p.line !== undefined)
+            .slice(0, 10)
+            .map((p) => ({file: basename(p.file), line: p.line!})),
           explanation: `audit verify found: ${list[0].message}${list.length > 1 ? ` (and ${list.length - 1} more)` : ''}.`,
-          recommendation: severity === 'critical'
-            ? 'Treat the log as tampered with until explained: keep a copy, run `audit verify --verbose` and compare with a backup or a sealed checkpoint.'
-            : 'Run `audit verify` for the details; damaged lines are usually a crash or a full disk, but confirm.',
+          recommendation:
+            severity === 'critical'
+              ? 'Treat the log as tampered with until explained: keep a copy, run `audit verify --verbose` and compare with a backup or a sealed checkpoint.'
+              : 'Run `audit verify` for the details; damaged lines are usually a crash or a full disk, but confirm.',
         })
       }
     }

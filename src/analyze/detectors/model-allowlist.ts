@@ -20,10 +20,10 @@ export class ModelAllowListDetector implements Detector {
   observe(o: Observation): void {
     if (o.baseline || o.model === undefined || this.allowed.length === 0) return
     let allowed = this.seen.get(o.model)
-    if (allowed === undefined) this.seen.set(o.model, allowed = this.allowed.some((re) => re.test(o.model!)))
+    if (allowed === undefined) this.seen.set(o.model, (allowed = this.allowed.some((re) => re.test(o.model!))))
     if (allowed) return
     let tally = this.outside.get(o.model)
-    if (!tally) this.outside.set(o.model, tally = new Tally())
+    if (!tally) this.outside.set(o.model, (tally = new Tally()))
     tally.add(o)
   }
 

@@ -55,7 +55,7 @@ export class OffHoursDetector implements Detector {
     if (!this.offHours(o.time)) return
     const key = `${o.actor}\u0000${o.event}`
     let tally = this.groups.get(key)
-    if (!tally) this.groups.set(key, tally = new Tally())
+    if (!tally) this.groups.set(key, (tally = new Tally()))
     tally.add(o)
   }
 

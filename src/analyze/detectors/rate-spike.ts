@@ -41,7 +41,7 @@ export class RateSpikeDetector implements Detector {
     if (this.open.evidence.length < MAX_EVIDENCE) this.open.evidence.push({file: o.file, line: o.line})
     if (count < this.settings.min_per_minute) return
     let busy = this.busy.get(minute)
-    if (!busy) this.busy.set(minute, busy = {count: 0, evidence: this.open.evidence, actors: new Map()})
+    if (!busy) this.busy.set(minute, (busy = {count: 0, evidence: this.open.evidence, actors: new Map()}))
     busy.actors.set(o.actor, (busy.actors.get(o.actor) ?? 0) + 1)
   }
 
@@ -56,7 +56,7 @@ export class RateSpikeDetector implements Detector {
     const spikes = [...this.busy.keys()].sort((a, b) => a - b).filter((m) => this.perMinute.get(m)! >= this.settings.factor * usual)
     // Consecutive spike minutes make one finding.
     const out: Finding[] = []
-    for (let i = 0; i < spikes.length;) {
+    for (let i = 0; i < spikes.length; ) {
       let j = i
       while (j + 1 < spikes.length && spikes[j + 1] === spikes[j] + MINUTE) j++
       const run = spikes.slice(i, j + 1)
@@ -64,7 +64,10 @@ export class RateSpikeDetector implements Detector {
       const peak = Math.max(...run.map((m) => this.perMinute.get(m)!))
       const actors = new Map<string, number>()
       for (const m of run) for (const [a, n] of this.busy.get(m)!.actors) actors.set(a, (actors.get(a) ?? 0) + n)
-      const top = [...actors].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([a]) => a)
+      const top = [...actors]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([a]) => a)
       out.push({
         id: `rate-spike:${iso(run[0])}`,
         source: this.id,
@@ -78,7 +81,8 @@ export class RateSpikeDetector implements Detector {
         ips: [],
         evidence: this.busy.get(run[0])!.evidence,
         explanation: `${run.length} minute(s) from ${iso(run[0])} held ${total} entries, peaking at ${peak} a minute against a median of ${usual}; most from ${top.join(', ')}.`,
-        recommendation: 'Check whether the load is expected (a batch job, a release); otherwise rate-limit the busiest actors and look for a runaway client or abuse.',
+        recommendation:
+          'Check whether the load is expected (a batch job, a release); otherwise rate-limit the busiest actors and look for a runaway client or abuse.',
       })
       i = j + 1
     }

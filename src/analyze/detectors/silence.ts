@@ -30,7 +30,8 @@ export class SilenceDetector implements Detector {
     const at = {file: o.file, line: o.line}
     // Entries come in chain order; one stamped earlier (a clock step) does not open a gap.
     if (this.last && o.time <= this.last.time) return
-    if (this.last && !o.baseline && o.time - this.last.time > this.maxGapMs) this.gap({from: this.last.time, to: o.time, before: this.last.at, after: at})
+    if (this.last && !o.baseline && o.time - this.last.time > this.maxGapMs)
+      this.gap({from: this.last.time, to: o.time, before: this.last.at, after: at})
     this.last = {time: o.time, at}
   }
 
@@ -60,7 +61,8 @@ export class SilenceDetector implements Detector {
         ips: [],
         evidence,
         explanation: `Nothing was logged from ${iso(g.from)} to ${iso(g.to)}, longer than the ${this.settings.max_gap_minutes} minutes expected${this.longer ? ` (${this.longer} more gaps not listed)` : ''}.`,
-        recommendation: 'Check that the writers were running and could write (disk full, a stopped service, a clock step, logging turned off), and whether entries were removed.',
+        recommendation:
+          'Check that the writers were running and could write (disk full, a stopped service, a clock step, logging turned off), and whether entries were removed.',
       } satisfies Finding
     })
   }

@@ -48,7 +48,8 @@ export function describeOllamaError(error: unknown, context: {host: string; mode
   if (e?.name === 'TimeoutError') return `Ollama at ${where} gave no answer within ${Math.round(context.timeoutMs / 1000)} s (--timeout)`
   if (e?.name === 'ResponseError' || typeof e?.status_code === 'number') {
     const message = String(e.error ?? e.message).slice(0, 200)
-    if (e.status_code === 404 && /^model .* not found/i.test(message)) return `model ${context.model} is not on the Ollama server at ${where} (run: ollama pull ${context.model})`
+    if (e.status_code === 404 && /^model .* not found/i.test(message))
+      return `model ${context.model} is not on the Ollama server at ${where} (run: ollama pull ${context.model})`
     return `Ollama at ${where} answered ${e.status_code}: ${message}`
   }
   const code = e?.cause?.code
@@ -56,6 +57,7 @@ export function describeOllamaError(error: unknown, context: {host: string; mode
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'EAI_AGAIN') {
     return `Ollama is unreachable at ${where} (${code}); start it with \`ollama serve\` or set --ollama-host / OLLAMA_HOST`
   }
-  if (e instanceof TypeError && /fetch failed/.test(e.message)) return `Ollama is unreachable at ${where} (${e.cause?.message ?? 'fetch failed'})`
+  if (e instanceof TypeError && /fetch failed/.test(e.message))
+    return `Ollama is unreachable at ${where} (${e.cause?.message ?? 'fetch failed'})`
   return `Ollama at ${where} failed: ${String(e?.message ?? error).slice(0, 200)}`
 }

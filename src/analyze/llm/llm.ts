@@ -8,7 +8,8 @@ import {describeOllamaError, quietly} from './client.js'
 import {type PromptName, readPrompt} from './prompts.js'
 
 /** What the model must answer: its findings are the report's, with evidence as `file:line` refs. */
-export const llmFindingSchema = findingSchema.pick({title: true, severity: true, category: true, actors: true, ips: true, explanation: true, recommendation: true})
+export const llmFindingSchema = findingSchema
+  .pick({title: true, severity: true, category: true, actors: true, ips: true, explanation: true, recommendation: true})
   .extend({evidence: z.array(z.string()).max(10)})
 export const llmAnswerSchema = z.object({summary: z.string(), findings: z.array(llmFindingSchema).max(20)})
 export type LlmAnswer = z.infer<typeof llmAnswerSchema>
@@ -62,23 +63,32 @@ export async function askModel(analysis: Analysis, options: LlmOptions): Promise
   const maxChunks = options.maxChunks ?? 8
   if (chunks.length > maxChunks) {
     const kept = chunks.slice(0, maxChunks).reduce((n, c) => n + c.length, 0)
-    result.notes.push(`the LLM saw ${kept} of ${ordered.length} sample entries (errors and warnings first): the rest did not fit in ${maxChunks} calls of --num-ctx ${options.numCtx}`)
+    result.notes.push(
+      `the LLM saw ${kept} of ${ordered.length} sample entries (errors and warnings first): the rest did not fit in ${maxChunks} calls of --num-ctx ${options.numCtx}`,
+    )
     chunks.length = maxChunks
   }
   const call = async (systemText: string, input: unknown): Promise<LlmAnswer> => {
     const user = redactText(JSON.stringify(input), options.redact)
     result.calls++
-    const response = await quietly(() => options.client.chat({
-      model: options.model,
-      messages: [{role: 'system', content: systemText}, {role: 'user', content: user}],
-      format: schema,
-      stream: false,
-      options: {temperature: 0, seed: options.seed, num_ctx: options.numCtx, num_predict: numPredict},
-    }))
+    const response = await quietly(() =>
+      options.client.chat({
+        model: options.model,
+        messages: [
+          {role: 'system', content: systemText},
+          {role: 'user', content: user},
+        ],
+        format: schema,
+        stream: false,
+        options: {temperature: 0, seed: options.seed, num_ctx: options.numCtx, num_predict: numPredict},
+      }),
+    )
     // The server cuts an overlong prompt silently (HTTP 200); its count of the tokens fed tells.
     const estimate = estimateTokens(systemText) + estimateTokens(user)
     if (response.prompt_eval_count && response.prompt_eval_count < estimate / 2) {
-      result.notes.push(`LLM: the server read ${response.prompt_eval_count} prompt tokens of about ${estimate} sent: it probably truncated the input (its context is smaller than --num-ctx ${options.numCtx}?)`)
+      result.notes.push(
+        `LLM: the server read ${response.prompt_eval_count} prompt tokens of about ${estimate} sent: it probably truncated the input (its context is smaller than --num-ctx ${options.numCtx}?)`,
+      )
     }
     if (response.done_reason === 'length') throw new RetryableAnswer('the answer was cut at the length limit (done_reason "length")')
     let parsed: unknown
@@ -88,12 +98,16 @@ export async function askModel(analysis: Analysis, options: LlmOptions): Promise
       throw new RetryableAnswer('the answer was not valid JSON')
     }
     const checked = llmAnswerSchema.safeParse(parsed)
-    if (!checked.success) throw new RetryableAnswer(`the answer did not match the schema (${checked.error.issues[0]?.path.join('.') || 'root'}: ${checked.error.issues[0]?.message})`)
+    if (!checked.success)
+      throw new RetryableAnswer(
+        `the answer did not match the schema (${checked.error.issues[0]?.path.join('.') || 'root'}: ${checked.error.issues[0]?.message})`,
+      )
     return checked.data
   }
   /** One call, then once more with half the sample if the answer was cut or invalid. */
   const withRetry = async (systemText: string, part: SampleEntry[]): Promise<{answer: LlmAnswer; refs: Set<string>}> => {
-    const refsOf = (entries: SampleEntry[]) => new Set([...entries.map((e) => e.ref), ...context.detector_findings.flatMap((f) => f.evidence)])
+    const refsOf = (entries: SampleEntry[]) =>
+      new Set([...entries.map((e) => e.ref), ...context.detector_findings.flatMap((f) => f.evidence)])
     try {
       const refs = refsOf(part)
       return {answer: await call(systemText, {...context, sample: part.map(sampleView(analysis))}), refs}
@@ -129,9 +143,10 @@ export async function askModel(analysis: Analysis, options: LlmOptions): Promise
       evidence: f.evidence.map(parseRef),
     }))
   } catch (error) {
-    result.reason = error instanceof RetryableAnswer
-      ? `${error.message}, again after a retry with less input; the LLM part was given up`
-      : describeOllamaError(error, {host: options.host, model: options.model, timeoutMs: options.timeoutMs})
+    result.reason =
+      error instanceof RetryableAnswer
+        ? `${error.message}, again after a retry with less input; the LLM part was given up`
+        : describeOllamaError(error, {host: options.host, model: options.model, timeoutMs: options.timeoutMs})
   }
   return result
 }
@@ -154,7 +169,11 @@ function parseRef(ref: string): {file: string; line: number} {
 
 /** Titles compared for dedup: lower case, numbers and punctuation folded. */
 export function normaliseTitle(title: string): string {
-  return title.toLowerCase().replace(/\d+/g, '#').replace(/[^a-z#]+/g, ' ').trim()
+  return title
+    .toLowerCase()
+    .replace(/\d+/g, '#')
+    .replace(/[^a-z#]+/g, ' ')
+    .trim()
 }
 
 /** The part of the input every call gets: range, aggregates, the detectors' findings. */
@@ -164,15 +183,26 @@ function contextOf(analysis: Analysis) {
   return {
     range: report.range,
     totals: {
-      entries: report.totals.entries, failures: report.totals.failures, unreadable_lines: report.totals.unreadable_lines,
-      by_level: report.totals.by_level, top_events: report.totals.top_events, top_actors: report.totals.top_actors,
+      entries: report.totals.entries,
+      failures: report.totals.failures,
+      unreadable_lines: report.totals.unreadable_lines,
+      by_level: report.totals.by_level,
+      top_events: report.totals.top_events,
+      top_actors: report.totals.top_actors,
       // The busiest hours only: a long range must not fill the context with its histogram.
       busiest_hours: [...hours].sort((a, b) => b.count - a.count).slice(0, 12),
     },
-    detector_findings: report.findings.map((f) => ({
-      title: f.title, severity: f.severity, category: f.category, count: f.count, actors: f.actors.slice(0, 5), ips: f.ips.slice(0, 5),
-      evidence: f.evidence.slice(0, 3).map((e) => `${e.file}:${e.line}`),
-    })).slice(0, 40),
+    detector_findings: report.findings
+      .map((f) => ({
+        title: f.title,
+        severity: f.severity,
+        category: f.category,
+        count: f.count,
+        actors: f.actors.slice(0, 5),
+        ips: f.ips.slice(0, 5),
+        evidence: f.evidence.slice(0, 3).map((e) => `${e.file}:${e.line}`),
+      }))
+      .slice(0, 40),
   }
 }
 
@@ -183,7 +213,11 @@ function orderSample(analysis: Analysis): SampleEntry[] {
   return [...analysis.sample].sort((a, b) => rank(a) - rank(b) || weight(b) - weight(a))
 }
 
-const sampleView = (analysis: Analysis) => (e: SampleEntry) => ({ref: e.ref, same_template: analysis.templateCounts.get(e.template) ?? 1, entry: e.text})
+const sampleView = (analysis: Analysis) => (e: SampleEntry) => ({
+  ref: e.ref,
+  same_template: analysis.templateCounts.get(e.template) ?? 1,
+  entry: e.text,
+})
 
 /** Splits the ordered sample into parts that each fit the token budget. */
 function chunk(entries: SampleEntry[], budget: number): SampleEntry[][] {

@@ -1,4 +1,4 @@
-import {sanitizeLine} from '../../formats/sanitize.js'
+import {sanitizeLine} from '../../text/sanitize.js'
 import {type AnalyzeReport, SEVERITIES} from '../report.js'
 import {llmLine} from './terminal.js'
 
@@ -22,7 +22,8 @@ export function renderMarkdown(report: AnalyzeReport): string {
       if (f.actors.length) out.push(`Actors: ${f.actors.map(md).join(', ')}  `)
       if (f.ips.length) out.push(`IPs: ${f.ips.map(md).join(', ')}  `)
       out.push('', md(f.explanation), '', `**Recommendation:** ${md(f.recommendation)}`, '')
-      if (f.evidence.length) out.push(`Evidence: ${f.evidence.map((e) => `\`${sanitizeLine(e.file).replace(/`/g, '')}:${e.line}\``).join(', ')}`, '')
+      if (f.evidence.length)
+        out.push(`Evidence: ${f.evidence.map((e) => `\`${sanitizeLine(e.file).replace(/`/g, '')}:${e.line}\``).join(', ')}`, '')
     }
   }
   if (report.llm.summary) out.push('## LLM summary', '', md(report.llm.summary), '')

@@ -1,17 +1,22 @@
 import type {Paint} from '../../formats/paint.js'
-import {sanitizeLine} from '../../formats/sanitize.js'
+import {sanitizeLine} from '../../text/sanitize.js'
 import {type AnalyzeReport, type Finding, SEVERITIES, type Severity} from '../report.js'
 
-const paintFor = (c: Paint, severity: Severity) => ({critical: (t: string) => c.bold(c.red(t)), high: c.red, medium: c.yellow, low: c.cyan}[severity])
+const paintFor = (c: Paint, severity: Severity) =>
+  ({critical: (t: string) => c.bold(c.red(t)), high: c.red, medium: c.yellow, low: c.cyan})[severity]
 
 /** The report for a terminal: totals, then findings grouped by severity (most severe first); log content sanitised. */
 export function renderTerminal(report: AnalyzeReport, c: Paint): string {
   const out: string[] = []
   const s = sanitizeLine
   out.push(c.bold(`audit analyze: ${s(report.source)}`))
-  out.push(`range: ${report.range.since ?? 'start'} – ${report.range.until ?? 'now'}${report.range.baseline_since ? ` (baseline from ${report.range.baseline_since})` : ''}`)
+  out.push(
+    `range: ${report.range.since ?? 'start'} – ${report.range.until ?? 'now'}${report.range.baseline_since ? ` (baseline from ${report.range.baseline_since})` : ''}`,
+  )
   const t = report.totals
-  out.push(`entries: ${t.entries} (failures ${t.failures}${t.unreadable_lines ? `, unreadable lines ${t.unreadable_lines}` : ''}), baseline entries: ${t.baseline_entries}`)
+  out.push(
+    `entries: ${t.entries} (failures ${t.failures}${t.unreadable_lines ? `, unreadable lines ${t.unreadable_lines}` : ''}), baseline entries: ${t.baseline_entries}`,
+  )
   out.push('')
   if (report.findings.length === 0) out.push(c.green('No findings.'))
   for (const severity of [...SEVERITIES].reverse()) {
@@ -31,7 +36,9 @@ function findingLines(f: Finding, c: Paint): string[] {
   const s = sanitizeLine
   const lines = [`  ${paintFor(c, f.severity)('●')} ${c.bold(s(f.title))} ${c.dim(`[${f.category}, ${f.source}]`)}`]
   const when = f.first_seen ? `${f.first_seen}${f.last_seen && f.last_seen !== f.first_seen ? ` – ${f.last_seen}` : ''}` : ''
-  const who = [f.actors.length ? `actors: ${f.actors.map(s).join(', ')}` : '', f.ips.length ? `IPs: ${f.ips.map(s).join(', ')}` : ''].filter(Boolean).join('; ')
+  const who = [f.actors.length ? `actors: ${f.actors.map(s).join(', ')}` : '', f.ips.length ? `IPs: ${f.ips.map(s).join(', ')}` : '']
+    .filter(Boolean)
+    .join('; ')
   if (when || who) lines.push(`    ${[when, who].filter(Boolean).join('  ')}`)
   lines.push(`    ${s(f.explanation)}`)
   lines.push(`    ${c.green('→')} ${s(f.recommendation)}`)
@@ -42,7 +49,8 @@ function findingLines(f: Finding, c: Paint): string[] {
 export function llmLine(report: AnalyzeReport): string {
   const l = report.llm
   const s = sanitizeLine
-  if (l.status === 'ok') return `${s(l.model ?? '')} (${l.prompt} prompt, ${l.calls} call(s))${l.dropped_findings ? `; ${l.dropped_findings} finding(s) dropped for citing no entry of the input` : ''}`
+  if (l.status === 'ok')
+    return `${s(l.model ?? '')} (${l.prompt} prompt, ${l.calls} call(s))${l.dropped_findings ? `; ${l.dropped_findings} finding(s) dropped for citing no entry of the input` : ''}`
   if (l.status === 'skipped') return `skipped (${s(l.reason ?? '')})`
   return `failed: ${s(l.reason ?? '')}; the findings above are the detectors' alone`
 }

@@ -61,11 +61,23 @@ export abstract class BatchingHttpSink implements Sink {
   private bytes = 0
   private readonly options: Required<Omit<HttpSinkOptions, 'tls'>> & Pick<HttpSinkOptions, 'tls'>
 
-  protected constructor(protected readonly url: URL, options: HttpSinkOptions = {}) {
+  protected constructor(
+    protected readonly url: URL,
+    options: HttpSinkOptions = {},
+  ) {
     this.name = safeUrlName(url)
     // Options left undefined (a flag not given) keep their defaults.
     const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
-    this.options = {batchCount: 5000, batchBytes: 5 * 1024 * 1024, retries: 6, backoffMs: 250, maxBackoffMs: 30_000, gzip: true, timeoutMs: 60_000, ...given}
+    this.options = {
+      batchCount: 5000,
+      batchBytes: 5 * 1024 * 1024,
+      retries: 6,
+      backoffMs: 250,
+      maxBackoffMs: 30_000,
+      gzip: true,
+      timeoutMs: 60_000,
+      ...given,
+    }
   }
 
   /** Headers of every request (content type, auth). */
@@ -114,7 +126,7 @@ export abstract class BatchingHttpSink implements Sink {
       if (verdict.records) records = verdict.records
       if (attempt >= this.options.retries) throw new OutsideError(`${this.name}: ${lastReason}; gave up after ${attempt + 1} attempts`)
       const backoff = Math.min(this.options.maxBackoffMs, this.options.backoffMs * 2 ** attempt)
-      await sleep(verdict.afterMs ?? backoff / 2 + Math.random() * backoff / 2)
+      await sleep(verdict.afterMs ?? backoff / 2 + (Math.random() * backoff) / 2)
     }
   }
 
@@ -151,7 +163,9 @@ export function retryable(status: number): boolean {
 /** Retry for 429/5xx (with the Retry-After), fail otherwise; `what` says what the API answered. */
 export function statusVerdict(response: HttpResponse, what: string): Verdict {
   const reason = `HTTP ${response.status}${what ? ` (${what})` : ''}`
-  return retryable(response.status) ? {kind: 'retry', reason, afterMs: retryAfterMs(response.headers['retry-after'])} : {kind: 'fail', reason}
+  return retryable(response.status)
+    ? {kind: 'retry', reason, afterMs: retryAfterMs(response.headers['retry-after'])}
+    : {kind: 'fail', reason}
 }
 
 function describeNetworkError(error: unknown): string {
@@ -170,7 +184,6 @@ function sleep(ms: number): Promise<void> {
 
 /** A short, single-line, printable excerpt of an API's error text (never the request). */
 export function excerpt(text: string, max = 200): string {
-  // eslint-disable-next-line no-control-regex
   const line = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim()
   return line.length > max ? `${line.slice(0, max)}…` : line
 }

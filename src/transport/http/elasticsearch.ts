@@ -27,7 +27,8 @@ export class ElasticsearchSink extends BatchingHttpSink {
   }
 
   protected judge(response: HttpResponse, records: string[]): Verdict {
-    if (response.status === 413) return {kind: 'fail', reason: 'HTTP 413: the batch is larger than the cluster accepts (http.max_content_length)'}
+    if (response.status === 413)
+      return {kind: 'fail', reason: 'HTTP 413: the batch is larger than the cluster accepts (http.max_content_length)'}
     if (response.status !== 200) return statusVerdict(response, excerpt(response.body))
     let answer: {errors?: boolean; items?: Array<Record<string, BulkItemResult>>}
     try {
@@ -36,7 +37,8 @@ export class ElasticsearchSink extends BatchingHttpSink {
       return {kind: 'fail', reason: 'HTTP 200 with a body that is not a bulk response'}
     }
     if (!answer.errors) return {kind: 'delivered'}
-    if (!Array.isArray(answer.items) || answer.items.length !== records.length) return {kind: 'fail', reason: `bulk response with ${answer.items?.length ?? 0} items for ${records.length} documents`}
+    if (!Array.isArray(answer.items) || answer.items.length !== records.length)
+      return {kind: 'fail', reason: `bulk response with ${answer.items?.length ?? 0} items for ${records.length} documents`}
     const again: string[] = []
     let failed = 0
     let first = ''

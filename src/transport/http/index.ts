@@ -46,7 +46,9 @@ export function openHttpSink(url: URL, options: HttpDestinationOptions): Sink {
       return new LokiSink(url, {...options, tenant: options.lokiTenant})
     }
     default: {
-      throw new AuditError(`--to ${url.protocol}//${url.host}${url.pathname}: expected an Elasticsearch …/_bulk, a Splunk …/services/collector/event or a Loki …/loki/api/v1/push URL`)
+      throw new AuditError(
+        `--to ${url.protocol}//${url.host}${url.pathname}: expected an Elasticsearch …/_bulk, a Splunk …/services/collector/event or a Loki …/loki/api/v1/push URL`,
+      )
     }
   }
 }

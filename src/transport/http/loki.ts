@@ -24,7 +24,11 @@ export class LokiSink extends BatchingHttpSink {
   private readonly tenant?: string
 
   protected headers(): Record<string, string> {
-    return {'content-type': 'application/json', ...(this.authorization ? {authorization: this.authorization} : {}), ...(this.tenant ? {'x-scope-orgid': this.tenant} : {})}
+    return {
+      'content-type': 'application/json',
+      ...(this.authorization ? {authorization: this.authorization} : {}),
+      ...(this.tenant ? {'x-scope-orgid': this.tenant} : {}),
+    }
   }
 
   protected override body(records: string[]): string {

@@ -12,9 +12,14 @@ import {BatchingHttpSink, excerpt, type HttpResponse, type HttpSinkOptions, retr
 export class SplunkHecSink extends BatchingHttpSink {
   private readonly channel = randomUUID()
 
-  constructor(url: URL, private readonly token: string, options: HttpSinkOptions & {ackTimeoutMs?: number} = {}) {
+  constructor(
+    url: URL,
+    private readonly token: string,
+    options: HttpSinkOptions & {ackTimeoutMs?: number} = {},
+  ) {
     super(url, options)
-    if (!/\/services\/collector(\/event)?$/.test(url.pathname)) throw new AuditError(`--to ${this.name}: a Splunk HEC URL ends in /services/collector/event`)
+    if (!/\/services\/collector(\/event)?$/.test(url.pathname))
+      throw new AuditError(`--to ${this.name}: a Splunk HEC URL ends in /services/collector/event`)
     this.ackTimeoutMs = options.ackTimeoutMs ?? 120_000
   }
 

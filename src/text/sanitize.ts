@@ -5,21 +5,19 @@
  * characters (zero-width space and joiners, BOM, word joiner, soft hyphen, tags: Unicode's Cf) are
  * written as visible `\u200b` escapes, so two names that differ only by them never look the same.
  */
-// eslint-disable-next-line no-control-regex
-const ESCAPES = /\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]|\x1b[\]PX^_][\s\S]*?(?:\x07|\x1b\\|$)|\x9b[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]|\x1b[\x20-\x7e]?/g
-// eslint-disable-next-line no-control-regex
+const ESCAPES =
+  /\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]|\x1b[\]PX^_][\s\S]*?(?:\x07|\x1b\\|$)|\x9b[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]|\x1b[\x20-\x7e]?/g
 const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
-// eslint-disable-next-line no-control-regex
 const CONTROLS_BUT_CR = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
 /**
  * Unicode's format characters (Cf, as of Unicode 15) and U+180E (Cf until 6.3), spelled out in
  * UTF-16 (pairs beyond the BMP) rather than as \p{Cf}: a `u` regex made every field twice as slow.
  */
-const FORMAT_CHARS = '[\\xad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890\\u0891\\u08e2\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb]'
-  + '|\\ud804[\\udcbd\\udccd]|\\ud80d[\\udc30-\\udc3f]|\\ud82f[\\udca0-\\udca3]|\\ud834[\\udd73-\\udd7a]|\\udb40[\\udc01\\udc20-\\udc7f]'
+const FORMAT_CHARS =
+  '[\\xad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890\\u0891\\u08e2\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb]' +
+  '|\\ud804[\\udcbd\\udccd]|\\ud80d[\\udc30-\\udc3f]|\\ud82f[\\udca0-\\udca3]|\\ud834[\\udd73-\\udd7a]|\\udb40[\\udc01\\udc20-\\udc7f]'
 /** Format characters (bidi controls among them are removed before this). */
 const INVISIBLE = new RegExp(FORMAT_CHARS, 'g')
-// eslint-disable-next-line no-control-regex
 const ANY_UNSAFE = new RegExp(`[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u2028\\u2029]|${FORMAT_CHARS}`)
 
 /** `\u200b`, or `\u{e0041}` beyond the BMP. */
@@ -34,7 +32,10 @@ function visibleEscape(char: string): string {
  */
 export function sanitizeText(text: string, keepCarriageReturn = false): string {
   if (!ANY_UNSAFE.test(text)) return text
-  return text.replace(ESCAPES, '').replace(keepCarriageReturn ? CONTROLS_BUT_CR : CONTROLS, '').replace(INVISIBLE, visibleEscape)
+  return text
+    .replace(ESCAPES, '')
+    .replace(keepCarriageReturn ? CONTROLS_BUT_CR : CONTROLS, '')
+    .replace(INVISIBLE, visibleEscape)
 }
 
 /** As sanitizeText, and also folds newlines and tabs to spaces, for one-line fields. */
@@ -62,7 +63,8 @@ function cutDepth(value: unknown, depth: number): unknown {
   if (Array.isArray(value)) return value.map((item) => cutDepth(item, depth - 1))
   const copy: Record<string, unknown> = {}
   // Defined, not assigned: a member named "__proto__" is data.
-  for (const [key, item] of Object.entries(value)) Object.defineProperty(copy, key, {value: cutDepth(item, depth - 1), enumerable: true, writable: true, configurable: true})
+  for (const [key, item] of Object.entries(value))
+    Object.defineProperty(copy, key, {value: cutDepth(item, depth - 1), enumerable: true, writable: true, configurable: true})
   return copy
 }
 
