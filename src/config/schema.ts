@@ -60,6 +60,13 @@ export function makeConfigSchemas(z: typeof Z) {
       shutdown_grace_s: z.number().nonnegative(),
       event_buffer: z.number().int().min(16),
     }),
+    compliance: z.strictObject({
+      checkpoint_max_age_hours: z.number().positive(),
+      auth_events: z.array(z.string().min(1)),
+      key_events: z.array(z.string().min(1)),
+      privileged_events: z.array(z.string().min(1)),
+      read_events: z.array(z.string().min(1)),
+    }),
   })
   /** What a config file may hold: any subset of the keys, each fully valid. */
   const configFileSchema = configSchema
@@ -77,6 +84,7 @@ export function makeConfigSchemas(z: typeof Z) {
       ),
       export: configSchema.shape.export.partial(),
       proxy: configSchema.shape.proxy.partial(),
+      compliance: configSchema.shape.compliance.partial(),
     })
     .partial()
   return {configSchema, configFileSchema}
