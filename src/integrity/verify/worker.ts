@@ -1,6 +1,6 @@
 import {parentPort} from 'node:worker_threads'
 
-import {type ScanRequest, scanBlock} from './verify-scan.js'
+import {type ScanRequest, scanBlock} from './scan.js'
 
 /** Worker thread: scans the blocks the verifier sends, one message each. */
 parentPort?.on('message', (message: ScanRequest & {id: number}) => {
