@@ -2,13 +2,22 @@ import type {KeyObject} from 'node:crypto'
 import {availableParallelism} from 'node:os'
 
 import {checkLogDirectory} from '../../store/files.js'
+import {WorkerPool} from '../../threads.js'
 import {keyId} from '../checkpoint.js'
 import {type FileEnd, Buffers, fileBlocks} from './blocks.js'
 import {Verification} from './chain.js'
 import {type CheckpointFile, loadCheckpoints, readCheckpointFile, reconcileCheckpoints} from './reconcile.js'
-import {Pool} from './pool.js'
 import type {FileReport, VerifyProblem, VerifyReport} from './report.js'
-import {type ChainProfile, detectProfile, HEADROOM, type ScanRequest, type ScanResult, scanBlock, tooLongResult} from './scan.js'
+import {
+  type ChainProfile,
+  detectProfile,
+  HEADROOM,
+  type ScanAnswer,
+  type ScanRequest,
+  type ScanResult,
+  scanBlock,
+  tooLongResult,
+} from './scan.js'
 import {closeAll, type Opened, openSnapshot} from './snapshot.js'
 
 export interface VerifyOptions {
@@ -86,7 +95,20 @@ async function verifyOpened(
 
   const threads = threadCount(files, options.threads)
   const buffers = new Buffers()
-  const pool = threads > 0 ? new Pool(threads, buffers) : undefined
+  // Workers hash the blocks; the block buffers move to them and back, to be filled again.
+  const pool =
+    threads > 0
+      ? new WorkerPool<ScanRequest, ScanAnswer>(threads, {
+          name: 'worker',
+          from: import.meta.url,
+          resourceLimits: {maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 16},
+        })
+      : undefined
+  const scanRemote = async (request: ScanRequest): Promise<ScanResult> => {
+    const {result, buf} = await pool!.run(request, [request.buf.buffer as ArrayBuffer])
+    buffers.release(buf.buffer as ArrayBuffer)
+    return result
+  }
   const inFlight = Math.max(2, threads * 3)
   try {
     for (const [fileIndex, file] of files.entries()) {
@@ -117,7 +139,7 @@ async function verifyOpened(
           strict: options.strict === true,
         }
         const bytes = block.length - HEADROOM
-        if (pool) queue.push([pool.scan(request), bytes])
+        if (pool) queue.push([scanRemote(request), bytes])
         else {
           queue.push([Promise.resolve(scanBlock(request)), bytes])
           buffers.release(block.buffer as ArrayBuffer)

@@ -1,10 +1,8 @@
-import {parentPort} from 'node:worker_threads'
+import {serveTasks} from '../../threads.js'
+import {type ScanAnswer, type ScanRequest, scanBlock} from './scan.js'
 
-import {type ScanRequest, scanBlock} from './scan.js'
-
-/** Worker thread: scans the blocks the verifier sends, one message each. */
-parentPort?.on('message', (message: ScanRequest & {id: number}) => {
-  const result = scanBlock(message)
-  // The block goes back to be filled again.
-  parentPort?.postMessage({id: message.id, result, buf: message.buf}, [message.buf.buffer as ArrayBuffer])
-})
+// Worker thread: scans the blocks the verifier sends; each block goes back to be filled again.
+serveTasks<ScanRequest, ScanAnswer>(
+  (request) => ({result: scanBlock(request), buf: request.buf}),
+  (answer) => [answer.buf.buffer as ArrayBuffer],
+)
