@@ -48,6 +48,11 @@ export interface VerifyOptions {
 /** Below this many bytes of logs, starting worker threads costs more than it saves. */
 const INLINE_BYTES = 4 * 1024 * 1024
 
+/**
+ * Workers that hash the blocks; this thread reads, hands out and folds in. Measured on 2 cores
+ * (1M entries, 300 MB): this thread also hashing a third or a fifth of the blocks beside two
+ * workers was 15% or 6% slower; one worker with this thread hashing half, no faster.
+ */
 function threadCount(files: Opened[], requested?: number): number {
   if (requested !== undefined) return requested
   const total = files.reduce((sum, f) => sum + (f.gzip ? INLINE_BYTES : f.size), 0)
