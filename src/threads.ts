@@ -1,4 +1,4 @@
-import {parentPort, Worker, type WorkerOptions} from 'node:worker_threads'
+import {parentPort, type ResourceLimits, type TransferListItem, Worker, type WorkerOptions} from 'node:worker_threads'
 
 /** Below this much data to read, starting threads costs more than it saves. */
 export const PARALLEL_BYTES = 16 * 1024 * 1024
@@ -19,13 +19,76 @@ export function startWorker(name: string, from: string, options: WorkerOptions =
   return new Worker(new URL(`./${name}.js`, from), options)
 }
 
-/** How a task is handed to a worker module and its answer read back. */
-export interface RemoteTasks<W, R> {
-  /** The worker module beside `from` (see startWorker); it answers each task with serveTasks. */
+/** A worker module beside `from` (see startWorker) that answers each task with serveTasks. */
+export interface WorkerModule {
   name: string
   from: string
   workerData?: unknown
+  resourceLimits?: ResourceLimits
+}
+
+/** How a task is handed to a worker module and its answer read back. */
+export interface RemoteTasks<W, R> extends WorkerModule {
   decode: (message: W) => R
+}
+
+interface PoolWorker<W> {
+  worker: Worker
+  /** Tasks handed over and not yet answered, oldest first: serveTasks answers in order. */
+  waiting: Array<{resolve: (answer: W) => void; reject: (error: Error) => void}>
+}
+
+/**
+ * Worker threads running one module. A task goes to the worker with the fewest unanswered, so the
+ * caller may hand tasks over faster than they are answered (verify keeps blocks in flight) or one
+ * at a time (runTasks). Once a worker fails, every unanswered and later task fails with its error.
+ */
+export class WorkerPool<T, W> {
+  private readonly workers: PoolWorker<W>[] = []
+  private failure: Error | undefined
+  private closing = false
+
+  constructor(size: number, module: WorkerModule) {
+    for (let i = 0; i < size; i++) {
+      const entry: PoolWorker<W> = {
+        worker: startWorker(module.name, module.from, {workerData: module.workerData, resourceLimits: module.resourceLimits}),
+        waiting: [],
+      }
+      entry.worker
+        .on('message', (answer: W) => entry.waiting.shift()?.resolve(answer))
+        .on('error', (error) => this.fail(error))
+        // A worker that dies without an error event (process.exit, out of memory) must not hang us.
+        .on('exit', (code) => {
+          if (!this.closing) this.fail(new Error(`worker thread exited (code ${code}) before answering`))
+        })
+      this.workers.push(entry)
+    }
+  }
+
+  get size(): number {
+    return this.workers.length
+  }
+
+  /** Hands a task to a worker; `transfer` lists what moves to it rather than being copied. */
+  run(task: T, transfer: readonly TransferListItem[] = []): Promise<W> {
+    if (this.failure) return Promise.reject(this.failure)
+    const entry = this.workers.reduce((least, w) => (w.waiting.length < least.waiting.length ? w : least))
+    return new Promise((resolve, reject) => {
+      entry.waiting.push({resolve, reject})
+      entry.worker.postMessage(task, transfer)
+    })
+  }
+
+  /** Ends the threads; what they had not answered is dropped unanswered. */
+  async close(): Promise<void> {
+    this.closing = true
+    await Promise.all(this.workers.map(({worker}) => worker.terminate()))
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error
+    for (const {waiting} of this.workers) for (const w of waiting.splice(0)) w.reject(error)
+  }
 }
 
 /**
@@ -40,37 +103,30 @@ export async function runTasks<T, W, R>(
 ): Promise<R[]> {
   const results: R[] = []
   let next = 0
-  const onThisThread = async () => {
-    for (let i = next++; i < tasks.length; i = next++) results[i] = await here(tasks[i])
+  const take = async (run: (task: T) => Promise<R>): Promise<void> => {
+    for (let i = next++; i < tasks.length; i = next++) results[i] = await run(tasks[i])
   }
-  const onAWorker = async () => {
-    const worker = startWorker(remote.name, remote.from, {workerData: remote.workerData})
-    try {
-      for (let i = next++; i < tasks.length; i = next++) results[i] = remote.decode(await ask<W>(worker, tasks[i]))
-    } finally {
-      await worker.terminate()
-    }
+  const pool = new WorkerPool<T, W>(Math.max(threads, 1) - 1, remote)
+  try {
+    const onAWorker = async (task: T) => remote.decode(await pool.run(task))
+    await Promise.all([...Array.from({length: pool.size}, () => take(onAWorker)), take(here)])
+  } finally {
+    await pool.close()
   }
-  await Promise.all([...Array.from({length: Math.max(threads, 1) - 1}, onAWorker), onThisThread()])
   return results
 }
 
-function ask<W>(worker: Worker, task: unknown): Promise<W> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => settle(() => reject(error))
-    // A worker that dies without an error event (process.exit, out of memory) must not hang us.
-    const onExit = (code: number) => settle(() => reject(new Error(`worker thread exited (code ${code}) before answering`)))
-    const onMessage = (message: W) => settle(() => resolve(message))
-    const settle = (done: () => void) => {
-      worker.off('error', onError).off('exit', onExit).off('message', onMessage)
-      done()
-    }
-    worker.on('error', onError).on('exit', onExit).on('message', onMessage)
-    worker.postMessage(task)
+/**
+ * In a worker module: answers each task posted by WorkerPool (or runTasks) with one message, in
+ * the order the tasks came; `transfer` lists what of an answer moves back rather than being copied.
+ */
+export function serveTasks<T, W>(handle: (task: T) => Promise<W> | W, transfer?: (answer: W) => readonly TransferListItem[]): void {
+  let previous = Promise.resolve()
+  parentPort!.on('message', (task: T) => {
+    // One at a time, so answers come back in order even when handling one awaits.
+    previous = previous.then(async () => {
+      const answer = await handle(task)
+      parentPort!.postMessage(answer, transfer?.(answer))
+    })
   })
-}
-
-/** In a worker module: answers each task posted by runTasks with one message. */
-export function serveTasks<T, W>(handle: (task: T) => Promise<W>): void {
-  parentPort!.on('message', async (task: T) => parentPort!.postMessage(await handle(task)))
 }

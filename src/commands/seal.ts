@@ -5,7 +5,7 @@ import {paragraphs} from '../cli/text.js'
 import {safeJson} from '../text/sanitize.js'
 import {CheckpointError, loadPrivateKey} from '../integrity/checkpoint.js'
 import {SealError, sealDirectory} from '../integrity/seal.js'
-import {count, VerifyError} from '../integrity/verify.js'
+import {count, VerifyError} from '../integrity/verify/index.js'
 import {formatProblem} from '../integrity/render.js'
 
 export default class Seal extends AuditCommand {

@@ -6,7 +6,7 @@ import {paragraphs} from '../cli/text.js'
 import {safeJson} from '../text/sanitize.js'
 import {formatProblem, renderReport} from '../integrity/render.js'
 import {CheckpointError, loadPublicKey} from '../integrity/checkpoint.js'
-import {type ChainProfile, type VerifyReport, VerifyError, verifyDirectory} from '../integrity/verify.js'
+import {type ChainProfile, type VerifyReport, VerifyError, verifyDirectory} from '../integrity/verify/index.js'
 
 export default class Verify extends AuditCommand {
   static override summary = 'Verify the hash chain and the signed checkpoints of a log directory'

@@ -11,7 +11,7 @@ import yauzl from 'yauzl'
 
 import {AuditError} from '../errors.js'
 import {readCheckpointText} from '../integrity/checkpoint.js'
-import {verifyDirectory} from '../integrity/verify.js'
+import {verifyDirectory} from '../integrity/verify/index.js'
 import {fsyncDir} from '../store/rotate.js'
 
 export type ArchiveKind = 'zip' | 'tar.gz'

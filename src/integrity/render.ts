@@ -1,5 +1,5 @@
 import {sanitizeLine} from '../text/sanitize.js'
-import {count, type VerifyProblem, type VerifyReport} from './verify.js'
+import {count, type VerifyProblem, type VerifyReport} from './verify/index.js'
 
 /** One problem, in the style of `aws cloudtrail validate-logs`. */
 export function formatProblem(p: VerifyProblem): string {

@@ -13,7 +13,7 @@ import {
   signCheckpoint,
   type CheckpointBody,
 } from './checkpoint.js'
-import {type VerifyOptions, type VerifyReport, verifyDirectory} from './verify.js'
+import {type VerifyOptions, type VerifyReport, verifyDirectory} from './verify/index.js'
 
 export class SealError extends Error {}
 

@@ -4,7 +4,7 @@ import {appendFileSync, mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkS
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
-import {verifyDirectory} from '../../src/integrity/verify.js'
+import {verifyDirectory} from '../../src/integrity/verify/index.js'
 import {runAudit, spawnAudit, tempDir, writeLog} from '../helpers.js'
 import {chain, fixtureBody, storedHash, unchain} from '../verify-fixtures.js'
 

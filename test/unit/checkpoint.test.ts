@@ -6,7 +6,7 @@ import {describe, it} from 'node:test'
 
 import {checkpointDigest, checkSequence, NO_PREVIOUS, parseCheckpoints, signCheckpoint} from '../../src/integrity/checkpoint.js'
 import {SealError, sealDirectory} from '../../src/integrity/seal.js'
-import {verifyDirectory} from '../../src/integrity/verify.js'
+import {verifyDirectory} from '../../src/integrity/verify/index.js'
 import {tempDir, writeLog} from '../helpers.js'
 import {chain, fixtureBody} from '../verify-fixtures.js'
 

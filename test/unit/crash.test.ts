@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {verifyDirectory} from '../../src/integrity/verify.js'
+import {verifyDirectory} from '../../src/integrity/verify/index.js'
 import {AuditWriter} from '../../src/store/writer.js'
 import {tempDir} from '../helpers.js'
 import {checkChain, exited, startChild} from './writer-support.js'

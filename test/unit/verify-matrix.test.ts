@@ -10,7 +10,7 @@ import {describe, it} from 'node:test'
 import {gzipSync} from 'node:zlib'
 
 import {sealDirectory} from '../../src/integrity/seal.js'
-import {type VerifyProblemKind, type VerifyReport, verifyDirectory} from '../../src/integrity/verify.js'
+import {type VerifyProblemKind, type VerifyReport, verifyDirectory} from '../../src/integrity/verify/index.js'
 import {GENESIS, hasChainSuffix, splitChainedLine} from '../../src/chain/native.js'
 import {sha256Hex} from '../../src/chain/hash.js'
 import {ROOT, tempDir, writeLog} from '../helpers.js'

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
 import {describe, it} from 'node:test'
 
-import {verifyDirectory} from '../../src/integrity/verify.js'
-import {HEADROOM, scanBlock} from '../../src/integrity/verify-scan.js'
+import {verifyDirectory} from '../../src/integrity/verify/index.js'
+import {HEADROOM, scanBlock} from '../../src/integrity/verify/scan.js'
 import {tempDir, writeLog} from '../helpers.js'
 
 const VECTORS: {name: string; raw: string; prev: string; canon: string; hash: string}[] = [

@@ -7,7 +7,7 @@ import {describe, it} from 'node:test'
 import {gzipSync} from 'node:zlib'
 
 import {AuditWriter, LockTimeoutError, WriteInputError} from '../../src/index.js'
-import {verifyDirectory} from '../../src/integrity/verify.js'
+import {verifyDirectory} from '../../src/integrity/verify/index.js'
 import {listLogFiles} from '../../src/store/files.js'
 import {DirectoryLock, LOCK_NAME} from '../../src/store/lock.js'
 import {lastChainHash} from '../../src/store/recovery.js'

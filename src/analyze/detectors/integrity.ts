@@ -1,6 +1,6 @@
 import {basename} from 'node:path'
 
-import {VerifyError, type VerifyProblem, verifyDirectory} from '../../integrity/verify.js'
+import {VerifyError, type VerifyProblem, verifyDirectory} from '../../integrity/verify/index.js'
 import type {Diagnostics} from '../../store/diagnostics.js'
 import type {Finding, Severity} from '../report.js'
 import type {Detector} from './detector.js'

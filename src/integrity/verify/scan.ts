@@ -1,9 +1,9 @@
 import {isUtf8} from 'node:buffer'
 
-import {sha256Hex, sha256Into} from '../chain/hash.js'
-import {canonicalizeText, lokiEntryHash, LOKI_HASH_KEY, parseLossless} from './loki-canonical.js'
-import {checkEntry, MAX_LINE_BYTES} from '../events/model.js'
-import {CHAIN_SUFFIX_LENGTH as SUFFIX_LENGTH, hasChainSuffix} from '../chain/native.js'
+import {sha256Hex, sha256Into} from '../../chain/hash.js'
+import {canonicalizeText, lokiEntryHash, LOKI_HASH_KEY, parseLossless} from '../loki-canonical.js'
+import {checkEntry, MAX_LINE_BYTES} from '../../events/model.js'
+import {CHAIN_SUFFIX_LENGTH as SUFFIX_LENGTH, hasChainSuffix} from '../../chain/native.js'
 
 /**
  * The per-line half of verification: one LF-terminated block of a log file in, a compact list of
@@ -99,6 +99,12 @@ export interface ScanRequest {
   wanted?: readonly string[]
   /** Check every chained native line as the writer would have written it (see strictNative). */
   strict?: boolean
+}
+
+/** A worker's answer to a ScanRequest: the result, and the block back to be filled again. */
+export interface ScanAnswer {
+  result: ScanResult
+  buf: Uint8Array
 }
 
 const SPECIAL = Buffer.from('"event":"audit.re')
@@ -405,4 +411,29 @@ export function scanBlock(request: ScanRequest): ScanResult {
   }
   const done = {lines: line, chained: scanner.chained, items: scanner.items, others: others.subarray(0, othersLength)}
   return firstTime === undefined ? done : {...done, firstTime, lastTime: peekTime(buf, lastStart, lastEnd)}
+}
+
+/** What scanning an over-long line, skipped by fileBlocks, finds: one line, reported by its length. */
+export function tooLongResult(bytes: number): ScanResult {
+  // Not read, so not hashed: its length stands in (a line this long is a problem anyway).
+  const others = Buffer.alloc(OTHER_RECORD)
+  others.writeDoubleLE(1, 0)
+  others.writeDoubleLE(bytes, 8)
+  return {lines: 1, chained: 0, items: [tooLongItem(1, bytes)], others}
+}
+
+/** Recognises a file's profile from its first lines: loki-mode entries have action and resource_type, no event. */
+export function detectProfile(block: Buffer): ChainProfile {
+  let pos = HEADROOM
+  for (let tries = 0; tries < 10 && pos < block.length; tries++) {
+    const nl = block.indexOf(10, pos)
+    const text = block.toString('utf8', pos, nl)
+    pos = nl + 1
+    if (text.trim() === '') continue
+    const parsed = parseLossless(text)
+    if (!parsed.ok || parsed.value.t !== 'obj') continue
+    const keys = new Set(parsed.value.entries.map(([k]) => k))
+    return keys.has('action') && keys.has('resource_type') && !keys.has('event') ? 'loki' : 'native'
+  }
+  return 'native'
 }

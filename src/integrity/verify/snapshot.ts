@@ -1,0 +1,107 @@
+import {type FileHandle, stat} from 'node:fs/promises'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {currentForms, type LogFile, listLogFiles, openRegular} from '../../store/files.js'
+
+/** The directory snapshot: every log file opened at one moment, so a concurrent writer cannot move one under verify. */
+
+/** A log file as listed, with the descriptor opened for it at that moment (see openSnapshot). */
+export interface Opened extends LogFile {
+  handle?: FileHandle
+  /** Size when opened (0 when unknown). */
+  size: number
+  dev?: number
+  ino?: number
+  /** Why it could not be opened; reported when the file's turn comes. */
+  error?: NodeJS.ErrnoException
+}
+
+/**
+ * Descriptors held at once (Node raises its soft descriptor limit to the hard one); older files,
+ * long closed, are opened by name when read.
+ */
+const MAX_HELD = 8192
+/** Listings tried before verifying the last one as it is (a rotation takes a few syscalls). */
+const SNAPSHOT_TRIES = 20
+
+export async function closeAll(files: Opened[]): Promise<void> {
+  await Promise.all(
+    files.map(async (f) => {
+      const {handle} = f
+      f.handle = undefined
+      await handle?.close().catch(() => {})
+    }),
+  )
+}
+
+/** True when the directory no longer lists exactly these files on these inodes. */
+async function changedSince(dir: string, files: Opened[]): Promise<boolean> {
+  const now = await listLogFiles(dir)
+  if (now.length !== files.length || now.some((f, i) => f.name !== files[i].name)) return true
+  const inodes = new Set<string>()
+  for (const f of files) {
+    if (f.ino === undefined) continue
+    // Two names on one inode: a rotation between its link() and unlink().
+    const key = `${f.dev}:${f.ino}`
+    if (inodes.has(key)) return true
+    inodes.add(key)
+  }
+  const stats = await Promise.all(files.map((f) => (f.ino === undefined ? undefined : stat(f.path).catch(() => null))))
+  return stats.some((s, i) => s === null || (s !== undefined && (s.ino !== files[i].ino || s.dev !== files[i].dev)))
+}
+
+/**
+ * Lists the directory and opens its files at one moment: a concurrent writer renames the live
+ * file into a numbered part, gzips closed parts and prunes old files, all by name, so verify holds
+ * a descriptor of each file from listing time and checks, by listing again, that no name moved or
+ * changed inode while it opened them (if one did, it starts over, a bounded number of times).
+ * What it then reads is one state of the directory: closed parts never change, a gzipped or pruned
+ * file stays readable through its descriptor, and the live file only grows (verify checks the
+ * prefix it reads). Descriptors rather than re-verifying on a problem: nothing is read twice, a
+ * long run cannot be outpaced by a busy writer, and problems can be printed as they are found.
+ * Beyond MAX_HELD files only the newest are held; older ones are long closed and opened by name.
+ */
+export async function openSnapshot(dir: string): Promise<Opened[]> {
+  for (let attempt = 1; ; attempt++) {
+    const files: Opened[] = (await listLogFiles(dir)).map((f) => ({...f, size: 0}))
+    let changed = false
+    await Promise.all(
+      files.slice(-MAX_HELD).map(async (f) => {
+        try {
+          f.handle = await openRegular(f.path)
+          const info = await f.handle.stat()
+          Object.assign(f, {size: info.size, dev: info.dev, ino: info.ino})
+        } catch (error) {
+          f.error = error as NodeJS.ErrnoException
+          if (f.error.code === 'ENOENT') changed = true
+        }
+      }),
+    )
+    if (files.some((f) => f.error?.code === 'EMFILE' || f.error?.code === 'ENFILE')) {
+      // Out of descriptors: open each file by name when its turn comes.
+      await closeAll(files)
+      for (const f of files) f.error = undefined
+      return files
+    }
+    if (!changed) changed = await changedSince(dir, files)
+    if (!changed) return files
+    if (attempt === SNAPSHOT_TRIES) {
+      // Still moving: a file gone since the listing is looked for again when its turn comes (a part, as its .gz).
+      for (const f of files) if (f.error?.code === 'ENOENT') f.error = undefined
+      return files
+    }
+    await closeAll(files)
+    await sleep(attempt)
+  }
+}
+
+/** Opens a file that was not held: a plain part gzipped since the listing is read from its .gz. */
+export async function openLate(file: Opened): Promise<{handle: FileHandle; gzip: boolean}> {
+  const [listed, compressed] = currentForms(file)
+  try {
+    return {handle: await openRegular(listed.path), gzip: listed.gzip}
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !compressed) throw error
+    return {handle: await openRegular(compressed.path), gzip: true}
+  }
+}
