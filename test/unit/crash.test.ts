@@ -6,7 +6,7 @@ import {describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {verifyDirectory} from '../../src/integrity/verify.js'
-import {AuditWriter} from '../../src/store/writer.js'
+import {AuditWriter} from '../../src/index.js'
 import {tempDir} from '../helpers.js'
 import {checkChain, exited, startChild} from './writer-support.js'
 
