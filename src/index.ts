@@ -1,18 +1,40 @@
 /**
  * auditkit's library entry: the writer, the reading API and the native chain helpers.
- * Re-exports only; see man/writing-notes.md for an example.
+ * Re-exports, and the writer wired to the built-in defaults and syslog forwarding; see
+ * man/writing-notes.md for an example.
  */
-export {
-  AuditWriter,
-  type AuditWriterOptions,
-  checkWriteInput,
-  defaultActor,
-  type WriteInput,
-  WriteInputError,
-  type WriterSettings,
-  type WrittenEntry,
-  writerSettingsSchema,
-} from './store/writer.js'
+import {readDefaults} from './config/load.js'
+import {LogWriter, type WriterOptions} from './store/writer.js'
+import {resolveWriterSettings, type WriterSettings, writerSettings} from './store/writer-settings.js'
+import {WriterForwarder} from './transport/forward.js'
+
+export {checkWriteInput, defaultActor, type WriteInput, WriteInputError} from './events/write-input.js'
+export type {EntryForwarder, LogWriter, WrittenEntry} from './store/writer.js'
+export {type WriterSettings, writerSettingsSchema} from './store/writer-settings.js'
+
+/** What AuditWriter.open takes: any writer settings (a whole Config too) and how the writer runs. */
+export interface AuditWriterOptions extends Partial<WriterSettings>, Omit<WriterOptions, 'forwarder'> {}
+
+/** The writer AuditWriter.open returns. */
+export type AuditWriter = LogWriter
+export const AuditWriter = {
+  /**
+   * Opens a writer on a directory (created 0700 if missing). Settings not given take their built-in
+   * defaults (config/default.yaml); pass `loadConfig().config` to honour config files and AUDIT_*.
+   * With `syslog.url` or `syslog.host` set, appended entries are forwarded there too.
+   */
+  async open(dir: string, options: AuditWriterOptions = {}): Promise<LogWriter> {
+    const {now, lockTimeoutMs, onError, ...given} = options
+    const settings = resolveWriterSettings(given, writerSettings(readDefaults()))
+    return LogWriter.open(dir, settings, {
+      now,
+      lockTimeoutMs,
+      onError,
+      forwarder: (onError) => WriterForwarder.fromSettings(settings.syslog, onError),
+    })
+  },
+}
+
 export {LockTimeoutError} from './store/lock.js'
 export type {RemovedFile} from './store/retention.js'
 export {readEntries, readEntryBatches, type ReadOptions} from './store/reader.js'

@@ -6,8 +6,11 @@ import {paragraphs} from '../cli/text.js'
 import type {Config} from '../config/schema.js'
 import {LEVELS, levelRank, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
 import {safeJson} from '../text/sanitize.js'
-import {readAtMost} from '../store/files.js'
-import {AuditWriter, checkWriteInput, defaultActor, jsonProblem, WriteInputError} from '../store/writer.js'
+import {readAtMost} from '../bounded-read.js'
+import {checkWriteInput, defaultActor, jsonProblem, WriteInputError} from '../events/write-input.js'
+import {LogWriter} from '../store/writer.js'
+import {writerSettings} from '../store/writer-settings.js'
+import {WriterForwarder} from '../transport/forward.js'
 
 /** Reads a details document (a JSON object) from text the user gave. */
 function parseDetails(text: string, source: string): Record<string, unknown> {
@@ -140,10 +143,10 @@ written. --prune applies retention now instead of (or after) appending.`
 
     // Test-only: shifts the writer's clock, so tests can write "on another day" through the real binary.
     const offset = Number(process.env.AUDIT_TEST_NOW_OFFSET_MS ?? 0)
-    const writer = await AuditWriter.open(config.dir, {
-      ...config,
+    const writer = await LogWriter.open(config.dir, writerSettings(config), {
       now: offset ? () => Date.now() + offset : undefined,
       onError: (error) => this.warnLine(`audit log: warning: ${error.message}`),
+      forwarder: (onError) => WriterForwarder.fromSettings(config.syslog, onError),
     })
     try {
       const written = args.event ? await writer.write(input) : undefined

@@ -7,7 +7,7 @@ import {fileURLToPath} from 'node:url'
 import type {z} from 'zod'
 
 import {AuditError} from '../errors.js'
-import {readAtMost} from '../store/files.js'
+import {readAtMost} from '../bounded-read.js'
 import {type Config, makeConfigSchemas} from './schema.js'
 
 // zod and yaml cost more to load than `audit tail` takes to run, so they are loaded only when

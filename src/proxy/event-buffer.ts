@@ -1,4 +1,4 @@
-import type {WriteInput} from '../store/writer.js'
+import type {WriteInput} from '../events/write-input.js'
 import type {EventSink} from './event-sink.js'
 
 /** Events are gathered this long and handed to the writer thread together (one message, one batch). */

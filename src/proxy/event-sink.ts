@@ -2,7 +2,8 @@ import type {Worker} from 'node:worker_threads'
 
 import type {Config} from '../config/schema.js'
 import {AuditError, type ExitCode} from '../errors.js'
-import type {AuditWriter, WriteInput} from '../store/writer.js'
+import type {WriteInput} from '../events/write-input.js'
+import type {LogWriter} from '../store/writer.js'
 import {startWorker} from '../threads.js'
 
 /** Where the EventBuffer hands its events: resolves, per event in order, with null or why it was not written. */
@@ -12,7 +13,7 @@ export interface EventSink {
 }
 
 /** An AuditWriter on this thread (tests, and the library user who wants no thread). */
-export function writerSink(writer: AuditWriter): EventSink {
+export function writerSink(writer: LogWriter): EventSink {
   return {
     async write(events) {
       const results = await Promise.allSettled(events.map((e) => writer.write(e)))

@@ -13,7 +13,7 @@ import type {AddressInfo, Socket} from 'node:net'
 import {performance} from 'node:perf_hooks'
 
 import {AuditError} from '../errors.js'
-import type {WriteInput} from '../store/writer.js'
+import type {WriteInput} from '../events/write-input.js'
 import {TrustedProxies} from './client-ip.js'
 import {EventBuffer, type Reservation} from './event-buffer.js'
 import type {EventSink} from './event-sink.js'

@@ -2,7 +2,10 @@ import {parentPort, workerData} from 'node:worker_threads'
 
 import type {Config} from '../config/schema.js'
 import {AuditError} from '../errors.js'
-import {AuditWriter, type WriteInput} from '../store/writer.js'
+import type {WriteInput} from '../events/write-input.js'
+import {LogWriter} from '../store/writer.js'
+import {writerSettings} from '../store/writer-settings.js'
+import {WriterForwarder} from '../transport/forward.js'
 import type {FromWriterThread, ToWriterThread} from './event-sink.js'
 
 // The proxy's AuditWriter, on its own thread: the writer's file and lock calls are synchronous, and
@@ -11,9 +14,12 @@ const {dir, config} = workerData as {dir: string; config: Config}
 const port = parentPort!
 const post = (message: FromWriterThread) => port.postMessage(message)
 
-let writer: AuditWriter
+let writer: LogWriter
 try {
-  writer = await AuditWriter.open(dir, {...config, onError: (error) => post({type: 'warning', message: error.message})})
+  writer = await LogWriter.open(dir, writerSettings(config), {
+    onError: (error) => post({type: 'warning', message: error.message}),
+    forwarder: (onError) => WriterForwarder.fromSettings(config.syslog, onError),
+  })
   post({type: 'ready'})
 } catch (error) {
   const {message, code, path} = error as NodeJS.ErrnoException

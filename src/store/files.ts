@@ -1,4 +1,4 @@
-import {closeSync, constants, fstatSync, mkdirSync, openSync, readSync, statSync} from 'node:fs'
+import {closeSync, constants, fstatSync, mkdirSync, openSync, statSync} from 'node:fs'
 import {type FileHandle, open, readdir, stat} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 
@@ -61,28 +61,6 @@ export async function readRegularFile(path: string): Promise<string> {
     return await handle.readFile('utf8')
   } finally {
     await handle.close()
-  }
-}
-
-/**
- * At most `limit` + 1 bytes of what `path` names (a file, a pipe, a device): one byte more than
- * allowed tells the input is too long, without reading an endless source such as /dev/zero.
- */
-export function readAtMost(path: string, limit: number): Buffer {
-  const fd = openSync(path, 'r')
-  try {
-    const chunks: Buffer[] = []
-    let total = 0
-    while (total <= limit) {
-      const buf = Buffer.allocUnsafe(Math.min(64 * 1024, limit + 1 - total))
-      const n = readSync(fd, buf, 0, buf.length, null)
-      if (n === 0) break
-      chunks.push(buf.subarray(0, n))
-      total += n
-    }
-    return Buffer.concat(chunks)
-  } finally {
-    closeSync(fd)
   }
 }
 

@@ -10,18 +10,14 @@ import {
   writeSync,
   close as closeCallback,
 } from 'node:fs'
-import {hostname, userInfo} from 'node:os'
+import {hostname} from 'node:os'
 import {basename, join} from 'node:path'
 import {promisify} from 'node:util'
 
-import {z} from 'zod'
-
-import {readDefaults} from '../config/load.js'
-import {type Config, makeConfigSchemas} from '../config/schema.js'
-import {globToRegExp} from '../events/filter.js'
-import {type AuditEntry, EVENT_NAME, type Level, LEVELS, levelRank, MAX_EVENT_LENGTH, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
 import {chainLine, GENESIS, serializeBody} from '../chain/native.js'
-import {WriterForwarder} from '../transport/forward.js'
+import {globToRegExp} from '../events/filter.js'
+import {type AuditEntry, type Level, type LocatedEntry, levelRank, MAX_LINE_BYTES} from '../events/model.js'
+import {checkWriteInput, defaultActor, type WriteInput, WriteInputError} from '../events/write-input.js'
 import {type LogFile, listLogFiles, LogDirectoryError, makeDirectory, openAppendSync, plainName} from './files.js'
 import {DirectoryLock} from './lock.js'
 import {lastChainHash, lineNumberAt, readTail, recoveryDetails} from './recovery.js'
@@ -38,44 +34,32 @@ import {
   unlinkQuiet,
   utcDay,
 } from './rotate.js'
+import type {WriterSettings} from './writer-settings.js'
 
 const fdatasync = promisify(fdatasyncCallback)
 const closeFd = promisify(closeCallback)
 
-const {configSchema} = makeConfigSchemas(z)
+/**
+ * Where appended entries go once they are in the file (syslog forwarding). Defined here and made by
+ * the layer above (transport's WriterForwarder), so the writer knows nothing of sinks and formats.
+ */
+export interface EntryForwarder {
+  /** Hands one appended entry over; never throws, never waits. */
+  send(located: LocatedEntry): void
+  /** Lets queued records leave (briefly), then lets go. */
+  close(): Promise<void>
+}
 
-/** The settings the writer uses (config keys, see config/default.yaml). */
-export const writerSettingsSchema = configSchema.pick({
-  enabled: true,
-  level: true,
-  exclude_events: true,
-  include_metadata: true,
-  metadata: true,
-  integrity: true,
-  max_file_size: true,
-  compress: true,
-  retention_days: true,
-  fsync: true,
-  fsync_interval_ms: true,
-  syslog: true,
-})
-export type WriterSettings = z.infer<typeof writerSettingsSchema>
-
-export interface AuditWriterOptions extends Partial<WriterSettings> {
+/** How the writer runs, apart from its settings. */
+export interface WriterOptions {
   /** Clock in epoch ms (tests inject one); default Date.now. */
   now?: () => number
   /** How long a write may wait for the directory lock before it fails (default 60 s). */
   lockTimeoutMs?: number
   /** Failures of background work (compression, retention after a rotation); default: process.emitWarning. */
   onError?: (error: Error) => void
-}
-
-/** What `write()` takes; level defaults to info, actor to the OS user, details to {}. */
-export interface WriteInput {
-  event: string
-  level?: string
-  actor?: string
-  details?: Record<string, unknown>
+  /** Makes the forwarder appended entries are handed to, if any (called once, when writing is enabled). */
+  forwarder?: (onError: (error: Error) => void) => EntryForwarder | undefined
 }
 
 /** An entry as appended: the parsed entry, its exact line (without LF) and its file. */
@@ -84,9 +68,6 @@ export interface WrittenEntry {
   line: string
   file: string
 }
-
-/** The event category auditkit's own records (retention, recovery) use. */
-export const RESERVED_CATEGORY = 'audit'
 
 /** A write(2) that failed after `written` bytes of the batch had landed. */
 class AppendError extends Error {
@@ -98,120 +79,7 @@ class AppendError extends Error {
   }
 }
 
-/** Bad input to `write()`: nothing was written. */
-export class WriteInputError extends Error {}
-
-const inputSchema = z.strictObject({
-  event: z
-    .string({error: 'event: expected a string'})
-    .max(MAX_EVENT_LENGTH, {
-      error: (issue) => `event: ${String(issue.input).length} characters; an event name has at most ${MAX_EVENT_LENGTH}`,
-      abort: true,
-    })
-    .regex(EVENT_NAME, {
-      error: (issue) => `event "${String(issue.input)}": expected category.action, lowercase [a-z0-9_-] segments joined by dots`,
-    })
-    // verify trusts audit.retention and audit.recovery to account for removed files and torn lines,
-    // so only the writer itself may append events of its own category.
-    .refine((event) => !event.startsWith(`${RESERVED_CATEGORY}.`), {
-      error: (issue) => `event "${String(issue.input)}": the "${RESERVED_CATEGORY}." category is reserved for auditkit's own records`,
-    }),
-  level: z.string({error: 'level: expected a string'}).optional(),
-  actor: z.string({error: 'actor: expected a string'}).optional(),
-  // Checked by jsonProblem first (zod's record check would copy it, dropping an own "__proto__" member).
-  details: z
-    .custom<Record<string, unknown>>((details) => details !== null && typeof details === 'object' && !Array.isArray(details), {
-      error: 'details: expected an object',
-    })
-    .optional(),
-})
-
-/** Checks what `write()` takes without writing anything: the entry's parts, or a WriteInputError. */
-export function checkWriteInput(input: WriteInput): {event: string; level: Level; actor?: string; details: Record<string, unknown>} {
-  const details = (input as {details?: unknown} | null)?.details
-  const problem = details === undefined ? undefined : jsonProblem(details, 'details')
-  if (problem) throw new WriteInputError(problem)
-  const parsed = inputSchema.safeParse(input)
-  if (!parsed.success) throw new WriteInputError(describeInputIssue(parsed.error))
-  const level = parsed.data.level === undefined ? 'info' : parseLevel(parsed.data.level)
-  if (!level) throw new WriteInputError(`level "${parsed.data.level}": expected one of ${LEVELS.join(', ')}`)
-  // The caller's own object, validated as it is.
-  return {event: parsed.data.event, level, actor: parsed.data.actor, details: (details as Record<string, unknown> | undefined) ?? {}}
-}
-
-/** How deep details may nest; deeper input is refused before anything recursive sees it. */
-const MAX_DEPTH = 64
-
-/**
- * Why a value would not survive JSON as it is (so the entry would not say what the caller meant),
- * or undefined: only strings, finite numbers, booleans, null, arrays without holes or extra members,
- * and plain objects pass, nested at most MAX_DEPTH deep. Iterative, so no input can exhaust the stack.
- * `exactIntegers`, for values read from JSON text: integers beyond 2^53 (rounded by JSON.parse) fail too.
- */
-export function jsonProblem(root: unknown, rootPath: string, options: {exactIntegers?: boolean} = {}): string | undefined {
-  // Items to check, and `leave` marks that end an object's visit: `open` holds the objects being visited.
-  const stack: Array<{value: unknown; path: string; depth: number} | {leave: object}> = [{value: root, path: rootPath, depth: 0}]
-  const open = new Set<object>()
-  // Each value is at least one byte of a line that may hold MAX_LINE_BYTES: more cannot be written anyway.
-  let values = 0
-  for (let item = stack.pop(); item; item = stack.pop()) {
-    if (++values > MAX_LINE_BYTES) return `${rootPath}: more values than an entry can hold`
-    if ('leave' in item) {
-      open.delete(item.leave)
-      continue
-    }
-    const {value, path, depth} = item
-    if (value === null || typeof value === 'string' || typeof value === 'boolean') continue
-    if (typeof value === 'number') {
-      if (!Number.isFinite(value)) return `${path}: ${value} is not a JSON number`
-      if (options.exactIntegers && Number.isInteger(value) && !Number.isSafeInteger(value))
-        return `${path}: an integer beyond 2^53 loses digits when read; give it as a string`
-      continue
-    }
-    if (typeof value !== 'object') return `${path}: ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`} is not a JSON value`
-    if (depth >= MAX_DEPTH) return `${path}: nested deeper than ${MAX_DEPTH} levels`
-    if (open.has(value)) return `${path}: circular reference`
-    open.add(value)
-    stack.push({leave: value})
-    if (Array.isArray(value)) {
-      if (Object.keys(value).length !== value.length) return `${path}: an array with holes or named members is not a JSON array`
-      for (let i = value.length - 1; i >= 0; i--) stack.push({value: value[i], path: `${path}[${i}]`, depth: depth + 1})
-      continue
-    }
-    const proto = Object.getPrototypeOf(value)
-    if (proto !== Object.prototype && proto !== null)
-      return `${path}: a ${proto?.constructor?.name ?? 'class instance'} is not a plain JSON object`
-    const members = Object.entries(value)
-    for (let i = members.length - 1; i >= 0; i--) stack.push({value: members[i][1], path: `${path}.${members[i][0]}`, depth: depth + 1})
-  }
-  return undefined
-}
-
-function describeInputIssue(error: z.ZodError): string {
-  const issue = error.issues[0]
-  if (issue.code === 'unrecognized_keys') return `unknown member ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-  const path = issue.path.map(String).join('.')
-  return path === '' || issue.message.startsWith(path) ? issue.message : `${path}: ${issue.message}`
-}
-
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {version: string}).version
-
-function pickSettings(config: Config): WriterSettings {
-  return writerSettingsSchema.parse(Object.fromEntries(Object.keys(writerSettingsSchema.shape).map((k) => [k, config[k as keyof Config]])))
-}
-
-let osUser: string | undefined
-/** The actor when none is given: the OS user running the writer. */
-export function defaultActor(): string {
-  if (osUser === undefined) {
-    try {
-      osUser = userInfo().username
-    } catch {
-      osUser = process.env.USER ?? 'unknown'
-    }
-  }
-  return osUser
-}
 
 /** Most entries appended under one lock acquisition, so other processes get their turn. */
 const MAX_BATCH = 8192
@@ -260,7 +128,7 @@ interface Live {
  * Appends entries to a log directory: chained, locked across processes, rotated, retained.
  * Concurrent `write()` calls are batched: one lock acquisition and one write(2) per batch.
  */
-export class AuditWriter {
+export class LogWriter {
   private readonly lock: DirectoryLock
   private readonly now: () => number
   private readonly onError: (error: Error) => void
@@ -277,12 +145,12 @@ export class AuditWriter {
   private syncing: Promise<void> = Promise.resolve()
   private pruning = false
   /** Syslog forwarding (config `syslog`), when on: appended entries are handed to it after they are in the file. */
-  private forwarder: WriterForwarder | undefined
+  private forwarder: EntryForwarder | undefined
 
   private constructor(
     readonly dir: string,
     readonly settings: WriterSettings,
-    options: AuditWriterOptions,
+    options: WriterOptions,
   ) {
     this.lock = new DirectoryLock(dir, {timeoutMs: options.lockTimeoutMs})
     this.now = options.now ?? Date.now
@@ -293,23 +161,14 @@ export class AuditWriter {
   }
 
   /**
-   * Opens a writer on a directory (created 0700 if missing). Settings not given take their built-in
-   * defaults (config/default.yaml); pass `loadConfig().config` to honour config files and AUDIT_*.
+   * Opens a writer on a directory (created 0700 if missing), with settings already resolved (the
+   * library's AuditWriter.open and the commands resolve them from the config and its defaults).
    * A torn last line left by a crash is terminated and recorded (`audit.recovery`) here.
    */
-  static async open(dir: string, options: AuditWriterOptions = {}): Promise<AuditWriter> {
-    const {now, lockTimeoutMs, onError, ...rest} = options
-    // A whole Config (from loadConfig) may be passed: its keys that are not writer settings are ignored.
-    const given = Object.fromEntries(Object.entries(rest).filter(([k]) => k in writerSettingsSchema.shape || !(k in configSchema.shape)))
-    const defaults = pickSettings(readDefaults())
-    // A partial syslog object (say, only a url) takes the other keys from the defaults.
-    if (given.syslog && typeof given.syslog === 'object') given.syslog = {...defaults.syslog, ...given.syslog}
-    const parsed = writerSettingsSchema.partial().safeParse(given)
-    if (!parsed.success) throw new WriteInputError(`AuditWriter options: ${describeInputIssue(parsed.error)}`)
-    const settings: WriterSettings = {...defaults, ...Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined))}
-    const writer = new AuditWriter(dir, settings, {now, lockTimeoutMs, onError})
-    if (settings.enabled) writer.forwarder = WriterForwarder.fromSettings(settings.syslog, writer.onError)
+  static async open(dir: string, settings: WriterSettings, options: WriterOptions = {}): Promise<LogWriter> {
+    const writer = new LogWriter(dir, settings, options)
     if (settings.enabled) {
+      writer.forwarder = options.forwarder?.(writer.onError)
       makeDirectory(dir)
       // Under the lock: another writer may be between moving a file into a part and closing it.
       await writer.withLock(async () => writer.finishInterrupted((await writer.findHead(writer.now())).files))

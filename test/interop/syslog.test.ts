@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {after, before, test} from 'node:test'
 
 import type {Level} from '../../src/events/model.js'
-import {AuditWriter} from '../../src/store/writer.js'
+import {AuditWriter} from '../../src/index.js'
 import {chainedLines, runAudit, spawnAudit, tempDir, writeLog} from '../helpers.js'
 import {type Received, Rsyslog} from './rsyslog.js'
 

@@ -3,8 +3,8 @@ import {readdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
+import {AuditWriter} from '../../src/index.js'
 import {verifyDirectory} from '../../src/integrity/verify/index.js'
-import {AuditWriter} from '../../src/store/writer.js'
 import {tempDir} from '../helpers.js'
 import {checkChain, exited, startChild} from './writer-support.js'
 

@@ -5,8 +5,8 @@ import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 
+import {AuditWriter} from '../../src/index.js'
 import {verifyDirectory} from '../../src/integrity/verify/index.js'
-import {AuditWriter} from '../../src/store/writer.js'
 import {tempDir} from '../helpers.js'
 import {checkChain, exited, startChild} from './writer-support.js'
 

@@ -12,7 +12,7 @@ import {Diagnostics} from '../../src/store/diagnostics.js'
 import {listLogFiles} from '../../src/store/files.js'
 import {followEntries} from '../../src/store/follow.js'
 import {type FilePosition, readLastEntries} from '../../src/store/tail.js'
-import {AuditWriter} from '../../src/store/writer.js'
+import {AuditWriter} from '../../src/index.js'
 import {chainedLines, tempDir, writeLog} from '../helpers.js'
 
 const DEADLINE_MS = 20_000 // a correctness deadline for a loaded machine, not a timing assertion

@@ -12,7 +12,7 @@ import {inspectRequest, MAX_LOGGED_PROMPT, ModelAllowList, ResponseTail} from '.
 import {listValues, parseListen, parseUpstream} from '../../src/proxy/options.js'
 import {parseRate, RateLimiter} from '../../src/proxy/rate-limit.js'
 import {TokenStore} from '../../src/proxy/tokens.js'
-import {AuditWriter} from '../../src/store/writer.js'
+import {AuditWriter} from '../../src/index.js'
 import {tempDir} from '../helpers.js'
 
 function tokenFile(text: string): string {

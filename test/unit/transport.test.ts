@@ -253,7 +253,7 @@ test('syslog-client path: <PRI> taken per message, header written by syslog-clie
 })
 
 test('writer forwarding: each entry is sent after it is in the file; a dead server never fails or blocks an append', async () => {
-  const {AuditWriter} = await import('../../src/store/writer.js')
+  const {AuditWriter} = await import('../../src/index.js')
   const {readdirSync} = await import('node:fs')
   const live = await collector()
   const dir = tempDir()

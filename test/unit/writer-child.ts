@@ -6,7 +6,7 @@
  * (then prints the error's code and exits 0); prints "ready" first.
  * CHILD_MODE=settled: CHILD_COUNT concurrent writes; prints which resolved.
  */
-import {AuditWriter} from '../../src/store/writer.js'
+import {AuditWriter} from '../../src/index.js'
 
 const dir = process.env.CHILD_DIR!
 const mode = process.env.CHILD_MODE
