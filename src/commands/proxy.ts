@@ -84,9 +84,8 @@ export default class ProxyCommand extends AuditCommand {
       await sink.close()
       throw error
     }
-    print(
-      `audit proxy: listening on ${proxy.address}, forwarding to ${options.upstream.origin}${options.upstream.pathname.replace(/\/$/, '')}\n`,
-    )
+    const address = proxy.address // asked now: a stopped server has none
+    print(`audit proxy: listening on ${address}, forwarding to ${options.upstream.origin}${options.upstream.pathname.replace(/\/$/, '')}\n`)
     process.on('SIGHUP', () => proxy!.reloadTokens())
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'))
@@ -97,7 +96,7 @@ export default class ProxyCommand extends AuditCommand {
     print(`audit proxy: ${signal}: not accepting connections; finishing requests in flight\n`)
     await stopped
     await sink.close()
-    return {address: proxy.address, signal}
+    return {address, signal}
   }
 }
 
