@@ -112,3 +112,20 @@ export function writeLog(dir: string, name: string, lines: string[], options: {t
   writeFileSync(path, name.endsWith('.gz') ? gzipSync(text) : text, {mode: 0o600})
   return path
 }
+
+/**
+ * Runs `run` over every item, `limit` at a time, and gives the results in the items' order: for
+ * independent runs of the binary, whose start-up is most of their time, so that they overlap.
+ */
+export async function inParallel<T, R>(items: readonly T[], run: (item: T) => Promise<R>, limit = 4): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await run(items[i])
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
+  return results
+}

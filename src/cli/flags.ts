@@ -1,12 +1,19 @@
 import {Flags} from '@oclif/core'
 
 import {FilterError, type FilterSpec} from '../events/filter.js'
-import {type Level, LEVELS, parseLevel, type Profile} from '../events/model.js'
+import {type Level, LEVELS, parseLevel, PROFILES, type Profile} from '../events/model.js'
 import {parseTimeExpression, TimeExpressionError} from '../events/time.js'
 import {CODEC_NAMES} from '../formats/registry.js'
 
 /** The level names a flag accepts, listed so that shell completion offers them. */
 export const LEVEL_NAMES = [...LEVELS, 'warn', 'err']
+
+/** --profile, for every command that reads logs: verify gives it a description of its own. */
+export const profileFlag = Flags.option({
+  description: 'read every file as this format instead of recognising it by content',
+  options: PROFILES,
+  helpGroup: 'FILTER',
+})
 
 /** The filter flags every reading command takes. */
 export const filterFlags = {
@@ -47,11 +54,7 @@ export const filterFlags = {
     description: 'show times, and read dates and day names, in the local time zone instead of UTC',
     helpGroup: 'FILTER',
   }),
-  profile: Flags.custom<Profile>({
-    description: 'read every file as this format instead of recognising it by content',
-    options: ['native', 'loki'],
-    helpGroup: 'FILTER',
-  })(),
+  profile: profileFlag(),
 }
 
 export interface FilterFlagValues {
@@ -135,3 +138,11 @@ export const formatFlag = Flags.option({
   options: CODEC_NAMES,
   default: 'pretty',
 })
+
+/**
+ * --json, for every command whose answer can be one JSON document (printed by printJson in
+ * ./output.ts); `description` says what the document holds.
+ */
+export function jsonFlag(description: string, options: {helpGroup?: string} = {}) {
+  return Flags.boolean({description, ...options})
+}

@@ -3,9 +3,10 @@ import {writeFileSync} from 'node:fs'
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
-import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
+import {filterFlags, filterSpecFromFlags, jsonFlag} from '../cli/flags.js'
+import {jsonDocument, print} from '../cli/output.js'
+import type {AnalyzeReport} from '../analyze/report.js'
 import {OutsideError} from '../errors.js'
-import {safeJson} from '../text/sanitize.js'
 
 const SEVERITY_OPTIONS = ['low', 'medium', 'high', 'critical'] as const
 
@@ -61,7 +62,7 @@ Sources: the audit logs (every search filter applies; default range the last 24 
       default: 'terminal',
       helpGroup: 'OUTPUT',
     })(),
-    json: Flags.boolean({description: 'the report as one JSON document (same as --format json)', helpGroup: 'OUTPUT'}),
+    json: jsonFlag('the report as one JSON document (same as --format json)', {helpGroup: 'OUTPUT'}),
     output: Flags.string({description: 'write the report to FILE (0600) instead of standard output', helpGroup: 'OUTPUT'}),
     notify: Flags.option({
       description: 'send the findings to a webhook (URL from config analyze.notify or AUDIT_DISCORD_WEBHOOK / AUDIT_SLACK_WEBHOOK)',
@@ -81,7 +82,7 @@ Sources: the audit logs (every search filter applies; default range the last 24 
     ...filterFlags,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<AnalyzeReport> {
     const {flags} = await this.parse(Analyze)
     const config = this.settings(flags)
     const now = Date.now()
@@ -120,7 +121,7 @@ Sources: the audit logs (every search filter applies; default range the last 24 
 
     const format = flags.json ? 'json' : flags.format
     let text: string
-    if (format === 'json') text = `${safeJson(report, 2)}\n`
+    if (format === 'json') text = jsonDocument(report, 2)
     else if (format === 'markdown') text = (await import('../analyze/render/markdown.js')).renderMarkdown(report)
     else if (format === 'html') text = (await import('../analyze/render/html.js')).renderHtml(report)
     else
@@ -129,7 +130,7 @@ Sources: the audit logs (every search filter applies; default range the last 24 
         await this.paint(flags.output ? {'no-color': true} : flags),
       )
     if (flags.output) writeFileSync(flags.output, text, {mode: 0o600})
-    else process.stdout.write(text)
+    else print(text)
 
     let outsideFailed = false
     if (report.llm.status === 'failed') {
@@ -161,5 +162,6 @@ Sources: the audit logs (every search filter applies; default range the last 24 
       const {severityRank} = await import('../analyze/report.js')
       if (report.findings.some((f) => severityRank(f.severity) >= severityRank(flags['fail-on']!))) process.exitCode = EXIT.negative
     }
+    return report
   }
 }

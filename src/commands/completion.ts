@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 
 import {AuditCommand} from '../cli/base.js'
 import {completionScript, type CompletionCommand, SHELLS} from '../cli/completion.js'
+import {print} from '../cli/output.js'
 import {paragraphs} from '../cli/text.js'
 
 export default class Completion extends AuditCommand {
@@ -32,7 +33,8 @@ The script is made from the same metadata as --help, so it never lists a flag th
     'no-color': {...AuditCommand.baseFlags['no-color'], hidden: true},
   }
 
-  async run(): Promise<void> {
+  /** The script printed. */
+  async run(): Promise<string> {
     const {args} = await this.parse(Completion)
     const commands: CompletionCommand[] = this.config.commands
       .filter((c) => !c.hidden)
@@ -52,6 +54,8 @@ The script is made from the same metadata as --help, so it never lists a flag th
             multiple: f.type === 'option' && f.multiple,
           })),
       }))
-    process.stdout.write(completionScript(args.shell as (typeof SHELLS)[number], this.config.bin, commands))
+    const script = completionScript(args.shell as (typeof SHELLS)[number], this.config.bin, commands)
+    print(script)
+    return script
   }
 }

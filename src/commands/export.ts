@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
 import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
-import {checkBundle} from '../export/archive.js'
+import {print} from '../cli/output.js'
+import {type CheckResult, checkBundle} from '../export/archive.js'
 import {exportBundle} from '../export/bundle.js'
 import {destinationFormat, openDestination} from '../export/destination.js'
 import {checkRedactPaths, type PrivacyOptions} from '../export/privacy.js'
@@ -82,7 +83,7 @@ export default class Export extends AuditCommand {
     until: Flags.string({char: 'U', description: 'entries before this time (same forms as --since)', helpGroup: 'FILTER'}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<ExportResult | CheckResult> {
     const {flags} = await this.parse(Export)
     if (flags.check) return this.check(flags.check)
 
@@ -178,19 +179,22 @@ export default class Export extends AuditCommand {
     if (result.cutShort && flags['since-last'])
       this.warnLine('audit export: stdout was closed before the end; the --since-last state was not advanced')
     for (const line of diagnostics.lines()) this.warnLine(line)
+    return result
   }
 
-  private async check(path: string): Promise<void> {
-    const {manifest, kind, problems} = await checkBundle(path)
+  private async check(path: string): Promise<CheckResult> {
+    const checked = await checkBundle(path)
+    const {manifest, kind, problems} = checked
     if (problems.length === 0 && manifest) {
-      process.stdout.write(
+      print(
         `${path}: OK (${kind}, ${manifest.files.length} files, ${manifest.entries} entries, chain ${manifest.verify.valid ? 'valid' : 'NOT valid'} when bundled)\n`,
       )
-      return
+      return checked
     }
     for (const problem of problems) this.warnLine(`audit export: ${path}: ${problem}`)
-    process.stdout.write(`${path}: MISMATCH (${problems.length} ${problems.length === 1 ? 'problem' : 'problems'})\n`)
+    print(`${path}: MISMATCH (${problems.length} ${problems.length === 1 ? 'problem' : 'problems'})\n`)
     process.exitCode = EXIT.negative
+    return checked
   }
 }
 

@@ -1,8 +1,9 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, UserError} from '../cli/base.js'
+import {jsonFlag} from '../cli/flags.js'
+import {print, printJson} from '../cli/output.js'
 import {paragraphs} from '../cli/text.js'
-import {safeJson} from '../text/sanitize.js'
 import {CheckpointError, generateKeyPair} from '../integrity/checkpoint.js'
 
 export default class Keygen extends AuditCommand {
@@ -23,22 +24,23 @@ the logs must not be able to sign checkpoints. Give the public key to whoever ru
 
   static override flags = {
     out: Flags.string({required: true, description: 'directory to write audit-seal.key and audit-seal.pub into (created 0700 if absent)'}),
-    json: Flags.boolean({description: 'print the paths and key id as one JSON document'}),
+    json: jsonFlag('print the paths and key id as one JSON document'),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<KeyPairFiles> {
     const {flags} = await this.parse(Keygen)
-    let result: Awaited<ReturnType<typeof generateKeyPair>>
+    let result: KeyPairFiles
     try {
       result = await generateKeyPair(flags.out)
     } catch (error) {
       if (error instanceof CheckpointError) throw new UserError(error.message)
       throw error
     }
-    process.stdout.write(
-      flags.json
-        ? `${safeJson(result, 2)}\n`
-        : `private key: ${result.privatePath}\npublic key:  ${result.publicPath}\nkey id:      ${result.keyId}\n`,
-    )
+    if (flags.json) printJson(result, 2)
+    else print(`private key: ${result.privatePath}\npublic key:  ${result.publicPath}\nkey id:      ${result.keyId}\n`)
+    return result
   }
 }
+
+/** The key pair written: its two files and the public key's id. */
+export type KeyPairFiles = Awaited<ReturnType<typeof generateKeyPair>>

@@ -1,13 +1,14 @@
 import {Args, Flags} from '@oclif/core'
 
 import {AuditCommand, UserError} from '../cli/base.js'
-import {LEVEL_NAMES} from '../cli/flags.js'
+import {jsonFlag, LEVEL_NAMES} from '../cli/flags.js'
+import {printJson} from '../cli/output.js'
 import {paragraphs} from '../cli/text.js'
 import type {Config} from '../config/schema.js'
-import {LEVELS, levelRank, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
-import {safeJson} from '../text/sanitize.js'
 import {readAtMost} from '../bounded-read.js'
+import {type AuditEntry, LEVELS, levelRank, MAX_LINE_BYTES, parseLevel} from '../events/model.js'
 import {checkWriteInput, defaultActor, jsonProblem, WriteInputError} from '../events/write-input.js'
+import type {RemovedFile} from '../store/retention.js'
 import {LogWriter} from '../store/writer.js'
 import {writerSettings} from '../store/writer-settings.js'
 import {WriterForwarder} from '../transport/forward.js'
@@ -108,10 +109,10 @@ written. --prune applies retention now instead of (or after) appending.`
       description: 'retention for this run (default: config retention_days, $AUDIT_RETENTION_DAYS)',
       min: 0,
     }),
-    json: Flags.boolean({description: 'print the appended entry (and with --prune the removed files) as JSON'}),
+    json: jsonFlag('print the appended entry (and with --prune the removed files) as JSON'),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<LogAnswer> {
     const {args, flags} = await this.parse(Log)
     if (!args.event && !flags.prune) throw new UserError('missing EVENT (or --prune)')
     if (args.details !== undefined && args.details !== '-')
@@ -154,12 +155,11 @@ written. --prune applies retention now instead of (or after) appending.`
       // A dropped entry is said so: silence would read as "written".
       const dropped = args.event && !written ? droppedBecause(config, input) : undefined
       if (dropped) this.warnLine(`audit log: not written: ${dropped}`)
-      if (flags.json) {
-        const out = flags.prune
-          ? {entry: written?.entry ?? null, ...(dropped ? {dropped} : {}), removed}
-          : (written?.entry ?? {dropped: true, reason: dropped})
-        process.stdout.write(`${safeJson(out)}\n`)
-      }
+      const answer: LogAnswer = removed
+        ? {entry: written?.entry ?? null, ...(dropped ? {dropped} : {}), removed}
+        : (written?.entry ?? {dropped: true, reason: dropped})
+      if (flags.json) printJson(answer)
+      return answer
     } catch (error) {
       throw error instanceof WriteInputError ? new UserError(error.message) : error
     } finally {
@@ -189,3 +189,9 @@ written. --prune applies retention now instead of (or after) appending.`
     return details
   }
 }
+
+/**
+ * What was done (the --json document): the entry appended, or why it was dropped; with --prune,
+ * the entry (if any) and the files removed.
+ */
+export type LogAnswer = AuditEntry | {dropped: true; reason?: string} | {entry: AuditEntry | null; dropped?: string; removed: RemovedFile[]}

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, UserError} from '../cli/base.js'
+import {print} from '../cli/output.js'
 import type {Config} from '../config/schema.js'
 import {WriterThread} from '../proxy/event-sink.js'
 import {listValues, proxyOptions} from '../proxy/options.js'
@@ -53,7 +54,7 @@ export default class ProxyCommand extends AuditCommand {
     }),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<ProxyAnswer> {
     const {flags} = await this.parse(ProxyCommand)
     const overrides: Partial<Config['proxy']> = {
       listen: flags.listen,
@@ -83,9 +84,8 @@ export default class ProxyCommand extends AuditCommand {
       await sink.close()
       throw error
     }
-    process.stdout.write(
-      `audit proxy: listening on ${proxy.address}, forwarding to ${options.upstream.origin}${options.upstream.pathname.replace(/\/$/, '')}\n`,
-    )
+    const address = proxy.address // asked now: a stopped server has none
+    print(`audit proxy: listening on ${address}, forwarding to ${options.upstream.origin}${options.upstream.pathname.replace(/\/$/, '')}\n`)
     process.on('SIGHUP', () => proxy!.reloadTokens())
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'))
@@ -93,8 +93,15 @@ export default class ProxyCommand extends AuditCommand {
     })
     // stop() closes the listening socket before its first await: the line means no new connection is taken.
     const stopped = proxy.stop(signal)
-    process.stdout.write(`audit proxy: ${signal}: not accepting connections; finishing requests in flight\n`)
+    print(`audit proxy: ${signal}: not accepting connections; finishing requests in flight\n`)
     await stopped
     await sink.close()
+    return {address, signal}
   }
+}
+
+/** Where the proxy listened, and the signal that stopped it. */
+export interface ProxyAnswer {
+  address: string
+  signal: string
 }

@@ -1,11 +1,12 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
+import {jsonFlag} from '../cli/flags.js'
+import {print, printJson} from '../cli/output.js'
 import {paragraphs} from '../cli/text.js'
-import {safeJson} from '../text/sanitize.js'
 import {CheckpointError, loadPrivateKey} from '../integrity/checkpoint.js'
-import {SealError, sealDirectory} from '../integrity/seal.js'
-import {count, VerifyError} from '../integrity/verify/index.js'
+import {SealError, type SealResult, sealDirectory} from '../integrity/seal.js'
+import {count, type VerifyReport, VerifyError} from '../integrity/verify/index.js'
 import {formatProblem} from '../integrity/render.js'
 
 export default class Seal extends AuditCommand {
@@ -36,13 +37,13 @@ another seal held the lock for too long.`
   static override flags = {
     key: Flags.string({char: 'k', required: true, description: 'Ed25519 private key (PEM, from audit keygen)'}),
     checkpoints: Flags.string({description: 'checkpoint file to append to (default: audit.checkpoints in the log directory)'}),
-    json: Flags.boolean({description: 'print the checkpoint (or the failed verification) as one JSON document'}),
+    json: jsonFlag('print the checkpoint (or the failed verification) as one JSON document'),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<SealAnswer> {
     const {flags} = await this.parse(Seal)
     const config = this.settings(flags)
-    let result: Awaited<ReturnType<typeof sealDirectory>>
+    let result: SealResult
     try {
       const key = await loadPrivateKey(flags.key)
       // The retention policy (config retention_days) holds for what is sealed as for what is verified.
@@ -58,10 +59,11 @@ another seal held the lock for too long.`
     }
     const {checkpoint, report, path, warning} = result
     if (warning) this.warnLine(`audit seal: warning: ${warning}`)
+    const answer: SealAnswer = checkpoint ? {sealed: true, path, checkpoint} : {sealed: false, path, report}
     if (flags.json) {
-      process.stdout.write(`${safeJson(checkpoint ? {sealed: true, path, checkpoint} : {sealed: false, path, report}, 2)}\n`)
+      printJson(answer, 2)
     } else if (checkpoint) {
-      process.stdout.write(
+      print(
         `sealed checkpoint #${checkpoint.index}: ${count(checkpoint.entries, 'entry', 'entries')}, head ${checkpoint.file}:${checkpoint.line} ${checkpoint.hash} -> ${path}\n`,
       )
     } else {
@@ -69,5 +71,11 @@ another seal held the lock for too long.`
       this.warnLine(`audit seal: not sealed: the log does not verify (${count(n, 'problem')}; see audit verify)`)
     }
     process.exitCode = checkpoint ? EXIT.ok : EXIT.negative
+    return answer
   }
 }
+
+/** A seal's answer (its --json document): the checkpoint appended, or the verification that refused it. */
+export type SealAnswer =
+  | {sealed: true; path: string; checkpoint: NonNullable<SealResult['checkpoint']>}
+  | {sealed: false; path: string; report: VerifyReport}

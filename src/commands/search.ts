@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {AuditCommand, EXIT} from '../cli/base.js'
 import {paragraphs} from '../cli/text.js'
 import {filterFlags, filterSpecFromFlags, formatFlag} from '../cli/flags.js'
-import {Output} from '../cli/output.js'
+import {Output, print} from '../cli/output.js'
 import {createFormat} from '../formats/registry.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import {countEntries, queryEntries} from '../store/query.js'
@@ -41,7 +41,7 @@ file could not be read (the answer is then incomplete; the warning names the fil
     ...filterFlags,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<SearchAnswer> {
     const {flags} = await this.parse(Search)
     const config = this.settings(flags)
     const filter = filterSpecFromFlags(flags, Date.now())
@@ -50,7 +50,7 @@ file could not be read (the answer is then incomplete; the warning names the fil
     let found = 0
     if (flags.count) {
       found = await countEntries(config.dir, {filter, profile, diagnostics})
-      process.stdout.write(`${found}\n`)
+      print(`${found}\n`)
     } else {
       const out = new Output()
       const format = createFormat(flags.format, {local: flags.local, paint: await this.paint(flags)})
@@ -76,5 +76,11 @@ file could not be read (the answer is then incomplete; the warning names the fil
       // An unreadable file (exit 3) is the stronger answer: nothing matched in what could be read.
       if (process.exitCode !== EXIT.outside) process.exitCode = EXIT.negative
     }
+    return {matches: found}
   }
+}
+
+/** How many entries matched (with --limit, --offset or a closed pipe: how many were printed). */
+export interface SearchAnswer {
+  matches: number
 }

@@ -6,9 +6,10 @@ import {Flags} from '@oclif/core'
 import {AuditCommand, EXIT} from '../cli/base.js'
 import {Progress} from '../cli/progress.js'
 import {paragraphs} from '../cli/text.js'
-import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
-import {safeJson} from '../text/sanitize.js'
+import {filterFlags, filterSpecFromFlags, jsonFlag} from '../cli/flags.js'
+import {print, printJson} from '../cli/output.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
+import type {SummaryReport} from '../summary/aggregate.js'
 import {DEFAULT_WINDOW_MS, defaultRange, summarize} from '../summary/summarize.js'
 
 export default class Summary extends AuditCommand {
@@ -32,13 +33,13 @@ Exit 0 when entries were found, 1 when none, 3 when a log file could not be read
 
   static override flags = {
     all: Flags.boolean({description: 'the whole log, not the last 24 hours', exclusive: ['since']}),
-    json: Flags.boolean({description: 'print the report as one JSON document'}),
+    json: jsonFlag('print the report as one JSON document'),
     top: Flags.integer({description: 'how many top actors to list', default: 10, min: 1}),
     'no-cache': Flags.boolean({description: 'neither use nor update the per-file aggregate cache'}),
     ...filterFlags,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<SummaryAnswer> {
     const {flags} = await this.parse(Summary)
     const config = this.settings(flags)
     const now = Date.now()
@@ -68,16 +69,21 @@ Exit 0 when entries were found, 1 when none, 3 when a log file could not be read
     // The range was chosen without a file that could not be read; told once, if the report's own reading did not meet it.
     if (unreadable && !diagnostics.counts().unreadable) diagnostics.report(unreadable)
     this.reportProblems(diagnostics)
+    const answer: SummaryAnswer = {...report, range: {...report.range, default_window_moved_to_log_end: logEnded}}
     if (flags.json) {
-      process.stdout.write(`${safeJson({...report, range: {...report.range, default_window_moved_to_log_end: logEnded}}, 2)}\n`)
+      printJson(answer, 2)
     } else {
       const {renderSummary} = await import('../summary/render.js')
-      process.stdout.write(renderSummary(report, await this.paint(flags), {logEnded, local: flags.local}))
+      print(renderSummary(report, await this.paint(flags), {logEnded, local: flags.local}))
     }
     if (report.total === 0) {
       await this.noteMissingLogFiles(config.dir)
       // An unreadable file (exit 3) is the stronger answer: nothing matched in what could be read.
       if (process.exitCode !== EXIT.outside) process.exitCode = EXIT.negative
     }
+    return answer
   }
 }
+
+/** The report (the --json document), saying whether the default window moved to where the log ended. */
+export type SummaryAnswer = SummaryReport & {range: SummaryReport['range'] & {default_window_moved_to_log_end: boolean}}

@@ -67,7 +67,7 @@ repeated. Log text is stripped of control characters and escape sequences before
     ...filterFlags,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<TailAnswer> {
     const {flags} = await this.parse(Tail)
     const config = this.settings(flags)
     const filter = compileFilter(filterSpecFromFlags(flags, Date.now()))
@@ -108,13 +108,14 @@ repeated. Log text is stripped of control characters and escape sequences before
     }
     if (format.end) await out.write(format.end)
     await out.flush()
+    return {entries: index}
   }
 
   /**
    * --forward: the last N entries (or, with a cursor, every entry after it), then with -f the new
    * ones, to a syslog server; the cursor records each batch the sink has taken.
    */
-  private async forward(flags: ForwardFlags, dir: string, filter: CompiledFilter, files: LogFile[]): Promise<void> {
+  private async forward(flags: ForwardFlags, dir: string, filter: CompiledFilter, files: LogFile[]): Promise<TailAnswer> {
     if (flags.cursor && !flags.follow) throw new UserError('--cursor needs --follow: it records where following got to')
     const format = flags['forward-format']
     const encoder = forwardEncoder(format, flags.facility ? {facility: facilityValue(flags.facility)} : {}, '--forward-format', flags.local)
@@ -134,6 +135,7 @@ repeated. Log text is stripped of control characters and escape sequences before
     process.once('SIGINT', onSignal).once('SIGTERM', onSignal)
     const {profile} = flags
     const live = new LiveDiagnostics((line) => this.warnLine(line))
+    let entries: number
     try {
       let batches: AsyncIterable<LocatedEntry[]>
       if (recorded) {
@@ -147,12 +149,18 @@ repeated. Log text is stripped of control characters and escape sequences before
           if (flags.follow) yield* followEntries(dir, {start: end, filter, profile, diagnostics: live, signal: stop.signal})
         })()
       }
-      await forwardBatches(batches, sink, encoder, {cursor, signal: stop.signal})
+      entries = await forwardBatches(batches, sink, encoder, {cursor, signal: stop.signal})
     } finally {
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal)
     }
     await sink.close()
+    return {entries}
   }
+}
+
+/** How many entries were printed, or handed to the --forward server. */
+export interface TailAnswer {
+  entries: number
 }
 
 interface ForwardFlags {

@@ -1,12 +1,13 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
+import {jsonFlag, profileFlag} from '../cli/flags.js'
+import {print, printJson} from '../cli/output.js'
 import {Progress} from '../cli/progress.js'
 import {paragraphs} from '../cli/text.js'
-import {safeJson} from '../text/sanitize.js'
 import {formatProblem, renderReport} from '../integrity/render.js'
 import {CheckpointError, loadPublicKey} from '../integrity/checkpoint.js'
-import {type ChainProfile, type VerifyReport, VerifyError, verifyDirectory} from '../integrity/verify/index.js'
+import {type VerifyReport, VerifyError, verifyDirectory} from '../integrity/verify/index.js'
 
 export default class Verify extends AuditCommand {
   static override summary = 'Verify the hash chain and the signed checkpoints of a log directory'
@@ -46,10 +47,7 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
   ]
 
   static override flags = {
-    profile: Flags.string({
-      description: 'verify every file with this profile instead of recognising each by content',
-      options: ['native', 'loki'],
-    }),
+    profile: profileFlag({description: 'verify every file with this profile instead of recognising each by content', helpGroup: undefined}),
     pubkey: Flags.string({description: 'Ed25519 public key (PEM, from audit keygen) to check checkpoint signatures with'}),
     checkpoints: Flags.string({
       description: 'checkpoint file written by audit seal (default: audit.checkpoints in the log directory, when present)',
@@ -64,10 +62,10 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
         'the retention policy: a file pruned before its entries were this many days old is a problem, whatever its audit.retention entry says (default: config retention_days, $AUDIT_RETENTION_DAYS; 0: no policy)',
     }),
     verbose: Flags.boolean({char: 'v', description: 'list valid files too'}),
-    json: Flags.boolean({description: 'print the report as one JSON document (problems included, nothing on stderr)'}),
+    json: jsonFlag('print the report as one JSON document (problems included, nothing on stderr)'),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<VerifyReport> {
     const {flags} = await this.parse(Verify)
     const config = this.settings(flags, flags['retention-days'] === undefined ? {} : {retention_days: flags['retention-days']})
     let report: VerifyReport
@@ -75,7 +73,7 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
       const pubkey = flags.pubkey ? await loadPublicKey(flags.pubkey) : undefined
       const progress = Progress.forTerminal(!flags.json)
       report = await verifyDirectory(config.dir, {
-        profile: flags.profile as ChainProfile | undefined,
+        profile: flags.profile,
         checkpoints: flags.checkpoints,
         pubkey,
         strict: flags.strict,
@@ -93,8 +91,10 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
       if (error instanceof VerifyError || error instanceof CheckpointError) throw new UserError(error.message)
       throw error
     }
-    process.stdout.write(flags.json ? `${safeJson(report, 2)}\n` : renderReport(report, flags.verbose))
+    if (flags.json) printJson(report, 2)
+    else print(renderReport(report, flags.verbose))
     process.exitCode = report.valid ? EXIT.ok : EXIT.negative
+    return report
   }
 }
 

@@ -130,8 +130,9 @@ export interface AuditEntry {
   chain_hash?: string
 }
 
-/** Which writer's format a file is in. */
-export type Profile = 'native' | 'loki'
+/** Which writer's format a file is in: auditkit's own, or the loki dashboard's. */
+export const PROFILES = ['native', 'loki'] as const
+export type Profile = (typeof PROFILES)[number]
 
 /** An entry with where it came from, so every message can point at the exact line. */
 export interface LocatedEntry {

@@ -8,7 +8,7 @@ import {gzipSync} from 'node:zlib'
 
 import {parse as parseCsv} from 'csv-parse/sync'
 
-import {chainedLines, type EntrySpec, runAudit, tempDir, writeLog} from '../helpers.js'
+import {chainedLines, type EntrySpec, inParallel, runAudit, tempDir, writeLog} from '../helpers.js'
 
 const DAY1 = '2026-11-01'
 const DAY2 = '2026-11-02'
@@ -52,8 +52,10 @@ describe('audit export', () => {
       entries.map((e) => e.actor),
       ['user0', 'user1', 'user2', 'user0', 'user1'],
     )
-    for (const format of ['json', 'csv', 'cef', 'leef', 'ecs', 'ecs-bulk', 'ocsf', 'splunk-hec', 'loki', 'syslog', 'rfc5424', 'rfc3164']) {
-      const out = await runAudit(['export', '--dir', dir, '--format', format, '--event', 'auth.*'])
+    const formats = ['json', 'csv', 'cef', 'leef', 'ecs', 'ecs-bulk', 'ocsf', 'splunk-hec', 'loki', 'syslog', 'rfc5424', 'rfc3164']
+    const outs = await inParallel(formats, (format) => runAudit(['export', '--dir', dir, '--format', format, '--event', 'auth.*']))
+    for (const [i, format] of formats.entries()) {
+      const out = outs[i]
       assert.equal(out.code, 0, `${format}: ${out.stderr}`)
       assert.equal(out.stderr, '', format)
       const expected = format === 'json' ? 4 : format === 'csv' ? 3 : format === 'ecs-bulk' ? 4 : 2

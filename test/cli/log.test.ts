@@ -3,7 +3,7 @@ import {existsSync, linkSync, readdirSync, readFileSync, statSync, symlinkSync, 
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
-import {chainedLines, runAudit, tempDir, writeLog} from '../helpers.js'
+import {chainedLines, inParallel, runAudit, tempDir, writeLog} from '../helpers.js'
 import {checkChain} from '../unit/writer-support.js'
 
 const logFiles = (dir: string) =>
@@ -102,8 +102,10 @@ describe('audit log', () => {
       [['log', 'a.b', '--details-json', '{"id":12345678901234567890}'], /--details-json: details.id: an integer beyond 2\^53 loses digits/],
       [['log', 'a.b', '-'], /standard input: details(\.a)+: nested deeper than 64 levels/, `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`],
     ]
-    for (const [args, message, input] of cases) {
-      const r = await runAudit([...args, '--dir', dir], {input})
+    // Each is refused before the directory is touched, so they can run side by side.
+    const results = await inParallel(cases, ([args, , input]) => runAudit([...args, '--dir', dir], {input}))
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = results[i]
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
       assert.match(r.stderr, message)
       assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`)
@@ -161,10 +163,12 @@ describe('audit log', () => {
 
   it('an event name over 128 characters is refused (exit 2, without echoing it), 128 is written', async () => {
     const dir = tempDir()
-    const long = await runAudit(['log', `a.${'b'.repeat(4998)}`, '--dir', dir])
+    const [long, justOver] = await Promise.all([
+      runAudit(['log', `a.${'b'.repeat(4998)}`, '--dir', dir]),
+      runAudit(['log', `a.${'b'.repeat(127)}`, '--dir', dir]),
+    ])
     assert.equal(long.code, 2)
     assert.equal(long.stderr, 'audit log: error: event: 5000 characters; an event name has at most 128\n')
-    const justOver = await runAudit(['log', `a.${'b'.repeat(127)}`, '--dir', dir])
     assert.equal(justOver.code, 2)
     assert.deepEqual(logFiles(dir), [])
     const max = `a.${'b'.repeat(126)}`
@@ -202,14 +206,13 @@ describe('audit log', () => {
     const dir = tempDir()
     // Reading it whole took 10 GB in 30 s; under a data limit that would end in a crash, not exit 2.
     const bounded = ['prlimit', `--data=${300 * 1024 * 1024}`]
-    const file = await runAudit(['log', 'a.b', '--dir', dir, '--details-file', '/dev/zero'], {wrapper: bounded, timeoutMs: 60_000})
+    const [file, stdin] = await Promise.all([
+      runAudit(['log', 'a.b', '--dir', dir, '--details-file', '/dev/zero'], {wrapper: bounded, timeoutMs: 60_000}),
+      // Through a pipe from cat, so the (empty) input runAudit writes still has a reader.
+      runAudit(['log', 'a.b', '-', '--dir', dir], {wrapper: ['sh', '-c', 'cat /dev/zero | "$@"', 'sh', ...bounded], timeoutMs: 60_000}),
+    ])
     assert.equal(file.code, 2, file.stderr)
     assert.equal(file.stderr, 'audit log: error: --details-file /dev/zero: over 1048576 bytes; readers accept at most 1048576 per entry\n')
-    // Through a pipe from cat, so the (empty) input runAudit writes still has a reader.
-    const stdin = await runAudit(['log', 'a.b', '-', '--dir', dir], {
-      wrapper: ['sh', '-c', 'cat /dev/zero | "$@"', 'sh', ...bounded],
-      timeoutMs: 60_000,
-    })
     assert.equal(stdin.code, 2, stdin.stderr)
     assert.equal(stdin.stderr, 'audit log: error: standard input: over 1048576 bytes; readers accept at most 1048576 per entry\n')
     assert.deepEqual(logFiles(dir), [])
@@ -238,8 +241,9 @@ describe('audit log', () => {
       [join(file, 'sub'), /plain-file\/sub: not a directory/],
       ['/proc/auditkit-test/logs', /\/proc\/auditkit-test: no such file/],
     ]
-    for (const [logDir, message] of cases) {
-      const r = await runAudit(['log', 'a.b', '--dir', logDir])
+    const results = await inParallel(cases, ([logDir]) => runAudit(['log', 'a.b', '--dir', logDir]))
+    for (const [i, [logDir, message]] of cases.entries()) {
+      const r = results[i]
       assert.equal(r.code, 2, `${logDir}: ${r.stderr}`)
       assert.match(r.stderr, message)
       assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`)

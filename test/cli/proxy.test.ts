@@ -5,7 +5,7 @@ import type {AddressInfo} from 'node:net'
 import {after, before, test} from 'node:test'
 
 import {type FakeOllama, startFakeOllama} from '../fakes/ollama.js'
-import {runAudit} from '../helpers.js'
+import {inParallel, runAudit} from '../helpers.js'
 import {call, eventsOf, maskTimes, rawLog, readLog, type RunningProxy, startProxy, waitFor} from './proxy-support.js'
 
 let fake: FakeOllama
@@ -312,7 +312,7 @@ test('Ollama silent past --timeout: 504 and api.error timeout', async () => {
 test('bad flags: one line naming the flag, exit 2, nothing listens', async () => {
   const listen = ['--listen', '127.0.0.1:0']
   const upstream = ['--upstream', fake.url]
-  for (const [args, pattern] of [
+  const cases = [
     [['--listen', 'nowhere', ...upstream], /--listen "nowhere": expected HOST:PORT/],
     [[...listen, '--upstream', 'ftp://x'], /--upstream "ftp:\/\/x": expected an http/],
     [[...listen, ...upstream, '--rate-limit', 'lots'], /--rate-limit "lots": expected REQUESTS\/UNIT/],
@@ -320,8 +320,11 @@ test('bad flags: one line naming the flag, exit 2, nothing listens', async () =>
     [[...listen, ...upstream, '--tokens', '/nonexistent/tokens'], /--tokens \/nonexistent\/tokens: no such file/],
     [[...listen, ...upstream, '--forward', 'http://siem'], /--forward "http:\/\/siem": expected udp:\/\//],
     [[...listen, ...upstream, '--forward', 'udp://127.0.0.1:9', '--facility', 'nope'], /facility: expected a facility name/],
-  ] as const) {
-    const result = await runAudit(['proxy', ...args])
+  ] as const
+  // Each is refused before anything listens, so they can run side by side.
+  const results = await inParallel(cases, ([args]) => runAudit(['proxy', ...args]))
+  for (const [i, [args, pattern]] of cases.entries()) {
+    const result = results[i]
     assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`)
     assert.match(result.stderr, pattern)
     assert.equal(result.stderr.trim().split('\n').length, 1)

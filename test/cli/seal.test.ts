@@ -7,16 +7,24 @@ import {describe, it} from 'node:test'
 import {runAudit, tempDir, writeLog} from '../helpers.js'
 import {chain, fixtureBody, storedHash} from '../verify-fixtures.js'
 
-async function keys(): Promise<{key: string; pub: string}> {
-  const out = join(tempDir('seal-keys-'), 'k')
-  assert.equal((await runAudit(['keygen', '--out', out])).code, 0)
-  return {key: join(out, 'audit-seal.key'), pub: join(out, 'audit-seal.pub')}
+const made = new Map<string, Promise<{key: string; pub: string}>>()
+/** A key pair made by audit keygen, once per name for the whole file: the tests only read it. */
+function keys(name = 'main'): Promise<{key: string; pub: string}> {
+  let pair = made.get(name)
+  if (!pair) {
+    pair = (async () => {
+      const out = join(tempDir('seal-keys-'), 'k')
+      assert.equal((await runAudit(['keygen', '--out', out])).code, 0)
+      return {key: join(out, 'audit-seal.key'), pub: join(out, 'audit-seal.pub')}
+    })()
+    made.set(name, pair)
+  }
+  return pair
 }
 
 describe('audit seal', () => {
   it('seals, verifies with the key, refuses a wrong key, and catches a cut', async () => {
-    const {key, pub} = await keys()
-    const other = await keys()
+    const [{key, pub}, other] = await Promise.all([keys(), keys('other')])
     const dir = tempDir('seal-')
     const cps = join(tempDir('seal-cp-'), 'log.checkpoints')
     const {lines} = chain(
@@ -30,12 +38,14 @@ describe('audit seal', () => {
     assert.equal((await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', cps, '--json'])).code, 0)
     writeLog(dir, 'audit-2026-03-01.jsonl', lines)
 
-    const ok = await runAudit(['verify', '--dir', dir, '--pubkey', pub, '--checkpoints', cps])
+    const [ok, wrong] = await Promise.all([
+      runAudit(['verify', '--dir', dir, '--pubkey', pub, '--checkpoints', cps]),
+      runAudit(['verify', '--dir', dir, '--pubkey', other.pub, '--checkpoints', cps]),
+    ])
     assert.equal(ok.code, 0, ok.stderr)
     assert.match(ok.stdout, /Checkpoints: 2 in .*signatures checked with key [0-9a-f]{8}/)
     assert.match(ok.stdout, /Not sealed: 3 entries after the last checkpoint/)
 
-    const wrong = await runAudit(['verify', '--dir', dir, '--pubkey', other.pub, '--checkpoints', cps])
     assert.equal(wrong.code, 1)
     assert.match(wrong.stderr, /Checkpoint file .* INVALID: checkpoint #1: signed by another key/)
 
@@ -151,17 +161,20 @@ describe('audit seal', () => {
     const {key} = await keys()
     const dir = tempDir('seal-')
     writeLog(dir, 'audit-2026-03-01.jsonl', chain('native', [fixtureBody('native', '2026-03-01', 0)]).lines)
-    const nowhere = await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', join(dir, 'no', 'cps')])
+    // Each is refused before anything is written, so they can run side by side.
+    const [nowhere, noLogs, intoLog, verifyFile] = await Promise.all([
+      runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', join(dir, 'no', 'cps')]),
+      runAudit(['seal', '--dir', join(dir, 'absent'), '--key', key]),
+      // Checkpoints appended to a log file would read as damaged entries.
+      runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', join(dir, 'audit-2026-03-02.jsonl')]),
+      runAudit(['verify', '--dir', join(dir, 'audit-2026-03-01.jsonl')]),
+    ])
     assert.equal(nowhere.code, 2)
     assert.equal(nowhere.stderr, `audit seal: error: ${join(dir, 'no')}: no such directory (for the checkpoint file)\n`)
-    const noLogs = await runAudit(['seal', '--dir', join(dir, 'absent'), '--key', key])
     assert.equal(noLogs.stderr, `audit seal: error: ${join(dir, 'absent')}: no such directory\n`)
-    // Checkpoints appended to a log file would read as damaged entries.
-    const intoLog = await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', join(dir, 'audit-2026-03-02.jsonl')])
     assert.equal(intoLog.code, 2)
     assert.match(intoLog.stderr, /audit-2026-03-02\.jsonl: named like a log file; checkpoints go in a file of their own\n$/)
     assert.equal(existsSync(join(dir, 'audit-2026-03-02.jsonl')), false)
-    const verifyFile = await runAudit(['verify', '--dir', join(dir, 'audit-2026-03-01.jsonl')])
     assert.equal(verifyFile.stderr, `audit verify: error: ${join(dir, 'audit-2026-03-01.jsonl')}: not a directory\n`)
     const one = await runAudit(['seal', '--dir', dir, '--key', key])
     assert.equal(one.code, 0, one.stderr)
@@ -191,15 +204,17 @@ describe('issue 7: forgeries in sealed history, as an attacker without the key w
         `"details":${JSON.stringify({file: `audit-${days[0]}.jsonl`, line: 4, fragment_bytes: Buffer.byteLength(fake), fragment_sha256: createHash('sha256').update(fake).digest('hex')})}`,
       )
     writeLog(dir, `audit-${days[1]}.jsonl`, [...lines.slice(4), ...chain('native', [recovery], storedHash(lines[7])).lines])
-    const verified = await runAudit(['verify', '--dir', dir, '--pubkey', pub])
+    const [verified, search, summary] = await Promise.all([
+      runAudit(['verify', '--dir', dir, '--pubkey', pub]),
+      runAudit(['search', '--dir', dir, '--actor', 'admin-FAKE', '--format', 'csv']),
+      runAudit(['summary', '--dir', dir, '--json', '--no-cache']),
+    ])
     assert.equal(verified.code, 1, verified.stdout)
     assert.match(verified.stderr, /audit-2026-03-01\.jsonl line 4 INVALID: chain_hash is not the last member/)
     assert.equal((await runAudit(['seal', '--dir', dir, '--key', key])).code, 1)
-    const search = await runAudit(['search', '--dir', dir, '--actor', 'admin-FAKE', '--format', 'csv'])
     assert.equal(search.code, 1, search.stdout)
     assert.doesNotMatch(search.stdout, /admin-FAKE/)
     assert.match(search.stderr, /warning: 1 malformed line, at audit-2026-03-01\.jsonl:4 \(chain_hash is not the last member/)
-    const summary = await runAudit(['summary', '--dir', dir, '--json', '--no-cache'])
     assert.doesNotMatch(summary.stdout, /admin-FAKE/)
   })
 
@@ -209,17 +224,20 @@ describe('issue 7: forgeries in sealed history, as an attacker without the key w
     assert.equal((await runAudit(['log', 'a.one', '--dir', dir], at(-3))).code, 0)
     assert.equal((await runAudit(['log', 'a.two', '--dir', dir], at(0))).code, 0)
     assert.equal((await runAudit(['log', '--prune', '--retention-days', '1', '--dir', dir], at(0))).code, 0)
-    const plain = await runAudit(['verify', '--dir', dir])
+    // verify only reads: the four runs go side by side.
+    const [plain, policy, env, bad] = await Promise.all([
+      runAudit(['verify', '--dir', dir]),
+      runAudit(['verify', '--dir', dir, '--retention-days', '30']),
+      runAudit(['verify', '--dir', dir], {env: {AUDIT_RETENTION_DAYS: '30'}}),
+      runAudit(['verify', '--dir', dir, '--retention-days', 'x']),
+    ])
     assert.equal(plain.code, 0, plain.stderr)
-    const policy = await runAudit(['verify', '--dir', dir, '--retention-days', '30'])
     assert.equal(policy.code, 1, policy.stdout)
     assert.match(
       policy.stderr,
       /INVALID: audit\.retention entry removes audit-\S+, whose last entry \([^)]+\) was younger than the retention policy of 30 days/,
     )
-    const env = await runAudit(['verify', '--dir', dir], {env: {AUDIT_RETENTION_DAYS: '30'}})
     assert.equal(env.code, 1, env.stdout)
-    const bad = await runAudit(['verify', '--dir', dir, '--retention-days', 'x'])
     assert.equal(bad.code, 2)
     // seal holds the config's policy too: it signs nothing over such a prune.
     const {key} = await keys()

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
 import {verifyDirectory} from '../../src/integrity/verify/index.js'
-import {runAudit, spawnAudit, tempDir, writeLog} from '../helpers.js'
+import {inParallel, runAudit, spawnAudit, tempDir, writeLog} from '../helpers.js'
 import {chain, fixtureBody, storedHash, unchain} from '../verify-fixtures.js'
 
 function nativeLog(entries = 6): {dir: string; lines: string[]} {
@@ -60,13 +60,15 @@ describe('audit verify', () => {
 
   it('exit 2 for bad usage: unknown profile, missing directory, missing checkpoint file, bad key', async () => {
     const {dir} = nativeLog()
-    for (const args of [
+    const cases = [
       ['--profile', 'xml'],
       ['--dir', join(dir, 'nope')],
       ['--checkpoints', join(dir, 'nope')],
       ['--pubkey', join(dir, 'audit-2026-03-01.jsonl')],
-    ]) {
-      const r = await runAudit(['verify', '--dir', dir, ...args])
+    ]
+    const results = await inParallel(cases, (args) => runAudit(['verify', '--dir', dir, ...args]))
+    for (const [i, args] of cases.entries()) {
+      const r = results[i]
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
       assert.match(r.stderr, /^audit verify: error: /)
@@ -136,11 +138,15 @@ describe('audit verify', () => {
         }
       }
       const writers = [0, 1, 2, 3].map(writer)
+      const parts = () => readdirSync(dir).filter((f) => /\.\d{3}\.jsonl/.test(f))
+      // Verify runs against the writers until they made what the assertions below look for;
+      // the deadline is only there for a writer that does not.
+      const enough = () => runs > 20 && parts().length > 10 && (!compress || readdirSync(dir).some((f) => f.endsWith('.gz')))
+      let runs = 0
       try {
         while (written < 4) await new Promise((r) => setTimeout(r, 20))
-        const deadline = Date.now() + 8000
-        let runs = 0
-        while (Date.now() < deadline) {
+        const deadline = Date.now() + 60_000
+        while (!enough() && Date.now() < deadline) {
           // The binary, and (many more runs) the library call it makes.
           const r = await runAudit(['verify', '--dir', dir, '--json'], {env})
           const report = JSON.parse(r.stdout)
@@ -213,13 +219,15 @@ describe('audit verify', () => {
   it('a FIFO or directory named like a log or the checkpoint file is damage, reported without hanging; other readers warn or refuse', async () => {
     const {dir} = nativeLog()
     execFileSync('mkfifo', [join(dir, 'audit-2026-03-02.jsonl')])
-    const fifo = await runAudit(['verify', '--dir', dir], {timeoutMs: 15_000})
+    const [fifo, search, log] = await Promise.all([
+      runAudit(['verify', '--dir', dir], {timeoutMs: 15_000}),
+      runAudit(['search', '--dir', dir, '--count'], {timeoutMs: 15_000}),
+      runAudit(['log', 'a.b', '--dir', dir], {timeoutMs: 15_000}),
+    ])
     assert.equal(fifo.code, 1, fifo.stderr)
     assert.match(fifo.stderr, /^Log file audit-2026-03-02\.jsonl INVALID: cannot be read \(not a regular file\)$/m)
-    const search = await runAudit(['search', '--dir', dir, '--count'], {timeoutMs: 15_000})
     assert.equal(search.stdout, '6\n')
     assert.match(search.stderr, /1 unreadable file, at audit-2026-03-02\.jsonl \(not a regular file\)/)
-    const log = await runAudit(['log', 'a.b', '--dir', dir], {timeoutMs: 15_000})
     assert.equal(log.code, 2)
     assert.match(log.stderr, /audit-2026-03-02\.jsonl: not a regular file\n$/)
     unlinkSync(join(dir, 'audit-2026-03-02.jsonl'))
