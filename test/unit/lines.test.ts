@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import {type BackLine, BackwardFramer, type Framed, ForwardFramer, LF} from '../../src/store/lines.js'
+import {type BackLine, type BackOverLong, BackwardFramer, type Framed, ForwardFramer, LF} from '../../src/store/lines.js'
 
 /** What a framing produced, as text: a line (its bytes as latin1, so any byte shows), or `long:N` / `long-start:N`. */
 function forward(input: Buffer, cuts: number[], limit: number): {items: string[]; end?: string; offsets: number[]} {
@@ -135,10 +135,12 @@ async function backward(file: Buffer, blockBytes: number, limit: number, stopAft
   )
   const found: Array<string> = []
   const offsets: number[] = []
-  for (let block = await framer.previous(); block; block = await framer.previous()) {
+  for (;;) {
+    const block: Array<BackLine | BackOverLong> | undefined = await framer.previous()
+    if (!block) break
     for (let i = block.length - 1; i >= 0; i--) {
       const f = block[i]
-      found.push('overLong' in f ? `long:${f.overLong}` : (f as BackLine).bytes.toString('latin1'))
+      found.push('overLong' in f ? `long:${f.overLong}` : f.bytes.toString('latin1'))
       offsets.push(f.offset)
       assert.equal(f.rank, found.length)
     }
