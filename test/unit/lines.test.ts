@@ -139,7 +139,7 @@ async function backward(file: Buffer, blockBytes: number, limit: number, stopAft
     const block: Array<BackLine | BackOverLong> | undefined = await framer.previous()
     if (!block) break
     for (let i = block.length - 1; i >= 0; i--) {
-      const f = block[i]
+      const f: BackLine | BackOverLong = block[i]
       found.push('overLong' in f ? `long:${f.overLong}` : f.bytes.toString('latin1'))
       offsets.push(f.offset)
       assert.equal(f.rank, found.length)
