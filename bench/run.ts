@@ -148,7 +148,7 @@ say(
 say()
 
 // The other areas' benchmarks, when present, print their own sections.
-for (const script of ['verify.ts', 'write.ts', 'syslog.ts', 'analyze.ts', 'export.ts', 'proxy.ts']) {
+for (const script of ['tail.ts', 'verify.ts', 'write.ts', 'syslog.ts', 'analyze.ts', 'export.ts', 'proxy.ts']) {
   const path = join(ROOT, 'bench', script)
   if (!existsSync(path)) continue
   const result = spawnSync(process.execPath, ['--import', 'tsx', path, CORPUS], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']})

@@ -77,7 +77,7 @@ repeated. Log text is stripped of control characters and escape sequences before
     if (flags.forward) return this.forward(flags, config.dir, filter, files)
     if (flags.cursor || flags['forward-format'] !== 'rfc5424' || flags.ca || flags.cert || flags.key)
       throw new UserError('--cursor, --forward-format, --ca, --cert and --key go with --forward')
-    const {entries, end} = await readLastEntries(files, flags.lines, {filter, profile, diagnostics})
+    const {entries, end} = await readLastEntries(files, flags.lines, {filter, profile, diagnostics, numberLines: flags.format === 'csv'})
     const out = new Output()
     const options =
       flags.facility && ['syslog', 'rfc5424', 'rfc3164'].includes(flags.format) ? {facility: facilityValue(flags.facility)} : undefined
@@ -142,7 +142,12 @@ repeated. Log text is stripped of control characters and escape sequences before
         batches = entriesAfterCursor(dir, recorded, `--cursor ${flags.cursor}`, {filter, profile, diagnostics: live, signal: stop.signal})
       } else {
         const diagnostics = new Diagnostics()
-        const {entries, end} = await readLastEntries(files, flags.lines, {filter, profile, diagnostics})
+        const {entries, end} = await readLastEntries(files, flags.lines, {
+          filter,
+          profile,
+          diagnostics,
+          numberLines: flags.cursor !== undefined,
+        })
         for (const line of diagnostics.lines()) this.warnLine(line)
         batches = (async function* () {
           yield entries

@@ -1,5 +1,5 @@
 import {isUtf8} from 'node:buffer'
-import {createReadStream, read, readSync} from 'node:fs'
+import {createReadStream, read} from 'node:fs'
 import {createGunzip} from 'node:zlib'
 
 import type {CompiledFilter} from '../events/filter.js'
@@ -8,6 +8,9 @@ import {sha256Hex} from '../chain/hash.js'
 import {decodeLine, peekNativeTime} from './decode.js'
 import {Diagnostics, type Problem} from './diagnostics.js'
 import {currentForms, describeFsErrorWithCode, type LogFile, listLogFiles, openRegularSync} from './files.js'
+import {countLineFeeds, ForwardFramer, LF} from './lines.js'
+
+export {countFileLineFeeds, countLineFeeds} from './lines.js'
 
 const CHUNK_BYTES = 1024 * 1024
 
@@ -52,29 +55,8 @@ export interface ReadFileOptions {
 
 const NATIVE_START = Buffer.from('{"timestamp":"')
 const BACKSLASH = 92
-const LF = 10
 const CLOSE_BRACE = 125
 const RECOVERY_EVENT = Buffer.from('"event":"audit.recovery"')
-
-/** LF bytes in block[from, to). */
-export function countLineFeeds(block: Buffer, from = 0, to = block.length): number {
-  let n = 0
-  for (let i = block.indexOf(LF, from); i >= 0 && i < to; i = block.indexOf(LF, i + 1)) n++
-  return n
-}
-
-/** LF bytes in the first `end` bytes of an open file: the number of the line starting at `end`, less one. */
-export function countFileLineFeeds(fd: number, end: number): number {
-  const buf = Buffer.allocUnsafe(CHUNK_BYTES)
-  let count = 0
-  for (let pos = 0; pos < end; ) {
-    const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos)
-    if (n === 0) break
-    count += countLineFeeds(buf, 0, n)
-    pos += n
-  }
-  return count
-}
 
 /**
  * The byte ranges of the lines of `block` (complete lines, ending with LF) that contain one of the
@@ -138,15 +120,13 @@ export async function* readFileLines(
   // pipe() does not pass the file's errors on (a .gz removed after the listing): the gunzip side gets them.
   source.on('error', (error) => gunzip?.destroy(error))
   const stream = gunzip ? source.pipe(gunzip) : source
-  let carry: Buffer | undefined
+  const framer = new ForwardFramer(start ?? 0, cursor?.skipping ?? false)
   let lineNo = cursor?.line ?? 0
-  let skippingLong = cursor?.skipping ?? false
-  let consumed = start ?? 0 // bytes of the file taken from the stream so far
   const advance = () => {
     if (!cursor) return
-    cursor.offset = consumed - (carry?.length ?? 0)
+    cursor.offset = framer.offset
     cursor.line = lineNo
-    cursor.skipping = skippingLong
+    cursor.skipping = framer.skipping
   }
 
   const needles = options.needles?.map((n) => Buffer.from(n))
@@ -208,43 +188,15 @@ export async function* readFileLines(
   try {
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        consumed += chunk.length
-        let buf = chunk
         let batch: RawLine[] = []
-        if (carry) {
-          // Finish the line the previous chunk ended inside, without copying this whole chunk.
-          const nl = buf.indexOf(10)
-          if (nl < 0) {
-            buf = Buffer.concat([carry, buf])
-          } else {
-            batch = split(Buffer.concat([carry, buf.subarray(0, nl + 1)]))
-            buf = buf.subarray(nl + 1)
+        for (const framed of framer.push(chunk)) {
+          if (Buffer.isBuffer(framed)) {
+            const more = split(framed)
+            batch = batch.length > 0 ? batch.concat(more) : more
+          } else if (!framed.ended) {
+            lineNo++
+            diagnostics.report({kind: 'too-long', file: file.path, line: lineNo, reason: `over ${MAX_LINE_BYTES} bytes`})
           }
-          carry = undefined
-        }
-        if (skippingLong) {
-          const nl = buf.indexOf(10)
-          if (nl < 0) {
-            advance()
-            continue
-          }
-          buf = buf.subarray(nl + 1)
-          skippingLong = false
-        }
-        const last = buf.lastIndexOf(10)
-        const rest = buf.subarray(last + 1)
-        if (rest.length > MAX_LINE_BYTES) {
-          skippingLong = true
-        } else if (rest.length > 0) {
-          carry = Buffer.from(rest) // a copy, so the whole chunk is not retained
-        }
-        if (last >= 0) {
-          const more = split(buf.subarray(0, last + 1))
-          batch = batch.length > 0 ? batch.concat(more) : more
-        }
-        if (skippingLong) {
-          lineNo++
-          diagnostics.report({kind: 'too-long', file: file.path, line: lineNo, reason: `over ${MAX_LINE_BYTES} bytes`})
         }
         advance() // before the yield: a consumer that stops here has had everything up to the cursor
         if (batch.length > 0) yield batch
@@ -260,18 +212,20 @@ export async function* readFileLines(
       } else {
         diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
       }
-      carry = undefined
+      framer.drop()
     }
-    if (carry && carry.length > 0 && !options.waitForLine) {
-      // A final line without LF: a write in progress or a torn write, not an entry (yet).
-      lineNo++
-      const text = options.wholeLastLine && isUtf8(carry) ? carry.toString('utf8') : undefined
-      const whole = text !== undefined && decodeLine(text).ok ? text : undefined
-      if (whole === undefined)
-        diagnostics.report({kind: 'unterminated', file: file.path, line: lineNo, reason: `${carry.length} bytes without a final newline`})
-      carry = undefined
-      advance()
-      if (whole !== undefined) yield [{text: whole, line: lineNo}]
+    if (!options.waitForLine) {
+      const torn = framer.finish()
+      if (Buffer.isBuffer(torn)) {
+        // A final line without LF: a write in progress or a torn write, not an entry (yet).
+        lineNo++
+        const text = options.wholeLastLine && isUtf8(torn) ? torn.toString('utf8') : undefined
+        const whole = text !== undefined && decodeLine(text).ok ? text : undefined
+        if (whole === undefined)
+          diagnostics.report({kind: 'unterminated', file: file.path, line: lineNo, reason: `${torn.length} bytes without a final newline`})
+        advance()
+        if (whole !== undefined) yield [{text: whole, line: lineNo}]
+      }
     }
   } finally {
     source.destroy()

@@ -1,12 +1,21 @@
 import {isUtf8} from 'node:buffer'
 import {type FileHandle, stat} from 'node:fs/promises'
 
-import {type LocatedEntry, MAX_LINE_BYTES} from '../events/model.js'
+import type {LocatedEntry} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
 import {describeFsErrorWithCode, type LogFile, openRegular} from './files.js'
-import {countFileLineFeeds, decodeBatch, decodeFile, type DecodeState, type RawLine, type ReadOptions, settleHeld} from './reader.js'
+import {BackwardFramer, countFileLineFeeds} from './lines.js'
+import {decodeBatch, decodeFile, type DecodeState, type RawLine, type ReadOptions, settleHeld} from './reader.js'
 
-const BLOCK = 64 * 1024
+/** What reading the last entries takes besides what reading takes. */
+export interface LastOptions extends ReadOptions {
+  /**
+   * Number the entries' lines from the file's start (the default), which reads the newest file
+   * whole to count them. When false, `line` is the rank from the file's end, negated (-1: the
+   * last line): for callers that show no line numbers. Problems are always numbered from the start.
+   */
+  numberLines?: boolean
+}
 
 /** Where reading stopped in the newest file, so following can go on from exactly there. */
 export interface FilePosition {
@@ -25,7 +34,7 @@ export interface FilePosition {
 async function lastOfPlainFile(
   file: LogFile,
   n: number,
-  options: ReadOptions,
+  options: LastOptions,
   diagnostics: Diagnostics,
 ): Promise<{entries: LocatedEntry[]; end: FilePosition}> {
   let handle: FileHandle
@@ -39,72 +48,32 @@ async function lastOfPlainFile(
   }
   try {
     const info = await handle.stat()
-    const block = Buffer.allocUnsafe(BLOCK)
-    let pos = info.size
-    let tail = Buffer.alloc(0) // the partial line after pos, with the LF that ends it
-    let skipping = -1 // inside an over-long line whose start is not found yet: the offset of its LF
-    let end = -1 // offset after the last LF
-    const found: Array<{text: string; offset: number}> = []
+    const framer = new BackwardFramer(
+      (buffer, length, position) => handle.read(buffer, 0, length, position).then((r) => r.bytesRead),
+      info.size,
+    )
     const matched: Array<{entry: LocatedEntry; rank: number}> = []
-    let passed = 0 // complete lines passed from the end
-
     // Problems are met with lines numbered back from the end (-1 is the last); renumbered at the end.
     const backwards = new Diagnostics()
     const state: DecodeState = {}
     let later: RawLine | undefined // the first line of the block read before: it follows this block's last
-    const tooLong = (bytes: number) => {
-      passed++
-      backwards.report({kind: 'too-long', file: file.path, line: -passed, reason: `${bytes} bytes`})
-    }
-    const take = (lineBytes: Buffer, offset: number) => {
-      if (lineBytes.length > MAX_LINE_BYTES) return tooLong(lineBytes.length)
-      passed++
-      // Not shown; `audit search` and `audit summary` report such lines with their numbers.
-      if (!isUtf8(lineBytes)) return
-      found.push({text: lineBytes.toString('utf8'), offset})
-    }
-
-    while (pos > 0 && (end < 0 || matched.length < n)) {
-      const size = Math.min(BLOCK, pos)
-      pos -= size
-      await handle.read(block, 0, size, pos)
-      let buf: Buffer
-      if (end < 0 || skipping >= 0) {
-        // Nothing after this block is kept: the unterminated end, or the rest of an over-long line.
-        const lastLf = block.lastIndexOf(10, size - 1)
-        if (lastLf < 0) {
-          if (skipping >= 0 && pos === 0) tooLong(skipping)
-          continue
-        }
-        if (end < 0) end = pos + lastLf + 1
-        else tooLong(skipping - (pos + lastLf + 1))
-        skipping = -1
-        buf = Buffer.from(block.subarray(0, lastLf + 1))
-      } else {
-        buf = Buffer.concat([block.subarray(0, size), tail])
-      }
+    while (framer.end < 0 || matched.length < n) {
+      const found = await framer.previous()
+      if (!found) break
       if (matched.length >= n) break // n = 0: only the end was wanted
-      // Split off complete lines from the right; keep the leftmost partial line for the next block.
-      found.length = 0
-      let right = buf.length - 1 // index of the LF ending the current line
-      for (let lf = buf.lastIndexOf(10, right - 1); lf >= 0; lf = buf.lastIndexOf(10, right - 1)) {
-        take(buf.subarray(lf + 1, right), pos + lf + 1)
-        right = lf
+      const lines: RawLine[] = []
+      // Over-long lines are reported right to left, as they are met.
+      for (let i = found.length - 1; i >= 0; i--) {
+        const f = found[i]
+        if ('overLong' in f) backwards.report({kind: 'too-long', file: file.path, line: -f.rank, reason: `${f.overLong} bytes`})
       }
-      tail = Buffer.from(buf.subarray(0, right + 1))
-      if (pos === 0 && right >= 0) {
-        take(buf.subarray(0, right), 0)
-        tail = Buffer.alloc(0)
-      } else if (right > MAX_LINE_BYTES) {
-        skipping = pos + right
-        tail = Buffer.alloc(0)
+      for (const f of found) {
+        // Lines that are not UTF-8 are not shown; `audit search` and `audit summary` report them with their numbers.
+        if ('overLong' in f || !isUtf8(f.bytes)) continue
+        const text = f.bytes.toString('utf8')
+        if (text.trim() !== '') lines.push({text, line: -f.rank})
       }
-      const startRank = passed - found.length
       // In file order, so a torn line is settled by the line after it (the block read before holds the one after the last).
-      const lines: RawLine[] = found
-        .map((f, i) => ({text: f.text, line: -(startRank + i + 1)}))
-        .filter((l) => l.text.trim() !== '')
-        .reverse()
       const entries = decodeBatch(file.path, lines, options, backwards, state)
       settleHeld(state, later, options.profile, backwards)
       if (lines.length > 0) later = lines[0]
@@ -113,9 +82,10 @@ async function lastOfPlainFile(
 
     // Line numbers: the lines before the earliest one collected, plus its rank from the end.
     const chosen = matched.slice(0, n)
-    if (chosen.length > 0 || backwards.total > 0) {
+    const {end} = framer
+    if (backwards.total > 0 || (chosen.length > 0 && options.numberLines !== false)) {
       const totalComplete = end < 0 ? 0 : countFileLineFeeds(handle.fd, end)
-      for (const m of chosen) m.entry.line = totalComplete - m.rank + 1
+      if (options.numberLines !== false) for (const m of chosen) m.entry.line = totalComplete - m.rank + 1
       diagnostics.merge(backwards.renumbered((line) => totalComplete + line + 1))
     }
     return {entries: chosen.map((m) => m.entry).reverse(), end: {path: file.path, offset: Math.max(end, 0), ino: info.ino}}
@@ -126,12 +96,13 @@ async function lastOfPlainFile(
 
 /** The last `n` matching entries of a gzip file: it must be read whole, keeping only n. */
 async function lastOfGzipFile(file: LogFile, n: number, options: ReadOptions, diagnostics: Diagnostics): Promise<LocatedEntry[]> {
-  const ring: LocatedEntry[] = []
+  // Trimmed only once it holds 2n: trimming at every batch would move n entries a batch.
+  let kept: LocatedEntry[] = []
   for await (const batch of decodeFile(file, options, diagnostics)) {
-    ring.push(...batch)
-    if (ring.length > n) ring.splice(0, ring.length - n)
+    for (const entry of batch) kept.push(entry)
+    if (kept.length > 2 * n) kept = kept.slice(-n)
   }
-  return ring
+  return kept.length > n ? kept.slice(-n) : kept
 }
 
 /**
@@ -141,7 +112,7 @@ async function lastOfGzipFile(file: LogFile, n: number, options: ReadOptions, di
 export async function readLastEntries(
   files: LogFile[],
   n: number,
-  options: ReadOptions = {},
+  options: LastOptions = {},
 ): Promise<{entries: LocatedEntry[]; end?: FilePosition}> {
   const diagnostics = options.diagnostics ?? new Diagnostics()
   const parts: LocatedEntry[][] = []

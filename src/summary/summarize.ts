@@ -142,7 +142,7 @@ async function presentRange(dir: string, profile?: Profile): Promise<{first?: nu
     first = batch[0].time
     break
   }
-  const {entries} = await readLastEntries(files, 1, read)
+  const {entries} = await readLastEntries(files, 1, {...read, numberLines: false}) // only its time is wanted
   return {first, last: entries[0]?.time}
 }
 
@@ -159,7 +159,7 @@ export async function defaultRange(
 ): Promise<{since: number; until?: number; logEnded: boolean; unreadable?: Problem}> {
   const files = await listLogFiles(dir)
   const diagnostics = new Diagnostics()
-  const {entries} = await readLastEntries(files, 1, {profile, diagnostics})
+  const {entries} = await readLastEntries(files, 1, {profile, diagnostics, numberLines: false}) // only its time is wanted
   // A newest file that could not be read was passed over: the range may miss it, which the caller must tell.
   const unreadable = diagnostics.toJSON().find(([kind]) => kind === 'unreadable')?.[2]
   const newest = entries[0]?.time
