@@ -45,26 +45,40 @@ export class SummaryAggregate {
   latestFailures: FailureRef[] = []
 
   add(entry: AuditEntry, time: number, file: string, line: number): void {
-    this.total++
-    if (time < this.first) this.first = time
-    if (time > this.last) this.last = time
-    bump(this.byEvent, entry.event)
-    bump(this.byLevel, entry.level)
-    bump(this.byActor, entry.actor)
-    bump(this.bySlot, time - (time % SLOT_MS))
     const details = entry.details
     for (const field of IP_FIELDS) {
       const ip = details[field]
       if (typeof ip === 'string' && ip !== '') this.ips.add(ip)
     }
     const model = details.model
-    if (typeof model === 'string' && model !== '') {
+    this.addFields(time, entry.timestamp, entry.event, entry.level, entry.actor, typeof model === 'string' ? model : undefined, file, line)
+  }
+
+  /** add() for an entry read field by field (the summary scan's lean path); its IPs go to `ips` directly. */
+  addFields(
+    time: number,
+    timestamp: string,
+    event: string,
+    level: Level,
+    actor: string,
+    model: string | undefined,
+    file: string,
+    line: number,
+  ): void {
+    this.total++
+    if (time < this.first) this.first = time
+    if (time > this.last) this.last = time
+    bump(this.byEvent, event)
+    bump(this.byLevel, level)
+    bump(this.byActor, actor)
+    bump(this.bySlot, time - (time % SLOT_MS))
+    if (model !== undefined && model !== '') {
       this.withModel++
       bump(this.byModel, model)
     }
-    if (isFailure(entry)) {
+    if (level === 'error' || FAILED_ACTION.test(event)) {
       this.failures++
-      this.noteFailure({timestamp: entry.timestamp, event: entry.event, level: entry.level, actor: entry.actor, file, line}, time)
+      this.noteFailure({timestamp, event, level, actor, file, line}, time)
     }
   }
 
