@@ -11,6 +11,9 @@ import {recoveryDetails} from '../../src/store/recovery.js'
 import {buildReport, IP_FIELDS, SummaryAggregate} from '../../src/summary/aggregate.js'
 import {CANONICAL_LINE, countedDetails, leanFields} from '../../src/summary/lean.js'
 import {summarize, summarizeFile} from '../../src/summary/summarize.js'
+import {countMatches} from '../../src/search/count.js'
+import {compileFilter} from '../../src/events/filter.js'
+import {readEntryBatches} from '../../src/store/reader.js'
 import {tempDir} from '../helpers.js'
 
 let seed = 7
@@ -217,6 +220,24 @@ test('the range scan reports exactly what the full reader does, on any cut of a 
       assert.deepEqual(await summarize(dir, {filter, threads: 1}), report)
       assert.deepEqual(diagnostics.toJSON(), expectedProblems.toJSON())
       assert.ok(expectedProblems.total > 10)
+    }
+  }
+})
+
+test('search --count on byte ranges finds and reports exactly what the reader does', async () => {
+  for (const [round, rangeBytes] of [300, 5000, 100_000].entries()) {
+    const dir = tempDir()
+    writeMixedFile(join(dir, 'audit-2026-11-02.001.jsonl'), 1500, false)
+    writeMixedFile(join(dir, 'audit-2026-11-02.jsonl'), 1500, round !== 1)
+    for (const spec of [{events: ['auth.fail']}, {events: ['api.*'], actors: ['bob']}, {level: 'warning' as const}, {}]) {
+      const expectedProblems = new Diagnostics()
+      let expected = 0
+      for await (const batch of readEntryBatches(await listLogFiles(dir), {filter: compileFilter(spec), diagnostics: expectedProblems}))
+        expected += batch.length
+      const diagnostics = new Diagnostics()
+      assert.equal(await countMatches(dir, {filter: spec, diagnostics, threads: 2, parallelBytes: 0, rangeBytes}), expected)
+      assert.deepEqual(diagnostics.toJSON(), expectedProblems.toJSON())
+      assert.ok(expected > 0)
     }
   }
 })
