@@ -68,13 +68,13 @@ export class SummaryAggregate {
     this.total++
     if (time < this.first) this.first = time
     if (time > this.last) this.last = time
-    bump(this.byEvent, event)
+    bumpText(this.byEvent, event)
     bump(this.byLevel, level)
-    bump(this.byActor, actor)
+    bumpText(this.byActor, actor)
     bump(this.bySlot, time - (time % SLOT_MS))
     if (model !== undefined && model !== '') {
       this.withModel++
-      bump(this.byModel, model)
+      bumpText(this.byModel, model)
     }
     if (level === 'error' || FAILED_ACTION.test(event)) {
       this.failures++
@@ -158,6 +158,20 @@ export interface SerializedAggregate {
 
 function bump<K>(map: Map<K, number>, key: K, by = 1): void {
   map.set(key, (map.get(key) ?? 0) + by)
+}
+
+/**
+ * A string of its own: a substring may be a view of the whole block of text it was cut from, and a
+ * map that kept it as a key would keep the block alive, memory growing with the log.
+ */
+export function ownCopy(text: string): string {
+  return text.length < 13 ? text : Buffer.from(text, 'utf8').toString('utf8')
+}
+
+/** bump() for a text key, stored as its own copy when it is new. */
+function bumpText(map: Map<string, number>, key: string): void {
+  const count = map.get(key)
+  map.set(count === undefined ? ownCopy(key) : key, (count ?? 0) + 1)
 }
 
 export interface CountShare {

@@ -7,11 +7,18 @@ import {decodeLine} from '../store/decode.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import type {LogFile} from '../store/files.js'
 import {type DecodeState, decodeBatch, type RawLine, readFileLines, settleHeld} from '../store/reader.js'
-import {SummaryAggregate} from './aggregate.js'
+import {ownCopy, SummaryAggregate} from './aggregate.js'
 import {CANONICAL_LINE, CANONICAL_LINE_IN_BLOCK, countedDetails, leanFields} from './lean.js'
 
-const BLOCK_BYTES = 4 * 1024 * 1024
+const BLOCK_BYTES = 2 * 1024 * 1024
 const LF = 10
+
+let block: Buffer | undefined
+/** The thread's read buffer, reused from range to range. */
+function blockBuffer(): Buffer {
+  block ??= Buffer.allocUnsafe(BLOCK_BYTES)
+  return block
+}
 
 /** One byte range of a plain file to aggregate; `fd` is open in this process (threads share it). */
 export interface RangeTask {
@@ -49,7 +56,7 @@ function addLean(aggregate: SummaryAggregate, match: RegExpExecArray, name: stri
   const {time} = fields
   if ((since !== undefined && time < since) || (until !== undefined && time >= until)) return true
   const counted = countedDetails(fields.details)
-  if (counted) for (const ip of counted.ips) aggregate.ips.add(ip)
+  if (counted) for (const ip of counted.ips) if (!aggregate.ips.has(ip)) aggregate.ips.add(ownCopy(ip))
   aggregate.addFields(time, fields.timestamp, fields.event, fields.level, fields.actor, counted?.model, name, line)
   return true
 }
@@ -134,7 +141,7 @@ export function scanRange(task: RangeTask, profile: Profile | undefined): RangeS
     return true
   }
 
-  const buf = Buffer.allocUnsafe(BLOCK_BYTES)
+  const buf = blockBuffer()
   try {
     for (let pos = task.start; pos < task.end; ) {
       const n = readFully(fd, buf, Math.min(buf.length, task.end - pos), pos)
