@@ -11,6 +11,8 @@ import {ownCopy, SummaryAggregate} from './aggregate.js'
 import {CANONICAL_LINE, CANONICAL_LINE_IN_BLOCK, countedDetails, leanFields} from './lean.js'
 
 const BLOCK_BYTES = 2 * 1024 * 1024
+/** Text decoded at a time: below V8's large-object size. */
+const TEXT_PIECE_BYTES = 64 * 1024
 const LF = 10
 
 let block: Buffer | undefined
@@ -100,22 +102,8 @@ export function scanRange(task: RangeTask, profile: Profile | undefined): RangeS
     for (const located of decodeBatch(path, [raw], read, diagnostics, state)) aggregate.add(located.entry, located.time, name, located.line)
   }
 
-  /** Lines of a block of whole lines; false when one is over the limit. */
-  const scanBlock = (block: Buffer): boolean => {
-    if (!isUtf8(block)) {
-      for (let from = 0, nl = block.indexOf(LF); nl >= 0; from = nl + 1, nl = block.indexOf(LF, from)) {
-        line++
-        const bytes = block.subarray(from, nl)
-        if (bytes.length > MAX_LINE_BYTES) return false
-        if (!isUtf8(bytes)) takeFull({text: '', line, bytes: Buffer.from(bytes)})
-        else {
-          const text = bytes.toString('utf8')
-          if (text.trim() !== '') takeFull({text, line})
-        }
-      }
-      return true
-    }
-    const text = block.toString('utf8')
+  /** Whole lines of valid text; false when one is over the limit. */
+  const scanText = (text: string): boolean => {
     const canonical = CANONICAL_LINE_IN_BLOCK
     for (let pos = 0; pos < text.length; ) {
       line++
@@ -137,6 +125,35 @@ export function scanRange(task: RangeTask, profile: Profile | undefined): RangeS
       pos = nl + 1
       if (raw.length > MAX_LINE_BYTES / 4 && Buffer.byteLength(raw) > MAX_LINE_BYTES) return false
       if (raw.trim() !== '') takeFull({text: raw, line})
+    }
+    return true
+  }
+
+  /** Lines of a block of whole lines; false when one is over the limit. */
+  const scanBlock = (block: Buffer): boolean => {
+    if (!isUtf8(block)) {
+      for (let from = 0, nl = block.indexOf(LF); nl >= 0; from = nl + 1, nl = block.indexOf(LF, from)) {
+        line++
+        const bytes = block.subarray(from, nl)
+        if (bytes.length > MAX_LINE_BYTES) return false
+        if (!isUtf8(bytes)) takeFull({text: '', line, bytes: Buffer.from(bytes)})
+        else {
+          const text = bytes.toString('utf8')
+          if (text.trim() !== '') takeFull({text, line})
+        }
+      }
+      return true
+    }
+    // Decoded a piece of whole lines at a time: small strings die young, where a block-sized one
+    // would wait for a full collection and the heap would grow with the log.
+    for (let from = 0; from < block.length; ) {
+      let to = Math.min(block.length, from + TEXT_PIECE_BYTES)
+      if (to < block.length) {
+        const lf = block.lastIndexOf(LF, to - 1)
+        to = lf >= from ? lf + 1 : block.indexOf(LF, to) + 1
+      }
+      if (!scanText(block.toString('utf8', from, to))) return false
+      from = to
     }
     return true
   }
