@@ -45,26 +45,40 @@ export class SummaryAggregate {
   latestFailures: FailureRef[] = []
 
   add(entry: AuditEntry, time: number, file: string, line: number): void {
-    this.total++
-    if (time < this.first) this.first = time
-    if (time > this.last) this.last = time
-    bump(this.byEvent, entry.event)
-    bump(this.byLevel, entry.level)
-    bump(this.byActor, entry.actor)
-    bump(this.bySlot, time - (time % SLOT_MS))
     const details = entry.details
     for (const field of IP_FIELDS) {
       const ip = details[field]
       if (typeof ip === 'string' && ip !== '') this.ips.add(ip)
     }
     const model = details.model
-    if (typeof model === 'string' && model !== '') {
+    this.addFields(time, entry.timestamp, entry.event, entry.level, entry.actor, typeof model === 'string' ? model : undefined, file, line)
+  }
+
+  /** add() for an entry read field by field (the summary scan's lean path); its IPs go to `ips` directly. */
+  addFields(
+    time: number,
+    timestamp: string,
+    event: string,
+    level: Level,
+    actor: string,
+    model: string | undefined,
+    file: string,
+    line: number,
+  ): void {
+    this.total++
+    if (time < this.first) this.first = time
+    if (time > this.last) this.last = time
+    bumpText(this.byEvent, event)
+    bump(this.byLevel, level)
+    bumpText(this.byActor, actor)
+    bump(this.bySlot, time - (time % SLOT_MS))
+    if (model !== undefined && model !== '') {
       this.withModel++
-      bump(this.byModel, model)
+      bumpText(this.byModel, model)
     }
-    if (isFailure(entry)) {
+    if (level === 'error' || FAILED_ACTION.test(event)) {
       this.failures++
-      this.noteFailure({timestamp: entry.timestamp, event: entry.event, level: entry.level, actor: entry.actor, file, line}, time)
+      this.noteFailure({timestamp, event, level, actor, file, line}, time)
     }
   }
 
@@ -144,6 +158,20 @@ export interface SerializedAggregate {
 
 function bump<K>(map: Map<K, number>, key: K, by = 1): void {
   map.set(key, (map.get(key) ?? 0) + by)
+}
+
+/**
+ * A string of its own: a substring may be a view of the whole block of text it was cut from, and a
+ * map that kept it as a key would keep the block alive, memory growing with the log.
+ */
+export function ownCopy(text: string): string {
+  return text.length < 13 ? text : Buffer.from(text, 'utf8').toString('utf8')
+}
+
+/** bump() for a text key, stored as its own copy when it is new. */
+function bumpText(map: Map<string, number>, key: string): void {
+  const count = map.get(key)
+  map.set(count === undefined ? ownCopy(key) : key, (count ?? 0) + 1)
 }
 
 export interface CountShare {

@@ -1,15 +1,18 @@
 import {availableParallelism} from 'node:os'
+import {closeSync, fstatSync} from 'node:fs'
 import {basename} from 'node:path'
 
 import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {Profile} from '../events/model.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
-import {DAY_MS, DAY_SLACK_MS, dayStart, type LogFile, listLogFiles} from '../store/files.js'
+import {DAY_MS, DAY_SLACK_MS, dayStart, describeFsErrorWithCode, type LogFile, listLogFiles, openRegularSync} from '../store/files.js'
 import {readEntryBatches} from '../store/reader.js'
+import {planRanges} from '../scan/ranges.js'
 import {readLastEntries} from '../store/tail.js'
 import {PARALLEL_BYTES, runTasks} from '../threads.js'
 import {buildReport, SummaryAggregate, type SummaryReport} from './aggregate.js'
 import {SummaryCache} from './cache.js'
+import {type RangeSummary, type RangeTask, scanRange, summarizeLines} from './scan.js'
 
 export interface SummarizeOptions {
   filter: FilterSpec
@@ -24,6 +27,8 @@ export interface SummarizeOptions {
   threads?: number
   /** Least data (bytes to read) worth starting threads for; default 16 MiB. */
   parallelBytes?: number
+  /** Size of the byte ranges plain files are cut into for threads; default 16 MiB. */
+  rangeBytes?: number
   /** Called as each file that had to be read (not cached) is done. */
   onProgress?: (progress: {done: number; files: number}) => void
 }
@@ -44,13 +49,42 @@ export async function summarizeFile(file: LogFile, filter: FilterSpec, profile?:
   return {aggregate, diagnostics}
 }
 
-/** A file to aggregate and the filter to aggregate it under. */
-export interface SummaryTask {
-  file: LogFile
-  filter: FilterSpec
+/**
+ * A unit of work: a whole file under any filter (the generic reader), a whole file under time bounds
+ * only (the scan, through the reader: gzip), or a byte range of a plain file (the scan).
+ */
+export type SummaryTask =
+  | {kind: 'file'; file: LogFile; filter: FilterSpec}
+  | {kind: 'lines'; file: LogFile; since?: number; until?: number}
+  | ({kind: 'range'} & RangeTask)
+
+export type WireSummary = {
+  aggregate: ReturnType<SummaryAggregate['toJSON']>
+  diagnostics: ReturnType<Diagnostics['toJSON']>
+  lines?: number
+  claims?: RangeSummary['claims']
+  fallback?: boolean
 }
 
-export type WireSummary = {aggregate: ReturnType<SummaryAggregate['toJSON']>; diagnostics: ReturnType<Diagnostics['toJSON']>}
+type TaskSummary = FileSummary & Partial<Pick<RangeSummary, 'lines' | 'claims' | 'fallback'>>
+
+/** Runs one task on this thread. */
+export async function runSummaryTask(task: SummaryTask, profile?: Profile): Promise<TaskSummary> {
+  if (task.kind === 'file') return summarizeFile(task.file, task.filter, profile)
+  if (task.kind === 'lines') return summarizeLines(task.file, profile, task.since, task.until)
+  return scanRange(task, profile)
+}
+
+export function toWire(summary: TaskSummary): WireSummary {
+  return {...summary, aggregate: summary.aggregate.toJSON(), diagnostics: summary.diagnostics.toJSON()}
+}
+
+function fromWire(wire: WireSummary): TaskSummary {
+  return {...wire, aggregate: SummaryAggregate.fromJSON(wire.aggregate), diagnostics: Diagnostics.fromJSON(wire.diagnostics)}
+}
+
+/** Byte ranges a plain file is cut into for the threads; small enough that two threads finish together. */
+const RANGE_BYTES = 16 * 1024 * 1024
 
 /** True when every entry a file can hold lies inside the range, so its whole-file aggregate applies. */
 function wholeFileInRange(file: LogFile, filter: FilterSpec): boolean {
@@ -79,7 +113,7 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
 
   const results: Array<FileSummary | undefined> = []
   // Whole files are read without the time bounds, so their aggregates can be cached and reused.
-  const todo: Array<SummaryTask & {size: number; index: number; key?: string}> = []
+  const todo: Array<{file: LogFile; filter: FilterSpec; size: number; index: number; key?: string}> = []
   for (const [index, file] of files.entries()) {
     const {key, size} = await SummaryCache.identify(file.path)
     const wholeFile = cacheable && wholeFileInRange(file, spec)
@@ -89,23 +123,50 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
   }
 
   const totalBytes = todo.reduce((n, t) => n + t.size, 0)
-  const threads =
-    totalBytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? Math.min(options.threads ?? availableParallelism(), todo.length) : 1
+  const threads = totalBytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? (options.threads ?? availableParallelism()) : 1
+  const rangeBytes = threads > 1 ? (options.rangeBytes ?? RANGE_BYTES) : Number.POSITIVE_INFINITY
+  // Each file's tasks, in order; a plain file is opened here once, its descriptor shared by the threads.
+  const plans = todo.map((t) => planFile(t.file, t.filter, cacheable, rangeBytes))
+  const tasks = plans.flatMap((p) => p.tasks)
+  const left = plans.map((p) => p.tasks.length)
+  const owner = plans.flatMap((p, i) => p.tasks.map(() => i))
   let done = 0
-  const finished = <T>(result: T): T => {
-    options.onProgress?.({done: ++done, files: todo.length})
-    return result
+  const finished = (taskIndex: number) => {
+    if (--left[owner[taskIndex]] === 0) options.onProgress?.({done: ++done, files: todo.length})
   }
-  const summaries = await runTasks(todo, threads, async (t) => finished(await summarizeFile(t.file, t.filter, options.profile)), {
-    name: 'worker',
-    from: import.meta.url,
-    workerData: {profile: options.profile},
-    decode: (r: WireSummary) =>
-      finished({aggregate: SummaryAggregate.fromJSON(r.aggregate), diagnostics: Diagnostics.fromJSON(r.diagnostics)}),
-  })
-  todo.forEach((task, i) => {
-    results[task.index] = summaries[i]
-  })
+  let taskIndex = 0
+  const summaries = await (async () => {
+    try {
+      return await runTasks(
+        tasks.map((task) => ({task, index: taskIndex++})),
+        Math.min(threads, tasks.length),
+        async ({task, index}) => {
+          const summary = await runSummaryTask(task, options.profile)
+          finished(index)
+          return summary
+        },
+        {
+          name: 'worker',
+          from: import.meta.url,
+          workerData: {profile: options.profile},
+          decode: (r: WireSummary & {index: number}) => {
+            finished(r.index)
+            return fromWire(r)
+          },
+        },
+      )
+    } finally {
+      for (const plan of plans) if (plan.fd !== undefined) closeSync(plan.fd)
+    }
+  })()
+  let next = 0
+  for (const [i, task] of todo.entries()) {
+    const plan = plans[i]
+    const parts = summaries.slice(next, next + plan.tasks.length)
+    next += plan.tasks.length
+    results[task.index] =
+      joinRanges(parts, plan.unreadable) ?? (await summarizeLines(task.file, options.profile, task.filter.since, task.filter.until))
+  }
 
   const total = new SummaryAggregate()
   for (const result of results) {
@@ -166,4 +227,51 @@ export async function defaultRange(
   if (newest !== undefined && newest < now - DEFAULT_WINDOW_MS)
     return {since: newest + 1 - DEFAULT_WINDOW_MS, until: newest + 1, logEnded: true, unreadable}
   return {since: now - DEFAULT_WINDOW_MS, logEnded: false, unreadable}
+}
+
+interface FilePlan {
+  tasks: SummaryTask[]
+  fd?: number
+  /** The file could not be opened: its whole summary. */
+  unreadable?: FileSummary
+}
+
+/** The tasks that aggregate one file: byte ranges of a plain file under time bounds, else the whole file. */
+function planFile(file: LogFile, filter: FilterSpec, scan: boolean, rangeBytes: number): FilePlan {
+  const {since, until} = filter
+  if (!scan) return {tasks: [{kind: 'file', file, filter}]}
+  if (file.gzip) return {tasks: [{kind: 'lines', file, since, until}]}
+  let fd: number
+  try {
+    fd = openRegularSync(file.path)
+  } catch (error) {
+    const diagnostics = new Diagnostics()
+    diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
+    return {tasks: [], unreadable: {aggregate: new SummaryAggregate(), diagnostics}}
+  }
+  const ranges = planRanges(fd, fstatSync(fd).size, rangeBytes)
+  return {fd, tasks: ranges.map(({start, end}) => ({kind: 'range', path: file.path, name: file.name, fd, start, end, since, until}))}
+}
+
+/**
+ * One file's summary from its tasks' (in file order): lines renumbered by the lines of the ranges
+ * before. Undefined when a range fell back, or a recovery claim does not hold where its range
+ * turned out to start: the file is then read whole by the reader.
+ */
+function joinRanges(parts: TaskSummary[], unreadable?: FileSummary): FileSummary | undefined {
+  if (unreadable) return unreadable
+  if (parts.length === 1 && parts[0].lines === undefined) return parts[0]
+  const aggregate = new SummaryAggregate()
+  const diagnostics = new Diagnostics()
+  let base = 0
+  for (const part of parts) {
+    if (part.fallback) return undefined
+    for (const claim of part.claims ?? []) if (base + claim.line !== claim.claimed) return undefined
+    const shift = base
+    part.aggregate.latestFailures = part.aggregate.latestFailures.map((f) => ({...f, line: f.line + shift}))
+    aggregate.merge(part.aggregate)
+    diagnostics.merge(part.diagnostics.renumbered((line) => line + shift))
+    base += part.lines ?? 0
+  }
+  return {aggregate, diagnostics}
 }

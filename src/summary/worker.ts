@@ -2,11 +2,11 @@ import {workerData} from 'node:worker_threads'
 
 import type {Profile} from '../events/model.js'
 import {serveTasks} from '../threads.js'
-import {summarizeFile, type SummaryTask, type WireSummary} from './summarize.js'
+import {runSummaryTask, type SummaryTask, toWire, type WireSummary} from './summarize.js'
 
-// Aggregates one file per task posted by summarize().
+// Aggregates each task (a file or a byte range of one) posted by summarize().
 const {profile} = workerData as {profile?: Profile}
-serveTasks<SummaryTask, WireSummary>(async ({file, filter}) => {
-  const {aggregate, diagnostics} = await summarizeFile(file, filter, profile)
-  return {aggregate: aggregate.toJSON(), diagnostics: diagnostics.toJSON()}
-})
+serveTasks<{task: SummaryTask; index: number}, WireSummary & {index: number}>(async ({task, index}) => ({
+  ...toWire(await runSummaryTask(task, profile)),
+  index,
+}))

@@ -1,0 +1,267 @@
+import {isUtf8} from 'node:buffer'
+import {closeSync, fstatSync} from 'node:fs'
+import {availableParallelism} from 'node:os'
+
+import {type CompiledFilter, compileFilter, type FilterSpec} from '../events/filter.js'
+import {MAX_LINE_BYTES, type Profile} from '../events/model.js'
+import {holdsOverlongLine, planRanges, readFully} from '../scan/ranges.js'
+import {decodeLine} from '../store/decode.js'
+import {Diagnostics} from '../store/diagnostics.js'
+import {describeFsErrorWithCode, type LogFile, listLogFiles, openRegularSync} from '../store/files.js'
+import {type DecodeState, decodeBatch, decodeFile, type RawLine, settleHeld} from '../store/reader.js'
+import {PARALLEL_BYTES, runTasks} from '../threads.js'
+
+/*
+ * `search --count` on every core: plain files are cut into byte ranges (src/scan/ranges.ts) that
+ * threads count apart. A range looks only at the lines that can match (a needle or a backslash in
+ * them, found with native searches) and does not number lines as it goes: a line is known by its
+ * byte offset, and only a problem that is reported gets its line number, counted once at the end.
+ */
+
+const BLOCK_BYTES = 4 * 1024 * 1024
+const RANGE_BYTES = 16 * 1024 * 1024
+const LF = 10
+const BACKSLASH = 92
+const CLOSE_BRACE = 125
+const NATIVE_START = Buffer.from('{"timestamp":"')
+const RECOVERY_EVENT = Buffer.from('"event":"audit.recovery"')
+
+export type CountTask =
+  | {kind: 'file'; file: LogFile; filter: FilterSpec}
+  | {kind: 'range'; path: string; fd: number; start: number; end: number; native: boolean; filter: FilterSpec}
+
+/** A range's count; its problems' `line` is the byte offset of the line in the file, and so are claims' `offset`. */
+export interface CountResult {
+  count: number
+  diagnostics: ReturnType<Diagnostics['toJSON']>
+  claims?: Array<{offset: number; claimed: number}>
+  /** Met what only the reader handles exactly (an over-long line, a read error): count the file whole that way. */
+  fallback?: boolean
+  /** Problems are numbered by line already. */
+  numbered?: boolean
+}
+
+/** Counts the matches of one task on this thread. */
+export async function runCountTask(task: CountTask, profile: Profile | undefined): Promise<CountResult> {
+  if (task.kind === 'file') return countFile(task.file, task.filter, profile)
+  return countRange(task, profile)
+}
+
+async function countFile(file: Pick<LogFile, 'path' | 'gzip'>, spec: FilterSpec, profile: Profile | undefined): Promise<CountResult> {
+  const diagnostics = new Diagnostics()
+  const filter = compileFilter(spec)
+  let count = 0
+  for await (const batch of decodeFile(file, {filter, profile}, diagnostics, {needles: filter.lineNeedles})) count += batch.length
+  return {count, diagnostics: diagnostics.toJSON(), numbered: true}
+}
+
+function countRange(task: Extract<CountTask, {kind: 'range'}>, profile: Profile | undefined): CountResult {
+  const {path, fd} = task
+  const filter: CompiledFilter = compileFilter(task.filter)
+  const needles = task.native ? filter.lineNeedles?.map((n) => Buffer.from(n)) : undefined
+  const diagnostics = new Diagnostics()
+  const claims: NonNullable<CountResult['claims']> = []
+  const read = {filter, profile}
+  const state: DecodeState = {}
+  let heldEnd = -1 // file offset of the LF that ends the held line
+  let count = 0
+  const result = (fallback: boolean): CountResult => ({count, diagnostics: diagnostics.toJSON(), claims, fallback})
+
+  const settle = (next: RawLine | undefined) => {
+    const held = state.held
+    if (!held) return
+    if (next && next.line === heldEnd + 1 && next.text.includes('"audit.recovery"')) {
+      const decoded = decodeLine(next.text, profile)
+      const claimed = decoded.ok ? decoded.entry.details.line : undefined
+      if (typeof claimed === 'number') {
+        const check = new Diagnostics()
+        state.held = {...held, line: {...held.line, line: claimed}}
+        settleHeld(state, {...next, line: claimed + 1}, profile, check)
+        if (check.total === 0) {
+          claims.push({offset: held.line.line, claimed})
+          return
+        }
+      }
+    }
+    state.held = undefined
+    diagnostics.report(held.problem)
+  }
+
+  /** One line, [start, end) of block, at file offset `at`; false when it is over the limit. */
+  const take = (block: Buffer, start: number, end: number, at: number): boolean => {
+    if (end - start > MAX_LINE_BYTES) return false
+    const bytes = block.subarray(start, end)
+    let raw: RawLine
+    if (isUtf8(bytes)) {
+      const text = bytes.toString('utf8')
+      if (text.trim() === '') return true
+      raw = {text, line: at}
+    } else raw = {text: '', line: at, bytes: Buffer.from(bytes)}
+    settle(raw)
+    count += decodeBatch(path, [raw], read, diagnostics, state).length
+    if (state.held) heldEnd = at + (end - start)
+    return true
+  }
+
+  /** A block of whole lines starting at file offset `base`; false when it holds an over-long line. */
+  const scanBlock = (block: Buffer, base: number): boolean => {
+    if (holdsOverlongLine(block, 0, block.length)) return false
+    if (!needles) {
+      for (let from = 0, nl = block.indexOf(LF); nl >= 0; from = nl + 1, nl = block.indexOf(LF, from)) take(block, from, nl, base + from)
+      return true
+    }
+    // Only lines holding a needle or a backslash (an escape may hide a needle) can match.
+    const next = needles.map((n) => block.indexOf(n))
+    let nextBackslash = block.indexOf(BACKSLASH)
+    for (let pos = 0; pos < block.length; ) {
+      let hit = nextBackslash
+      for (let i = 0; i < needles.length; i++) {
+        if (next[i] >= 0 && next[i] < pos) next[i] = block.indexOf(needles[i], pos)
+        if (next[i] >= 0 && (hit < 0 || next[i] < hit)) hit = next[i]
+      }
+      if (hit < 0) break
+      const start = block.lastIndexOf(LF, hit) + 1
+      const end = block.indexOf(LF, hit)
+      take(block, start, end, base + start)
+      pos = end + 1
+      if (nextBackslash >= 0 && nextBackslash < pos) nextBackslash = block.indexOf(BACKSLASH, pos)
+      // A line that does not end like an entry may be torn: its audit.recovery record, on the next line, settles it.
+      if (block[end - 1] !== CLOSE_BRACE && pos < block.length) {
+        const nextEnd = block.indexOf(LF, pos)
+        const candidate =
+          (nextBackslash >= 0 && nextBackslash < nextEnd) ||
+          needles.some((n) => {
+            const at = block.indexOf(n, pos)
+            return at >= 0 && at < nextEnd
+          })
+        if (!candidate && block.subarray(pos, nextEnd).includes(RECOVERY_EVENT)) {
+          take(block, pos, nextEnd, base + pos)
+          pos = nextEnd + 1
+        }
+      }
+    }
+    return true
+  }
+
+  const buf = Buffer.allocUnsafe(BLOCK_BYTES)
+  try {
+    for (let pos = task.start; pos < task.end; ) {
+      const n = readFully(fd, buf, Math.min(buf.length, task.end - pos), pos)
+      if (n === 0) break
+      const last = buf.lastIndexOf(LF, n - 1)
+      if (last < 0) {
+        if (n === buf.length || n > MAX_LINE_BYTES) return result(true)
+        diagnostics.report({kind: 'unterminated', file: path, line: pos, reason: `${n} bytes without a final newline`})
+        break
+      }
+      if (!scanBlock(buf.subarray(0, last + 1), pos)) return result(true)
+      pos += last + 1
+    }
+  } catch {
+    return result(true)
+  }
+  settle(undefined)
+  return result(false)
+}
+
+/** The 1-based number of the line starting at `offset` of an open file. */
+function lineAt(fd: number, offset: number): number {
+  const buf = Buffer.allocUnsafe(BLOCK_BYTES)
+  let lines = 1
+  for (let pos = 0; pos < offset; ) {
+    const n = readFully(fd, buf, Math.min(buf.length, offset - pos), pos)
+    if (n === 0) break
+    for (let i = buf.indexOf(LF); i >= 0 && i < n; i = buf.indexOf(LF, i + 1)) lines++
+    pos += n
+  }
+  return lines
+}
+
+interface FilePlan {
+  file: LogFile
+  tasks: CountTask[]
+  fd?: number
+  diagnostics?: Diagnostics
+}
+
+function planFile(file: LogFile, filter: FilterSpec, rangeBytes: number): FilePlan {
+  if (file.gzip) return {file, tasks: [{kind: 'file', file, filter}]}
+  let fd: number
+  try {
+    fd = openRegularSync(file.path)
+  } catch (error) {
+    const diagnostics = new Diagnostics()
+    diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
+    return {file, tasks: [], diagnostics}
+  }
+  const size = fstatSync(fd).size
+  const head = Buffer.alloc(NATIVE_START.length)
+  const native = readFully(fd, head, head.length, 0) === head.length && head.equals(NATIVE_START)
+  const tasks: CountTask[] = planRanges(fd, size, rangeBytes).map(({start, end}) => ({
+    kind: 'range',
+    path: file.path,
+    fd,
+    start,
+    end,
+    native,
+    filter,
+  }))
+  return {file, tasks, fd}
+}
+
+export interface CountOptions {
+  filter: FilterSpec
+  profile?: Profile
+  diagnostics?: Diagnostics
+  threads?: number
+  parallelBytes?: number
+  rangeBytes?: number
+}
+
+/** How many entries of a log directory match, read on every core. */
+export async function countMatches(dir: string, options: CountOptions): Promise<number> {
+  const diagnostics = options.diagnostics ?? new Diagnostics()
+  const spec = options.filter
+  const files = await listLogFiles(dir, compileFilter(spec))
+  const plans = files.map((file) => planFile(file, spec, options.rangeBytes ?? RANGE_BYTES))
+  let bytes = 0
+  for (const plan of plans) if (plan.fd !== undefined) bytes += fstatSync(plan.fd).size
+  const threads = bytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? (options.threads ?? availableParallelism()) : 1
+  const tasks = plans.flatMap((p) => p.tasks)
+  let results: CountResult[]
+  try {
+    results = await runTasks(tasks, Math.min(threads, tasks.length), (task) => runCountTask(task, options.profile), {
+      name: 'count-worker',
+      from: import.meta.url,
+      workerData: {profile: options.profile},
+      decode: (r: CountResult) => r,
+    })
+    let total = 0
+    let next = 0
+    for (const plan of plans) {
+      const parts = results.slice(next, next + plan.tasks.length)
+      next += plan.tasks.length
+      if (plan.diagnostics) {
+        diagnostics.merge(plan.diagnostics)
+        continue
+      }
+      const fd = plan.fd
+      const valid = fd === undefined || parts.every((p) => !p.fallback && (p.claims ?? []).every((c) => lineAt(fd, c.offset) === c.claimed))
+      if (!valid) {
+        const whole = await countFile(plan.file, spec, options.profile)
+        total += whole.count
+        diagnostics.merge(Diagnostics.fromJSON(whole.diagnostics))
+        continue
+      }
+      const fileProblems = new Diagnostics()
+      for (const part of parts) {
+        total += part.count
+        fileProblems.merge(Diagnostics.fromJSON(part.diagnostics))
+      }
+      diagnostics.merge(fd === undefined || parts[0]?.numbered ? fileProblems : fileProblems.renumbered((offset) => lineAt(fd, offset)))
+    }
+    return total
+  } finally {
+    for (const plan of plans) if (plan.fd !== undefined) closeSync(plan.fd)
+  }
+}

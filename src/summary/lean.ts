@@ -1,0 +1,69 @@
+import {type Level, parseTimestamp} from '../events/model.js'
+import {IP_FIELDS} from './aggregate.js'
+
+/*
+ * The lean decoder: reads a native line by position when it is in the exact form the writer
+ * produces (serializeBody + chainLine: canonical member order, no whitespace, no escapes, a flat
+ * `details` and `metadata`, a canonical level and timestamp). Anything else is left to the full
+ * decoder (decodeLine), so every problem is found and reported by the same code as before. The
+ * differential test (test/unit/summary-scan.test.ts) holds the two to the same answers.
+ */
+
+/** A JSON string without escapes or control characters: its text is its value. */
+const STRING = '"[^"\\\\\\x00-\\x1f]*"'
+const NUMBER = '-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?'
+const SCALAR = `(?:${STRING}|${NUMBER}|true|false|null)`
+/** An object whose members are all strings, numbers, booleans or null. */
+const FLAT_OBJECT = `\\{(?:${STRING}:${SCALAR}(?:,${STRING}:${SCALAR})*)?\\}`
+const TIMESTAMP = '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z'
+const EVENT = '[a-z0-9_-]+(?:\\.[a-z0-9_-]+)+'
+const CANONICAL =
+  `\\{"timestamp":"(${TIMESTAMP})","event":"(${EVENT})","level":"(debug|info|warning|error)","actor":"([^"\\\\\\x00-\\x1f]*)",` +
+  `"details":(${FLAT_OBJECT}),"metadata":${FLAT_OBJECT}(?:,"chain_hash":"[0-9a-f]{64}")?\\}`
+
+/** Sticky, for a block of lines: set lastIndex to a line's start; a match ends after its LF. */
+export const CANONICAL_LINE_IN_BLOCK = new RegExp(`${CANONICAL}\\n`, 'y')
+/** One whole line (without its LF). */
+export const CANONICAL_LINE = new RegExp(`^${CANONICAL}$`)
+
+/** The summary's fields of a canonical line: groups 1–5 of a CANONICAL match. */
+export interface LeanFields {
+  time: number
+  timestamp: string
+  event: string
+  level: Level
+  actor: string
+  /** The `details` object's text, as written. */
+  details: string
+}
+
+/** The fields of a match of CANONICAL_LINE(_IN_BLOCK), or undefined when its timestamp is not a real time (the full decoder reports it). */
+export function leanFields(match: RegExpExecArray): LeanFields | undefined {
+  const time = parseTimestamp(match[1])
+  if (Number.isNaN(time)) return undefined
+  return {time, timestamp: match[1], event: match[2], level: match[3] as Level, actor: match[4], details: match[5]}
+}
+
+/** The members of a flat `details` that a summary counts; `"name":` in a flat object can only be a key. */
+const COUNTED_MEMBER = new RegExp(`"(${[...IP_FIELDS, 'model'].join('|')})":(?:"([^"]*)"|)`, 'g')
+
+/**
+ * The IP-address and model values of a flat `details` text, as JSON.parse would give them: the last
+ * of duplicate members wins, and only string values count.
+ */
+export function countedDetails(details: string): {ips: string[]; model: string | undefined} | undefined {
+  if (details.length === 2) return undefined
+  let values: Record<string, string | undefined> | undefined
+  COUNTED_MEMBER.lastIndex = 0
+  for (let m = COUNTED_MEMBER.exec(details); m !== null; m = COUNTED_MEMBER.exec(details)) {
+    values ??= {}
+    values[m[1]] = m[2]
+  }
+  if (!values) return undefined
+  const ips: string[] = []
+  for (const field of IP_FIELDS) {
+    const ip = values[field]
+    if (ip !== undefined && ip !== '') ips.push(ip)
+  }
+  return {ips, model: values.model}
+}

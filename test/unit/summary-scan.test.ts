@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {test} from 'node:test'
+
+import {chainLine, GENESIS, serializeBody} from '../../src/chain/native.js'
+import {Diagnostics} from '../../src/store/diagnostics.js'
+import {decodeLine} from '../../src/store/decode.js'
+import {listLogFiles} from '../../src/store/files.js'
+import {recoveryDetails} from '../../src/store/recovery.js'
+import {buildReport, IP_FIELDS, SummaryAggregate} from '../../src/summary/aggregate.js'
+import {CANONICAL_LINE, countedDetails, leanFields} from '../../src/summary/lean.js'
+import {summarize, summarizeFile} from '../../src/summary/summarize.js'
+import {countMatches} from '../../src/search/count.js'
+import {compileFilter} from '../../src/events/filter.js'
+import {readEntryBatches} from '../../src/store/reader.js'
+import {tempDir} from '../helpers.js'
+
+let seed = 7
+function random(): number {
+  seed = (seed + 0x6d2b79f5) >>> 0
+  let t = seed
+  t = Math.imul(t ^ (t >>> 15), t | 1)
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+  return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+}
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]
+
+const TIMESTAMPS = [
+  '2026-11-02T10:00:00.000Z',
+  '2026-11-02T23:59:59.999Z',
+  '2026-02-30T10:00:00.000Z', // not a day
+  '2026-11-02T24:00:00.000Z',
+  '2026-11-02T10:00:00Z',
+  '2026-11-02T10:00:00.000+01:00',
+  '2026-11-02 10:00:00.000Z',
+  '2026-11-02T10:00:00.1234Z',
+]
+const EVENTS = ['auth.login', 'auth.fail', 'api.request', 'policy.deny', 'Auth.Login', 'nodot', 'a.b.c-d_e', 'x.y.error']
+const LEVELS = ['info', 'warning', 'error', 'debug', 'warn', 'err', 'INFO', 'fatal', '']
+const ACTORS = ['alice', 'bob', 'eve "the" hacker', 'ünïcødé', 'tab\there', '', 'back\\slash', '\u001b[31mred']
+const VALUES: unknown[] = ['10.0.0.1', '', 'a"b', 'x\\y', '\u00e9', 1e21, 1.5e-7, -0, 0, 42, true, false, null, {nested: 1}, [1, 2]]
+const KEYS = [...IP_FIELDS, 'model', 'path', 'status', '__proto__', 'ip"x', 'é']
+
+function randomDetails(): Record<string, unknown> {
+  const details: Record<string, unknown> = {}
+  const n = Math.floor(random() * 5)
+  for (let i = 0; i < n; i++) details[pick(KEYS)] = pick(VALUES)
+  return details
+}
+
+/** A line as the writer writes it, then perhaps bent into something only the full decoder reads. */
+function randomLine(): string {
+  const body = serializeBody({
+    timestamp: pick(TIMESTAMPS),
+    event: pick(EVENTS),
+    level: pick(LEVELS) as 'info',
+    actor: pick(ACTORS),
+    details: randomDetails(),
+    metadata: random() < 0.8 ? {hostname: 'web-1', pid: 4000} : {deep: {x: [1]}},
+  })
+  let line = random() < 0.7 ? chainLine(body, GENESIS).line : body
+  switch (Math.floor(random() * 14)) {
+    case 0:
+      line = line.replace('"details":', '"details" : ') // whitespace
+      break
+    case 1:
+      line = line.replace('{"timestamp"', '{"event":"dup.key","timestamp"') // duplicate member, first
+      break
+    case 2:
+      line = line.replace('"details":{', '"details":{"ip":"9.9.9.9","ip":') // duplicate in details; may break JSON
+      break
+    case 3:
+      line = line.replace('"details":{', '"details":{"model":"m1",')
+      break
+    case 4:
+      line = `${line} `
+      break
+    case 5:
+      line = line.slice(0, Math.floor(random() * line.length)) // torn
+      break
+    case 6:
+      line = line.replace(/"pid":4000/, '"pid":4e3')
+      break
+    case 7:
+      line = line.replace('"chain_hash":"', '"chain_hash":"X')
+      break
+    case 8:
+      line = line.replace(/"details":\{[^}]*\}/, '"details":[]')
+      break
+    case 9:
+      line = line.replace('"level":', '"level":1,"lvl":')
+      break
+    default:
+  }
+  return line
+}
+
+/** What the summary takes from a line through the full decoder; undefined when it is not an entry. */
+function fullView(line: string) {
+  const decoded = decodeLine(line)
+  if (!decoded.ok) return undefined
+  const {entry, time} = decoded
+  const ips = IP_FIELDS.map((f) => entry.details[f]).filter((v): v is string => typeof v === 'string' && v !== '')
+  const model = typeof entry.details.model === 'string' ? entry.details.model : undefined
+  return {time, event: entry.event, level: entry.level, actor: entry.actor, ips, model}
+}
+
+function leanView(line: string) {
+  const match = CANONICAL_LINE.exec(line)
+  const fields = match && leanFields(match)
+  if (!fields) return undefined
+  const counted = countedDetails(fields.details)
+  return {time: fields.time, event: fields.event, level: fields.level, actor: fields.actor, ips: counted?.ips ?? [], model: counted?.model}
+}
+
+test('the lean decoder agrees with the full decoder on every line it takes, and takes the canonical ones', () => {
+  let taken = 0
+  for (let i = 0; i < 20_000; i++) {
+    const line = randomLine()
+    const lean = leanView(line)
+    if (lean === undefined) continue
+    taken++
+    assert.deepEqual(lean, fullView(line), line)
+  }
+  assert.ok(taken > 100, `only ${taken} lines read lean`)
+  // Not vacuous: the writer's own lines with flat details are all read lean.
+  for (let i = 0; i < 2000; i++) {
+    const details: Record<string, unknown> = {}
+    for (let k = Math.floor(random() * 5); k > 0; k--) details[pick(KEYS)] = pick(VALUES.filter((v) => typeof v !== 'object' || v === null))
+    const line = chainLine(
+      serializeBody({
+        timestamp: pick(TIMESTAMPS.slice(0, 2)),
+        event: pick(EVENTS.slice(0, 4)),
+        level: pick(LEVELS.slice(0, 4)) as 'info',
+        actor: pick(ACTORS.slice(0, 4)),
+        details,
+        metadata: {hostname: 'web-1'},
+      }),
+      GENESIS,
+    ).line
+    if (/\\/.test(line)) continue // an escape: the full decoder's
+    const lean = leanView(line)
+    assert.ok(lean, line)
+    assert.deepEqual(lean, fullView(line), line)
+  }
+  const canonical = chainLine(
+    serializeBody({
+      timestamp: '2026-11-02T10:00:00.000Z',
+      event: 'api.request',
+      level: 'info',
+      actor: 'al ice',
+      details: {ip: '1', client_ip: '2', model: 'm', ok: true, n: -1.5e3},
+      metadata: {},
+    }),
+    GENESIS,
+  ).line
+  assert.deepEqual(leanView(canonical), fullView(canonical))
+  assert.deepEqual(leanView(canonical)?.ips, ['1', '2'])
+})
+
+/** A file of mixed lines: canonical, bent, torn lines (some recovered by a record), bad UTF-8, blanks. */
+function writeMixedFile(path: string, lines: number, unterminated: boolean): void {
+  const parts: Buffer[] = []
+  let lineNo = 0
+  const name = path.split('/').at(-1)!
+  for (let i = 0; i < lines; i++) {
+    const r = random()
+    if (r < 0.04) {
+      // A torn line, then (mostly) its recovery record.
+      const whole = randomLine()
+      const fragment = Buffer.from(whole.slice(0, Math.max(1, Math.floor(whole.length / 2))))
+      parts.push(fragment, Buffer.from('\n'))
+      lineNo++
+      if (random() < 0.8) {
+        const wrongLine = random() < 0.1
+        const body = serializeBody({
+          timestamp: '2026-11-02T11:00:00.000Z',
+          event: 'audit.recovery',
+          level: 'warning',
+          actor: 'auditkit',
+          details: recoveryDetails(name, wrongLine ? lineNo + 5 : lineNo, fragment),
+          metadata: {},
+        })
+        parts.push(Buffer.from(`${chainLine(body, GENESIS).line}\n`))
+        lineNo++
+      }
+    } else if (r < 0.05) {
+      parts.push(Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]))
+      lineNo++
+    } else if (r < 0.06) {
+      parts.push(Buffer.from('   \n'))
+      lineNo++
+    } else {
+      parts.push(Buffer.from(`${randomLine()}\n`))
+      lineNo++
+    }
+  }
+  if (unterminated) parts.push(Buffer.from('{"timestamp":"2026-11-02T1'))
+  writeFileSync(path, Buffer.concat(parts), {mode: 0o600})
+}
+
+test('the range scan reports exactly what the full reader does, on any cut of a file full of damage', async () => {
+  for (const [round, rangeBytes] of [200, 1000, 7000, 100_000].entries()) {
+    const dir = tempDir()
+    writeMixedFile(join(dir, 'audit-2026-11-02.001.jsonl'), 1500, false)
+    writeMixedFile(join(dir, 'audit-2026-11-02.jsonl'), 1500, round % 2 === 0)
+    for (const filter of [{}, {since: Date.parse('2026-11-02T10:30:00.000Z')}]) {
+      const expected = new SummaryAggregate()
+      const expectedProblems = new Diagnostics()
+      for (const file of await listLogFiles(dir)) {
+        const {aggregate, diagnostics} = await summarizeFile(file, filter)
+        expected.merge(aggregate)
+        expectedProblems.merge(diagnostics)
+      }
+      const diagnostics = new Diagnostics()
+      const report = await summarize(dir, {filter, diagnostics, threads: 2, parallelBytes: 0, rangeBytes})
+      const fromFullReader = buildReport(expected, {files: report.files.names, problems: expectedProblems.counts()})
+      assert.deepEqual({...report, range: undefined}, {...fromFullReader, range: undefined})
+      assert.deepEqual(await summarize(dir, {filter, threads: 1}), report)
+      assert.deepEqual(diagnostics.toJSON(), expectedProblems.toJSON())
+      assert.ok(expectedProblems.total > 10)
+    }
+  }
+})
+
+test('search --count on byte ranges finds and reports exactly what the reader does', async () => {
+  for (const [round, rangeBytes] of [300, 5000, 100_000].entries()) {
+    const dir = tempDir()
+    writeMixedFile(join(dir, 'audit-2026-11-02.001.jsonl'), 1500, false)
+    writeMixedFile(join(dir, 'audit-2026-11-02.jsonl'), 1500, round !== 1)
+    for (const spec of [{events: ['auth.fail']}, {events: ['api.*'], actors: ['bob']}, {level: 'warning' as const}, {}]) {
+      const expectedProblems = new Diagnostics()
+      let expected = 0
+      for await (const batch of readEntryBatches(await listLogFiles(dir), {filter: compileFilter(spec), diagnostics: expectedProblems}))
+        expected += batch.length
+      const diagnostics = new Diagnostics()
+      assert.equal(await countMatches(dir, {filter: spec, diagnostics, threads: 2, parallelBytes: 0, rangeBytes}), expected)
+      assert.deepEqual(diagnostics.toJSON(), expectedProblems.toJSON())
+      assert.ok(expected > 0)
+    }
+  }
+})
