@@ -1,0 +1,117 @@
+import {readFileSync} from 'node:fs'
+import {arch, platform, release} from 'node:os'
+import {parseArgs} from 'node:util'
+
+/**
+ * The start-up fast path of bin/run.js: `audit --version` and `audit tail` with its common flags,
+ * answered without loading oclif (its module graph is most of a command's start-up). Anything else
+ * — another command, another flag, help, a value it does not read exactly as oclif would, and every
+ * error or problem — answers false before anything is written, and oclif runs the same argv from the
+ * start. So flags, help, errors and exit codes are oclif's by construction
+ * (test/cli/fast-path.test.ts compares the two paths).
+ */
+export async function runFast(argv: string[]): Promise<boolean> {
+  try {
+    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) return printVersion()
+    if (argv[0] === 'tail') return await tail(argv.slice(1))
+  } catch {
+    // Whatever went wrong, oclif says it (and says it the same way as always).
+  }
+  return false
+}
+
+/** oclif's user agent: name/version platform-arch node-version. */
+function printVersion(): boolean {
+  // oclif says "wsl" there; this path does not try to.
+  if (platform() === 'linux' && release().toLowerCase().includes('microsoft')) return false
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {name: string; version: string}
+  const cpu = arch() === 'ia32' ? 'x86' : arch()
+  process.stdout.write(`${pkg.name}/${pkg.version} ${platform()}-${cpu} node-${process.version}\n`)
+  return true
+}
+
+/** The formats this path writes; the others (and their options) go through oclif. */
+const FAST_FORMATS = new Set(['pretty', 'jsonl', 'json'])
+
+/** `audit tail` without --follow, --forward or filters: the last N entries, when reading them met no problem. */
+async function tail(args: string[]): Promise<boolean> {
+  const {values, tokens} = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    tokens: true,
+    options: {
+      lines: {type: 'string', short: 'n'},
+      dir: {type: 'string', short: 'd'},
+      config: {type: 'string'},
+      format: {type: 'string', short: 'o'},
+      'no-color': {type: 'boolean'},
+    },
+  })
+  // Only the spellings oclif surely reads the same: each flag once, `-n 5`, `--lines 5`, `--lines=5`.
+  const seen = new Set<string>()
+  for (const token of tokens) {
+    if (token.kind !== 'option') return false
+    if (seen.has(token.name)) return false
+    seen.add(token.name)
+    if (token.rawName.length === 2 && token.inlineValue) return false
+    if (token.value !== undefined && (token.value === '' || token.value.startsWith('-'))) return false
+  }
+  const lines = values.lines === undefined ? 20 : /^(0|[1-9]\d{0,8})$/.test(values.lines) ? Number(values.lines) : undefined
+  const formatName = values.format ?? 'pretty'
+  if (lines === undefined || !FAST_FORMATS.has(formatName)) return false
+
+  const [{loadConfig}, {compileFilter}, {listLogFiles}, {readLastEntries}, {Diagnostics}] = await Promise.all([
+    import('../config/load.js'),
+    import('../events/filter.js'),
+    import('../store/files.js'),
+    import('../store/tail.js'),
+    import('../store/diagnostics.js'),
+  ])
+  const {config} = loadConfig({file: values.config, overrides: values.dir ? {dir: values.dir} : {}})
+  // The spec of `tail` without filter flags (filterSpecFromFlags), built without oclif's flag module.
+  const filter = compileFilter({
+    since: undefined,
+    until: undefined,
+    events: undefined,
+    level: undefined,
+    actors: undefined,
+    where: undefined,
+    grep: undefined,
+  })
+  const diagnostics = new Diagnostics()
+  const files = await listLogFiles(config.dir, filter)
+  // No log file (a note to print) or a problem met while reading (lines, maybe exit 3): oclif's to say.
+  if (files.length === 0) return false
+  const {entries} = await readLastEntries(files, lines, {filter, diagnostics})
+  if (diagnostics.lines().length > 0) return false
+
+  const [{guardStdout}, {loadPaint}, {Output}, format] = await Promise.all([
+    import('./stdout-guard.js'),
+    import('../formats/paint.js'),
+    import('../transport/stream.js').then((m) => ({Output: m.StreamSink})),
+    loadFormat(formatName),
+  ])
+  guardStdout('audit tail')
+  const paint = await loadPaint(!values['no-color'] && !process.env.NO_COLOR && Boolean(process.stdout.isTTY))
+  const encoder = format.codec.create(format.codec.options.parse({}), {paint})
+  const frame = format.framings[format.codec.framing]
+  const out = new Output()
+  const begin = (encoder.begin ?? '') + frame.begin
+  if (begin) await out.write(begin)
+  let index = 0
+  for (const located of entries) await out.write(frame.frame(encoder.encode(located), index++))
+  if (frame.end) await out.write(frame.end)
+  await out.flush()
+  return true
+}
+
+/** One codec and the framings, without the registry (which loads every codec). */
+async function loadFormat(name: string) {
+  const [{FRAMINGS}, codecs] = await Promise.all([
+    import('../formats/framing.js'),
+    name === 'pretty' ? import('../formats/pretty.js').then((m) => m.prettyCodec) : import('../formats/json.js'),
+  ])
+  const codec = 'jsonCodec' in codecs ? (name === 'json' ? codecs.jsonCodec : codecs.jsonlCodec) : codecs
+  return {codec, framings: FRAMINGS}
+}
