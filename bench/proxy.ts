@@ -135,6 +135,37 @@ async function load(base: string, paceMs: number): Promise<{latencies: number[];
   return {latencies, perSecond: latencies.length / ((performance.now() - started) / 1000)}
 }
 
+/** CPU time (user + system, every thread) a process has used so far, in ms; Linux /proc. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+}
+
+/**
+ * Back-to-back load on one path, with the CPU each process spent per request: on a shared machine
+ * the requests/s move with everyone else's load, the CPU a request costs hardly does, and it is
+ * what bounds throughput when the clients, the fake and the proxy share the cores.
+ */
+async function saturate(
+  base: string,
+  proxyPid?: number,
+): Promise<{perSecond: number; cpu: {fake: number; proxy: number; clients: number}}> {
+  const before = {fake: cpuMs(fakePid), proxy: proxyPid ? cpuMs(proxyPid) : 0, clients: process.cpuUsage()}
+  const {latencies, perSecond} = await load(base, 0)
+  const clients = process.cpuUsage(before.clients)
+  const n = latencies.length
+  return {
+    perSecond,
+    cpu: {
+      fake: (cpuMs(fakePid) - before.fake) / n,
+      proxy: proxyPid ? (cpuMs(proxyPid) - before.proxy) / n : 0,
+      clients: (clients.user + clients.system) / 1000 / n,
+    },
+  }
+}
+
+let fakePid = 0
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 }
@@ -142,6 +173,7 @@ function percentile(sorted: number[], p: number): number {
 async function main(): Promise<void> {
   const fake = await startChild(['--import', 'tsx', fileURLToPath(import.meta.url)], /^(http:\S+)\n/m, {...process.env, BENCH_FAKE: '1'})
   const upstream = fake.match[1]
+  fakePid = fake.child.pid!
   const dir = mkdtempSync(join(tmpdir(), 'auditkit-bench-proxy-'))
   const proxy = await startChild(
     [join(ROOT, 'bin', 'run.js'), 'proxy', '--listen', '127.0.0.1:0', '--upstream', upstream, '--dir', join(dir, 'logs')],
@@ -161,13 +193,21 @@ async function main(): Promise<void> {
 
     const lat = {direct: [] as number[], proxy: [] as number[], bare: [] as number[]}
     const rate = {direct: [] as number[], proxy: [] as number[], bare: [] as number[]}
+    type Cpu = {fake: number; proxy: number; clients: number}
+    const cpu = {direct: [] as Cpu[], proxy: [] as Cpu[], bare: [] as Cpu[]}
     for (let round = 0; round < ROUNDS; round++) {
       lat.direct.push(...(await load(upstream, PACE_MS)).latencies)
       lat.proxy.push(...(await load(proxied, PACE_MS)).latencies)
       lat.bare.push(...(await load(bare, PACE_MS)).latencies)
-      rate.direct.push((await load(upstream, 0)).perSecond)
-      rate.proxy.push((await load(proxied, 0)).perSecond)
-      rate.bare.push((await load(bare, 0)).perSecond)
+      for (const [path, base, pid] of [
+        ['direct', upstream, undefined],
+        ['proxy', proxied, proxy.child.pid],
+        ['bare', bare, bareProxy.child.pid],
+      ] as const) {
+        const run = await saturate(base, pid)
+        rate[path].push(run.perSecond)
+        cpu[path].push(run.cpu)
+      }
     }
     const d = lat.direct.sort((a, b) => a - b)
     const p = lat.proxy.sort((a, b) => a - b)
@@ -175,6 +215,17 @@ async function main(): Promise<void> {
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length
     const [directRate, proxyRate, bareRate] = [mean(rate.direct), mean(rate.proxy), mean(rate.bare)]
     const f = (ms: number) => `${ms.toFixed(2)} ms`
+    const meanCpu = (runs: Cpu[]) => ({
+      fake: mean(runs.map((r) => r.fake)),
+      proxy: mean(runs.map((r) => r.proxy)),
+      clients: mean(runs.map((r) => r.clients)),
+    })
+    const [cpuDirect, cpuProxy, cpuBare] = [meanCpu(cpu.direct), meanCpu(cpu.proxy), meanCpu(cpu.bare)]
+    const c = (ms: number) => ms.toFixed(3)
+    // With every process busy, the cores are shared out by CPU per request: what the direct path's
+    // processes use, over what they use plus the forwarder's, is the most a forwarder can keep.
+    const ceiling = (forwarder: number) => (100 * (cpuDirect.fake + cpuDirect.clients)) / (cpuDirect.fake + cpuDirect.clients + forwarder)
+    const [load1, load5] = readFileSync('/proc/loadavg', 'utf8').split(' ')
     const model = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown CPU'
     const lines = [
       '### audit proxy (bench/proxy.ts)',
@@ -187,6 +238,14 @@ async function main(): Promise<void> {
       `| through the proxy | ${f(percentile(p, 50))} | ${f(percentile(p, 99))} | ${p.length} |`,
       `| added by the proxy | ${f(percentile(p, 50) - percentile(d, 50))} | ${f(percentile(p, 99) - percentile(d, 99))} | |`,
       `| bare pass-through proxy (no audit), for comparison | ${f(percentile(b, 50))} | ${f(percentile(b, 99))} | ${b.length} |`,
+      '',
+      `| CPU per request, back to back (ms, all threads) | fake Ollama | forwarder | clients |`,
+      '| --- | --- | --- | --- |',
+      `| direct | ${c(cpuDirect.fake)} | | ${c(cpuDirect.clients)} |`,
+      `| through the proxy | ${c(cpuProxy.fake)} | ${c(cpuProxy.proxy)} | ${c(cpuProxy.clients)} |`,
+      `| bare pass-through proxy | ${c(cpuBare.fake)} | ${c(cpuBare.proxy)} | ${c(cpuBare.clients)} |`,
+      '',
+      `Load average during the run: ${load1} (1 min), ${load5} (5 min) on ${cpus().length} CPUs shared with other work. When the cores are the limit, a forwarder costing F ms per request keeps at most (fake + clients) / (fake + clients + F) of direct: ${ceiling(cpuProxy.proxy).toFixed(0)}% for the audit proxy, ${ceiling(cpuBare.proxy).toFixed(0)}% for the bare one; 80% would need a forwarder under ${c((cpuDirect.fake + cpuDirect.clients) / 4)} ms per request.`,
       '',
       `Throughput, ${CLIENTS} clients back to back: direct ${directRate.toFixed(0)} requests/s, through the proxy ${proxyRate.toFixed(0)} requests/s (${((100 * proxyRate) / directRate).toFixed(0)}% of direct); a bare node:http pass-through proxy that audits nothing: ${bareRate.toFixed(0)} requests/s (${((100 * bareRate) / directRate).toFixed(0)}% of direct), so auditing keeps ${((100 * proxyRate) / bareRate).toFixed(0)}% of what proxying alone allows here.`,
     ]
