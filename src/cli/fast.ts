@@ -30,8 +30,8 @@ function printVersion(): boolean {
   return true
 }
 
-/** The formats this path writes; the others (and their options) go through oclif. */
-const FAST_FORMATS = new Set(['pretty', 'jsonl', 'json'])
+/** The formats this path writes, and their codecs' framings; the others (and their options) go through oclif. */
+const FAST_FORMATS: Record<string, 'newline' | 'json-array'> = {pretty: 'newline', jsonl: 'newline', json: 'json-array'}
 
 /** `audit tail` without --follow, --forward or filters: the last N entries, when reading them met no problem. */
 async function tail(args: string[]): Promise<boolean> {
@@ -59,7 +59,7 @@ async function tail(args: string[]): Promise<boolean> {
   }
   const lines = values.lines === undefined ? 20 : /^(0|[1-9]\d{0,8})$/.test(values.lines) ? Number(values.lines) : undefined
   const formatName = values.format ?? 'pretty'
-  if (lines === undefined || !FAST_FORMATS.has(formatName)) return false
+  if (lines === undefined || !Object.hasOwn(FAST_FORMATS, formatName)) return false
 
   const [{loadConfig}, {compileFilter}, {listLogFiles}, {readLastEntries}, {Diagnostics}] = await Promise.all([
     import('../config/load.js'),
@@ -86,16 +86,18 @@ async function tail(args: string[]): Promise<boolean> {
   const {entries} = await readLastEntries(files, lines, {filter, diagnostics})
   if (diagnostics.lines().length > 0) return false
 
-  const [{guardStdout}, {loadPaint}, {Output}, format] = await Promise.all([
+  // The codecs' encoders without the codecs (whose option schemas would load zod).
+  const [{guardStdout}, {loadPaint}, {StreamSink: Output}, {prettyEncoder, entryJson}, {FRAMINGS}] = await Promise.all([
     import('./stdout-guard.js'),
     import('../formats/paint.js'),
-    import('../transport/stream.js').then((m) => ({Output: m.StreamSink})),
-    loadFormat(formatName),
+    import('../transport/stream.js'),
+    import('../formats/entry-text.js'),
+    import('../formats/framing.js'),
   ])
   guardStdout('audit tail')
   const paint = await loadPaint(!values['no-color'] && !process.env.NO_COLOR && Boolean(process.stdout.isTTY))
-  const encoder = format.codec.create(format.codec.options.parse({}), {paint})
-  const frame = format.framings[format.codec.framing]
+  const encoder = formatName === 'pretty' ? prettyEncoder({paint}) : entryJson
+  const frame = FRAMINGS[FAST_FORMATS[formatName]]
   const out = new Output()
   const begin = (encoder.begin ?? '') + frame.begin
   if (begin) await out.write(begin)
@@ -104,14 +106,4 @@ async function tail(args: string[]): Promise<boolean> {
   if (frame.end) await out.write(frame.end)
   await out.flush()
   return true
-}
-
-/** One codec and the framings, without the registry (which loads every codec). */
-async function loadFormat(name: string) {
-  const [{FRAMINGS}, codecs] = await Promise.all([
-    import('../formats/framing.js'),
-    name === 'pretty' ? import('../formats/pretty.js').then((m) => m.prettyCodec) : import('../formats/json.js'),
-  ])
-  const codec = 'jsonCodec' in codecs ? (name === 'json' ? codecs.jsonCodec : codecs.jsonlCodec) : codecs
-  return {codec, framings: FRAMINGS}
 }
