@@ -5,6 +5,8 @@
  * same ones straight to the fake and through the proxy, in alternating rounds.
  *  - Latency: each client sends a request every PACE_MS (default 1000: ~100 requests/s in all, an LLM's
  *    clients being slow to ask again), so no path is saturated and the difference is what the proxy adds.
+ *    The three paths are timed in the same seconds (each client asks each path once per period, in
+ *    turn), so a burst of load from elsewhere on a shared machine falls on all three alike.
  *  - Throughput: the clients send back to back for SECONDS (default 5); requests/s of each path, and
  *    of a bare pass-through proxy (serveBare), to tell what proxying costs from what auditing costs.
  * SECONDS=n, PACE_MS=n, CLIENTS=n, ROUNDS=n tune it.
@@ -116,20 +118,14 @@ function once(base: string, retry = true): Promise<number> {
   })
 }
 
-/** CLIENTS clients for SECONDS; paced: each waits out PACE_MS per request. Latencies in ms. */
-async function load(base: string, paceMs: number): Promise<{latencies: number[]; perSecond: number}> {
+/** CLIENTS clients sending back to back for SECONDS: latencies in ms and requests/s. */
+async function load(base: string): Promise<{latencies: number[]; perSecond: number}> {
   const latencies: number[] = []
   const end = performance.now() + SECONDS * 1000
   const started = performance.now()
   await Promise.all(
-    Array.from({length: CLIENTS}, async (_, i) => {
-      // Paced clients start spread over one period, so they do not arrive in step.
-      if (paceMs > 0) await sleep((paceMs * i) / CLIENTS)
-      while (performance.now() < end) {
-        const at = performance.now()
-        latencies.push(await once(base))
-        if (paceMs > 0) await sleep(Math.max(0, paceMs - (performance.now() - at)))
-      }
+    Array.from({length: CLIENTS}, async () => {
+      while (performance.now() < end) latencies.push(await once(base))
     }),
   )
   return {latencies, perSecond: latencies.length / ((performance.now() - started) / 1000)}
@@ -151,7 +147,7 @@ async function saturate(
   proxyPid?: number,
 ): Promise<{perSecond: number; cpu: {fake: number; proxy: number; clients: number}}> {
   const before = {fake: cpuMs(fakePid), proxy: proxyPid ? cpuMs(proxyPid) : 0, clients: process.cpuUsage()}
-  const {latencies, perSecond} = await load(base, 0)
+  const {latencies, perSecond} = await load(base)
   const clients = process.cpuUsage(before.clients)
   const n = latencies.length
   return {
@@ -165,6 +161,26 @@ async function saturate(
 }
 
 let fakePid = 0
+
+/** Paced clients asking every path once per PACE_MS, in turns, for SECONDS. Latencies in ms, per path. */
+async function pacedTogether(bases: string[]): Promise<number[][]> {
+  const latencies = bases.map(() => [] as number[])
+  const end = performance.now() + SECONDS * 1000
+  await Promise.all(
+    Array.from({length: CLIENTS}, async (_, i) => {
+      await sleep((PACE_MS * i) / CLIENTS)
+      for (let turn = i; performance.now() < end; turn++) {
+        const at = performance.now()
+        for (let k = 0; k < bases.length; k++) {
+          const path = (turn + k) % bases.length
+          latencies[path].push(await once(bases[path]))
+        }
+        await sleep(Math.max(0, PACE_MS - (performance.now() - at)))
+      }
+    }),
+  )
+  return latencies
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
@@ -196,9 +212,10 @@ async function main(): Promise<void> {
     type Cpu = {fake: number; proxy: number; clients: number}
     const cpu = {direct: [] as Cpu[], proxy: [] as Cpu[], bare: [] as Cpu[]}
     for (let round = 0; round < ROUNDS; round++) {
-      lat.direct.push(...(await load(upstream, PACE_MS)).latencies)
-      lat.proxy.push(...(await load(proxied, PACE_MS)).latencies)
-      lat.bare.push(...(await load(bare, PACE_MS)).latencies)
+      const [direct, viaProxy, viaBare] = await pacedTogether([upstream, proxied, bare])
+      lat.direct.push(...direct)
+      lat.proxy.push(...viaProxy)
+      lat.bare.push(...viaBare)
       for (const [path, base, pid] of [
         ['direct', upstream, undefined],
         ['proxy', proxied, proxy.child.pid],
@@ -232,7 +249,7 @@ async function main(): Promise<void> {
       '',
       `${cpus().length} CPUs (nproc), ${model}, Node ${process.version}; fake Ollama, proxy and ${CLIENTS} keep-alive clients on loopback, each in its own process; non-streamed /api/generate; ${ROUNDS} rounds of ${SECONDS} s per case. Every proxied request writes api.request and api.response (fsync interval).`,
       '',
-      `| ${CLIENTS} clients, one request each per ${PACE_MS} ms | p50 | p99 | requests |`,
+      `| ${CLIENTS} clients, each asking each path once per ${PACE_MS} ms, in turns | p50 | p99 | requests |`,
       '| --- | --- | --- | --- |',
       `| direct | ${f(percentile(d, 50))} | ${f(percentile(d, 99))} | ${d.length} |`,
       `| through the proxy | ${f(percentile(p, 50))} | ${f(percentile(p, 99))} | ${p.length} |`,
@@ -245,7 +262,7 @@ async function main(): Promise<void> {
       `| through the proxy | ${c(cpuProxy.fake)} | ${c(cpuProxy.proxy)} | ${c(cpuProxy.clients)} |`,
       `| bare pass-through proxy | ${c(cpuBare.fake)} | ${c(cpuBare.proxy)} | ${c(cpuBare.clients)} |`,
       '',
-      `Load average during the run: ${load1} (1 min), ${load5} (5 min) on ${cpus().length} CPUs shared with other work. When the cores are the limit, a forwarder costing F ms per request keeps at most (fake + clients) / (fake + clients + F) of direct: ${ceiling(cpuProxy.proxy).toFixed(0)}% for the audit proxy, ${ceiling(cpuBare.proxy).toFixed(0)}% for the bare one; 80% would need a forwarder under ${c((cpuDirect.fake + cpuDirect.clients) / 4)} ms per request.`,
+      `Load average during the run: ${load1} (1 min), ${load5} (5 min) on ${cpus().length} CPUs shared with other work. Were the cores the limit and these three processes alone on them, a forwarder costing F ms per request would keep at most (fake + clients) / (fake + clients + F) of direct: ${ceiling(cpuProxy.proxy).toFixed(0)}% for the audit proxy, ${ceiling(cpuBare.proxy).toFixed(0)}% for the bare one; 80% would need one under ${c((cpuDirect.fake + cpuDirect.clients) / 4)} ms per request.`,
       '',
       `Throughput, ${CLIENTS} clients back to back: direct ${directRate.toFixed(0)} requests/s, through the proxy ${proxyRate.toFixed(0)} requests/s (${((100 * proxyRate) / directRate).toFixed(0)}% of direct); a bare node:http pass-through proxy that audits nothing: ${bareRate.toFixed(0)} requests/s (${((100 * bareRate) / directRate).toFixed(0)}% of direct), so auditing keeps ${((100 * proxyRate) / bareRate).toFixed(0)}% of what proxying alone allows here.`,
     ]
