@@ -11,13 +11,24 @@ import {parseArgs} from 'node:util'
  * (test/cli/fast-path.test.ts compares the two paths).
  */
 export async function runFast(argv: string[]): Promise<boolean> {
+  let print: (() => Promise<void>) | undefined
   try {
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) return printVersion()
-    if (argv[0] === 'tail') return await tail(argv.slice(1))
+    if (argv[0] === 'tail') print = await prepareTail(argv.slice(1))
   } catch {
     // Whatever went wrong, oclif says it (and says it the same way as always).
   }
-  return false
+  if (!print) return false
+  // Output may begin from here, so nothing goes back to oclif. Every entry is encoded already, and
+  // stdout's own failures are guardStdout's (exit 3; a closed pipe is quiet): what is left is a bug.
+  try {
+    await print()
+  } catch (error) {
+    const {sanitizeLine} = await import('../text/sanitize.js')
+    process.stderr.write(`${sanitizeLine(`audit tail: internal error: ${(error as Error).message} (DEBUG=* shows the stack)`)}\n`)
+    process.exitCode = 70
+  }
+  return true
 }
 
 /** oclif's user agent: name/version platform-arch node-version. */
@@ -33,8 +44,11 @@ function printVersion(): boolean {
 /** The formats this path writes, and their codecs' framings; the others (and their options) go through oclif. */
 const FAST_FORMATS: Record<string, 'newline' | 'json-array'> = {pretty: 'newline', jsonl: 'newline', json: 'json-array'}
 
-/** `audit tail` without --follow, --forward or filters: the last N entries, when reading them met no problem. */
-async function tail(args: string[]): Promise<boolean> {
+/**
+ * `audit tail` without --follow, --forward or filters: the last N entries, read and encoded, ready
+ * to print; undefined (oclif's to answer) for anything else and when reading them met a problem.
+ */
+async function prepareTail(args: string[]): Promise<(() => Promise<void>) | undefined> {
   const {values, tokens} = parseArgs({
     args,
     strict: true,
@@ -51,15 +65,15 @@ async function tail(args: string[]): Promise<boolean> {
   // Only the spellings oclif surely reads the same: each flag once, `-n 5`, `--lines 5`, `--lines=5`.
   const seen = new Set<string>()
   for (const token of tokens) {
-    if (token.kind !== 'option') return false
-    if (seen.has(token.name)) return false
+    if (token.kind !== 'option') return undefined
+    if (seen.has(token.name)) return undefined
     seen.add(token.name)
-    if (token.rawName.length === 2 && token.inlineValue) return false
-    if (token.value !== undefined && (token.value === '' || token.value.startsWith('-'))) return false
+    if (token.rawName.length === 2 && token.inlineValue) return undefined
+    if (token.value !== undefined && (token.value === '' || token.value.startsWith('-'))) return undefined
   }
   const lines = values.lines === undefined ? 20 : /^(0|[1-9]\d{0,8})$/.test(values.lines) ? Number(values.lines) : undefined
   const formatName = values.format ?? 'pretty'
-  if (lines === undefined || !Object.hasOwn(FAST_FORMATS, formatName)) return false
+  if (lines === undefined || !Object.hasOwn(FAST_FORMATS, formatName)) return undefined
 
   const [{loadConfig}, {compileFilter}, {listLogFiles}, {readLastEntries}, {Diagnostics}] = await Promise.all([
     import('../config/load.js'),
@@ -82,9 +96,9 @@ async function tail(args: string[]): Promise<boolean> {
   const diagnostics = new Diagnostics()
   const files = await listLogFiles(config.dir, filter)
   // No log file (a note to print) or a problem met while reading (lines, maybe exit 3): oclif's to say.
-  if (files.length === 0) return false
+  if (files.length === 0) return undefined
   const {entries} = await readLastEntries(files, lines, {filter, diagnostics})
-  if (diagnostics.lines().length > 0) return false
+  if (diagnostics.lines().length > 0) return undefined
 
   // The codecs' encoders without the codecs (whose option schemas would load zod).
   const [{guardStdout}, {loadPaint}, {StreamSink: Output}, {prettyEncoder, entryJson}, {FRAMINGS}] = await Promise.all([
@@ -94,16 +108,17 @@ async function tail(args: string[]): Promise<boolean> {
     import('../formats/entry-text.js'),
     import('../formats/framing.js'),
   ])
-  guardStdout('audit tail')
   const paint = await loadPaint(!values['no-color'] && !process.env.NO_COLOR && Boolean(process.stdout.isTTY))
   const encoder = formatName === 'pretty' ? prettyEncoder({paint}) : entryJson
   const frame = FRAMINGS[FAST_FORMATS[formatName]]
-  const out = new Output()
   const begin = (encoder.begin ?? '') + frame.begin
-  if (begin) await out.write(begin)
-  let index = 0
-  for (const located of entries) await out.write(frame.frame(encoder.encode(located), index++))
-  if (frame.end) await out.write(frame.end)
-  await out.flush()
-  return true
+  const records = entries.map((located, index) => frame.frame(encoder.encode(located), index))
+  return async () => {
+    guardStdout('audit tail')
+    const out = new Output()
+    if (begin) await out.write(begin)
+    for (const record of records) await out.write(record)
+    if (frame.end) await out.write(frame.end)
+    await out.flush()
+  }
 }

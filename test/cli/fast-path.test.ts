@@ -109,3 +109,12 @@ test('the fast tail prints what oclif prints, log text stripped of escapes', asy
   assert.doesNotMatch(fast.stdout, /\u001b/)
   assert.match(fast.stdout, /user\.login/)
 })
+
+test('stdout that cannot be written: the same one line and exit 3 both ways', async () => {
+  const toFull = ['sh', '-c', 'exec "$@" >/dev/full', 'sh']
+  const args = ['tail', '--dir', logs, '-n', '5']
+  const [fast, oclif] = await Promise.all([runAudit(args, {wrapper: toFull}), runAudit(args, {wrapper: [...toFull, ...OCLIF_ONLY]})])
+  assert.equal(fast.code, 3)
+  assert.match(fast.stderr, /^audit tail: error: standard output: .+\n$/)
+  assert.deepEqual(fast, oclif)
+})
