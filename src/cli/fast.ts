@@ -13,7 +13,7 @@ import {parseArgs} from 'node:util'
 export async function runFast(argv: string[]): Promise<boolean> {
   let print: (() => Promise<void>) | undefined
   try {
-    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) return printVersion()
+    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) return await printVersion()
     if (argv[0] === 'tail') print = await prepareTail(argv.slice(1))
   } catch {
     // Whatever went wrong, oclif says it (and says it the same way as always).
@@ -32,11 +32,13 @@ export async function runFast(argv: string[]): Promise<boolean> {
 }
 
 /** oclif's user agent: name/version platform-arch node-version. */
-function printVersion(): boolean {
+async function printVersion(): Promise<boolean> {
   // oclif says "wsl" there; this path does not try to.
   if (platform() === 'linux' && release().toLowerCase().includes('microsoft')) return false
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {name: string; version: string}
   const cpu = arch() === 'ia32' ? 'x86' : arch()
+  const {guardStdout} = await import('./stdout-guard.js')
+  guardStdout()
   process.stdout.write(`${pkg.name}/${pkg.version} ${platform()}-${cpu} node-${process.version}\n`)
   return true
 }

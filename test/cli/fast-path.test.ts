@@ -110,11 +110,18 @@ test('the fast tail prints what oclif prints, log text stripped of escapes', asy
   assert.match(fast.stdout, /user\.login/)
 })
 
-test('stdout that cannot be written: the same one line and exit 3 both ways', async () => {
-  const toFull = ['sh', '-c', 'exec "$@" >/dev/full', 'sh']
-  const args = ['tail', '--dir', logs, '-n', '5']
-  const [fast, oclif] = await Promise.all([runAudit(args, {wrapper: toFull}), runAudit(args, {wrapper: [...toFull, ...OCLIF_ONLY]})])
-  assert.equal(fast.code, 3)
-  assert.match(fast.stderr, /^audit tail: error: standard output: .+\n$/)
-  assert.deepEqual(fast, oclif)
-})
+for (const [args, speaker] of [
+  [['tail', '--dir', logs, '-n', '5'], 'audit tail'],
+  [['--version'], 'audit'],
+] as const) {
+  test(`stdout that cannot be written: audit ${args[0]} says the same one line and exits 3 both ways`, async () => {
+    const toFull = ['sh', '-c', 'exec "$@" >/dev/full', 'sh']
+    const [fast, oclif] = await Promise.all([
+      runAudit([...args], {wrapper: toFull}),
+      runAudit([...args], {wrapper: [...toFull, ...OCLIF_ONLY]}),
+    ])
+    assert.equal(fast.code, 3)
+    assert.match(fast.stderr, new RegExp(`^${speaker}: error: standard output: .+\\n$`))
+    assert.deepEqual(fast, oclif)
+  })
+}
