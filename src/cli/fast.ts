@@ -13,7 +13,7 @@ import {parseArgs} from 'node:util'
 export async function runFast(argv: string[]): Promise<boolean> {
   let print: (() => Promise<void>) | undefined
   try {
-    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) return await printVersion()
+    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) return printVersion()
     if (argv[0] === 'tail') print = await prepareTail(argv.slice(1))
   } catch {
     // Whatever went wrong, oclif says it (and says it the same way as always).
@@ -32,13 +32,18 @@ export async function runFast(argv: string[]): Promise<boolean> {
 }
 
 /** oclif's user agent: name/version platform-arch node-version. */
-async function printVersion(): Promise<boolean> {
+function printVersion(): boolean {
   // oclif says "wsl" there; this path does not try to.
   if (platform() === 'linux' && release().toLowerCase().includes('microsoft')) return false
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {name: string; version: string}
   const cpu = arch() === 'ia32' ? 'x86' : arch()
-  const {guardStdout} = await import('./stdout-guard.js')
-  guardStdout()
+  // stdout's guard (one line and exit 3 on a full disk) is loaded only if writing fails: its
+  // imports would cost more than the rest of this path. The error comes on a later tick.
+  process.stdout.once('error', async (error) => {
+    const {guardStdout} = await import('./stdout-guard.js')
+    guardStdout()
+    process.stdout.emit('error', error)
+  })
   process.stdout.write(`${pkg.name}/${pkg.version} ${platform()}-${cpu} node-${process.version}\n`)
   return true
 }
