@@ -5,6 +5,8 @@
  * same ones straight to the fake and through the proxy, in alternating rounds.
  *  - Latency: each client sends a request every PACE_MS (default 1000: ~100 requests/s in all, an LLM's
  *    clients being slow to ask again), so no path is saturated and the difference is what the proxy adds.
+ *    The three paths are timed in the same seconds (each client asks each path once per period, in
+ *    turn), so a burst of load from elsewhere on a shared machine falls on all three alike.
  *  - Throughput: the clients send back to back for SECONDS (default 5); requests/s of each path, and
  *    of a bare pass-through proxy (serveBare), to tell what proxying costs from what auditing costs.
  * SECONDS=n, PACE_MS=n, CLIENTS=n, ROUNDS=n tune it.
@@ -116,23 +118,68 @@ function once(base: string, retry = true): Promise<number> {
   })
 }
 
-/** CLIENTS clients for SECONDS; paced: each waits out PACE_MS per request. Latencies in ms. */
-async function load(base: string, paceMs: number): Promise<{latencies: number[]; perSecond: number}> {
+/** CLIENTS clients sending back to back for SECONDS: latencies in ms and requests/s. */
+async function load(base: string): Promise<{latencies: number[]; perSecond: number}> {
   const latencies: number[] = []
   const end = performance.now() + SECONDS * 1000
   const started = performance.now()
   await Promise.all(
-    Array.from({length: CLIENTS}, async (_, i) => {
-      // Paced clients start spread over one period, so they do not arrive in step.
-      if (paceMs > 0) await sleep((paceMs * i) / CLIENTS)
-      while (performance.now() < end) {
-        const at = performance.now()
-        latencies.push(await once(base))
-        if (paceMs > 0) await sleep(Math.max(0, paceMs - (performance.now() - at)))
-      }
+    Array.from({length: CLIENTS}, async () => {
+      while (performance.now() < end) latencies.push(await once(base))
     }),
   )
   return {latencies, perSecond: latencies.length / ((performance.now() - started) / 1000)}
+}
+
+/** CPU time (user + system, every thread) a process has used so far, in ms; Linux /proc. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+}
+
+/**
+ * Back-to-back load on one path, with the CPU each process spent per request: on a shared machine
+ * the requests/s move with everyone else's load, the CPU a request costs hardly does, and it is
+ * what bounds throughput when the clients, the fake and the proxy share the cores.
+ */
+async function saturate(
+  base: string,
+  proxyPid?: number,
+): Promise<{perSecond: number; cpu: {fake: number; proxy: number; clients: number}}> {
+  const before = {fake: cpuMs(fakePid), proxy: proxyPid ? cpuMs(proxyPid) : 0, clients: process.cpuUsage()}
+  const {latencies, perSecond} = await load(base)
+  const clients = process.cpuUsage(before.clients)
+  const n = latencies.length
+  return {
+    perSecond,
+    cpu: {
+      fake: (cpuMs(fakePid) - before.fake) / n,
+      proxy: proxyPid ? (cpuMs(proxyPid) - before.proxy) / n : 0,
+      clients: (clients.user + clients.system) / 1000 / n,
+    },
+  }
+}
+
+let fakePid = 0
+
+/** Paced clients asking every path once per PACE_MS, in turns, for SECONDS. Latencies in ms, per path. */
+async function pacedTogether(bases: string[]): Promise<number[][]> {
+  const latencies = bases.map(() => [] as number[])
+  const end = performance.now() + SECONDS * 1000
+  await Promise.all(
+    Array.from({length: CLIENTS}, async (_, i) => {
+      await sleep((PACE_MS * i) / CLIENTS)
+      for (let turn = i; performance.now() < end; turn++) {
+        const at = performance.now()
+        for (let k = 0; k < bases.length; k++) {
+          const path = (turn + k) % bases.length
+          latencies[path].push(await once(bases[path]))
+        }
+        await sleep(Math.max(0, PACE_MS - (performance.now() - at)))
+      }
+    }),
+  )
+  return latencies
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -142,6 +189,7 @@ function percentile(sorted: number[], p: number): number {
 async function main(): Promise<void> {
   const fake = await startChild(['--import', 'tsx', fileURLToPath(import.meta.url)], /^(http:\S+)\n/m, {...process.env, BENCH_FAKE: '1'})
   const upstream = fake.match[1]
+  fakePid = fake.child.pid!
   const dir = mkdtempSync(join(tmpdir(), 'auditkit-bench-proxy-'))
   const proxy = await startChild(
     [join(ROOT, 'bin', 'run.js'), 'proxy', '--listen', '127.0.0.1:0', '--upstream', upstream, '--dir', join(dir, 'logs')],
@@ -161,13 +209,22 @@ async function main(): Promise<void> {
 
     const lat = {direct: [] as number[], proxy: [] as number[], bare: [] as number[]}
     const rate = {direct: [] as number[], proxy: [] as number[], bare: [] as number[]}
+    type Cpu = {fake: number; proxy: number; clients: number}
+    const cpu = {direct: [] as Cpu[], proxy: [] as Cpu[], bare: [] as Cpu[]}
     for (let round = 0; round < ROUNDS; round++) {
-      lat.direct.push(...(await load(upstream, PACE_MS)).latencies)
-      lat.proxy.push(...(await load(proxied, PACE_MS)).latencies)
-      lat.bare.push(...(await load(bare, PACE_MS)).latencies)
-      rate.direct.push((await load(upstream, 0)).perSecond)
-      rate.proxy.push((await load(proxied, 0)).perSecond)
-      rate.bare.push((await load(bare, 0)).perSecond)
+      const [direct, viaProxy, viaBare] = await pacedTogether([upstream, proxied, bare])
+      lat.direct.push(...direct)
+      lat.proxy.push(...viaProxy)
+      lat.bare.push(...viaBare)
+      for (const [path, base, pid] of [
+        ['direct', upstream, undefined],
+        ['proxy', proxied, proxy.child.pid],
+        ['bare', bare, bareProxy.child.pid],
+      ] as const) {
+        const run = await saturate(base, pid)
+        rate[path].push(run.perSecond)
+        cpu[path].push(run.cpu)
+      }
     }
     const d = lat.direct.sort((a, b) => a - b)
     const p = lat.proxy.sort((a, b) => a - b)
@@ -175,18 +232,37 @@ async function main(): Promise<void> {
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length
     const [directRate, proxyRate, bareRate] = [mean(rate.direct), mean(rate.proxy), mean(rate.bare)]
     const f = (ms: number) => `${ms.toFixed(2)} ms`
+    const meanCpu = (runs: Cpu[]) => ({
+      fake: mean(runs.map((r) => r.fake)),
+      proxy: mean(runs.map((r) => r.proxy)),
+      clients: mean(runs.map((r) => r.clients)),
+    })
+    const [cpuDirect, cpuProxy, cpuBare] = [meanCpu(cpu.direct), meanCpu(cpu.proxy), meanCpu(cpu.bare)]
+    const c = (ms: number) => ms.toFixed(3)
+    // With every process busy, the cores are shared out by CPU per request: what the direct path's
+    // processes use, over what they use plus the forwarder's, is the most a forwarder can keep.
+    const ceiling = (forwarder: number) => (100 * (cpuDirect.fake + cpuDirect.clients)) / (cpuDirect.fake + cpuDirect.clients + forwarder)
+    const [load1, load5] = readFileSync('/proc/loadavg', 'utf8').split(' ')
     const model = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown CPU'
     const lines = [
       '### audit proxy (bench/proxy.ts)',
       '',
       `${cpus().length} CPUs (nproc), ${model}, Node ${process.version}; fake Ollama, proxy and ${CLIENTS} keep-alive clients on loopback, each in its own process; non-streamed /api/generate; ${ROUNDS} rounds of ${SECONDS} s per case. Every proxied request writes api.request and api.response (fsync interval).`,
       '',
-      `| ${CLIENTS} clients, one request each per ${PACE_MS} ms | p50 | p99 | requests |`,
+      `| ${CLIENTS} clients, each asking each path once per ${PACE_MS} ms, in turns | p50 | p99 | requests |`,
       '| --- | --- | --- | --- |',
       `| direct | ${f(percentile(d, 50))} | ${f(percentile(d, 99))} | ${d.length} |`,
       `| through the proxy | ${f(percentile(p, 50))} | ${f(percentile(p, 99))} | ${p.length} |`,
       `| added by the proxy | ${f(percentile(p, 50) - percentile(d, 50))} | ${f(percentile(p, 99) - percentile(d, 99))} | |`,
       `| bare pass-through proxy (no audit), for comparison | ${f(percentile(b, 50))} | ${f(percentile(b, 99))} | ${b.length} |`,
+      '',
+      `| CPU per request, back to back (ms, all threads) | fake Ollama | forwarder | clients |`,
+      '| --- | --- | --- | --- |',
+      `| direct | ${c(cpuDirect.fake)} | | ${c(cpuDirect.clients)} |`,
+      `| through the proxy | ${c(cpuProxy.fake)} | ${c(cpuProxy.proxy)} | ${c(cpuProxy.clients)} |`,
+      `| bare pass-through proxy | ${c(cpuBare.fake)} | ${c(cpuBare.proxy)} | ${c(cpuBare.clients)} |`,
+      '',
+      `Load average during the run: ${load1} (1 min), ${load5} (5 min) on ${cpus().length} CPUs shared with other work. Were the cores the limit and these three processes alone on them, a forwarder costing F ms per request would keep at most (fake + clients) / (fake + clients + F) of direct: ${ceiling(cpuProxy.proxy).toFixed(0)}% for the audit proxy, ${ceiling(cpuBare.proxy).toFixed(0)}% for the bare one; 80% would need one under ${c((cpuDirect.fake + cpuDirect.clients) / 4)} ms per request.`,
       '',
       `Throughput, ${CLIENTS} clients back to back: direct ${directRate.toFixed(0)} requests/s, through the proxy ${proxyRate.toFixed(0)} requests/s (${((100 * proxyRate) / directRate).toFixed(0)}% of direct); a bare node:http pass-through proxy that audits nothing: ${bareRate.toFixed(0)} requests/s (${((100 * bareRate) / directRate).toFixed(0)}% of direct), so auditing keeps ${((100 * proxyRate) / bareRate).toFixed(0)}% of what proxying alone allows here.`,
     ]

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+// `audit --version` and a plain `audit tail` are answered without loading oclif (src/cli/fast.ts);
+// everything else, and anything the fast path is unsure of, goes to oclif before any output.
+import {runFast} from '../dist/cli/fast.js'
 
-import {guardStdout} from '../dist/cli/stdout-guard.js'
-
-// Help and the version are written before any command runs: guard them too.
-guardStdout()
-
-await execute({dir: import.meta.url})
+if (!(await runFast(process.argv.slice(2)))) {
+  const [{execute}, {guardStdout}] = await Promise.all([import('@oclif/core'), import('../dist/cli/stdout-guard.js')])
+  // Help and the version are written before any command runs: guard them too.
+  guardStdout()
+  await execute({dir: import.meta.url})
+}

@@ -1,8 +1,5 @@
-import {defineCodec, type Encoder, NO_OPTIONS} from './codec.js'
-import {safeJson} from '../text/sanitize.js'
-
-/** The native-model entry as JSON (loki-mode entries appear mapped), safe to print. */
-const entryJson: Encoder = {encode: ({entry}) => safeJson(entry)}
+import {defineCodec, NO_OPTIONS} from './codec.js'
+import {entryJson} from './entry-text.js'
 
 /** One entry a line (NDJSON), for jq and line-oriented shippers. */
 export const jsonlCodec = defineCodec({

@@ -13,15 +13,24 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ])
 
-/** A header set without the hop-by-hop headers, nor those the Connection header names, nor `drop`. */
-export function endToEnd(headers: IncomingHttpHeaders, drop: ReadonlySet<string> = new Set()): OutgoingHttpHeaders {
-  const named = new Set(
-    String(headers.connection ?? '')
-      .toLowerCase()
+const NONE: ReadonlySet<string> = new Set()
+
+/** The header names a Connection header lists (its usual "keep-alive" or "close" needs no set). */
+function connectionOptions(connection: string | undefined): ReadonlySet<string> {
+  if (connection === undefined) return NONE
+  const lower = connection.toLowerCase()
+  if (lower === 'keep-alive' || lower === 'close') return new Set([lower])
+  return new Set(
+    lower
       .split(',')
       .map((h) => h.trim())
       .filter(Boolean),
   )
+}
+
+/** A header set without the hop-by-hop headers, nor those the Connection header names, nor `drop`. */
+export function endToEnd(headers: IncomingHttpHeaders, drop: ReadonlySet<string> = NONE): OutgoingHttpHeaders {
+  const named = connectionOptions(headers.connection)
   const out: OutgoingHttpHeaders = {}
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || HOP_BY_HOP.has(name) || named.has(name) || drop.has(name)) continue

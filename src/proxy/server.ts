@@ -48,6 +48,11 @@ const SLOTS_PER_REQUEST = 3
 const MAX_PATH = 2048
 const MAX_USER_AGENT = 512
 
+/** Request headers the proxy sets itself; the body is read whole already, so no Expect: 100-continue dance with Ollama. */
+const NOT_FORWARDED: ReadonlySet<string> = new Set(['host', 'content-length', 'expect', 'x-request-id'])
+/** With --tokens, the client's bearer token is the proxy's, not Ollama's. */
+const NOT_FORWARDED_WITH_TOKENS: ReadonlySet<string> = new Set([...NOT_FORWARDED, 'authorization'])
+
 type ErrorKind = 'upstream_unreachable' | 'upstream_reset' | 'client_gone' | 'timeout' | 'shutdown'
 
 /** One request in flight: what its events share, and how to cut it short at shutdown. */
@@ -328,9 +333,7 @@ export class AuditProxy {
   ): void {
     const {actor, base, started, reservation} = context
     const upstream = this.options.upstream
-    // The body is read whole already: no Expect: 100-continue dance with Ollama.
-    const drop = new Set(['host', 'content-length', 'expect', 'x-request-id', ...(this.tokens ? ['authorization'] : [])])
-    const headers = endToEnd(req.headers, drop)
+    const headers = endToEnd(req.headers, this.tokens ? NOT_FORWARDED_WITH_TOKENS : NOT_FORWARDED)
     headers.host = upstream.host
     headers['x-request-id'] = base.request_id
     headers['x-forwarded-for'] =

@@ -1,0 +1,131 @@
+import {readFileSync} from 'node:fs'
+import {arch, platform, release} from 'node:os'
+import {parseArgs} from 'node:util'
+
+/**
+ * The start-up fast path of bin/run.js: `audit --version` and `audit tail` with its common flags,
+ * answered without loading oclif (its module graph is most of a command's start-up). Anything else
+ * — another command, another flag, help, a value it does not read exactly as oclif would, and every
+ * error or problem — answers false before anything is written, and oclif runs the same argv from the
+ * start. So flags, help, errors and exit codes are oclif's by construction
+ * (test/cli/fast-path.test.ts compares the two paths).
+ */
+export async function runFast(argv: string[]): Promise<boolean> {
+  let print: (() => Promise<void>) | undefined
+  try {
+    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) return printVersion()
+    if (argv[0] === 'tail') print = await prepareTail(argv.slice(1))
+  } catch {
+    // Whatever went wrong, oclif says it (and says it the same way as always).
+  }
+  if (!print) return false
+  // Output may begin from here, so nothing goes back to oclif. Every entry is encoded already, and
+  // stdout's own failures are guardStdout's (exit 3; a closed pipe is quiet): what is left is a bug.
+  try {
+    await print()
+  } catch (error) {
+    const {sanitizeLine} = await import('../text/sanitize.js')
+    process.stderr.write(`${sanitizeLine(`audit tail: internal error: ${(error as Error).message} (DEBUG=* shows the stack)`)}\n`)
+    process.exitCode = 70
+  }
+  return true
+}
+
+/** oclif's user agent: name/version platform-arch node-version. */
+function printVersion(): boolean {
+  // oclif says "wsl" there; this path does not try to.
+  if (platform() === 'linux' && release().toLowerCase().includes('microsoft')) return false
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {name: string; version: string}
+  const cpu = arch() === 'ia32' ? 'x86' : arch()
+  // stdout's guard (one line and exit 3 on a full disk) is loaded only if writing fails: its
+  // imports would cost more than the rest of this path. The error comes on a later tick.
+  process.stdout.once('error', async (error) => {
+    const {guardStdout} = await import('./stdout-guard.js')
+    guardStdout()
+    process.stdout.emit('error', error)
+  })
+  process.stdout.write(`${pkg.name}/${pkg.version} ${platform()}-${cpu} node-${process.version}\n`)
+  return true
+}
+
+/** The formats this path writes, and their codecs' framings; the others (and their options) go through oclif. */
+const FAST_FORMATS: Record<string, 'newline' | 'json-array'> = {pretty: 'newline', jsonl: 'newline', json: 'json-array'}
+
+/**
+ * `audit tail` without --follow, --forward or filters: the last N entries, read and encoded, ready
+ * to print; undefined (oclif's to answer) for anything else and when reading them met a problem.
+ */
+async function prepareTail(args: string[]): Promise<(() => Promise<void>) | undefined> {
+  const {values, tokens} = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    tokens: true,
+    options: {
+      lines: {type: 'string', short: 'n'},
+      dir: {type: 'string', short: 'd'},
+      config: {type: 'string'},
+      format: {type: 'string', short: 'o'},
+      'no-color': {type: 'boolean'},
+    },
+  })
+  // Only the spellings oclif surely reads the same: each flag once, `-n 5`, `--lines 5`, `--lines=5`.
+  const seen = new Set<string>()
+  for (const token of tokens) {
+    if (token.kind !== 'option') return undefined
+    if (seen.has(token.name)) return undefined
+    seen.add(token.name)
+    if (token.rawName.length === 2 && token.inlineValue) return undefined
+    if (token.value !== undefined && (token.value === '' || token.value.startsWith('-'))) return undefined
+  }
+  const lines = values.lines === undefined ? 20 : /^(0|[1-9]\d{0,8})$/.test(values.lines) ? Number(values.lines) : undefined
+  const formatName = values.format ?? 'pretty'
+  if (lines === undefined || !Object.hasOwn(FAST_FORMATS, formatName)) return undefined
+
+  const [{loadConfig}, {compileFilter}, {listLogFiles}, {readLastEntries}, {Diagnostics}] = await Promise.all([
+    import('../config/load.js'),
+    import('../events/filter.js'),
+    import('../store/files.js'),
+    import('../store/tail.js'),
+    import('../store/diagnostics.js'),
+  ])
+  const {config} = loadConfig({file: values.config, overrides: values.dir ? {dir: values.dir} : {}})
+  // The spec of `tail` without filter flags (filterSpecFromFlags), built without oclif's flag module.
+  const filter = compileFilter({
+    since: undefined,
+    until: undefined,
+    events: undefined,
+    level: undefined,
+    actors: undefined,
+    where: undefined,
+    grep: undefined,
+  })
+  const diagnostics = new Diagnostics()
+  const files = await listLogFiles(config.dir, filter)
+  // No log file (a note to print) or a problem met while reading (lines, maybe exit 3): oclif's to say.
+  if (files.length === 0) return undefined
+  const {entries} = await readLastEntries(files, lines, {filter, diagnostics})
+  if (diagnostics.lines().length > 0) return undefined
+
+  // The codecs' encoders without the codecs (whose option schemas would load zod).
+  const [{guardStdout}, {loadPaint}, {StreamSink: Output}, {prettyEncoder, entryJson}, {FRAMINGS}] = await Promise.all([
+    import('./stdout-guard.js'),
+    import('../formats/paint.js'),
+    import('../transport/stream.js'),
+    import('../formats/entry-text.js'),
+    import('../formats/framing.js'),
+  ])
+  const paint = await loadPaint(!values['no-color'] && !process.env.NO_COLOR && Boolean(process.stdout.isTTY))
+  const encoder = formatName === 'pretty' ? prettyEncoder({paint}) : entryJson
+  const frame = FRAMINGS[FAST_FORMATS[formatName]]
+  const begin = (encoder.begin ?? '') + frame.begin
+  const records = entries.map((located, index) => frame.frame(encoder.encode(located), index))
+  return async () => {
+    guardStdout('audit tail')
+    const out = new Output()
+    if (begin) await out.write(begin)
+    for (const record of records) await out.write(record)
+    if (frame.end) await out.write(frame.end)
+    await out.flush()
+  }
+}
