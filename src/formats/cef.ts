@@ -2,7 +2,7 @@ import {z} from 'zod'
 
 import {defineCodec} from './codec.js'
 import {CEF_SEVERITY, hostOf, outcomeOf, pidOf, sourceIpOf} from './event-class.js'
-import {safeJson, sanitizeLine, sanitizeText} from '../text/sanitize.js'
+import {boundedJson, safeJson, sanitizeLine, sanitizeText} from '../text/sanitize.js'
 
 // ArcSight CEF (siem-formats.md §5): `CEF:0|vendor|product|version|class|name|severity|extension`.
 
@@ -48,27 +48,44 @@ export const cefCodec = defineCodec({
   extension: 'cef',
   create({vendor, product, version}) {
     const prefix = `CEF:0|${cefHeader(vendor, 63)}|${cefHeader(product, 63)}|${cefHeader(version, 31)}|`
+    // An export holds few event names: each one's header and `cat`/`act` pairs are escaped once.
+    const byEvent = new Map<string, {head: string; pairs: string}>()
+    const eventParts = (event: string) => {
+      let parts = byEvent.get(event)
+      if (parts === undefined) {
+        const name = cefHeader(event, 1023)
+        parts = {head: `${prefix}${name}|${name}|`, pairs: ` cat=${cefValue(event)} act=${cefValue(event.slice(event.indexOf('.') + 1))}`}
+        if (byEvent.size < 10_000) byEvent.set(event, parts)
+      }
+      return parts
+    }
     return {
       encode({entry, time}) {
-        const event = cefHeader(entry.event, 1023)
-        const pairs = [
-          `rt=${time}`,
-          `cat=${cefValue(entry.event)}`,
-          `act=${cefValue(entry.event.slice(entry.event.indexOf('.') + 1))}`,
-          `suser=${cefValue(entry.actor)}`,
-          `outcome=${outcomeOf(entry)}`,
-        ]
+        const {event, actor} = entry
+        const parts = eventParts(event)
+        // Text that needs no escaping stays clean when joined with a space, so msg is tested only when a part was not.
+        const clean = !NEEDS_WORK.test(actor) && !NEEDS_WORK.test(event)
+        let line = `${parts.head}${CEF_SEVERITY[entry.level]}|rt=${time}${parts.pairs} suser=${clean ? actor : cefValue(actor)} outcome=${outcomeOf(entry)}`
         const host = hostOf(entry)
-        if (host) pairs.push(`dvchost=${cefValue(host)}`)
+        if (host) line += ` dvchost=${cefValue(host)}`
         const pid = pidOf(entry)
-        if (pid !== undefined) pairs.push(`dvcpid=${pid}`)
+        if (pid !== undefined) line += ` dvcpid=${pid}`
         const ip = sourceIpOf(entry)
-        if (ip && !ip.includes(':')) pairs.push(`src=${ip}`)
-        pairs.push(`msg=${cefValue(`${entry.event} by ${entry.actor}`)}`)
-        pairs.push(`cs1Label=details cs1=${cefValue(safeJson(entry.details))}`)
-        if (entry.chain_hash) pairs.push(`cs2Label=chainHash cs2=${cefValue(entry.chain_hash)}`)
-        return `${prefix}${event}|${event}|${CEF_SEVERITY[entry.level]}|${pairs.join(' ')}`
+        if (ip && !ip.includes(':')) line += ` src=${ip}`
+        line += ` msg=${clean ? `${event} by ${actor}` : cefValue(`${event} by ${actor}`)}`
+        line += ` cs1Label=details cs1=${detailsValue(entry.details)}`
+        if (entry.chain_hash) line += ` cs2Label=chainHash cs2=${cefValue(entry.chain_hash)}`
+        return line
       },
     }
   },
 })
+
+/** cefValue(safeJson(details)), with one test for the common case where neither changes anything. */
+function detailsValue(details: Record<string, unknown>): string {
+  const json = boundedJson(details)
+  return JSON_OR_CEF_WORK.test(json) ? cefValue(safeJson(details)) : json
+}
+
+/** Anything but printable ASCII less `=` and `\\`: a superset of what safeJson or cefValue would change. */
+const JSON_OR_CEF_WORK = /[^\x20-\x3c\x3e-\x5b\x5d-\x7e]/

@@ -2,7 +2,7 @@ import {z} from 'zod'
 
 import type {LocatedEntry} from '../events/model.js'
 import {defineCodec} from './codec.js'
-import {ecsDocument, ecsOptions} from './ecs.js'
+import {ecsJsonWriter, ecsOptions} from './ecs.js'
 import {safeJson} from '../text/sanitize.js'
 
 // Elasticsearch/OpenSearch `_bulk` NDJSON (siem-formats.md §7): a `create` action line, then the
@@ -24,6 +24,17 @@ export function bulkAction(located: LocatedEntry, index?: string): string {
   return safeJson({create: action})
 }
 
+/** bulkAction with the index fixed, written as text when the chain hash is plain (it is hex). */
+function bulkActionWriter(index?: string): (located: LocatedEntry) => string {
+  const indexPart = index ? `"_index":${JSON.stringify(index)}` : ''
+  const bare = `{"create":{${indexPart}}}`
+  return (located) => {
+    const hash = located.entry.chain_hash
+    if (!hash) return bare
+    return /^[0-9a-f]+$/.test(hash) ? `{"create":{${indexPart}${index ? ',' : ''}"_id":"${hash}"}}` : bulkAction(located, index)
+  }
+}
+
 /**
  * Two lines an entry by design (action and document), so `multiline`; the document is JSON, so no
  * log content adds a third (test/unit/export-formats.test.ts checks).
@@ -36,5 +47,9 @@ export const ecsBulkCodec = defineCodec({
   mediaType: 'application/x-ndjson',
   extension: 'bulk.ndjson',
   multiline: true,
-  create: ({index, ...ecs}) => ({encode: (located) => `${bulkAction(located, index)}\n${safeJson(ecsDocument(located, ecs))}`}),
+  create({index, ...ecs}) {
+    const action = bulkActionWriter(index)
+    const document = ecsJsonWriter(ecs)
+    return {encode: (located) => `${action(located)}\n${document(located)}`}
+  },
 })

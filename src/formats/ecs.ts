@@ -101,6 +101,50 @@ export function ecsDocument({entry}: LocatedEntry, {version}: EcsOptions): Recor
   return document
 }
 
+/** Beyond printable ASCII: where safeJson might escape something, so the document takes the slow road. */
+const NOT_PLAIN = /[^\x20-\x7e]/
+
+/**
+ * safeJson(ecsDocument(located, options)), byte for byte, written as text: JSON.stringify of the
+ * whole document cost more than the rest of the export. The parts that depend on the event name
+ * alone are built once per name; an entry with anything beyond printable ASCII takes the slow road.
+ */
+export function ecsJsonWriter({version}: EcsOptions): (located: LocatedEntry) => string {
+  const ecs = `"ecs":${JSON.stringify({version})}`
+  const byEvent = new Map<string, {head: string; category: string | undefined}>()
+  return (located) => {
+    const {entry} = located
+    let parts = byEvent.get(entry.event)
+    if (parts === undefined) {
+      const category = CATEGORY[familyOf(entry.event)]
+      parts = {
+        head: `"event":{"kind":"event","action":${JSON.stringify(entry.event)}${category ? `,"category":[${JSON.stringify(category)}]` : ''}`,
+        category,
+      }
+      if (byEvent.size < 10_000) byEvent.set(entry.event, parts)
+    }
+    let json: string
+    try {
+      json = JSON.stringify({details: entry.details, metadata: entry.metadata, ...(entry.chain_hash ? {chain_hash: entry.chain_hash} : {})})
+    } catch {
+      return safeJson(ecsDocument(located, {version}))
+    }
+    const id = entry.chain_hash ? `,"id":${JSON.stringify(entry.chain_hash)}` : ''
+    let text =
+      `{"@timestamp":${JSON.stringify(entry.timestamp)},"message":${JSON.stringify(`${entry.event} by ${entry.actor}`)},${ecs},` +
+      `${parts.head},"type":[${JSON.stringify(ecsType(parts.category, entry))}],"outcome":"${outcomeOf(entry)}","severity":${SYSLOG_SEVERITY[entry.level]}${id}},` +
+      `"log":{"level":${JSON.stringify(entry.level)}},"user":{"name":${JSON.stringify(entry.actor)}}`
+    const host = hostOf(entry)
+    if (host) text += `,"host":{"hostname":${JSON.stringify(host)}}`
+    const pid = pidOf(entry)
+    if (pid !== undefined) text += `,"process":{"pid":${JSON.stringify(pid)}}`
+    const ip = sourceIpOf(entry)
+    if (ip) text += `,"source":{"ip":${JSON.stringify(ip)}}`
+    text += `,"auditkit":${json}}`
+    return NOT_PLAIN.test(text) ? safeJson(ecsDocument(located, {version})) : text
+  }
+}
+
 export const ecsOptions = z.strictObject({
   version: z
     .string()
@@ -116,5 +160,5 @@ export const ecsCodec = defineCodec({
   framing: 'newline',
   mediaType: 'application/x-ndjson',
   extension: 'ecs.jsonl',
-  create: (options) => ({encode: (located) => safeJson(ecsDocument(located, options))}),
+  create: (options) => ({encode: ecsJsonWriter(options)}),
 })

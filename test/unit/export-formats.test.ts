@@ -5,11 +5,14 @@ import {parse as parseCsv} from 'csv-parse/sync'
 
 import type {AuditEntry, LocatedEntry} from '../../src/events/model.js'
 import {cefHeader, cefValue} from '../../src/formats/cef.js'
+import {ecsDocument} from '../../src/formats/ecs.js'
+import {bulkAction} from '../../src/formats/ecs-bulk.js'
 import {outcomeOf} from '../../src/formats/event-class.js'
 import {declaredDelimiter, leefValue} from '../../src/formats/leef.js'
 import {lokiTime} from '../../src/formats/loki.js'
 import {codecOptions, createFormat, getCodec} from '../../src/formats/registry.js'
 import {hecTime} from '../../src/formats/splunk-hec.js'
+import {safeJson} from '../../src/text/sanitize.js'
 
 const HASH = 'c500b18d7d68bd401618b99fcf04f18689d2c7adfca5ea1b617fa94b55484034'
 
@@ -144,6 +147,29 @@ test('ecs: golden document; required fields and the category/type pairs ECS allo
   assert.deepEqual([api.event.category, api.event.type, api.event.outcome, api.ecs.version], [['api'], ['creation'], 'success', '8.17.0'])
   const other = JSON.parse(render('ecs', [located({event: 'file.write', metadata: {}})]))
   assert.deepEqual([other.event.category, other.event.type, other.host, other.process], [['file'], ['change'], undefined, undefined])
+})
+
+test('ecs and ecs-bulk written as text are byte for byte safeJson of the document and action, hostile or plain', () => {
+  let deep: unknown = 'bottom'
+  for (let i = 0; i < 20_000; i++) deep = {d: deep}
+  const entries = [
+    located(),
+    located({event: 'api.request', details: {method: 'delete', ip: '2001:db8::1', user_agent: 'curl/8'}}),
+    located({event: 'process.spawn', actor: 'r\u00e9my "q"', details: {cmd: 'ls\u2028\u202e\x7f\x1b[31m'}, metadata: {pid: -0}}),
+    located({event: 'weird', level: 'debug', chain_hash: undefined, metadata: {hostname: '', pid: 1.5}}),
+    located({event: 'user.create', details: JSON.parse('{"__proto__":{"x":1},"toJSON":"no"}'), chain_hash: 'NOT-HEX'}),
+    {...located({event: 'file.read'}), entry: {...located().entry, details: {deep}}},
+    located({event: 'auth.login', details: {name: '\u{e0041}\u200b\ufeff'}}),
+  ]
+  for (const version of ['9.4.0', '8.17.0']) {
+    const format = createFormat('ecs', {options: {version}})
+    const bulk = createFormat('ecs-bulk', {options: {version, index: 'logs-audit'}})
+    for (const e of entries) {
+      const expected = safeJson(ecsDocument(e, {version}))
+      assert.equal(format.encode(e, 0), `${expected}\n`)
+      assert.equal(bulk.encode(e, 0), `${bulkAction(e, 'logs-audit')}\n${expected}\n`)
+    }
+  }
 })
 
 test('ecs-bulk: create action with _id = chain hash, then the document; final newline; pairs round-trip', () => {
