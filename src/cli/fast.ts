@@ -104,7 +104,7 @@ async function prepareTail(args: string[]): Promise<(() => Promise<void>) | unde
   const files = await listLogFiles(config.dir, filter)
   // No log file (a note to print) or a problem met while reading (lines, maybe exit 3): oclif's to say.
   if (files.length === 0) return undefined
-  const {entries} = await readLastEntries(files, lines, {filter, diagnostics})
+  const {entries} = await readLastEntries(files, lines, {filter, diagnostics, numberLines: false})
   if (diagnostics.lines().length > 0) return undefined
 
   // The codecs' encoders without the codecs (whose option schemas would load zod).
