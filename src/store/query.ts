@@ -63,7 +63,7 @@ export async function* queryEntries(dir: string, options: QueryOptions): AsyncGe
 
 /** How many entries match (the whole log is read; nothing is kept). */
 export async function countEntries(dir: string, options: Omit<QueryOptions, 'reverse' | 'offset' | 'limit'>): Promise<number> {
-  // On every core, byte ranges of the files apart: see src/search/count.ts.
-  const {countMatches} = await import('../search/count.js')
+  // On every core, byte ranges of the files apart: see src/store/count.ts.
+  const {countMatches} = await import('./count.js')
   return countMatches(dir, options)
 }

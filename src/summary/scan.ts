@@ -2,7 +2,7 @@ import {isUtf8} from 'node:buffer'
 
 import type {CompiledFilter} from '../events/filter.js'
 import {MAX_LINE_BYTES, type Profile} from '../events/model.js'
-import {readFully} from '../scan/ranges.js'
+import {readFully} from '../store/ranges.js'
 import {decodeLine} from '../store/decode.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import type {LogFile} from '../store/files.js'

@@ -4,15 +4,15 @@ import {availableParallelism} from 'node:os'
 
 import {type CompiledFilter, compileFilter, type FilterSpec} from '../events/filter.js'
 import {MAX_LINE_BYTES, type Profile} from '../events/model.js'
-import {holdsOverlongLine, planRanges, readFully} from '../scan/ranges.js'
-import {decodeLine} from '../store/decode.js'
-import {Diagnostics} from '../store/diagnostics.js'
-import {describeFsErrorWithCode, type LogFile, listLogFiles, openRegularSync} from '../store/files.js'
-import {type DecodeState, decodeBatch, decodeFile, type RawLine, settleHeld} from '../store/reader.js'
+import {holdsOverlongLine, planRanges, readFully} from './ranges.js'
+import {decodeLine} from './decode.js'
+import {Diagnostics} from './diagnostics.js'
+import {describeFsErrorWithCode, type LogFile, listLogFiles, openRegularSync} from './files.js'
+import {type DecodeState, decodeBatch, decodeFile, type RawLine, settleHeld} from './reader.js'
 import {PARALLEL_BYTES, runTasks} from '../threads.js'
 
 /*
- * `search --count` on every core: plain files are cut into byte ranges (src/scan/ranges.ts) that
+ * `search --count` on every core: plain files are cut into byte ranges (src/store/ranges.ts) that
  * threads count apart. A range looks only at the lines that can match (a needle or a backslash in
  * them, found with native searches) and does not number lines as it goes: a line is known by its
  * byte offset, and only a problem that is reported gets its line number, counted once at the end.
