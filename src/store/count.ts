@@ -5,10 +5,9 @@ import {availableParallelism} from 'node:os'
 import {type CompiledFilter, compileFilter, type FilterSpec} from '../events/filter.js'
 import {MAX_LINE_BYTES, type Profile} from '../events/model.js'
 import {holdsOverlongLine, planRanges, readFully} from './ranges.js'
-import {decodeLine} from './decode.js'
 import {Diagnostics} from './diagnostics.js'
 import {describeFsErrorWithCode, type LogFile, listLogFiles, openRegularSync} from './files.js'
-import {type DecodeState, decodeBatch, decodeFile, type RawLine, settleHeld} from './reader.js'
+import {type DecodeState, decodeBatch, decodeFile, type RawLine, settleHeldByClaim} from './reader.js'
 import {PARALLEL_BYTES, runTasks} from '../threads.js'
 
 /*
@@ -68,23 +67,9 @@ function countRange(task: Extract<CountTask, {kind: 'range'}>, profile: Profile 
   const result = (fallback: boolean): CountResult => ({count, diagnostics: diagnostics.toJSON(), claims, fallback})
 
   const settle = (next: RawLine | undefined) => {
-    const held = state.held
-    if (!held) return
-    if (next && next.line === heldEnd + 1 && next.text.includes('"audit.recovery"')) {
-      const decoded = decodeLine(next.text, profile)
-      const claimed = decoded.ok ? decoded.entry.details.line : undefined
-      if (typeof claimed === 'number') {
-        const check = new Diagnostics()
-        state.held = {...held, line: {...held.line, line: claimed}}
-        settleHeld(state, {...next, line: claimed + 1}, profile, check)
-        if (check.total === 0) {
-          claims.push({offset: held.line.line, claimed})
-          return
-        }
-      }
-    }
-    state.held = undefined
-    diagnostics.report(held.problem)
+    const offset = state.held?.line.line
+    const claimed = settleHeldByClaim(state, next, next?.line === heldEnd + 1, profile, diagnostics)
+    if (claimed !== undefined) claims.push({offset: offset!, claimed})
   }
 
   /** One line, [start, end) of block, at file offset `at`; false when it is over the limit. */

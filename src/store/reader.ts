@@ -266,6 +266,35 @@ function recovers(next: RawLine, torn: RawLine, profile: Profile | undefined): b
   )
 }
 
+/**
+ * For readers that number lines by position in a byte range, not from the file's start: settles the
+ * held bad line against `next` when `adjacent` says it follows it, taking the line number the recovery
+ * record claims. Returns that number when the record excused the line; else the line is reported.
+ */
+export function settleHeldByClaim(
+  state: DecodeState,
+  next: RawLine | undefined,
+  adjacent: boolean,
+  profile: Profile | undefined,
+  diagnostics: Diagnostics,
+): number | undefined {
+  const held = state.held
+  if (!held) return undefined
+  if (next && adjacent && next.text.includes('"audit.recovery"')) {
+    const decoded = decodeLine(next.text, profile)
+    const claimed = decoded.ok ? decoded.entry.details.line : undefined
+    if (typeof claimed === 'number') {
+      const check = new Diagnostics()
+      state.held = {...held, line: {...held.line, line: claimed}}
+      settleHeld(state, {...next, line: claimed + 1}, profile, check)
+      if (check.total === 0) return claimed
+    }
+  }
+  state.held = undefined
+  diagnostics.report(held.problem)
+  return undefined
+}
+
 /** Reports the held bad line unless `next` (the line after it in its file, if any) is its recovery record. */
 export function settleHeld(state: DecodeState, next: RawLine | undefined, profile: Profile | undefined, diagnostics: Diagnostics): void {
   const {held} = state

@@ -3,10 +3,9 @@ import {isUtf8} from 'node:buffer'
 import type {CompiledFilter} from '../events/filter.js'
 import {MAX_LINE_BYTES, type Profile} from '../events/model.js'
 import {readFully} from '../store/ranges.js'
-import {decodeLine} from '../store/decode.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import type {LogFile} from '../store/files.js'
-import {type DecodeState, decodeBatch, type RawLine, readFileLines, settleHeld} from '../store/reader.js'
+import {type DecodeState, decodeBatch, type RawLine, readFileLines, settleHeld, settleHeldByClaim} from '../store/reader.js'
 import {ownCopy, SummaryAggregate} from './aggregate.js'
 import {CANONICAL_LINE, CANONICAL_LINE_IN_BLOCK, countedDetails, leanFields} from './lean.js'
 
@@ -78,23 +77,9 @@ export function scanRange(task: RangeTask, profile: Profile | undefined): RangeS
 
   /** Settles a held bad line by the line after it; a recovery record's line number is taken on trust, as a claim. */
   const settle = (next: RawLine | undefined) => {
-    const held = state.held
-    if (!held) return
-    if (next && next.line === held.line.line + 1 && next.text.includes('"audit.recovery"')) {
-      const decoded = decodeLine(next.text, profile)
-      const claimed = decoded.ok ? decoded.entry.details.line : undefined
-      if (typeof claimed === 'number') {
-        const check = new Diagnostics()
-        state.held = {...held, line: {...held.line, line: claimed}}
-        settleHeld(state, {...next, line: claimed + 1}, profile, check)
-        if (check.total === 0) {
-          claims.push({line: held.line.line, claimed})
-          return
-        }
-      }
-    }
-    state.held = undefined
-    diagnostics.report(held.problem)
+    const line = state.held?.line.line
+    const claimed = settleHeldByClaim(state, next, next?.line === (line ?? 0) + 1, profile, diagnostics)
+    if (claimed !== undefined) claims.push({line: line!, claimed})
   }
 
   const takeFull = (raw: RawLine) => {
