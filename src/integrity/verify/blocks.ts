@@ -1,14 +1,11 @@
 import {createGunzip} from 'node:zlib'
 
-import {MAX_LINE_BYTES} from '../../events/model.js'
 import {describeFsError, UnreadableFileError} from '../../store/files.js'
+import {ForwardFramer} from '../../store/lines.js'
 import {HEADROOM} from './scan.js'
 import {type Opened, openLate} from './snapshot.js'
 
-/**
- * Framing: a log file read as LF-terminated blocks for scanBlock. Verify's own line splitting, kept
- * whole here so one shared splitter can take its place.
- */
+/** A log file read as LF-terminated blocks for scanBlock. */
 
 const BLOCK_BYTES = 1024 * 1024
 
@@ -35,51 +32,31 @@ export interface FileEnd {
   error?: {kind: 'truncated-gzip' | 'unreadable'; reason: string}
 }
 
-/** Cuts a block at its last LF: the block to scan (or undefined) and the bytes to carry on. */
-function cut(block: Buffer, filled: number): {block?: Buffer; carry: Buffer} {
-  const last = block.lastIndexOf(10, filled - 1)
-  if (last < HEADROOM) return {carry: Buffer.from(block.subarray(HEADROOM, filled))}
-  return {block: block.subarray(0, last + 1), carry: Buffer.from(block.subarray(last + 1, filled))}
-}
-
 /**
  * Streams a file as LF-terminated blocks, each in its own buffer with HEADROOM free bytes in
  * front (so it can be moved to a worker and hashed in place). What follows the last LF and any
  * read error land in `end`. Plain files are read straight into the block buffers. A line longer
  * than a line may be (no LF for over MAX_LINE_BYTES: a zero-filled tail after a power loss, say)
- * is skipped, not gathered, and comes as its length in bytes.
+ * is skipped, not gathered, and comes as its length in bytes once its end (or the file's) is read.
+ * The framing is store/lines.ts's ForwardFramer, with the carried partial line moved in front of
+ * each read so a block is never joined from two buffers.
  */
 export async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncGenerator<Buffer | number> {
-  let carry: Buffer = Buffer.alloc(0)
-  let skipping = 0 // bytes so far of an over-long line being skipped
-  let gzip = file.gzip
-  const next = (size: number): Buffer => {
-    const block = buffers.take(HEADROOM + carry.length + size)
-    carry.copy(block, HEADROOM)
-    return block
+  const framer = new ForwardFramer()
+  /** A block for the next `size` bytes, the carried line already in it: the block and where to put them. */
+  const next = (size: number): {block: Buffer; at: number} => {
+    const block = buffers.take(HEADROOM + framer.carried + size)
+    return {block, at: HEADROOM + framer.moveCarry(block, HEADROOM)}
   }
-  /** Takes a block filled up to `filled`: yields what is complete, keeps the rest. */
+  /** The block filled up to `filled`: the lines it completes, each widened by its headroom. */
   function* settle(block: Buffer, filled: number): Generator<Buffer | number> {
-    if (skipping > 0) {
-      const lf = block.indexOf(10, HEADROOM)
-      if (lf < 0 || lf >= filled) {
-        skipping += filled - HEADROOM
-        return
-      }
-      yield skipping + lf - HEADROOM
-      skipping = 0
-      carry = Buffer.from(block.subarray(lf + 1, filled))
-      block = next(0)
-      filled = HEADROOM + carry.length
-    }
-    const parts = cut(block, filled)
-    carry = parts.carry
-    if (parts.block) yield parts.block
-    if (carry.length > MAX_LINE_BYTES) {
-      skipping = carry.length
-      carry = Buffer.alloc(0)
+    for (const framed of framer.push(block.subarray(HEADROOM, filled))) {
+      // No carry is left in the framer when it is pushed to, so each frame lies in `block` after at least HEADROOM bytes.
+      if (Buffer.isBuffer(framed)) yield Buffer.from(framed.buffer, framed.byteOffset - HEADROOM, framed.length + HEADROOM)
+      else if (framed.ended) yield framed.overLong
     }
   }
+  let gzip = file.gzip
   try {
     if (file.error) throw file.error
     let handle = file.handle
@@ -91,20 +68,27 @@ export async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers):
       source.on('error', (error) => gunzip.destroy(error)) // pipe() does not pass read errors on
       try {
         for await (const chunk of source.pipe(gunzip) as AsyncIterable<Buffer>) {
-          const block = next(chunk.length)
-          chunk.copy(block, HEADROOM + carry.length)
-          yield* settle(block, HEADROOM + carry.length + chunk.length)
+          const {block, at} = next(chunk.length)
+          chunk.copy(block, at)
+          yield* settle(block, at + chunk.length)
         }
       } finally {
         source.destroy()
       }
     } else {
       for (let position = 0; ; ) {
-        const block = next(BLOCK_BYTES)
-        const {bytesRead} = await handle.read(block, HEADROOM + carry.length, BLOCK_BYTES, position)
+        const {block, at} = next(BLOCK_BYTES)
+        let bytesRead: number
+        try {
+          ;({bytesRead} = await handle.read(block, at, BLOCK_BYTES, position))
+        } catch (error) {
+          framer.push(block.subarray(HEADROOM, at)) // the carried line back to the framer, for end.tail
+          throw error
+        }
+        // Pushed also at the end of the file (nothing read), so the framer holds the carried line again.
+        yield* settle(block, at + bytesRead)
         if (bytesRead === 0) break
         position += bytesRead
-        yield* settle(block, HEADROOM + carry.length + bytesRead)
       }
     }
   } catch (error) {
@@ -123,6 +107,7 @@ export async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers):
     file.handle = undefined
     await handle?.close().catch(() => {})
   }
-  if (skipping > 0) yield skipping
-  if (carry.length > 0) end.tail = carry
+  const rest = framer.finish()
+  if (Buffer.isBuffer(rest)) end.tail = rest
+  else if (rest) yield rest.overLong
 }
