@@ -1,4 +1,4 @@
-import type {WriteInput} from '../events/write-input.js'
+import {checkWriteInput, type WriteInput, WriteInputError} from '../events/write-input.js'
 import type {EventSink} from './event-sink.js'
 
 /**
@@ -61,9 +61,22 @@ export class EventBuffer {
     this.send(input)
   }
 
-  /** Called by a Reservation: the slot is already counted in `used`. */
+  /**
+   * Called by a Reservation: the slot is already counted in `used`. Checked here, so the sink gets
+   * only valid input and a bad event is reported now, with the input (and request) it came from.
+   */
   send(input: WriteInput): void {
-    this.queued.push(input)
+    let checked: WriteInput
+    try {
+      checked = checkWriteInput(input)
+    } catch (error) {
+      if (!(error instanceof WriteInputError)) throw error
+      this.used--
+      this.failures++
+      this.onFailure(error.message, input)
+      return
+    }
+    this.queued.push(checked)
     if (this.queued.length === 1) setTimeout(() => this.handOver(), HAND_OVER_MS)
   }
 

@@ -95,9 +95,12 @@ export class AuditProxy {
     this.agent = new (https ? HttpsAgent : HttpAgent)({keepAlive: true, maxFreeSockets: 256})
     this.request = https ? httpsRequest : httpRequest
     this.basePath = options.upstream.pathname.replace(/\/+$/, '')
-    this.events = new EventBuffer(sink, options.eventBuffer, (message, input) =>
-      options.warn(`audit proxy: warning: ${input.event} not written: ${message}`),
-    )
+    this.events = new EventBuffer(sink, options.eventBuffer, (message, input) => {
+      const requestId = input.details?.request_id
+      options.warn(
+        `audit proxy: warning: ${input.event} not written${typeof requestId === 'string' ? ` (request ${requestId})` : ''}: ${message}`,
+      )
+    })
     this.server = createServer({keepAlive: true}, (req, res) => this.handle(req, res))
     // Slow or idle clients: node's defaults (requestTimeout 300 s, headersTimeout 60 s) apply.
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {

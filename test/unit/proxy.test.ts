@@ -6,13 +6,13 @@ import {test} from 'node:test'
 
 import {TrustedProxies} from '../../src/proxy/client-ip.js'
 import {EventBuffer} from '../../src/proxy/event-buffer.js'
-import {writerSink} from '../../src/proxy/event-sink.js'
+import {type EventSink, writerSink} from '../../src/proxy/event-sink.js'
 import {endToEnd} from '../../src/proxy/http-util.js'
 import {inspectRequest, MAX_LOGGED_PROMPT, ModelAllowList, ResponseTail} from '../../src/proxy/inspect.js'
 import {listValues, parseListen, parseUpstream} from '../../src/proxy/options.js'
 import {parseRate, RateLimiter} from '../../src/proxy/rate-limit.js'
 import {TokenStore} from '../../src/proxy/tokens.js'
-import {AuditWriter} from '../../src/index.js'
+import {AuditWriter, type WriteInput} from '../../src/index.js'
 import {tempDir} from '../helpers.js'
 
 function tokenFile(text: string): string {
@@ -216,4 +216,41 @@ test('EventBuffer: reservations bound what waits for the disk; refusals are coun
     lines.map((l) => JSON.parse(l).details.n),
     [1, 2],
   )
+})
+
+test('EventBuffer: input is checked before it is queued: a bad event is reported at once with its input, its slot freed, and never reaches the sink', async () => {
+  const received: WriteInput[] = []
+  const sink: EventSink = {
+    async write(events) {
+      received.push(...events)
+      return events.map(() => null)
+    },
+    async close() {},
+  }
+  const failures: Array<[string, WriteInput]> = []
+  const buffer = new EventBuffer(sink, 4, (message, input) => failures.push([message, input]))
+  const r = buffer.reserve(4)!
+  let deep: Record<string, unknown> = {}
+  for (let i = 0; i < 100; i++) deep = {deep}
+  const bad: WriteInput[] = [
+    {event: 'Bad Name', details: {request_id: 'r-1'}},
+    {event: 'api.request', level: 'loud', details: {request_id: 'r-2'}},
+    {event: 'api.request', details: {request_id: 'r-3', deep}},
+  ]
+  for (const input of bad) r.write(input)
+  // Reported now, before any hand-over to the sink.
+  assert.deepEqual(
+    failures.map(([, input]) => input),
+    bad,
+  )
+  assert.match(failures[0][0], /event "Bad Name"/)
+  assert.match(failures[1][0], /level "loud"/)
+  assert.match(failures[2][0], /details/)
+  assert.equal(buffer.failures, 3)
+  assert.equal(buffer.pending, 1, 'the bad events hold no slot; the one left is still reserved')
+  r.write({event: 'api.request', level: 'WARNING', details: {request_id: 'r-4'}})
+  r.release()
+  await buffer.flush()
+  assert.equal(buffer.pending, 0)
+  assert.deepEqual(received, [{event: 'api.request', level: 'warning', actor: undefined, details: {request_id: 'r-4'}}])
 })
