@@ -5,18 +5,15 @@ import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
 import {runAudit, tempDir, writeLog} from '../helpers.js'
+import {logAt, makeKeys, pruneAt, seal} from '../library-setup.js'
 import {chain, fixtureBody, storedHash} from '../verify-fixtures.js'
 
 const made = new Map<string, Promise<{key: string; pub: string}>>()
-/** A key pair made by audit keygen, once per name for the whole file: the tests only read it. */
+/** A key pair as audit keygen makes it, once per name for the whole file: the tests only read it. */
 function keys(name = 'main'): Promise<{key: string; pub: string}> {
   let pair = made.get(name)
   if (!pair) {
-    pair = (async () => {
-      const out = join(tempDir('seal-keys-'), 'k')
-      assert.equal((await runAudit(['keygen', '--out', out])).code, 0)
-      return {key: join(out, 'audit-seal.key'), pub: join(out, 'audit-seal.pub')}
-    })()
+    pair = makeKeys()
     made.set(name, pair)
   }
   return pair
@@ -68,15 +65,14 @@ describe('audit seal', () => {
     const {key, pub} = await keys()
     const dir = tempDir('seal-')
     const cps = join(tempDir('seal-cp-'), 'log.checkpoints')
-    const daysAgo = (n: number) => ({env: {AUDIT_TEST_NOW_OFFSET_MS: String(-n * 86_400_000)}})
-    assert.equal((await runAudit(['log', 'a.one', '--dir', dir], daysAgo(10))).code, 0)
-    assert.equal((await runAudit(['seal', '--dir', dir, '--key', key, '--checkpoints', cps])).code, 0)
+    // Set up in this process (the binary's log, prune and seal are tested on their own).
+    await logAt(dir, -10, 'a.one')
+    await seal(dir, key, cps)
     // The sealed file goes in one prune; the file holding that prune's record goes in the next.
-    assert.equal((await runAudit(['log', 'a.two', '--dir', dir], daysAgo(8))).code, 0)
-    assert.equal((await runAudit(['log', '--prune', '--retention-days', '1', '--dir', dir], daysAgo(8))).code, 0)
-    assert.equal((await runAudit(['log', 'a.three', '--dir', dir], daysAgo(5))).code, 0)
-    const second = await runAudit(['log', '--prune', '--retention-days', '1', '--dir', dir, '--json'], daysAgo(5))
-    assert.equal(JSON.parse(second.stdout).removed.length, 1)
+    await logAt(dir, -8, 'a.two')
+    await pruneAt(dir, -8, 1)
+    await logAt(dir, -5, 'a.three')
+    assert.equal((await pruneAt(dir, -5, 1)).length, 1)
     const verified = await runAudit(['verify', '--dir', dir, '--pubkey', pub, '--checkpoints', cps])
     assert.equal(verified.code, 0, verified.stderr)
     assert.match(
@@ -89,13 +85,13 @@ describe('audit seal', () => {
   it('after prunes removed every sealed head, the next checkpoint still counts forward and the sequence holds', async () => {
     const {key, pub} = await keys()
     const dir = tempDir('seal-')
-    const log = (days: number) =>
-      runAudit(['log', 'app.ev', '--dir', dir, '--retention-days', '2'], {env: {AUDIT_TEST_NOW_OFFSET_MS: String(days * 86_400_000)}})
+    // Written in this process, each entry by its own writer as `audit log app.ev --retention-days 2` would.
+    const log = (days: number) => logAt(dir, days, 'app.ev', 2)
     // More entries before the prunes than the prunes' last record and what follows count.
-    for (const days of [...Array(10).fill(-5), -4, -4]) assert.equal((await log(days)).code, 0)
+    for (const days of [...Array(10).fill(-5), -4, -4]) await log(days)
     const first = await runAudit(['seal', '--dir', dir, '--key', key])
     assert.match(first.stdout, /^sealed checkpoint #1: 12 entries/)
-    for (const days of [-3, -2, -1, 0]) assert.equal((await log(days)).code, 0) // each prunes the oldest day
+    for (const days of [-3, -2, -1, 0]) await log(days) // each prunes the oldest day
     const before = await runAudit(['verify', '--dir', dir, '--pubkey', pub])
     assert.equal(before.code, 0, before.stderr)
     assert.match(
@@ -193,7 +189,7 @@ describe('issue 7: forgeries in sealed history, as an attacker without the key w
     )
     writeLog(dir, `audit-${days[0]}.jsonl`, lines.slice(0, 4))
     writeLog(dir, `audit-${days[1]}.jsonl`, lines.slice(4))
-    assert.equal((await runAudit(['seal', '--dir', dir, '--key', key])).code, 0)
+    await seal(dir, key)
     const body = JSON.parse(fixtureBody('native', days[0], 2)) as Record<string, unknown>
     const fake = JSON.stringify({chain_hash: '0'.repeat(64), ...body, actor: 'admin-FAKE'})
     writeLog(dir, `audit-${days[0]}.jsonl`, [...lines.slice(0, 3), fake, lines[3]])
@@ -220,10 +216,9 @@ describe('issue 7: forgeries in sealed history, as an attacker without the key w
 
   it('--retention-days: a prune the writer made at 1 day is a problem under a 30-day policy, flag or config', async () => {
     const dir = tempDir('seal-policy-')
-    const at = (days: number) => ({env: {AUDIT_TEST_NOW_OFFSET_MS: String(days * 86_400_000)}})
-    assert.equal((await runAudit(['log', 'a.one', '--dir', dir], at(-3))).code, 0)
-    assert.equal((await runAudit(['log', 'a.two', '--dir', dir], at(0))).code, 0)
-    assert.equal((await runAudit(['log', '--prune', '--retention-days', '1', '--dir', dir], at(0))).code, 0)
+    await logAt(dir, -3, 'a.one')
+    await logAt(dir, 0, 'a.two')
+    await pruneAt(dir, 0, 1)
     // verify only reads: the four runs go side by side.
     const [plain, policy, env, bad] = await Promise.all([
       runAudit(['verify', '--dir', dir]),
