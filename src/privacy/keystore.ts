@@ -132,7 +132,8 @@ export class Keystore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw new KeystoreError(`privacy keystore ${path}: ${describe(error)}`)
     }
-    if (key.length !== KEY_BYTES) throw new KeystoreError(`privacy keystore ${path}: not a key (${key.length} bytes, expected ${KEY_BYTES})`)
+    if (key.length !== KEY_BYTES)
+      throw new KeystoreError(`privacy keystore ${path}: not a key (${key.length} bytes, expected ${KEY_BYTES})`)
     return key
   }
 

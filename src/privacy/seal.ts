@@ -1,7 +1,6 @@
 import {createCipheriv, createDecipheriv, createHmac, randomBytes} from 'node:crypto'
 import {isIP} from 'node:net'
 
-
 /**
  * A sealed value as stored in an entry: one string, `priv:v1:<blind>:<subject>:<sealed>`.
  * - blind: the value's blind index, HMAC-SHA256(index key, normalised value), 16 bytes, base64url;
@@ -51,7 +50,12 @@ export function normalise(value: unknown): string {
 
 /** A value's blind index under the keystore's index key. */
 export function blindIndex(indexKey: Buffer, value: unknown): string {
-  return createHmac('sha256', indexKey).update('auditkit-blind-v1\0').update(normalise(value)).digest().subarray(0, BLIND_BYTES).toString('base64url')
+  return createHmac('sha256', indexKey)
+    .update('auditkit-blind-v1\0')
+    .update(normalise(value))
+    .digest()
+    .subarray(0, BLIND_BYTES)
+    .toString('base64url')
 }
 
 function associatedData(field: string, blind: string, subject: string, event: string): Buffer {

@@ -280,7 +280,8 @@ export class LogWriter {
       level: 'warning',
       actor: 'auditkit',
       details: {},
-      prepare: () => (sealer.keystore.hasSubjectKey(subjectId) ? {subject: `blind:${subjectId}`, fields: sealer.settings.fields} : undefined),
+      prepare: () =>
+        sealer.keystore.hasSubjectKey(subjectId) ? {subject: `blind:${subjectId}`, fields: sealer.settings.fields} : undefined,
       commit: () => sealer.keystore.destroySubjectKey(subjectId),
     })
   }
