@@ -39,3 +39,25 @@ export function readerPrivacy(
   if (unmatched.length > 0) warn(`warning: without the keystore, sealed values match only blind:INDEX, not ${JSON.stringify(unmatched[0])}`)
   return {spec: {...spec, privacy: {fields, blinds}}, revealer}
 }
+
+/**
+ * The plaintext behind `blind:<index>` names (summary rows grouped by blind index, revealed only
+ * here, at render): one sealed actor per index is found newest first and revealed. Names that stay
+ * blind (no keystore access, or not found) are left out; an erased subject maps to `[erased]`.
+ */
+export async function revealBlindActors(config: Config, names: string[], revealer: Revealer | undefined): Promise<Map<string, string>> {
+  const shown = new Map<string, string>()
+  const blinds = Object.fromEntries(names.flatMap((name) => (BLIND.test(name) ? [[name, name.slice('blind:'.length)]] : [])))
+  if (!revealer?.canOpen || !config.privacy.fields.includes('actor') || Object.keys(blinds).length === 0) return shown
+  const {queryEntries} = await import('../store/query.js')
+  const {sealedBlind} = await import('../privacy/seal.js')
+  const filter = {actors: Object.keys(blinds), privacy: {fields: ['actor'], blinds}}
+  for await (const batch of queryEntries(config.dir, {filter, reverse: true})) {
+    for (const located of batch) {
+      const name = `blind:${sealedBlind(located.entry.actor)}`
+      if (!shown.has(name)) shown.set(name, String(revealer.reveal(located).entry.actor))
+    }
+    if (shown.size === Object.keys(blinds).length) break
+  }
+  return shown
+}

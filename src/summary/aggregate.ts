@@ -1,6 +1,7 @@
 import type {AuditEntry, Level} from '../events/model.js'
 import {LEVELS} from '../events/model.js'
 import {formatTime} from '../events/time.js'
+import {sealedBlind} from '../privacy/seal.js'
 
 const SLOT_MS = 15 * 60_000
 /** Longer logs get no empty-day rows: a stray far-future timestamp must not make millions. */
@@ -26,6 +27,15 @@ export function isFailure(entry: AuditEntry): boolean {
 }
 
 /**
+ * What a value is counted under: a sealed privacy value (config `privacy.fields`) by its blind index,
+ * `blind:<index>`, so one subject is one row and neither the cache nor a worker holds more than that.
+ */
+export function groupKey(value: string): string {
+  const blind = sealedBlind(value)
+  return blind === undefined ? value : `blind:${blind}`
+}
+
+/**
  * Running totals for `audit summary`. Counts merge by addition, so parts of a log can be
  * aggregated apart (in workers, or from a cache) and combined.
  */
@@ -48,7 +58,7 @@ export class SummaryAggregate {
     const details = entry.details
     for (const field of IP_FIELDS) {
       const ip = details[field]
-      if (typeof ip === 'string' && ip !== '') this.ips.add(ip)
+      if (typeof ip === 'string' && ip !== '') this.ips.add(groupKey(ip))
     }
     const model = details.model
     this.addFields(time, entry.timestamp, entry.event, entry.level, entry.actor, typeof model === 'string' ? model : undefined, file, line)
@@ -70,7 +80,7 @@ export class SummaryAggregate {
     if (time > this.last) this.last = time
     bumpText(this.byEvent, event)
     bump(this.byLevel, level)
-    bumpText(this.byActor, actor)
+    bumpText(this.byActor, groupKey(actor))
     bump(this.bySlot, time - (time % SLOT_MS))
     if (model !== undefined && model !== '') {
       this.withModel++
@@ -78,7 +88,7 @@ export class SummaryAggregate {
     }
     if (level === 'error' || FAILED_ACTION.test(event)) {
       this.failures++
-      this.noteFailure({timestamp, event, level, actor, file, line}, time)
+      this.noteFailure({timestamp, event, level, actor: groupKey(actor), file, line}, time)
     }
   }
 
