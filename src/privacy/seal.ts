@@ -34,6 +34,15 @@ export function sealedBlind(value: unknown): string | undefined {
     : undefined
 }
 
+/**
+ * What a value is counted and grouped under (summary, analyze): a sealed value by its blind index,
+ * `blind:<index>`, so one subject is one group and no aggregate holds more than that; others as they are.
+ */
+export function groupKey(value: string): string {
+  const blind = sealedBlind(value)
+  return blind === undefined ? value : `blind:${blind}`
+}
+
 /** The parts of a sealed value, or undefined for anything else. */
 export function parseSealed(value: unknown): SealedParts | undefined {
   if (typeof value !== 'string' || !value.startsWith(SEALED_PREFIX)) return undefined

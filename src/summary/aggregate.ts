@@ -1,7 +1,7 @@
 import type {AuditEntry, Level} from '../events/model.js'
 import {LEVELS} from '../events/model.js'
 import {formatTime} from '../events/time.js'
-import {sealedBlind} from '../privacy/seal.js'
+import {groupKey} from '../privacy/seal.js'
 
 const SLOT_MS = 15 * 60_000
 /** Longer logs get no empty-day rows: a stray far-future timestamp must not make millions. */
@@ -24,15 +24,6 @@ const FAILED_ACTION = /\.(fail|failed|failure|denied|deny|error)(\.|$)/
 /** True for a failure: an event whose action says it failed or was denied, or an entry at level error. */
 export function isFailure(entry: AuditEntry): boolean {
   return entry.level === 'error' || FAILED_ACTION.test(entry.event)
-}
-
-/**
- * What a value is counted under: a sealed privacy value (config `privacy.fields`) by its blind index,
- * `blind:<index>`, so one subject is one row and neither the cache nor a worker holds more than that.
- */
-export function groupKey(value: string): string {
-  const blind = sealedBlind(value)
-  return blind === undefined ? value : `blind:${blind}`
 }
 
 /**

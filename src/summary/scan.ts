@@ -6,7 +6,8 @@ import {readFully} from '../store/ranges.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import type {LogFile} from '../store/files.js'
 import {type DecodeState, decodeBatch, type RawLine, readFileLines, settleHeld, settleHeldByClaim} from '../store/reader.js'
-import {groupKey, ownCopy, SummaryAggregate} from './aggregate.js'
+import {groupKey} from '../privacy/seal.js'
+import {ownCopy, SummaryAggregate} from './aggregate.js'
 import {CANONICAL_LINE, CANONICAL_LINE_IN_BLOCK, countedDetails, leanFields} from './lean.js'
 
 const BLOCK_BYTES = 2 * 1024 * 1024
