@@ -4,6 +4,7 @@ import {createInterface} from 'node:readline'
 
 import {compileFilter, type FilterSpec} from '../events/filter.js'
 import {type AuditEntry, type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
+import {groupKey} from '../privacy/seal.js'
 import {decodeLine} from '../store/decode.js'
 import type {Diagnostics} from '../store/diagnostics.js'
 import {openRegularSync} from '../store/files.js'
@@ -47,12 +48,24 @@ function fromEntry(entry: AuditEntry, time: number, file: string, line: number):
   for (const field of IP_FIELDS) {
     const value = details[field]
     if (typeof value === 'string' && value !== '') {
-      ip = value
+      ip = groupKey(value)
       break
     }
   }
   const model = typeof details.model === 'string' && details.model !== '' ? details.model : undefined
-  return {time, event: entry.event, level: entry.level, actor: entry.actor, ip, model, failure: isFailure(entry), file, line, entry}
+  // Sealed privacy values (config privacy.fields) are grouped by their blind index.
+  return {
+    time,
+    event: entry.event,
+    level: entry.level,
+    actor: groupKey(entry.actor),
+    ip,
+    model,
+    failure: isFailure(entry),
+    file,
+    line,
+    entry,
+  }
 }
 
 /** Groups entries that say the same thing (one sample each). */

@@ -90,6 +90,8 @@ async function prepareTail(args: string[]): Promise<(() => Promise<void>) | unde
     import('../store/diagnostics.js'),
   ])
   const {config} = loadConfig({file: values.config, overrides: values.dir ? {dir: values.dir} : {}})
+  // Sealed privacy fields are revealed by the full command (src/cli/privacy.ts).
+  if (config.privacy.fields.length > 0) return undefined
   // The spec of `tail` without filter flags (filterSpecFromFlags), built without oclif's flag module.
   const filter = compileFilter({
     since: undefined,

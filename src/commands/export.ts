@@ -3,6 +3,8 @@ import {Flags} from '@oclif/core'
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
 import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
 import {print} from '../cli/output.js'
+import {readerPrivacy} from '../cli/privacy.js'
+import {OutsideError} from '../errors.js'
 import {type CheckResult, checkBundle} from '../export/archive.js'
 import {exportBundle} from '../export/bundle.js'
 import {destinationFormat, openDestination} from '../export/destination.js'
@@ -72,6 +74,10 @@ export default class Export extends AuditCommand {
     'pseudonymize-ip': Flags.boolean({
       description: 'replace IP addresses by keyed HMAC pseudonyms (key: $AUDIT_PSEUDONYMIZE_KEY or config)',
     }),
+    reveal: Flags.boolean({
+      description:
+        'decrypt the sealed privacy.fields values (needs the keystore); without it they go out sealed. --redact and --pseudonymize-ip apply after',
+    }),
     ca: Flags.string({description: 'TLS: CA certificate file(s) to trust for --to'}),
     cert: Flags.string({description: 'TLS: client certificate file for --to'}),
     key: Flags.string({description: 'TLS: client key file for --to'}),
@@ -90,7 +96,11 @@ export default class Export extends AuditCommand {
     const config = this.settings(flags)
     const format = destinationFormat(flags.to, flags.format)
     const now = Date.now()
-    const filter = filterSpecFromFlags(flags, now)
+    const {spec: filter, revealer} = readerPrivacy(config, filterSpecFromFlags(flags, now), (line) =>
+      this.warnLine(`audit export: ${line}`),
+    )
+    if (flags.reveal && !revealer?.canOpen)
+      throw new OutsideError(`--reveal: ${revealer?.problem ?? 'privacy.fields is empty: nothing is sealed'}`)
     const diagnostics = new Diagnostics()
     const formatOptions = parseFormatOptions(flags['format-option'])
     const projection = {fields: parsePaths(flags.fields, '--fields'), exclude: parsePaths(flags['exclude-fields'], '--exclude-fields')}
@@ -118,6 +128,7 @@ export default class Export extends AuditCommand {
       formatOptions,
       projection,
       privacy,
+      reveal: flags.reveal ? revealer?.reveal.bind(revealer) : undefined,
       sinceLast: flags['since-last'],
       diagnostics,
       onProgress: progress,

@@ -4,6 +4,7 @@ import {AuditCommand, EXIT} from '../cli/base.js'
 import {paragraphs} from '../cli/text.js'
 import {filterFlags, filterSpecFromFlags, formatFlag} from '../cli/flags.js'
 import {Output, print} from '../cli/output.js'
+import {readerPrivacy} from '../cli/privacy.js'
 import {createFormat} from '../formats/registry.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import {countEntries, queryEntries} from '../store/query.js'
@@ -44,7 +45,9 @@ file could not be read (the answer is then incomplete; the warning names the fil
   async run(): Promise<SearchAnswer> {
     const {flags} = await this.parse(Search)
     const config = this.settings(flags)
-    const filter = filterSpecFromFlags(flags, Date.now())
+    const {spec: filter, revealer} = readerPrivacy(config, filterSpecFromFlags(flags, Date.now()), (line) =>
+      this.warnLine(`audit search: ${line}`),
+    )
     const diagnostics = new Diagnostics()
     const profile = flags.profile
     let found = 0
@@ -63,7 +66,7 @@ file could not be read (the answer is then incomplete; the warning names the fil
         offset: flags.offset,
         limit: flags.limit,
       })) {
-        for (const located of batch) await out.write(format.encode(located, found++))
+        for (const located of batch) await out.write(format.encode(revealer ? revealer.reveal(located) : located, found++))
         if (out.isClosed) break
       }
       if (format.end) await out.write(format.end)

@@ -8,6 +8,7 @@ import {Progress} from '../cli/progress.js'
 import {paragraphs} from '../cli/text.js'
 import {filterFlags, filterSpecFromFlags, jsonFlag} from '../cli/flags.js'
 import {print, printJson} from '../cli/output.js'
+import {readerPrivacy, revealBlindActors} from '../cli/privacy.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
 import type {SummaryReport} from '../summary/aggregate.js'
 import {DEFAULT_WINDOW_MS, defaultRange, summarize} from '../summary/summarize.js'
@@ -44,7 +45,7 @@ Exit 0 when entries were found, 1 when none, 3 when a log file could not be read
     const config = this.settings(flags)
     const now = Date.now()
     const profile = flags.profile
-    const spec = filterSpecFromFlags(flags, now)
+    const {spec, revealer} = readerPrivacy(config, filterSpecFromFlags(flags, now), (line) => this.warnLine(`audit summary: ${line}`))
     let logEnded = false
     let unreadable: Problem | undefined
     if (!flags.all && spec.since === undefined) {
@@ -69,6 +70,16 @@ Exit 0 when entries were found, 1 when none, 3 when a log file could not be read
     // The range was chosen without a file that could not be read; told once, if the report's own reading did not meet it.
     if (unreadable && !diagnostics.counts().unreadable) diagnostics.report(unreadable)
     this.reportProblems(diagnostics)
+    // Grouped by blind index (so the cache holds no plaintext), revealed only now.
+    const names = await revealBlindActors(
+      config,
+      [...report.top_actors.map((r) => r.name), ...report.failures.latest.map((f) => f.actor)],
+      revealer,
+    )
+    if (names.size > 0) {
+      for (const row of report.top_actors) row.name = names.get(row.name) ?? row.name
+      for (const failure of report.failures.latest) failure.actor = names.get(failure.actor) ?? failure.actor
+    }
     const answer: SummaryAnswer = {...report, range: {...report.range, default_window_moved_to_log_end: logEnded}}
     if (flags.json) {
       printJson(answer, 2)

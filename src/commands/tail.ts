@@ -4,6 +4,7 @@ import {AuditCommand, EXIT, UserError} from '../cli/base.js'
 import {paragraphs} from '../cli/text.js'
 import {filterFlags, filterSpecFromFlags, formatFlag} from '../cli/flags.js'
 import {Output} from '../cli/output.js'
+import {readerPrivacy} from '../cli/privacy.js'
 import {compileFilter, type CompiledFilter} from '../events/filter.js'
 import type {LocatedEntry, Profile} from '../events/model.js'
 import {createFormat} from '../formats/registry.js'
@@ -70,7 +71,10 @@ repeated. Log text is stripped of control characters and escape sequences before
   async run(): Promise<TailAnswer> {
     const {flags} = await this.parse(Tail)
     const config = this.settings(flags)
-    const filter = compileFilter(filterSpecFromFlags(flags, Date.now()))
+    const {spec, revealer} = readerPrivacy(config, filterSpecFromFlags(flags, Date.now()), (line) => this.warnLine(`audit tail: ${line}`))
+    const filter = compileFilter(spec)
+    // Shown here revealed; what --forward ships goes out sealed, as an export without --reveal.
+    const shown = (located: LocatedEntry) => (revealer ? revealer.reveal(located) : located)
     const diagnostics = new Diagnostics()
     const profile = flags.profile
     const files = await listLogFiles(config.dir, filter)
@@ -86,7 +90,7 @@ repeated. Log text is stripped of control characters and escape sequences before
     const format = createFormat(flags.format, {local: flags.local, paint: await this.paint(flags), options})
     let index = 0
     if (format.begin) await out.write(format.begin)
-    for (const located of entries) await out.write(format.encode(located, index++))
+    for (const located of entries) await out.write(format.encode(shown(located), index++))
     await out.flush()
     this.reportProblems(diagnostics)
     if (files.length === 0) await this.noteMissingLogFiles(config.dir)
@@ -97,7 +101,7 @@ repeated. Log text is stripped of control characters and escape sequences before
       try {
         const live = new LiveDiagnostics((line) => this.warnLine(line))
         for await (const batch of followEntries(config.dir, {start: end, filter, profile, diagnostics: live, signal: stop.signal})) {
-          for (const located of batch) await out.write(format.encode(located, index++))
+          for (const located of batch) await out.write(format.encode(shown(located), index++))
           await out.flush() // someone is watching, or a pipe reads it live
           if (out.isClosed) break
         }

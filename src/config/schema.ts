@@ -60,6 +60,13 @@ export function makeConfigSchemas(z: typeof Z) {
       shutdown_grace_s: z.number().nonnegative(),
       event_buffer: z.number().int().min(16),
     }),
+    privacy: z.strictObject({
+      // Only the actor and details members hold personal data the writer may seal; the rest is the entry's frame.
+      fields: z.array(
+        z.string().regex(/^(actor|details(\.[A-Za-z0-9_@-]+)+)$/, {error: 'expected actor or details.MEMBER[.MEMBER…] (e.g. details.ip)'}),
+      ),
+      keystore: z.string(),
+    }),
     compliance: z.strictObject({
       checkpoint_max_age_hours: z.number().positive(),
       auth_events: z.array(z.string().min(1)),
@@ -85,6 +92,7 @@ export function makeConfigSchemas(z: typeof Z) {
       export: configSchema.shape.export.partial(),
       proxy: configSchema.shape.proxy.partial(),
       compliance: configSchema.shape.compliance.partial(),
+      privacy: configSchema.shape.privacy.partial(),
     })
     .partial()
   return {configSchema, configFileSchema}

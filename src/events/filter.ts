@@ -1,4 +1,5 @@
 import {AuditError} from '../errors.js'
+import {sealedBlind} from '../privacy/seal.js'
 import {boundedJson} from '../text/sanitize.js'
 import {type Level, type LocatedEntry, levelRank} from './model.js'
 
@@ -17,6 +18,12 @@ export interface FilterSpec {
   /** Inclusive lower and exclusive upper bound, epoch ms. */
   since?: number
   until?: number
+  /**
+   * Crypto-shredding: the entry paths stored sealed (config `privacy.fields`) and the blind index of
+   * each value the filter compares on them (--actor, --where PATH=VALUE / PATH!=VALUE), so that those
+   * match sealed values. Plain data (it crosses to worker threads); made by the reading commands.
+   */
+  privacy?: {fields: string[]; blinds: Record<string, string>}
 }
 
 export class FilterError extends AuditError {}
@@ -78,10 +85,20 @@ interface Clause {
   needle?: string
 }
 
-function compileWhere(text: string): Clause {
+function compileWhere(text: string, privacy: FilterSpec['privacy']): Clause {
   const m = WHERE.exec(text)
   if (!m) throw new FilterError(`--where "${text}": expected PATH=VALUE, PATH!=VALUE, PATH~REGEX or PATH!~REGEX`)
   const [, path, op, operand] = m
+  const blind = privacy?.fields.includes(path) ? privacy.blinds[operand] : undefined
+  // A sealed value is compared by its blind index; a plain one (written before privacy.fields) as text.
+  if (blind !== undefined && (op === '=' || op === '!=')) {
+    const equal = (e: unknown) => {
+      const value = getPath(e, path)
+      const stored = sealedBlind(value)
+      return stored === undefined ? valueText(value) === operand : stored === blind
+    }
+    return op === '=' ? {test: equal, needle: blind} : {test: (e) => !equal(e)}
+  }
   switch (op) {
     case '=':
       return {
@@ -135,7 +152,13 @@ export function compileFilter(spec: FilterSpec): CompiledFilter {
   const eventRes = spec.events?.length ? spec.events.map((g) => globToRegExp(g)) : undefined
   const minRank = spec.level ? levelRank(spec.level) : 0
   const actors = spec.actors?.length ? new Set(spec.actors) : undefined
-  const where = (spec.where ?? []).map((w) => compileWhere(w))
+  const sealedActors = spec.privacy?.fields.includes('actor') ? spec.privacy : undefined
+  const actorBlinds = actors && sealedActors ? new Set(spec.actors?.map((a) => sealedActors.blinds[a]).filter(Boolean)) : undefined
+  const actorMatches = (actor: string) => {
+    const blind = actorBlinds && sealedBlind(actor)
+    return blind === undefined ? actors?.has(actor) : actorBlinds?.has(blind)
+  }
+  const where = (spec.where ?? []).map((w) => compileWhere(w, spec.privacy))
   const grep = spec.grep === undefined ? undefined : compileRegExp(spec.grep, '--grep')
   const {since, until} = spec
   if (since !== undefined && until !== undefined && since > until) {
@@ -147,7 +170,7 @@ export function compileFilter(spec: FilterSpec): CompiledFilter {
   const push = (needles: string[] | undefined) => needles && groups.push(needles)
   if (spec.events?.length) push(usable(spec.events.map((g) => globLiteral(g))))
   if (spec.actors?.length && spec.actors.every((a) => VERBATIM.test(a) && !a.includes('"') && !a.includes('\\'))) {
-    push(usable(spec.actors))
+    push(usable([...spec.actors, ...(actorBlinds ?? [])]))
   }
   for (const clause of where) if (clause.needle) push(usable([clause.needle]))
 
@@ -166,7 +189,7 @@ export function compileFilter(spec: FilterSpec): CompiledFilter {
       if (until !== undefined && time >= until) return false
       if (minRank > 0 && levelRank(entry.level) < minRank) return false
       if (eventRes && !eventRes.some((re) => re.test(entry.event))) return false
-      if (actors && !actors.has(entry.actor)) return false
+      if (actors && !actorMatches(entry.actor)) return false
       for (const clause of where) if (!clause.test(entry)) return false
       return true
     },

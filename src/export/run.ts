@@ -30,6 +30,8 @@ export interface ExportRequest {
   context?: CodecContext
   projection?: Projection
   privacy?: PrivacyOptions
+  /** `--reveal`: sealed privacy values opened (before --redact and --pseudonymize-ip apply). */
+  reveal?: (located: LocatedEntry) => LocatedEntry
   /** The state file of `--since-last`. */
   sinceLast?: string
   sink: Sink
@@ -72,7 +74,11 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
   const diagnostics = request.diagnostics ?? new Diagnostics()
   const filter = compileFilter(request.filter)
   const format = exportFormat(request.format, request.formatOptions, request.projection, request.context)
-  const privacy = request.privacy ? privacyTransform(request.privacy) : undefined
+  const transform = request.privacy ? privacyTransform(request.privacy) : undefined
+  const reveal = request.reveal
+  const privacy = reveal
+    ? {counts: transform?.counts, apply: (located: LocatedEntry) => (transform ? transform.apply(reveal(located)) : reveal(located))}
+    : transform
   const result: ExportResult = {exported: 0, perFile: {}, stateWritten: false, privacy: privacy?.counts}
 
   let files = await listLogFiles(dir, request.sinceLast ? {} : {since: filter.since, until: filter.until})

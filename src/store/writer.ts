@@ -18,6 +18,7 @@ import {chainLine, GENESIS, serializeBody} from '../chain/native.js'
 import {globToRegExp} from '../events/filter.js'
 import {type AuditEntry, type Level, type LocatedEntry, levelRank, MAX_LINE_BYTES} from '../events/model.js'
 import {checkWriteInput, defaultActor, type WriteInput, WriteInputError} from '../events/write-input.js'
+import {privacyOn, Sealer} from '../privacy/privacy.js'
 import {type LogFile, listLogFiles, LogDirectoryError, makeDirectory, openAppendSync, plainName} from './files.js'
 import {DirectoryLock} from './lock.js'
 import {lastChainHash, lineNumberAt, readTail, recoveryDetails} from './recovery.js'
@@ -146,6 +147,8 @@ export class LogWriter {
   private pruning = false
   /** Syslog forwarding (config `syslog`), when on: appended entries are handed to it after they are in the file. */
   private forwarder: EntryForwarder | undefined
+  /** Crypto-shredding (config `privacy`), when on: seals the privacy fields of each entry before it is chained. */
+  private sealer: Sealer | undefined
 
   private constructor(
     readonly dir: string,
@@ -168,6 +171,8 @@ export class LogWriter {
   static async open(dir: string, settings: WriterSettings, options: WriterOptions = {}): Promise<LogWriter> {
     const writer = new LogWriter(dir, settings, options)
     if (settings.enabled) {
+      // A missing or unusable keystore fails here (KeystoreError, exit 3): nothing is written in plaintext instead.
+      if (privacyOn(settings.privacy)) writer.sealer = Sealer.open(settings.privacy, dir)
       writer.forwarder = options.forwarder?.(writer.onError)
       makeDirectory(dir)
       // Under the lock: another writer may be between moving a file into a part and closing it.
@@ -212,7 +217,14 @@ export class LogWriter {
     if (!this.settings.enabled || levelRank(level) < levelRank(this.settings.level) || this.excluded.some((re) => re.test(event))) {
       return Promise.resolve(undefined)
     }
-    const entry = {event, level, actor: actor ?? defaultActor(), details}
+    let entry = {event, level, actor: actor ?? defaultActor(), details}
+    if (this.sealer) {
+      try {
+        entry = this.sealer.seal(entry)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
     // Serialized now, outside the lock, with a stand-in timestamp of the same length (see stamp()).
     const body = serializeBody({timestamp: STAND_IN, ...entry, metadata: this.metadata})
     const bytes = Buffer.byteLength(body) + (this.settings.integrity ? 80 : 0)
@@ -252,6 +264,31 @@ export class LogWriter {
       if (planned.length <= MAX_RECORDED_FILES || removed.length === 0) break
     }
     return all
+  }
+
+  /**
+   * Crypto-shredding (`audit forget`): under the lock, records an `audit.erasure` event naming the
+   * subject's blind index (never the subject), then, once that line is on disk, destroys the
+   * subject's key. Resolves with the event, or undefined when the subject has no key (never had one,
+   * or was forgotten already): nothing is written then. Needs privacy fields and a keystore.
+   */
+  async erase(subjectId: string): Promise<WrittenEntry | undefined> {
+    const sealer = this.sealer
+    if (!sealer) throw new WriteInputError('erasure needs privacy.fields and privacy.keystore in the configuration')
+    return this.enqueue({
+      event: 'audit.erasure',
+      level: 'warning',
+      actor: 'auditkit',
+      details: {},
+      prepare: () =>
+        sealer.keystore.hasSubjectKey(subjectId) ? {subject: `blind:${subjectId}`, fields: sealer.settings.fields} : undefined,
+      commit: () => sealer.keystore.destroySubjectKey(subjectId),
+    })
+  }
+
+  /** The subject id (blind index) of an actor; undefined without privacy fields. */
+  subjectOf(actor: string): string | undefined {
+    return this.sealer?.subjectOf(actor)
   }
 
   /** Writes everything queued, waits for background work, syncs (unless fsync is `never`) and closes the file. */

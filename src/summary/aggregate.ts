@@ -1,6 +1,7 @@
 import type {AuditEntry, Level} from '../events/model.js'
 import {LEVELS} from '../events/model.js'
 import {formatTime} from '../events/time.js'
+import {groupKey} from '../privacy/seal.js'
 
 const SLOT_MS = 15 * 60_000
 /** Longer logs get no empty-day rows: a stray far-future timestamp must not make millions. */
@@ -48,7 +49,7 @@ export class SummaryAggregate {
     const details = entry.details
     for (const field of IP_FIELDS) {
       const ip = details[field]
-      if (typeof ip === 'string' && ip !== '') this.ips.add(ip)
+      if (typeof ip === 'string' && ip !== '') this.ips.add(groupKey(ip))
     }
     const model = details.model
     this.addFields(time, entry.timestamp, entry.event, entry.level, entry.actor, typeof model === 'string' ? model : undefined, file, line)
@@ -70,7 +71,7 @@ export class SummaryAggregate {
     if (time > this.last) this.last = time
     bumpText(this.byEvent, event)
     bump(this.byLevel, level)
-    bumpText(this.byActor, actor)
+    bumpText(this.byActor, groupKey(actor))
     bump(this.bySlot, time - (time % SLOT_MS))
     if (model !== undefined && model !== '') {
       this.withModel++
@@ -78,7 +79,7 @@ export class SummaryAggregate {
     }
     if (level === 'error' || FAILED_ACTION.test(event)) {
       this.failures++
-      this.noteFailure({timestamp, event, level, actor, file, line}, time)
+      this.noteFailure({timestamp, event, level, actor: groupKey(actor), file, line}, time)
     }
   }
 

@@ -6,6 +6,7 @@ import {readFully} from '../store/ranges.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import type {LogFile} from '../store/files.js'
 import {type DecodeState, decodeBatch, type RawLine, readFileLines, settleHeld, settleHeldByClaim} from '../store/reader.js'
+import {groupKey} from '../privacy/seal.js'
 import {ownCopy, SummaryAggregate} from './aggregate.js'
 import {CANONICAL_LINE, CANONICAL_LINE_IN_BLOCK, countedDetails, leanFields} from './lean.js'
 
@@ -57,7 +58,11 @@ function addLean(aggregate: SummaryAggregate, match: RegExpExecArray, name: stri
   const {time} = fields
   if ((since !== undefined && time < since) || (until !== undefined && time >= until)) return true
   const counted = countedDetails(fields.details)
-  if (counted) for (const ip of counted.ips) if (!aggregate.ips.has(ip)) aggregate.ips.add(ownCopy(ip))
+  if (counted)
+    for (const ip of counted.ips) {
+      const key = groupKey(ip)
+      if (!aggregate.ips.has(key)) aggregate.ips.add(ownCopy(key))
+    }
   aggregate.addFields(time, fields.timestamp, fields.event, fields.level, fields.actor, counted?.model, name, line)
   return true
 }

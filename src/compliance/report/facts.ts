@@ -6,6 +6,7 @@ import {defaultStatePath, runAnalyze} from '../../analyze/run.js'
 import type {Config} from '../../config/schema.js'
 import {type FilterSpec, globToRegExp} from '../../events/filter.js'
 import type {AuditEntry, Profile} from '../../events/model.js'
+import {sealedBlind} from '../../privacy/seal.js'
 import {readCheckpointText} from '../../integrity/checkpoint.js'
 import {verifyDirectory} from '../../integrity/verify/index.js'
 import {Diagnostics} from '../../store/diagnostics.js'
@@ -127,6 +128,8 @@ const matcher = (globs: string[]) => {
 }
 
 function personalKind(key: string, value: string): PersonalField['kind'] | undefined {
+  // Sealed under a subject key (privacy.fields): not plaintext personal data.
+  if (sealedBlind(value) !== undefined) return undefined
   if (EMAIL.test(value)) return 'email'
   if (IPV4.test(value) || (value.includes(':') && IPV6.test(value))) return 'ip'
   if (NAME_KEYS.test(key)) return 'name'
