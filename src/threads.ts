@@ -103,13 +103,21 @@ export async function runTasks<T, W, R>(
 ): Promise<R[]> {
   const results: R[] = []
   let next = 0
-  const take = async (run: (task: T) => Promise<R>): Promise<void> => {
-    for (let i = next++; i < tasks.length; i = next++) results[i] = await run(tasks[i])
+  const take = async (run: (task: T) => Promise<R>, yieldFirst = false): Promise<void> => {
+    for (;;) {
+      // A task run here may not await anything real: without a turn of the event loop, the workers'
+      // answers would wait until this thread had taken every task, the workers idle meanwhile.
+      if (yieldFirst) await new Promise(setImmediate)
+      const i = next++
+      if (i >= tasks.length) return
+      results[i] = await run(tasks[i])
+    }
   }
   const pool = new WorkerPool<T, W>(Math.max(threads, 1) - 1, remote)
   try {
     const onAWorker = async (task: T) => remote.decode(await pool.run(task))
-    await Promise.all([...Array.from({length: pool.size}, () => take(onAWorker)), take(here)])
+    // Two tasks in flight per worker: the next is there when one is done, whatever this thread is busy with.
+    await Promise.all([...Array.from({length: pool.size * 2}, () => take(onAWorker)), take(here, pool.size > 0)])
   } finally {
     await pool.close()
   }
