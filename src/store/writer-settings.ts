@@ -18,6 +18,7 @@ export const writerSettingsSchema = configSchema.pick({
   retention_days: true,
   fsync: true,
   fsync_interval_ms: true,
+  encryption: true,
   syslog: true,
 })
 export type WriterSettings = z.infer<typeof writerSettingsSchema>
@@ -35,6 +36,7 @@ export function writerSettings(config: Config): WriterSettings {
 export function resolveWriterSettings(given: Record<string, unknown>, defaults: WriterSettings): WriterSettings {
   const own = Object.fromEntries(Object.entries(given).filter(([k]) => k in writerSettingsSchema.shape || !(k in configSchema.shape)))
   if (own.syslog && typeof own.syslog === 'object') own.syslog = {...defaults.syslog, ...own.syslog}
+  if (own.encryption && typeof own.encryption === 'object') own.encryption = {...defaults.encryption, ...own.encryption}
   const parsed = writerSettingsSchema.partial().safeParse(own)
   if (!parsed.success) throw new WriteInputError(`AuditWriter options: ${describeInputIssue(parsed.error)}`)
   return {...defaults, ...Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined))}
