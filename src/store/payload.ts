@@ -3,7 +3,9 @@ import {closeSync, fstatSync, readSync} from 'node:fs'
 import {type Readable, Transform, type TransformCallback} from 'node:stream'
 import {createGunzip} from 'node:zlib'
 
-import {Decrypter, Encrypter} from 'age-encryption'
+import {bech32} from '@scure/base'
+// Only its type here: the package (and its pure-JS ciphers) loads when an age file is met, not with every command.
+import type {Decrypter} from 'age-encryption'
 
 import {AuditError} from '../errors.js'
 import {AGE_DAMAGED, AGE_NO_IDENTITY, AGE_WRONG_IDENTITY, openRegularSync} from './files.js'
@@ -69,10 +71,11 @@ export function loadIdentityFile(path: string): string[] {
   for (const [i, raw] of text.split('\n').entries()) {
     const line = raw.trim()
     if (line === '' || line.startsWith('#')) continue
-    if (!/^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+$/.test(line))
+    if (!/^AGE-SECRET-KEY-1[0-9A-Z]+$/.test(line))
       throw new IdentityFileError(`identity file ${path}:${i + 1}: not an age identity (expected AGE-SECRET-KEY-1…)`)
     try {
-      new Decrypter().addIdentity(line)
+      const {prefix, bytes} = bech32.decodeToBytes(line)
+      if (prefix.toUpperCase() !== 'AGE-SECRET-KEY-' || bytes.length !== 32) throw new Error('not X25519')
     } catch {
       throw new IdentityFileError(`identity file ${path}:${i + 1}: not a valid age identity (bad encoding or checksum)`)
     }
@@ -89,12 +92,13 @@ let loaded: {path: string; decrypter: Decrypter} | undefined
  * variable rather than a parameter, so the worker threads the readers start have it too; the CLI
  * sets it from --identity or the config.
  */
-function decrypter(): Decrypter | undefined {
+async function decrypter(): Promise<Decrypter | undefined> {
   const path = process.env[IDENTITY_ENV]
   if (!path) return undefined
   if (loaded?.path !== path) {
-    const d = new Decrypter()
-    for (const key of loadIdentityFile(path)) d.addIdentity(key)
+    const keys = loadIdentityFile(path)
+    const d = new (await import('age-encryption')).Decrypter()
+    for (const key of keys) d.addIdentity(key)
     loaded = {path, decrypter: d}
   }
   return loaded.decrypter
@@ -167,7 +171,7 @@ export class AgeDecryptStream extends Transform {
       if (head.length > MAX_HEADER) throw ageError(this.path, AGE_DAMAGED, 'age header over 64 KiB')
       return false
     }
-    const d = decrypter()
+    const d = await decrypter()
     if (!d) throw ageError(this.path, AGE_NO_IDENTITY, 'encrypted (age) and no --identity given')
     let fileKey: Uint8Array
     try {
@@ -246,7 +250,7 @@ export class AgeEncryptStream extends Transform {
   static async to(recipients: string[]): Promise<AgeEncryptStream> {
     if (recipients.length === 0) throw new Error('no age recipients')
     let fileKey: Uint8Array | undefined
-    const encrypter = new Encrypter()
+    const encrypter = new (await import('age-encryption')).Encrypter()
     // The package wraps the file key for each recipient and writes the header; this recipient only
     // keeps the key (adding no stanza), so the payload can be encrypted here.
     encrypter.addRecipient({
@@ -301,8 +305,8 @@ export class AgeEncryptStream extends Transform {
 export function isAgeRecipient(recipient: string): boolean {
   if (!/^age1[02-9ac-hj-np-z]{58}$/.test(recipient)) return false
   try {
-    new Encrypter().addRecipient(recipient)
-    return true
+    const {prefix, bytes} = bech32.decodeToBytes(recipient)
+    return prefix === 'age' && bytes.length === 32
   } catch {
     return false
   }

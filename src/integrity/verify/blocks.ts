@@ -1,7 +1,6 @@
-import {createGunzip} from 'node:zlib'
-
 import {MAX_LINE_BYTES} from '../../events/model.js'
-import {describeFsError, UnreadableFileError} from '../../store/files.js'
+import {AGE_DAMAGED, describeFsError, isIdentityError, isWholeFileOnly, UnreadableFileError} from '../../store/files.js'
+import {plaintextStream} from '../../store/payload.js'
 import {HEADROOM} from './scan.js'
 import {type Opened, openLate} from './snapshot.js'
 
@@ -32,7 +31,7 @@ export class Buffers {
 export interface FileEnd {
   /** Bytes after the last LF. */
   tail?: Buffer
-  error?: {kind: 'truncated-gzip' | 'unreadable'; reason: string}
+  error?: {kind: 'truncated-gzip' | 'damaged-age' | 'unreadable'; reason: string}
 }
 
 /** Cuts a block at its last LF: the block to scan (or undefined) and the bytes to carry on. */
@@ -52,7 +51,7 @@ function cut(block: Buffer, filled: number): {block?: Buffer; carry: Buffer} {
 export async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers): AsyncGenerator<Buffer | number> {
   let carry: Buffer = Buffer.alloc(0)
   let skipping = 0 // bytes so far of an over-long line being skipped
-  let gzip = file.gzip
+  let form: {path: string; gzip: boolean} = file
   const next = (size: number): Buffer => {
     const block = buffers.take(HEADROOM + carry.length + size)
     carry.copy(block, HEADROOM)
@@ -83,14 +82,12 @@ export async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers):
   try {
     if (file.error) throw file.error
     let handle = file.handle
-    if (!handle) ({handle, gzip} = await openLate(file))
+    if (!handle) ({handle, ...form} = await openLate(file))
     file.handle = handle
-    if (gzip) {
+    if (isWholeFileOnly(form)) {
       const source = handle.createReadStream({start: 0, highWaterMark: BLOCK_BYTES, autoClose: false})
-      const gunzip = createGunzip({chunkSize: BLOCK_BYTES})
-      source.on('error', (error) => gunzip.destroy(error)) // pipe() does not pass read errors on
       try {
-        for await (const chunk of source.pipe(gunzip) as AsyncIterable<Buffer>) {
+        for await (const chunk of plaintextStream(form, source, BLOCK_BYTES) as AsyncIterable<Buffer>) {
           const block = next(chunk.length)
           chunk.copy(block, HEADROOM + carry.length)
           yield* settle(block, HEADROOM + carry.length + chunk.length)
@@ -109,15 +106,17 @@ export async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers):
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    // Not readable by this user: nothing can be said about the file, which is no sign of tampering.
-    if (code === 'EACCES' || code === 'EPERM') throw new UnreadableFileError(file.path, error)
+    // Not readable by this user (or without the age identity): nothing can be said about the file, which is no sign of tampering.
+    if (code === 'EACCES' || code === 'EPERM' || isIdentityError(error)) throw new UnreadableFileError(form.path, error)
     end.error =
-      gzip && code?.startsWith('Z_')
+      form.gzip && code?.startsWith('Z_')
         ? {
             kind: 'truncated-gzip',
             reason: `truncated or corrupt gzip (${(error as Error).message}); the entries before the damage were checked`,
           }
-        : {kind: 'unreadable', reason: `cannot be read (${describeFsError(error)})`}
+        : code === AGE_DAMAGED
+          ? {kind: 'damaged-age', reason: `${(error as Error).message}; the entries before the damage were checked`}
+          : {kind: 'unreadable', reason: `cannot be read (${describeFsError(error)})`}
   } finally {
     const {handle} = file
     file.handle = undefined
