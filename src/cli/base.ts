@@ -1,3 +1,5 @@
+import {resolve} from 'node:path'
+
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
 import {type DeepPartial, loadConfig} from '../config/load.js'
@@ -9,6 +11,7 @@ import {loadPaint, type Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../text/sanitize.js'
 import type {Diagnostics} from '../store/diagnostics.js'
 import {describeFsError, HARD_LINKED, listLogFiles, LogDirectoryError, NOT_REGULAR, UnreadableFileError} from '../store/files.js'
+import {useIdentityFile} from '../store/payload.js'
 import {presentPaths, tidyWhere} from './flags.js'
 import {guardStdout} from './stdout-guard.js'
 
@@ -77,11 +80,16 @@ export abstract class AuditCommand extends Command {
   /** Set by settings(): the config file that named the log directory. */
   private dirFile?: string
 
-  /** Loads the configuration with the command's own settings on top. */
-  protected settings(flags: {dir?: string; config?: string}, overrides: DeepPartial<Config> = {}): Config {
+  /**
+   * Loads the configuration with the command's own settings on top. A command that reads logs (it
+   * has --identity) decrypts encrypted parts with --identity, $AUDIT_IDENTITY or config `encryption.identity`.
+   */
+  protected settings(flags: {dir?: string; config?: string; identity?: string}, overrides: DeepPartial<Config> = {}): Config {
     const loaded = loadConfig({file: flags.config, overrides: {...overrides, ...(flags.dir ? {dir: flags.dir} : {})}})
     this.defaultDir = loaded.defaultDir
     this.dirFile = loaded.dirFile
+    const identity = flags.identity ?? loaded.config.encryption.identity
+    if (identity && Object.hasOwn((this.constructor as typeof Command).flags ?? {}, 'identity')) useIdentityFile(resolve(identity))
     return loaded.config
   }
 
@@ -141,7 +149,8 @@ export abstract class AuditCommand extends Command {
    */
   protected reportProblems(diagnostics: Diagnostics): void {
     for (const line of diagnostics.lines()) this.warnLine(line)
-    if (diagnostics.counts().unreadable) process.exitCode = EXIT.outside
+    const {unreadable, encrypted} = diagnostics.counts()
+    if (unreadable || encrypted) process.exitCode = EXIT.outside
   }
 
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {

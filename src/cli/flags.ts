@@ -15,7 +15,17 @@ export const profileFlag = Flags.option({
   helpGroup: 'FILTER',
 })
 
-/** The filter flags every reading command takes. */
+/**
+ * --identity, for every command that reads logs: the age identity file that decrypts encrypted
+ * parts (.age). Applied by AuditCommand.settings(), over config `encryption.identity`.
+ */
+export const identityFlag = Flags.string({
+  description:
+    'age identity file (private key, mode 0600, as age-keygen writes it) to read encrypted parts (.jsonl.age) with (default: $AUDIT_IDENTITY, config encryption.identity)',
+  env: 'AUDIT_IDENTITY',
+})
+
+/** The filter flags every reading command takes (and --identity, which every reading command takes too). */
 export const filterFlags = {
   since: Flags.string({
     aliases: ['from'],
@@ -55,6 +65,7 @@ export const filterFlags = {
     helpGroup: 'FILTER',
   }),
   profile: profileFlag(),
+  identity: identityFlag,
 }
 
 export interface FilterFlagValues {

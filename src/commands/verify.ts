@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
-import {jsonFlag, profileFlag} from '../cli/flags.js'
+import {identityFlag, jsonFlag, profileFlag} from '../cli/flags.js'
 import {print, printJson} from '../cli/output.js'
 import {Progress} from '../cli/progress.js'
 import {paragraphs} from '../cli/text.js'
@@ -48,6 +48,7 @@ Exit 0 when everything holds, 1 when tampering or damage was found, 2 on bad usa
 
   static override flags = {
     profile: profileFlag({description: 'verify every file with this profile instead of recognising each by content', helpGroup: undefined}),
+    identity: identityFlag,
     pubkey: Flags.string({description: 'Ed25519 public key (PEM, from audit keygen) to check checkpoint signatures with'}),
     checkpoints: Flags.string({
       description: 'checkpoint file written by audit seal (default: audit.checkpoints in the log directory, when present)',

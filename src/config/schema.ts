@@ -27,6 +27,11 @@ export function makeConfigSchemas(z: typeof Z) {
     retention_days: z.number().int().nonnegative(),
     fsync: z.enum(['always', 'interval', 'never']),
     fsync_interval_ms: z.number().int().positive(),
+    encryption: z.strictObject({
+      // age X25519 public keys, as age-keygen prints them (the checksum is checked when a writer opens).
+      recipients: z.array(z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, {error: 'not an age X25519 public key (age1…, 62 characters)'})),
+      identity: z.string(),
+    }),
     syslog: z.strictObject({
       host: z.string(),
       port: z.number().int().min(1).max(65_535),
@@ -79,6 +84,7 @@ export function makeConfigSchemas(z: typeof Z) {
   const configFileSchema = configSchema
     .extend({
       syslog: configSchema.shape.syslog.partial(),
+      encryption: configSchema.shape.encryption.partial(),
       ollama: configSchema.shape.ollama.partial(),
       // Each analyze group may set some of its keys.
       analyze: z.strictObject(

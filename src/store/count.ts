@@ -6,7 +6,7 @@ import {type CompiledFilter, compileFilter, type FilterSpec} from '../events/fil
 import {MAX_LINE_BYTES, type Profile} from '../events/model.js'
 import {holdsOverlongLine, planRanges, readFully} from './ranges.js'
 import {Diagnostics} from './diagnostics.js'
-import {describeFsErrorWithCode, type LogFile, listLogFiles, openRegularSync} from './files.js'
+import {describeFsErrorWithCode, isWholeFileOnly, type LogFile, listLogFiles, openRegularSync} from './files.js'
 import {type DecodeState, decodeBatch, decodeFile, type RawLine, settleHeldByClaim} from './reader.js'
 import {PARALLEL_BYTES, runTasks} from '../threads.js'
 
@@ -170,7 +170,7 @@ interface FilePlan {
 }
 
 function planFile(file: LogFile, filter: FilterSpec, rangeBytes: number): FilePlan {
-  if (file.gzip) return {file, tasks: [{kind: 'file', file, filter}]}
+  if (isWholeFileOnly(file)) return {file, tasks: [{kind: 'file', file, filter}]}
   let fd: number
   try {
     fd = openRegularSync(file.path)

@@ -8,6 +8,10 @@ import {AuditError} from '../errors.js'
 export const NOT_REGULAR = 'ENOTREGULAR'
 /** The code of the error openAppendSync() throws for a file with another name (a hard link). */
 export const HARD_LINKED = 'EHARDLINKED'
+/** Codes of the errors reading an age-encrypted log file (payload.ts): no identity, another's identity, damage. */
+export const AGE_NO_IDENTITY = 'EAGENOIDENTITY'
+export const AGE_WRONG_IDENTITY = 'EAGEWRONGIDENTITY'
+export const AGE_DAMAGED = 'EAGEDAMAGED'
 
 // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, for ever.
 const READ_NOT_BLOCKING = constants.O_RDONLY | constants.O_NONBLOCK
@@ -96,18 +100,28 @@ export function describeFsError(error: unknown): string {
       return 'not a regular file'
     case HARD_LINKED:
       return 'a file with another name (a hard link): not appended to'
+    case AGE_NO_IDENTITY:
+    case AGE_WRONG_IDENTITY:
+    case AGE_DAMAGED:
+      return (error as Error).message
     default:
       return (error as Error).message
   }
+}
+
+const OWN_CODES = new Set([NOT_REGULAR, HARD_LINKED, AGE_NO_IDENTITY, AGE_WRONG_IDENTITY, AGE_DAMAGED])
+
+/** True for the error of an age file read without the identity it was encrypted to: not damage, not tampering. */
+export function isIdentityError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  return code === AGE_NO_IDENTITY || code === AGE_WRONG_IDENTITY
 }
 
 /** As describeFsError, with the errno code when there is one: `permission denied, EACCES`. */
 export function describeFsErrorWithCode(error: unknown): string {
   const {code} = error as NodeJS.ErrnoException
   const phrase = describeFsError(error)
-  return code && /^E[A-Z]+$/.test(code) && code !== NOT_REGULAR && code !== HARD_LINKED && !phrase.includes(code)
-    ? `${phrase}, ${code}`
-    : phrase
+  return code && /^E[A-Z]+$/.test(code) && !OWN_CODES.has(code) && !phrase.includes(code) ? `${phrase}, ${code}` : phrase
 }
 
 /** A log file that exists but cannot be read (permission denied): an outside part failed, not tampering. */
@@ -147,9 +161,10 @@ export function makeDirectory(path: string, mode = 0o700): void {
 }
 
 /**
- * A log file recognised by its name: `audit-YYYY-MM-DD[.PART].jsonl[.gz]`, where PART is a numbered
- * size-rotated part (`001`) or a loki-mode rotation time (`HHMMSS`). The unsuffixed file is the day's
- * live, newest part.
+ * A log file recognised by its name: `audit-YYYY-MM-DD[.PART].jsonl[.gz][.age]`, where PART is a
+ * numbered size-rotated part (`001`) or a loki-mode rotation time (`HHMMSS`). The unsuffixed file is
+ * the day's live, newest part. A closed part moves through its forms: plain, gzipped (`compress`),
+ * age-encrypted (`encryption.recipients`, after gzip when both are on).
  */
 export interface LogFile {
   path: string
@@ -159,38 +174,61 @@ export interface LogFile {
   /** Part number; `Infinity` for the live file so it sorts after its day's closed parts. */
   part: number
   gzip: boolean
+  /** Encrypted with age (`.age`): its plaintext needs an identity (payload.ts). */
+  age: boolean
 }
 
-const NAME = /^audit-(\d{4}-\d{2}-\d{2})(?:\.(\d{3}|\d{6}))?\.jsonl(\.gz)?$/
+const NAME = /^audit-(\d{4}-\d{2}-\d{2})(?:\.(\d{3}|\d{6}))?\.jsonl(\.gz)?(\.age)?$/
 
 export function parseLogFileName(name: string): Omit<LogFile, 'path'> | undefined {
   const m = NAME.exec(name)
   if (!m) return undefined
-  const [, day, part, gz] = m
+  const [, day, part, gz, age] = m
   if (Number.isNaN(Date.parse(`${day}T00:00:00Z`))) return undefined
-  return {name, day, part: part === undefined ? Number.POSITIVE_INFINITY : Number(part), gzip: gz !== undefined}
+  return {name, day, part: part === undefined ? Number.POSITIVE_INFINITY : Number(part), gzip: gz !== undefined, age: age !== undefined}
+}
+
+function form(file: LogFile, suffix: '' | '.gz' | '.age' | '.gz.age'): LogFile {
+  const name = `${plainName(file.name)}${suffix}`
+  return {
+    ...file,
+    name,
+    path: `${file.path.slice(0, file.path.length - file.name.length)}${name}`,
+    gzip: suffix.startsWith('.gz'),
+    age: suffix.endsWith('.age'),
+  }
 }
 
 /**
- * Where a listed file's content may be by the time it is read: a plain part may have been gzipped
- * (and unlinked) since the listing, so its .gz comes second.
+ * Where a listed file's content may be by the time it is read: a closed part may have been gzipped
+ * and encrypted (and its earlier form unlinked) since the listing, so its later forms follow it.
  */
 export function currentForms(file: LogFile): LogFile[] {
-  if (file.gzip || !Number.isFinite(file.part)) return [file]
-  return [file, {...file, name: `${file.name}.gz`, path: `${file.path}.gz`, gzip: true}]
+  if (file.age || !Number.isFinite(file.part)) return [file]
+  if (file.gzip) return [file, form(file, '.gz.age')]
+  return [file, form(file, '.gz'), form(file, '.gz.age'), form(file, '.age')]
 }
 
-/** A log file's name without `.gz`: a part keeps its identity when it is compressed. */
+/** A log file's name without `.gz` or `.age`: a part keeps its identity when it is compressed or encrypted. */
 export function plainName(name: string): string {
-  return name.replace(/\.gz$/, '')
+  return name.replace(/(\.gz)?(\.age)?$/, '')
+}
+
+/** True for a file that must be read whole, from its start (gzipped or encrypted): it has no byte ranges, and is closed. */
+export function isWholeFileOnly(file: Pick<LogFile, 'gzip' | 'path'>): boolean {
+  return file.gzip || file.path.endsWith('.age')
 }
 
 /** Chain order: by day, then numbered parts ascending, then the live file. Never by mtime. */
 export function compareLogFiles(a: Omit<LogFile, 'path'>, b: Omit<LogFile, 'path'>): number {
   if (a.day !== b.day) return a.day < b.day ? -1 : 1
   if (a.part !== b.part) return a.part < b.part ? -1 : 1
-  // The same part both plain and gzipped happens only mid-compression: plain first.
-  return Number(a.gzip) - Number(b.gzip)
+  // The same part in two forms happens only mid-compression or mid-encryption: the earlier form first.
+  return formRank(a) - formRank(b)
+}
+
+function formRank(file: Omit<LogFile, 'path'>): number {
+  return Number(file.gzip) + 2 * Number(file.age ?? false)
 }
 
 export class LogDirectoryError extends AuditError {}
@@ -223,8 +261,8 @@ async function listNames(dir: string): Promise<string[]> {
 }
 
 /**
- * Lists a directory's log files in chain order. When a part exists both plain and gzipped
- * (a compression in progress), only the plain one is returned, as it is complete.
+ * Lists a directory's log files in chain order. When a part exists in two forms (a compression or
+ * encryption in progress), only the earlier one is returned, as it is complete.
  * With a range, files whose day cannot hold entries in it are left out without being opened.
  */
 export async function listLogFiles(dir: string, range: {since?: number; until?: number} = {}): Promise<LogFile[]> {
@@ -239,5 +277,5 @@ export async function listLogFiles(dir: string, range: {since?: number; until?: 
     files.push({...parsed, path: join(dir, name)})
   }
   files.sort(compareLogFiles)
-  return files.filter((f, i) => !(f.gzip && i > 0 && files[i - 1].day === f.day && files[i - 1].part === f.part))
+  return files.filter((f, i) => !(i > 0 && files[i - 1].day === f.day && files[i - 1].part === f.part))
 }

@@ -4,7 +4,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import type {LocatedEntry} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
-import {describeFsErrorWithCode, type LogFile, listLogFiles, openRegular, parseLogFileName} from './files.js'
+import {describeFsErrorWithCode, isWholeFileOnly, type LogFile, listLogFiles, openRegular, parseLogFileName} from './files.js'
 import {countFileLineFeeds, decodeFile, type ReadCursor, readFileLines, type ReadOptions} from './reader.js'
 import type {FilePosition} from './tail.js'
 
@@ -74,8 +74,8 @@ export async function* followEntries(dir: string, options: FollowOptions): Async
       // The writer finishes a file before it starts the next: read the rest of this one first.
       if (current) yield* readNew(current, options, false)
       const file = next[0]
-      if (file.gzip) {
-        // A closed part compressed before we got to it: complete, so read whole.
+      if (isWholeFileOnly(file)) {
+        // A closed part compressed or encrypted before we got to it: complete, so read whole.
         yield* decodeFile(file, options, diagnostics)
         await current?.handle.close()
         current = undefined
@@ -154,7 +154,7 @@ async function openFile(
 async function holdsNext(dir: string, current: Current | undefined, passed: Place | undefined, opened: Current): Promise<boolean> {
   if (Number.isFinite(opened.place.part)) return true
   const {next, compressed} = await whatIsNext(dir, current, passed)
-  if (compressed || next.length === 0 || next[0].gzip) return false
+  if (compressed || next.length === 0 || isWholeFileOnly(next[0])) return false
   return (await stat(next[0].path).catch(() => undefined))?.ino === opened.ino
 }
 
@@ -167,9 +167,9 @@ async function resume(
 ): Promise<{current?: Current; passed?: Place}> {
   const place = parseLogFileName(basename(start.path))
   if (!place) throw new Error(`${start.path}: not a log file name`)
-  if (place.gzip) return {passed: place}
+  if (place.gzip || place.age) return {passed: place}
   const files = await listLogFiles(dir)
-  const sameDay = files.filter((f) => f.day === place.day && !f.gzip).map((f) => f.path)
+  const sameDay = files.filter((f) => f.day === place.day && !isWholeFileOnly(f)).map((f) => f.path)
   let failure: unknown // why the start's own name could not be opened, when it is there
   for (const path of [start.path, ...sameDay.reverse()]) {
     const handle = await openRegular(path).catch((error: NodeJS.ErrnoException) => {
@@ -208,14 +208,14 @@ async function whatIsNext(
   if (!current) return {files, next: passed ? filesAfter(files, passed) : files}
   const i = await findCurrent(files, current)
   if (i < 0) return {files, next: filesAfter(files, current.place)} // removed, or compressed while empty: go by its last name
-  return {files, next: files.slice(i + 1), compressed: files[i].gzip ? files[i] : undefined}
+  return {files, next: files.slice(i + 1), compressed: isWholeFileOnly(files[i]) ? files[i] : undefined}
 }
 
 /** The files after a place in chain order. A plain live file at the place itself is a new one: the file that was there has moved on. */
 function filesAfter(files: LogFile[], place: Place): LogFile[] {
   return files.filter((f) =>
     f.day === place.day
-      ? f.part > place.part || (f.part === Number.POSITIVE_INFINITY && place.part === f.part && !f.gzip)
+      ? f.part > place.part || (f.part === Number.POSITIVE_INFINITY && place.part === f.part && !isWholeFileOnly(f))
       : f.day > place.day,
   )
 }
@@ -235,14 +235,14 @@ async function findCurrent(files: LogFile[], current: Current): Promise<number> 
   }
   for (let i = files.length - 1; i >= 0; i--) {
     const f = files[i]
-    if (f.day === day && !f.gzip && (await stat(f.path).catch(() => undefined))?.ino === current.ino) return found(i)
+    if (f.day === day && !isWholeFileOnly(f) && (await stat(f.path).catch(() => undefined))?.ino === current.ino) return found(i)
   }
   current.first ??= await firstLine({path: current.path, gzip: false}, current.handle.fd)
   if (current.first === undefined) return -1
   // Its gzip copy has its part number, or, if it was live, the lowest number above the floor that matches.
   for (let i = 0; i < files.length; i++) {
     const f = files[i]
-    if (f.day !== day || !f.gzip || (Number.isFinite(part) ? f.part !== part : f.part <= current.floor)) continue
+    if (f.day !== day || !isWholeFileOnly(f) || (Number.isFinite(part) ? f.part !== part : f.part <= current.floor)) continue
     if ((await firstLine(f)) === current.first) return found(i)
   }
   return -1

@@ -1,14 +1,14 @@
 import {isUtf8} from 'node:buffer'
 import {createReadStream, read} from 'node:fs'
-import {createGunzip} from 'node:zlib'
 
 import type {CompiledFilter} from '../events/filter.js'
 import {type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
 import {sha256Hex} from '../chain/hash.js'
 import {decodeLine, peekNativeTime} from './decode.js'
 import {Diagnostics, type Problem} from './diagnostics.js'
-import {currentForms, describeFsErrorWithCode, type LogFile, listLogFiles, openRegularSync} from './files.js'
+import {AGE_DAMAGED, currentForms, describeFsErrorWithCode, isIdentityError, type LogFile, listLogFiles, openRegularSync} from './files.js'
 import {countLineFeeds, ForwardFramer, LF} from './lines.js'
+import {plaintextStream} from './payload.js'
 
 export {countFileLineFeeds, countLineFeeds} from './lines.js'
 
@@ -94,7 +94,7 @@ export function candidateLines(
 const callerOwned = {read, close: (_fd: number, callback: (error: null) => void) => callback(null)}
 
 /**
- * Streams a file's lines (plain or gzip) in batches, in constant memory. Lines that are too long,
+ * Streams a file's lines (plain, gzip, age or both) in batches, in constant memory. Lines that are too long,
  * not UTF-8, or unterminated at the end, and gzip damage, go to `diagnostics`; the good lines
  * before any damage are kept. Stopping the iteration closes the file (but not a given `fd`).
  */
@@ -116,10 +116,7 @@ export async function* readFileLines(
   }
   // Our own descriptor is closed by the stream; a caller's is left open.
   const source = createReadStream(file.path, {highWaterMark: CHUNK_BYTES, start, ...(fd === undefined ? {fd: own} : {fd, fs: callerOwned})})
-  const gunzip = file.gzip ? createGunzip({chunkSize: CHUNK_BYTES}) : undefined
-  // pipe() does not pass the file's errors on (a .gz removed after the listing): the gunzip side gets them.
-  source.on('error', (error) => gunzip?.destroy(error))
-  const stream = gunzip ? source.pipe(gunzip) : source
+  const stream = plaintextStream(file, source, CHUNK_BYTES)
   const framer = new ForwardFramer(start ?? 0, cursor?.skipping ?? false)
   let lineNo = cursor?.line ?? 0
   const advance = () => {
@@ -209,6 +206,14 @@ export async function* readFileLines(
           file: file.path,
           reason: `${(error as Error).message}; entries before the damage were kept`,
         })
+      } else if (code === AGE_DAMAGED) {
+        diagnostics.report({
+          kind: 'damaged-age',
+          file: file.path,
+          reason: `${(error as Error).message}; entries before the damage were kept`,
+        })
+      } else if (isIdentityError(error)) {
+        diagnostics.report({kind: 'encrypted', file: file.path, reason: (error as Error).message})
       } else {
         diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
       }
@@ -379,7 +384,8 @@ export async function readListedFile(file: LogFile, begin: (form: LogFile) => (t
     const diagnostics = new Diagnostics()
     const take = begin(form)
     for await (const batch of readFileLines(form, diagnostics, {wholeLastLine: true})) for (const {text} of batch) take(text)
-    if (!diagnostics.counts().unreadable) return diagnostics
+    const {unreadable, encrypted} = diagnostics.counts()
+    if (!unreadable && !encrypted) return diagnostics
   }
   return undefined
 }

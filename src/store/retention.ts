@@ -70,7 +70,8 @@ async function summarize(file: LogFile, headBefore: string, records: SeenRecord[
       started.last_hash = splitChainedLine(text)?.hash ?? started.last_hash
     }
   })
-  return read && !read.counts()['truncated-gzip'] ? summary : undefined
+  // Damage ends what can be recorded of a file; so does encryption without the identity (readListedFile gives undefined then).
+  return read && !read.counts()['truncated-gzip'] && !read.counts()['damaged-age'] ? summary : undefined
 }
 
 /**
@@ -138,14 +139,15 @@ export async function planRetentionWithHistory(
   return {planned, earlier}
 }
 
-function variants(name: string): [string, string] {
+/** Every name a part has on its way from plain to encrypted (files.ts currentForms). */
+function variants(name: string): string[] {
   const plain = plainName(name)
-  return [plain, `${plain}.gz`]
+  return [plain, `${plain}.gz`, `${plain}.gz.age`, `${plain}.age`]
 }
 
 /**
  * Under the lock, just before the event is written: the planned files still present, under their
- * current name (a plain file may have been gzipped meanwhile, or removed by another writer's prune).
+ * current name (a plain file may have been gzipped or encrypted meanwhile, or removed by another writer's prune).
  */
 export function stillPresent(dir: string, planned: RemovedFile[]): RemovedFile[] {
   const out: RemovedFile[] = []
@@ -156,7 +158,7 @@ export function stillPresent(dir: string, planned: RemovedFile[]): RemovedFile[]
   return out
 }
 
-/** Removes the recorded files (both forms, in case a compression is in progress). */
+/** Removes the recorded files (every form, in case a compression or encryption is in progress). */
 export function removeFiles(dir: string, removed: RemovedFile[]): void {
   for (const {file} of removed) for (const name of variants(file)) unlinkQuiet(join(dir, name))
 }

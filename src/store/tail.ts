@@ -3,7 +3,7 @@ import {type FileHandle, stat} from 'node:fs/promises'
 
 import type {LocatedEntry} from '../events/model.js'
 import {Diagnostics} from './diagnostics.js'
-import {describeFsErrorWithCode, type LogFile, openRegular} from './files.js'
+import {describeFsErrorWithCode, isWholeFileOnly, type LogFile, openRegular} from './files.js'
 import {BackwardFramer, countFileLineFeeds} from './lines.js'
 import {decodeBatch, decodeFile, type DecodeState, type RawLine, type ReadOptions, settleHeld} from './reader.js'
 
@@ -122,7 +122,7 @@ export async function readLastEntries(
   for (let i = files.length - 1; i >= 0 && (count < n || i === files.length - 1); i--) {
     const file = files[i]
     let entries: LocatedEntry[]
-    if (file.gzip) {
+    if (isWholeFileOnly(file)) {
       entries = n > count ? await lastOfGzipFile(file, n - count, options, diagnostics) : []
       if (i === files.length - 1) {
         const info = await stat(file.path)

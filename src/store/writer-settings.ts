@@ -18,6 +18,7 @@ export const writerSettingsSchema = configSchema.pick({
   retention_days: true,
   fsync: true,
   fsync_interval_ms: true,
+  encryption: true,
   syslog: true,
   privacy: true,
 })
@@ -37,6 +38,7 @@ export function resolveWriterSettings(given: Record<string, unknown>, defaults: 
   const own = Object.fromEntries(Object.entries(given).filter(([k]) => k in writerSettingsSchema.shape || !(k in configSchema.shape)))
   if (own.syslog && typeof own.syslog === 'object') own.syslog = {...defaults.syslog, ...own.syslog}
   if (own.privacy && typeof own.privacy === 'object') own.privacy = {...defaults.privacy, ...own.privacy}
+  if (own.encryption && typeof own.encryption === 'object') own.encryption = {...defaults.encryption, ...own.encryption}
   const parsed = writerSettingsSchema.partial().safeParse(own)
   if (!parsed.success) throw new WriteInputError(`AuditWriter options: ${describeInputIssue(parsed.error)}`)
   return {...defaults, ...Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined))}

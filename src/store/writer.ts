@@ -18,14 +18,17 @@ import {chainLine, GENESIS, serializeBody} from '../chain/native.js'
 import {globToRegExp} from '../events/filter.js'
 import {type AuditEntry, type Level, type LocatedEntry, levelRank, MAX_LINE_BYTES} from '../events/model.js'
 import {checkWriteInput, defaultActor, type WriteInput, WriteInputError} from '../events/write-input.js'
+import {AuditError} from '../errors.js'
 import {privacyOn, Sealer} from '../privacy/privacy.js'
-import {type LogFile, listLogFiles, LogDirectoryError, makeDirectory, openAppendSync, plainName} from './files.js'
+import {type LogFile, listLogFiles, LogDirectoryError, makeDirectory, openAppendSync} from './files.js'
 import {DirectoryLock} from './lock.js'
+import {isAgeRecipient} from './payload.js'
 import {lastChainHash, lineNumberAt, readTail, recoveryDetails} from './recovery.js'
 import {planRetentionWithHistory, type RemovedFile, removeFiles, stillPresent} from './retention.js'
 import {
   CLOSED_MODE,
   compressClosed,
+  encryptClosed,
   fsyncDir,
   isClosed,
   liveName,
@@ -170,6 +173,8 @@ export class LogWriter {
    */
   static async open(dir: string, settings: WriterSettings, options: WriterOptions = {}): Promise<LogWriter> {
     const writer = new LogWriter(dir, settings, options)
+    const bad = settings.encryption.recipients.find((r) => !isAgeRecipient(r))
+    if (bad !== undefined) throw new AuditError(`encryption.recipients: "${bad}" is not a valid age public key (bad checksum)`)
     if (settings.enabled) {
       // A missing or unusable keystore fails here (KeystoreError, exit 3): nothing is written in plaintext instead.
       if (privacyOn(settings.privacy)) writer.sealer = Sealer.open(settings.privacy, dir)
@@ -182,22 +187,36 @@ export class LogWriter {
   }
 
   /**
-   * Finishes what a writer killed (or failing) mid-way left: its compression's temporary file,
-   * numbered parts not yet made read-only (a rotation or recovery cut short), closed parts still plain.
+   * Finishes what a writer killed (or failing) mid-way left: its compression's or encryption's
+   * temporary file, numbered parts not yet made read-only (a rotation or recovery cut short), closed
+   * parts not yet gzipped or encrypted (or whose earlier form is still there beside the later one).
    */
   private finishInterrupted(files: LogFile[]): void {
     for (const path of staleCompressionTemps(this.dir)) unlinkQuiet(path)
-    const compressed = new Set(files.filter((f) => f.gzip).map((f) => plainName(f.name)))
     // Not the newest file: a recovery cut short may have left the chain's end in a part, to be appended to.
     for (const file of files.slice(0, -1)) {
-      const info = file.gzip || compressed.has(file.name) ? undefined : statSync(file.path, {throwIfNoEntry: false})
-      if (!info) continue
-      if (!isClosed(file, info.mode)) {
-        if (Number.isFinite(file.part)) this.closeFile(file.path)
-      } else if (this.settings.compress) {
-        this.track(compressClosed(file.path, this.settings.fsync !== 'never'))
+      if (file.age) continue
+      if (!file.gzip) {
+        const info = statSync(file.path, {throwIfNoEntry: false})
+        if (!info) continue
+        if (!isClosed(file, info.mode)) {
+          if (Number.isFinite(file.part)) this.closeFile(file.path)
+          continue
+        }
       }
+      this.track(this.finishClosed(file.path, file.gzip))
     }
+  }
+
+  /** Takes a closed file on to its final form: gzipped with `compress`, then encrypted with `encryption.recipients`. */
+  private async finishClosed(path: string, gzipped: boolean): Promise<void> {
+    const durable = this.settings.fsync !== 'never'
+    let current = path
+    if (this.settings.compress && !gzipped) {
+      await compressClosed(current, durable)
+      current = `${current}.gz`
+    }
+    if (this.settings.encryption.recipients.length > 0) await encryptClosed(current, this.settings.encryption.recipients, durable)
   }
 
   /**
@@ -472,12 +491,12 @@ export class LogWriter {
   private async findHead(now: number): Promise<{files: LogFile[]; head: string}> {
     let files = await listLogFiles(this.dir)
     const last = files.at(-1)
-    if (last && !last.gzip && last.part === Number.POSITIVE_INFINITY && repairHalfRotation(last, files))
+    if (last && !last.gzip && !last.age && last.part === Number.POSITIVE_INFINITY && repairHalfRotation(last, files))
       files = await listLogFiles(this.dir)
     const newest = files.at(-1)
     let head: string | undefined
     let tail: ReturnType<typeof readTail> | undefined
-    const info = newest && !newest.gzip ? statSync(newest.path) : undefined
+    const info = newest && !newest.gzip && !newest.age ? statSync(newest.path) : undefined
     if (newest && info) {
       tail = readTail(newest.path, info.size, this.settings.integrity)
       // Its chain is not ours to continue, nor is its file ours to append to.
@@ -521,10 +540,13 @@ export class LogWriter {
     return {files, head}
   }
 
-  /** Makes a file read-only, so no writer appends to it again, and gzips it (after the lock) with `compress`. */
+  /**
+   * Makes a file read-only, so no writer appends to it again, and (after the lock) gzips it with
+   * `compress` and encrypts it with `encryption.recipients`.
+   */
   private closeFile(path: string): void {
     chmodSync(path, CLOSED_MODE)
-    if (this.settings.compress) this.track(compressClosed(path, this.settings.fsync !== 'never'))
+    if (this.settings.compress || this.settings.encryption.recipients.length > 0) this.track(this.finishClosed(path, false))
   }
 
   private appendTo(path: string, text: string): void {
@@ -541,7 +563,7 @@ export class LogWriter {
   /**
    * Picks the live file: the newest file's day or today's, whichever is later (the chain never goes
    * back to an older file); rotates by day and by size; creates the new live file with O_EXCL.
-   * Closed files are made read-only and, with `compress`, gzipped after the lock is released.
+   * Closed files are made read-only and, with `compress` and `encryption`, gzipped and encrypted after the lock is released.
    */
   private openLive(files: LogFile[], head: string, now: number): Live {
     const newest = files.at(-1)
@@ -569,7 +591,7 @@ export class LogWriter {
       fd = openAppendSync(path)
     } else {
       fd = openSync(path, 'ax', 0o600)
-      if (newest && newest !== current && newest.day < day && !newest.gzip) {
+      if (newest && newest !== current && newest.day < day && !newest.gzip && !newest.age) {
         const info = statSync(newest.path, {throwIfNoEntry: false})
         if (info && !isClosed(newest, info.mode)) this.closeFile(newest.path)
         rotated = true

@@ -5,7 +5,16 @@ import {basename} from 'node:path'
 import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {Profile} from '../events/model.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
-import {DAY_MS, DAY_SLACK_MS, dayStart, describeFsErrorWithCode, type LogFile, listLogFiles, openRegularSync} from '../store/files.js'
+import {
+  DAY_MS,
+  DAY_SLACK_MS,
+  dayStart,
+  describeFsErrorWithCode,
+  isWholeFileOnly,
+  type LogFile,
+  listLogFiles,
+  openRegularSync,
+} from '../store/files.js'
 import {readEntryBatches} from '../store/reader.js'
 import {planRanges} from '../store/ranges.js'
 import {readLastEntries} from '../store/tail.js'
@@ -174,7 +183,10 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
     diagnostics.merge(result!.diagnostics)
   }
   if (cache) {
-    for (const task of todo) if (task.key) cache.set(task.file.name, task.key, options.profile, results[task.index]!)
+    // A file not read for want of its age identity is not cached: read with one, it must be counted.
+    for (const task of todo)
+      if (task.key && !results[task.index]!.diagnostics.counts().encrypted)
+        cache.set(task.file.name, task.key, options.profile, results[task.index]!)
     // Against the whole directory, not the range: a 24 h summary must not evict the other days.
     await cache.save((await listLogFiles(dir)).map((f) => f.name))
   }
@@ -240,7 +252,7 @@ interface FilePlan {
 function planFile(file: LogFile, filter: FilterSpec, scan: boolean, rangeBytes: number): FilePlan {
   const {since, until} = filter
   if (!scan) return {tasks: [{kind: 'file', file, filter}]}
-  if (file.gzip) return {tasks: [{kind: 'lines', file, since, until}]}
+  if (isWholeFileOnly(file)) return {tasks: [{kind: 'lines', file, since, until}]}
   let fd: number
   try {
     fd = openRegularSync(file.path)

@@ -3,7 +3,7 @@ import {chmodSync, mkdirSync, readdirSync, utimesSync, writeFileSync} from 'node
 import {join} from 'node:path'
 import {test} from 'node:test'
 
-import {compareLogFiles, listLogFiles, LogDirectoryError, parseLogFileName} from '../../src/store/files.js'
+import {compareLogFiles, currentForms, listLogFiles, LogDirectoryError, parseLogFileName, plainName} from '../../src/store/files.js'
 import {rotateIntoPart} from '../../src/store/rotate.js'
 import {tempDir} from '../helpers.js'
 
@@ -13,6 +13,7 @@ test('parseLogFileName recognises daily, numbered, HHMMSS and gzipped names only
     day: '2026-11-02',
     part: Number.POSITIVE_INFINITY,
     gzip: false,
+    age: false,
   })
   assert.equal(parseLogFileName('audit-2026-11-02.003.jsonl.gz')?.part, 3)
   assert.equal(parseLogFileName('audit-2026-11-02.003.jsonl.gz')?.gzip, true)
@@ -136,9 +137,46 @@ test('rotateIntoPart never takes the number of a part whose compression the list
   writeFileSync(join(dir, 'audit-2026-03-01.001.jsonl.gz'), 'gz')
   const part = rotateIntoPart(
     dir,
-    {path: live, name: 'audit-2026-03-01.jsonl', day: '2026-03-01', part: Number.POSITIVE_INFINITY, gzip: false},
+    {path: live, name: 'audit-2026-03-01.jsonl', day: '2026-03-01', part: Number.POSITIVE_INFINITY, gzip: false, age: false},
     [],
   )
   assert.equal(part, join(dir, 'audit-2026-03-01.002.jsonl'))
   assert.deepEqual(readdirSync(dir).sort(), ['audit-2026-03-01.001.jsonl.gz', 'audit-2026-03-01.002.jsonl'])
+})
+
+test('encrypted names: .age and .gz.age parts, their forms in order, one per part in a listing', async () => {
+  assert.deepEqual(parseLogFileName('audit-2026-11-02.003.jsonl.gz.age'), {
+    name: 'audit-2026-11-02.003.jsonl.gz.age',
+    day: '2026-11-02',
+    part: 3,
+    gzip: true,
+    age: true,
+  })
+  assert.equal(parseLogFileName('audit-2026-11-02.jsonl.age')?.age, true)
+  assert.equal(parseLogFileName('audit-2026-11-02.003.jsonl.age.gz'), undefined)
+  assert.equal(parseLogFileName('audit-2026-11-02.003.jsonl.age.1234-abcd.tmp'), undefined)
+  assert.equal(plainName('audit-2026-11-02.003.jsonl.gz.age'), 'audit-2026-11-02.003.jsonl')
+  const dir = tempDir()
+  const plain = parseLogFileName('audit-2026-11-02.003.jsonl')!
+  assert.deepEqual(
+    currentForms({...plain, path: join(dir, plain.name)}).map((f) => [f.path, f.gzip, f.age]),
+    [
+      [join(dir, 'audit-2026-11-02.003.jsonl'), false, false],
+      [join(dir, 'audit-2026-11-02.003.jsonl.gz'), true, false],
+      [join(dir, 'audit-2026-11-02.003.jsonl.gz.age'), true, true],
+      [join(dir, 'audit-2026-11-02.003.jsonl.age'), false, true],
+    ],
+  )
+  // Mid-encryption both forms exist: the earlier, complete one is listed.
+  for (const name of [
+    'audit-2026-11-02.001.jsonl.gz',
+    'audit-2026-11-02.001.jsonl.gz.age',
+    'audit-2026-11-02.002.jsonl.age',
+    'audit-2026-11-02.jsonl',
+  ])
+    writeFileSync(join(dir, name), '')
+  assert.deepEqual(
+    (await listLogFiles(dir)).map((f) => f.name),
+    ['audit-2026-11-02.001.jsonl.gz', 'audit-2026-11-02.002.jsonl.age', 'audit-2026-11-02.jsonl'],
+  )
 })

@@ -1,7 +1,6 @@
-import {createGunzip} from 'node:zlib'
-
-import {describeFsError, UnreadableFileError} from '../../store/files.js'
+import {AGE_DAMAGED, describeFsError, isIdentityError, isWholeFileOnly, UnreadableFileError} from '../../store/files.js'
 import {ForwardFramer} from '../../store/lines.js'
+import {plaintextStream} from '../../store/payload.js'
 import {HEADROOM} from './scan.js'
 import {type Opened, openLate} from './snapshot.js'
 
@@ -29,7 +28,7 @@ export class Buffers {
 export interface FileEnd {
   /** Bytes after the last LF. */
   tail?: Buffer
-  error?: {kind: 'truncated-gzip' | 'unreadable'; reason: string}
+  error?: {kind: 'truncated-gzip' | 'damaged-age' | 'unreadable'; reason: string}
 }
 
 /**
@@ -56,18 +55,16 @@ export async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers):
       else if (framed.ended) yield framed.overLong
     }
   }
-  let gzip = file.gzip
+  let form: {path: string; gzip: boolean} = file
   try {
     if (file.error) throw file.error
     let handle = file.handle
-    if (!handle) ({handle, gzip} = await openLate(file))
+    if (!handle) ({handle, ...form} = await openLate(file))
     file.handle = handle
-    if (gzip) {
+    if (isWholeFileOnly(form)) {
       const source = handle.createReadStream({start: 0, highWaterMark: BLOCK_BYTES, autoClose: false})
-      const gunzip = createGunzip({chunkSize: BLOCK_BYTES})
-      source.on('error', (error) => gunzip.destroy(error)) // pipe() does not pass read errors on
       try {
-        for await (const chunk of source.pipe(gunzip) as AsyncIterable<Buffer>) {
+        for await (const chunk of plaintextStream(form, source, BLOCK_BYTES) as AsyncIterable<Buffer>) {
           const {block, at} = next(chunk.length)
           chunk.copy(block, at)
           yield* settle(block, at + chunk.length)
@@ -93,15 +90,17 @@ export async function* fileBlocks(file: Opened, end: FileEnd, buffers: Buffers):
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    // Not readable by this user: nothing can be said about the file, which is no sign of tampering.
-    if (code === 'EACCES' || code === 'EPERM') throw new UnreadableFileError(file.path, error)
+    // Not readable by this user (or without the age identity): nothing can be said about the file, which is no sign of tampering.
+    if (code === 'EACCES' || code === 'EPERM' || isIdentityError(error)) throw new UnreadableFileError(form.path, error)
     end.error =
-      gzip && code?.startsWith('Z_')
+      form.gzip && code?.startsWith('Z_')
         ? {
             kind: 'truncated-gzip',
             reason: `truncated or corrupt gzip (${(error as Error).message}); the entries before the damage were checked`,
           }
-        : {kind: 'unreadable', reason: `cannot be read (${describeFsError(error)})`}
+        : code === AGE_DAMAGED
+          ? {kind: 'damaged-age', reason: `${(error as Error).message}; the entries before the damage were checked`}
+          : {kind: 'unreadable', reason: `cannot be read (${describeFsError(error)})`}
   } finally {
     const {handle} = file
     file.handle = undefined

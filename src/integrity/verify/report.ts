@@ -15,6 +15,7 @@ export type VerifyProblemKind =
   | 'utf8'
   | 'too-long'
   | 'truncated-gzip'
+  | 'damaged-age'
   | 'retention-record'
   | 'unreadable'
   | 'file-missing'

@@ -95,13 +95,18 @@ export async function openSnapshot(dir: string): Promise<Opened[]> {
   }
 }
 
-/** Opens a file that was not held: a plain part gzipped since the listing is read from its .gz. */
-export async function openLate(file: Opened): Promise<{handle: FileHandle; gzip: boolean}> {
-  const [listed, compressed] = currentForms(file)
-  try {
-    return {handle: await openRegular(listed.path), gzip: listed.gzip}
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !compressed) throw error
-    return {handle: await openRegular(compressed.path), gzip: true}
+/**
+ * Opens a file that was not held: a part gzipped or encrypted since the listing is read from its
+ * later form. Returns the form opened, whose name says how to read it.
+ */
+export async function openLate(file: Opened): Promise<{handle: FileHandle; gzip: boolean; path: string}> {
+  const forms = currentForms(file)
+  for (const [i, form] of forms.entries()) {
+    try {
+      return {handle: await openRegular(form.path), gzip: form.gzip, path: form.path}
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || i === forms.length - 1) throw error
+    }
   }
+  throw new Error(`${file.path}: no form to open`) // not reached: currentForms gives at least the file itself
 }
