@@ -7,7 +7,7 @@ import {readerPrivacy} from '../cli/privacy.js'
 import {OutsideError} from '../errors.js'
 import {type CheckResult, checkBundle} from '../export/archive.js'
 import {exportBundle} from '../export/bundle.js'
-import {destinationFormat, openDestination} from '../export/destination.js'
+import {destinationFormat, isSyslogDestination, openDestination} from '../export/destination.js'
 import {checkRedactPaths, type PrivacyOptions} from '../export/privacy.js'
 import {parsePaths} from '../export/project.js'
 import {type ExportResult, runExport} from '../export/run.js'
@@ -183,7 +183,12 @@ export default class Export extends AuditCommand {
       else if (flags.output && flags.output !== '-') sink = await FileSink.open(flags.output)
       else sink = new StreamSink()
       const stdout = sink instanceof StreamSink ? sink : undefined
-      result = await runExport({...common, sink, stopped: () => stdout?.isClosed ?? false})
+      result = await runExport({
+        ...common,
+        sink,
+        syslogMessages: isSyslogDestination(flags.to),
+        stopped: () => stdout?.isClosed ?? false,
+      })
     }
     if (progress && result.exported >= 50_000) process.stderr.write('\n')
     if (result.privacy) this.warnLine(`audit export: ${privacySummary(result.privacy, privacy)}`)

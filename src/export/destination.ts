@@ -30,6 +30,11 @@ export function destinationFormat(to: string | undefined, asked: string | undefi
   return asked ?? 'jsonl'
 }
 
+/** True when --to names a syslog server (udp, tcp, tls): each entry goes as its own syslog message. */
+export function isSyslogDestination(to: string | undefined): boolean {
+  return to !== undefined && !/^https?:\/\//i.test(to)
+}
+
 /** The sink for --to: syslog (udp, tcp, tls) and the HTTP ingestion APIs, all through the transport's openSink. */
 export async function openDestination(url: string, options: DestinationOptions): Promise<Sink> {
   if (/^https?:\/\//i.test(url)) {

@@ -4,6 +4,8 @@ import type {CodecContext} from '../formats/codec.js'
 import type {EntryFormat} from '../formats/format.js'
 import {FRAMINGS} from '../formats/framing.js'
 import {codecOptions, getCodec} from '../formats/registry.js'
+import {rfc5424Envelope} from '../formats/rfc5424.js'
+import {FACILITIES} from '../formats/syslog.js'
 import {safeJson} from '../text/sanitize.js'
 import {type Projection, project} from './project.js'
 
@@ -43,10 +45,37 @@ export function exportFormat(
   projection: Projection | undefined,
   context: CodecContext = {},
 ): EntryFormat {
+  const {codec, encoder, encode} = recordEncoder(format, options, projection, context)
+  const frame = FRAMINGS[codec.framing]
+  return {begin: (encoder.begin ?? '') + frame.begin, encode: (located, index) => frame.frame(encode(located), index), end: frame.end}
+}
+
+/** The formats that are syslog messages already (the sink sends them as they are). */
+const SYSLOG_CODECS = new Set(['rfc5424', 'rfc3164', 'syslog'])
+
+/**
+ * For a syslog destination (udp, tcp, tls): one syslog message a record, unframed (the sink frames
+ * each: a datagram, an LF or an octet count). A record of another format (CEF, LEEF, JSON…) goes as
+ * the MSG of an RFC 5424 header, facility local0, APP-NAME `audit`, MSGID the event.
+ */
+export function syslogMessageFormat(
+  format: string,
+  options: unknown,
+  projection: Projection | undefined,
+  context: CodecContext = {},
+): EntryFormat {
+  const {codec, encode} = recordEncoder(format, options, projection, context)
+  if (SYSLOG_CODECS.has(codec.name)) return {encode}
+  // A CSV header or a _bulk action line would be a message of its own, or cut one in two.
+  if (codec.multiline) throw new AuditError(`--format ${format}: its records span lines; a syslog destination takes one line a message`)
+  const envelope = rfc5424Envelope(FACILITIES.local0, 'audit')
+  return {encode: (located) => envelope(located.entry, encode(located))}
+}
+
+function recordEncoder(format: string, options: unknown, projection: Projection | undefined, context: CodecContext) {
   const name = exportCodecName(format)
   const codec = getCodec(name)
   const encoder = codec.create(codecOptions(codec, options, '--format-option'), context)
-  const frame = FRAMINGS[codec.framing]
   let encode = (located: LocatedEntry) => encoder.encode(located)
   if (projection && (projection.fields || projection.exclude)) {
     const document = DOCUMENT[name]
@@ -54,5 +83,5 @@ export function exportFormat(
       throw new AuditError(`--fields and --exclude-fields apply to the JSON-shaped formats (${PROJECTABLE.join(', ')}), not ${format}`)
     encode = (located) => document(encoder.encode(located), projection)
   }
-  return {begin: (encoder.begin ?? '') + frame.begin, encode: (located, index) => frame.frame(encode(located), index), end: frame.end}
+  return {codec, encoder, encode}
 }

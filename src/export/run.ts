@@ -3,11 +3,12 @@ import {basename} from 'node:path'
 import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {LocatedEntry, Profile} from '../events/model.js'
 import type {CodecContext} from '../formats/codec.js'
+import type {EntryFormat} from '../formats/format.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import {listLogFiles} from '../store/files.js'
 import {decodeFile} from '../store/reader.js'
 import type {Sink} from '../transport/sink.js'
-import {exportFormat} from './encode.js'
+import {exportFormat, syslogMessageFormat} from './encode.js'
 import {type PrivacyCounts, type PrivacyOptions, privacyTransform} from './privacy.js'
 import type {Projection} from './project.js'
 import {type ExportState, readState, type Resume, resumePoint, stateOf, writeState} from './state.js'
@@ -35,6 +36,8 @@ export interface ExportRequest {
   /** The state file of `--since-last`. */
   sinceLast?: string
   sink: Sink
+  /** The sink is a syslog server: each entry goes as its own message (syslogMessageFormat), one write each. */
+  syslogMessages?: boolean
   diagnostics?: Diagnostics
   /** Called every so many entries (for a progress line on a terminal). */
   onProgress?: (exported: number) => void
@@ -73,7 +76,19 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
   const {dir, sink, profile} = request
   const diagnostics = request.diagnostics ?? new Diagnostics()
   const filter = compileFilter(request.filter)
-  const format = exportFormat(request.format, request.formatOptions, request.projection, request.context)
+  let format: EntryFormat
+  try {
+    format = (request.syslogMessages ? syslogMessageFormat : exportFormat)(
+      request.format,
+      request.formatOptions,
+      request.projection,
+      request.context,
+    )
+  } catch (error) {
+    // A format the destination cannot take: the connection opened for it is let go.
+    await sink.close().catch(() => undefined)
+    throw error
+  }
   const transform = request.privacy ? privacyTransform(request.privacy) : undefined
   const reveal = request.reveal
   const privacy = reveal
@@ -106,8 +121,8 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
   try {
     if (format.begin) await sink.write(format.begin)
     const read = {filter, profile}
-    // Records are handed over one by one only to a sink that acknowledges them; others get a batch's text at once.
-    const perRecord = acknowledges(sink)
+    // Records are handed over one by one to a sink that acknowledges them or sends each as a message; others get a batch's text at once.
+    const perRecord = acknowledges(sink) || request.syslogMessages === true
     outer: for (const [i, file] of files.entries()) {
       const skipUpTo = i === 0 ? resume.afterLine : 0
       const name = basename(file.path)
@@ -150,7 +165,7 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
 
   async function writeOne(located: LocatedEntry): Promise<void> {
     await sink.write(format.encode(privacy ? privacy.apply(located) : located, result.exported))
-    if (request.sinceLast) {
+    if (request.sinceLast && acknowledges(sink)) {
       pending.push([result.exported, stateOf(located)])
       settle()
     }

@@ -1,5 +1,6 @@
 import {z} from 'zod'
 
+import type {AuditEntry} from '../events/model.js'
 import {defineCodec} from './codec.js'
 import {safeJson, sanitizeLine} from '../text/sanitize.js'
 import {facilityOption, headerField, memoHeaderField, priority, securityEventsOption} from './syslog.js'
@@ -71,3 +72,18 @@ export const rfc5424Codec = defineCodec({
     }
   },
 })
+
+/**
+ * An RFC 5424 header around a record of another format (CEF, LEEF, JSON…) as MSG, for sending it
+ * to a syslog server (siem-formats §5 "Over syslog"): PRI from the facility and the entry's level,
+ * the entry's timestamp, HOSTNAME and PROCID from its metadata, APP-NAME, MSGID the event, no
+ * structured data. Without it a receiver takes the record's first word (`CEF:`) as the tag.
+ */
+export function rfc5424Envelope(facility: number, appName: string): (entry: AuditEntry, msg: string) => string {
+  const pri = priority(facility, [])
+  const host = memoHeaderField(255)
+  const procid = memoHeaderField(128)
+  const app = headerField(appName, 48)
+  return (entry, msg) =>
+    `${pri(entry)}1 ${rfc5424Timestamp(entry.timestamp)} ${host(entry.metadata.hostname)} ${app} ${procid(entry.metadata.pid)} ${headerField(entry.event, 32)} - ${msg}`
+}

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {appendFileSync, existsSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
+import {createServer, type AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {gzipSync} from 'node:zlib'
@@ -443,5 +444,61 @@ describe('audit export to a closed pipe', () => {
     assert.equal(JSON.parse(first).details.i, 0)
     assert.equal(rc, 'rc=0')
     assert.equal(existsSync(state), false)
+  })
+})
+
+describe('audit export to a syslog server', () => {
+  it('sends each entry as its own octet-counted RFC 5424 message with the record as MSG, and advances --since-last', async () => {
+    const {dir} = makeLog()
+    const received: Buffer[] = []
+    const server = createServer((socket) => socket.on('data', (d: Buffer) => received.push(d)))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const {port} = server.address() as AddressInfo
+    const state = join(tempDir(), 'export.state')
+    const args = [
+      'export',
+      '--dir',
+      dir,
+      '--format',
+      'leef',
+      '--since-last',
+      state,
+      '--to',
+      `tcp://127.0.0.1:${port}?framing=octet-counting`,
+    ]
+    const run = await runAudit(args)
+    assert.equal(run.code, 0, run.stderr)
+    await new Promise((r) => setTimeout(r, 200))
+    let stream = Buffer.concat(received).toString('utf8')
+    const messages: string[] = []
+    while (stream.length > 0) {
+      const space = stream.indexOf(' ')
+      const length = Number(stream.slice(0, space))
+      const rest = Buffer.from(stream.slice(space + 1))
+      messages.push(rest.subarray(0, length).toString('utf8'))
+      stream = rest.subarray(length).toString('utf8')
+    }
+    assert.equal(messages.length, 5)
+    assert.match(messages[0], /^<134>1 2026-11-01T10:00:00\.000Z test audit 1 api\.request - LEEF:2\.0\|/)
+    assert.match(messages[1], /^<132>1 2026-11-01T10:00:01\.000Z test audit 1 auth\.fail - LEEF:2\.0\|/)
+    assert.ok(messages.every((m) => !m.includes('\n')))
+    // A second run: nothing new, nothing sent.
+    const again = await runAudit(args)
+    assert.equal(again.code, 0, again.stderr)
+    await new Promise((r) => setTimeout(r, 200))
+    assert.equal(Buffer.concat(received).toString('utf8').match(/LEEF:/g)?.length, 5)
+    server.close()
+  })
+
+  it('refuses a format whose records span lines (csv, ecs-bulk) with one line, exit 2', async () => {
+    const {dir} = makeLog()
+    const server = createServer((socket) => socket.resume())
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const {port} = server.address() as AddressInfo
+    const run = await runAudit(['export', '--dir', dir, '--format', 'ecs-bulk', '--to', `tcp://127.0.0.1:${port}`])
+    server.close()
+    assert.equal(run.code, 2)
+    assert.match(run.stderr, /--format ecs-bulk: its records span lines/)
+    assert.equal(run.stderr.trim().split('\n').length, 1)
   })
 })

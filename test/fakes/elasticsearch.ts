@@ -4,11 +4,19 @@ import {json, type Step, startFake} from './http-base.js'
  * Elasticsearch `_bulk` as its reference documents it: POST /_bulk or /<index>/_bulk with
  * `Content-Type: application/x-ndjson`, action and source lines ending in a newline; HTTP 200 with
  * `errors` and one item per action, `create` of an existing `_id` a 409 version conflict.
- * `itemFailures` scripts per-request item errors: request n → {item index: status}.
+ * `itemFailures` scripts per-request item errors: request n → {item index: status}; `idFailures` per
+ * document, whichever request carries it: `_id` → the statuses of its first attempts (so a test does
+ * not depend on the order in which concurrent requests arrive).
  */
 export async function startElasticsearch(
-  options: {script?: Step[]; itemFailures?: Record<number, Record<number, number>>; apiKey?: string} = {},
+  options: {
+    script?: Step[]
+    itemFailures?: Record<number, Record<number, number>>
+    idFailures?: Record<string, number[]>
+    apiKey?: string
+  } = {},
 ) {
+  const idFailures = new Map(Object.entries(options.idFailures ?? {}).map(([id, statuses]) => [id, [...statuses]]))
   const documents = new Map<string, unknown>()
   let bulkRequests = 0
   const fake = await startFake((req, res) => {
@@ -36,7 +44,7 @@ export async function startElasticsearch(
       const action = JSON.parse(lines[i]) as Record<string, {_index?: string; _id?: string}>
       const [kind, meta] = Object.entries(action)[0]
       const index = meta._index ?? match[1] ?? 'missing'
-      const scripted = failures[i / 2]
+      const scripted = failures[i / 2] ?? (meta._id === undefined ? undefined : idFailures.get(meta._id)?.shift())
       if (scripted) {
         const type = scripted === 429 ? 'es_rejected_execution_exception' : 'mapper_parsing_exception'
         items.push({[kind]: {_index: index, _id: meta._id, status: scripted, error: {type, reason: `scripted ${scripted}`}}})

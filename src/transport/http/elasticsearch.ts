@@ -39,21 +39,29 @@ export class ElasticsearchSink extends BatchingHttpSink {
     if (!answer.errors) return {kind: 'delivered'}
     if (!Array.isArray(answer.items) || answer.items.length !== records.length)
       return {kind: 'fail', reason: `bulk response with ${answer.items?.length ?? 0} items for ${records.length} documents`}
-    const again: string[] = []
+    const again: number[] = []
     let failed = 0
     let first = ''
+    let firstRefused = -1
     answer.items.forEach((item, i) => {
       const result = Object.values(item)[0]
       if (!result || (result.status >= 200 && result.status < 300) || result.status === 409) return
       if (result.status === 429 || result.status >= 500) {
-        again.push(records[i])
+        again.push(i)
         return
       }
       failed++
+      if (firstRefused < 0) firstRefused = i
       first ||= `status ${result.status} ${result.error?.type ?? ''}: ${excerpt(result.error?.reason ?? '', 160)}`
     })
-    if (failed > 0) return {kind: 'fail', reason: `${failed} of ${records.length} documents refused, first: ${first}`}
-    if (again.length > 0) return {kind: 'retry', records: again, reason: `${again.length} documents rejected for now (429/5xx)`}
+    if (failed > 0)
+      return {
+        kind: 'fail',
+        reason: `${failed} of ${records.length} documents refused, first: ${first}`,
+        // Items before the first refused or retryable one were taken.
+        firstUndelivered: Math.min(firstRefused, again[0] ?? firstRefused),
+      }
+    if (again.length > 0) return {kind: 'retry', only: again, reason: `${again.length} documents rejected for now (429/5xx)`}
     return {kind: 'delivered'}
   }
 }

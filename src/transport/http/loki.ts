@@ -15,7 +15,8 @@ export class LokiSink extends BatchingHttpSink {
   private readonly authorization?: string
 
   constructor(url: URL, options: HttpSinkOptions & {tenant?: string} = {}) {
-    super(url, options)
+    // Loki refuses a stream's entries that arrive older than its newest: one request at a time.
+    super(url, {...options, inFlight: 1})
     if (!/\/loki\/api\/v1\/push$/.test(url.pathname)) throw new AuditError(`--to ${this.name}: a Loki URL ends in /loki/api/v1/push`)
     this.authorization = basicAuth(url)
     this.tenant = options.tenant

@@ -17,7 +17,8 @@ export class SplunkHecSink extends BatchingHttpSink {
     private readonly token: string,
     options: HttpSinkOptions & {ackTimeoutMs?: number} = {},
   ) {
-    super(url, options)
+    // One request at a time: events reach the index in log order (only _bulk, ids from the chain, is pipelined).
+    super(url, {...options, inFlight: 1})
     if (!/\/services\/collector(\/event)?$/.test(url.pathname))
       throw new AuditError(`--to ${this.name}: a Splunk HEC URL ends in /services/collector/event`)
     this.ackTimeoutMs = options.ackTimeoutMs ?? 120_000
