@@ -4,25 +4,68 @@ import {createInterface} from 'node:readline'
 
 import {compileFilter, type FilterSpec} from '../events/filter.js'
 import {type AuditEntry, type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
-import {decodeLine} from '../store/decode.js'
+import {type CanonicalLine, decodeLine, readCanonical} from '../store/decode.js'
 import type {Diagnostics} from '../store/diagnostics.js'
-import {openRegularSync} from '../store/files.js'
+import {listLogFiles, openRegularSync} from '../store/files.js'
 import {queryEntries} from '../store/query.js'
+import {type DecodeState, decodeBatch, readFileLines, settleHeld} from '../store/reader.js'
 import {isFailure, IP_FIELDS} from '../summary/aggregate.js'
 import type {Observation} from './observation.js'
 import {messageTemplate, parseTextLine, type TextRecord} from './text-lines.js'
 
 /** One entry of any source: what the detectors see, and what the LLM sample may show (derived only when needed). */
 export interface SourceItem extends Omit<Observation, 'baseline'> {
-  /** The audit entry, or the text line read as one. */
+  /** The audit entry, decoded in full (see entryOf), or the text line read as one. */
   entry?: AuditEntry
+  /** An audit entry's details. */
+  details?: Record<string, unknown>
+  /** A canonical audit line, decoded in full only when the entry is asked for. */
+  raw?: string
   record?: TextRecord
 }
 
 export const SAMPLE_TEXT_CHARS = 400
 
-/** Audit log entries in the filter's range (with the baseline before it), through the search reader, in batches. */
+/** Audit log entries in the filter's range (with the baseline before it), in chain order, in batches. */
 export async function* logItems(
+  dir: string,
+  filter: FilterSpec,
+  profile: Profile | undefined,
+  diagnostics: Diagnostics,
+): AsyncGenerator<SourceItem[]> {
+  const {since, until, ...others} = filter
+  const timeOnly = Object.values(others).every((value) => value === undefined || (Array.isArray(value) && value.length === 0))
+  if (!timeOnly || profile === 'loki') {
+    yield* searchedItems(dir, filter, profile, diagnostics)
+    return
+  }
+  // Only a time range: canonical lines are read by position, every other line by the reader's decoder.
+  const read = {filter: compileFilter({since, until}), profile}
+  for (const file of await listLogFiles(dir, {since, until})) {
+    const name = basename(file.path)
+    const state: DecodeState = {}
+    for await (const lines of readFileLines(file, diagnostics)) {
+      const items: SourceItem[] = []
+      for (const raw of lines) {
+        const canonical = raw.bytes ? undefined : readCanonical(raw.text)
+        if (canonical === undefined) {
+          for (const located of decodeBatch(file.path, [raw], read, diagnostics, state))
+            items.push(fromEntry(located.entry, located.time, name, located.line))
+          continue
+        }
+        if (state.held) settleHeld(state, raw, profile, diagnostics)
+        const {time} = canonical
+        if ((since === undefined || time >= since) && (until === undefined || time < until))
+          items.push(fromCanonical(canonical, raw.text, name, raw.line))
+      }
+      if (items.length > 0) yield items
+    }
+    settleHeld(state, undefined, profile, diagnostics)
+  }
+}
+
+/** Entries through the search reader, for any filter. */
+async function* searchedItems(
   dir: string,
   filter: FilterSpec,
   profile: Profile | undefined,
@@ -41,8 +84,8 @@ export async function* logItems(
   }
 }
 
-function fromEntry(entry: AuditEntry, time: number, file: string, line: number): SourceItem {
-  const details = entry.details
+/** The first IP-address field with a value, and the model. */
+function detailFields(details: Record<string, unknown>): {ip: string | undefined; model: string | undefined} {
   let ip: string | undefined
   for (const field of IP_FIELDS) {
     const value = details[field]
@@ -52,13 +95,55 @@ function fromEntry(entry: AuditEntry, time: number, file: string, line: number):
     }
   }
   const model = typeof details.model === 'string' && details.model !== '' ? details.model : undefined
-  return {time, event: entry.event, level: entry.level, actor: entry.actor, ip, model, failure: isFailure(entry), file, line, entry}
+  return {ip, model}
+}
+
+function fromEntry(entry: AuditEntry, time: number, file: string, line: number): SourceItem {
+  const {ip, model} = detailFields(entry.details)
+  return {
+    time,
+    event: entry.event,
+    level: entry.level,
+    actor: entry.actor,
+    ip,
+    model,
+    failure: isFailure(entry),
+    file,
+    line,
+    entry,
+    details: entry.details,
+  }
+}
+
+/** Whether an event's action is a failure, by event name (few distinct ones; bounded all the same). */
+const failedEvents = new Map<string, boolean>()
+
+function fromCanonical(canonical: CanonicalLine, raw: string, file: string, line: number): SourceItem {
+  const {time, event, level, actor} = canonical
+  const details: Record<string, unknown> = canonical.details.length === 2 ? {} : JSON.parse(canonical.details)
+  const {ip, model} = detailFields(details)
+  let failedEvent = failedEvents.get(event)
+  if (failedEvent === undefined) {
+    if (failedEvents.size >= 10_000) failedEvents.clear()
+    failedEvent = isFailure({timestamp: canonical.timestamp, event, level: 'info', actor, details: {}, metadata: {}})
+    failedEvents.set(event, failedEvent)
+  }
+  return {time, event, level, actor, ip, model, failure: level === 'error' || failedEvent, file, line, details, raw}
+}
+
+/** The item's audit entry, decoded in full the first time it is asked for (the LLM sample, --redact). */
+function entryOf(item: SourceItem): AuditEntry | undefined {
+  if (item.entry === undefined && item.raw !== undefined) {
+    const decoded = decodeLine(item.raw)
+    if (decoded.ok) item.entry = decoded.entry
+  }
+  return item.entry
 }
 
 /** Groups entries that say the same thing (one sample each). */
 export function templateOf(item: SourceItem): string {
   if (item.record) return `${item.event}|${messageTemplate(item.record.message)}`
-  const details = item.entry?.details ?? {}
+  const details = item.details ?? {}
   const reason = details.error ?? details.reason ?? details.message
   return `${item.event}|${item.level}|${typeof reason === 'string' ? messageTemplate(reason) : ''}`
 }
@@ -67,7 +152,7 @@ export function templateOf(item: SourceItem): string {
 export function sampleText(item: SourceItem): string {
   if (item.record)
     return `${new Date(item.time).toISOString()} ${item.event} ${item.actor}: ${item.record.message}`.slice(0, SAMPLE_TEXT_CHARS)
-  const {chain_hash: _, metadata: __, ...shown} = item.entry!
+  const {chain_hash: _, metadata: __, ...shown} = entryOf(item)!
   return JSON.stringify(shown).slice(0, SAMPLE_TEXT_CHARS)
 }
 
@@ -77,7 +162,7 @@ export function fieldOf(item: SourceItem, path: string): unknown {
     return (
       {actor: item.record.actor, ip: item.record.ip, message: item.record.message, event: item.record.event} as Record<string, unknown>
     )[path.replace(/^details\./, '')]
-  return readPath(item.entry, path)
+  return readPath(entryOf(item), path)
 }
 
 function readPath(object: unknown, path: string): unknown {
