@@ -17,8 +17,8 @@ import {messageTemplate, parseTextLine, type TextRecord} from './text-lines.js'
 export interface SourceItem extends Omit<Observation, 'baseline'> {
   /** The audit entry, decoded in full (see entryOf), or the text line read as one. */
   entry?: AuditEntry
-  /** An audit entry's details. */
-  details?: Record<string, unknown>
+  /** An audit entry's message (details.error, reason or message, the first given, when a string): its template groups it. */
+  reason?: string
   /** A canonical audit line, decoded in full only when the entry is asked for. */
   raw?: string
   record?: TextRecord
@@ -84,8 +84,15 @@ async function* searchedItems(
   }
 }
 
-/** The first IP-address field with a value, and the model. */
-function detailFields(details: Record<string, unknown>): {ip: string | undefined; model: string | undefined} {
+/** What analyze reads from an entry's details. */
+interface DetailFields {
+  /** The first IP-address field (IP_FIELDS order) holding a non-empty string. */
+  ip: string | undefined
+  model: string | undefined
+  reason: string | undefined
+}
+
+function detailFields(details: Record<string, unknown>): DetailFields {
   let ip: string | undefined
   for (const field of IP_FIELDS) {
     const value = details[field]
@@ -95,24 +102,63 @@ function detailFields(details: Record<string, unknown>): {ip: string | undefined
     }
   }
   const model = typeof details.model === 'string' && details.model !== '' ? details.model : undefined
-  return {ip, model}
+  const reason = details.error ?? details.reason ?? details.message
+  return {ip, model, reason: typeof reason === 'string' ? reason : undefined}
+}
+
+/** A member's value as far as analyze cares: absent, null, a string, or some other value. */
+const OTHER = true
+type Member = undefined | null | string | typeof OTHER
+const IP_SLOT = new Map(IP_FIELDS.map((field, slot) => [field, slot]))
+
+/**
+ * detailFields of a canonical details text (flat, no escapes, checked by readCanonical), read in
+ * place: JSON.parse would build an object for three fields. The last of duplicate members wins.
+ */
+function canonicalDetailFields(text: string): DetailFields {
+  const ips: Member[] = []
+  let model: Member
+  let error: Member
+  let reason: Member
+  let message: Member
+  // At each member: `"key":value` then `,` or the closing `}`; a string has no escapes, so `"` ends it.
+  for (let at = 1; at < text.length - 1; ) {
+    const keyEnd = text.indexOf('"', at + 1)
+    const key = text.slice(at + 1, keyEnd)
+    const valueAt = keyEnd + 2
+    let value: Member
+    let next: number
+    if (text.charCodeAt(valueAt) === 0x22 /* " */) {
+      const valueEnd = text.indexOf('"', valueAt + 1)
+      value = text.slice(valueAt + 1, valueEnd)
+      next = valueEnd + 2
+    } else {
+      value = text.startsWith('null', valueAt) ? null : OTHER
+      next = valueAt
+      for (let c = text.charCodeAt(next); c !== 0x2c /* , */ && c !== 0x7d /* } */; c = text.charCodeAt(++next));
+      next++
+    }
+    const slot = IP_SLOT.get(key)
+    if (slot !== undefined) ips[slot] = value
+    else if (key === 'model') model = value
+    else if (key === 'error') error = value
+    else if (key === 'reason') reason = value
+    else if (key === 'message') message = value
+    at = next
+  }
+  let ip: string | undefined
+  for (const value of ips)
+    if (typeof value === 'string' && value !== '') {
+      ip = value
+      break
+    }
+  const given = error ?? reason ?? message
+  return {ip, model: typeof model === 'string' && model !== '' ? model : undefined, reason: typeof given === 'string' ? given : undefined}
 }
 
 function fromEntry(entry: AuditEntry, time: number, file: string, line: number): SourceItem {
-  const {ip, model} = detailFields(entry.details)
-  return {
-    time,
-    event: entry.event,
-    level: entry.level,
-    actor: entry.actor,
-    ip,
-    model,
-    failure: isFailure(entry),
-    file,
-    line,
-    entry,
-    details: entry.details,
-  }
+  const {ip, model, reason} = detailFields(entry.details)
+  return {time, event: entry.event, level: entry.level, actor: entry.actor, ip, model, failure: isFailure(entry), file, line, entry, reason}
 }
 
 /** Whether an event's action is a failure, by event name (few distinct ones; bounded all the same). */
@@ -120,15 +166,14 @@ const failedEvents = new Map<string, boolean>()
 
 function fromCanonical(canonical: CanonicalLine, raw: string, file: string, line: number): SourceItem {
   const {time, event, level, actor} = canonical
-  const details: Record<string, unknown> = canonical.details.length === 2 ? {} : JSON.parse(canonical.details)
-  const {ip, model} = detailFields(details)
+  const {ip, model, reason} = canonicalDetailFields(canonical.details)
   let failedEvent = failedEvents.get(event)
   if (failedEvent === undefined) {
     if (failedEvents.size >= 10_000) failedEvents.clear()
     failedEvent = isFailure({timestamp: canonical.timestamp, event, level: 'info', actor, details: {}, metadata: {}})
     failedEvents.set(event, failedEvent)
   }
-  return {time, event, level, actor, ip, model, failure: level === 'error' || failedEvent, file, line, details, raw}
+  return {time, event, level, actor, ip, model, failure: level === 'error' || failedEvent, file, line, reason, raw}
 }
 
 /** The item's audit entry, decoded in full the first time it is asked for (the LLM sample, --redact). */
@@ -140,12 +185,23 @@ function entryOf(item: SourceItem): AuditEntry | undefined {
   return item.entry
 }
 
+/** Message templates by message: a log repeats its messages (bounded; a hostile log may not). */
+const reasonTemplates = new Map<string, string>()
+
+function reasonTemplate(reason: string): string {
+  let template = reasonTemplates.get(reason)
+  if (template === undefined) {
+    if (reasonTemplates.size >= 10_000) reasonTemplates.clear()
+    template = messageTemplate(reason)
+    reasonTemplates.set(reason, template)
+  }
+  return template
+}
+
 /** Groups entries that say the same thing (one sample each). */
 export function templateOf(item: SourceItem): string {
   if (item.record) return `${item.event}|${messageTemplate(item.record.message)}`
-  const details = item.details ?? {}
-  const reason = details.error ?? details.reason ?? details.message
-  return `${item.event}|${item.level}|${typeof reason === 'string' ? messageTemplate(reason) : ''}`
+  return `${item.event}|${item.level}|${item.reason === undefined ? '' : reasonTemplate(item.reason)}`
 }
 
 /** A short text of the entry for the LLM. */

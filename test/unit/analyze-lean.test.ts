@@ -27,6 +27,11 @@ const DETAILS: Array<Record<string, unknown>> = [
   {model: 'gpt-x', error: 'timeout after 30s'},
   {ip: 7, message: 'x'},
   {nested: {ip: '1.1.1.1'}},
+  {error: null, reason: 'denied for 10.1.2.3', message: 'm'},
+  {error: 5, reason: 'r'},
+  {message: 'a,b}c:"', 'odd,"key}': 'x', ip_address: '10.0.0.3', ip: ''},
+  {remote_addr: '10.9.9.9', source_ip: '10.8.8.8', model: '', reason: true},
+  {message: -1.5e-3, error: false, model: null},
 ]
 
 function randomLine(minute: number): string {
@@ -45,7 +50,8 @@ function randomLine(minute: number): string {
     case 1:
       return line.replace('"level":"warning"', '"level":"WARN"')
     case 2:
-      return line.replace('"details":{', '"details":{"ip":"9.9.9.9","ip":') // duplicate member, may break JSON
+      // duplicate members: the last wins
+      return line.replace('"details":{', pick(['"details":{"ip":"9.9.9.9",', '"details":{"error":"e 1","model":"m",', '"details":{"x":1,']))
     case 3:
       return `${line} `
     default:
@@ -94,7 +100,7 @@ function writeMixedFile(path: string, lines: number): void {
 }
 
 /** What the detectors and the LLM sample take from an item. */
-const view = ({time, event, level, actor, ip, model, failure, file, line, details}: SourceItem) => ({
+const view = ({time, event, level, actor, ip, model, failure, file, line, reason}: SourceItem) => ({
   time,
   event,
   level,
@@ -104,7 +110,7 @@ const view = ({time, event, level, actor, ip, model, failure, file, line, detail
   failure,
   file,
   line,
-  details,
+  reason,
 })
 
 async function collect(dir: string, filter: FilterSpec) {
