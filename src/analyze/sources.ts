@@ -5,25 +5,68 @@ import {createInterface} from 'node:readline'
 import {compileFilter, type FilterSpec} from '../events/filter.js'
 import {type AuditEntry, type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
 import {groupKey} from '../privacy/seal.js'
-import {decodeLine} from '../store/decode.js'
+import {type CanonicalLine, decodeLine, readCanonical} from '../store/decode.js'
 import type {Diagnostics} from '../store/diagnostics.js'
-import {openRegularSync} from '../store/files.js'
+import {listLogFiles, openRegularSync} from '../store/files.js'
 import {queryEntries} from '../store/query.js'
+import {type DecodeState, decodeBatch, readFileLines, settleHeld} from '../store/reader.js'
 import {isFailure, IP_FIELDS} from '../summary/aggregate.js'
 import type {Observation} from './observation.js'
 import {messageTemplate, parseTextLine, type TextRecord} from './text-lines.js'
 
 /** One entry of any source: what the detectors see, and what the LLM sample may show (derived only when needed). */
 export interface SourceItem extends Omit<Observation, 'baseline'> {
-  /** The audit entry, or the text line read as one. */
+  /** The audit entry, decoded in full (see entryOf), or the text line read as one. */
   entry?: AuditEntry
+  /** An audit entry's message (details.error, reason or message, the first given, when a string): its template groups it. */
+  reason?: string
+  /** A canonical audit line, decoded in full only when the entry is asked for. */
+  raw?: string
   record?: TextRecord
 }
 
 export const SAMPLE_TEXT_CHARS = 400
 
-/** Audit log entries in the filter's range (with the baseline before it), through the search reader, in batches. */
+/** Audit log entries in the filter's range (with the baseline before it), in chain order, in batches. */
 export async function* logItems(
+  dir: string,
+  filter: FilterSpec,
+  profile: Profile | undefined,
+  diagnostics: Diagnostics,
+): AsyncGenerator<SourceItem[]> {
+  const {since, until, ...others} = filter
+  const timeOnly = Object.values(others).every((value) => value === undefined || (Array.isArray(value) && value.length === 0))
+  if (!timeOnly || profile === 'loki') {
+    yield* searchedItems(dir, filter, profile, diagnostics)
+    return
+  }
+  // Only a time range: canonical lines are read by position, every other line by the reader's decoder.
+  const read = {filter: compileFilter({since, until}), profile}
+  for (const file of await listLogFiles(dir, {since, until})) {
+    const name = basename(file.path)
+    const state: DecodeState = {}
+    for await (const lines of readFileLines(file, diagnostics)) {
+      const items: SourceItem[] = []
+      for (const raw of lines) {
+        const canonical = raw.bytes ? undefined : readCanonical(raw.text)
+        if (canonical === undefined) {
+          for (const located of decodeBatch(file.path, [raw], read, diagnostics, state))
+            items.push(fromEntry(located.entry, located.time, name, located.line))
+          continue
+        }
+        if (state.held) settleHeld(state, raw, profile, diagnostics)
+        const {time} = canonical
+        if ((since === undefined || time >= since) && (until === undefined || time < until))
+          items.push(fromCanonical(canonical, raw.text, name, raw.line))
+      }
+      if (items.length > 0) yield items
+    }
+    settleHeld(state, undefined, profile, diagnostics)
+  }
+}
+
+/** Entries through the search reader, for any filter. */
+async function* searchedItems(
   dir: string,
   filter: FilterSpec,
   profile: Profile | undefined,
@@ -42,8 +85,15 @@ export async function* logItems(
   }
 }
 
-function fromEntry(entry: AuditEntry, time: number, file: string, line: number): SourceItem {
-  const details = entry.details
+/** What analyze reads from an entry's details. */
+interface DetailFields {
+  /** The first IP-address field (IP_FIELDS order) holding a non-empty string. */
+  ip: string | undefined
+  model: string | undefined
+  reason: string | undefined
+}
+
+function detailFields(details: Record<string, unknown>): DetailFields {
   let ip: string | undefined
   for (const field of IP_FIELDS) {
     const value = details[field]
@@ -53,6 +103,62 @@ function fromEntry(entry: AuditEntry, time: number, file: string, line: number):
     }
   }
   const model = typeof details.model === 'string' && details.model !== '' ? details.model : undefined
+  const reason = details.error ?? details.reason ?? details.message
+  return {ip, model, reason: typeof reason === 'string' ? reason : undefined}
+}
+
+/** A member's value as far as analyze cares: absent, null, a string, or some other value. */
+const OTHER = true
+type Member = undefined | null | string | typeof OTHER
+const IP_SLOT = new Map(IP_FIELDS.map((field, slot) => [field, slot]))
+
+/**
+ * detailFields of a canonical details text (flat, no escapes, checked by readCanonical), read in
+ * place: JSON.parse would build an object for three fields. The last of duplicate members wins.
+ */
+function canonicalDetailFields(text: string): DetailFields {
+  const ips: Member[] = []
+  let model: Member
+  let error: Member
+  let reason: Member
+  let message: Member
+  // At each member: `"key":value` then `,` or the closing `}`; a string has no escapes, so `"` ends it.
+  for (let at = 1; at < text.length - 1; ) {
+    const keyEnd = text.indexOf('"', at + 1)
+    const key = text.slice(at + 1, keyEnd)
+    const valueAt = keyEnd + 2
+    let value: Member
+    let next: number
+    if (text.charCodeAt(valueAt) === 0x22 /* " */) {
+      const valueEnd = text.indexOf('"', valueAt + 1)
+      value = text.slice(valueAt + 1, valueEnd)
+      next = valueEnd + 2
+    } else {
+      value = text.startsWith('null', valueAt) ? null : OTHER
+      next = valueAt
+      for (let c = text.charCodeAt(next); c !== 0x2c /* , */ && c !== 0x7d /* } */; c = text.charCodeAt(++next));
+      next++
+    }
+    const slot = IP_SLOT.get(key)
+    if (slot !== undefined) ips[slot] = value
+    else if (key === 'model') model = value
+    else if (key === 'error') error = value
+    else if (key === 'reason') reason = value
+    else if (key === 'message') message = value
+    at = next
+  }
+  let ip: string | undefined
+  for (const value of ips)
+    if (typeof value === 'string' && value !== '') {
+      ip = value
+      break
+    }
+  const given = error ?? reason ?? message
+  return {ip, model: typeof model === 'string' && model !== '' ? model : undefined, reason: typeof given === 'string' ? given : undefined}
+}
+
+function fromEntry(entry: AuditEntry, time: number, file: string, line: number): SourceItem {
+  const {ip, model, reason} = detailFields(entry.details)
   // Sealed privacy values (config privacy.fields) are grouped by their blind index.
   return {
     time,
@@ -65,22 +171,59 @@ function fromEntry(entry: AuditEntry, time: number, file: string, line: number):
     file,
     line,
     entry,
+    reason,
   }
+}
+
+/** Whether an event's action is a failure, by event name (few distinct ones; bounded all the same). */
+const failedEvents = new Map<string, boolean>()
+
+function fromCanonical(canonical: CanonicalLine, raw: string, file: string, line: number): SourceItem {
+  const {time, event, level, actor} = canonical
+  const {ip, model, reason} = canonicalDetailFields(canonical.details)
+  let failedEvent = failedEvents.get(event)
+  if (failedEvent === undefined) {
+    if (failedEvents.size >= 10_000) failedEvents.clear()
+    failedEvent = isFailure({timestamp: canonical.timestamp, event, level: 'info', actor, details: {}, metadata: {}})
+    failedEvents.set(event, failedEvent)
+  }
+  const failure = level === 'error' || failedEvent
+  return {time, event, level, actor: groupKey(actor), ip: ip && groupKey(ip), model, failure, file, line, reason, raw}
+}
+
+/** The item's audit entry, decoded in full the first time it is asked for (the LLM sample, --redact). */
+function entryOf(item: SourceItem): AuditEntry | undefined {
+  if (item.entry === undefined && item.raw !== undefined) {
+    const decoded = decodeLine(item.raw)
+    if (decoded.ok) item.entry = decoded.entry
+  }
+  return item.entry
+}
+
+/** Message templates by message: a log repeats its messages (bounded; a hostile log may not). */
+const reasonTemplates = new Map<string, string>()
+
+function reasonTemplate(reason: string): string {
+  let template = reasonTemplates.get(reason)
+  if (template === undefined) {
+    if (reasonTemplates.size >= 10_000) reasonTemplates.clear()
+    template = messageTemplate(reason)
+    reasonTemplates.set(reason, template)
+  }
+  return template
 }
 
 /** Groups entries that say the same thing (one sample each). */
 export function templateOf(item: SourceItem): string {
   if (item.record) return `${item.event}|${messageTemplate(item.record.message)}`
-  const details = item.entry?.details ?? {}
-  const reason = details.error ?? details.reason ?? details.message
-  return `${item.event}|${item.level}|${typeof reason === 'string' ? messageTemplate(reason) : ''}`
+  return `${item.event}|${item.level}|${item.reason === undefined ? '' : reasonTemplate(item.reason)}`
 }
 
 /** A short text of the entry for the LLM. */
 export function sampleText(item: SourceItem): string {
   if (item.record)
     return `${new Date(item.time).toISOString()} ${item.event} ${item.actor}: ${item.record.message}`.slice(0, SAMPLE_TEXT_CHARS)
-  const {chain_hash: _, metadata: __, ...shown} = item.entry!
+  const {chain_hash: _, metadata: __, ...shown} = entryOf(item)!
   return JSON.stringify(shown).slice(0, SAMPLE_TEXT_CHARS)
 }
 
@@ -90,7 +233,7 @@ export function fieldOf(item: SourceItem, path: string): unknown {
     return (
       {actor: item.record.actor, ip: item.record.ip, message: item.record.message, event: item.record.event} as Record<string, unknown>
     )[path.replace(/^details\./, '')]
-  return readPath(item.entry, path)
+  return readPath(entryOf(item), path)
 }
 
 function readPath(object: unknown, path: string): unknown {

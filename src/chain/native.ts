@@ -13,7 +13,6 @@ export function chainHash(prev: string, body: string): string {
 export const CHAIN_SUFFIX_LENGTH = 80
 const SUFFIX_START = ',"chain_hash":"'
 const SUFFIX_CODES = [...SUFFIX_START].map((c) => c.charCodeAt(0))
-const HEX64 = /^[0-9a-f]{64}$/
 
 /**
  * True when the line in `[start, end)` ends with `,"chain_hash":"<64 chars>"}`; the caller checks
@@ -28,16 +27,27 @@ export function hasChainSuffix(code: (i: number) => number, start: number, end: 
   return true
 }
 
+/** True when the line ends with `,"chain_hash":"<64 lowercase hex>"}`; checked in place, nothing copied. */
+export function endsWithChainHash(line: string): boolean {
+  const end = line.length
+  if (end < CHAIN_SUFFIX_LENGTH + 2 || line.charCodeAt(end - 1) !== 0x7d /* } */ || line.charCodeAt(end - 2) !== 0x22 /* " */) return false
+  const at = end - 1 - CHAIN_SUFFIX_LENGTH
+  if (!line.startsWith(SUFFIX_START, at)) return false
+  for (let i = at + SUFFIX_START.length; i < end - 2; i++) {
+    const c = line.charCodeAt(i)
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false
+  }
+  return true
+}
+
 /**
  * Splits a chained native line into the body that was hashed and the stored hash, or returns
  * undefined when the line does not end with `,"chain_hash":"<64 hex>"}`.
  */
 export function splitChainedLine(line: string): {body: string; hash: string} | undefined {
-  if (!hasChainSuffix((i) => line.charCodeAt(i), 0, line.length)) return undefined
+  if (!endsWithChainHash(line)) return undefined
   const start = line.length - 1 - CHAIN_SUFFIX_LENGTH
-  const hash = line.slice(start + SUFFIX_START.length, line.length - 2)
-  if (!HEX64.test(hash)) return undefined
-  return {body: `${line.slice(0, start)}}`, hash}
+  return {body: `${line.slice(0, start)}}`, hash: line.slice(start + SUFFIX_START.length, line.length - 2)}
 }
 
 /** Serializes an entry body in the canonical member order (without chain_hash). */

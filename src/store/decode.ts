@@ -1,6 +1,6 @@
 import {isLokiShaped, mapLokiEntry} from '../events/lokimode.js'
-import {type AuditEntry, checkEntry, parseTimestamp, type Profile} from '../events/model.js'
-import {splitChainedLine} from '../chain/native.js'
+import {type AuditEntry, checkEntry, type Level, parseTimestamp, type Profile} from '../events/model.js'
+import {endsWithChainHash} from '../chain/native.js'
 import type {ProblemKind} from './diagnostics.js'
 
 export type Decoded = {ok: true; entry: AuditEntry; time: number; profile: Profile} | {ok: false; kind: ProblemKind; reason: string}
@@ -9,11 +9,78 @@ function firstLineOf(message: string): string {
   return message.split('\n', 1)[0]
 }
 
+/*
+ * The writer's exact form (serializeBody + chainLine): canonical member order, no whitespace, no
+ * escapes in the top-level strings, a canonical level and timestamp, a flat `details` and
+ * `metadata`, chain_hash (64 lowercase hex) last if present. Such a line is read by position; only
+ * its two small objects go through JSON.parse. Every other line goes to the full decoder, so a
+ * problem is always found and worded by the same code (test/unit/decode-canonical.test.ts holds the
+ * two to the same answers).
+ */
+/** A JSON string without escapes or control characters: its text is its value. */
+const STRING = '"[^"\\\\\\x00-\\x1f]*"'
+const NUMBER = '-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?'
+const SCALAR = `(?:${STRING}|${NUMBER}|true|false|null)`
+/** An object whose members are all strings, numbers, booleans or null. */
+const FLAT_OBJECT = `\\{(?:${STRING}:${SCALAR}(?:,${STRING}:${SCALAR})*)?\\}`
+const CANONICAL_LINE = new RegExp(
+  '^\\{"timestamp":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z)","event":"([a-z0-9_-]+(?:\\.[a-z0-9_-]+)+)",' +
+    '"level":"(debug|info|warning|error)","actor":"([^"\\\\\\x00-\\x1f]*)",' +
+    `"details":(${FLAT_OBJECT}),"metadata":(${FLAT_OBJECT})(?:,"chain_hash":"([0-9a-f]{64})")?\\}$`,
+)
+
+/** A line in the writer's exact form, its members read by position; `details` and `metadata` as written. */
+export interface CanonicalLine {
+  time: number
+  timestamp: string
+  event: string
+  level: Level
+  actor: string
+  details: string
+  metadata: string
+  chainHash: string | undefined
+}
+
+/**
+ * The members of a native line in the writer's exact form, or undefined for any other line
+ * (including one whose timestamp is not a real time): decodeLine reads those.
+ */
+export function readCanonical(raw: string): CanonicalLine | undefined {
+  const match = CANONICAL_LINE.exec(raw)
+  if (match === null) return undefined
+  const time = parseTimestamp(match[1])
+  if (Number.isNaN(time)) return undefined
+  return {
+    time,
+    timestamp: match[1],
+    event: match[2],
+    level: match[3] as Level,
+    actor: match[4],
+    details: match[5],
+    metadata: match[6],
+    chainHash: match[7],
+  }
+}
+
 /**
  * Parses one line into the native model. `profile` forces a reading; otherwise the content
  * decides (a loki-mode entry has `action` and `resource_type` and no `event`).
  */
 export function decodeLine(raw: string, profile?: Profile): Decoded {
+  if (profile !== 'loki') {
+    const line = readCanonical(raw)
+    if (line !== undefined) {
+      const {timestamp, event, level, actor} = line
+      const entry: AuditEntry = {timestamp, event, level, actor, details: JSON.parse(line.details), metadata: JSON.parse(line.metadata)}
+      if (line.chainHash !== undefined) entry.chain_hash = line.chainHash
+      return {ok: true, entry, time: line.time, profile: 'native'}
+    }
+  }
+  return decodeAnyLine(raw, profile)
+}
+
+/** The full decoder: any line, every problem found and worded (decodeLine without its fast path). */
+export function decodeAnyLine(raw: string, profile?: Profile): Decoded {
   let value: unknown
   try {
     value = JSON.parse(raw)
@@ -36,7 +103,7 @@ export function decodeLine(raw: string, profile?: Profile): Decoded {
   if (typeof checked === 'string') return {ok: false, kind: 'invalid', reason: checked}
   // verify reads a native line as chained only when chain_hash is its last member; one placed
   // elsewhere makes the line a fragment to verify, so no reader may show it as an entry.
-  if (checked.entry.chain_hash !== undefined && !splitChainedLine(raw.trim()))
+  if (checked.entry.chain_hash !== undefined && !endsWithChainHash(raw.trim()))
     return {ok: false, kind: 'malformed', reason: 'chain_hash is not the last member: a fragment to verify, not an entry'}
   return {ok: true, entry: checked.entry, time: checked.time, profile: 'native'}
 }

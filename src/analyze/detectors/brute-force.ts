@@ -1,8 +1,7 @@
-import {globToRegExp} from '../../events/filter.js'
 import type {Config} from '../../config/schema.js'
 import type {Finding} from '../report.js'
 import type {Observation} from '../observation.js'
-import {type Detector, iso, slug, Tally} from './detector.js'
+import {type Detector, GlobSet, iso, slug, Tally} from './detector.js'
 
 type Settings = Config['analyze']['brute_force']
 
@@ -17,17 +16,17 @@ interface Track {
 /** Brute force, as fail2ban counts it: at least N authentication failures from one actor or one IP within a window. */
 export class BruteForceDetector implements Detector {
   readonly id = 'brute-force'
-  private readonly events: RegExp[]
+  private readonly events: GlobSet
   private readonly windowMs: number
   private readonly tracks = new Map<string, Track>()
 
   constructor(private readonly settings: Settings) {
-    this.events = settings.events.map(globToRegExp)
+    this.events = new GlobSet(settings.events)
     this.windowMs = settings.window_minutes * 60_000
   }
 
   observe(o: Observation): void {
-    if (o.baseline || !this.events.some((re) => re.test(o.event))) return
+    if (o.baseline || !this.events.has(o.event)) return
     this.track(`actor\u0000${o.actor}`, o)
     if (o.ip) this.track(`ip\u0000${o.ip}`, o)
   }

@@ -1,3 +1,4 @@
+import {globToRegExp} from '../../events/filter.js'
 import type {Evidence, Finding} from '../report.js'
 import type {Observation} from '../observation.js'
 
@@ -58,3 +59,30 @@ export const slug = (text: string): string =>
     .toLowerCase()
     .replace(/[^a-z0-9.:-]+/g, '-')
     .slice(0, 60)
+
+/** Most answers a GlobSet keeps; past that it starts over (a hostile log may hold millions of names). */
+const MAX_REMEMBERED = 10_000
+
+/** Whether a value matches any of some globs, remembered per value: a log repeats a few event names a million times. */
+export class GlobSet {
+  private readonly patterns: RegExp[]
+  private readonly answers = new Map<string, boolean>()
+
+  constructor(globs: string[]) {
+    this.patterns = globs.map(globToRegExp)
+  }
+
+  get empty(): boolean {
+    return this.patterns.length === 0
+  }
+
+  has(value: string): boolean {
+    let answer = this.answers.get(value)
+    if (answer === undefined) {
+      if (this.answers.size >= MAX_REMEMBERED) this.answers.clear()
+      answer = this.patterns.some((re) => re.test(value))
+      this.answers.set(value, answer)
+    }
+    return answer
+  }
+}

@@ -20,15 +20,15 @@ export class FirstSeenDetector implements Detector {
   constructor(private readonly settings: Settings) {}
 
   observe(o: Observation): void {
-    const values: Record<Kind, string | undefined> = {actor: o.actor, ip: o.ip, event: o.event}
-    if (o.baseline) {
-      this.baselineEntries++
-      for (const kind of this.settings.kinds) if (values[kind] !== undefined) this.known[kind].add(values[kind]!)
-      return
-    }
+    if (o.baseline) this.baselineEntries++
     for (const kind of this.settings.kinds) {
-      const value = values[kind]
-      if (value === undefined || this.known[kind].has(value)) continue
+      const value = kind === 'actor' ? o.actor : kind === 'ip' ? o.ip : o.event
+      if (value === undefined) continue
+      if (o.baseline) {
+        this.known[kind].add(value)
+        continue
+      }
+      if (this.known[kind].has(value)) continue
       let tally = this.fresh[kind].get(value)
       if (!tally) {
         if (this.fresh[kind].size >= this.settings.max_findings) {

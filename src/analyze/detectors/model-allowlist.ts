@@ -1,27 +1,22 @@
-import {globToRegExp} from '../../events/filter.js'
 import type {Config} from '../../config/schema.js'
 import type {Finding} from '../report.js'
 import type {Observation} from '../observation.js'
-import {type Detector, slug, Tally} from './detector.js'
+import {type Detector, GlobSet, slug, Tally} from './detector.js'
 
 type Settings = Config['analyze']['models']
 
 /** Requests for models outside the allow-list (details.model); off when the list is empty. */
 export class ModelAllowListDetector implements Detector {
   readonly id = 'model-allowlist'
-  private readonly allowed: RegExp[]
-  private readonly seen = new Map<string, boolean>()
+  private readonly allowed: GlobSet
   private readonly outside = new Map<string, Tally>()
 
   constructor(settings: Settings) {
-    this.allowed = settings.allowed.map(globToRegExp)
+    this.allowed = new GlobSet(settings.allowed)
   }
 
   observe(o: Observation): void {
-    if (o.baseline || o.model === undefined || this.allowed.length === 0) return
-    let allowed = this.seen.get(o.model)
-    if (allowed === undefined) this.seen.set(o.model, (allowed = this.allowed.some((re) => re.test(o.model!))))
-    if (allowed) return
+    if (o.baseline || o.model === undefined || this.allowed.empty || this.allowed.has(o.model)) return
     let tally = this.outside.get(o.model)
     if (!tally) this.outside.set(o.model, (tally = new Tally()))
     tally.add(o)

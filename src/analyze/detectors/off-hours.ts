@@ -1,8 +1,7 @@
-import {globToRegExp} from '../../events/filter.js'
 import type {Config} from '../../config/schema.js'
 import type {Finding} from '../report.js'
 import type {Observation} from '../observation.js'
-import {type Detector, slug, Tally} from './detector.js'
+import {type Detector, GlobSet, slug, Tally} from './detector.js'
 
 type Settings = Config['analyze']['off_hours']
 
@@ -33,14 +32,14 @@ export class ZoneClock {
 /** Privileged actions (token create/revoke, config change, delete…) outside working hours, one finding per actor and event. */
 export class OffHoursDetector implements Detector {
   readonly id = 'off-hours'
-  private readonly events: RegExp[]
-  private readonly ignored: RegExp[]
+  private readonly events: GlobSet
+  private readonly ignored: GlobSet
   private readonly clock: ZoneClock
   private readonly groups = new Map<string, Tally>()
 
   constructor(private readonly settings: Settings) {
-    this.events = settings.events.map(globToRegExp)
-    this.ignored = settings.ignore_actors.map(globToRegExp)
+    this.events = new GlobSet(settings.events)
+    this.ignored = new GlobSet(settings.ignore_actors)
     this.clock = new ZoneClock(settings.timezone)
   }
 
@@ -51,7 +50,7 @@ export class OffHoursDetector implements Detector {
   }
 
   observe(o: Observation): void {
-    if (o.baseline || !this.events.some((re) => re.test(o.event)) || this.ignored.some((re) => re.test(o.actor))) return
+    if (o.baseline || !this.events.has(o.event) || this.ignored.has(o.actor)) return
     if (!this.offHours(o.time)) return
     const key = `${o.actor}\u0000${o.event}`
     let tally = this.groups.get(key)

@@ -1,11 +1,8 @@
-import {sanitizeText} from '../../text/sanitize.js'
+import {escapeHtml as esc} from '../../text/markup.js'
 import {type AnalyzeReport, SEVERITIES} from '../report.js'
 import {llmLine} from './terminal.js'
 
 const COLOURS = {critical: '#8b0000', high: '#d9362b', medium: '#e69b00', low: '#2b7bd9'} as const
-
-const esc = (text: string) =>
-  sanitizeText(text).replace(/[&<>"']/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'})[c]!)
 
 /** A self-contained page (no script, no outside resource): a per-hour activity chart in inline SVG, then the findings. */
 export function renderHtml(report: AnalyzeReport): string {
