@@ -109,7 +109,15 @@ export async function runTasks<T, W, R>(
   const pool = new WorkerPool<T, W>(Math.max(threads, 1) - 1, remote)
   try {
     const onAWorker = async (task: T) => remote.decode(await pool.run(task))
-    await Promise.all([...Array.from({length: pool.size}, () => take(onAWorker)), take(here)])
+    // A task run here may not yield until it is done: the event loop turns between them, or a
+    // worker's answer (and so its next task) would wait for this thread to run out of tasks.
+    const onThisThread = async (task: T) => {
+      await new Promise(setImmediate)
+      return here(task)
+    }
+    // Two tasks in flight per worker: it starts the next while its answer waits for this thread.
+    const loops = Array.from({length: pool.size * 2}, () => take(onAWorker))
+    await Promise.all([...loops, take(onThisThread)])
   } finally {
     await pool.close()
   }

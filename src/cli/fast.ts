@@ -15,17 +15,18 @@ export async function runFast(argv: string[]): Promise<boolean> {
   try {
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) return printVersion()
     if (argv[0] === 'tail') print = await prepareTail(argv.slice(1))
+    else if (argv[0] === 'search') print = await prepareSearchCount(argv.slice(1))
   } catch {
     // Whatever went wrong, oclif says it (and says it the same way as always).
   }
   if (!print) return false
-  // Output may begin from here, so nothing goes back to oclif. Every entry is encoded already, and
+  // Output may begin from here, so nothing goes back to oclif. Every answer is encoded already, and
   // stdout's own failures are guardStdout's (exit 3; a closed pipe is quiet): what is left is a bug.
   try {
     await print()
   } catch (error) {
     const {sanitizeLine} = await import('../text/sanitize.js')
-    process.stderr.write(`${sanitizeLine(`audit tail: internal error: ${(error as Error).message} (DEBUG=* shows the stack)`)}\n`)
+    process.stderr.write(`${sanitizeLine(`audit ${argv[0]}: internal error: ${(error as Error).message} (DEBUG=* shows the stack)`)}\n`)
     process.exitCode = 70
   }
   return true
@@ -48,6 +49,73 @@ function printVersion(): boolean {
   return true
 }
 
+/** A token of parseArgs (its `tokens` option). */
+type Token = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number]
+
+/**
+ * Whether argv is spelled so that oclif surely reads it the same: each option once (those in
+ * `repeatable` as often as given), no positionals, no `-n5`, no empty value nor one starting with `-`.
+ */
+function plainSpelling(tokens: Token[], repeatable: string[] = []): boolean {
+  const seen = new Set<string>()
+  for (const token of tokens) {
+    if (token.kind !== 'option') return false
+    if (seen.has(token.name) && !repeatable.includes(token.name)) return false
+    seen.add(token.name)
+    if (token.rawName.length === 2 && token.inlineValue) return false
+    if (token.value !== undefined && (token.value === '' || token.value.startsWith('-'))) return false
+  }
+  return true
+}
+
+/**
+ * `audit search --count` with only --event, --actor, --all and the global flags: the number of
+ * matches, counted on every core (store/count.ts); undefined (oclif's to answer) for anything else,
+ * when nothing matched (oclif adds its notes) and when counting met a problem.
+ */
+async function prepareSearchCount(args: string[]): Promise<(() => Promise<void>) | undefined> {
+  const {values, tokens} = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    tokens: true,
+    options: {
+      count: {type: 'boolean', short: 'c'},
+      all: {type: 'boolean'},
+      event: {type: 'string', short: 'e', multiple: true},
+      actor: {type: 'string', short: 'a', multiple: true},
+      dir: {type: 'string', short: 'd'},
+      config: {type: 'string'},
+      'no-color': {type: 'boolean'},
+    },
+  })
+  if (!values.count || !plainSpelling(tokens, ['event', 'actor'])) return undefined
+  const [{loadConfig}, {countMatches}, {Diagnostics}] = await Promise.all([
+    import('../config/load.js'),
+    import('../store/count.js'),
+    import('../store/diagnostics.js'),
+  ])
+  const {config} = loadConfig({file: values.config, overrides: values.dir ? {dir: values.dir} : {}})
+  const diagnostics = new Diagnostics()
+  // The spec filterSpecFromFlags gives for these flags (search has no default --since).
+  const filter = {
+    since: undefined,
+    until: undefined,
+    events: values.event,
+    level: undefined,
+    actors: values.actor,
+    where: undefined,
+    grep: undefined,
+  }
+  const found = await countMatches(config.dir, {filter, diagnostics})
+  if (found === 0 || diagnostics.lines().length > 0) return undefined
+  const {guardStdout} = await import('./stdout-guard.js')
+  return async () => {
+    guardStdout('audit search')
+    process.stdout.write(`${found}\n`)
+  }
+}
+
 /** The formats this path writes, and their codecs' framings; the others (and their options) go through oclif. */
 const FAST_FORMATS: Record<string, 'newline' | 'json-array'> = {pretty: 'newline', jsonl: 'newline', json: 'json-array'}
 
@@ -56,6 +124,7 @@ const FAST_FORMATS: Record<string, 'newline' | 'json-array'> = {pretty: 'newline
  * to print; undefined (oclif's to answer) for anything else and when reading them met a problem.
  */
 async function prepareTail(args: string[]): Promise<(() => Promise<void>) | undefined> {
+  // Only the spellings oclif surely reads the same: each flag once, `-n 5`, `--lines 5`, `--lines=5`.
   const {values, tokens} = parseArgs({
     args,
     strict: true,
@@ -69,15 +138,7 @@ async function prepareTail(args: string[]): Promise<(() => Promise<void>) | unde
       'no-color': {type: 'boolean'},
     },
   })
-  // Only the spellings oclif surely reads the same: each flag once, `-n 5`, `--lines 5`, `--lines=5`.
-  const seen = new Set<string>()
-  for (const token of tokens) {
-    if (token.kind !== 'option') return undefined
-    if (seen.has(token.name)) return undefined
-    seen.add(token.name)
-    if (token.rawName.length === 2 && token.inlineValue) return undefined
-    if (token.value !== undefined && (token.value === '' || token.value.startsWith('-'))) return undefined
-  }
+  if (!plainSpelling(tokens)) return undefined
   const lines = values.lines === undefined ? 20 : /^(0|[1-9]\d{0,8})$/.test(values.lines) ? Number(values.lines) : undefined
   const formatName = values.format ?? 'pretty'
   if (lines === undefined || !Object.hasOwn(FAST_FORMATS, formatName)) return undefined
