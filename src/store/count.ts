@@ -18,6 +18,8 @@ import {PARALLEL_BYTES, runTasks} from '../threads.js'
  */
 
 const BLOCK_BYTES = 4 * 1024 * 1024
+/** A range is read in blocks that stay in a core's cache while they are searched (grown to BLOCK_BYTES for a long line). */
+const READ_BYTES = 256 * 1024
 const RANGE_BYTES = 16 * 1024 * 1024
 const LF = 10
 const BACKSLASH = 92
@@ -128,13 +130,17 @@ function countRange(task: Extract<CountTask, {kind: 'range'}>, profile: Profile 
     return true
   }
 
-  const buf = Buffer.allocUnsafe(BLOCK_BYTES)
+  let buf = Buffer.allocUnsafe(READ_BYTES)
   try {
     for (let pos = task.start; pos < task.end; ) {
       const n = readFully(fd, buf, Math.min(buf.length, task.end - pos), pos)
       if (n === 0) break
       const last = buf.lastIndexOf(LF, n - 1)
       if (last < 0) {
+        if (n === buf.length && buf.length < BLOCK_BYTES) {
+          buf = Buffer.allocUnsafe(BLOCK_BYTES)
+          continue
+        }
         if (n === buf.length || n > MAX_LINE_BYTES) return result(true)
         diagnostics.report({kind: 'unterminated', file: path, line: pos, reason: `${n} bytes without a final newline`})
         break
