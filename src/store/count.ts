@@ -1,4 +1,3 @@
-import {isUtf8} from 'node:buffer'
 import {closeSync, fstatSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 
@@ -7,7 +6,7 @@ import {MAX_LINE_BYTES, type Profile} from '../events/model.js'
 import {holdsOverlongLine, planRanges, readFully} from './ranges.js'
 import {Diagnostics} from './diagnostics.js'
 import {describeFsErrorWithCode, type LogFile, listLogFiles, openRegularSync} from './files.js'
-import {type DecodeState, decodeBatch, decodeFile, type RawLine, settleHeldByClaim} from './reader.js'
+import {type DecodeState, decodeBatch, decodeFile, type RawLine, rawLine, settleHeldByClaim} from './reader.js'
 import {PARALLEL_BYTES, runTasks} from '../threads.js'
 
 /*
@@ -77,13 +76,8 @@ function countRange(task: Extract<CountTask, {kind: 'range'}>, profile: Profile 
   /** One line, [start, end) of block, at file offset `at`; false when it is over the limit. */
   const take = (block: Buffer, start: number, end: number, at: number): boolean => {
     if (end - start > MAX_LINE_BYTES) return false
-    const bytes = block.subarray(start, end)
-    let raw: RawLine
-    if (isUtf8(bytes)) {
-      const text = bytes.toString('utf8')
-      if (text.trim() === '') return true
-      raw = {text, line: at}
-    } else raw = {text: '', line: at, bytes: Buffer.from(bytes)}
+    const raw = rawLine(block.subarray(start, end), at)
+    if (!raw) return true
     settle(raw)
     count += decodeBatch(path, [raw], read, diagnostics, state).length
     if (state.held) heldEnd = at + (end - start)
