@@ -3,10 +3,10 @@ import {arch, platform, release} from 'node:os'
 import {parseArgs} from 'node:util'
 
 /**
- * The start-up fast path of bin/run.js: `audit --version` and `audit tail` with its common flags,
- * answered without loading oclif (its module graph is most of a command's start-up). Anything else
- * — another command, another flag, help, a value it does not read exactly as oclif would, and every
- * error or problem — answers false before anything is written, and oclif runs the same argv from the
+ * The start-up fast path of bin/run.js: `audit --version`, `audit tail` with its common flags and
+ * `audit search --count` with --event/--actor, answered without loading oclif (its module graph is
+ * most of a command's start-up). Anything else — another command, another flag, help, a value it
+ * does not read exactly as oclif would, and every error or problem — answers false before anything is written, and oclif runs the same argv from the
  * start. So flags, help, errors and exit codes are oclif's by construction
  * (test/cli/fast-path.test.ts compares the two paths).
  */
@@ -117,7 +117,12 @@ async function prepareSearchCount(args: string[]): Promise<(() => Promise<void>)
 }
 
 /** The formats this path writes, and their codecs' framings; the others (and their options) go through oclif. */
-const FAST_FORMATS: Record<string, 'newline' | 'json-array'> = {pretty: 'newline', jsonl: 'newline', json: 'json-array'}
+const FAST_FORMATS: Record<string, 'newline' | 'json-array' | 'crlf'> = {
+  pretty: 'newline',
+  jsonl: 'newline',
+  json: 'json-array',
+  csv: 'crlf',
+}
 
 /**
  * `audit tail` without --follow, --forward or filters: the last N entries, read and encoded, ready
@@ -165,19 +170,21 @@ async function prepareTail(args: string[]): Promise<(() => Promise<void>) | unde
   const files = await listLogFiles(config.dir, filter)
   // No log file (a note to print) or a problem met while reading (lines, maybe exit 3): oclif's to say.
   if (files.length === 0) return undefined
-  const {entries} = await readLastEntries(files, lines, {filter, diagnostics, numberLines: false})
+  // csv shows line numbers: counted from the start of the file, as oclif's tail does.
+  const {entries} = await readLastEntries(files, lines, {filter, diagnostics, numberLines: formatName === 'csv'})
   if (diagnostics.lines().length > 0) return undefined
 
   // The codecs' encoders without the codecs (whose option schemas would load zod).
-  const [{guardStdout}, {loadPaint}, {StreamSink: Output}, {prettyEncoder, entryJson}, {FRAMINGS}] = await Promise.all([
+  const [{guardStdout}, {loadPaint}, {StreamSink: Output}, {prettyEncoder, entryJson}, {csvEncoder}, {FRAMINGS}] = await Promise.all([
     import('./stdout-guard.js'),
     import('../formats/paint.js'),
     import('../transport/stream.js'),
     import('../formats/entry-text.js'),
+    import('../formats/csv-cells.js'),
     import('../formats/framing.js'),
   ])
   const paint = await loadPaint(!values['no-color'] && !process.env.NO_COLOR && Boolean(process.stdout.isTTY))
-  const encoder = formatName === 'pretty' ? prettyEncoder({paint}) : entryJson
+  const encoder = formatName === 'pretty' ? prettyEncoder({paint}) : formatName === 'csv' ? csvEncoder : entryJson
   const frame = FRAMINGS[FAST_FORMATS[formatName]]
   const begin = (encoder.begin ?? '') + frame.begin
   const records = entries.map((located, index) => frame.frame(encoder.encode(located), index))
