@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `audit --version` and a plain `audit tail` are answered without loading oclif (src/cli/fast.ts);
+// `audit --version`, a plain `audit tail` and `audit search --count` are answered without loading oclif (src/cli/fast.ts);
 // everything else, and anything the fast path is unsure of, goes to oclif before any output.
 import {runFast} from '../dist/cli/fast.js'
 

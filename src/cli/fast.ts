@@ -3,10 +3,10 @@ import {arch, platform, release} from 'node:os'
 import {parseArgs} from 'node:util'
 
 /**
- * The start-up fast path of bin/run.js: `audit --version` and `audit tail` with its common flags,
- * answered without loading oclif (its module graph is most of a command's start-up). Anything else
- * — another command, another flag, help, a value it does not read exactly as oclif would, and every
- * error or problem — answers false before anything is written, and oclif runs the same argv from the
+ * The start-up fast path of bin/run.js: `audit --version`, `audit tail` with its common flags and
+ * `audit search --count` with --event/--actor, answered without loading oclif (its module graph is
+ * most of a command's start-up). Anything else — another command, another flag, help, a value it
+ * does not read exactly as oclif would, and every error or problem — answers false before anything is written, and oclif runs the same argv from the
  * start. So flags, help, errors and exit codes are oclif's by construction
  * (test/cli/fast-path.test.ts compares the two paths).
  */
@@ -15,17 +15,18 @@ export async function runFast(argv: string[]): Promise<boolean> {
   try {
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) return printVersion()
     if (argv[0] === 'tail') print = await prepareTail(argv.slice(1))
+    else if (argv[0] === 'search') print = await prepareSearchCount(argv.slice(1))
   } catch {
     // Whatever went wrong, oclif says it (and says it the same way as always).
   }
   if (!print) return false
-  // Output may begin from here, so nothing goes back to oclif. Every entry is encoded already, and
+  // Output may begin from here, so nothing goes back to oclif. Every answer is encoded already, and
   // stdout's own failures are guardStdout's (exit 3; a closed pipe is quiet): what is left is a bug.
   try {
     await print()
   } catch (error) {
     const {sanitizeLine} = await import('../text/sanitize.js')
-    process.stderr.write(`${sanitizeLine(`audit tail: internal error: ${(error as Error).message} (DEBUG=* shows the stack)`)}\n`)
+    process.stderr.write(`${sanitizeLine(`audit ${argv[0]}: internal error: ${(error as Error).message} (DEBUG=* shows the stack)`)}\n`)
     process.exitCode = 70
   }
   return true
@@ -48,14 +49,87 @@ function printVersion(): boolean {
   return true
 }
 
+/** A token of parseArgs (its `tokens` option). */
+type Token = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number]
+
+/**
+ * Whether argv is spelled so that oclif surely reads it the same: each option once (those in
+ * `repeatable` as often as given), no positionals, no `-n5`, no empty value nor one starting with `-`.
+ */
+function plainSpelling(tokens: Token[], repeatable: string[] = []): boolean {
+  const seen = new Set<string>()
+  for (const token of tokens) {
+    if (token.kind !== 'option') return false
+    if (seen.has(token.name) && !repeatable.includes(token.name)) return false
+    seen.add(token.name)
+    if (token.rawName.length === 2 && token.inlineValue) return false
+    if (token.value !== undefined && (token.value === '' || token.value.startsWith('-'))) return false
+  }
+  return true
+}
+
+/**
+ * `audit search --count` with only --event, --actor, --all and the global flags: the number of
+ * matches, counted on every core (store/count.ts); undefined (oclif's to answer) for anything else,
+ * when nothing matched (oclif adds its notes) and when counting met a problem.
+ */
+async function prepareSearchCount(args: string[]): Promise<(() => Promise<void>) | undefined> {
+  const {values, tokens} = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    tokens: true,
+    options: {
+      count: {type: 'boolean', short: 'c'},
+      all: {type: 'boolean'},
+      event: {type: 'string', short: 'e', multiple: true},
+      actor: {type: 'string', short: 'a', multiple: true},
+      dir: {type: 'string', short: 'd'},
+      config: {type: 'string'},
+      'no-color': {type: 'boolean'},
+    },
+  })
+  if (!values.count || !plainSpelling(tokens, ['event', 'actor'])) return undefined
+  const [{loadConfig}, {countMatches}, {Diagnostics}] = await Promise.all([
+    import('../config/load.js'),
+    import('../store/count.js'),
+    import('../store/diagnostics.js'),
+  ])
+  const {config} = loadConfig({file: values.config, overrides: values.dir ? {dir: values.dir} : {}})
+  const diagnostics = new Diagnostics()
+  // The spec filterSpecFromFlags gives for these flags (search has no default --since).
+  const filter = {
+    since: undefined,
+    until: undefined,
+    events: values.event,
+    level: undefined,
+    actors: values.actor,
+    where: undefined,
+    grep: undefined,
+  }
+  const found = await countMatches(config.dir, {filter, diagnostics})
+  if (found === 0 || diagnostics.lines().length > 0) return undefined
+  const {guardStdout} = await import('./stdout-guard.js')
+  return async () => {
+    guardStdout('audit search')
+    process.stdout.write(`${found}\n`)
+  }
+}
+
 /** The formats this path writes, and their codecs' framings; the others (and their options) go through oclif. */
-const FAST_FORMATS: Record<string, 'newline' | 'json-array'> = {pretty: 'newline', jsonl: 'newline', json: 'json-array'}
+const FAST_FORMATS: Record<string, 'newline' | 'json-array' | 'crlf'> = {
+  pretty: 'newline',
+  jsonl: 'newline',
+  json: 'json-array',
+  csv: 'crlf',
+}
 
 /**
  * `audit tail` without --follow, --forward or filters: the last N entries, read and encoded, ready
  * to print; undefined (oclif's to answer) for anything else and when reading them met a problem.
  */
 async function prepareTail(args: string[]): Promise<(() => Promise<void>) | undefined> {
+  // Only the spellings oclif surely reads the same: each flag once, `-n 5`, `--lines 5`, `--lines=5`.
   const {values, tokens} = parseArgs({
     args,
     strict: true,
@@ -69,15 +143,7 @@ async function prepareTail(args: string[]): Promise<(() => Promise<void>) | unde
       'no-color': {type: 'boolean'},
     },
   })
-  // Only the spellings oclif surely reads the same: each flag once, `-n 5`, `--lines 5`, `--lines=5`.
-  const seen = new Set<string>()
-  for (const token of tokens) {
-    if (token.kind !== 'option') return undefined
-    if (seen.has(token.name)) return undefined
-    seen.add(token.name)
-    if (token.rawName.length === 2 && token.inlineValue) return undefined
-    if (token.value !== undefined && (token.value === '' || token.value.startsWith('-'))) return undefined
-  }
+  if (!plainSpelling(tokens)) return undefined
   const lines = values.lines === undefined ? 20 : /^(0|[1-9]\d{0,8})$/.test(values.lines) ? Number(values.lines) : undefined
   const formatName = values.format ?? 'pretty'
   if (lines === undefined || !Object.hasOwn(FAST_FORMATS, formatName)) return undefined
@@ -106,19 +172,21 @@ async function prepareTail(args: string[]): Promise<(() => Promise<void>) | unde
   const files = await listLogFiles(config.dir, filter)
   // No log file (a note to print) or a problem met while reading (lines, maybe exit 3): oclif's to say.
   if (files.length === 0) return undefined
-  const {entries} = await readLastEntries(files, lines, {filter, diagnostics, numberLines: false})
+  // csv shows line numbers: counted from the start of the file, as oclif's tail does.
+  const {entries} = await readLastEntries(files, lines, {filter, diagnostics, numberLines: formatName === 'csv'})
   if (diagnostics.lines().length > 0) return undefined
 
   // The codecs' encoders without the codecs (whose option schemas would load zod).
-  const [{guardStdout}, {loadPaint}, {StreamSink: Output}, {prettyEncoder, entryJson}, {FRAMINGS}] = await Promise.all([
+  const [{guardStdout}, {loadPaint}, {StreamSink: Output}, {prettyEncoder, entryJson}, {csvEncoder}, {FRAMINGS}] = await Promise.all([
     import('./stdout-guard.js'),
     import('../formats/paint.js'),
     import('../transport/stream.js'),
     import('../formats/entry-text.js'),
+    import('../formats/csv-cells.js'),
     import('../formats/framing.js'),
   ])
   const paint = await loadPaint(!values['no-color'] && !process.env.NO_COLOR && Boolean(process.stdout.isTTY))
-  const encoder = formatName === 'pretty' ? prettyEncoder({paint}) : entryJson
+  const encoder = formatName === 'pretty' ? prettyEncoder({paint}) : formatName === 'csv' ? csvEncoder : entryJson
   const frame = FRAMINGS[FAST_FORMATS[formatName]]
   const begin = (encoder.begin ?? '') + frame.begin
   const records = entries.map((located, index) => frame.frame(encoder.encode(located), index))

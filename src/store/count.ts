@@ -1,4 +1,3 @@
-import {isUtf8} from 'node:buffer'
 import {closeSync, fstatSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 
@@ -7,7 +6,7 @@ import {MAX_LINE_BYTES, type Profile} from '../events/model.js'
 import {holdsOverlongLine, planRanges, readFully} from './ranges.js'
 import {Diagnostics} from './diagnostics.js'
 import {describeFsErrorWithCode, isWholeFileOnly, type LogFile, listLogFiles, openRegularSync} from './files.js'
-import {type DecodeState, decodeBatch, decodeFile, type RawLine, settleHeldByClaim} from './reader.js'
+import {type DecodeState, decodeBatch, decodeFile, type RawLine, rawLine, settleHeldByClaim} from './reader.js'
 import {PARALLEL_BYTES, runTasks} from '../threads.js'
 
 /*
@@ -18,6 +17,8 @@ import {PARALLEL_BYTES, runTasks} from '../threads.js'
  */
 
 const BLOCK_BYTES = 4 * 1024 * 1024
+/** A range is read in blocks that stay in a core's cache while they are searched (grown to BLOCK_BYTES for a long line). */
+const READ_BYTES = 256 * 1024
 const RANGE_BYTES = 16 * 1024 * 1024
 const LF = 10
 const BACKSLASH = 92
@@ -75,13 +76,8 @@ function countRange(task: Extract<CountTask, {kind: 'range'}>, profile: Profile 
   /** One line, [start, end) of block, at file offset `at`; false when it is over the limit. */
   const take = (block: Buffer, start: number, end: number, at: number): boolean => {
     if (end - start > MAX_LINE_BYTES) return false
-    const bytes = block.subarray(start, end)
-    let raw: RawLine
-    if (isUtf8(bytes)) {
-      const text = bytes.toString('utf8')
-      if (text.trim() === '') return true
-      raw = {text, line: at}
-    } else raw = {text: '', line: at, bytes: Buffer.from(bytes)}
+    const raw = rawLine(block.subarray(start, end), at)
+    if (!raw) return true
     settle(raw)
     count += decodeBatch(path, [raw], read, diagnostics, state).length
     if (state.held) heldEnd = at + (end - start)
@@ -128,13 +124,17 @@ function countRange(task: Extract<CountTask, {kind: 'range'}>, profile: Profile 
     return true
   }
 
-  const buf = Buffer.allocUnsafe(BLOCK_BYTES)
+  let buf = Buffer.allocUnsafe(READ_BYTES)
   try {
     for (let pos = task.start; pos < task.end; ) {
       const n = readFully(fd, buf, Math.min(buf.length, task.end - pos), pos)
       if (n === 0) break
       const last = buf.lastIndexOf(LF, n - 1)
       if (last < 0) {
+        if (n === buf.length && buf.length < BLOCK_BYTES) {
+          buf = Buffer.allocUnsafe(BLOCK_BYTES)
+          continue
+        }
         if (n === buf.length || n > MAX_LINE_BYTES) return result(true)
         diagnostics.report({kind: 'unterminated', file: path, line: pos, reason: `${n} bytes without a final newline`})
         break

@@ -90,6 +90,17 @@ export function candidateLines(
   return {ranges, lines: index + countLineFeeds(block, pos, block.length)}
 }
 
+/**
+ * A line's bytes (within the limit, without LF) as a RawLine numbered `line`; undefined for a
+ * blank line. Bytes that are not UTF-8 are passed on, not reported here: a line torn inside a
+ * character may be followed by its recovery record.
+ */
+export function rawLine(bytes: Buffer, line: number): RawLine | undefined {
+  if (!isUtf8(bytes)) return {text: '', line, bytes: Buffer.from(bytes)}
+  const text = bytes.toString('utf8')
+  return text.trim() === '' ? undefined : {text, line}
+}
+
 /** File operations for a stream on a caller's descriptor: the stream reads it but must not close it. */
 const callerOwned = {read, close: (_fd: number, callback: (error: null) => void) => callback(null)}
 
@@ -132,13 +143,10 @@ export async function* readFileLines(
   const take = (bytes: Buffer, batch: RawLine[]) => {
     if (bytes.length > MAX_LINE_BYTES) {
       diagnostics.report({kind: 'too-long', file: file.path, line: lineNo, reason: `${bytes.length} bytes`})
-    } else if (isUtf8(bytes)) {
-      const text = bytes.toString('utf8')
-      if (text.trim() !== '') batch.push({text, line: lineNo})
-    } else {
-      // Passed on, not reported here: a line torn inside a character may be followed by its recovery record.
-      batch.push({text: '', line: lineNo, bytes: Buffer.from(bytes)})
+      return
     }
+    const raw = rawLine(bytes, lineNo)
+    if (raw) batch.push(raw)
   }
 
   const split = (block: Buffer): RawLine[] => {

@@ -5,7 +5,7 @@ import {test} from 'node:test'
 
 import {chainedLines, ROOT, type RunResult, runAudit, tempDir, writeLog} from '../helpers.js'
 
-// bin/run.js answers `--version` and a plain `tail` without oclif (src/cli/fast.ts). Every argv
+// bin/run.js answers `--version`, a plain `tail` and `search --count` without oclif (src/cli/fast.ts). Every argv
 // here is run both ways, through bin/run.js and through oclif alone, and must give the same
 // stdout, stderr and exit code; the common ones must really take the fast path.
 const OCLIF_ONLY = [process.execPath, join(ROOT, 'test', 'cli', 'fast-path', 'oclif-only.mjs')]
@@ -50,6 +50,13 @@ const FAST: string[][] = [
   ['tail', '--dir', logs, '-n', '4', '-o', 'json'],
   ['tail', '--dir', logs, '--no-color', '-n', '2'],
   ['tail', '--config', configFile, '-n', '2'],
+  ['tail', '--dir', logs, '-n', '5', '--format', 'csv'],
+  ['tail', '--dir', logs, '-o', 'csv', '-n', '0'],
+  ['search', '--dir', logs, '--count', '--event', 'auth.fail'],
+  ['search', '-d', logs, '-c', '-e', 'auth.*', '-e', 'user.login', '--all'],
+  ['search', `--dir=${logs}`, '--count', '--actor', 'alice', '--actor=bob\u001b[31m'],
+  ['search', '--config', configFile, '--count', '--event', 'user.login', '--actor', 'alice', '--no-color'],
+  ['search', '--dir', logs, '--count'],
 ]
 
 /** Help, other flags, bad input and problems: oclif's, through bin/run.js as through oclif alone. */
@@ -62,7 +69,7 @@ const OCLIF: string[][] = [
   ['help', 'tail'],
   ['tail', '--dir', logs, '-n', '100', '--event', 'auth.*'],
   ['tail', '--dir', logs, '--level', 'warning'],
-  ['tail', '--dir', logs, '-o', 'csv'],
+  ['tail', '--dir', logs, '-o', 'csv', '--facility', 'local0'],
   ['tail', '--dir', logs, '--version'],
   ['tail', '--dir', logs, '-n', '-1'],
   ['tail', '--dir', logs, '-n', 'abc'],
@@ -84,6 +91,19 @@ const OCLIF: string[][] = [
   ['tail', '--config', badConfig],
   ['tail', '--config', join(home, 'missing.yaml')],
   ['tail', '--dir', logs, '--forward-format', 'rfc3164'],
+  ['search', '--dir', logs, '--event', 'auth.fail'],
+  ['search', '--dir', logs, '--count', '--event', 'no.such'],
+  ['search', '--dir', logs, '--count', '--event', 'auth.fail', 'user.login'],
+  ['search', '--dir', logs, '--count', '--event', ''],
+  ['search', '--dir', logs, '--count', '--event', 'auth.fail', '--level', 'warning'],
+  ['search', '--dir', logs, '--count', '--event', 'auth.fail', '--limit', '2'],
+  ['search', '--dir', logs, '--count', '--count'],
+  ['search', '--dir', logs, '-c', '--all', '--since', '1h'],
+  ['search', '--dir', broken, '--count'],
+  ['search', '--dir', empty, '--count'],
+  ['search', '--dir', join(home, 'missing'), '--count'],
+  ['search', '--config', badConfig, '--count'],
+  ['search', '--help'],
 ]
 
 for (const args of FAST) {

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {test} from 'node:test'
+
+import {chainLine, GENESIS, serializeBody} from '../../src/chain/native.js'
+import {compileFilter, type FilterSpec} from '../../src/events/filter.js'
+import {countMatches} from '../../src/store/count.js'
+import {Diagnostics} from '../../src/store/diagnostics.js'
+import {listLogFiles} from '../../src/store/files.js'
+import {readEntryBatches} from '../../src/store/reader.js'
+import {recoveryDetails} from '../../src/store/recovery.js'
+import {chainedLines, tempDir} from '../helpers.js'
+
+/** What the line reader finds and reports: the answer search --count must give on any cut. */
+async function byReader(dir: string, spec: FilterSpec): Promise<{count: number; problems: unknown}> {
+  const diagnostics = new Diagnostics()
+  let count = 0
+  for await (const batch of readEntryBatches(await listLogFiles(dir), {filter: compileFilter(spec), diagnostics})) count += batch.length
+  return {count, problems: diagnostics.toJSON()}
+}
+
+async function byRanges(dir: string, spec: FilterSpec, rangeBytes: number): Promise<{count: number; problems: unknown}> {
+  const diagnostics = new Diagnostics()
+  const count = await countMatches(dir, {filter: spec, diagnostics, threads: 2, parallelBytes: 0, rangeBytes})
+  return {count, problems: diagnostics.toJSON()}
+}
+
+const entry = (i: number, event: string, details: Record<string, unknown> = {}) => ({
+  timestamp: `2026-11-02T10:${String(i % 60).padStart(2, '0')}:00.000Z`,
+  event,
+  details,
+})
+
+test('search --count on ranges: long lines (past the first read block, past the limit), CRLF, escapes and torn lines', async () => {
+  const dir = tempDir('count-')
+  const lines: string[] = []
+  const push = (...more: string[]) => lines.push(...more)
+  for (let i = 0; i < 400; i++) {
+    push(...chainedLines([entry(i, i % 3 ? 'user.login' : 'auth.fail', {n: i})]).lines)
+    if (i === 50) push(...chainedLines([entry(i, 'auth.fail', {blob: 'x'.repeat(300_000)})]).lines) // longer than a read block
+    if (i === 90) push(...chainedLines([entry(i, 'user.login', {blob: 'auth.fail '.repeat(70_000)})]).lines) // needles, no match
+    if (i === 120) push(`{"timestamp":"2026-11-02T10:00:00.000Z","event":"auth.fail","pad":"${'y'.repeat(1_200_000)}"}`) // over the limit
+    if (i === 150) push(`${chainedLines([entry(i, 'auth.fail')]).lines[0]}\r`) // CRLF
+    if (i === 200) push(chainedLines([entry(i, 'auth\u002efail')]).lines[0].replace('auth.fail', 'auth\\u002efail')) // escaped needle
+    if (i === 250) push('{"timestamp":"2026-11-02T10:00:00.000Z","event":"auth.fail"') // malformed candidate
+    if (i === 300) {
+      // A torn line, accounted for by its recovery record on the next line.
+      const fragment = Buffer.from('{"timestamp":"2026-11-02T10:00:00.000Z","event":"auth.f')
+      push(fragment.toString())
+      const body = serializeBody({
+        timestamp: '2026-11-02T10:00:01.000Z',
+        event: 'audit.recovery',
+        level: 'warning',
+        actor: 'auditkit',
+        details: recoveryDetails('audit-2026-11-02.jsonl', lines.length, fragment),
+        metadata: {},
+      })
+      push(chainLine(body, GENESIS).line)
+    }
+  }
+  writeFileSync(join(dir, 'audit-2026-11-02.jsonl'), `${lines.join('\n')}\n`, {mode: 0o600})
+  for (const spec of [{events: ['auth.fail']}, {events: ['auth.*']}, {events: ['audit.recovery']}, {}]) {
+    const expected = await byReader(dir, spec)
+    assert.ok(expected.count > 0)
+    for (const rangeBytes of [1000, 64 * 1024, 1 << 30]) assert.deepEqual(await byRanges(dir, spec, rangeBytes), expected, `${rangeBytes}`)
+  }
+  const {problems} = await byReader(dir, {events: ['auth.fail']})
+  assert.match(JSON.stringify(problems), /too-long/)
+  assert.match(JSON.stringify(problems), /malformed/)
+})
