@@ -42,7 +42,7 @@ export function readerPrivacy(
 
 /**
  * The plaintext behind `blind:<index>` names (summary rows grouped by blind index, revealed only
- * here, at render): one sealed actor per index is found newest first and revealed. Names that stay
+ * here, at render): the first sealed actor of each index is found (streaming, stopping once all are) and revealed. Names that stay
  * blind (no keystore access, or not found) are left out; an erased subject maps to `[erased]`.
  */
 export async function revealBlindActors(config: Config, names: string[], revealer: Revealer | undefined): Promise<Map<string, string>> {
@@ -52,7 +52,7 @@ export async function revealBlindActors(config: Config, names: string[], reveale
   const {queryEntries} = await import('../store/query.js')
   const {sealedBlind} = await import('../privacy/seal.js')
   const filter = {actors: Object.keys(blinds), privacy: {fields: ['actor'], blinds}}
-  for await (const batch of queryEntries(config.dir, {filter, reverse: true})) {
+  for await (const batch of queryEntries(config.dir, {filter})) {
     for (const located of batch) {
       const name = `blind:${sealedBlind(located.entry.actor)}`
       if (!shown.has(name)) shown.set(name, String(revealer.reveal(located).entry.actor))

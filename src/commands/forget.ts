@@ -10,7 +10,7 @@ import {LogWriter} from '../store/writer.js'
 import {writerSettings} from '../store/writer-settings.js'
 
 export default class Forget extends AuditCommand {
-  static override summary = "Erase a subject's personal data by destroying its key (crypto-shredding); the chain stays intact"
+  static override summary = "Erase a subject's sealed data by destroying its key; the chain stays intact"
   static override description = paragraphs`With privacy.fields and privacy.keystore configured, the writer stores those fields of every
 entry sealed under a key of the entry's actor. forget destroys that subject's key (overwritten,
 unlinked, the keystore directory synced) after appending an audit.erasure event that names the

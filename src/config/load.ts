@@ -203,6 +203,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     if (!parsed.success) throw new ConfigError(`config ${found.path}: ${describe(parsed.error)}`)
     const fromFile = parsed.data as DeepPartial<Config>
     if (typeof fromFile.dir === 'string') fromFile.dir = resolveConfigDir(fromFile.dir, found.path)
+    // The keystore path is read like dir: relative to the file that names it.
+    if (typeof fromFile.privacy?.keystore === 'string') fromFile.privacy.keystore = resolveConfigDir(fromFile.privacy.keystore, found.path)
     config = merge(config, fromFile)
     source = found.path
   }

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import type {LocatedEntry} from '../events/model.js'
 import {Keystore, KeystoreError} from './keystore.js'
-import {blindIndex, ERASED, openSealed, parseSealed, replaceFields, sealValue, UNDECRYPTABLE} from './seal.js'
+import {blindIndexer, ERASED, openSealed, parseSealed, replaceFields, sealValue, UNDECRYPTABLE} from './seal.js'
 
 /** Config `privacy`: the entry fields that hold personal data, and where their keys live. */
 export interface PrivacySettings {
@@ -28,11 +28,14 @@ export function privacyOn(settings: PrivacySettings | undefined): settings is Pr
  */
 export class Sealer {
   private readonly keys = new Map<string, {key: Buffer; ino: number}>()
+  private readonly blind: (value: unknown) => string
 
   constructor(
     readonly settings: PrivacySettings,
     readonly keystore: Keystore,
-  ) {}
+  ) {
+    this.blind = blindIndexer(keystore.indexKey())
+  }
 
   static open(settings: PrivacySettings, logDir: string): Sealer {
     return new Sealer(settings, Keystore.open(settings.keystore, logDir, {write: true}))
@@ -40,19 +43,18 @@ export class Sealer {
 
   /** The subject id (blind index) of an actor. */
   subjectOf(actor: string): string {
-    return blindIndex(this.keystore.indexKey(), actor)
+    return this.blind(actor)
   }
 
   /** The entry with each privacy field's value sealed; throws KeystoreError when a key cannot be had. */
   seal<T extends {event: string; actor: string; details: Record<string, unknown>}>(entry: T): T {
-    const indexKey = this.keystore.indexKey()
-    const subject = blindIndex(indexKey, entry.actor)
+    const subject = this.blind(entry.actor)
     let key: Buffer | undefined
     return replaceFields(entry, this.settings.fields, (value, field) => {
       // A value sealed already (a copied line written again) stays as it is.
       if (parseSealed(value)) return value
       key ??= this.subjectKey(subject)
-      return sealValue(value, {field, event: entry.event, subject, key, blind: blindIndex(indexKey, value)})
+      return sealValue(value, {field, event: entry.event, subject, key, blind: this.blind(value)})
     })
   }
 
@@ -75,13 +77,16 @@ export class Sealer {
  */
 export class Revealer {
   private readonly keys = new Map<string, Buffer | undefined>()
+  private readonly blind: ((value: unknown) => string) | undefined
 
   private constructor(
     readonly fields: readonly string[],
     private readonly keystore: Keystore | undefined,
     /** Why the keystore could not be used, when it could not (readers then show blind indexes). */
     readonly problem: string | undefined,
-  ) {}
+  ) {
+    this.blind = keystore && blindIndexer(keystore.indexKey())
+  }
 
   /**
    * The revealer for a log directory's readers. `reveal` false (exports without --reveal) never
@@ -106,7 +111,7 @@ export class Revealer {
 
   /** The blind index of a value, for filters (undefined without keystore access). */
   blindOf(value: unknown): string | undefined {
-    return this.keystore ? blindIndex(this.keystore.indexKey(), value) : undefined
+    return this.blind?.(value)
   }
 
   /** The located entry with its sealed values revealed (the same object when it holds none). */

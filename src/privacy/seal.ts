@@ -57,18 +57,36 @@ export function normalise(value: unknown): string {
   return isIP(text) ? text.toLowerCase() : text
 }
 
+/** Blind indexes remembered (actors and addresses repeat): at most this many, then forgotten all at once. */
+const MAX_REMEMBERED = 10_000
+
+/** blindIndex() with a bounded memory of recent values, for the writer and the readers. */
+export function blindIndexer(indexKey: Buffer): (value: unknown) => string {
+  const known = new Map<string, string>()
+  return (value) => {
+    const text = normalise(value)
+    let blind = known.get(text)
+    if (blind === undefined) {
+      if (known.size >= MAX_REMEMBERED) known.clear()
+      blind = hmacBlind(indexKey, text)
+      known.set(text, blind)
+    }
+    return blind
+  }
+}
+
+function hmacBlind(indexKey: Buffer, text: string): string {
+  return createHmac('sha256', indexKey).update('auditkit-blind-v1\0').update(text).digest().subarray(0, BLIND_BYTES).toString('base64url')
+}
+
 /** A value's blind index under the keystore's index key. */
 export function blindIndex(indexKey: Buffer, value: unknown): string {
-  return createHmac('sha256', indexKey)
-    .update('auditkit-blind-v1\0')
-    .update(normalise(value))
-    .digest()
-    .subarray(0, BLIND_BYTES)
-    .toString('base64url')
+  return hmacBlind(indexKey, normalise(value))
 }
 
 function associatedData(field: string, blind: string, subject: string, event: string): Buffer {
-  return Buffer.from(JSON.stringify(['auditkit-priv-v1', field, blind, subject, event]))
+  // NUL-separated: no part can hold a NUL (paths, base64url and event names are restricted), so the parts cannot shift.
+  return Buffer.from(`auditkit-priv-v1\0${field}\0${blind}\0${subject}\0${event}`)
 }
 
 /** Seals one value of `field` under the subject's key. */

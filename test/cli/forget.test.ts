@@ -226,3 +226,13 @@ describe('audit forget (crypto-shredding)', () => {
     assert.match(tooBig.stderr, /readers accept at most/)
   })
 })
+
+describe('audit proxy with privacy fields', () => {
+  it('does not start without its keystore (exit 3), so it never logs requests in plaintext', async () => {
+    const {root, env} = setup()
+    renameSync(join(root, 'keys'), join(root, 'moved'))
+    const r = await runAudit(['proxy', '--listen', '127.0.0.1:0', '--upstream', 'http://127.0.0.1:9'], {env})
+    assert.equal(r.code, 3, r.stderr)
+    assert.match(r.stderr, /^audit proxy: error: privacy keystore .*: missing/)
+  })
+})

@@ -151,3 +151,26 @@ describe('privacy: sealing and revealing', () => {
     assert.notEqual(blindIndex(key, 'alice'), blindIndex(Buffer.alloc(32, 2), 'alice'))
   })
 })
+
+describe('privacy: the library writer', () => {
+  it('seals through AuditWriter; a missing keystore rejects the open (exit code 3) and writes nothing', async () => {
+    const {AuditWriter, KeystoreError: LibraryKeystoreError, readEntries} = await import('../../src/index.js')
+    const {root, logDir, settings} = setup()
+    const writer = await AuditWriter.open(logDir, {privacy: settings, fsync: 'never'})
+    const written = await writer.write({event: 'user.login', actor: 'alice', details: {ip: '10.0.0.5'}})
+    await writer.close()
+    assert.match(written!.line, /"actor":"priv:v1:/)
+    assert.doesNotMatch(written!.line, /alice|10\.0\.0\.5/)
+    const entries = []
+    for await (const e of readEntries(logDir)) entries.push(e)
+    assert.equal(Revealer.open(settings, logDir)!.reveal(entries[0]).entry.actor, 'alice')
+
+    const elsewhere = join(root, 'other-logs')
+    await assert.rejects(AuditWriter.open(elsewhere, {privacy: {...settings, keystore: join(root, 'gone')}}), (error: Error) => {
+      assert.ok(error instanceof LibraryKeystoreError)
+      assert.equal((error as KeystoreError).exitCode, 3)
+      return true
+    })
+    assert.throws(() => statSync(elsewhere), /ENOENT/, 'the log directory was not even created')
+  })
+})
