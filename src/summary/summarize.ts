@@ -1,13 +1,13 @@
 import {availableParallelism} from 'node:os'
-import {closeSync, fstatSync} from 'node:fs'
+import {closeSync} from 'node:fs'
 import {basename} from 'node:path'
 
 import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {Profile} from '../events/model.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
-import {DAY_MS, DAY_SLACK_MS, dayStart, describeFsErrorWithCode, type LogFile, listLogFiles, openRegularSync} from '../store/files.js'
+import {DAY_MS, DAY_SLACK_MS, dayStart, type LogFile, listLogFiles} from '../store/files.js'
 import {readEntryBatches} from '../store/reader.js'
-import {planRanges} from '../store/ranges.js'
+import {planFile} from '../store/ranges.js'
 import {readLastEntries} from '../store/tail.js'
 import {PARALLEL_BYTES, runTasks} from '../threads.js'
 import {buildReport, SummaryAggregate, type SummaryReport} from './aggregate.js'
@@ -126,7 +126,7 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
   const threads = totalBytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? (options.threads ?? availableParallelism()) : 1
   const rangeBytes = threads > 1 ? (options.rangeBytes ?? RANGE_BYTES) : Number.POSITIVE_INFINITY
   // Each file's tasks, in order; a plain file is opened here once, its descriptor shared by the threads.
-  const plans = todo.map((t) => planFile(t.file, t.filter, cacheable, rangeBytes))
+  const plans = todo.map((t) => planSummary(t.file, t.filter, cacheable, rangeBytes))
   const tasks = plans.flatMap((p) => p.tasks)
   const left = plans.map((p) => p.tasks.length)
   const owner = plans.flatMap((p, i) => p.tasks.map(() => i))
@@ -229,7 +229,7 @@ export async function defaultRange(
   return {since: now - DEFAULT_WINDOW_MS, logEnded: false, unreadable}
 }
 
-interface FilePlan {
+interface SummaryPlan {
   tasks: SummaryTask[]
   fd?: number
   /** The file could not be opened: its whole summary. */
@@ -237,19 +237,13 @@ interface FilePlan {
 }
 
 /** The tasks that aggregate one file: byte ranges of a plain file under time bounds, else the whole file. */
-function planFile(file: LogFile, filter: FilterSpec, scan: boolean, rangeBytes: number): FilePlan {
+function planSummary(file: LogFile, filter: FilterSpec, scan: boolean, rangeBytes: number): SummaryPlan {
   const {since, until} = filter
   if (!scan) return {tasks: [{kind: 'file', file, filter}]}
-  if (file.gzip) return {tasks: [{kind: 'lines', file, since, until}]}
-  let fd: number
-  try {
-    fd = openRegularSync(file.path)
-  } catch (error) {
-    const diagnostics = new Diagnostics()
-    diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
-    return {tasks: [], unreadable: {aggregate: new SummaryAggregate(), diagnostics}}
-  }
-  const ranges = planRanges(fd, fstatSync(fd).size, rangeBytes)
+  const plan = planFile(file, rangeBytes)
+  if (plan.kind === 'whole') return {tasks: [{kind: 'lines', file, since, until}]}
+  if (plan.kind === 'unreadable') return {tasks: [], unreadable: {aggregate: new SummaryAggregate(), diagnostics: plan.diagnostics}}
+  const {fd, ranges} = plan
   return {fd, tasks: ranges.map(({start, end}) => ({kind: 'range', path: file.path, name: file.name, fd, start, end, since, until}))}
 }
 
