@@ -15,6 +15,7 @@ export async function runFast(argv: string[]): Promise<boolean> {
   try {
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) return printVersion()
     if (argv[0] === 'tail') print = await prepareTail(argv.slice(1))
+    if (argv[0] === 'summary') print = await (await import('./fast-summary.js')).prepareSummary(argv.slice(1))
   } catch {
     // Whatever went wrong, oclif says it (and says it the same way as always).
   }
@@ -25,7 +26,7 @@ export async function runFast(argv: string[]): Promise<boolean> {
     await print()
   } catch (error) {
     const {sanitizeLine} = await import('../text/sanitize.js')
-    process.stderr.write(`${sanitizeLine(`audit tail: internal error: ${(error as Error).message} (DEBUG=* shows the stack)`)}\n`)
+    process.stderr.write(`${sanitizeLine(`audit ${argv[0]}: internal error: ${(error as Error).message} (DEBUG=* shows the stack)`)}\n`)
     process.exitCode = 70
   }
   return true
@@ -45,6 +46,19 @@ function printVersion(): boolean {
     process.stdout.emit('error', error)
   })
   process.stdout.write(`${pkg.name}/${pkg.version} ${platform()}-${cpu} node-${process.version}\n`)
+  return true
+}
+
+/** Only the spellings oclif surely reads the same: each flag once, `-n 5`, `--lines 5`, `--lines=5`. */
+export function plainSpellings(tokens: ReturnType<typeof parseArgs>['tokens'] & {}): boolean {
+  const seen = new Set<string>()
+  for (const token of tokens) {
+    if (token.kind !== 'option') return false
+    if (seen.has(token.name)) return false
+    seen.add(token.name)
+    if (token.rawName.length === 2 && token.inlineValue) return false
+    if (token.value !== undefined && (token.value === '' || token.value.startsWith('-'))) return false
+  }
   return true
 }
 
@@ -69,15 +83,7 @@ async function prepareTail(args: string[]): Promise<(() => Promise<void>) | unde
       'no-color': {type: 'boolean'},
     },
   })
-  // Only the spellings oclif surely reads the same: each flag once, `-n 5`, `--lines 5`, `--lines=5`.
-  const seen = new Set<string>()
-  for (const token of tokens) {
-    if (token.kind !== 'option') return undefined
-    if (seen.has(token.name)) return undefined
-    seen.add(token.name)
-    if (token.rawName.length === 2 && token.inlineValue) return undefined
-    if (token.value !== undefined && (token.value === '' || token.value.startsWith('-'))) return undefined
-  }
+  if (!plainSpellings(tokens)) return undefined
   const lines = values.lines === undefined ? 20 : /^(0|[1-9]\d{0,8})$/.test(values.lines) ? Number(values.lines) : undefined
   const formatName = values.format ?? 'pretty'
   if (lines === undefined || !Object.hasOwn(FAST_FORMATS, formatName)) return undefined

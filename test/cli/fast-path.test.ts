@@ -5,7 +5,7 @@ import {test} from 'node:test'
 
 import {chainedLines, ROOT, type RunResult, runAudit, tempDir, writeLog} from '../helpers.js'
 
-// bin/run.js answers `--version` and a plain `tail` without oclif (src/cli/fast.ts). Every argv
+// bin/run.js answers `--version`, a plain `tail` and a plain `summary` without oclif (src/cli/fast.ts). Every argv
 // here is run both ways, through bin/run.js and through oclif alone, and must give the same
 // stdout, stderr and exit code; the common ones must really take the fast path.
 const OCLIF_ONLY = [process.execPath, join(ROOT, 'test', 'cli', 'fast-path', 'oclif-only.mjs')]
@@ -50,6 +50,11 @@ const FAST: string[][] = [
   ['tail', '--dir', logs, '-n', '4', '-o', 'json'],
   ['tail', '--dir', logs, '--no-color', '-n', '2'],
   ['tail', '--config', configFile, '-n', '2'],
+  ['summary', '--all', '--json', '--dir', logs],
+  ['summary', '--all', '--dir', logs, '--no-color'],
+  ['summary', '--dir', logs, '--json', '--no-cache'],
+  ['summary', `--dir=${logs}`],
+  ['summary', '--config', configFile, '--all', '--json'],
 ]
 
 /** Help, other flags, bad input and problems: oclif's, through bin/run.js as through oclif alone. */
@@ -84,6 +89,18 @@ const OCLIF: string[][] = [
   ['tail', '--config', badConfig],
   ['tail', '--config', join(home, 'missing.yaml')],
   ['tail', '--dir', logs, '--forward-format', 'rfc3164'],
+  ['summary', '--help'],
+  ['summary', '--all', '--all', '--dir', logs],
+  ['summary', '--all', '--top', '3', '--dir', logs],
+  ['summary', '--all', '--event', 'auth.*', '--dir', logs],
+  ['summary', '--all', '--since', '2026-03-01', '--dir', logs],
+  ['summary', '--all', '--local', '--dir', logs],
+  ['summary', '--all', '--dir', broken],
+  ['summary', '--all', '--dir', empty],
+  ['summary', '--all', '--dir', join(home, 'missing')],
+  ['summary', '--all', '--dir', ''],
+  ['summary', '--all', '--config', badConfig],
+  ['summary', '--all', '--json', '--dir', logs, 'extra'],
 ]
 
 for (const args of FAST) {
@@ -112,6 +129,7 @@ test('the fast tail prints what oclif prints, log text stripped of escapes', asy
 
 for (const [args, speaker] of [
   [['tail', '--dir', logs, '-n', '5'], 'audit tail'],
+  [['summary', '--all', '--json', '--dir', logs], 'audit summary'],
   [['--version'], 'audit'],
 ] as const) {
   test(`stdout that cannot be written: audit ${args[0]} says the same one line and exits 3 both ways`, async () => {
