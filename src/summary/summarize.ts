@@ -6,7 +6,7 @@ import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {Profile} from '../events/model.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
 import {DAY_MS, DAY_SLACK_MS, dayStart, type LogFile, listLogFiles} from '../store/files.js'
-import {readEntryBatches} from '../store/reader.js'
+import {type DecodeState, decodeBatch, readEntryBatches, readFileLines} from '../store/reader.js'
 import {planFile} from '../store/ranges.js'
 import {readLastEntries} from '../store/tail.js'
 import {PARALLEL_BYTES, runTasks} from '../threads.js'
@@ -198,13 +198,21 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
 async function presentRange(dir: string, profile?: Profile): Promise<{first?: number; last?: number}> {
   const files = await listLogFiles(dir)
   const read = {profile, diagnostics: new Diagnostics()}
-  let first: number | undefined
-  for await (const batch of readEntryBatches(files, read)) {
-    first = batch[0].time
-    break
-  }
   const {entries} = await readLastEntries(files, 1, {...read, numberLines: false}) // only its time is wanted
-  return {first, last: entries[0]?.time}
+  return {first: await firstEntryTime(files, read), last: entries[0]?.time}
+}
+
+/** The time of the first entry readEntryBatches would give, decoding line by line only as far as it. */
+async function firstEntryTime(files: LogFile[], read: {profile?: Profile; diagnostics: Diagnostics}): Promise<number | undefined> {
+  for (const file of files) {
+    const state: DecodeState = {}
+    for await (const lines of readFileLines(file, read.diagnostics))
+      for (const raw of lines) {
+        const [entry] = decodeBatch(file.path, [raw], read, read.diagnostics, state)
+        if (entry) return entry.time
+      }
+  }
+  return undefined
 }
 
 export const DEFAULT_WINDOW_MS = 86_400_000
