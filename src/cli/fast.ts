@@ -16,6 +16,7 @@ export async function runFast(argv: string[]): Promise<boolean> {
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) return printVersion()
     if (argv[0] === 'tail') print = await prepareTail(argv.slice(1))
     else if (argv[0] === 'search') print = await prepareSearchCount(argv.slice(1))
+    else if (argv[0] === 'summary') print = await (await import('./fast-summary.js')).prepareSummary(argv.slice(1))
   } catch {
     // Whatever went wrong, oclif says it (and says it the same way as always).
   }
@@ -56,7 +57,7 @@ type Token = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number]
  * Whether argv is spelled so that oclif surely reads it the same: each option once (those in
  * `repeatable` as often as given), no positionals, no `-n5`, no empty value nor one starting with `-`.
  */
-function plainSpelling(tokens: Token[], repeatable: string[] = []): boolean {
+export function plainSpelling(tokens: Token[], repeatable: string[] = []): boolean {
   const seen = new Set<string>()
   for (const token of tokens) {
     if (token.kind !== 'option') return false
@@ -96,6 +97,8 @@ async function prepareSearchCount(args: string[]): Promise<(() => Promise<void>)
     import('../store/diagnostics.js'),
   ])
   const {config} = loadConfig({file: values.config, overrides: values.dir ? {dir: values.dir} : {}})
+  // Sealed privacy values match --actor by blind index: the full command's filter (src/cli/privacy.ts).
+  if (config.privacy.fields.length > 0) return undefined
   const diagnostics = new Diagnostics()
   // The spec filterSpecFromFlags gives for these flags (search has no default --since).
   const filter = {

@@ -3,9 +3,9 @@ import {availableParallelism} from 'node:os'
 
 import {type CompiledFilter, compileFilter, type FilterSpec} from '../events/filter.js'
 import {MAX_LINE_BYTES, type Profile} from '../events/model.js'
-import {holdsOverlongLine, planRanges, readFully} from './ranges.js'
+import {holdsOverlongLine, planFile, readFully} from './ranges.js'
 import {Diagnostics} from './diagnostics.js'
-import {describeFsErrorWithCode, isWholeFileOnly, type LogFile, listLogFiles, openRegularSync} from './files.js'
+import {type LogFile, listLogFiles} from './files.js'
 import {type DecodeState, decodeBatch, decodeFile, type RawLine, rawLine, settleHeldByClaim} from './reader.js'
 import {PARALLEL_BYTES, runTasks} from '../threads.js'
 
@@ -169,28 +169,14 @@ interface FilePlan {
   diagnostics?: Diagnostics
 }
 
-function planFile(file: LogFile, filter: FilterSpec, rangeBytes: number): FilePlan {
-  if (isWholeFileOnly(file)) return {file, tasks: [{kind: 'file', file, filter}]}
-  let fd: number
-  try {
-    fd = openRegularSync(file.path)
-  } catch (error) {
-    const diagnostics = new Diagnostics()
-    diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
-    return {file, tasks: [], diagnostics}
-  }
-  const size = fstatSync(fd).size
+function planCount(file: LogFile, filter: FilterSpec, rangeBytes: number): FilePlan {
+  const plan = planFile(file, rangeBytes)
+  if (plan.kind === 'whole') return {file, tasks: [{kind: 'file', file, filter}]}
+  if (plan.kind === 'unreadable') return {file, tasks: [], diagnostics: plan.diagnostics}
+  const {fd, ranges} = plan
   const head = Buffer.alloc(NATIVE_START.length)
   const native = readFully(fd, head, head.length, 0) === head.length && head.equals(NATIVE_START)
-  const tasks: CountTask[] = planRanges(fd, size, rangeBytes).map(({start, end}) => ({
-    kind: 'range',
-    path: file.path,
-    fd,
-    start,
-    end,
-    native,
-    filter,
-  }))
+  const tasks: CountTask[] = ranges.map(({start, end}) => ({kind: 'range', path: file.path, fd, start, end, native, filter}))
   return {file, tasks, fd}
 }
 
@@ -208,7 +194,7 @@ export async function countMatches(dir: string, options: CountOptions): Promise<
   const diagnostics = options.diagnostics ?? new Diagnostics()
   const spec = options.filter
   const files = await listLogFiles(dir, compileFilter(spec))
-  const plans = files.map((file) => planFile(file, spec, options.rangeBytes ?? RANGE_BYTES))
+  const plans = files.map((file) => planCount(file, spec, options.rangeBytes ?? RANGE_BYTES))
   let bytes = 0
   for (const plan of plans) if (plan.fd !== undefined) bytes += fstatSync(plan.fd).size
   const threads = bytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? (options.threads ?? availableParallelism()) : 1

@@ -1,6 +1,8 @@
-import {readSync} from 'node:fs'
+import {fstatSync, readSync} from 'node:fs'
 
 import {MAX_LINE_BYTES} from '../events/model.js'
+import {Diagnostics} from './diagnostics.js'
+import {describeFsErrorWithCode, isWholeFileOnly, type LogFile, openRegularSync} from './files.js'
 
 /*
  * Byte ranges of a plain log file as units of work for several threads. A range starts just after
@@ -40,6 +42,30 @@ export function planRanges(fd: number, size: number, pieceBytes: number): ByteRa
   }
   cuts.push(size)
   return cuts.slice(1).map((end, i) => ({start: cuts[i], end}))
+}
+
+/**
+ * How one log file is read by several threads: a plain file is opened here (its descriptor for the
+ * threads to share; the caller closes it) and cut into byte ranges; a gzip file can only be read
+ * whole, from its start; a file that cannot be opened is a problem to report.
+ */
+export type FilePlan =
+  | {kind: 'ranges'; fd: number; size: number; ranges: ByteRange[]}
+  | {kind: 'whole'}
+  | {kind: 'unreadable'; diagnostics: Diagnostics}
+
+export function planFile(file: Pick<LogFile, 'path' | 'gzip'>, rangeBytes: number): FilePlan {
+  if (isWholeFileOnly(file)) return {kind: 'whole'}
+  let fd: number
+  try {
+    fd = openRegularSync(file.path)
+  } catch (error) {
+    const diagnostics = new Diagnostics()
+    diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
+    return {kind: 'unreadable', diagnostics}
+  }
+  const {size} = fstatSync(fd)
+  return {kind: 'ranges', fd, size, ranges: planRanges(fd, size, rangeBytes)}
 }
 
 /** The first line start at or after `target` that does not begin an audit.recovery record. */

@@ -26,6 +26,19 @@ export function isFailure(entry: AuditEntry): boolean {
   return entry.level === 'error' || FAILED_ACTION.test(entry.event)
 }
 
+/** Event names already tested against FAILED_ACTION: a log has few, seen again and again. */
+const failedActions = new Map<string, boolean>()
+const MAX_REMEMBERED_EVENTS = 4096
+
+function isFailedAction(event: string): boolean {
+  let failed = failedActions.get(event)
+  if (failed === undefined) {
+    failed = FAILED_ACTION.test(event)
+    if (failedActions.size < MAX_REMEMBERED_EVENTS) failedActions.set(ownCopy(event), failed)
+  }
+  return failed
+}
+
 /**
  * Running totals for `audit summary`. Counts merge by addition, so parts of a log can be
  * aggregated apart (in workers, or from a cache) and combined.
@@ -44,6 +57,8 @@ export class SummaryAggregate {
   readonly bySlot = new Map<number, number>()
   readonly byModel = new Map<string, number>()
   latestFailures: FailureRef[] = []
+  /** The times of `latestFailures`, for the list they were read from (callers may replace it). */
+  private failureTimes: {of: FailureRef[]; times: number[]} | undefined
 
   add(entry: AuditEntry, time: number, file: string, line: number): void {
     const details = entry.details
@@ -77,18 +92,26 @@ export class SummaryAggregate {
       this.withModel++
       bumpText(this.byModel, model)
     }
-    if (level === 'error' || FAILED_ACTION.test(event)) {
+    if (level === 'error' || isFailedAction(event)) {
       this.failures++
       this.noteFailure({timestamp, event, level, actor: groupKey(actor), file, line}, time)
     }
   }
 
+  /** Keeps the latest failures in time order; a later one of equal time goes after (as a stable sort put it). */
   private noteFailure(ref: FailureRef, time: number): void {
     const list = this.latestFailures
-    if (list.length === LATEST_FAILURES && time < Date.parse(list[0].timestamp)) return
-    list.push(ref)
-    list.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp))
-    if (list.length > LATEST_FAILURES) list.shift()
+    if (this.failureTimes?.of !== list) this.failureTimes = {of: list, times: list.map((f) => Date.parse(f.timestamp))}
+    const {times} = this.failureTimes
+    if (list.length === LATEST_FAILURES && time < times[0]) return
+    let at = list.length
+    while (at > 0 && times[at - 1] > time) at--
+    list.splice(at, 0, ref)
+    times.splice(at, 0, time)
+    if (list.length > LATEST_FAILURES) {
+      list.shift()
+      times.shift()
+    }
   }
 
   merge(other: SummaryAggregate): void {

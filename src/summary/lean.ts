@@ -1,5 +1,5 @@
 import {type Level, parseTimestamp} from '../events/model.js'
-import {IP_FIELDS} from './aggregate.js'
+import {IP_FIELDS, ownCopy} from './aggregate.js'
 
 /*
  * The lean decoder: reads a native line by position when it is in the exact form the writer
@@ -37,33 +37,66 @@ export interface LeanFields {
   details: string
 }
 
+/** The hour the last timestamp read fell in: a log's lines come in time order, many to an hour. */
+let lastHour = {text: '', start: Number.NaN}
+
+/**
+ * parseTimestamp() of a TIMESTAMP match (digits and separators already checked): the date and hour
+ * are read once per hour of log, the minutes, seconds and milliseconds added.
+ */
+export function canonicalTime(timestamp: string): number {
+  let hour = lastHour
+  if (!timestamp.startsWith(hour.text) || hour.text === '') {
+    const text = timestamp.slice(0, 13)
+    hour = lastHour = {text: ownCopy(text), start: parseTimestamp(`${text}:00:00.000Z`)}
+  }
+  const minute = digitPair(timestamp, 14)
+  const second = digitPair(timestamp, 17)
+  if (minute > 59 || second > 59) return Number.NaN
+  const ms = (timestamp.charCodeAt(20) - 48) * 100 + (timestamp.charCodeAt(21) - 48) * 10 + timestamp.charCodeAt(22) - 48
+  return hour.start + minute * 60_000 + second * 1000 + ms
+}
+
+function digitPair(text: string, at: number): number {
+  return (text.charCodeAt(at) - 48) * 10 + text.charCodeAt(at + 1) - 48
+}
+
 /** The fields of a match of CANONICAL_LINE(_IN_BLOCK), or undefined when its timestamp is not a real time (the full decoder reports it). */
 export function leanFields(match: RegExpExecArray): LeanFields | undefined {
-  const time = parseTimestamp(match[1])
+  const time = canonicalTime(match[1])
   if (Number.isNaN(time)) return undefined
   return {time, timestamp: match[1], event: match[2], level: match[3] as Level, actor: match[4], details: match[5]}
 }
 
 /** The members of a flat `details` that a summary counts; `"name":` in a flat object can only be a key. */
-const COUNTED_MEMBER = new RegExp(`"(${[...IP_FIELDS, 'model'].join('|')})":(?:"([^"]*)"|)`, 'g')
+const COUNTED_FIELDS = [...IP_FIELDS, 'model']
+const COUNTED_MEMBER = new RegExp(`"(${COUNTED_FIELDS.join('|')})":(?:"([^"]*)"|)`, 'g')
+const FIELD_INDEX = new Map(COUNTED_FIELDS.map((field, index) => [field, index]))
+const MODEL_INDEX = IP_FIELDS.length
+/** Every counted name holds one of these: a `details` without any has nothing to count. */
+const COUNTED_PARTS = ['ip', 'addr', 'model']
+/** The values of the counted members of the `details` being read, by FIELD_INDEX. */
+const values: Array<string | undefined> = []
 
 /**
  * The IP-address and model values of a flat `details` text, as JSON.parse would give them: the last
  * of duplicate members wins, and only string values count.
  */
 export function countedDetails(details: string): {ips: string[]; model: string | undefined} | undefined {
-  if (details.length === 2) return undefined
-  let values: Record<string, string | undefined> | undefined
+  if (details.length === 2 || !COUNTED_PARTS.some((part) => details.includes(part))) return undefined
+  let found = false
+  values.length = 0
+  values.length = COUNTED_FIELDS.length
   COUNTED_MEMBER.lastIndex = 0
   for (let m = COUNTED_MEMBER.exec(details); m !== null; m = COUNTED_MEMBER.exec(details)) {
-    values ??= {}
-    values[m[1]] = m[2]
+    found = true
+    values[FIELD_INDEX.get(m[1])!] = m[2]
   }
-  if (!values) return undefined
+  if (!found) return undefined
   const ips: string[] = []
-  for (const field of IP_FIELDS) {
-    const ip = values[field]
+  for (let i = 0; i < MODEL_INDEX; i++) {
+    const ip = values[i]
     if (ip !== undefined && ip !== '') ips.push(ip)
   }
-  return {ips, model: values.model}
+  return {ips, model: values[MODEL_INDEX]}
 }

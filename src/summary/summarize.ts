@@ -1,22 +1,13 @@
 import {availableParallelism} from 'node:os'
-import {closeSync, fstatSync} from 'node:fs'
+import {closeSync} from 'node:fs'
 import {basename} from 'node:path'
 
 import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {Profile} from '../events/model.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
-import {
-  DAY_MS,
-  DAY_SLACK_MS,
-  dayStart,
-  describeFsErrorWithCode,
-  isWholeFileOnly,
-  type LogFile,
-  listLogFiles,
-  openRegularSync,
-} from '../store/files.js'
-import {readEntryBatches} from '../store/reader.js'
-import {planRanges} from '../store/ranges.js'
+import {DAY_MS, DAY_SLACK_MS, dayStart, type LogFile, listLogFiles} from '../store/files.js'
+import {type DecodeState, decodeBatch, readEntryBatches, readFileLines} from '../store/reader.js'
+import {planFile} from '../store/ranges.js'
 import {readLastEntries} from '../store/tail.js'
 import {PARALLEL_BYTES, runTasks} from '../threads.js'
 import {buildReport, SummaryAggregate, type SummaryReport} from './aggregate.js'
@@ -135,7 +126,7 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
   const threads = totalBytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? (options.threads ?? availableParallelism()) : 1
   const rangeBytes = threads > 1 ? (options.rangeBytes ?? RANGE_BYTES) : Number.POSITIVE_INFINITY
   // Each file's tasks, in order; a plain file is opened here once, its descriptor shared by the threads.
-  const plans = todo.map((t) => planFile(t.file, t.filter, cacheable, rangeBytes))
+  const plans = todo.map((t) => planSummary(t.file, t.filter, cacheable, rangeBytes))
   const tasks = plans.flatMap((p) => p.tasks)
   const left = plans.map((p) => p.tasks.length)
   const owner = plans.flatMap((p, i) => p.tasks.map(() => i))
@@ -210,13 +201,21 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
 async function presentRange(dir: string, profile?: Profile): Promise<{first?: number; last?: number}> {
   const files = await listLogFiles(dir)
   const read = {profile, diagnostics: new Diagnostics()}
-  let first: number | undefined
-  for await (const batch of readEntryBatches(files, read)) {
-    first = batch[0].time
-    break
-  }
   const {entries} = await readLastEntries(files, 1, {...read, numberLines: false}) // only its time is wanted
-  return {first, last: entries[0]?.time}
+  return {first: await firstEntryTime(files, read), last: entries[0]?.time}
+}
+
+/** The time of the first entry readEntryBatches would give, decoding line by line only as far as it. */
+async function firstEntryTime(files: LogFile[], read: {profile?: Profile; diagnostics: Diagnostics}): Promise<number | undefined> {
+  for (const file of files) {
+    const state: DecodeState = {}
+    for await (const lines of readFileLines(file, read.diagnostics))
+      for (const raw of lines) {
+        const [entry] = decodeBatch(file.path, [raw], read, read.diagnostics, state)
+        if (entry) return entry.time
+      }
+  }
+  return undefined
 }
 
 export const DEFAULT_WINDOW_MS = 86_400_000
@@ -241,7 +240,7 @@ export async function defaultRange(
   return {since: now - DEFAULT_WINDOW_MS, logEnded: false, unreadable}
 }
 
-interface FilePlan {
+interface SummaryPlan {
   tasks: SummaryTask[]
   fd?: number
   /** The file could not be opened: its whole summary. */
@@ -249,19 +248,13 @@ interface FilePlan {
 }
 
 /** The tasks that aggregate one file: byte ranges of a plain file under time bounds, else the whole file. */
-function planFile(file: LogFile, filter: FilterSpec, scan: boolean, rangeBytes: number): FilePlan {
+function planSummary(file: LogFile, filter: FilterSpec, scan: boolean, rangeBytes: number): SummaryPlan {
   const {since, until} = filter
   if (!scan) return {tasks: [{kind: 'file', file, filter}]}
-  if (isWholeFileOnly(file)) return {tasks: [{kind: 'lines', file, since, until}]}
-  let fd: number
-  try {
-    fd = openRegularSync(file.path)
-  } catch (error) {
-    const diagnostics = new Diagnostics()
-    diagnostics.report({kind: 'unreadable', file: file.path, reason: describeFsErrorWithCode(error)})
-    return {tasks: [], unreadable: {aggregate: new SummaryAggregate(), diagnostics}}
-  }
-  const ranges = planRanges(fd, fstatSync(fd).size, rangeBytes)
+  const plan = planFile(file, rangeBytes)
+  if (plan.kind === 'whole') return {tasks: [{kind: 'lines', file, since, until}]}
+  if (plan.kind === 'unreadable') return {tasks: [], unreadable: {aggregate: new SummaryAggregate(), diagnostics: plan.diagnostics}}
+  const {fd, ranges} = plan
   return {fd, tasks: ranges.map(({start, end}) => ({kind: 'range', path: file.path, name: file.name, fd, start, end, since, until}))}
 }
 

@@ -5,7 +5,7 @@ import {test} from 'node:test'
 
 import {chainedLines, ROOT, type RunResult, runAudit, tempDir, writeLog} from '../helpers.js'
 
-// bin/run.js answers `--version`, a plain `tail` and `search --count` without oclif (src/cli/fast.ts). Every argv
+// bin/run.js answers `--version`, a plain `tail`, `search --count` and a plain `summary` without oclif (src/cli/fast.ts). Every argv
 // here is run both ways, through bin/run.js and through oclif alone, and must give the same
 // stdout, stderr and exit code; the common ones must really take the fast path.
 const OCLIF_ONLY = [process.execPath, join(ROOT, 'test', 'cli', 'fast-path', 'oclif-only.mjs')]
@@ -57,6 +57,11 @@ const FAST: string[][] = [
   ['search', `--dir=${logs}`, '--count', '--actor', 'alice', '--actor=bob\u001b[31m'],
   ['search', '--config', configFile, '--count', '--event', 'user.login', '--actor', 'alice', '--no-color'],
   ['search', '--dir', logs, '--count'],
+  ['summary', '--all', '--json', '--dir', logs],
+  ['summary', '--all', '--dir', logs, '--no-color'],
+  ['summary', '--dir', logs, '--json', '--no-cache'],
+  ['summary', `--dir=${logs}`],
+  ['summary', '--config', configFile, '--all', '--json'],
 ]
 
 /** Help, other flags, bad input and problems: oclif's, through bin/run.js as through oclif alone. */
@@ -104,6 +109,18 @@ const OCLIF: string[][] = [
   ['search', '--dir', join(home, 'missing'), '--count'],
   ['search', '--config', badConfig, '--count'],
   ['search', '--help'],
+  ['summary', '--help'],
+  ['summary', '--all', '--all', '--dir', logs],
+  ['summary', '--all', '--top', '3', '--dir', logs],
+  ['summary', '--all', '--event', 'auth.*', '--dir', logs],
+  ['summary', '--all', '--since', '2026-03-01', '--dir', logs],
+  ['summary', '--all', '--local', '--dir', logs],
+  ['summary', '--all', '--dir', broken],
+  ['summary', '--all', '--dir', empty],
+  ['summary', '--all', '--dir', join(home, 'missing')],
+  ['summary', '--all', '--dir', ''],
+  ['summary', '--all', '--config', badConfig],
+  ['summary', '--all', '--json', '--dir', logs, 'extra'],
 ]
 
 for (const args of FAST) {
@@ -132,6 +149,7 @@ test('the fast tail prints what oclif prints, log text stripped of escapes', asy
 
 for (const [args, speaker] of [
   [['tail', '--dir', logs, '-n', '5'], 'audit tail'],
+  [['summary', '--all', '--json', '--dir', logs], 'audit summary'],
   [['--version'], 'audit'],
 ] as const) {
   test(`stdout that cannot be written: audit ${args[0]} says the same one line and exits 3 both ways`, async () => {

@@ -75,6 +75,32 @@ test('runTasks shares the tasks between this thread and the workers and keeps th
   assert.ok(where.includes('here') && where.includes('worker'), `both kinds of thread took tasks: ${where.join(' ')}`)
 })
 
+test('runTasks keeps a worker supplied while this thread runs tasks that never yield', async () => {
+  const answered = new Int32Array(new SharedArrayBuffer(4))
+  const where: string[] = []
+  await runTasks<PoolTask, PoolAnswer, number>(
+    Array.from({length: 10}, (_, value) => ({value})),
+    2,
+    async (task) => {
+      // Blocks this thread until the worker answers one more task (at most 5 s): it can only have
+      // one to answer if it was handed a new one while this thread was busy with the last.
+      Atomics.wait(answered, 0, Atomics.load(answered, 0), 5000)
+      where.push('here')
+      return task.value
+    },
+    {
+      ...WORKER,
+      workerData: {answered},
+      decode: (answer) => {
+        where.push('worker')
+        return answer.doubled / 2
+      },
+    },
+  )
+  const byWorker = where.filter((w) => w === 'worker').length
+  assert.ok(byWorker >= 4, `the worker answered ${byWorker} of 10: ${where.join(' ')}`)
+})
+
 test('runTasks with one thread runs everything here, starting no worker', async () => {
   const results = await runTasks<PoolTask, PoolAnswer, number>([{value: 1}, {value: 2}], 1, async (t) => t.value * 2, {
     ...WORKER,
