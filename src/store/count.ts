@@ -6,7 +6,7 @@ import {MAX_LINE_BYTES, type Profile} from '../events/model.js'
 import {holdsOverlongLine, planFile, readFully} from './ranges.js'
 import {Diagnostics} from './diagnostics.js'
 import {type LogFile, listLogFiles} from './files.js'
-import {type DecodeState, decodeBatch, decodeFile, type RawLine, rawLine, settleHeldByClaim} from './reader.js'
+import {type DecodeState, decodeBatch, decodeFile, type RawLine, rawLine, searchKey, settleHeldByClaim} from './reader.js'
 import {PARALLEL_BYTES, runTasks} from '../threads.js'
 
 /*
@@ -58,7 +58,7 @@ async function countFile(file: Pick<LogFile, 'path' | 'gzip'>, spec: FilterSpec,
 function countRange(task: Extract<CountTask, {kind: 'range'}>, profile: Profile | undefined): CountResult {
   const {path, fd} = task
   const filter: CompiledFilter = compileFilter(task.filter)
-  const needles = task.native ? filter.lineNeedles?.map((n) => Buffer.from(n)) : undefined
+  const needles = task.native ? filter.lineNeedles?.map((n) => Buffer.from(searchKey(n))) : undefined
   const diagnostics = new Diagnostics()
   const claims: NonNullable<CountResult['claims']> = []
   const read = {filter, profile}

@@ -8,7 +8,7 @@ import {compileFilter, type FilterSpec} from '../../src/events/filter.js'
 import {countMatches} from '../../src/store/count.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
 import {listLogFiles} from '../../src/store/files.js'
-import {readEntryBatches} from '../../src/store/reader.js'
+import {decodeFile, readEntryBatches, searchKey} from '../../src/store/reader.js'
 import {recoveryDetails} from '../../src/store/recovery.js'
 import {chainedLines, tempDir} from '../helpers.js'
 
@@ -39,6 +39,7 @@ test('search --count on ranges: long lines (past the first read block, past the 
   for (let i = 0; i < 400; i++) {
     push(...chainedLines([entry(i, i % 3 ? 'user.login' : 'auth.fail', {n: i})]).lines)
     if (i === 50) push(...chainedLines([entry(i, 'auth.fail', {blob: 'x'.repeat(300_000)})]).lines) // longer than a read block
+    if (i === 60) push(...chainedLines([entry(i, 'south.fairy'), entry(i, 'auth.fair'), entry(i, 'xauth.fail')]).lines) // the key, not the needle
     if (i === 90) push(...chainedLines([entry(i, 'user.login', {blob: 'auth.fail '.repeat(70_000)})]).lines) // needles, no match
     if (i === 120) push(`{"timestamp":"2026-11-02T10:00:00.000Z","event":"auth.fail","pad":"${'y'.repeat(1_200_000)}"}`) // over the limit
     if (i === 150) push(`${chainedLines([entry(i, 'auth.fail')]).lines[0]}\r`) // CRLF
@@ -62,10 +63,24 @@ test('search --count on ranges: long lines (past the first read block, past the 
   writeFileSync(join(dir, 'audit-2026-11-02.jsonl'), `${lines.join('\n')}\n`, {mode: 0o600})
   for (const spec of [{events: ['auth.fail']}, {events: ['auth.*']}, {events: ['audit.recovery']}, {}]) {
     const expected = await byReader(dir, spec)
+    // The reader without needles decodes every line: the truth the needle searches must keep to.
+    let decoded = 0
+    for await (const batch of decodeFile((await listLogFiles(dir))[0], {filter: compileFilter(spec)}, new Diagnostics()))
+      decoded += batch.length
+    assert.equal(expected.count, decoded)
     assert.ok(expected.count > 0)
     for (const rangeBytes of [1000, 64 * 1024, 1 << 30]) assert.deepEqual(await byRanges(dir, spec, rangeBytes), expected, `${rangeBytes}`)
   }
   const {problems} = await byReader(dir, {events: ['auth.fail']})
   assert.match(JSON.stringify(problems), /too-long/)
   assert.match(JSON.stringify(problems), /malformed/)
+})
+
+test('searchKey: a part of the needle starting on a character rare in log text, at least 4 long', () => {
+  assert.equal(searchKey('auth.fail'), 'uth.fai')
+  assert.equal(searchKey('ab'), 'ab')
+  assert.equal(searchKey('10.0.4.17').length >= 4, true)
+  for (const needle of ['auth.fail', 'config.change', 'policy.deny', 'mallory', '10.0.4.17', 'user.login', 'x.y'])
+    assert.ok(needle.includes(searchKey(needle)) && searchKey(needle).length >= Math.min(4, needle.length), needle)
+  assert.equal(searchKey('caf\u00e9 \u{1f600}'), 'caf\u00e9 \u{1f600}') // not ASCII: whole
 })
