@@ -30,20 +30,30 @@ if (!existsSync(join(OUT, 'incidents.json'))) {
 const {incidents} = JSON.parse(readFileSync(join(OUT, 'incidents.json'), 'utf8')) as {incidents: Incident[]}
 const args = ['analyze', '--dir', OUT, '--since', RANGE.since, '--until', RANGE.until, '--json']
 
-/** Wall and CPU seconds of each run, and the last report. */
-const runs: Array<{wall: number; cpu: number}> = []
+/** One run under /usr/bin/time: wall and CPU seconds, peak RSS (MiB), stdout. */
+function timed(command: string[]): {wall: number; cpu: number; rss: number; stdout: string} {
+  const start = process.hrtime.bigint()
+  const result = spawnSync('/usr/bin/time', ['-f', '%U %S %M', ...command], {encoding: 'utf8', maxBuffer: 1 << 28})
+  const wall = Number(process.hrtime.bigint() - start) / 1e9
+  if (result.status !== 0) throw new Error(`${command.slice(1).join(' ')} failed: ${result.stderr}`)
+  const [user, sys, kb] = result.stderr.trim().split('\n').at(-1)!.split(' ').map(Number)
+  return {wall, cpu: user + sys, rss: kb / 1024, stdout: result.stdout}
+}
+
+/**
+ * Each analyze run, then in the same seconds the references: `node -e 0` (start-up) and
+ * `audit search --count` over the same files (reading and decoding every line), so a figure taken
+ * on a busy machine can be read as a ratio.
+ */
+const runs: Array<{wall: number; cpu: number; rss: number}> = []
+const references: Record<'node' | 'count', number[]> = {node: [], count: []}
 let report: AnalyzeReport | undefined
 for (let i = 0; i < RUNS; i++) {
-  const start = process.hrtime.bigint()
-  const result = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, BIN, ...args, '--no-llm'], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 28,
-  })
-  const wall = Number(process.hrtime.bigint() - start) / 1e9
-  if (result.status !== 0) throw new Error(`analyze failed: ${result.stderr}`)
-  const [user, sys] = result.stderr.trim().split('\n').at(-1)!.split(' ').map(Number)
-  runs.push({wall, cpu: user + sys})
-  report = reportSchema.parse(JSON.parse(result.stdout))
+  const run = timed([process.execPath, BIN, ...args, '--no-llm'])
+  runs.push(run)
+  report = reportSchema.parse(JSON.parse(run.stdout))
+  references.node.push(timed([process.execPath, '-e', '0']).wall)
+  references.count.push(timed([process.execPath, BIN, 'search', '--dir', OUT, '--count']).wall)
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
@@ -91,6 +101,10 @@ console.log(`| measure | value |`)
 console.log(`| --- | --- |`)
 console.log(`| wall time, median (target < 3 s) | ${median(runs.map((r) => r.wall)).toFixed(3)} s |`)
 console.log(`| CPU time (user + sys), median | ${median(runs.map((r) => r.cpu)).toFixed(3)} s |`)
+console.log(`| peak RSS, median | ${median(runs.map((r) => r.rss)).toFixed(0)} MiB |`)
+console.log(
+  `| same-run references, median wall | \`node -e 0\` ${median(references.node).toFixed(3)} s; \`audit search --count\` (all files) ${median(references.count).toFixed(3)} s: analyze takes ${(median(runs.map((r) => r.wall)) / median(references.count)).toFixed(2)}× |`,
+)
 console.log(`| incidents found with correct evidence | ${rows.filter((r) => r.hits.length > 0).length} of ${incidents.length} |`)
 console.log(`| other findings (not injected) | ${others.length}: ${[...bySource].map(([s, n]) => `${s} ${n}`).join(', ') || 'none'} |`)
 console.log(

@@ -110,50 +110,50 @@ function detailFields(details: Record<string, unknown>): DetailFields {
 /** A member's value as far as analyze cares: absent, null, a string, or some other value. */
 const OTHER = true
 type Member = undefined | null | string | typeof OTHER
-const IP_SLOT = new Map(IP_FIELDS.map((field, slot) => [field, slot]))
+/** The details members analyze reads: the IP fields (in IP_FIELDS order), then these. */
+const WANTED = [...IP_FIELDS, 'model', 'error', 'reason', 'message']
+const MODEL = IP_FIELDS.length
+const [ERROR, REASON, MESSAGE] = [MODEL + 1, MODEL + 2, MODEL + 3]
+/** The wanted keys (with their closing quote) and their slots, by the key's first character. */
+const WANTED_BY_FIRST: Array<Array<{key: string; slot: number}>> = Array.from({length: 128}, () => [])
+for (const [slot, key] of WANTED.entries()) WANTED_BY_FIRST[key.charCodeAt(0)].push({key: `${key}"`, slot})
+/** One call's member values, reused: the last of duplicate members wins. */
+const members: Member[] = new Array(WANTED.length)
 
 /**
  * detailFields of a canonical details text (flat, no escapes, checked by readCanonical), read in
- * place: JSON.parse would build an object for three fields. The last of duplicate members wins.
+ * place: JSON.parse would build an object for three fields.
  */
 function canonicalDetailFields(text: string): DetailFields {
-  const ips: Member[] = []
-  let model: Member
-  let error: Member
-  let reason: Member
-  let message: Member
+  members.fill(undefined)
   // At each member: `"key":value` then `,` or the closing `}`; a string has no escapes, so `"` ends it.
   for (let at = 1; at < text.length - 1; ) {
     const keyEnd = text.indexOf('"', at + 1)
-    const key = text.slice(at + 1, keyEnd)
+    let slot = -1
+    for (const wanted of WANTED_BY_FIRST[text.charCodeAt(at + 1)] ?? [])
+      if (keyEnd - at === wanted.key.length && text.startsWith(wanted.key, at + 1)) slot = wanted.slot
     const valueAt = keyEnd + 2
-    let value: Member
-    let next: number
     if (text.charCodeAt(valueAt) === 0x22 /* " */) {
       const valueEnd = text.indexOf('"', valueAt + 1)
-      value = text.slice(valueAt + 1, valueEnd)
-      next = valueEnd + 2
+      if (slot >= 0) members[slot] = text.slice(valueAt + 1, valueEnd)
+      at = valueEnd + 2
     } else {
-      value = text.startsWith('null', valueAt) ? null : OTHER
-      next = valueAt
-      for (let c = text.charCodeAt(next); c !== 0x2c /* , */ && c !== 0x7d /* } */; c = text.charCodeAt(++next));
-      next++
+      if (slot >= 0) members[slot] = text.startsWith('null', valueAt) ? null : OTHER
+      at = valueAt
+      for (let c = text.charCodeAt(at); c !== 0x2c /* , */ && c !== 0x7d /* } */; c = text.charCodeAt(++at));
+      at++
     }
-    const slot = IP_SLOT.get(key)
-    if (slot !== undefined) ips[slot] = value
-    else if (key === 'model') model = value
-    else if (key === 'error') error = value
-    else if (key === 'reason') reason = value
-    else if (key === 'message') message = value
-    at = next
   }
   let ip: string | undefined
-  for (const value of ips)
+  for (let slot = 0; slot < MODEL; slot++) {
+    const value = members[slot]
     if (typeof value === 'string' && value !== '') {
       ip = value
       break
     }
-  const given = error ?? reason ?? message
+  }
+  const model = members[MODEL]
+  const given = members[ERROR] ?? members[REASON] ?? members[MESSAGE]
   return {ip, model: typeof model === 'string' && model !== '' ? model : undefined, reason: typeof given === 'string' ? given : undefined}
 }
 

@@ -48,7 +48,7 @@ export interface CanonicalLine {
 export function readCanonical(raw: string): CanonicalLine | undefined {
   const match = CANONICAL_LINE.exec(raw)
   if (match === null) return undefined
-  const time = parseTimestamp(match[1])
+  const time = canonicalTime(match[1])
   if (Number.isNaN(time)) return undefined
   return {
     time,
@@ -61,6 +61,25 @@ export function readCanonical(raw: string): CanonicalLine | undefined {
     chainHash: match[7],
   }
 }
+
+/** The day (`YYYY-MM-DDT`) of the last canonical timestamp read, and its start: a log's lines mostly share it. */
+let lastDay = ''
+let lastDayStart = Number.NaN
+
+/** parseTimestamp for a timestamp of the canonical pattern (all digits where digits go), with the day's start remembered. */
+function canonicalTime(timestamp: string): number {
+  if (lastDay === '' || !timestamp.startsWith(lastDay)) {
+    lastDay = timestamp.slice(0, 11)
+    lastDayStart = parseTimestamp(`${lastDay}00:00:00.000Z`)
+  }
+  const hour = twoDigits(timestamp, 11)
+  const minute = twoDigits(timestamp, 14)
+  const second = twoDigits(timestamp, 17)
+  if (hour > 23 || minute > 59 || second > 59) return Number.NaN
+  return lastDayStart + ((hour * 60 + minute) * 60 + second) * 1000 + twoDigits(timestamp, 20) * 10 + timestamp.charCodeAt(22) - 48
+}
+
+const twoDigits = (text: string, at: number): number => (text.charCodeAt(at) - 48) * 10 + text.charCodeAt(at + 1) - 48
 
 /**
  * Parses one line into the native model. `profile` forces a reading; otherwise the content

@@ -21,25 +21,31 @@ export class FirstSeenDetector implements Detector {
 
   observe(o: Observation): void {
     if (o.baseline) this.baselineEntries++
-    for (const kind of this.settings.kinds) {
+    const {kinds} = this.settings
+    for (let i = 0; i < kinds.length; i++) {
+      const kind = kinds[i]
       const value = kind === 'actor' ? o.actor : kind === 'ip' ? o.ip : o.event
-      if (value === undefined) continue
-      if (o.baseline) {
-        this.known[kind].add(value)
-        continue
-      }
-      if (this.known[kind].has(value)) continue
-      let tally = this.fresh[kind].get(value)
-      if (!tally) {
-        if (this.fresh[kind].size >= this.settings.max_findings) {
-          this.extra[kind]++
-          this.known[kind].add(value)
-          continue
-        }
-        this.fresh[kind].set(value, (tally = new Tally()))
-      }
-      tally.add(o)
+      if (value !== undefined) this.see(kind, value, o)
     }
+  }
+
+  private see(kind: Kind, value: string, o: Observation): void {
+    const known = this.known[kind]
+    if (o.baseline) {
+      known.add(value)
+      return
+    }
+    if (known.has(value)) return
+    let tally = this.fresh[kind].get(value)
+    if (!tally) {
+      if (this.fresh[kind].size >= this.settings.max_findings) {
+        this.extra[kind]++
+        known.add(value)
+        return
+      }
+      this.fresh[kind].set(value, (tally = new Tally()))
+    }
+    tally.add(o)
   }
 
   findings(): Finding[] {
