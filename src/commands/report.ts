@@ -5,7 +5,15 @@ import {Args, Flags} from '@oclif/core'
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
 import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
 import {paragraphs} from '../cli/text.js'
-import {complianceReport, REPORT_FORMATS, renderReport, STANDARDS, type Standard} from '../compliance/report/index.js'
+import {print} from '../cli/output.js'
+import {
+  type ComplianceReport,
+  complianceReport,
+  REPORT_FORMATS,
+  renderReport,
+  STANDARDS,
+  type Standard,
+} from '../compliance/report/index.js'
 import {CheckpointError, loadPublicKey} from '../integrity/checkpoint.js'
 import {parseTimeExpression} from '../events/time.js'
 import {Diagnostics} from '../store/diagnostics.js'
@@ -44,7 +52,7 @@ read.`
     ...filterFlags,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<ComplianceReport> {
     const {args, flags} = await this.parse(Report)
     const config = this.settings(flags)
     const now = Date.now()
@@ -73,9 +81,10 @@ read.`
       await sink.write(text)
       await sink.close()
     } else {
-      process.stdout.write(text)
+      print(text)
     }
     this.reportProblems(diagnostics)
     if (process.exitCode !== EXIT.outside) process.exitCode = report.verdict === 'not-met' ? EXIT.negative : EXIT.ok
+    return report
   }
 }

@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
 import {ROOT, runAudit, tempDir} from '../helpers.js'
+import {makeKeys} from '../library-setup.js'
 
 /** Runs the binary with standard output on /dev/full, where every write fails with ENOSPC. */
 const toFullDisk = {wrapper: ['sh', '-c', 'exec "$@" > /dev/full', 'sh']}
@@ -31,9 +32,8 @@ describe('standard output that cannot be written: one line, exit 3, for every co
     [
       'seal',
       async () => {
-        const keys = join(tempDir('out-fail-seal-'), 'k')
-        assert.equal((await runAudit(['keygen', '--out', keys])).code, 0)
-        return ['seal', '--dir', copyOfExamples(), '--key', join(keys, 'audit-seal.key')]
+        const {key} = await makeKeys()
+        return ['seal', '--dir', copyOfExamples(), '--key', key]
       },
     ],
   ]

@@ -11,6 +11,7 @@ import {before, describe, test} from 'node:test'
 
 import type {ComplianceReport} from '../../src/compliance/report/index.js'
 import {chainedLines, type EntrySpec, runAudit, tempDir, writeLog} from '../helpers.js'
+import {makeKeys, seal} from '../library-setup.js'
 
 const RANGE = ['--since', '2026-11-01', '--until', '2026-11-06']
 const DAYS = ['2026-11-01', '2026-11-02', '2026-11-04', '2026-11-05'] // 11-03 is missing
@@ -130,10 +131,8 @@ describe('audit report', () => {
   test('sealed with a key: the checkpoint and its signatures are evidence; a tampered line is not met, at its file:line', async () => {
     const sealed = tempDir()
     const lines = corpus(sealed)
-    const keys = tempDir()
-    assert.equal((await runAudit(['keygen', '--out', keys])).code, 0)
-    assert.equal((await runAudit(['seal', '--dir', sealed, '--key', join(keys, 'audit-seal.key')])).code, 0)
-    const pub = join(keys, 'audit-seal.pub')
+    const {key, pub} = await makeKeys()
+    await seal(sealed, key)
     const {report: r} = await report(sealed, 'soc2', ['--pubkey', pub])
     assert.match(evidence(r, 'CC7.2', 'Last checkpoint').value, /\(0 h ago, 1 checkpoint, signatures checked\)/)
     assert.doesNotMatch(control(r, 'CC7.2').reason, /checkpoint/)

@@ -6,6 +6,8 @@ import {describe, it} from 'node:test'
 
 import {verifyDirectory} from '../../src/integrity/verify/index.js'
 import {inParallel, runAudit, spawnAudit, tempDir, writeLog} from '../helpers.js'
+import {makeKeys, seal} from '../library-setup.js'
+import {exited, startChild} from '../unit/writer-support.js'
 import {chain, fixtureBody, storedHash, unchain} from '../verify-fixtures.js'
 
 function nativeLog(entries = 6): {dir: string; lines: string[]} {
@@ -125,26 +127,28 @@ describe('audit verify', () => {
         env.AUDIT_CONFIG = join(home, 'config.yaml')
         writeFileSync(env.AUDIT_CONFIG, 'compress: true\n')
       }
-      // Each `audit log` appends one entry and, every entry being over 0.0001 MB, rotates the
-      // live file into the next part (and gzips it with compress) right after.
-      let writing = true
-      const failures: string[] = []
-      let written = 0
-      const writer = async (w: number): Promise<void> => {
-        for (let i = 0; writing; i++) {
-          const r = await runAudit(['log', 'test.rotate', '--dir', dir, '--detail', `w=${w}`, '--detail', `i=${i}`], {env})
-          if (r.code !== 0) failures.push(r.stderr)
-          written++
-        }
-      }
-      const writers = [0, 1, 2, 3].map(writer)
+      // Four processes, each doing what back-to-back `audit log` runs do (test/unit/writer-child.ts
+      // CHILD_MODE=runs): each entry appended by a writer of its own and, every entry being over
+      // 0.0001 MB, the live file rotated into the next part (and gzipped with compress) right after.
+      // Settings from `env` alone, as the binary gets them in spawnAudit.
+      const isolated = {HOME: home, XDG_CONFIG_HOME: join(home, '.config')}
+      const written = [0, 0, 0, 0]
+      const children = written.map((_, w) => {
+        const child = startChild({...isolated, ...env, CHILD_MODE: 'runs', CHILD_PAUSE_MS: '500', CHILD_DIR: dir, CHILD_NAME: String(w)})
+        child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+          written[w] += d.split('\n').length - 1
+        })
+        return child
+      })
+      const writers = children.map(exited)
       const parts = () => readdirSync(dir).filter((f) => /\.\d{3}\.jsonl/.test(f))
       // Verify runs against the writers until they made what the assertions below look for;
       // the deadline is only there for a writer that does not.
       const enough = () => runs > 20 && parts().length > 10 && (!compress || readdirSync(dir).some((f) => f.endsWith('.gz')))
       let runs = 0
       try {
-        while (written < 4) await new Promise((r) => setTimeout(r, 20))
+        // Each writer is in its loop (and so ends on SIGTERM after the entry in hand).
+        while (written.some((n) => n === 0)) await new Promise((r) => setTimeout(r, 20))
         const deadline = Date.now() + 60_000
         while (!enough() && Date.now() < deadline) {
           // The binary, and (many more runs) the library call it makes.
@@ -160,10 +164,10 @@ describe('audit verify', () => {
         }
         assert.ok(runs > 20)
       } finally {
-        writing = false
-        await Promise.all(writers)
+        for (const child of children) child.kill('SIGTERM')
       }
-      assert.deepEqual(failures, [])
+      // Each writer ended after the entry in hand; one that failed rejects here with its stderr.
+      await Promise.all(writers)
       const files = readdirSync(dir)
       assert.ok(files.filter((f) => /\.\d{3}\.jsonl/.test(f)).length > 10, files.join(' '))
       if (compress)
@@ -191,11 +195,8 @@ describe('audit verify', () => {
 
   it('with --pubkey, a missing default checkpoint file is a problem; a missing named one is a usage error', async () => {
     const {dir} = nativeLog()
-    const keys = join(tempDir('verify-keys-'), 'k')
-    assert.equal((await runAudit(['keygen', '--out', keys])).code, 0)
-    const pub = join(keys, 'audit-seal.pub')
-    const sealed = await runAudit(['seal', '--dir', dir, '--key', join(keys, 'audit-seal.key')])
-    assert.equal(sealed.code, 0, sealed.stderr)
+    const {key, pub} = await makeKeys()
+    await seal(dir, key)
     assert.equal((await runAudit(['verify', '--dir', dir, '--pubkey', pub])).code, 0)
     // Emptying the file instead of deleting it hides just as much.
     writeFileSync(join(dir, 'audit.checkpoints'), '')
@@ -241,11 +242,10 @@ describe('audit verify', () => {
     rmdirSync(join(dir, 'audit.checkpoints'))
     execFileSync('mkfifo', [join(dir, 'audit.checkpoints')])
     assert.equal((await runAudit(['verify', '--dir', dir], {timeoutMs: 15_000})).code, 1)
-    const keys = join(tempDir('verify-keys-'), 'k')
-    assert.equal((await runAudit(['keygen', '--out', keys])).code, 0)
-    const seal = await runAudit(['seal', '--dir', dir, '--key', join(keys, 'audit-seal.key')], {timeoutMs: 15_000})
-    assert.equal(seal.code, 2)
-    assert.match(seal.stderr, /audit\.checkpoints: not a regular file\n$/)
+    const {key} = await makeKeys()
+    const sealed = await runAudit(['seal', '--dir', dir, '--key', key], {timeoutMs: 15_000})
+    assert.equal(sealed.code, 2)
+    assert.match(sealed.stderr, /audit\.checkpoints: not a regular file\n$/)
   })
 
   it('one-line messages for missing key files; counts in the singular', async () => {
@@ -264,11 +264,10 @@ describe('audit verify', () => {
 
   it('a log whose files are all missing says so, without "(profile none)"', async () => {
     const {dir} = nativeLog(3)
-    const keys = join(tempDir('verify-keys-'), 'k')
-    assert.equal((await runAudit(['keygen', '--out', keys])).code, 0)
-    assert.equal((await runAudit(['seal', '--dir', dir, '--key', join(keys, 'audit-seal.key')])).code, 0)
+    const {key, pub} = await makeKeys()
+    await seal(dir, key)
     unlinkSync(join(dir, 'audit-2026-03-01.jsonl'))
-    const r = await runAudit(['verify', '--dir', dir, '--pubkey', join(keys, 'audit-seal.pub')])
+    const r = await runAudit(['verify', '--dir', dir, '--pubkey', pub])
     assert.equal(r.code, 1)
     assert.match(r.stdout, /Results for .*: 0 log files, 1 missing\n/)
     assert.doesNotMatch(r.stdout, /profile none/)

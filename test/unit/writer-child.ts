@@ -5,8 +5,14 @@
  * CHILD_MODE=flood: large entries in big concurrent batches until killed, or until a write fails
  * (then prints the error's code and exits 0); prints "ready" first.
  * CHILD_MODE=settled: CHILD_COUNT concurrent writes; prints which resolved.
+ * CHILD_MODE=runs: what back-to-back `audit log` runs do, without starting a process each: a writer
+ * opened with the config the binary would load (AUDIT_* included), one entry, closed; again until
+ * SIGTERM, which ends the loop after the entry in hand; CHILD_PAUSE_MS between runs (a process
+ * start's worth, so a test's directory does not fill with thousands of parts). Prints a line per entry.
  */
-import {AuditWriter} from '../../src/index.js'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {AuditWriter, loadConfig} from '../../src/index.js'
 
 const dir = process.env.CHILD_DIR!
 const mode = process.env.CHILD_MODE
@@ -45,6 +51,19 @@ if (mode === 'append') {
     Array.from({length: Number(process.env.CHILD_COUNT)}, (_, i) => writer.write({event: 'test.settled', details: {i, pad}})),
   )
   process.stdout.write(`${JSON.stringify(settled.map((r) => r.status === 'fulfilled'))}\n`)
+} else if (mode === 'runs') {
+  let stopping = false
+  process.on('SIGTERM', () => {
+    stopping = true
+  })
+  const {config} = loadConfig()
+  for (let i = 0; !stopping; i++) {
+    const writer = await AuditWriter.open(dir, config)
+    await writer.write({event: 'test.rotate', details: {w: process.env.CHILD_NAME, i: String(i)}})
+    await writer.close()
+    process.stdout.write(`${i}\n`)
+    await sleep(Number(process.env.CHILD_PAUSE_MS ?? 0))
+  }
 } else {
   throw new Error(`unknown CHILD_MODE ${mode}`)
 }

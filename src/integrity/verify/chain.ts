@@ -1,9 +1,10 @@
 import {Sha256Stream, sha256Hex, sha256Into} from '../../chain/hash.js'
 import {GENESIS} from '../../chain/native.js'
+import type {Profile} from '../../events/model.js'
 import {compareLogFiles, DAY_MS, DAY_SLACK_MS, dayStart, parseLogFileName, plainName} from '../../store/files.js'
 import type {FileEnd} from './blocks.js'
 import {count, type FileReport, type VerifyProblem, type VerifyReport} from './report.js'
-import {type ChainProfile, nativeBodyNote, OTHER_RECORD, type RunItem, type ScanResult, type SpecialItem} from './scan.js'
+import {nativeBodyNote, OTHER_RECORD, type RunItem, type ScanResult, type SpecialItem} from './scan.js'
 
 /**
  * Chain state: the one pass over a directory's scanned blocks, in chain order, that checks every
@@ -143,15 +144,7 @@ export class Verification {
   }
 
   /** Checks the link into a run's first line; returns whether it holds. */
-  private link(
-    file: string,
-    fileIndex: number,
-    fileEntries: number,
-    line: number,
-    body: string,
-    hash: string,
-    profile: ChainProfile,
-  ): boolean {
+  private link(file: string, fileIndex: number, fileEntries: number, line: number, body: string, hash: string, profile: Profile): boolean {
     if (this.prev === undefined) {
       if (sha256Hex(GENESIS + body) === hash) return true
       this.pendingStart = {file, fileIndex, line, body, hash}
@@ -313,7 +306,7 @@ export class Verification {
 
   /** Folds one scanned block of a file into the state, in chain order. */
   consume(
-    ctx: {file: string; fileIndex: number; profile: ChainProfile; lineBase: number; entries: number},
+    ctx: {file: string; fileIndex: number; profile: Profile; lineBase: number; entries: number},
     result: ScanResult,
     bytes: number,
   ): void {

@@ -1,6 +1,7 @@
 import type {KeyObject} from 'node:crypto'
 import {availableParallelism} from 'node:os'
 
+import type {Profile} from '../../events/model.js'
 import {checkLogDirectory} from '../../store/files.js'
 import {WorkerPool} from '../../threads.js'
 import {keyId} from '../checkpoint.js'
@@ -8,21 +9,12 @@ import {type FileEnd, Buffers, fileBlocks} from './blocks.js'
 import {Verification} from './chain.js'
 import {type CheckpointFile, loadCheckpoints, readCheckpointFile, reconcileCheckpoints} from './reconcile.js'
 import type {FileReport, VerifyProblem, VerifyReport} from './report.js'
-import {
-  type ChainProfile,
-  detectProfile,
-  HEADROOM,
-  type ScanAnswer,
-  type ScanRequest,
-  type ScanResult,
-  scanBlock,
-  tooLongResult,
-} from './scan.js'
+import {detectProfile, HEADROOM, type ScanAnswer, type ScanRequest, type ScanResult, scanBlock, tooLongResult} from './scan.js'
 import {closeAll, type Opened, openSnapshot} from './snapshot.js'
 
 export interface VerifyOptions {
   /** Read every file as this profile instead of recognising each by its content. */
-  profile?: ChainProfile
+  profile?: Profile
   /** Checkpoint file; by default `audit.checkpoints` in the log directory when it exists; null for none. */
   checkpoints?: string | null
   /** Ed25519 public key: checkpoint signatures are checked only with it. */
@@ -117,7 +109,7 @@ async function verifyOpened(
   const inFlight = Math.max(2, threads * 3)
   try {
     for (const [fileIndex, file] of files.entries()) {
-      const ctx = {file: file.name, fileIndex, profile: options.profile ?? ('native' as ChainProfile), lineBase: 0, entries: 0}
+      const ctx = {file: file.name, fileIndex, profile: options.profile ?? ('native' as Profile), lineBase: 0, entries: 0}
       const report: FileReport = {file: file.name, profile: ctx.profile, lines: 0, entries: 0, problems: 0, valid: true}
       state.fileReports.push(report)
       const end: FileEnd = {}

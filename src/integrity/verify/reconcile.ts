@@ -5,7 +5,7 @@ import {compareLogFiles, describeFsError, NOT_REGULAR, parseLogFileName, plainNa
 import {type Checkpoint, checkSequence, DEFAULT_CHECKPOINT_NAME, type FileCommitment, readCheckpointText} from '../checkpoint.js'
 import type {Anchor, Earlier, Verification} from './chain.js'
 import {count, VerifyError} from './report.js'
-import type {ChainProfile} from './scan.js'
+import type {Profile} from '../../events/model.js'
 import type {Opened} from './snapshot.js'
 
 /** Checkpoint reconciliation: the checkpoint file read, and what it sealed held against what was read. */
@@ -120,7 +120,7 @@ export function reconcileCheckpoints(
   checkpoints: Checkpoint[],
   files: Opened[],
   anchor: Anchor | undefined,
-  options: {profile?: ChainProfile},
+  options: {profile?: Profile},
 ): Reconciled {
   // Checkpoints: each head must still be where it was sealed, with the same count before it.
   let base: number | undefined = anchor ? undefined : 0

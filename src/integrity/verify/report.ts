@@ -1,5 +1,5 @@
 import type {FileCommitment} from '../checkpoint.js'
-import type {ChainProfile} from './scan.js'
+import type {Profile} from '../../events/model.js'
 
 /** What verification reports: its problems, per-file results and the report as a whole. */
 
@@ -40,7 +40,7 @@ export interface VerifyProblem {
 
 export interface FileReport {
   file: string
-  profile: ChainProfile
+  profile: Profile
   lines: number
   /** Chained entries. */
   entries: number

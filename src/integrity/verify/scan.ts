@@ -2,7 +2,7 @@ import {isUtf8} from 'node:buffer'
 
 import {sha256Hex, sha256Into} from '../../chain/hash.js'
 import {canonicalizeText, lokiEntryHash, LOKI_HASH_KEY, parseLossless} from '../loki-canonical.js'
-import {checkEntry, MAX_LINE_BYTES} from '../../events/model.js'
+import {checkEntry, MAX_LINE_BYTES, type Profile} from '../../events/model.js'
 import {CHAIN_SUFFIX_LENGTH as SUFFIX_LENGTH, hasChainSuffix} from '../../chain/native.js'
 
 /**
@@ -11,8 +11,6 @@ import {CHAIN_SUFFIX_LENGTH as SUFFIX_LENGTH, hasChainSuffix} from '../../chain/
  * line n-1 — so blocks can be scanned in parallel (worker threads); the caller checks the first
  * link of each run and everything that spans blocks, in order.
  */
-
-export type ChainProfile = 'native' | 'loki'
 
 /** Bytes reserved before a block's first line so the native hash can be computed in place. */
 export const HEADROOM = 64
@@ -94,7 +92,7 @@ export interface ScanRequest {
   /** Offset of the block's first byte (at least HEADROOM); the block ends with LF at `end - 1`. */
   start: number
   end: number
-  profile: ChainProfile
+  profile: Profile
   /** Checkpoint head hashes to look for. */
   wanted?: readonly string[]
   /** Check every chained native line as the writer would have written it (see strictNative). */
@@ -136,7 +134,7 @@ export function tooLongItem(line: number, bytes: number): BadItem {
 }
 
 /** `sha256` is the hex sha256 of `bytes`, computed by the caller. */
-function classify(text: string, bytes: Buffer, profile: ChainProfile, line: number, sha256: string): BadItem {
+function classify(text: string, bytes: Buffer, profile: Profile, line: number, sha256: string): BadItem {
   const trace = {bytes: bytes.length, sha256}
   // A file converted to CRLF line endings: say so rather than what the CR breaks.
   if (text.endsWith('\r'))
@@ -423,7 +421,7 @@ export function tooLongResult(bytes: number): ScanResult {
 }
 
 /** Recognises a file's profile from its first lines: loki-mode entries have action and resource_type, no event. */
-export function detectProfile(block: Buffer): ChainProfile {
+export function detectProfile(block: Buffer): Profile {
   let pos = HEADROOM
   for (let tries = 0; tries < 10 && pos < block.length; tries++) {
     const nl = block.indexOf(10, pos)
