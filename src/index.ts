@@ -13,7 +13,10 @@ export type {EntryForwarder, LogWriter, WrittenEntry} from './store/writer.js'
 export {type WriterSettings, writerSettingsSchema} from './store/writer-settings.js'
 
 /** What AuditWriter.open takes: any writer settings (a whole Config too) and how the writer runs. */
-export interface AuditWriterOptions extends Partial<WriterSettings>, Omit<WriterOptions, 'forwarder'> {}
+export interface AuditWriterOptions extends Partial<Omit<WriterSettings, 'encryption'>>, Omit<WriterOptions, 'forwarder'> {
+  /** Encryption at rest: `recipients`, age public keys (`age1…`) closed parts are encrypted to. */
+  encryption?: Partial<WriterSettings['encryption']>
+}
 
 /** The writer AuditWriter.open returns. */
 export type AuditWriter = LogWriter
