@@ -89,3 +89,45 @@ describe('a writer finishes the encryption a killed writer left', () => {
     assert.ok(names.includes(`audit-${DAY}.001.jsonl.age`))
   })
 })
+
+describe('retention over encrypted parts', () => {
+  /** Day 1 closed and encrypted, day 2 the live file; a writer five days on, keeping one day. */
+  async function setUp(): Promise<string> {
+    const dir = tempDir('age-retention-')
+    const old = chainedLines([0, 1, 2].map((i) => ({...spec(i), timestamp: `2026-11-01T10:00:0${i}.000Z`})))
+    const live = chainedLines([3].map(spec), old.head)
+    writeFileSync(join(dir, 'audit-2026-11-01.jsonl'), `${old.lines.join('\n')}\n`, {mode: 0o400})
+    writeFileSync(join(dir, `audit-${DAY}.jsonl`), `${live.lines.join('\n')}\n`, {mode: 0o600})
+    await reopen(dir, false)
+    assert.ok(readdirSync(dir).includes('audit-2026-11-01.jsonl.age'))
+    return dir
+  }
+  const later = {now: () => Date.parse('2026-11-05T12:00:00.000Z'), retention_days: 1, encryption: {recipients: [recipient]}}
+
+  it('with the identity, an encrypted part is recorded and pruned; verify stays VALID', async () => {
+    const dir = await setUp()
+    const writer = await AuditWriter.open(dir, later)
+    const removed = await writer.prune()
+    await writer.close()
+    assert.deepEqual(
+      removed.map((r) => [r.file, r.entries]),
+      [['audit-2026-11-01.jsonl.age', 3]],
+    )
+    assert.ok(!readdirSync(dir).some((n) => n.startsWith('audit-2026-11-01')))
+    const report = await verifyDirectory(dir)
+    assert.equal(report.valid, true, JSON.stringify(report.problems))
+  })
+
+  it('without it, the writer cannot read the part to record it, so it is kept (never removed unrecorded)', async () => {
+    const dir = await setUp()
+    delete process.env[IDENTITY_ENV]
+    try {
+      const writer = await AuditWriter.open(dir, later)
+      assert.deepEqual(await writer.prune(), [])
+      await writer.close()
+    } finally {
+      process.env[IDENTITY_ENV] = identity
+    }
+    assert.ok(readdirSync(dir).includes('audit-2026-11-01.jsonl.age'))
+  })
+})
