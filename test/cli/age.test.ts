@@ -37,6 +37,15 @@ async function appendEntries(config: string, from: number, to: number): Promise<
 
 const ENTRIES = 9
 
+/** The `seq` detail of each JSONL entry printed. */
+function seqsOf(text: string): number[] {
+  return text
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => Number(JSON.parse(l).details.seq))
+}
+
 describe('encryption at rest (age)', async () => {
   const {identity, recipient} = await agePair()
   const plainParts = await encryptedLog(recipient, {compress: false, entries: ENTRIES})
@@ -89,20 +98,24 @@ describe('encryption at rest (age)', async () => {
 
   it('summary, tail and export read the encrypted parts too', async () => {
     const {config} = gzipParts
-    const [summary, tail, exported, summaryWithout] = await Promise.all([
+    const [summary, tail, exported, summaryWithout, tailWithout, exportWithout] = await Promise.all([
       runAudit(['summary', '--config', config, '--all', '--json', '--no-cache', '--identity', identity]),
       runAudit(['tail', '--config', config, '-n', '100', '--format', 'jsonl', '--identity', identity]),
       runAudit(['export', '--config', config, '--identity', identity]),
       runAudit(['summary', '--config', config, '--all', '--json', '--no-cache']),
+      runAudit(['tail', '--config', config, '-n', '100', '--format', 'jsonl']),
+      runAudit(['export', '--config', config]),
     ])
+    for (const without of [tailWithout, exportWithout]) {
+      assert.equal(without.code, 3, without.stderr)
+      assert.match(without.stderr, /^audit: cannot read .*\.jsonl\.gz\.age: encrypted \(age\) and no --identity given$/m)
+      assert.ok(seqsOf(without.stdout).length > 0, 'the live file is still read')
+      assert.ok(seqsOf(without.stdout).length < ENTRIES)
+    }
     assert.equal(summary.code, 0, summary.stderr)
     assert.equal(JSON.parse(summary.stdout).total, ENTRIES)
     assert.equal(tail.code, 0, tail.stderr)
-    const seqs = (text: string) =>
-      text
-        .trim()
-        .split('\n')
-        .map((l) => Number(JSON.parse(l).details.seq))
+    const seqs = seqsOf
     assert.deepEqual(seqs(tail.stdout), [...Array(ENTRIES).keys()])
     assert.equal(exported.code, 0, exported.stderr)
     assert.deepEqual(seqs(exported.stdout), [...Array(ENTRIES).keys()])
