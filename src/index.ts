@@ -11,9 +11,14 @@ import {WriterForwarder} from './transport/forward.js'
 export {checkWriteInput, defaultActor, type WriteInput, WriteInputError} from './events/write-input.js'
 export type {EntryForwarder, LogWriter, WrittenEntry} from './store/writer.js'
 export {type WriterSettings, writerSettingsSchema} from './store/writer-settings.js'
+/** Encryption at rest: readers decrypt .age parts with the identities in this file (age-keygen's, mode 0600). */
+export {useIdentityFile} from './store/payload.js'
 
 /** What AuditWriter.open takes: any writer settings (a whole Config too) and how the writer runs. */
-export interface AuditWriterOptions extends Partial<WriterSettings>, Omit<WriterOptions, 'forwarder'> {}
+export interface AuditWriterOptions extends Partial<Omit<WriterSettings, 'encryption'>>, Omit<WriterOptions, 'forwarder'> {
+  /** Encryption at rest: `recipients`, age public keys (`age1…`) closed parts are encrypted to. */
+  encryption?: Partial<WriterSettings['encryption']>
+}
 
 /** The writer AuditWriter.open returns. */
 export type AuditWriter = LogWriter

@@ -81,15 +81,16 @@ export abstract class AuditCommand extends Command {
   private dirFile?: string
 
   /**
-   * Loads the configuration with the command's own settings on top. A command that reads logs (it
-   * has --identity) decrypts encrypted parts with --identity, $AUDIT_IDENTITY or config `encryption.identity`.
+   * Loads the configuration with the command's own settings on top. Encrypted parts are decrypted
+   * with --identity (readers; also $AUDIT_IDENTITY) or config `encryption.identity`.
    */
   protected settings(flags: {dir?: string; config?: string; identity?: string}, overrides: DeepPartial<Config> = {}): Config {
     const loaded = loadConfig({file: flags.config, overrides: {...overrides, ...(flags.dir ? {dir: flags.dir} : {})}})
     this.defaultDir = loaded.defaultDir
     this.dirFile = loaded.dirFile
+    // Writers too, when the config names one: with it, retention can read (and so record and prune) encrypted parts.
     const identity = flags.identity ?? loaded.config.encryption.identity
-    if (identity && Object.hasOwn((this.constructor as typeof Command).flags ?? {}, 'identity')) useIdentityFile(resolve(identity))
+    if (identity) useIdentityFile(resolve(identity))
     return loaded.config
   }
 

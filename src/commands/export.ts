@@ -194,7 +194,7 @@ export default class Export extends AuditCommand {
     if (result.privacy) this.warnLine(`audit export: ${privacySummary(result.privacy, privacy)}`)
     if (result.cutShort && flags['since-last'])
       this.warnLine('audit export: stdout was closed before the end; the --since-last state was not advanced')
-    for (const line of diagnostics.lines()) this.warnLine(line)
+    this.reportProblems(diagnostics) // a file left unread (permission, or encrypted without --identity): exit 3
     return result
   }
 

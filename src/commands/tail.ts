@@ -105,7 +105,7 @@ repeated. Log text is stripped of control characters and escape sequences before
           await out.flush() // someone is watching, or a pipe reads it live
           if (out.isClosed) break
         }
-        if (live.counts().unreadable) process.exitCode = EXIT.outside
+        if (live.counts().unreadable || live.counts().encrypted) process.exitCode = EXIT.outside
       } finally {
         process.off('SIGINT', onSignal).off('SIGTERM', onSignal)
       }

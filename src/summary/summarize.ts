@@ -174,10 +174,9 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
     diagnostics.merge(result!.diagnostics)
   }
   if (cache) {
-    // A file not read for want of its age identity is not cached: read with one, it must be counted.
-    for (const task of todo)
-      if (task.key && !results[task.index]!.diagnostics.counts().encrypted)
-        cache.set(task.file.name, task.key, options.profile, results[task.index]!)
+    // Encrypted files are not cached: the cache would keep their actors and IPs in plaintext (and,
+    // read without the identity, an empty aggregate).
+    for (const task of todo) if (task.key && !task.file.age) cache.set(task.file.name, task.key, options.profile, results[task.index]!)
     // Against the whole directory, not the range: a 24 h summary must not evict the other days.
     await cache.save((await listLogFiles(dir)).map((f) => f.name))
   }
