@@ -75,7 +75,7 @@ export default class Export extends AuditCommand {
     ca: Flags.string({description: 'TLS: CA certificate file(s) to trust for --to'}),
     cert: Flags.string({description: 'TLS: client certificate file for --to'}),
     key: Flags.string({description: 'TLS: client key file for --to'}),
-    'batch-size': Flags.integer({description: 'HTTP --to: entries per request (default 5000; _bulk 50000, where --batch-bytes decides)', min: 1}),
+    'batch-size': Flags.integer({description: 'HTTP --to: entries per request (default 5000)', min: 1}),
     retries: Flags.integer({description: 'HTTP --to: attempts after the first for 429, 5xx and dropped connections (default 6)', min: 0}),
     'batch-bytes': Flags.integer({description: 'HTTP --to: bytes per request before compression (default 5 MiB)', min: 1024}),
     ...filterFlags,

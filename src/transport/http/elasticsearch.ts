@@ -17,8 +17,7 @@ export class ElasticsearchSink extends BatchingHttpSink {
   private readonly authorization?: string
 
   constructor(url: URL, options: HttpSinkOptions & {apiKey?: string} = {}) {
-    // Batches by bytes (5 MiB, within what the reference advises per request); the count is only a guard.
-    super(url, {...options, batchCount: options.batchCount ?? 50_000})
+    super(url, options)
     if (!/\/_bulk$/.test(url.pathname)) throw new AuditError(`--to ${this.name}: an Elasticsearch URL ends in /_bulk`)
     this.authorization = options.apiKey ? `ApiKey ${options.apiKey}` : basicAuth(url)
   }
