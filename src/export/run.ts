@@ -9,9 +9,10 @@ import {listLogFiles} from '../store/files.js'
 import {decodeFile} from '../store/reader.js'
 import type {Sink} from '../transport/sink.js'
 import {exportFormat, syslogMessageFormat} from './encode.js'
+import {exportThreads, parallelExport, planTasks, type Position} from './parallel.js'
 import {type PrivacyCounts, type PrivacyOptions, privacyTransform} from './privacy.js'
 import type {Projection} from './project.js'
-import {type ExportState, readState, type Resume, resumePoint, stateOf, writeState} from './state.js'
+import {type ExportState, readState, type Resume, resumePoint, stateAt, stateOf, writeState} from './state.js'
 
 /** A sink that can say how many records its destination acknowledged (HTTP APIs); others acknowledge all on flush. */
 export interface AcknowledgingSink extends Sink {
@@ -45,6 +46,10 @@ export interface ExportRequest {
   stopped?: () => boolean
   /** Work to do after the sink is closed and before the state advances (building an archive). */
   beforeState?: (result: ExportResult) => Promise<void>
+  /** Bytes of log from which a file or stdout export runs on worker threads (tests lower it). */
+  parallelBytes?: number
+  /** Bytes of a plain file a thread takes at a time (tests lower it). */
+  rangeBytes?: number
 }
 
 export interface ExportResult {
@@ -63,8 +68,13 @@ export interface ExportResult {
 
 const PROGRESS_EVERY = 50_000
 
-function position(located: LocatedEntry): {file: string; line: number; timestamp: string} {
-  return {file: basename(located.file), line: located.line, timestamp: located.entry.timestamp}
+function position(located: LocatedEntry): Position {
+  return {
+    file: basename(located.file),
+    line: located.line,
+    timestamp: located.entry.timestamp,
+    chain_hash: located.entry.chain_hash ?? null,
+  }
 }
 
 /**
@@ -115,15 +125,47 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
     while (pending.length > 0 && pending[0][0] < sink.acknowledged) acknowledgedState = pending.shift()![1]
   }
 
-  let first: LocatedEntry | undefined
-  let last: LocatedEntry | undefined
+  let first: Position | undefined
+  let last: Position | undefined
   let failure: unknown
+  // Records are handed over one by one to a sink that acknowledges them or sends each as a message; others get a batch's text at once.
+  const perRecord = acknowledges(sink) || request.syslogMessages === true
+  const threads = perRecord ? 0 : exportThreads(files, request.format, request.parallelBytes)
   try {
     if (format.begin) await sink.write(format.begin)
     const read = {filter, profile}
-    // Records are handed over one by one to a sink that acknowledges them or sends each as a message; others get a batch's text at once.
-    const perRecord = acknowledges(sink) || request.syslogMessages === true
-    outer: for (const [i, file] of files.entries()) {
+    if (threads > 0) {
+      const job = {
+        format: request.format,
+        formatOptions: request.formatOptions,
+        context: request.context,
+        projection: request.projection,
+        privacy: request.privacy,
+        filter: request.filter,
+        profile,
+      }
+      const tasks = planTasks(files, resume.afterLine, filter.lineNeedles !== undefined, request.rangeBytes)
+      for await (const done of parallelExport(job, tasks, threads)) {
+        diagnostics.merge(Diagnostics.fromJSON(done.diagnostics))
+        if (result.privacy && done.privacy) {
+          result.privacy.redacted += done.privacy.redacted
+          result.privacy.pseudonymized += done.privacy.pseudonymized
+        }
+        if (done.count === 0) continue
+        await sink.write(done.text)
+        result.exported += done.count
+        result.perFile[done.first!.file] = (result.perFile[done.first!.file] ?? 0) + done.count
+        first ??= done.first
+        last = done.last
+        if (
+          request.onProgress &&
+          Math.floor(result.exported / PROGRESS_EVERY) > Math.floor((result.exported - done.count) / PROGRESS_EVERY)
+        )
+          request.onProgress(result.exported)
+        if (request.stopped?.()) break
+      }
+    }
+    outer: for (const [i, file] of threads > 0 ? [] : files.entries()) {
       const skipUpTo = i === 0 ? resume.afterLine : 0
       const name = basename(file.path)
       let fromFile = 0
@@ -139,8 +181,8 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
           await sink.write(text)
         }
         fromFile += chosen.length
-        last = chosen.at(-1)
-        first ??= chosen[0]
+        last = position(chosen.at(-1)!)
+        first ??= position(chosen[0])
         if (
           request.onProgress &&
           Math.floor(result.exported / PROGRESS_EVERY) > Math.floor((result.exported - chosen.length) / PROGRESS_EVERY)
@@ -159,9 +201,9 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
   }
   settle()
 
-  if (first) result.first = position(first)
-  if (last) result.last = {...position(last), chain_hash: last.entry.chain_hash ?? null}
-  if (last && request.sinceLast && !acknowledges(sink)) pending[0] = [result.exported - 1, stateOf(last)]
+  if (first) result.first = {file: first.file, line: first.line, timestamp: first.timestamp}
+  if (last) result.last = last
+  if (last && request.sinceLast && !acknowledges(sink)) pending[0] = [result.exported - 1, stateAt(last)]
 
   async function writeOne(located: LocatedEntry): Promise<void> {
     await sink.write(format.encode(privacy ? privacy.apply(located) : located, result.exported))

@@ -24,14 +24,15 @@ export interface ExportState {
 export class StateMismatchError extends AuditError {}
 
 export function stateOf(located: LocatedEntry, now = new Date()): ExportState {
-  return {
-    version: 1,
-    file: basename(located.file),
-    line: located.line,
-    chain_hash: located.entry.chain_hash ?? null,
-    timestamp: located.entry.timestamp,
-    exported_at: now.toISOString(),
-  }
+  return stateAt(
+    {file: basename(located.file), line: located.line, chain_hash: located.entry.chain_hash ?? null, timestamp: located.entry.timestamp},
+    now,
+  )
+}
+
+/** The state after the entry at this position (file name, line, chain hash, timestamp). */
+export function stateAt(at: {file: string; line: number; chain_hash: string | null; timestamp: string}, now = new Date()): ExportState {
+  return {version: 1, file: at.file, line: at.line, chain_hash: at.chain_hash, timestamp: at.timestamp, exported_at: now.toISOString()}
 }
 
 /** The state in `path`; undefined when there is none yet (the first run exports everything). */

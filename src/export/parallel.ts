@@ -1,0 +1,223 @@
+import {closeSync, fstatSync, statSync} from 'node:fs'
+import {availableParallelism} from 'node:os'
+import {basename} from 'node:path'
+
+import {compileFilter, type FilterSpec} from '../events/filter.js'
+import type {Profile} from '../events/model.js'
+import type {CodecContext} from '../formats/codec.js'
+import {getCodec} from '../formats/registry.js'
+import {Diagnostics, type Problem, type ProblemKind} from '../store/diagnostics.js'
+import {type LogFile, openRegularSync} from '../store/files.js'
+import {countLineFeeds} from '../store/lines.js'
+import {planRanges, readFully} from '../store/ranges.js'
+import {type DecodeState, decodeBatch, readFileLines, settleHeld} from '../store/reader.js'
+import {PARALLEL_BYTES, WorkerPool} from '../threads.js'
+import {exportCodecName, exportFormat} from './encode.js'
+import {type PrivacyCounts, type PrivacyOptions, privacyTransform} from './privacy.js'
+import type {Projection} from './project.js'
+
+/*
+ * Decoding (JSON.parse) is most of an export's work, so a large export to a file or stdout decodes
+ * and encodes byte ranges of plain log files (gzip files whole) on worker threads while this thread
+ * writes their text in log order. A range starts at a line start that is not an audit.recovery
+ * record (store/ranges), so a held bad line is settled inside its range as the one-thread loop
+ * settles it; lines are numbered from the range's start and renumbered here. The output bytes and
+ * the diagnostics are the one-thread path's. Memory is bounded by the encoded text of the ranges in
+ * flight (one per thread plus the one being written), not by the log's size.
+ */
+
+const RANGE_BYTES = 8 * 1024 * 1024
+
+/** What a worker needs to encode a file exactly as runExport's own loop does. */
+export interface FileExportJob {
+  format: string
+  formatOptions?: unknown
+  context?: CodecContext
+  projection?: Projection
+  privacy?: PrivacyOptions
+  filter: FilterSpec
+  profile?: Profile
+}
+
+export interface FileExportTask {
+  file: Pick<LogFile, 'path' | 'gzip'>
+  /** Lines up to this one were exported before (--since-last resumes inside the first file). */
+  afterLine: number
+  /** A byte range of a plain file (lines numbered from its start); the whole file when absent. */
+  range?: {start: number; end: number; last: boolean}
+}
+
+export interface Position {
+  file: string
+  line: number
+  timestamp: string
+  chain_hash: string | null
+}
+
+export interface FileExport {
+  text: string
+  count: number
+  /** Lines in the range (its line feeds), to number the next range's lines on from. */
+  lines: number
+  first?: Position
+  last?: Position
+  diagnostics: Array<[ProblemKind, number, Problem]>
+  privacy?: PrivacyCounts
+}
+
+/** One file's matching entries, encoded and framed (records only: no begin or end). */
+export async function exportFile(job: FileExportJob, task: FileExportTask): Promise<FileExport> {
+  const filter = compileFilter(job.filter)
+  const format = exportFormat(job.format, job.formatOptions, job.projection, job.context)
+  const privacy = job.privacy ? privacyTransform(job.privacy) : undefined
+  const {range} = task
+  // The range's own lines only: reading goes on to the end of the chunk that holds its end.
+  const lines = range ? rangeLineFeeds(task.file.path, range.start, range.end) : 0
+  const limit = range && !range.last ? lines : Number.POSITIVE_INFINITY
+  const diagnostics = new Diagnostics()
+  const inRange = new (class extends Diagnostics {
+    override report(problem: Problem): void {
+      if (problem.line === undefined || problem.line <= limit) diagnostics.report(problem)
+    }
+  })()
+  const parts: string[] = []
+  let count = 0
+  let first: Position | undefined
+  let last: Position | undefined
+  const options = {filter, profile: job.profile}
+  const state: DecodeState = {}
+  const cursor = range ? {offset: range.start, line: 0, skipping: false} : undefined
+  for await (let raw of readFileLines(task.file, inRange, {needles: filter.lineNeedles, cursor})) {
+    const past = raw.length > 0 && raw[raw.length - 1].line > limit
+    if (past) raw = raw.filter((line) => line.line <= limit)
+    const batch = decodeBatch(task.file.path, raw, options, inRange, state)
+    let text = ''
+    for (const located of batch) {
+      if (located.line <= task.afterLine) continue
+      // The index only matters to the JSON array's framing, which is never run here (see parallelExport).
+      text += format.encode(privacy ? privacy.apply(located) : located, count + 1)
+      const position = {
+        file: basename(located.file),
+        line: located.line,
+        timestamp: located.entry.timestamp,
+        chain_hash: located.entry.chain_hash ?? null,
+      }
+      first ??= position
+      last = position
+      count++
+    }
+    if (text !== '') parts.push(text)
+    if (past) break
+  }
+  settleHeld(state, undefined, job.profile, inRange)
+  return {text: parts.join(''), count, lines, first, last, diagnostics: diagnostics.toJSON(), privacy: privacy?.counts}
+}
+
+function rangeLineFeeds(path: string, start: number, end: number): number {
+  const fd = openRegularSync(path)
+  try {
+    const buf = Buffer.allocUnsafe(1024 * 1024)
+    let lines = 0
+    for (let pos = start; pos < end; ) {
+      const n = readFully(fd, buf, Math.min(buf.length, end - pos), pos)
+      if (n === 0) break
+      lines += countLineFeeds(buf, 0, n)
+      pos += n
+    }
+    return lines
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/**
+ * The units of work for `files`: byte ranges of each plain file, a gzip file whole, and the file a
+ * --since-last state resumes in whole (its line numbers must be the file's own), as must every file
+ * when the filter skips lines by needle (that choice is made on a range's first line).
+ */
+export function planTasks(
+  files: Array<Pick<LogFile, 'path' | 'gzip'>>,
+  afterLine: number,
+  byNeedle: boolean,
+  rangeBytes = RANGE_BYTES,
+): FileExportTask[] {
+  return files.flatMap((file, i) => {
+    const whole = {file: {path: file.path, gzip: file.gzip}, afterLine: i === 0 ? afterLine : 0}
+    if (file.gzip || byNeedle || whole.afterLine > 0) return [whole]
+    let fd: number
+    try {
+      fd = openRegularSync(file.path)
+    } catch {
+      return [whole] // reported as the one-thread loop reports it
+    }
+    try {
+      const ranges = planRanges(fd, fstatSync(fd).size, rangeBytes)
+      return ranges.map(({start, end}, r) => ({...whole, range: {start, end, last: r === ranges.length - 1}}))
+    } finally {
+      closeSync(fd)
+    }
+  })
+}
+
+/**
+ * The threads for an export, or 0 to keep it on this thread: only when there are two cores, more
+ * than one file and enough bytes to pay for starting threads, and a format whose records do not
+ * depend on their position (the JSON array's first element has no comma).
+ */
+export function exportThreads(files: Array<Pick<LogFile, 'path'>>, format: string, parallelBytes = PARALLEL_BYTES): number {
+  const threads = Math.min(availableParallelism(), 4, files.length)
+  if (threads < 2) return 0
+  if (getCodec(exportCodecName(format)).framing === 'json-array') return 0
+  let bytes = 0
+  for (const file of files) bytes += statSync(file.path, {throwIfNoEntry: false})?.size ?? 0
+  return bytes >= parallelBytes ? threads : 0
+}
+
+/**
+ * Exports the files on `threads` workers, yielding each file's result in log order as soon as it
+ * and those before it are done; at most `threads` files are being worked on ahead of the one
+ * yielded. Stopping the iteration ends the threads.
+ */
+export async function* parallelExport(job: FileExportJob, tasks: FileExportTask[], threads: number): AsyncGenerator<FileExport> {
+  const pool = new WorkerPool<FileExportTask, FileExport>(threads, {
+    name: 'encode-worker',
+    from: import.meta.url,
+    workerData: job,
+  })
+  const inFlight: Array<Promise<FileExport>> = []
+  // Lines of the file's ranges before the one yielded, to number its lines from the file's start.
+  let file = ''
+  let before = 0
+  let next = 0
+  const top = () => {
+    while (inFlight.length < threads && next < tasks.length) {
+      const running = pool.run(tasks[next++])
+      // Awaited in order below; a worker's failure while an earlier file is yielded is not unhandled.
+      running.catch(() => undefined)
+      inFlight.push(running)
+    }
+  }
+  try {
+    top()
+    while (inFlight.length > 0) {
+      const task = tasks[next - inFlight.length]
+      const done = await inFlight.shift()!
+      top()
+      if (task.file.path !== file) {
+        file = task.file.path
+        before = 0
+      }
+      if (before > 0) {
+        const offset = before
+        for (const at of [done.first, done.last]) if (at) at.line += offset
+        done.diagnostics = Diagnostics.fromJSON(done.diagnostics)
+          .renumbered((line) => line + offset)
+          .toJSON()
+      }
+      before += done.lines
+      yield done
+    }
+  } finally {
+    await pool.close()
+  }
+}
