@@ -6,7 +6,7 @@ import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {Profile} from '../events/model.js'
 import type {CodecContext} from '../formats/codec.js'
 import {getCodec} from '../formats/registry.js'
-import {Diagnostics, type Problem, type ProblemKind} from '../store/diagnostics.js'
+import {Diagnostics, type Problem} from '../store/diagnostics.js'
 import {type LogFile, openRegularSync} from '../store/files.js'
 import {countLineFeeds} from '../store/lines.js'
 import {planRanges, readFully} from '../store/ranges.js'
@@ -61,7 +61,7 @@ export interface FileExport {
   lines: number
   first?: Position
   last?: Position
-  diagnostics: Array<[ProblemKind, number, Problem]>
+  diagnostics: ReturnType<Diagnostics['toJSON']>
   privacy?: PrivacyCounts
 }
 

@@ -130,7 +130,8 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
   let failure: unknown
   // Records are handed over one by one to a sink that acknowledges them or sends each as a message; others get a batch's text at once.
   const perRecord = acknowledges(sink) || request.syslogMessages === true
-  const threads = perRecord ? 0 : exportThreads(files, request.format, request.parallelBytes)
+  // Sealed values are revealed (--reveal) with the keystore on this thread only.
+  const threads = perRecord || reveal ? 0 : exportThreads(files, request.format, request.parallelBytes)
   try {
     if (format.begin) await sink.write(format.begin)
     const read = {filter, profile}
