@@ -7,7 +7,7 @@ import type {Profile} from '../events/model.js'
 import type {CodecContext} from '../formats/codec.js'
 import {getCodec} from '../formats/registry.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
-import {type LogFile, openRegularSync} from '../store/files.js'
+import {isWholeFileOnly, type LogFile, openRegularSync} from '../store/files.js'
 import {countLineFeeds} from '../store/lines.js'
 import {planRanges, readFully} from '../store/ranges.js'
 import {type DecodeState, decodeBatch, readFileLines, settleHeld} from '../store/reader.js'
@@ -131,7 +131,7 @@ function rangeLineFeeds(path: string, start: number, end: number): number {
 }
 
 /**
- * The units of work for `files`: byte ranges of each plain file, a gzip file whole, and the file a
+ * The units of work for `files`: byte ranges of each plain file, a gzip or age file whole, and the file a
  * --since-last state resumes in whole (its line numbers must be the file's own), as must every file
  * when the filter skips lines by needle (that choice is made on a range's first line).
  */
@@ -143,7 +143,7 @@ export function planTasks(
 ): FileExportTask[] {
   return files.flatMap((file, i) => {
     const whole = {file: {path: file.path, gzip: file.gzip}, afterLine: i === 0 ? afterLine : 0}
-    if (file.gzip || byNeedle || whole.afterLine > 0) return [whole]
+    if (isWholeFileOnly(file) || byNeedle || whole.afterLine > 0) return [whole]
     let fd: number
     try {
       fd = openRegularSync(file.path)

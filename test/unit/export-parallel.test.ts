@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
+import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {test} from 'node:test'
 
 import {runExport} from '../../src/export/run.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
+import {useIdentityFile} from '../../src/store/payload.js'
 import {FileSink} from '../../src/transport/file.js'
 import {chainedLines, type EntrySpec, tempDir, writeLog} from '../helpers.js'
 
@@ -98,4 +100,30 @@ test('with filters, privacy and a --since-last state inside the second file: the
   assert.deepEqual({...many.result, resumedFrom: undefined}, {...one.result, resumedFrom: undefined})
   assert.ok(one.result.exported > 0 && one.result.privacy!.redacted === one.result.exported)
   assert.deepEqual({...many.state, exported_at: 0}, {...one.state, exported_at: 0})
+})
+
+test('an age-encrypted part goes to a thread whole and decrypted, never cut into byte ranges of ciphertext', {
+  timeout: 180_000,
+}, async () => {
+  const dir = corpus()
+  const keys = tempDir('export-parallel-age-')
+  const identity = join(keys, 'id.txt')
+  execFileSync('age-keygen', ['-o', identity], {stdio: 'ignore'})
+  chmodSync(identity, 0o600)
+  const recipient = /age1[0-9a-z]+/.exec(readFileSync(identity, 'utf8'))![0]
+  const plain = join(dir, 'audit-2026-11-03.jsonl')
+  execFileSync('age', ['-r', recipient, '-o', `${plain}.age`, plain])
+  unlinkSync(plain)
+  const before = process.env.AUDIT_IDENTITY
+  useIdentityFile(identity)
+  try {
+    const one = await exportWith(dir, 'cef', Number.POSITIVE_INFINITY)
+    const many = await exportWith(dir, 'cef', 0)
+    assert.equal(one.result.exported, 11_999)
+    assert.equal(many.sha, one.sha)
+    assert.deepEqual(many.lines, one.lines)
+  } finally {
+    if (before === undefined) delete process.env.AUDIT_IDENTITY
+    else process.env.AUDIT_IDENTITY = before
+  }
 })
