@@ -12,7 +12,7 @@ export {checkWriteInput, defaultActor, type WriteInput, WriteInputError} from '.
 export type {EntryForwarder, LogWriter, WrittenEntry} from './store/writer.js'
 export {type WriterSettings, writerSettingsSchema} from './store/writer-settings.js'
 /** Encryption at rest: readers decrypt .age parts with the identities in this file (age-keygen's, mode 0600). */
-export {useIdentityFile} from './store/payload.js'
+export {useIdentityFile} from './store/age-keys.js'
 
 /** What AuditWriter.open takes: any writer settings (a whole Config too) and how the writer runs. */
 export interface AuditWriterOptions extends Partial<Omit<WriterSettings, 'encryption'>>, Omit<WriterOptions, 'forwarder'> {

@@ -4,7 +4,7 @@ import {createInterface} from 'node:readline'
 
 import {compileFilter, type FilterSpec} from '../events/filter.js'
 import {type AuditEntry, type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
-import {groupKey} from '../privacy/seal.js'
+import {groupKey} from '../privacy/sealed-form.js'
 import {type CanonicalLine, decodeLine, readCanonical} from '../store/decode.js'
 import type {Diagnostics} from '../store/diagnostics.js'
 import {listLogFiles, openRegularSync} from '../store/files.js'

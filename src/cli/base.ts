@@ -11,7 +11,7 @@ import {loadPaint, type Paint} from '../formats/paint.js'
 import {sanitizeLine} from '../text/sanitize.js'
 import type {Diagnostics} from '../store/diagnostics.js'
 import {describeFsError, HARD_LINKED, listLogFiles, LogDirectoryError, NOT_REGULAR, UnreadableFileError} from '../store/files.js'
-import {useIdentityFile} from '../store/payload.js'
+import {useIdentityFile} from '../store/age-keys.js'
 import {presentPaths, tidyWhere} from './flags.js'
 import {guardStdout} from './stdout-guard.js'
 

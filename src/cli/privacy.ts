@@ -50,7 +50,7 @@ export async function revealBlindActors(config: Config, names: string[], reveale
   const blinds = Object.fromEntries(names.flatMap((name) => (BLIND.test(name) ? [[name, name.slice('blind:'.length)]] : [])))
   if (!revealer?.canOpen || !config.privacy.fields.includes('actor') || Object.keys(blinds).length === 0) return shown
   const {queryEntries} = await import('../store/query.js')
-  const {sealedBlind} = await import('../privacy/seal.js')
+  const {sealedBlind} = await import('../privacy/sealed-form.js')
   const filter = {actors: Object.keys(blinds), privacy: {fields: ['actor'], blinds}}
   for await (const batch of queryEntries(config.dir, {filter})) {
     for (const located of batch) {

@@ -1,5 +1,5 @@
 import {AuditError} from '../errors.js'
-import {sealedBlind} from '../privacy/seal.js'
+import {sealedBlind} from '../privacy/sealed-form.js'
 import {boundedJson} from '../text/sanitize.js'
 import {type Level, type LocatedEntry, levelRank} from './model.js'
 

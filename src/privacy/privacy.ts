@@ -3,7 +3,8 @@ import {join} from 'node:path'
 
 import type {LocatedEntry} from '../events/model.js'
 import {Keystore, KeystoreError} from './keystore.js'
-import {blindIndexer, ERASED, openSealed, parseSealed, replaceFields, sealValue, UNDECRYPTABLE} from './seal.js'
+import {blindIndexer, openSealed, replaceFields, sealValue} from './seal.js'
+import {ERASED, parseSealed, UNDECRYPTABLE} from './sealed-form.js'
 
 /** Config `privacy`: the entry fields that hold personal data, and where their keys live. */
 export interface PrivacySettings {

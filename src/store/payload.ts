@@ -1,14 +1,11 @@
 import {createCipheriv, createDecipheriv, hkdfSync, randomBytes} from 'node:crypto'
-import {closeSync, fstatSync, readSync} from 'node:fs'
 import {type Readable, Transform, type TransformCallback} from 'node:stream'
 import {createGunzip} from 'node:zlib'
 
-import {bech32} from '@scure/base'
 // Only its type here: the package (and its pure-JS ciphers) loads when an age file is met, not with every command.
 import type {Decrypter} from 'age-encryption'
 
-import {AuditError} from '../errors.js'
-import {AGE_DAMAGED, AGE_NO_IDENTITY, AGE_WRONG_IDENTITY, openRegularSync} from './files.js'
+import {AGE_DAMAGED, AGE_NO_IDENTITY, AGE_WRONG_IDENTITY} from './files.js'
 
 /**
  * The plaintext of a log file, whatever form it is in: plain, gzip, age (https://age-encryption.org/v1)
@@ -26,64 +23,8 @@ const SEALED_CHUNK = CHUNK + TAG
 const NONCE = 16
 /** An age header is a few hundred bytes per recipient; more than this is not a header we wrote or can trust. */
 const MAX_HEADER = 64 * 1024
-const MAX_IDENTITY_FILE = 64 * 1024
 const MAC_LINE = Buffer.from('\n--- ')
 const VERSION_LINE = Buffer.from('age-encryption.org/v1\n')
-
-/** An identity file that cannot be used: a usage error (exit 2) naming the file, never its content. */
-export class IdentityFileError extends AuditError {}
-
-/**
- * The age identities (`AGE-SECRET-KEY-1…`) in a file, as age-keygen writes it (comments and blank
- * lines allowed). The file must be readable by its owner only, as ssh insists for private keys:
- * a key others can read is refused, not warned about.
- */
-export function loadIdentityFile(path: string): string[] {
-  let fd: number
-  try {
-    fd = openRegularSync(path)
-  } catch (error) {
-    throw new IdentityFileError(
-      `identity file ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
-    )
-  }
-  let text: string
-  try {
-    const {mode, size} = fstatSync(fd)
-    if ((mode & 0o077) !== 0)
-      throw new IdentityFileError(
-        `identity file ${path}: readable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it`,
-      )
-    if (size > MAX_IDENTITY_FILE)
-      throw new IdentityFileError(`identity file ${path}: over ${MAX_IDENTITY_FILE} bytes; not an age identity file`)
-    const buffer = Buffer.alloc(size)
-    let done = 0
-    while (done < size) {
-      const n = readSync(fd, buffer, done, size - done, done)
-      if (n === 0) break
-      done += n
-    }
-    text = buffer.subarray(0, done).toString('utf8')
-  } finally {
-    closeSync(fd)
-  }
-  const keys: string[] = []
-  for (const [i, raw] of text.split('\n').entries()) {
-    const line = raw.trim()
-    if (line === '' || line.startsWith('#')) continue
-    if (!/^AGE-SECRET-KEY-1[0-9A-Z]+$/.test(line))
-      throw new IdentityFileError(`identity file ${path}:${i + 1}: not an age identity (expected AGE-SECRET-KEY-1…)`)
-    try {
-      const {prefix, bytes} = bech32.decodeToBytes(line)
-      if (prefix.toUpperCase() !== 'AGE-SECRET-KEY-' || bytes.length !== 32) throw new Error('not X25519')
-    } catch {
-      throw new IdentityFileError(`identity file ${path}:${i + 1}: not a valid age identity (bad encoding or checksum)`)
-    }
-    keys.push(line)
-  }
-  if (keys.length === 0) throw new IdentityFileError(`identity file ${path}: holds no age identity (AGE-SECRET-KEY-1…)`)
-  return keys
-}
 
 let loaded: {path: string; decrypter: Decrypter} | undefined
 
@@ -96,18 +37,13 @@ async function decrypter(): Promise<Decrypter | undefined> {
   const path = process.env[IDENTITY_ENV]
   if (!path) return undefined
   if (loaded?.path !== path) {
-    const keys = loadIdentityFile(path)
+    // Key parsing (bech32) loads only when an encrypted file is met: not on every reader's start-up.
+    const keys = (await import('./age-keys.js')).loadIdentityFile(path)
     const d = new (await import('age-encryption')).Decrypter()
     for (const key of keys) d.addIdentity(key)
     loaded = {path, decrypter: d}
   }
   return loaded.decrypter
-}
-
-/** Readers decrypt with the identities in `path` from now on (and worker threads started later). */
-export function useIdentityFile(path: string): void {
-  loadIdentityFile(path)
-  process.env[IDENTITY_ENV] = path
 }
 
 /** An error of an age file, with the code readers tell apart: no identity, another's, or damage. */
@@ -298,17 +234,6 @@ export class AgeEncryptStream extends Transform {
     const sealed = cipher.update(plain)
     cipher.final()
     return Buffer.concat([sealed, cipher.getAuthTag()])
-  }
-}
-
-/** True for a valid age X25519 recipient (`age1…`, bech32 with its checksum). */
-export function isAgeRecipient(recipient: string): boolean {
-  if (!/^age1[02-9ac-hj-np-z]{58}$/.test(recipient)) return false
-  try {
-    const {prefix, bytes} = bech32.decodeToBytes(recipient)
-    return prefix === 'age' && bytes.length === 32
-  } catch {
-    return false
   }
 }
 

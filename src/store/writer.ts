@@ -22,7 +22,7 @@ import {AuditError} from '../errors.js'
 import {privacyOn, Sealer} from '../privacy/privacy.js'
 import {type LogFile, listLogFiles, LogDirectoryError, makeDirectory, openAppendSync} from './files.js'
 import {DirectoryLock} from './lock.js'
-import {isAgeRecipient} from './payload.js'
+import {isAgeRecipient} from './age-keys.js'
 import {lastChainHash, lineNumberAt, readTail, recoveryDetails} from './recovery.js'
 import {planRetentionWithHistory, type RemovedFile, removeFiles, stillPresent} from './retention.js'
 import {

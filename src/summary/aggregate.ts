@@ -1,7 +1,7 @@
 import type {AuditEntry, Level} from '../events/model.js'
 import {LEVELS} from '../events/model.js'
 import {formatTime} from '../events/time.js'
-import {groupKey} from '../privacy/seal.js'
+import {groupKey} from '../privacy/sealed-form.js'
 
 const SLOT_MS = 15 * 60_000
 /** Longer logs get no empty-day rows: a stray far-future timestamp must not make millions. */

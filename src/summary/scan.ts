@@ -6,7 +6,7 @@ import {readFully} from '../store/ranges.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import type {LogFile} from '../store/files.js'
 import {type DecodeState, decodeBatch, type RawLine, readFileLines, settleHeld, settleHeldByClaim} from '../store/reader.js'
-import {groupKey} from '../privacy/seal.js'
+import {groupKey} from '../privacy/sealed-form.js'
 import {ownCopy, SummaryAggregate} from './aggregate.js'
 import {CANONICAL_LINE, CANONICAL_LINE_IN_BLOCK, countedDetails, leanFields} from './lean.js'
 

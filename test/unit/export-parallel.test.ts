@@ -7,7 +7,7 @@ import {test} from 'node:test'
 
 import {runExport} from '../../src/export/run.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
-import {useIdentityFile} from '../../src/store/payload.js'
+import {useIdentityFile} from '../../src/store/age-keys.js'
 import {FileSink} from '../../src/transport/file.js'
 import {chainedLines, type EntrySpec, tempDir, writeLog} from '../helpers.js'
 

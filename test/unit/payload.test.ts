@@ -13,14 +13,8 @@ import {Decrypter, generateIdentity, identityToRecipient} from 'age-encryption'
 
 import {Diagnostics} from '../../src/store/diagnostics.js'
 import {AGE_DAMAGED, AGE_NO_IDENTITY, AGE_WRONG_IDENTITY, listLogFiles} from '../../src/store/files.js'
-import {
-  AgeEncryptStream,
-  IDENTITY_ENV,
-  IdentityFileError,
-  isAgeRecipient,
-  loadIdentityFile,
-  plaintextStream,
-} from '../../src/store/payload.js'
+import {IdentityFileError, isAgeRecipient, loadIdentityFile} from '../../src/store/age-keys.js'
+import {AgeEncryptStream, IDENTITY_ENV, plaintextStream} from '../../src/store/payload.js'
 import {readEntries} from '../../src/store/reader.js'
 import {chainedLines, tempDir} from '../helpers.js'
 

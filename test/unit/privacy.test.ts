@@ -7,7 +7,8 @@ import {compileFilter} from '../../src/events/filter.js'
 import type {AuditEntry, LocatedEntry} from '../../src/events/model.js'
 import {Keystore, KeystoreError} from '../../src/privacy/keystore.js'
 import {Revealer, Sealer} from '../../src/privacy/privacy.js'
-import {blindIndex, ERASED, parseSealed, UNDECRYPTABLE} from '../../src/privacy/seal.js'
+import {blindIndex} from '../../src/privacy/seal.js'
+import {ERASED, parseSealed, UNDECRYPTABLE} from '../../src/privacy/sealed-form.js'
 import {tempDir} from '../helpers.js'
 
 const FIELDS = ['actor', 'details.ip', 'details.email']
