@@ -6,9 +6,17 @@ import {type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.j
 import {sha256Hex} from '../chain/hash.js'
 import {decodeLine, peekNativeTime} from './decode.js'
 import {Diagnostics, type Problem} from './diagnostics.js'
-import {AGE_DAMAGED, currentForms, describeFsErrorWithCode, isIdentityError, type LogFile, listLogFiles, openRegularSync} from './files.js'
+import {
+  AGE_DAMAGED,
+  currentForms,
+  describeFsErrorWithCode,
+  isIdentityError,
+  isWholeFileOnly,
+  type LogFile,
+  listLogFiles,
+  openRegularSync,
+} from './files.js'
 import {countLineFeeds, ForwardFramer, LF} from './lines.js'
-import {plaintextStream} from './payload.js'
 
 export {countFileLineFeeds, countLineFeeds} from './lines.js'
 
@@ -144,6 +152,8 @@ export async function* readFileLines(
 ): AsyncGenerator<RawLine[]> {
   const {cursor, fd} = options
   const start = cursor ? cursor.offset : options.start
+  // gunzip and age load with the first such file, not on every reader's start-up (tail's above all).
+  const decode = isWholeFileOnly(file) ? (await import('./payload.js')).plaintextStream : undefined
   let own: number | undefined
   if (fd === undefined) {
     try {
@@ -155,7 +165,7 @@ export async function* readFileLines(
   }
   // Our own descriptor is closed by the stream; a caller's is left open.
   const source = createReadStream(file.path, {highWaterMark: CHUNK_BYTES, start, ...(fd === undefined ? {fd: own} : {fd, fs: callerOwned})})
-  const stream = plaintextStream(file, source, CHUNK_BYTES)
+  const stream = decode ? decode(file, source, CHUNK_BYTES) : source
   const framer = new ForwardFramer(start ?? 0, cursor?.skipping ?? false)
   let lineNo = cursor?.line ?? 0
   const advance = () => {
