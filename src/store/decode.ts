@@ -17,16 +17,19 @@ function firstLineOf(message: string): string {
  * problem is always found and worded by the same code (test/unit/decode-canonical.test.ts holds the
  * two to the same answers).
  */
-/** A JSON string without escapes or control characters: its text is its value. */
-const STRING = '"[^"\\\\\\x00-\\x1f]*"'
+/** The characters of a JSON string without escapes or control characters: its text is its value. */
+export const CANONICAL_STRING_CHARS = '[^"\\\\\\x00-\\x1f]*'
+const STRING = `"${CANONICAL_STRING_CHARS}"`
 const NUMBER = '-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?'
 const SCALAR = `(?:${STRING}|${NUMBER}|true|false|null)`
 /** An object whose members are all strings, numbers, booleans or null. */
-const FLAT_OBJECT = `\\{(?:${STRING}:${SCALAR}(?:,${STRING}:${SCALAR})*)?\\}`
+export const CANONICAL_FLAT_OBJECT = `\\{(?:${STRING}:${SCALAR}(?:,${STRING}:${SCALAR})*)?\\}`
+export const CANONICAL_TIMESTAMP = '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z'
+export const CANONICAL_EVENT = '[a-z0-9_-]+(?:\\.[a-z0-9_-]+)+'
 const CANONICAL_LINE = new RegExp(
-  '^\\{"timestamp":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z)","event":"([a-z0-9_-]+(?:\\.[a-z0-9_-]+)+)",' +
-    '"level":"(debug|info|warning|error)","actor":"([^"\\\\\\x00-\\x1f]*)",' +
-    `"details":(${FLAT_OBJECT}),"metadata":(${FLAT_OBJECT})(?:,"chain_hash":"([0-9a-f]{64})")?\\}$`,
+  `^\\{"timestamp":"(${CANONICAL_TIMESTAMP})","event":"(${CANONICAL_EVENT})",` +
+    `"level":"(debug|info|warning|error)","actor":"(${CANONICAL_STRING_CHARS})",` +
+    `"details":(${CANONICAL_FLAT_OBJECT}),"metadata":(${CANONICAL_FLAT_OBJECT})(?:,"chain_hash":"([0-9a-f]{64})")?\\}$`,
 )
 
 /** A line in the writer's exact form, its members read by position; `details` and `metadata` as written. */

@@ -1,4 +1,5 @@
 import {type Level, parseTimestamp} from '../events/model.js'
+import {CANONICAL_EVENT, CANONICAL_FLAT_OBJECT, CANONICAL_STRING_CHARS, CANONICAL_TIMESTAMP} from '../store/decode.js'
 import {IP_FIELDS, ownCopy} from './aggregate.js'
 
 /*
@@ -9,17 +10,11 @@ import {IP_FIELDS, ownCopy} from './aggregate.js'
  * differential test (test/unit/summary-scan.test.ts) holds the two to the same answers.
  */
 
-/** A JSON string without escapes or control characters: its text is its value. */
-const STRING = '"[^"\\\\\\x00-\\x1f]*"'
-const NUMBER = '-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?'
-const SCALAR = `(?:${STRING}|${NUMBER}|true|false|null)`
-/** An object whose members are all strings, numbers, booleans or null. */
-const FLAT_OBJECT = `\\{(?:${STRING}:${SCALAR}(?:,${STRING}:${SCALAR})*)?\\}`
-const TIMESTAMP = '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z'
-const EVENT = '[a-z0-9_-]+(?:\\.[a-z0-9_-]+)+'
+// The pieces of the writer's exact form are store/decode's; the summary captures fewer members.
 const CANONICAL =
-  `\\{"timestamp":"(${TIMESTAMP})","event":"(${EVENT})","level":"(debug|info|warning|error)","actor":"([^"\\\\\\x00-\\x1f]*)",` +
-  `"details":(${FLAT_OBJECT}),"metadata":${FLAT_OBJECT}(?:,"chain_hash":"[0-9a-f]{64}")?\\}`
+  `\\{"timestamp":"(${CANONICAL_TIMESTAMP})","event":"(${CANONICAL_EVENT})","level":"(debug|info|warning|error)",` +
+  `"actor":"(${CANONICAL_STRING_CHARS})","details":(${CANONICAL_FLAT_OBJECT}),"metadata":${CANONICAL_FLAT_OBJECT}` +
+  `(?:,"chain_hash":"[0-9a-f]{64}")?\\}`
 
 /** Sticky, for a block of lines: set lastIndex to a line's start; a match ends after its LF. */
 export const CANONICAL_LINE_IN_BLOCK = new RegExp(`${CANONICAL}\\n`, 'y')
