@@ -41,7 +41,7 @@ export const AuditWriter = {
 }
 
 export {LockTimeoutError} from './store/lock.js'
-export type {RemovedFile} from './store/retention.js'
+export {type RemovedFile, RetentionHeldError} from './store/retention.js'
 export {readEntries, readEntryBatches, type ReadOptions} from './store/reader.js'
 export {compareLogFiles, type LogFile, LogDirectoryError, listLogFiles, parseLogFileName} from './store/files.js'
 export {Diagnostics, type Problem, type ProblemKind} from './store/diagnostics.js'

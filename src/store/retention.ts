@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {GENESIS, splitChainedLine} from '../chain/native.js'
 import {decodeLine} from './decode.js'
-import {compareLogFiles, DAY_MS, dayStart, type LogFile, listLogFiles, parseLogFileName, plainName} from './files.js'
+import {compareLogFiles, currentForms, DAY_MS, dayStart, type LogFile, listLogFiles, parseLogFileName, plainName} from './files.js'
 import {readListedFile} from './reader.js'
 import {unlinkQuiet} from './rotate.js'
 
@@ -39,10 +39,16 @@ interface Summary extends RemovedFile {
 }
 
 /**
- * Reads a closed file for its record; undefined when it cannot be read whole. A plain part that is
- * gzipped (and unlinked) between the listing and the open is read from its .gz instead.
+ * A file old enough to prune that retention keeps, with every file after it, because it cannot be
+ * recorded: the operator must hear of it, or data meant to be deleted stays without a word.
  */
-async function summarize(file: LogFile, headBefore: string, records: SeenRecord[]): Promise<Summary | undefined> {
+export class RetentionHeldError extends Error {}
+
+/**
+ * Reads a closed file for its record; a string saying why when it cannot be read whole. A plain
+ * part that is gzipped (and unlinked) between the listing and the open is read from its .gz instead.
+ */
+async function summarize(file: LogFile, headBefore: string, records: SeenRecord[]): Promise<Summary | string> {
   let summary: Summary | undefined
   const seen = records.length
   const read = await readListedFile(file, (form) => {
@@ -70,8 +76,13 @@ async function summarize(file: LogFile, headBefore: string, records: SeenRecord[
       started.last_hash = splitChainedLine(text)?.hash ?? started.last_hash
     }
   })
-  // Damage ends what can be recorded of a file; so does encryption without the identity (readListedFile gives undefined then).
-  return read && !read.counts()['truncated-gzip'] && !read.counts()['damaged-age'] ? summary : undefined
+  if (!read)
+    return currentForms(file).at(-1)?.age
+      ? 'it is encrypted and no identity that opens it was given (--identity, AUDIT_IDENTITY or encryption.identity)'
+      : 'it cannot be read'
+  const counts = read.counts()
+  if (counts['truncated-gzip'] || counts['damaged-age']) return 'it is damaged (run audit verify)'
+  return summary as Summary
 }
 
 /**
@@ -86,6 +97,7 @@ export async function planRetention(
   now: number,
   listed?: LogFile[],
   records: SeenRecord[] = [],
+  onHeld?: (error: RetentionHeldError) => void,
 ): Promise<RemovedFile[]> {
   const cutoff = now - retentionDays * DAY_MS
   const files = listed ?? (await listLogFiles(dir))
@@ -95,7 +107,11 @@ export async function planRetention(
     if (dayStart(file.day) + DAY_MS > cutoff) break
     const read = await summarize(file, head, records)
     // A file that cannot be read whole is not recorded, so neither it nor anything after it is removed.
-    if (!read || read.lastTime >= cutoff) break
+    if (typeof read === 'string') {
+      onHeld?.(new RetentionHeldError(`retention: ${file.name} and every later file kept: ${read}`))
+      break
+    }
+    if (read.lastTime >= cutoff) break
     const {lastTime: _, ...summary} = read
     planned.push(summary)
     head = summary.last_hash
@@ -122,9 +138,10 @@ export async function planRetentionWithHistory(
   dir: string,
   retentionDays: number,
   now: number,
+  onHeld?: (error: RetentionHeldError) => void,
 ): Promise<{planned: RemovedFile[]; earlier: EarlierPrunes | {through: null; entries: 0}}> {
   const records: SeenRecord[] = []
-  const planned = await planRetention(dir, retentionDays, now, undefined, records)
+  const planned = await planRetention(dir, retentionDays, now, undefined, records, onHeld)
   const last = records.at(-1)
   const first = planned[0] && parseLogFileName(planned[0].file)
   if (!last || !first) return {planned, earlier: {through: null, entries: 0}}

@@ -60,7 +60,7 @@ export interface WriterOptions {
   now?: () => number
   /** How long a write may wait for the directory lock before it fails (default 60 s). */
   lockTimeoutMs?: number
-  /** Failures of background work (compression, retention after a rotation); default: process.emitWarning. */
+  /** Failures of background work (compression, retention after a rotation) and files retention must keep (RetentionHeldError); default: process.emitWarning. */
   onError?: (error: Error) => void
   /** Makes the forwarder appended entries are handed to, if any (called once, when writing is enabled). */
   forwarder?: (onError: (error: Error) => void) => EntryForwarder | undefined
@@ -260,7 +260,7 @@ export class LogWriter {
     if (!this.settings.enabled || this.settings.retention_days <= 0) return []
     const all: RemovedFile[] = []
     for (;;) {
-      const {planned, earlier} = await planRetentionWithHistory(this.dir, this.settings.retention_days, this.now())
+      const {planned, earlier} = await planRetentionWithHistory(this.dir, this.settings.retention_days, this.now(), this.onError)
       // One event records at most MAX_RECORDED_FILES, so it stays a line readers accept; the rest go in the next.
       const batch = planned.slice(0, MAX_RECORDED_FILES)
       if (batch.length === 0) break

@@ -118,16 +118,20 @@ describe('retention over encrypted parts', () => {
     assert.equal(report.valid, true, JSON.stringify(report.problems))
   })
 
-  it('without it, the writer cannot read the part to record it, so it is kept (never removed unrecorded)', async () => {
+  it('without it, the writer cannot read the part to record it, so it is kept (never removed unrecorded) and says so', async () => {
     const dir = await setUp()
+    const warnings: string[] = []
     delete process.env[IDENTITY_ENV]
     try {
-      const writer = await AuditWriter.open(dir, later)
+      const writer = await AuditWriter.open(dir, {...later, onError: (error) => warnings.push(error.message)})
       assert.deepEqual(await writer.prune(), [])
       await writer.close()
     } finally {
       process.env[IDENTITY_ENV] = identity
     }
     assert.ok(readdirSync(dir).includes('audit-2026-11-01.jsonl.age'))
+    assert.deepEqual(warnings, [
+      'retention: audit-2026-11-01.jsonl.age and every later file kept: it is encrypted and no identity that opens it was given (--identity, AUDIT_IDENTITY or encryption.identity)',
+    ])
   })
 })

@@ -348,8 +348,14 @@ describe('AuditWriter', () => {
         last_hash: made.head,
       },
     ])
-    // A part that cannot be read at all is not planned, nor anything after it.
-    unlinkSync(join(dir, 'audit-2030-02-01.001.jsonl.gz'))
+    // A damaged part is not planned, nor anything after it, and the caller is told which and why.
+    const gz = join(dir, 'audit-2030-02-01.001.jsonl.gz')
+    writeFileSync(gz, readFileSync(gz).subarray(0, -12))
+    const held: string[] = []
+    assert.deepEqual(await planRetention(dir, 27, DAY1, listed, [], (error) => held.push(error.message)), [])
+    assert.deepEqual(held, ['retention: audit-2030-02-01.001.jsonl and every later file kept: it is damaged (run audit verify)'])
+    // Nor a part that cannot be read at all.
+    unlinkSync(gz)
     assert.deepEqual(await planRetention(dir, 27, DAY1, listed), [])
   })
 
