@@ -25,6 +25,11 @@ const NONCE = 16
 const MAX_HEADER = 64 * 1024
 const MAC_LINE = Buffer.from('\n--- ')
 const VERSION_LINE = Buffer.from('age-encryption.org/v1\n')
+const ARMOR_BEGIN = '-----BEGIN AGE ENCRYPTED FILE-----'
+const ARMOR_END = '-----END AGE ENCRYPTED FILE-----'
+const BASE64_LINE = /^[A-Za-z0-9+/=]+$/
+/** First bytes of an armored file: `-` of its BEGIN line, or the whitespace the spec allows before it. */
+const ARMOR_FIRST = new Set([0x2d, 0x20, 0x09, 0x0a, 0x0d])
 
 let loaded: {path: string; decrypter: Decrypter} | undefined
 
@@ -64,20 +69,84 @@ function payloadKey(fileKey: Uint8Array, nonce: Buffer): Buffer {
 }
 
 /**
+ * Undoes age's ASCII armor (`age -a`) as it streams: the BEGIN line, base64 lines of exactly 64
+ * columns but the last (a multiple of 4), the END line, whitespace around them and CRLF allowed —
+ * the age spec's strict subset of PEM, checked as strictly as the age tools check it. Any other
+ * shape is damage. Memory: one partial line.
+ */
+class Dearmor {
+  private partial = ''
+  private state: 'begin' | 'body' | 'short' | 'ended' = 'begin'
+
+  constructor(private readonly path: string) {}
+
+  /** The binary bytes of the whole lines in `chunk` (and those before it). */
+  take(chunk: Buffer): Buffer {
+    const lines = (this.partial + chunk.toString('latin1')).split('\n')
+    this.partial = lines.pop() as string
+    return this.decode(lines)
+  }
+
+  end(): Buffer {
+    const out = this.decode([this.partial])
+    this.partial = ''
+    if (this.state !== 'ended') throw ageError(this.path, AGE_DAMAGED, 'truncated armored age file (no END line)')
+    return out
+  }
+
+  private decode(lines: string[]): Buffer {
+    let base64 = ''
+    for (const raw of lines) {
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
+      if (this.state === 'begin') {
+        if (line.trim() === '') continue
+        if (line.trimStart() !== ARMOR_BEGIN) throw ageError(this.path, AGE_DAMAGED, 'armored age file without its BEGIN line')
+        this.state = 'body'
+      } else if (this.state === 'ended') {
+        if (line.trim() !== '') throw ageError(this.path, AGE_DAMAGED, 'text after the END line of an armored age file')
+      } else if (line.trimEnd() === ARMOR_END) {
+        this.state = 'ended'
+      } else if (this.state === 'short' || !BASE64_LINE.test(line) || line.length > 64 || line.length % 4 !== 0) {
+        throw ageError(this.path, AGE_DAMAGED, 'damaged armored age file (a base64 line of the wrong length or alphabet)')
+      } else {
+        if (line.length < 64) this.state = 'short'
+        base64 += line
+      }
+    }
+    return Buffer.from(base64, 'base64')
+  }
+}
+
+/**
  * Decrypts an age file's bytes as they stream through: header, payload nonce, then 64 KiB chunks,
- * each authenticated before its plaintext is passed on. Memory: one header and one read chunk.
+ * each authenticated before its plaintext is passed on; armored files (`age -a`) are de-armored
+ * first. Memory: one header and one read chunk.
  */
 export class AgeDecryptStream extends Transform {
   private pending: Buffer = Buffer.alloc(0)
   private key: Buffer | undefined
   private counter = 0
+  /** Set by the first byte: a binary age file starts `age-`, an armored one with whitespace or `-----BEGIN`. */
+  private dearmor: Dearmor | null | undefined
 
   constructor(private readonly path: string) {
     super()
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+    if (this.dearmor === undefined && chunk.length > 0) this.dearmor = ARMOR_FIRST.has(chunk[0]) ? new Dearmor(this.path) : null
+    let bytes: Buffer
+    try {
+      bytes = this.dearmor ? this.dearmor.take(chunk) : chunk
+    } catch (error) {
+      callback(error as Error)
+      return
+    }
+    this.accept(bytes, callback)
+  }
+
+  private accept(bytes: Buffer, callback: TransformCallback): void {
+    this.pending = this.pending.length === 0 ? bytes : Buffer.concat([this.pending, bytes])
     if (this.key) {
       this.drain(false, callback)
       return
@@ -89,6 +158,25 @@ export class AgeDecryptStream extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
+    if (this.dearmor) {
+      let rest: Buffer
+      try {
+        rest = this.dearmor.end()
+      } catch (error) {
+        callback(error as Error)
+        return
+      }
+      this.dearmor = null
+      // The armor's last line may complete the header: take it as a chunk, then finish.
+      this.accept(rest, (error, data) => {
+        if (error) callback(error)
+        else {
+          if (data) this.push(data)
+          this._flush(callback)
+        }
+      })
+      return
+    }
     if (!this.key) {
       callback(ageError(this.path, AGE_DAMAGED, this.pending.length === 0 ? 'empty file, not age' : 'truncated age header'))
       return

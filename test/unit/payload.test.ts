@@ -9,7 +9,7 @@ import {pipeline} from 'node:stream/promises'
 import {test} from 'node:test'
 import {gzipSync} from 'node:zlib'
 
-import {Decrypter, generateIdentity, identityToRecipient} from 'age-encryption'
+import {armor, Decrypter, generateIdentity, identityToRecipient} from 'age-encryption'
 
 import {Diagnostics} from '../../src/store/diagnostics.js'
 import {AGE_DAMAGED, AGE_NO_IDENTITY, AGE_WRONG_IDENTITY, listLogFiles} from '../../src/store/files.js'
@@ -125,6 +125,41 @@ test('a truncated, torn or changed age file is damage (its MAC fails), never a c
   }
 })
 
+test('an armored age file (age -a) reads as the binary one does, whatever its read chunks; a bent armor is damage', async () => {
+  const plain = randomBytes(200_000)
+  const armored = armor.encode(new Uint8Array(await encrypt(plain)))
+  const path = join(dir, 'armored.jsonl.age')
+  const forms: Array<[string, string]> = [
+    ['as age writes it', armored],
+    ['CRLF line ends', armored.replaceAll('\n', '\r\n')],
+    ['whitespace around it', `\n  ${armored}\n\n`],
+  ]
+  for (const [what, text] of forms) {
+    writeFileSync(path, text)
+    for (const highWaterMark of [1, 7, 100_000]) {
+      const got = await withIdentity(identityFile, () =>
+        buffer(plaintextStream({path, gzip: false}, createReadStream(path, {highWaterMark}), 1024 * 1024)),
+      )
+      assert.deepEqual(got, plain, `${what}, read ${highWaterMark} bytes at a time`)
+    }
+  }
+  const lines = armored.split('\n')
+  const damaged: Array<[string, string]> = [
+    ['no END line', lines.slice(0, -2).join('\n')],
+    ['a body line one column short', [...lines.slice(0, 3), lines[3].slice(1), ...lines.slice(4)].join('\n')],
+    ['a line that is not base64', [...lines.slice(0, 3), `${lines[3].slice(0, 63)}*`, ...lines.slice(4)].join('\n')],
+    ['text after the END line', `${armored}junk\n`],
+    ['a payload byte changed', armored.replace(lines[5], lines[5].startsWith('A') ? `B${lines[5].slice(1)}` : `A${lines[5].slice(1)}`)],
+  ]
+  for (const [what, text] of damaged) {
+    writeFileSync(path, text)
+    const error = await withIdentity(identityFile, () => failure(path))
+    assert.equal(error.code, AGE_DAMAGED, `${what}: ${error.message}`)
+  }
+  writeFileSync(path, armored)
+  assert.equal((await withIdentity(undefined, () => failure(path))).code, AGE_NO_IDENTITY)
+})
+
 test('identity files: owner-only, age keys only, never echoed', () => {
   assert.equal(loadIdentityFile(identityFile).length, 1)
   const loose = join(dir, 'loose.txt')
@@ -191,6 +226,14 @@ test('Debian age decrypts what AgeEncryptStream wrote (when /usr/bin/age is here
   await pipeline(Readable.from([plain]), await AgeEncryptStream.to([recipient]), (await import('node:fs')).createWriteStream(path))
   assert.deepEqual(execFileSync('age', ['-d', '-i', identityFile, path]), plain)
   assert.equal(statSync(path).size, readFileSync(path).length)
+})
+
+test('what Debian age -a armors, the reader reads (when /usr/bin/age is here)', {skip: !hasAge()}, async () => {
+  const plain = randomBytes(150_000)
+  const path = join(dir, 'e.jsonl.age')
+  execFileSync('age', ['-a', '-r', recipient, '-o', path], {input: plain})
+  assert.ok(readFileSync(path, 'latin1').startsWith('-----BEGIN AGE ENCRYPTED FILE-----'))
+  assert.deepEqual(await withIdentity(identityFile, () => plaintextOf(path, false)), plain)
 })
 
 function hasAge(): boolean {
