@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
 import {appendFileSync, mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {gzipSync} from 'node:zlib'
 import {describe, it} from 'node:test'
 
 import {verifyDirectory} from '../../src/integrity/verify/index.js'
@@ -286,5 +287,27 @@ describe('audit verify', () => {
     const strict = await runAudit(['verify', '--dir', dir, '--strict'])
     assert.equal(strict.code, 1)
     assert.equal(strict.stderr, 'Log file audit-2026-03-01.jsonl line 3 INVALID: duplicate key $.details.ip, though its hash links\n')
+  })
+})
+
+describe('audit verify and a gzip bomb of one endless line', () => {
+  it('200 MB of one line behind a 200 KB .gz: reported as a line over 1 MiB in a heap of 96 MB, the file after it still checked', async () => {
+    const dir = tempDir('verify-bomb-')
+    const {lines} = chain(
+      'native',
+      [0, 1].map((i) => fixtureBody('native', '2026-03-01', i)),
+    )
+    writeFileSync(join(dir, 'audit-2026-03-01.001.jsonl.gz'), gzipSync(Buffer.alloc(200_000_000, 'x'), {level: 1}))
+    writeLog(dir, 'audit-2026-03-01.jsonl', lines)
+    // A reader that held the line whole would need 200 MB of heap: with 96 MB it would die (SIGABRT).
+    const r = await runAudit(['verify', '--dir', dir, '--json'], {env: {NODE_OPTIONS: '--max-old-space-size=96'}})
+    assert.equal(r.code, 1, r.stderr)
+    const report = JSON.parse(r.stdout)
+    assert.equal(report.files.length, 2)
+    assert.deepEqual(
+      [report.problems[0].kind, report.problems[0].file, report.problems[0].line],
+      ['too-long', 'audit-2026-03-01.001.jsonl.gz', 1],
+    )
+    assert.equal(report.files[1].entries, 2)
   })
 })
