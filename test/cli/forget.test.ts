@@ -3,9 +3,10 @@ import {execFileSync} from 'node:child_process'
 import {chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
+import {setTimeout as sleep} from 'node:timers/promises'
 
 import {CODEC_NAMES} from '../../src/formats/registry.js'
-import {runAudit, tempDir} from '../helpers.js'
+import {runAudit, spawnAudit, tempDir} from '../helpers.js'
 
 /** A log directory with privacy fields sealed under a keystore beside it (not inside). */
 function setup() {
@@ -224,6 +225,58 @@ describe('audit forget (crypto-shredding)', () => {
     const tooBig = await log('big', 'user.login', {email: 'y'.repeat(900_000)})
     assert.equal(tooBig.code, 2)
     assert.match(tooBig.stderr, /readers accept at most/)
+  })
+})
+
+describe('audit tail -f with privacy fields', () => {
+  it('reveals what it follows with the keystore, shows blind indexes without it, and [erased] once forgotten', async () => {
+    const {root, env, log} = setup()
+    assert.equal((await log('alice-liddell', 'auth.login', {ip: '203.0.113.77'})).code, 0)
+    /** Follows from the first entry; resolves with the lines once `count` entries were printed. */
+    const follow = async (followEnv: Record<string, string>, count: number, then: () => Promise<unknown>) => {
+      const child = spawnAudit(['tail', '-f', '-n', '100', '-o', 'jsonl'], {env: followEnv})
+      child.stdin.end()
+      let out = ''
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+      })
+      const lines = () => out.split('\n').filter((l) => l.startsWith('{'))
+      const until = async (n: number) => {
+        const deadline = Date.now() + 20_000
+        while (lines().length < n && Date.now() < deadline && child.exitCode === null) await sleep(20)
+        assert.ok(lines().length >= n, `only ${lines().length} of ${n} lines followed`)
+      }
+      try {
+        await until(1)
+        await then()
+        await until(count)
+        return lines().map((l) => JSON.parse(l) as {actor: string; details: {ip?: string}})
+      } finally {
+        child.kill('SIGTERM')
+      }
+    }
+    const revealed = await follow(env, 2, () => log('alice-liddell', 'auth.fail', {ip: '203.0.113.77'}))
+    assert.deepEqual(
+      revealed.map((e) => [e.actor, e.details.ip]),
+      [
+        ['alice-liddell', '203.0.113.77'],
+        ['alice-liddell', '203.0.113.77'],
+      ],
+    )
+    // Without the keystore (a config naming the same fields but no keystore): blind indexes, never plaintext.
+    const blindConfig = join(root, 'blind.yaml')
+    writeFileSync(blindConfig, readFileSync(env.AUDIT_CONFIG, 'utf8').replace(/\n {2}keystore: .*\n/, '\n'))
+    const blind = await follow({...env, AUDIT_CONFIG: blindConfig}, 3, () => log('alice-liddell', 'auth.fail', {ip: '203.0.113.77'}))
+    for (const e of blind) {
+      assert.match(e.actor, /^blind:/)
+      assert.doesNotMatch(JSON.stringify(e), /alice|203\.0\.113/)
+    }
+    assert.equal((await runAudit(['forget', 'alice-liddell'], {env})).code, 0)
+    const erased = await follow(env, 5, () => log('bob', 'auth.login', {ip: '198.51.100.9'}))
+    assert.deepEqual(
+      erased.map((e) => e.actor),
+      ['[erased]', '[erased]', '[erased]', 'auditkit', 'bob'],
+    )
   })
 })
 
