@@ -4,6 +4,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {AuditCommand, EXIT, UserError} from '../cli/base.js'
 import {filterFlags, filterSpecFromFlags} from '../cli/flags.js'
+import {readerPrivacy, revealBlindActors} from '../cli/privacy.js'
 import {paragraphs} from '../cli/text.js'
 import {print} from '../cli/output.js'
 import {
@@ -56,9 +57,11 @@ read.`
     const {args, flags} = await this.parse(Report)
     const config = this.settings(flags)
     const now = Date.now()
-    const filter = filterSpecFromFlags(flags, now)
+    const given = filterSpecFromFlags(flags, now)
     // Reports cover a period: the last 30 days unless a start is given.
-    filter.since ??= parseTimeExpression('30d', {now, local: flags.local})
+    given.since ??= parseTimeExpression('30d', {now, local: flags.local})
+    // Sealed privacy values: --actor and --where match by blind index; names are revealed with the keystore.
+    const {spec: filter, revealer} = readerPrivacy(config, given, (line) => this.warnLine(`audit report: ${line}`))
     let pubkey: KeyObject | undefined
     try {
       pubkey = flags.pubkey ? await loadPublicKey(flags.pubkey) : undefined
@@ -74,6 +77,7 @@ read.`
       now,
       pubkey,
       diagnostics,
+      revealNames: (names) => revealBlindActors(config, names, revealer),
     })
     const text = renderReport(report, flags.format as (typeof REPORT_FORMATS)[number])
     if (flags.output && flags.output !== '-') {

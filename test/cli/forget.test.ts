@@ -280,6 +280,25 @@ describe('audit tail -f with privacy fields', () => {
   })
 })
 
+describe('audit report with privacy fields', () => {
+  it('groups a sealed actor by subject, names it with the keystore, blind without it; --actor matches it', async () => {
+    const {root, env, log} = setup()
+    for (const event of ['user.delete', 'admin.grant', 'user.delete']) assert.equal((await log('alice-liddell', event, {})).code, 0)
+    assert.equal((await log('bob', 'user.create', {})).code, 0)
+    const named = await runAudit(['report', 'soc2'], {env})
+    assert.match(named.stdout, /^- Privileged actions by alice-liddell: 3 /m)
+    assert.match(named.stdout, /^- Privileged actions by bob: 1 /m)
+    assert.doesNotMatch(named.stdout, /priv:v1/)
+    const blindConfig = join(root, 'blind.yaml')
+    writeFileSync(blindConfig, readFileSync(env.AUDIT_CONFIG, 'utf8').replace(/\n {2}keystore: .*\n/, '\n'))
+    const blind = await runAudit(['report', 'soc2'], {env: {...env, AUDIT_CONFIG: blindConfig}})
+    assert.match(blind.stdout, /^- Privileged actions by blind:[\w-]+: 3 /m)
+    assert.doesNotMatch(blind.stdout, /alice|priv:v1/)
+    const only = await runAudit(['report', 'soc2', '--actor', 'alice-liddell', '-o', 'json'], {env})
+    assert.equal(JSON.parse(only.stdout).usage.entries, 3)
+  })
+})
+
 describe('audit proxy with privacy fields', () => {
   it('does not start without its keystore (exit 3), so it never logs requests in plaintext', async () => {
     const {root, env} = setup()

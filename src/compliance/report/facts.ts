@@ -6,7 +6,7 @@ import {defaultStatePath, runAnalyze} from '../../analyze/run.js'
 import type {Config} from '../../config/schema.js'
 import {type FilterSpec, globToRegExp} from '../../events/filter.js'
 import type {AuditEntry, Profile} from '../../events/model.js'
-import {sealedBlind} from '../../privacy/sealed-form.js'
+import {groupKey, sealedBlind} from '../../privacy/sealed-form.js'
 import {readCheckpointText} from '../../integrity/checkpoint.js'
 import {verifyDirectory} from '../../integrity/verify/index.js'
 import {Diagnostics} from '../../store/diagnostics.js'
@@ -93,6 +93,26 @@ export interface GatherOptions {
   pubkey?: KeyObject
   /** Where malformed and unreadable input is reported. */
   diagnostics?: Diagnostics
+  /**
+   * The plaintext behind `blind:INDEX` actor names, for a reader holding the keystore (the CLI's
+   * revealBlindActors); names it does not give stay blind.
+   */
+  revealNames?: (names: string[]) => Promise<Map<string, string>>
+}
+
+/** Shows the actors the facts name by blind index as `revealNames` reveals them. */
+export async function revealFacts(facts: ComplianceFacts, revealNames: GatherOptions['revealNames']): Promise<void> {
+  if (!revealNames) return
+  const {usage} = facts
+  const names = await revealNames([
+    ...facts.privileged.map((p) => p.actor),
+    ...usage.top_actors.map((r) => r.name),
+    ...usage.failures.latest.map((f) => f.actor),
+  ])
+  if (names.size === 0) return
+  for (const p of facts.privileged) p.actor = names.get(p.actor) ?? p.actor
+  for (const row of usage.top_actors) row.name = names.get(row.name) ?? row.name
+  for (const failure of usage.failures.latest) failure.actor = names.get(failure.actor) ?? failure.actor
 }
 
 const MAX_REFS = 3
@@ -196,7 +216,8 @@ export async function gatherFacts(dir: string, options: GatherOptions): Promise<
       const event = entry.event
       if (isAuth(event)) auth.add(isFailure(entry) ? 'failure' : 'success', ref)
       if (isKey(event)) keys.add(event, ref)
-      if (isPrivileged(event)) privileged.add(entry.actor, ref)
+      // A sealed actor (privacy.fields) differs in every entry; its blind index names the subject.
+      if (isPrivileged(event)) privileged.add(groupKey(entry.actor), ref)
       if (isRead(event)) audits.add('reads', ref)
       if (event === 'audit.erasure') audits.add('erasures', ref)
       if (event === 'audit.retention') audits.add('retention', ref)

@@ -1,6 +1,6 @@
 import {safeJson} from '../../text/sanitize.js'
 import {type ComplianceReport, evaluate, type Standard} from './controls.js'
-import {type GatherOptions, gatherFacts} from './facts.js'
+import {type GatherOptions, gatherFacts, revealFacts} from './facts.js'
 import {renderHtml} from './html.js'
 import {renderMarkdown} from './markdown.js'
 
@@ -12,7 +12,9 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number]
 
 /** Gathers the facts of a log directory and judges them against one standard. */
 export async function complianceReport(dir: string, standard: Standard, options: GatherOptions): Promise<ComplianceReport> {
-  return evaluate(standard, await gatherFacts(dir, options))
+  const facts = await gatherFacts(dir, options)
+  await revealFacts(facts, options.revealNames)
+  return evaluate(standard, facts)
 }
 
 export function renderReport(report: ComplianceReport, format: ReportFormat): string {
