@@ -3,7 +3,7 @@ import {availableParallelism} from 'node:os'
 import {basename} from 'node:path'
 
 import {compileFilter, type FilterSpec} from '../events/filter.js'
-import type {Profile} from '../events/model.js'
+import type {LocatedEntry, Profile} from '../events/model.js'
 import type {CodecContext} from '../formats/codec.js'
 import {getCodec} from '../formats/registry.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
@@ -12,6 +12,7 @@ import {countLineFeeds} from '../store/lines.js'
 import {planRanges, readFully} from '../store/ranges.js'
 import {type DecodeState, decodeBatch, readFileLines, settleHeld} from '../store/reader.js'
 import {PARALLEL_BYTES, WorkerPool} from '../threads.js'
+import {ByteChunks} from './byte-chunks.js'
 import {exportCodecName, exportFormat} from './encode.js'
 import {type PrivacyCounts, type PrivacyOptions, privacyTransform} from './privacy.js'
 import type {Projection} from './project.js'
@@ -22,8 +23,9 @@ import type {Projection} from './project.js'
  * writes their text in log order. A range starts at a line start that is not an audit.recovery
  * record (store/ranges), so a held bad line is settled inside its range as the one-thread loop
  * settles it; lines are numbered from the range's start and renumbered here. The output bytes and
- * the diagnostics are the one-thread path's. Memory is bounded by the encoded text of the ranges in
- * flight (one per thread plus the one being written), not by the log's size.
+ * the diagnostics are the one-thread path's. A worker hands its range's output back as UTF-8 buffers it
+ * transfers (no copy). Memory is bounded by the encoded bytes of the ranges in flight (two per
+ * thread, so a thread never waits for the next, plus the one being written), not by the log's size.
  */
 
 const RANGE_BYTES = 8 * 1024 * 1024
@@ -55,7 +57,11 @@ export interface Position {
 }
 
 export interface FileExport {
-  text: string
+  /**
+   * The encoded records, UTF-8, in order: each on an ArrayBuffer of its own, moved to the caller
+   * (a transfer, not a copy of the text).
+   */
+  bytes: Array<Uint8Array<ArrayBuffer>>
   count: number
   /** Lines in the range (its line feeds), to number the next range's lines on from. */
   lines: number
@@ -65,58 +71,83 @@ export interface FileExport {
   privacy?: PrivacyCounts
 }
 
+function position(located: LocatedEntry): Position {
+  return {
+    file: basename(located.file),
+    line: located.line,
+    timestamp: located.entry.timestamp,
+    chain_hash: located.entry.chain_hash ?? null,
+  }
+}
+
 /** One file's matching entries, encoded and framed (records only: no begin or end). */
 export async function exportFile(job: FileExportJob, task: FileExportTask): Promise<FileExport> {
   const filter = compileFilter(job.filter)
   const format = exportFormat(job.format, job.formatOptions, job.projection, job.context)
   const privacy = job.privacy ? privacyTransform(job.privacy) : undefined
   const {range} = task
-  // The range's own lines only: reading goes on to the end of the chunk that holds its end.
-  const lines = range ? rangeLineFeeds(task.file.path, range.start, range.end) : 0
-  const limit = range && !range.last ? lines : Number.POSITIVE_INFINITY
+  const end = range && !range.last ? range.end : undefined
+  // Reading goes on to the end of the chunk that holds the range's end: its lines (and their
+  // problems) past the range belong to the next range. The range's last line is known once the
+  // read has passed its end, by counting the line feeds read beyond it.
+  let limit = Number.POSITIVE_INFINITY
   const diagnostics = new Diagnostics()
-  const inRange = new (class extends Diagnostics {
+  const pending: Problem[] = []
+  const held = new (class extends Diagnostics {
     override report(problem: Problem): void {
-      if (problem.line === undefined || problem.line <= limit) diagnostics.report(problem)
+      pending.push(problem)
     }
   })()
-  const parts: string[] = []
+  const settle = () => {
+    for (const problem of pending) if (problem.line === undefined || problem.line <= limit) diagnostics.report(problem)
+    pending.length = 0
+  }
+  const out = new ByteChunks()
   let count = 0
   let first: Position | undefined
-  let last: Position | undefined
+  let last: LocatedEntry | undefined
   const options = {filter, profile: job.profile}
   const state: DecodeState = {}
   const cursor = range ? {offset: range.start, line: 0, skipping: false} : undefined
-  for await (let raw of readFileLines(task.file, inRange, {needles: filter.lineNeedles, cursor})) {
-    const past = raw.length > 0 && raw[raw.length - 1].line > limit
-    if (past) raw = raw.filter((line) => line.line <= limit)
-    const batch = decodeBatch(task.file.path, raw, options, inRange, state)
-    let text = ''
+  for await (let raw of readFileLines(task.file, held, {needles: filter.lineNeedles, cursor})) {
+    const past = end !== undefined && cursor!.offset >= end
+    if (past) {
+      limit = cursor!.line - lineFeedsBetween(task.file.path, end, cursor!.offset)
+      if (raw[raw.length - 1].line > limit) raw = raw.filter((line) => line.line <= limit)
+    }
+    settle()
+    const batch = decodeBatch(task.file.path, raw, options, held, state)
     for (const located of batch) {
       if (located.line <= task.afterLine) continue
       // The index only matters to the JSON array's framing, which is never run here (see parallelExport).
-      text += format.encode(privacy ? privacy.apply(located) : located, count + 1)
-      const position = {
-        file: basename(located.file),
-        line: located.line,
-        timestamp: located.entry.timestamp,
-        chain_hash: located.entry.chain_hash ?? null,
-      }
-      first ??= position
-      last = position
+      out.write(format.encode(privacy ? privacy.apply(located) : located, count + 1))
+      if (count === 0) first = position(located)
+      last = located
       count++
     }
-    if (text !== '') parts.push(text)
+    settle()
     if (past) break
   }
-  settleHeld(state, undefined, job.profile, inRange)
-  return {text: parts.join(''), count, lines, first, last, diagnostics: diagnostics.toJSON(), privacy: privacy?.counts}
+  // A range the read did not pass the end of (the file shrank) has the lines read.
+  const lines = end === undefined ? 0 : Number.isFinite(limit) ? limit : cursor!.line
+  settleHeld(state, undefined, job.profile, held)
+  settle()
+  return {
+    bytes: out.finish(),
+    count,
+    lines,
+    first,
+    last: last && position(last),
+    diagnostics: diagnostics.toJSON(),
+    privacy: privacy?.counts,
+  }
 }
 
-function rangeLineFeeds(path: string, start: number, end: number): number {
+/** LF bytes in [start, end) of a file. */
+function lineFeedsBetween(path: string, start: number, end: number): number {
   const fd = openRegularSync(path)
   try {
-    const buf = Buffer.allocUnsafe(1024 * 1024)
+    const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, end - start))
     let lines = 0
     for (let pos = start; pos < end; ) {
       const n = readFully(fd, buf, Math.min(buf.length, end - pos), pos)
@@ -175,7 +206,7 @@ export function exportThreads(files: Array<Pick<LogFile, 'path'>>, format: strin
 
 /**
  * Exports the files on `threads` workers, yielding each file's result in log order as soon as it
- * and those before it are done; at most `threads` files are being worked on ahead of the one
+ * and those before it are done; at most two tasks a thread are being worked on ahead of the one
  * yielded. Stopping the iteration ends the threads.
  */
 export async function* parallelExport(job: FileExportJob, tasks: FileExportTask[], threads: number): AsyncGenerator<FileExport> {
@@ -190,7 +221,7 @@ export async function* parallelExport(job: FileExportJob, tasks: FileExportTask[
   let before = 0
   let next = 0
   const top = () => {
-    while (inFlight.length < threads && next < tasks.length) {
+    while (inFlight.length < 2 * threads && next < tasks.length) {
       const running = pool.run(tasks[next++])
       // Awaited in order below; a worker's failure while an earlier file is yielded is not unhandled.
       running.catch(() => undefined)
