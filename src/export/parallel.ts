@@ -10,7 +10,7 @@ import {Diagnostics, type Problem} from '../store/diagnostics.js'
 import {isWholeFileOnly, type LogFile, openRegularSync} from '../store/files.js'
 import {countLineFeeds} from '../store/lines.js'
 import {planRanges, readFully} from '../store/ranges.js'
-import {type DecodeState, decodeBatch, readFileLines, settleHeld} from '../store/reader.js'
+import {type DecodeState, decodeBatch, type RawLine, readFileLines, settleHeld, settleHeldByClaim} from '../store/reader.js'
 import {PARALLEL_BYTES, WorkerPool} from '../threads.js'
 import {ByteChunks} from './byte-chunks.js'
 import {exportCodecName, exportFormat} from './encode.js'
@@ -68,8 +68,16 @@ export interface FileExport {
   first?: Position
   last?: Position
   diagnostics: ReturnType<Diagnostics['toJSON']>
+  /**
+   * Torn lines of a range not at the file's start, taken as recovered by the record after them,
+   * which names them at `claimed`: true only if the range starts `claimed - problem.line` lines into
+   * the file; else the problem stands (see parallelExport).
+   */
+  claims: Array<{claimed: number; problem: Problem}>
   privacy?: PrivacyCounts
 }
+
+const RECOVERY = '"audit.recovery"'
 
 function position(located: LocatedEntry): Position {
   return {
@@ -109,6 +117,22 @@ export async function exportFile(job: FileExportJob, task: FileExportTask): Prom
   const options = {filter, profile: job.profile}
   const state: DecodeState = {}
   const cursor = range ? {offset: range.start, line: 0, skipping: false} : undefined
+  // Lines numbered from a range's start cannot be matched to a recovery record's line number here.
+  const claims: FileExport['claims'] = []
+  const byClaim = range !== undefined && range.start > 0
+  const decode = (raw: RawLine[]): LocatedEntry[] => {
+    if (!byClaim || !raw.some((line) => line.text.includes(RECOVERY))) return decodeBatch(task.file.path, raw, options, held, state)
+    const batch: LocatedEntry[] = []
+    for (const line of raw) {
+      const torn = state.held
+      if (torn) {
+        const claimed = settleHeldByClaim(state, line, line.line === torn.line.line + 1, job.profile, held)
+        if (claimed !== undefined) claims.push({claimed, problem: torn.problem})
+      }
+      for (const located of decodeBatch(task.file.path, [line], options, held, state)) batch.push(located)
+    }
+    return batch
+  }
   for await (let raw of readFileLines(task.file, held, {needles: filter.lineNeedles, cursor})) {
     const past = end !== undefined && cursor!.offset >= end
     if (past) {
@@ -116,7 +140,7 @@ export async function exportFile(job: FileExportJob, task: FileExportTask): Prom
       if (raw[raw.length - 1].line > limit) raw = raw.filter((line) => line.line <= limit)
     }
     settle()
-    const batch = decodeBatch(task.file.path, raw, options, held, state)
+    const batch = decode(raw)
     for (const located of batch) {
       if (located.line <= task.afterLine) continue
       // The index only matters to the JSON array's framing, which is never run here (see parallelExport).
@@ -139,6 +163,7 @@ export async function exportFile(job: FileExportJob, task: FileExportTask): Prom
     first,
     last: last && position(last),
     diagnostics: diagnostics.toJSON(),
+    claims,
     privacy: privacy?.counts,
   }
 }
@@ -238,12 +263,13 @@ export async function* parallelExport(job: FileExportJob, tasks: FileExportTask[
         file = task.file.path
         before = 0
       }
-      if (before > 0) {
+      if (before > 0 || done.claims.length > 0) {
         const offset = before
         for (const at of [done.first, done.last]) if (at) at.line += offset
-        done.diagnostics = Diagnostics.fromJSON(done.diagnostics)
-          .renumbered((line) => line + offset)
-          .toJSON()
+        const diagnostics = Diagnostics.fromJSON(done.diagnostics).renumbered((line) => line + offset)
+        for (const {claimed, problem} of done.claims)
+          if (claimed !== problem.line! + offset) diagnostics.report({...problem, line: problem.line! + offset})
+        done.diagnostics = diagnostics.toJSON()
       }
       before += done.lines
       yield done
