@@ -121,7 +121,14 @@ export async function exportFile(job: FileExportJob, task: FileExportTask): Prom
   const claims: FileExport['claims'] = []
   const byClaim = range !== undefined && range.start > 0
   const decode = (raw: RawLine[]): LocatedEntry[] => {
-    if (!byClaim || !raw.some((line) => line.text.includes(RECOVERY))) return decodeBatch(task.file.path, raw, options, held, state)
+    const reported = pending.length
+    const before = state.held
+    const whole = decodeBatch(task.file.path, raw, options, held, state)
+    // Decoding is pure but for what it reports and holds: a batch that reported nothing, or holds no
+    // record to excuse a torn line by, stands; else it is decoded again line by line.
+    if (!byClaim || pending.length === reported || !raw.some((line) => line.text.includes(RECOVERY))) return whole
+    pending.length = reported
+    state.held = before
     const batch: LocatedEntry[] = []
     for (const line of raw) {
       const torn = state.held
