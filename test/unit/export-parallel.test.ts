@@ -157,9 +157,11 @@ function damagedCorpus(): string {
     if (i % 331 === 7) push(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]))
     if (i % 293 === 11) push('   ')
     if (i % 409 === 13) push('{"timestamp":"2026-11-05T01:00:00.000Z","event":"auth.lo') // torn, not recovered
-    if (i % 577 === 17) {
+    // Every other record claims a line that is not the torn one's: reported, as the one-thread loop does.
+    if (i % 577 === 17 || i % 577 === 300) {
       const torn = '{"timestamp":"2026-11-05T02:00:00.000Z","event":"api.re'
       push(torn)
+      const claimed = i % 577 === 17 ? line : line + 5
       push(
         chainedLines([
           {
@@ -167,7 +169,7 @@ function damagedCorpus(): string {
             event: 'audit.recovery',
             level: 'warning',
             actor: 'auditkit',
-            details: {file: name, line, fragment_bytes: Buffer.byteLength(torn), fragment_sha256: sha256Hex(torn)},
+            details: {file: name, line: claimed, fragment_bytes: Buffer.byteLength(torn), fragment_sha256: sha256Hex(torn)},
           },
         ]).lines[0],
       )
@@ -194,7 +196,7 @@ test('damage near range ends (too long, not UTF-8, blank, torn with and without 
     assert.equal(many.sha, one.sha, format)
     assert.deepEqual(many.lines, one.lines, format)
     assert.deepEqual(many.result, one.result, format)
-    assert.equal(one.result.exported, 6111) // the recovery records are entries too
+    assert.equal(one.result.exported, 6121) // the recovery records are entries too
     // Each kind is found: over-long, not UTF-8, and the torn lines that were not recovered.
     assert.match(one.lines.join('\n'), /too.long|over/i)
     assert.match(one.lines.join('\n'), /UTF-8/)
