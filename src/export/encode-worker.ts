@@ -5,4 +5,7 @@ import {type FileExport, type FileExportJob, type FileExportTask, exportFile} fr
 
 // Decodes and encodes each log file posted by parallelExport.
 const job = workerData as FileExportJob
-serveTasks<FileExportTask, FileExport>((task) => exportFile(job, task))
+serveTasks<FileExportTask, FileExport>(
+  (task) => exportFile(job, task),
+  (answer) => answer.bytes.map((chunk) => chunk.buffer),
+)

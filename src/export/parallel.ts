@@ -3,15 +3,16 @@ import {availableParallelism} from 'node:os'
 import {basename} from 'node:path'
 
 import {compileFilter, type FilterSpec} from '../events/filter.js'
-import type {Profile} from '../events/model.js'
+import type {LocatedEntry, Profile} from '../events/model.js'
 import type {CodecContext} from '../formats/codec.js'
 import {getCodec} from '../formats/registry.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
 import {isWholeFileOnly, type LogFile, openRegularSync} from '../store/files.js'
 import {countLineFeeds} from '../store/lines.js'
 import {planRanges, readFully} from '../store/ranges.js'
-import {type DecodeState, decodeBatch, readFileLines, settleHeld} from '../store/reader.js'
+import {type DecodeState, decodeBatch, type RawLine, readFileLines, settleHeld, settleHeldByClaim} from '../store/reader.js'
 import {PARALLEL_BYTES, WorkerPool} from '../threads.js'
+import {ByteChunks} from './byte-chunks.js'
 import {exportCodecName, exportFormat} from './encode.js'
 import {type PrivacyCounts, type PrivacyOptions, privacyTransform} from './privacy.js'
 import type {Projection} from './project.js'
@@ -22,8 +23,9 @@ import type {Projection} from './project.js'
  * writes their text in log order. A range starts at a line start that is not an audit.recovery
  * record (store/ranges), so a held bad line is settled inside its range as the one-thread loop
  * settles it; lines are numbered from the range's start and renumbered here. The output bytes and
- * the diagnostics are the one-thread path's. Memory is bounded by the encoded text of the ranges in
- * flight (one per thread plus the one being written), not by the log's size.
+ * the diagnostics are the one-thread path's. A worker hands its range's output back as UTF-8 buffers it
+ * transfers (no copy). Memory is bounded by the encoded bytes of the ranges in flight (two per
+ * thread, so a thread never waits for the next, plus the one being written), not by the log's size.
  */
 
 const RANGE_BYTES = 8 * 1024 * 1024
@@ -55,14 +57,35 @@ export interface Position {
 }
 
 export interface FileExport {
-  text: string
+  /**
+   * The encoded records, UTF-8, in order: each on an ArrayBuffer of its own, moved to the caller
+   * (a transfer, not a copy of the text).
+   */
+  bytes: Array<Uint8Array<ArrayBuffer>>
   count: number
   /** Lines in the range (its line feeds), to number the next range's lines on from. */
   lines: number
   first?: Position
   last?: Position
   diagnostics: ReturnType<Diagnostics['toJSON']>
+  /**
+   * Torn lines of a range not at the file's start, taken as recovered by the record after them,
+   * which names them at `claimed`: true only if the range starts `claimed - problem.line` lines into
+   * the file; else the problem stands (see parallelExport).
+   */
+  claims: Array<{claimed: number; problem: Problem}>
   privacy?: PrivacyCounts
+}
+
+const RECOVERY = '"audit.recovery"'
+
+function position(located: LocatedEntry): Position {
+  return {
+    file: basename(located.file),
+    line: located.line,
+    timestamp: located.entry.timestamp,
+    chain_hash: located.entry.chain_hash ?? null,
+  }
 }
 
 /** One file's matching entries, encoded and framed (records only: no begin or end). */
@@ -71,52 +94,92 @@ export async function exportFile(job: FileExportJob, task: FileExportTask): Prom
   const format = exportFormat(job.format, job.formatOptions, job.projection, job.context)
   const privacy = job.privacy ? privacyTransform(job.privacy) : undefined
   const {range} = task
-  // The range's own lines only: reading goes on to the end of the chunk that holds its end.
-  const lines = range ? rangeLineFeeds(task.file.path, range.start, range.end) : 0
-  const limit = range && !range.last ? lines : Number.POSITIVE_INFINITY
+  const end = range && !range.last ? range.end : undefined
+  // Reading goes on to the end of the chunk that holds the range's end: its lines (and their
+  // problems) past the range belong to the next range. The range's last line is known once the
+  // read has passed its end, by counting the line feeds read beyond it.
+  let limit = Number.POSITIVE_INFINITY
   const diagnostics = new Diagnostics()
-  const inRange = new (class extends Diagnostics {
+  const pending: Problem[] = []
+  const held = new (class extends Diagnostics {
     override report(problem: Problem): void {
-      if (problem.line === undefined || problem.line <= limit) diagnostics.report(problem)
+      pending.push(problem)
     }
   })()
-  const parts: string[] = []
+  const settle = () => {
+    for (const problem of pending) if (problem.line === undefined || problem.line <= limit) diagnostics.report(problem)
+    pending.length = 0
+  }
+  const out = new ByteChunks()
   let count = 0
   let first: Position | undefined
-  let last: Position | undefined
+  let last: LocatedEntry | undefined
   const options = {filter, profile: job.profile}
   const state: DecodeState = {}
   const cursor = range ? {offset: range.start, line: 0, skipping: false} : undefined
-  for await (let raw of readFileLines(task.file, inRange, {needles: filter.lineNeedles, cursor})) {
-    const past = raw.length > 0 && raw[raw.length - 1].line > limit
-    if (past) raw = raw.filter((line) => line.line <= limit)
-    const batch = decodeBatch(task.file.path, raw, options, inRange, state)
-    let text = ''
+  // Lines numbered from a range's start cannot be matched to a recovery record's line number here.
+  const claims: FileExport['claims'] = []
+  const byClaim = range !== undefined && range.start > 0
+  const decode = (raw: RawLine[]): LocatedEntry[] => {
+    const reported = pending.length
+    const before = state.held
+    const whole = decodeBatch(task.file.path, raw, options, held, state)
+    // Decoding is pure but for what it reports and holds: a batch that reported nothing, or holds no
+    // record to excuse a torn line by, stands; else it is decoded again line by line.
+    if (!byClaim || pending.length === reported || !raw.some((line) => line.text.includes(RECOVERY))) return whole
+    pending.length = reported
+    state.held = before
+    const batch: LocatedEntry[] = []
+    for (const line of raw) {
+      const torn = state.held
+      if (torn) {
+        const claimed = settleHeldByClaim(state, line, line.line === torn.line.line + 1, job.profile, held)
+        if (claimed !== undefined) claims.push({claimed, problem: torn.problem})
+      }
+      for (const located of decodeBatch(task.file.path, [line], options, held, state)) batch.push(located)
+    }
+    return batch
+  }
+  for await (let raw of readFileLines(task.file, held, {needles: filter.lineNeedles, cursor})) {
+    const past = end !== undefined && cursor!.offset >= end
+    if (past) {
+      limit = cursor!.line - lineFeedsBetween(task.file.path, end, cursor!.offset)
+      if (raw[raw.length - 1].line > limit) raw = raw.filter((line) => line.line <= limit)
+    }
+    settle()
+    const batch = decode(raw)
     for (const located of batch) {
       if (located.line <= task.afterLine) continue
       // The index only matters to the JSON array's framing, which is never run here (see parallelExport).
-      text += format.encode(privacy ? privacy.apply(located) : located, count + 1)
-      const position = {
-        file: basename(located.file),
-        line: located.line,
-        timestamp: located.entry.timestamp,
-        chain_hash: located.entry.chain_hash ?? null,
-      }
-      first ??= position
-      last = position
+      out.write(format.encode(privacy ? privacy.apply(located) : located, count + 1))
+      if (count === 0) first = position(located)
+      last = located
       count++
     }
-    if (text !== '') parts.push(text)
+    settle()
     if (past) break
   }
-  settleHeld(state, undefined, job.profile, inRange)
-  return {text: parts.join(''), count, lines, first, last, diagnostics: diagnostics.toJSON(), privacy: privacy?.counts}
+  // A range the read did not pass the end of (the file shrank) has the lines read.
+  const lines = end === undefined ? 0 : Number.isFinite(limit) ? limit : cursor!.line
+  settleHeld(state, undefined, job.profile, held)
+  settle()
+  return {
+    bytes: out.finish(),
+    count,
+    lines,
+    first,
+    last: last && position(last),
+    diagnostics: diagnostics.toJSON(),
+    claims,
+    privacy: privacy?.counts,
+  }
 }
 
-function rangeLineFeeds(path: string, start: number, end: number): number {
+/** LF bytes in [start, end) of a file. */
+function lineFeedsBetween(path: string, start: number, end: number): number {
   const fd = openRegularSync(path)
   try {
-    const buf = Buffer.allocUnsafe(1024 * 1024)
+    const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, end - start))
     let lines = 0
     for (let pos = start; pos < end; ) {
       const n = readFully(fd, buf, Math.min(buf.length, end - pos), pos)
@@ -175,7 +238,7 @@ export function exportThreads(files: Array<Pick<LogFile, 'path'>>, format: strin
 
 /**
  * Exports the files on `threads` workers, yielding each file's result in log order as soon as it
- * and those before it are done; at most `threads` files are being worked on ahead of the one
+ * and those before it are done; at most two tasks a thread are being worked on ahead of the one
  * yielded. Stopping the iteration ends the threads.
  */
 export async function* parallelExport(job: FileExportJob, tasks: FileExportTask[], threads: number): AsyncGenerator<FileExport> {
@@ -190,7 +253,7 @@ export async function* parallelExport(job: FileExportJob, tasks: FileExportTask[
   let before = 0
   let next = 0
   const top = () => {
-    while (inFlight.length < threads && next < tasks.length) {
+    while (inFlight.length < 2 * threads && next < tasks.length) {
       const running = pool.run(tasks[next++])
       // Awaited in order below; a worker's failure while an earlier file is yielded is not unhandled.
       running.catch(() => undefined)
@@ -207,12 +270,13 @@ export async function* parallelExport(job: FileExportJob, tasks: FileExportTask[
         file = task.file.path
         before = 0
       }
-      if (before > 0) {
+      if (before > 0 || done.claims.length > 0) {
         const offset = before
         for (const at of [done.first, done.last]) if (at) at.line += offset
-        done.diagnostics = Diagnostics.fromJSON(done.diagnostics)
-          .renumbered((line) => line + offset)
-          .toJSON()
+        const diagnostics = Diagnostics.fromJSON(done.diagnostics).renumbered((line) => line + offset)
+        for (const {claimed, problem} of done.claims)
+          if (claimed !== problem.line! + offset) diagnostics.report({...problem, line: problem.line! + offset})
+        done.diagnostics = diagnostics.toJSON()
       }
       before += done.lines
       yield done

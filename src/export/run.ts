@@ -153,7 +153,10 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
           result.privacy.pseudonymized += done.privacy.pseudonymized
         }
         if (done.count === 0) continue
-        await sink.write(done.text)
+        for (const chunk of done.bytes)
+          await (sink.writeBytes
+            ? sink.writeBytes(chunk)
+            : sink.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString()))
         result.exported += done.count
         result.perFile[done.first!.file] = (result.perFile[done.first!.file] ?? 0) + done.count
         first ??= done.first

@@ -1,7 +1,8 @@
 import {z} from 'zod'
 
+import type {AuditEntry} from '../events/model.js'
 import {defineCodec} from './codec.js'
-import {CEF_SEVERITY, hostOf, outcomeOf, pidOf, sourceIpOf} from './event-class.js'
+import {CEF_SEVERITY, hostOf, type Outcome, outcomeFor, pidOf, sourceIpOf} from './event-class.js'
 import {boundedJson, safeJson, sanitizeLine, sanitizeText} from '../text/sanitize.js'
 
 // ArcSight CEF (siem-formats.md §5): `CEF:0|vendor|product|version|class|name|severity|extension`.
@@ -48,13 +49,19 @@ export const cefCodec = defineCodec({
   extension: 'cef',
   create({vendor, product, version}) {
     const prefix = `CEF:0|${cefHeader(vendor, 63)}|${cefHeader(product, 63)}|${cefHeader(version, 31)}|`
-    // An export holds few event names: each one's header and `cat`/`act` pairs are escaped once.
-    const byEvent = new Map<string, {head: string; pairs: string}>()
+    // An export holds few event names: each one's header and `cat`/`act` pairs are escaped once, its
+    // action's outcome words and its need of escaping tested once.
+    const byEvent = new Map<string, {head: string; pairs: string; clean: boolean; outcome: (entry: AuditEntry) => Outcome}>()
     const eventParts = (event: string) => {
       let parts = byEvent.get(event)
       if (parts === undefined) {
         const name = cefHeader(event, 1023)
-        parts = {head: `${prefix}${name}|${name}|`, pairs: ` cat=${cefValue(event)} act=${cefValue(event.slice(event.indexOf('.') + 1))}`}
+        parts = {
+          head: `${prefix}${name}|${name}|`,
+          pairs: ` cat=${cefValue(event)} act=${cefValue(event.slice(event.indexOf('.') + 1))}`,
+          clean: !NEEDS_WORK.test(event),
+          outcome: outcomeFor(event),
+        }
         if (byEvent.size < 10_000) byEvent.set(event, parts)
       }
       return parts
@@ -64,8 +71,8 @@ export const cefCodec = defineCodec({
         const {event, actor} = entry
         const parts = eventParts(event)
         // Text that needs no escaping stays clean when joined with a space, so msg is tested only when a part was not.
-        const clean = !NEEDS_WORK.test(actor) && !NEEDS_WORK.test(event)
-        let line = `${parts.head}${CEF_SEVERITY[entry.level]}|rt=${time}${parts.pairs} suser=${clean ? actor : cefValue(actor)} outcome=${outcomeOf(entry)}`
+        const clean = parts.clean && !NEEDS_WORK.test(actor)
+        let line = `${parts.head}${CEF_SEVERITY[entry.level]}|rt=${time}${parts.pairs} suser=${clean ? actor : cefValue(actor)} outcome=${parts.outcome(entry)}`
         const host = hostOf(entry)
         if (host) line += ` dvchost=${cefValue(host)}`
         const pid = pidOf(entry)

@@ -2,7 +2,7 @@ import {z} from 'zod'
 
 import type {AuditEntry, LocatedEntry} from '../events/model.js'
 import {defineCodec} from './codec.js'
-import {actionOf, familyOf, hostOf, outcomeOf, pidOf, sourceIpOf, SYSLOG_SEVERITY} from './event-class.js'
+import {actionOf, familyOf, hostOf, type Outcome, outcomeFor, outcomeOf, pidOf, sourceIpOf, SYSLOG_SEVERITY} from './event-class.js'
 import {safeJson} from '../text/sanitize.js'
 
 // Elastic Common Schema (siem-formats.md §7). The core fields used here are stable across 8.x and 9.x.
@@ -104,44 +104,85 @@ export function ecsDocument({entry}: LocatedEntry, {version}: EcsOptions): Recor
 /** Beyond printable ASCII: where safeJson might escape something, so the document takes the slow road. */
 const NOT_PLAIN = /[^\x20-\x7e]/
 
+/** Printable ASCII but `"` and `\`: JSON.stringify writes such a string as it is, between quotes. */
+const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+
+const quoted = (text: string): string => `"${text}"`
+const jsonString = (text: string): string => JSON.stringify(text)
+
+interface EventParts {
+  head: string
+  category: string | undefined
+  /** The event name and its head are plain (PLAIN_STRING, nothing NOT_PLAIN). */
+  plain: boolean
+  /** event.type as JSON, when it depends on the event name alone (not on an API call's method). */
+  type: string | undefined
+  outcome: (entry: AuditEntry) => Outcome
+}
+
 /**
  * safeJson(ecsDocument(located, options)), byte for byte, written as text: JSON.stringify of the
  * whole document cost more than the rest of the export. The parts that depend on the event name
  * alone are built once per name; an entry with anything beyond printable ASCII takes the slow road.
+ * When every string of the entry is plain, it is quoted as it is, and only the details and metadata
+ * (JSON.stringify's text) can hold anything beyond printable ASCII.
  */
 export function ecsJsonWriter({version}: EcsOptions): (located: LocatedEntry) => string {
   const ecs = `"ecs":${JSON.stringify({version})}`
-  const byEvent = new Map<string, {head: string; category: string | undefined}>()
+  const ecsPlain = !NOT_PLAIN.test(ecs)
+  const byEvent = new Map<string, EventParts>()
   return (located) => {
     const {entry} = located
     let parts = byEvent.get(entry.event)
     if (parts === undefined) {
       const category = CATEGORY[familyOf(entry.event)]
+      const head = `"event":{"kind":"event","action":${JSON.stringify(entry.event)}${category ? `,"category":[${JSON.stringify(category)}]` : ''}`
       parts = {
-        head: `"event":{"kind":"event","action":${JSON.stringify(entry.event)}${category ? `,"category":[${JSON.stringify(category)}]` : ''}`,
+        head,
         category,
+        plain: ecsPlain && PLAIN_STRING.test(entry.event) && !NOT_PLAIN.test(head),
+        type: category === 'api' ? undefined : JSON.stringify(ecsType(category, entry)),
+        outcome: outcomeFor(entry.event),
       }
       if (byEvent.size < 10_000) byEvent.set(entry.event, parts)
     }
     let json: string
     try {
-      json = JSON.stringify({details: entry.details, metadata: entry.metadata, ...(entry.chain_hash ? {chain_hash: entry.chain_hash} : {})})
+      const {details, metadata, chain_hash} = entry
+      const hash = chain_hash ? `,"chain_hash":${JSON.stringify(chain_hash)}` : ''
+      // Members written one by one cost less than one JSON.stringify of an object holding them; the same
+      // text, as both are objects (a member JSON.stringify leaves out, undefined, goes the long way).
+      json =
+        typeof details === 'object' && typeof metadata === 'object'
+          ? `{"details":${JSON.stringify(details)},"metadata":${JSON.stringify(metadata)}${hash}}`
+          : JSON.stringify(chain_hash ? {details, metadata, chain_hash} : {details, metadata})
     } catch {
       return safeJson(ecsDocument(located, {version}))
     }
-    const id = entry.chain_hash ? `,"id":${JSON.stringify(entry.chain_hash)}` : ''
-    let text =
-      `{"@timestamp":${JSON.stringify(entry.timestamp)},"message":${JSON.stringify(`${entry.event} by ${entry.actor}`)},${ecs},` +
-      `${parts.head},"type":[${JSON.stringify(ecsType(parts.category, entry))}],"outcome":"${outcomeOf(entry)}","severity":${SYSLOG_SEVERITY[entry.level]}${id}},` +
-      `"log":{"level":${JSON.stringify(entry.level)}},"user":{"name":${JSON.stringify(entry.actor)}}`
     const host = hostOf(entry)
-    if (host) text += `,"host":{"hostname":${JSON.stringify(host)}}`
+    const ip = sourceIpOf(entry)
+    const plain =
+      parts.plain &&
+      PLAIN_STRING.test(entry.timestamp) &&
+      PLAIN_STRING.test(entry.actor) &&
+      PLAIN_STRING.test(entry.level) &&
+      (!entry.chain_hash || PLAIN_STRING.test(entry.chain_hash)) &&
+      (!host || PLAIN_STRING.test(host)) &&
+      (!ip || PLAIN_STRING.test(ip))
+    const q = plain ? quoted : jsonString
+    const id = entry.chain_hash ? `,"id":${q(entry.chain_hash)}` : ''
+    const type = parts.type ?? JSON.stringify(ecsType(parts.category, entry))
+    let text =
+      `{"@timestamp":${q(entry.timestamp)},"message":${q(`${entry.event} by ${entry.actor}`)},${ecs},` +
+      `${parts.head},"type":[${type}],"outcome":"${parts.outcome(entry)}","severity":${SYSLOG_SEVERITY[entry.level]}${id}},` +
+      `"log":{"level":${q(entry.level)}},"user":{"name":${q(entry.actor)}}`
+    if (host) text += `,"host":{"hostname":${q(host)}}`
     const pid = pidOf(entry)
     if (pid !== undefined) text += `,"process":{"pid":${JSON.stringify(pid)}}`
-    const ip = sourceIpOf(entry)
-    if (ip) text += `,"source":{"ip":${JSON.stringify(ip)}}`
+    if (ip) text += `,"source":{"ip":${q(ip)}}`
     text += `,"auditkit":${json}}`
-    return NOT_PLAIN.test(text) ? safeJson(ecsDocument(located, {version})) : text
+    // Plain strings leave only the details and metadata to look into.
+    return NOT_PLAIN.test(plain ? json : text) ? safeJson(ecsDocument(located, {version})) : text
   }
 }
 

@@ -54,6 +54,12 @@ export class FileSink implements Sink {
     if (this.size >= this.limit) await this.writeOut()
   }
 
+  async writeBytes(bytes: Uint8Array): Promise<void> {
+    if (this.done) throw new Error(`${this.path}: write after close`)
+    await this.writeOut()
+    await this.writeAll(bytes)
+  }
+
   /** Everything written so far is in the temporary file and on disk (the target appears on close). */
   async flush(): Promise<void> {
     await this.writeOut()
@@ -85,6 +91,10 @@ export class FileSink implements Sink {
     const data = Buffer.from(this.buffer.join(''))
     this.buffer = []
     this.size = 0
+    await this.writeAll(data)
+  }
+
+  private async writeAll(data: Uint8Array): Promise<void> {
     // A write may take only part of the data (a file size limit reached mid-buffer); the next one then fails.
     await this.guard(async () => {
       for (let done = 0; done < data.length; ) done += (await this.handle.write(data, done)).bytesWritten

@@ -11,6 +11,8 @@ export interface Sink {
   /** Names the destination for messages, with any secret (token, password) left out. */
   readonly name: string
   write(record: string): Promise<void>
+  /** Already encoded records (UTF-8), after those written before; where absent, `write` takes their text. */
+  writeBytes?(bytes: Uint8Array): Promise<void>
   flush(): Promise<void>
   close(): Promise<void>
 }

@@ -41,13 +41,24 @@ export class StreamSink implements Sink {
     if (this.size >= this.limit) await this.flush()
   }
 
+  async writeBytes(bytes: Uint8Array): Promise<void> {
+    await this.flush()
+    if (this.closed) return
+    await this.send(bytes)
+  }
+
   async flush(): Promise<void> {
     this.check()
     if (this.buffer.length === 0 || this.closed) return
     const text = this.buffer.join('')
     this.buffer = []
     this.size = 0
-    if (!this.stream.write(text)) {
+    await this.send(text)
+  }
+
+  /** Writes to the stream, waiting for it to drain when it asks to. */
+  private async send(data: string | Uint8Array): Promise<void> {
+    if (!this.stream.write(data)) {
       await new Promise<void>((resolve) => {
         const done = () => {
           this.stream.off('drain', done)

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {isIP} from 'node:net'
 import {test} from 'node:test'
 
 import {parse as parseCsv} from 'csv-parse/sync'
@@ -7,7 +8,7 @@ import type {AuditEntry, LocatedEntry} from '../../src/events/model.js'
 import {cefHeader, cefValue} from '../../src/formats/cef.js'
 import {ecsDocument} from '../../src/formats/ecs.js'
 import {bulkAction} from '../../src/formats/ecs-bulk.js'
-import {outcomeOf} from '../../src/formats/event-class.js'
+import {outcomeFor, outcomeOf, sourceIpOf} from '../../src/formats/event-class.js'
 import {declaredDelimiter, leefValue} from '../../src/formats/leef.js'
 import {lokiTime} from '../../src/formats/loki.js'
 import {codecOptions, createFormat, getCodec} from '../../src/formats/registry.js'
@@ -160,6 +161,12 @@ test('ecs and ecs-bulk written as text are byte for byte safeJson of the documen
     located({event: 'user.create', details: JSON.parse('{"__proto__":{"x":1},"toJSON":"no"}'), chain_hash: 'NOT-HEX'}),
     {...located({event: 'file.read'}), entry: {...located().entry, details: {deep}}},
     located({event: 'auth.login', details: {name: '\u{e0041}\u200b\ufeff'}}),
+    // Strings quoted as they are only when plain: a backslash, a quote, a control, a non-ASCII name.
+    located({actor: 'back\\slash', metadata: {hostname: 'h"ost', pid: 7}}),
+    located({actor: 'ctl\x01x', details: {ip: '10.0.0.1'}}),
+    located({event: 'auth.\u00fcber', details: {ip: '01.2.3.4'}}),
+    located({event: 'auth.login', details: {source_ip: '::ffff:1.2.3.4', ip: '1.2.3.256'}, chain_hash: 'a"b'}),
+    located({event: 'api.request', details: {method: 'PUT'}, level: 'error'}),
   ]
   for (const version of ['9.4.0', '8.17.0']) {
     const format = createFormat('ecs', {options: {version}})
@@ -294,4 +301,17 @@ test('outcome: from the action, then details.success/status, then the level', ()
   assert.equal(outcomeOf(located({event: 'api.request', details: {status: 200}, level: 'info'}).entry), 'success')
   assert.equal(outcomeOf(located({event: 'model.pull', details: {}, level: 'info'}).entry), 'unknown')
   assert.equal(outcomeOf(located({event: 'model.pull', details: {}, level: 'error'}).entry), 'failure')
+  // The per-event form a codec caches answers as outcomeOf does, whatever the details and level.
+  for (const event of ['auth.fail', 'auth.login', 'api.request', 'model.pull', 'x.access_denied', 'noaction'])
+    for (const details of [{}, {success: true}, {success: false}, {status: 200}, {status: 503}, {status: '500'}])
+      for (const level of ['debug', 'info', 'warning', 'error'] as const) {
+        const {entry} = located({event, details, level})
+        assert.equal(outcomeFor(event)(entry), outcomeOf(entry), `${event} ${JSON.stringify(details)} ${level}`)
+      }
+})
+
+test('sourceIpOf takes what net.isIP takes, read without its regular expression for dotted quads', () => {
+  const values = ['1.2.3.4', '0.0.0.0', '255.255.255.255', '256.1.1.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.04', '1..3.4', '.1.2.3']
+  values.push('1.2.3.4.', '1.2.3.-4', '1.2.3.4 ', '1234.1.1.1', '', '::1', '::ffff:1.2.3.4', '2001:db8::1', 'fe80::1%eth0', '１.2.3.4')
+  for (const ip of values) assert.equal(sourceIpOf(located({details: {ip}}).entry), isIP(ip) === 0 ? undefined : ip, JSON.stringify(ip))
 })

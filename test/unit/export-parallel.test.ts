@@ -5,6 +5,7 @@ import {chmodSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {test} from 'node:test'
 
+import {sha256Hex} from '../../src/chain/hash.js'
 import {runExport} from '../../src/export/run.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
 import {useIdentityFile} from '../../src/store/age-keys.js'
@@ -125,5 +126,80 @@ test('an age-encrypted part goes to a thread whole and decrypted, never cut into
   } finally {
     if (before === undefined) delete process.env.AUDIT_IDENTITY
     else process.env.AUDIT_IDENTITY = before
+  }
+})
+
+/**
+ * One file with damage of every kind a reader reports by line, spread so that with 64 KiB ranges some
+ * of it lies just past a range's end (read by that range, belonging to the next): a line over the
+ * limit, bytes that are not UTF-8, blank lines, torn lines with and without their recovery record.
+ */
+function damagedCorpus(): string {
+  const dir = tempDir('export-parallel-damaged-')
+  const day = '2026-11-05'
+  const specs: EntrySpec[] = Array.from({length: 6000}, (_, i) => ({
+    timestamp: new Date(Date.parse(`${day}T00:00:00.000Z`) + i * 1000).toISOString(),
+    event: ['auth.login', 'api.request', 'file.write'][i % 3],
+    level: 'info',
+    actor: `user${i % 7}`,
+    details: {i, ip: `10.1.${i % 200}.${i % 250}`},
+  }))
+  const name = `audit-${day}.jsonl`
+  const parts: Buffer[] = []
+  let line = 0
+  const push = (bytes: Buffer | string) => {
+    parts.push(Buffer.from(bytes), Buffer.from('\n'))
+    line++
+  }
+  for (const [i, text] of chainedLines(specs).lines.entries()) {
+    push(text)
+    if (i % 997 === 500) push(`{"timestamp":"${'x'.repeat(1100 * 1024)}"}`)
+    if (i % 331 === 7) push(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]))
+    if (i % 293 === 11) push('   ')
+    if (i % 409 === 13) push('{"timestamp":"2026-11-05T01:00:00.000Z","event":"auth.lo') // torn, not recovered
+    // Every other record claims a line that is not the torn one's: reported, as the one-thread loop does.
+    if (i % 577 === 17 || i % 577 === 300) {
+      const torn = '{"timestamp":"2026-11-05T02:00:00.000Z","event":"api.re'
+      push(torn)
+      const claimed = i % 577 === 17 ? line : line + 5
+      push(
+        chainedLines([
+          {
+            timestamp: '2026-11-05T02:00:01.000Z',
+            event: 'audit.recovery',
+            level: 'warning',
+            actor: 'auditkit',
+            details: {file: name, line: claimed, fragment_bytes: Buffer.byteLength(torn), fragment_sha256: sha256Hex(torn)},
+          },
+        ]).lines[0],
+      )
+    }
+  }
+  writeFileSync(join(dir, name), Buffer.concat(parts))
+  // A second file, so the export takes threads.
+  writeLog(dir, 'audit-2026-11-06.jsonl', chainedLines(specs.slice(0, 100)).lines)
+  return dir
+}
+
+test('damage near range ends (too long, not UTF-8, blank, torn with and without recovery) and --fields: the same bytes and diagnostics', {
+  timeout: 180_000,
+}, async () => {
+  const dir = damagedCorpus()
+  const runs: Array<[string, Partial<Parameters<typeof runExport>[0]>]> = [
+    ['cef', {}],
+    ['ecs', {projection: {fields: ['@timestamp', 'user.name', 'source']}}],
+    ['ecs', {privacy: {pseudonymizeKey: 'k'.repeat(16)}}],
+  ]
+  for (const [format, extra] of runs) {
+    const one = await exportWith(dir, format, Number.POSITIVE_INFINITY, extra)
+    const many = await exportWith(dir, format, 0, extra)
+    assert.equal(many.sha, one.sha, format)
+    assert.deepEqual(many.lines, one.lines, format)
+    assert.deepEqual(many.result, one.result, format)
+    assert.equal(one.result.exported, 6121) // the recovery records are entries too
+    // Each kind is found: over-long, not UTF-8, and the torn lines that were not recovered.
+    assert.match(one.lines.join('\n'), /too.long|over/i)
+    assert.match(one.lines.join('\n'), /UTF-8/)
+    assert.match(one.lines.join('\n'), /malformed/)
   }
 })

@@ -1,0 +1,40 @@
+const CHUNK_BYTES = 1024 * 1024
+
+/**
+ * Text written as UTF-8 into buffers of about a MiB, each on an ArrayBuffer of its own (never
+ * Buffer's shared pool), so a worker can transfer them to another thread instead of posting the
+ * text: no copy, no UTF-16, and no long string built by concatenation first.
+ */
+export class ByteChunks {
+  private readonly chunks: Array<Uint8Array<ArrayBuffer>> = []
+  private chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES)
+  private used = 0
+
+  write(text: string): void {
+    // A UTF-16 code unit takes at most 3 bytes of UTF-8 (a surrogate pair, 2 units, takes 4).
+    const most = text.length * 3
+    if (this.used + most > this.chunk.length) {
+      this.seal()
+      if (most > CHUNK_BYTES) {
+        const own = Buffer.allocUnsafeSlow(Buffer.byteLength(text))
+        own.write(text, 0)
+        this.chunks.push(own)
+        return
+      }
+    }
+    this.used += this.chunk.write(text, this.used)
+  }
+
+  /** The bytes written, in order; the writer is not to be used after. */
+  finish(): Array<Uint8Array<ArrayBuffer>> {
+    this.seal()
+    return this.chunks
+  }
+
+  private seal(): void {
+    if (this.used === 0) return
+    this.chunks.push(this.chunk.subarray(0, this.used))
+    this.chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES)
+    this.used = 0
+  }
+}
