@@ -10,8 +10,7 @@ const BLOCK_BYTES = 1024 * 1024
 
 /**
  * Block buffers, used again once a block is scanned, so memory stays flat. They are shared memory:
- * a worker scans a block where it lies, and handing it over neither copies nor detaches it
- * (detaching a transferred buffer cost analyze, whose heap is busy, about 1 ms a block).
+ * a worker scans a block where it lies, and handing it over neither copies nor detaches it.
  */
 export class Buffers {
   private readonly free: SharedArrayBuffer[] = []
