@@ -4,7 +4,15 @@ import {join} from 'node:path'
 import {test} from 'node:test'
 
 import {chainLine, GENESIS, serializeBody} from '../../src/chain/native.js'
-import {decodeAnyLine, decodeLine, readCanonical} from '../../src/store/decode.js'
+import {
+  CANONICAL_EVENT,
+  CANONICAL_FLAT_OBJECT,
+  CANONICAL_STRING_CHARS,
+  CANONICAL_TIMESTAMP,
+  decodeAnyLine,
+  decodeLine,
+  readCanonical,
+} from '../../src/store/decode.js'
 import {tempDir} from '../helpers.js'
 
 let seed = 11
@@ -130,7 +138,36 @@ const BENDS: Array<(line: string) => string> = [
   () => '"text"',
   (l) => l.replace('"timestamp"', '"Timestamp"'),
   (l) => l.replace('"}', '"\u0001}'),
+  // Braces, commas and member names inside strings, where a reader by position could be misled.
+  (l) => l.replace('"details":{', '"details":{"k":"x},y{z}}","n":-0.5E-3,'),
+  (l) => l.replace('"details":{', '"details":{"k":"},",'),
+  (l) => l.replace('"metadata":{', `"metadata":{"chain_hash":"${'a'.repeat(64)}",`),
+  (l) => l.replace(/,"chain_hash":"[0-9a-f]{64}"\}$/, `,"x":"chain_hash"}}`).replace('"metadata":{', '"metadata":{"y":1,'),
+  (l) => l.replace(/"actor":"([^"]*)"/, '"actor":"$1\\"'),
+  (l) => l.replace(/"actor":"([^"]*)"/, '"actor":"$1 ","level":"info'),
+  (l) => l.replace('"details":{}', '"details":{"n":1e5,"m":-0.0,"o":2E-0,"p":1.,"q":true,"r":nul}'),
+  (l) => l.replace('"details":{}', '"details":{"n":1e5,"m":-0.0,"o":2E-0}'),
+  (l) => l.replace('"details":{}', '"details":{"a":truex}'),
+  (l) => l.replace('"details":{}', '"details":{"a":1,}'),
+  (l) => l.replace('"details":{}', '"details":{,}'),
+  (l) => l.replace(/"level":"[^"]*"/, '"level":"infox"'),
+  (l) => l.replace(/"level":"[^"]*"/, '"level":"inf"'),
+  (l) => l.replace(/"level":"[^"]*"/, '"level":"\\u0069nfo"'),
+  (l) => l.replace(/"timestamp":"[^"]*"/, '"timestamp":"2026-11-02T10:00:00.000Z "'),
+  (l) => l.replace(/"timestamp":"[^"]*"/, '"timestamp":"2026-11-02T1a:00:00.000Z"'),
+  (l) => l.replace(/"event":"[^"]*"/, '"event":"a.b","event":"c.d"'),
+  (l) => l.replace(/"chain_hash":"([0-9a-f]{64})"/, '"chain_hash":"$1" '),
+  (l) => l.replace(/"chain_hash":"([0-9a-f]{64})"/, '"chain_hash":"$1","z":"$1"'),
+  (l) => l.replace('"details":{', '"details":{"\u00e9":"\ud83d\ude00",'),
+  (l) => l.replace('"details":{', '"details":{"é":"😀\u2028",'),
 ]
+
+/** The form readCanonical reads, as the pattern written from the exported pieces (summary/lean builds its own from them too). */
+const REFERENCE = new RegExp(
+  `^\\{"timestamp":"(${CANONICAL_TIMESTAMP})","event":"(${CANONICAL_EVENT})",` +
+    `"level":"(debug|info|warning|error)","actor":"(${CANONICAL_STRING_CHARS})",` +
+    `"details":(${CANONICAL_FLAT_OBJECT}),"metadata":(${CANONICAL_FLAT_OBJECT})(?:,"chain_hash":"([0-9a-f]{64})")?\\}$`,
+)
 
 function randomLine(): string {
   const body = serializeBody({
@@ -155,7 +192,16 @@ test('the canonical fast path and the full decoder agree on every line of a host
   let fast = 0
   let bad = 0
   for (const line of lines) {
-    if (readCanonical(line)) fast++
+    const read = readCanonical(line)
+    if (read) fast++
+    // The members readCanonical finds by position are the pattern's groups.
+    const match = REFERENCE.exec(line)
+    if (read) {
+      assert.ok(match, `read but not of the form: ${JSON.stringify(line)}`)
+      const {time: _, ...members} = read
+      const [, timestamp, event, level, actor, details, metadata, chainHash] = match
+      assert.deepEqual(members, {timestamp, event, level, actor, details, metadata, chainHash}, JSON.stringify(line))
+    } else if (match) assert.equal(decodeAnyLine(line).ok, false, `of the form, with a real time, yet not read: ${JSON.stringify(line)}`)
     for (const profile of [undefined, 'native', 'loki'] as const) {
       const full = decodeAnyLine(line, profile)
       const quick = decodeLine(line, profile)

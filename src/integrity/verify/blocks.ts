@@ -8,19 +8,23 @@ import {type Opened, openLate} from './snapshot.js'
 
 const BLOCK_BYTES = 1024 * 1024
 
-/** Block buffers come back from the workers and are used again, so memory stays flat. */
+/**
+ * Block buffers, used again once a block is scanned, so memory stays flat. They are shared memory:
+ * a worker scans a block where it lies, and handing it over neither copies nor detaches it.
+ */
 export class Buffers {
-  private readonly free: ArrayBuffer[] = []
+  private readonly free: SharedArrayBuffer[] = []
 
   /** A buffer of at least `size` bytes. */
   take(size: number): Buffer {
     const reused = this.free.pop()
     if (reused && reused.byteLength >= size) return Buffer.from(reused, 0, size)
     // Room for a carried partial line too, so the next block fits a reused buffer.
-    return Buffer.from(Buffer.allocUnsafeSlow(Math.max(size, HEADROOM + BLOCK_BYTES + 64 * 1024)).buffer, 0, size)
+    return Buffer.from(new SharedArrayBuffer(Math.max(size, HEADROOM + BLOCK_BYTES + 64 * 1024)), 0, size)
   }
 
-  release(buffer: ArrayBuffer): void {
+  /** A block's buffer, once nothing reads or writes it any more. */
+  release(buffer: SharedArrayBuffer): void {
     if (buffer.byteLength >= HEADROOM + BLOCK_BYTES && this.free.length < 16) this.free.push(buffer)
   }
 }

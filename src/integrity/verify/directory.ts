@@ -9,7 +9,7 @@ import {type FileEnd, Buffers, fileBlocks} from './blocks.js'
 import {Verification} from './chain.js'
 import {type CheckpointFile, loadCheckpoints, readCheckpointFile, reconcileCheckpoints} from './reconcile.js'
 import type {FileReport, VerifyProblem, VerifyReport} from './report.js'
-import {detectProfile, HEADROOM, type ScanAnswer, type ScanRequest, type ScanResult, scanBlock, tooLongResult} from './scan.js'
+import {detectProfile, HEADROOM, type ScanRequest, type ScanResult, scanBlock, tooLongResult} from './scan.js'
 import {closeAll, type Opened, openSnapshot} from './snapshot.js'
 
 export interface VerifyOptions {
@@ -92,18 +92,18 @@ async function verifyOpened(
 
   const threads = threadCount(files, options.threads)
   const buffers = new Buffers()
-  // Workers hash the blocks; the block buffers move to them and back, to be filled again.
+  // Workers hash the blocks in place (shared memory); a block's buffer is filled again once its scan is back.
   const pool =
     threads > 0
-      ? new WorkerPool<ScanRequest, ScanAnswer>(threads, {
+      ? new WorkerPool<ScanRequest, ScanResult>(threads, {
           name: 'worker',
           from: import.meta.url,
           resourceLimits: {maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 16},
         })
       : undefined
   const scanRemote = async (request: ScanRequest): Promise<ScanResult> => {
-    const {result, buf} = await pool!.run(request, [request.buf.buffer as ArrayBuffer])
-    buffers.release(buf.buffer as ArrayBuffer)
+    const result = await pool!.run(request)
+    buffers.release(request.buf.buffer as SharedArrayBuffer)
     return result
   }
   const inFlight = Math.max(2, threads * 3)
@@ -139,7 +139,7 @@ async function verifyOpened(
         if (pool) queue.push([scanRemote(request), bytes])
         else {
           queue.push([Promise.resolve(scanBlock(request)), bytes])
-          buffers.release(block.buffer as ArrayBuffer)
+          buffers.release(block.buffer as SharedArrayBuffer)
         }
         if (queue.length >= inFlight) await consumeNext()
         options.onProgress?.({entries: state.entries, file: file.name, fileIndex, files: files.length})

@@ -99,12 +99,6 @@ export interface ScanRequest {
   strict?: boolean
 }
 
-/** A worker's answer to a ScanRequest: the result, and the block back to be filled again. */
-export interface ScanAnswer {
-  result: ScanResult
-  buf: Uint8Array
-}
-
 const SPECIAL = Buffer.from('"event":"audit.re')
 const TIME_START = Buffer.from('{"timestamp":"')
 

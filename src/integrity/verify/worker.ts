@@ -1,8 +1,5 @@
 import {serveTasks} from '../../threads.js'
-import {type ScanAnswer, type ScanRequest, scanBlock} from './scan.js'
+import {type ScanRequest, type ScanResult, scanBlock} from './scan.js'
 
-// Worker thread: scans the blocks the verifier sends; each block goes back to be filled again.
-serveTasks<ScanRequest, ScanAnswer>(
-  (request) => ({result: scanBlock(request), buf: request.buf}),
-  (answer) => [answer.buf.buffer as ArrayBuffer],
-)
+// Worker thread: scans the blocks the verifier sends, in the verifier's shared buffers.
+serveTasks<ScanRequest, ScanResult>(scanBlock)
