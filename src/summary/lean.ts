@@ -1,4 +1,4 @@
-import {type Level, parseTimestamp} from '../events/model.js'
+import {type Level, LEVELS, parseTimestamp} from '../events/model.js'
 import {CANONICAL_EVENT, CANONICAL_FLAT_OBJECT, CANONICAL_STRING_CHARS, CANONICAL_TIMESTAMP} from '../store/decode.js'
 import {IP_FIELDS, ownCopy} from './aggregate.js'
 
@@ -16,8 +16,6 @@ const CANONICAL =
   `"actor":"(${CANONICAL_STRING_CHARS})","details":(${CANONICAL_FLAT_OBJECT}),"metadata":${CANONICAL_FLAT_OBJECT}` +
   `(?:,"chain_hash":"[0-9a-f]{64}")?\\}`
 
-/** Sticky, for a block of lines: set lastIndex to a line's start; a match ends after its LF. */
-export const CANONICAL_LINE_IN_BLOCK = new RegExp(`${CANONICAL}\\n`, 'y')
 /** One whole line (without its LF). */
 export const CANONICAL_LINE = new RegExp(`^${CANONICAL}$`)
 
@@ -56,7 +54,7 @@ function digitPair(text: string, at: number): number {
   return (text.charCodeAt(at) - 48) * 10 + text.charCodeAt(at + 1) - 48
 }
 
-/** The fields of a match of CANONICAL_LINE(_IN_BLOCK), or undefined when its timestamp is not a real time (the full decoder reports it). */
+/** The fields of a match of CANONICAL_LINE, or undefined when its timestamp is not a real time (the full decoder reports it). */
 export function leanFields(match: RegExpExecArray): LeanFields | undefined {
   const time = canonicalTime(match[1])
   if (Number.isNaN(time)) return undefined
@@ -94,4 +92,249 @@ export function countedDetails(details: string): {ips: string[]; model: string |
     if (ip !== undefined && ip !== '') ips.push(ip)
   }
   return {ips, model: values[MODEL_INDEX]}
+}
+
+/*
+ * The same canonical form, matched on the raw bytes of a block of valid UTF-8 (the summary scan):
+ * no regex, no strings. A string's characters `[^"\\\x00-\x1f]` are, in UTF-8, the bytes other
+ * than `"`, `\` and 0x00–0x1f (a multi-byte character's bytes are all 0x80 or above). Every other
+ * part is ASCII and has one way to match, so a left-to-right pass decides what the regex decides;
+ * test/unit/summary-scan.test.ts holds the two (and the full decoder) to the same answers.
+ */
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const COMMA = 0x2c
+const COLON = 0x3a
+const OPEN = 0x7b
+const CLOSE = 0x7d
+const LF = 0x0a
+const MINUS = 0x2d
+const PLUS = 0x2b
+const DOT = 0x2e
+const ZERO = 0x30
+const NINE = 0x39
+/** Where TIMESTAMP_SHAPE wants a digit. */
+const DIGIT = -1
+
+const ascii = (text: string) => Buffer.from(text, 'latin1')
+const HEAD = ascii('{"timestamp":"')
+const TIMESTAMP_SHAPE = [...'dddd-dd-ddTdd:dd:dd.dddZ'].map((c) => (c === 'd' ? DIGIT : c.charCodeAt(0)))
+const TIMESTAMP_BYTES = TIMESTAMP_SHAPE.length
+/** `YYYY-MM-DDTHH`: the part of a timestamp that names its hour. */
+const HOUR_BYTES = 13
+const AFTER_TIMESTAMP = ascii('","event":"')
+const AFTER_EVENT = ascii('","level":"')
+/** The canonical level names, each with the member separator after it, by their first letter. */
+const LEVEL_TAILS = new Map(LEVELS.map((level, index) => [level.charCodeAt(0), {index, bytes: ascii(`${level}","actor":"`)}]))
+const AFTER_ACTOR = ascii('","details":')
+const AFTER_DETAILS = ascii(',"metadata":')
+const CHAIN_HASH = ascii(',"chain_hash":"')
+const HASH_HEX = 64
+const TRUE = ascii('true')
+const FALSE = ascii('false')
+const NULL = ascii('null')
+/** The counted names by their byte length, as FIELD_INDEX indexes. */
+const COUNTED_BY_LENGTH: Array<Array<{index: number; bytes: Buffer}>> = []
+for (const [index, field] of COUNTED_FIELDS.entries()) (COUNTED_BY_LENGTH[field.length] ??= []).push({index, bytes: ascii(field)})
+
+/**
+ * The line matchCanonicalBytes last matched, by byte offsets into its buffer. `counted` holds, by
+ * FIELD_INDEX, the start and end of each counted `details` member's string value (the last of
+ * duplicates, as JSON.parse keeps), start -1 when absent or not a string.
+ */
+export const bytesLine = {
+  time: 0,
+  timestampStart: 0,
+  eventStart: 0,
+  eventEnd: 0,
+  /** Index in LEVELS. */
+  level: 0,
+  actorStart: 0,
+  actorEnd: 0,
+  countedStart: new Int32Array(COUNTED_FIELDS.length),
+  countedEnd: new Int32Array(COUNTED_FIELDS.length),
+}
+/** Index of `model` in bytesLine.counted*; the IP fields come before it. */
+export const COUNTED_MODEL = MODEL_INDEX
+
+/**
+ * Matches the line starting at `pos` of `buf` (lines end before `end`) against the canonical form
+ * with its LF, and fills bytesLine; returns where the next line starts, or -1 when the line is
+ * not canonical or its timestamp not a real time (the full decoder reads it then).
+ */
+export function matchCanonicalBytes(buf: Uint8Array, pos: number, end: number): number {
+  const line = bytesLine
+  let p = literal(buf, pos, end, HEAD)
+  if (p < 0 || p + TIMESTAMP_BYTES > end) return -1
+  for (let i = 0; i < TIMESTAMP_BYTES; i++) {
+    const b = buf[p + i]
+    const want = TIMESTAMP_SHAPE[i]
+    if (want === DIGIT ? b < ZERO || b > NINE : b !== want) return -1
+  }
+  line.timestampStart = p
+  p = literal(buf, p + TIMESTAMP_BYTES, end, AFTER_TIMESTAMP)
+  if (p < 0) return -1
+  line.eventStart = p
+  p = eventEnd(buf, p, end)
+  if (p < 0) return -1
+  line.eventEnd = p
+  p = literal(buf, p, end, AFTER_EVENT)
+  if (p < 0) return -1
+  const level = LEVEL_TAILS.get(buf[p])
+  if (level === undefined) return -1
+  line.level = level.index
+  p = literal(buf, p, end, level.bytes)
+  if (p < 0) return -1
+  line.actorStart = p
+  p = stringEnd(buf, p, end)
+  if (p < 0) return -1
+  line.actorEnd = p
+  p = literal(buf, p, end, AFTER_ACTOR)
+  if (p < 0) return -1
+  line.countedStart.fill(-1)
+  p = flatObjectEnd(buf, p, end, true)
+  if (p < 0) return -1
+  p = literal(buf, p, end, AFTER_DETAILS)
+  if (p < 0) return -1
+  p = flatObjectEnd(buf, p, end, false)
+  if (p < 0 || p >= end) return -1
+  if (buf[p] === COMMA) {
+    p = literal(buf, p, end, CHAIN_HASH)
+    if (p < 0 || p + HASH_HEX + 1 > end) return -1
+    for (let i = p; i < p + HASH_HEX; i++) {
+      const b = buf[i]
+      if ((b < ZERO || b > NINE) && (b < 0x61 || b > 0x66)) return -1
+    }
+    p += HASH_HEX
+    if (buf[p] !== QUOTE) return -1
+    p++
+  }
+  if (p + 1 >= end || buf[p] !== CLOSE || buf[p + 1] !== LF) return -1
+  line.time = timeAt(buf, line.timestampStart)
+  return Number.isNaN(line.time) ? -1 : p + 2
+}
+
+function literal(buf: Uint8Array, p: number, end: number, bytes: Uint8Array): number {
+  if (p + bytes.length > end) return -1
+  for (let i = 0; i < bytes.length; i++) if (buf[p + i] !== bytes[i]) return -1
+  return p + bytes.length
+}
+
+/** Where the string whose characters start at `p` ends (its closing quote), or -1 at an escape or control byte. */
+function stringEnd(buf: Uint8Array, p: number, end: number): number {
+  for (; p < end; p++) {
+    const b = buf[p]
+    if (b === QUOTE) return p
+    if (b === BACKSLASH || b < 0x20) return -1
+  }
+  return -1
+}
+
+/** `[a-z0-9_-]+(?:\.[a-z0-9_-]+)+` up to its closing quote. */
+function eventEnd(buf: Uint8Array, p: number, end: number): number {
+  let segment = 0
+  let dots = 0
+  for (; p < end; p++) {
+    const b = buf[p]
+    if ((b >= 0x61 && b <= 0x7a) || (b >= ZERO && b <= NINE) || b === 0x5f || b === MINUS) segment++
+    else if (b === DOT) {
+      if (segment === 0) return -1
+      segment = 0
+      dots++
+    } else return b === QUOTE && segment > 0 && dots > 0 ? p : -1
+  }
+  return -1
+}
+
+function digitsEnd(buf: Uint8Array, p: number, end: number): number {
+  while (p < end && buf[p] >= ZERO && buf[p] <= NINE) p++
+  return p
+}
+
+/** `-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?`; a part begun and not finished fails, as the regex would at the `,` or `}` after. */
+function numberEnd(buf: Uint8Array, p: number, end: number): number {
+  if (p < end && buf[p] === MINUS) p++
+  if (p >= end || buf[p] < ZERO || buf[p] > NINE) return -1
+  p = buf[p] === ZERO ? p + 1 : digitsEnd(buf, p + 1, end)
+  if (p < end && buf[p] === DOT) {
+    const digits = p + 1
+    p = digitsEnd(buf, digits, end)
+    if (p === digits) return -1
+  }
+  if (p < end && (buf[p] === 0x65 || buf[p] === 0x45)) {
+    p++
+    if (p < end && (buf[p] === PLUS || buf[p] === MINUS)) p++
+    const digits = p
+    p = digitsEnd(buf, digits, end)
+    if (p === digits) return -1
+  }
+  return p
+}
+
+/** The FIELD_INDEX of the key in [start, end), or -1. */
+function countedField(buf: Uint8Array, start: number, end: number): number {
+  const candidates = COUNTED_BY_LENGTH[end - start]
+  if (candidates === undefined) return -1
+  for (const {index, bytes} of candidates) if (literal(buf, start, end, bytes) === end) return index
+  return -1
+}
+
+/** A flat object (CANONICAL_FLAT_OBJECT) from `p`; where it ends, or -1. `count`: note the counted members. */
+function flatObjectEnd(buf: Uint8Array, p: number, end: number, count: boolean): number {
+  if (p >= end || buf[p] !== OPEN) return -1
+  p++
+  if (p < end && buf[p] === CLOSE) return p + 1
+  for (;;) {
+    if (p >= end || buf[p] !== QUOTE) return -1
+    const keyEnd = stringEnd(buf, p + 1, end)
+    if (keyEnd < 0 || keyEnd + 2 >= end || buf[keyEnd + 1] !== COLON) return -1
+    const field = count ? countedField(buf, p + 1, keyEnd) : -1
+    p = keyEnd + 2
+    const b = buf[p]
+    if (b === QUOTE) {
+      const valueEnd = stringEnd(buf, p + 1, end)
+      if (valueEnd < 0) return -1
+      if (field >= 0) {
+        bytesLine.countedStart[field] = p + 1
+        bytesLine.countedEnd[field] = valueEnd
+      }
+      p = valueEnd + 1
+    } else {
+      p =
+        b === 0x74
+          ? literal(buf, p, end, TRUE)
+          : b === 0x66
+            ? literal(buf, p, end, FALSE)
+            : b === 0x6e
+              ? literal(buf, p, end, NULL)
+              : numberEnd(buf, p, end)
+      if (p < 0) return -1
+      if (field >= 0) bytesLine.countedStart[field] = -1
+    }
+    if (p >= end) return -1
+    if (buf[p] === CLOSE) return p + 1
+    if (buf[p] !== COMMA) return -1
+    p++
+  }
+}
+
+/** The hour (its `YYYY-MM-DDTHH` bytes and start) of the last timestamp timeAt read. */
+const hourBytes = Buffer.alloc(HOUR_BYTES)
+let hourStart = Number.NaN
+let hourRead = false
+
+/** canonicalTime() of the timestamp (digits and separators checked) at `p`. */
+function timeAt(buf: Uint8Array, p: number): number {
+  let same = hourRead
+  for (let i = 0; same && i < HOUR_BYTES; i++) same = buf[p + i] === hourBytes[i]
+  if (!same) {
+    hourBytes.set(buf.subarray(p, p + HOUR_BYTES))
+    hourStart = parseTimestamp(`${hourBytes.toString('latin1')}:00:00.000Z`)
+    hourRead = true
+  }
+  const minute = (buf[p + 14] - ZERO) * 10 + buf[p + 15] - ZERO
+  const second = (buf[p + 17] - ZERO) * 10 + buf[p + 18] - ZERO
+  if (minute > 59 || second > 59) return Number.NaN
+  return hourStart + minute * 60_000 + second * 1000 + (buf[p + 20] - ZERO) * 100 + (buf[p + 21] - ZERO) * 10 + buf[p + 22] - ZERO
 }
