@@ -99,11 +99,11 @@ export function countedDetails(details: string): {ips: string[]; model: string |
  * no regex, no strings. A string's characters `[^"\\\x00-\x1f]` are, in UTF-8, the bytes other
  * than `"`, `\` and 0x00–0x1f (a multi-byte character's bytes are all 0x80 or above). Every other
  * part is ASCII and has one way to match, so a left-to-right pass decides what the regex decides;
- * test/unit/summary-scan.test.ts holds the two (and the full decoder) to the same answers.
+ * test/unit/summary-scan.test.ts holds the two (and the full decoder) to the same answers. The
+ * buffer ends with an LF, which no part of the form takes: every loop stops at it.
  */
 
 const QUOTE = 0x22
-const BACKSLASH = 0x5c
 const COMMA = 0x2c
 const COLON = 0x3a
 const OPEN = 0x7b
@@ -113,20 +113,36 @@ const MINUS = 0x2d
 const PLUS = 0x2b
 const DOT = 0x2e
 const ZERO = 0x30
-const NINE = 0x39
-/** Where TIMESTAMP_SHAPE wants a digit. */
-const DIGIT = -1
+
+/** Byte classes, as bits of CLASS. */
+const STRING_CHAR = 1
+const DIGIT = 2
+const HEX = 4
+const EVENT_CHAR = 8
+const CLASS = new Uint8Array(256)
+for (let b = 0; b < 256; b++) {
+  const c = String.fromCharCode(b)
+  if (b >= 0x20 && c !== '"' && c !== '\\') CLASS[b] |= STRING_CHAR
+  if (/[0-9]/.test(c)) CLASS[b] |= DIGIT
+  if (/[0-9a-f]/.test(c)) CLASS[b] |= HEX
+  if (/[a-z0-9_-]/.test(c)) CLASS[b] |= EVENT_CHAR
+}
 
 const ascii = (text: string) => Buffer.from(text, 'latin1')
-const HEAD = ascii('{"timestamp":"')
-const TIMESTAMP_SHAPE = [...'dddd-dd-ddTdd:dd:dd.dddZ'].map((c) => (c === 'd' ? DIGIT : c.charCodeAt(0)))
-const TIMESTAMP_BYTES = TIMESTAMP_SHAPE.length
+/** Where START wants a digit. */
+const ANY_DIGIT = -1
+/** A line's fixed start: `{"timestamp":"`, the timestamp's shape, `","event":"`. */
+const START = Int16Array.from([
+  ...ascii('{"timestamp":"'),
+  ...[...'dddd-dd-ddTdd:dd:dd.dddZ'].map((c) => (c === 'd' ? ANY_DIGIT : c.charCodeAt(0))),
+  ...ascii('","event":"'),
+])
+const TIMESTAMP_AT = '{"timestamp":"'.length
 /** `YYYY-MM-DDTHH`: the part of a timestamp that names its hour. */
 const HOUR_BYTES = 13
-const AFTER_TIMESTAMP = ascii('","event":"')
 const AFTER_EVENT = ascii('","level":"')
-/** The canonical level names, each with the member separator after it, by their first letter. */
-const LEVEL_TAILS = new Map(LEVELS.map((level, index) => [level.charCodeAt(0), {index, bytes: ascii(`${level}","actor":"`)}]))
+/** The canonical level names, each with the member separator after it, by their index in LEVELS. */
+const LEVEL_TAILS = LEVELS.map((level) => ascii(`${level}","actor":"`))
 const AFTER_ACTOR = ascii('","details":')
 const AFTER_DETAILS = ascii(',"metadata":')
 const CHAIN_HASH = ascii(',"chain_hash":"')
@@ -139,7 +155,7 @@ const COUNTED_BY_LENGTH: Array<Array<{index: number; bytes: Buffer}>> = []
 for (const [index, field] of COUNTED_FIELDS.entries()) (COUNTED_BY_LENGTH[field.length] ??= []).push({index, bytes: ascii(field)})
 
 /**
- * The line matchCanonicalBytes last matched, by byte offsets into its buffer. `counted` holds, by
+ * The line matchCanonicalBytes last matched, by byte offsets into its buffer. `counted*` hold, by
  * FIELD_INDEX, the start and end of each counted `details` member's string value (the last of
  * duplicates, as JSON.parse keeps), start -1 when absent or not a string.
  */
@@ -159,160 +175,154 @@ export const bytesLine = {
 export const COUNTED_MODEL = MODEL_INDEX
 
 /**
- * Matches the line starting at `pos` of `buf` (lines end before `end`) against the canonical form
- * with its LF, and fills bytesLine; returns where the next line starts, or -1 when the line is
- * not canonical or its timestamp not a real time (the full decoder reads it then).
+ * Matches the line starting at `pos` of `buf` (whole lines: its last byte is an LF) against the
+ * canonical form with its LF, and fills bytesLine; returns where the next line starts, or -1 when
+ * the line is not canonical or its timestamp not a real time (the full decoder reads it then).
  */
-export function matchCanonicalBytes(buf: Uint8Array, pos: number, end: number): number {
+export function matchCanonicalBytes(buf: Buffer, pos: number): number {
   const line = bytesLine
-  let p = literal(buf, pos, end, HEAD)
-  if (p < 0 || p + TIMESTAMP_BYTES > end) return -1
-  for (let i = 0; i < TIMESTAMP_BYTES; i++) {
-    const b = buf[p + i]
-    const want = TIMESTAMP_SHAPE[i]
-    if (want === DIGIT ? b < ZERO || b > NINE : b !== want) return -1
+  for (let i = 0; i < START.length; i++) {
+    const want = START[i]
+    const b = buf[pos + i]
+    if (want === ANY_DIGIT ? (CLASS[b] & DIGIT) === 0 : b !== want) return -1
   }
-  line.timestampStart = p
-  p = literal(buf, p + TIMESTAMP_BYTES, end, AFTER_TIMESTAMP)
-  if (p < 0) return -1
+  let p = pos + START.length
   line.eventStart = p
-  p = eventEnd(buf, p, end)
+  p = eventEnd(buf, p)
   if (p < 0) return -1
   line.eventEnd = p
-  p = literal(buf, p, end, AFTER_EVENT)
+  p = literal(buf, p, AFTER_EVENT)
   if (p < 0) return -1
-  const level = LEVEL_TAILS.get(buf[p])
-  if (level === undefined) return -1
-  line.level = level.index
-  p = literal(buf, p, end, level.bytes)
+  const level = levelIndex(buf[p])
+  if (level < 0) return -1
+  line.level = level
+  p = literal(buf, p, LEVEL_TAILS[level])
   if (p < 0) return -1
   line.actorStart = p
-  p = stringEnd(buf, p, end)
-  if (p < 0) return -1
+  p = stringEnd(buf, p)
+  if (buf[p] !== QUOTE) return -1
   line.actorEnd = p
-  p = literal(buf, p, end, AFTER_ACTOR)
+  p = literal(buf, p, AFTER_ACTOR)
   if (p < 0) return -1
   line.countedStart.fill(-1)
-  p = flatObjectEnd(buf, p, end, true)
+  p = flatObjectEnd(buf, p, true)
   if (p < 0) return -1
-  p = literal(buf, p, end, AFTER_DETAILS)
+  p = literal(buf, p, AFTER_DETAILS)
   if (p < 0) return -1
-  p = flatObjectEnd(buf, p, end, false)
-  if (p < 0 || p >= end) return -1
+  p = flatObjectEnd(buf, p, false)
+  if (p < 0) return -1
   if (buf[p] === COMMA) {
-    p = literal(buf, p, end, CHAIN_HASH)
-    if (p < 0 || p + HASH_HEX + 1 > end) return -1
-    for (let i = p; i < p + HASH_HEX; i++) {
-      const b = buf[i]
-      if ((b < ZERO || b > NINE) && (b < 0x61 || b > 0x66)) return -1
-    }
-    p += HASH_HEX
+    p = literal(buf, p, CHAIN_HASH)
+    if (p < 0) return -1
+    for (const hashEnd = p + HASH_HEX; p < hashEnd; p++) if ((CLASS[buf[p]] & HEX) === 0) return -1
     if (buf[p] !== QUOTE) return -1
     p++
   }
-  if (p + 1 >= end || buf[p] !== CLOSE || buf[p + 1] !== LF) return -1
+  if (buf[p] !== CLOSE || buf[p + 1] !== LF) return -1
+  line.timestampStart = pos + TIMESTAMP_AT
   line.time = timeAt(buf, line.timestampStart)
   return Number.isNaN(line.time) ? -1 : p + 2
 }
 
-function literal(buf: Uint8Array, p: number, end: number, bytes: Uint8Array): number {
-  if (p + bytes.length > end) return -1
+function levelIndex(b: number): number {
+  switch (b) {
+    case 0x64: // d
+      return 0
+    case 0x69: // i
+      return 1
+    case 0x77: // w
+      return 2
+    case 0x65: // e
+      return 3
+    default:
+      return -1
+  }
+}
+
+function literal(buf: Buffer, p: number, bytes: Buffer): number {
   for (let i = 0; i < bytes.length; i++) if (buf[p + i] !== bytes[i]) return -1
   return p + bytes.length
 }
 
-/** Where the string whose characters start at `p` ends (its closing quote), or -1 at an escape or control byte. */
-function stringEnd(buf: Uint8Array, p: number, end: number): number {
-  for (; p < end; p++) {
-    const b = buf[p]
-    if (b === QUOTE) return p
-    if (b === BACKSLASH || b < 0x20) return -1
-  }
-  return -1
+/** The first byte from `p` that is not a string character: the closing quote, if the string is canonical. */
+function stringEnd(buf: Buffer, p: number): number {
+  while ((CLASS[buf[p]] & STRING_CHAR) !== 0) p++
+  return p
 }
 
-/** `[a-z0-9_-]+(?:\.[a-z0-9_-]+)+` up to its closing quote. */
-function eventEnd(buf: Uint8Array, p: number, end: number): number {
-  let segment = 0
+/** `[a-z0-9_-]+(?:\.[a-z0-9_-]+)+` up to its closing quote, or -1. */
+function eventEnd(buf: Buffer, p: number): number {
+  let segment = p
   let dots = 0
-  for (; p < end; p++) {
+  for (; ; p++) {
     const b = buf[p]
-    if ((b >= 0x61 && b <= 0x7a) || (b >= ZERO && b <= NINE) || b === 0x5f || b === MINUS) segment++
-    else if (b === DOT) {
-      if (segment === 0) return -1
-      segment = 0
-      dots++
-    } else return b === QUOTE && segment > 0 && dots > 0 ? p : -1
+    if ((CLASS[b] & EVENT_CHAR) !== 0) continue
+    if (p === segment) return -1
+    if (b !== DOT) return b === QUOTE && dots > 0 ? p : -1
+    segment = p + 1
+    dots++
   }
-  return -1
 }
 
-function digitsEnd(buf: Uint8Array, p: number, end: number): number {
-  while (p < end && buf[p] >= ZERO && buf[p] <= NINE) p++
+function digitsEnd(buf: Buffer, p: number): number {
+  while ((CLASS[buf[p]] & DIGIT) !== 0) p++
   return p
 }
 
 /** `-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?`; a part begun and not finished fails, as the regex would at the `,` or `}` after. */
-function numberEnd(buf: Uint8Array, p: number, end: number): number {
-  if (p < end && buf[p] === MINUS) p++
-  if (p >= end || buf[p] < ZERO || buf[p] > NINE) return -1
-  p = buf[p] === ZERO ? p + 1 : digitsEnd(buf, p + 1, end)
-  if (p < end && buf[p] === DOT) {
+function numberEnd(buf: Buffer, p: number): number {
+  if (buf[p] === MINUS) p++
+  if ((CLASS[buf[p]] & DIGIT) === 0) return -1
+  p = buf[p] === ZERO ? p + 1 : digitsEnd(buf, p + 1)
+  if (buf[p] === DOT) {
     const digits = p + 1
-    p = digitsEnd(buf, digits, end)
+    p = digitsEnd(buf, digits)
     if (p === digits) return -1
   }
-  if (p < end && (buf[p] === 0x65 || buf[p] === 0x45)) {
+  if (buf[p] === 0x65 || buf[p] === 0x45) {
     p++
-    if (p < end && (buf[p] === PLUS || buf[p] === MINUS)) p++
+    if (buf[p] === PLUS || buf[p] === MINUS) p++
     const digits = p
-    p = digitsEnd(buf, digits, end)
+    p = digitsEnd(buf, digits)
     if (p === digits) return -1
   }
   return p
 }
 
 /** The FIELD_INDEX of the key in [start, end), or -1. */
-function countedField(buf: Uint8Array, start: number, end: number): number {
+function countedField(buf: Buffer, start: number, end: number): number {
   const candidates = COUNTED_BY_LENGTH[end - start]
   if (candidates === undefined) return -1
-  for (const {index, bytes} of candidates) if (literal(buf, start, end, bytes) === end) return index
+  for (const {index, bytes} of candidates) if (literal(buf, start, bytes) === end) return index
   return -1
 }
 
 /** A flat object (CANONICAL_FLAT_OBJECT) from `p`; where it ends, or -1. `count`: note the counted members. */
-function flatObjectEnd(buf: Uint8Array, p: number, end: number, count: boolean): number {
-  if (p >= end || buf[p] !== OPEN) return -1
+function flatObjectEnd(buf: Buffer, p: number, count: boolean): number {
+  if (buf[p] !== OPEN) return -1
   p++
-  if (p < end && buf[p] === CLOSE) return p + 1
+  if (buf[p] === CLOSE) return p + 1
   for (;;) {
-    if (p >= end || buf[p] !== QUOTE) return -1
-    const keyEnd = stringEnd(buf, p + 1, end)
-    if (keyEnd < 0 || keyEnd + 2 >= end || buf[keyEnd + 1] !== COLON) return -1
-    const field = count ? countedField(buf, p + 1, keyEnd) : -1
+    if (buf[p] !== QUOTE) return -1
+    const keyStart = p + 1
+    const keyEnd = stringEnd(buf, keyStart)
+    if (buf[keyEnd] !== QUOTE || buf[keyEnd + 1] !== COLON) return -1
+    const field = count ? countedField(buf, keyStart, keyEnd) : -1
     p = keyEnd + 2
     const b = buf[p]
     if (b === QUOTE) {
-      const valueEnd = stringEnd(buf, p + 1, end)
-      if (valueEnd < 0) return -1
+      const valueEnd = stringEnd(buf, p + 1)
+      if (buf[valueEnd] !== QUOTE) return -1
       if (field >= 0) {
         bytesLine.countedStart[field] = p + 1
         bytesLine.countedEnd[field] = valueEnd
       }
       p = valueEnd + 1
     } else {
-      p =
-        b === 0x74
-          ? literal(buf, p, end, TRUE)
-          : b === 0x66
-            ? literal(buf, p, end, FALSE)
-            : b === 0x6e
-              ? literal(buf, p, end, NULL)
-              : numberEnd(buf, p, end)
+      p = b === 0x74 ? literal(buf, p, TRUE) : b === 0x66 ? literal(buf, p, FALSE) : b === 0x6e ? literal(buf, p, NULL) : numberEnd(buf, p)
       if (p < 0) return -1
       if (field >= 0) bytesLine.countedStart[field] = -1
     }
-    if (p >= end) return -1
     if (buf[p] === CLOSE) return p + 1
     if (buf[p] !== COMMA) return -1
     p++
@@ -325,7 +335,7 @@ let hourStart = Number.NaN
 let hourRead = false
 
 /** canonicalTime() of the timestamp (digits and separators checked) at `p`. */
-function timeAt(buf: Uint8Array, p: number): number {
+function timeAt(buf: Buffer, p: number): number {
   let same = hourRead
   for (let i = 0; same && i < HOUR_BYTES; i++) same = buf[p + i] === hourBytes[i]
   if (!same) {

@@ -206,7 +206,7 @@ export function scanRange(task: RangeTask, profile: Profile | undefined): RangeS
     for (let pos = 0; pos < block.length; ) {
       line++
       if (lean) {
-        const next = matchCanonicalBytes(block, pos, block.length)
+        const next = matchCanonicalBytes(block, pos)
         if (next >= 0) {
           if (next - 1 - pos > MAX_LINE_BYTES) return false
           if (state.held) settle({text: block.toString('utf8', pos, next - 1), line})

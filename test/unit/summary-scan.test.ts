@@ -177,10 +177,11 @@ function leanView(line: string) {
 /** What the summary scan's byte matcher takes from a line (with its LF, amid other lines). */
 function bytesView(line: string) {
   const before = Buffer.from('{"timestamp":"x"}\n')
-  const buf = Buffer.concat([before, Buffer.from(`${line}\n`), Buffer.from('{"timestamp":"2026-')])
-  const next = matchCanonicalBytes(buf, before.length, buf.length)
+  const after = Buffer.from('{"timestamp":"2026-11-02T10:00:00.000Z","event":"a.b"\n')
+  const buf = Buffer.concat([before, Buffer.from(`${line}\n`), after])
+  const next = matchCanonicalBytes(buf, before.length)
   if (next < 0) return undefined
-  assert.equal(next, buf.length - '{"timestamp":"2026-'.length, line)
+  assert.equal(next, buf.length - after.length, line)
   const text = (start: number, end: number) => buf.toString('utf8', start, end)
   const {countedStart, countedEnd} = bytesLine
   const ips: string[] = []
