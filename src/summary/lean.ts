@@ -204,7 +204,8 @@ export function matchCanonicalBytes(buf: Buffer, pos: number): number {
   line.actorEnd = p
   p = literal(buf, p, AFTER_ACTOR)
   if (p < 0) return -1
-  line.countedStart.fill(-1)
+  const {countedStart} = line
+  for (let i = 0; i < countedStart.length; i++) countedStart[i] = -1
   p = flatObjectEnd(buf, p, true)
   if (p < 0) return -1
   p = literal(buf, p, AFTER_DETAILS)

@@ -102,10 +102,13 @@ class LeanCounts {
     const event = this.count(0, events.get(buf, bytesLine.eventStart, bytesLine.eventEnd))
     const actor = this.count(1, actors.get(buf, bytesLine.actorStart, bytesLine.actorEnd))
     this.levels[bytesLine.level]++
-    const slot = time - (time % SLOT_MS)
-    if (slot !== this.slot) {
-      this.endSlot()
-      this.slot = slot
+    // Mostly the slot of the line before: tested without a (floating-point) remainder.
+    if (!(this.slot >= 0 && time >= this.slot && time < this.slot + SLOT_MS)) {
+      const slot = time - (time % SLOT_MS)
+      if (slot !== this.slot) {
+        this.endSlot()
+        this.slot = slot
+      }
     }
     this.slotCount++
     for (let i = 0; i < COUNTED_MODEL; i++) {
