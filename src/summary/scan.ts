@@ -1,5 +1,6 @@
 import {isUtf8} from 'node:buffer'
 
+import {sha256Hex} from '../chain/hash.js'
 import type {CompiledFilter} from '../events/filter.js'
 import {LEVELS, MAX_LINE_BYTES, type Profile} from '../events/model.js'
 import {readFully} from '../store/ranges.js'
@@ -12,6 +13,8 @@ import {ByteInterner, type Interned} from './intern.js'
 import {bytesLine, CANONICAL_LINE, COUNTED_MODEL, countedDetails, leanFields, matchCanonicalBytes} from './lean.js'
 
 const BLOCK_BYTES = 2 * 1024 * 1024
+/** Bytes before a range's end that fingerprint it (RangeEnd). */
+export const TAIL_BYTES = 4096
 const LF = 10
 
 let block: Buffer | undefined
@@ -44,6 +47,19 @@ export interface RangeSummary {
   lines: number
   claims: Array<{line: number; claimed: number}>
   fallback: boolean
+  /** Set when the range ended cleanly (see RangeEnd). */
+  end?: RangeEnd
+}
+
+/**
+ * Where a range's scan ended, after an LF and with no bad line left waiting for the line after it:
+ * a scan of what was appended since, from `offset`, continues it exactly. `tailHash` is the SHA-256
+ * of the bytes [tailFrom, offset), to tell the file has not been rewritten.
+ */
+export interface RangeEnd {
+  offset: number
+  tailFrom: number
+  tailHash: string
 }
 
 function timeFilter(since?: number, until?: number): CompiledFilter {
@@ -229,8 +245,11 @@ export function scanRange(task: RangeTask, profile: Profile | undefined): RangeS
   }
 
   const buf = blockBuffer()
+  let pos = task.start
+  /** The bytes just before `pos`, as the end's fingerprint. */
+  let tail: {from: number; bytes: Buffer} | undefined
   try {
-    for (let pos = task.start; pos < task.end; ) {
+    while (pos < task.end) {
       const n = readFully(fd, buf, Math.min(buf.length, task.end - pos), pos)
       if (n === 0) break // the file shrank since it was planned: read as far as it goes, as the reader does
       const last = buf.lastIndexOf(LF, n - 1)
@@ -242,13 +261,17 @@ export function scanRange(task: RangeTask, profile: Profile | undefined): RangeS
         break
       }
       if (!scanBlock(buf.subarray(0, last + 1))) return result(true)
+      const tailBytes = Math.min(last + 1, TAIL_BYTES)
+      tail = {from: pos + last + 1 - tailBytes, bytes: buf.subarray(last + 1 - tailBytes, last + 1)}
       pos += last + 1
     }
   } catch {
     return result(true)
   }
+  // Ended after an LF, no bad line waiting for the line after it: what follows can be scanned alone.
+  const end = pos === task.end && !state.held && tail ? {offset: pos, tailFrom: tail.from, tailHash: sha256Hex(tail.bytes)} : undefined
   settle(undefined)
-  return result(false)
+  return {...result(false), end}
 }
 
 /** Aggregates a whole file through the reader (gzip files, and plain files a range could not take): canonical lines still read lean. */
