@@ -32,11 +32,11 @@ export function readFully(fd: number, buf: Buffer, length: number, position: num
   return done
 }
 
-/** Splits [0, size) of an open file into ranges of about `pieceBytes`, cut at line starts. */
-export function planRanges(fd: number, size: number, pieceBytes: number): ByteRange[] {
-  const cuts = [0]
+/** Splits [from, size) of an open file (`from` a line start) into ranges of about `pieceBytes`, cut at line starts. */
+export function planRanges(fd: number, size: number, pieceBytes: number, from = 0): ByteRange[] {
+  const cuts = [from]
   const window = Buffer.allocUnsafe(CUT_WINDOW)
-  for (let target = pieceBytes; target < size; target += pieceBytes) {
+  for (let target = from + pieceBytes; target < size; target += pieceBytes) {
     const cut = lineStartAfter(fd, window, target, size)
     if (cut !== undefined && cut > cuts[cuts.length - 1] && cut < size) cuts.push(cut)
   }
@@ -54,7 +54,8 @@ export type FilePlan =
   | {kind: 'whole'}
   | {kind: 'unreadable'; diagnostics: Diagnostics}
 
-export function planFile(file: Pick<LogFile, 'path' | 'gzip'>, rangeBytes: number): FilePlan {
+/** `from`: plan only what lies after this line start (the rest is known). */
+export function planFile(file: Pick<LogFile, 'path' | 'gzip'>, rangeBytes: number, from = 0): FilePlan {
   if (isWholeFileOnly(file)) return {kind: 'whole'}
   let fd: number
   try {
@@ -65,7 +66,7 @@ export function planFile(file: Pick<LogFile, 'path' | 'gzip'>, rangeBytes: numbe
     return {kind: 'unreadable', diagnostics}
   }
   const {size} = fstatSync(fd)
-  return {kind: 'ranges', fd, size, ranges: planRanges(fd, size, rangeBytes)}
+  return {kind: 'ranges', fd, size, ranges: planRanges(fd, size, rangeBytes, Math.min(from, size))}
 }
 
 /** The first line start at or after `target` that does not begin an audit.recovery record. */

@@ -3,7 +3,7 @@ import {LEVELS} from '../events/model.js'
 import {formatTime} from '../events/time.js'
 import {groupKey} from '../privacy/sealed-form.js'
 
-const SLOT_MS = 15 * 60_000
+export const SLOT_MS = 15 * 60_000
 /** Longer logs get no empty-day rows: a stray far-future timestamp must not make millions. */
 const MAX_FILLED_DAYS = 366
 /** Fields that commonly hold a client address. */
@@ -30,7 +30,7 @@ export function isFailure(entry: AuditEntry): boolean {
 const failedActions = new Map<string, boolean>()
 const MAX_REMEMBERED_EVENTS = 4096
 
-function isFailedAction(event: string): boolean {
+export function isFailedAction(event: string): boolean {
   let failed = failedActions.get(event)
   if (failed === undefined) {
     failed = FAILED_ACTION.test(event)
@@ -99,7 +99,7 @@ export class SummaryAggregate {
   }
 
   /** Keeps the latest failures in time order; a later one of equal time goes after (as a stable sort put it). */
-  private noteFailure(ref: FailureRef, time: number): void {
+  noteFailure(ref: FailureRef, time: number): void {
     const list = this.latestFailures
     if (this.failureTimes?.of !== list) this.failureTimes = {of: list, times: list.map((f) => Date.parse(f.timestamp))}
     const {times} = this.failureTimes
@@ -180,7 +180,7 @@ export interface SerializedAggregate {
   latestFailures: FailureRef[]
 }
 
-function bump<K>(map: Map<K, number>, key: K, by = 1): void {
+export function bump<K>(map: Map<K, number>, key: K, by = 1): void {
   map.set(key, (map.get(key) ?? 0) + by)
 }
 

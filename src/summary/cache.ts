@@ -1,4 +1,4 @@
-import {readFile, rename, stat, writeFile} from 'node:fs/promises'
+import {open, readFile, rename, stat, writeFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
 import type {Profile} from '../events/model.js'
@@ -6,6 +6,7 @@ import {sha256Hex} from '../chain/hash.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import {makeDirectory} from '../store/files.js'
 import {SummaryAggregate, type SerializedAggregate} from './aggregate.js'
+import type {RangeEnd} from './scan.js'
 import type {FileSummary} from './summarize.js'
 
 const VERSION = 2
@@ -15,12 +16,29 @@ interface CachedFile {
   profile: Profile | null
   aggregate: SerializedAggregate
   diagnostics: ReturnType<Diagnostics['toJSON']>
+  /** Where the file's scan ended cleanly, and its lines so far: a file that grew is scanned from there. */
+  extend?: Extent
+}
+
+/** A clean end of a file's scan (RangeEnd) and the lines before it. */
+export type Extent = RangeEnd & {lines: number}
+
+/** The cached summary of a file's start, which the file still begins with. */
+export interface CachedStart {
+  summary: FileSummary
+  extent: Extent
+}
+
+/** The device and inode part of an identify() key. */
+function sameFile(key: string): string {
+  return key.split(':', 2).join(':')
 }
 
 /**
  * Whole-file summary aggregates of one log directory, kept between runs. An entry is used only
  * while the file's inode, size, mtime and ctime are unchanged (ctime cannot be set back by a user,
- * so an edit that restores size and mtime still invalidates it).
+ * so an edit that restores size and mtime still invalidates it). A file that has only grown since
+ * (the newest, being written) keeps its cached start: see start().
  */
 export class SummaryCache {
   private changed = false
@@ -55,8 +73,39 @@ export class SummaryCache {
     return {aggregate: SummaryAggregate.fromJSON(hit.aggregate), diagnostics: Diagnostics.fromJSON(hit.diagnostics)}
   }
 
-  set(name: string, key: string, profile: Profile | undefined, summary: FileSummary): void {
-    this.files[name] = {key, profile: profile ?? null, aggregate: summary.aggregate.toJSON(), diagnostics: summary.diagnostics.toJSON()}
+  /**
+   * The cached summary of the start of a file that changed since (the newest file, written to): only
+   * while it is the same file (device and inode), longer than where the scan ended (the same length
+   * with a new ctime is an edit), and the bytes just before that point are still the ones scanned.
+   * Undefined otherwise: read it whole.
+   */
+  async start(name: string, path: string, key: string, size: number, profile: Profile | undefined): Promise<CachedStart | undefined> {
+    const hit = this.files[name]
+    const extent = hit?.extend
+    if (!extent || hit.profile !== (profile ?? null) || sameFile(hit.key) !== sameFile(key) || size <= extent.offset) return undefined
+    try {
+      const handle = await open(path, 'r')
+      try {
+        const bytes = Buffer.alloc(extent.offset - extent.tailFrom)
+        const {bytesRead} = await handle.read(bytes, 0, bytes.length, extent.tailFrom)
+        if (bytesRead !== bytes.length || sha256Hex(bytes) !== extent.tailHash) return undefined
+      } finally {
+        await handle.close()
+      }
+    } catch {
+      return undefined
+    }
+    return {summary: {aggregate: SummaryAggregate.fromJSON(hit.aggregate), diagnostics: Diagnostics.fromJSON(hit.diagnostics)}, extent}
+  }
+
+  set(name: string, key: string, profile: Profile | undefined, summary: FileSummary, extend?: Extent): void {
+    this.files[name] = {
+      key,
+      profile: profile ?? null,
+      aggregate: summary.aggregate.toJSON(),
+      diagnostics: summary.diagnostics.toJSON(),
+      ...(extend ? {extend} : {}),
+    }
     this.changed = true
   }
 

@@ -1,18 +1,20 @@
 import {isUtf8} from 'node:buffer'
 
+import {sha256Hex} from '../chain/hash.js'
 import type {CompiledFilter} from '../events/filter.js'
-import {MAX_LINE_BYTES, type Profile} from '../events/model.js'
+import {LEVELS, MAX_LINE_BYTES, type Profile} from '../events/model.js'
 import {readFully} from '../store/ranges.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import type {LogFile} from '../store/files.js'
 import {type DecodeState, decodeBatch, type RawLine, readFileLines, settleHeld, settleHeldByClaim} from '../store/reader.js'
 import {groupKey} from '../privacy/sealed-form.js'
-import {ownCopy, SummaryAggregate} from './aggregate.js'
-import {CANONICAL_LINE, CANONICAL_LINE_IN_BLOCK, countedDetails, leanFields} from './lean.js'
+import {bump, isFailedAction, ownCopy, SLOT_MS, SummaryAggregate} from './aggregate.js'
+import {ByteInterner, type Interned} from './intern.js'
+import {bytesLine, CANONICAL_LINE, COUNTED_MODEL, countedDetails, leanFields, matchCanonicalBytes} from './lean.js'
 
 const BLOCK_BYTES = 2 * 1024 * 1024
-/** Text decoded at a time: below V8's large-object size. */
-const TEXT_PIECE_BYTES = 64 * 1024
+/** Bytes before a range's end that fingerprint it (RangeEnd). */
+export const TAIL_BYTES = 4096
 const LF = 10
 
 let block: Buffer | undefined
@@ -45,6 +47,19 @@ export interface RangeSummary {
   lines: number
   claims: Array<{line: number; claimed: number}>
   fallback: boolean
+  /** Set when the range ended cleanly (see RangeEnd). */
+  end?: RangeEnd
+}
+
+/**
+ * Where a range's scan ended, after an LF and with no bad line left waiting for the line after it:
+ * a scan of what was appended since, from `offset`, continues it exactly. `tailHash` is the SHA-256
+ * of the bytes [tailFrom, offset), to tell the file has not been rewritten.
+ */
+export interface RangeEnd {
+  offset: number
+  tailFrom: number
+  tailHash: string
 }
 
 function timeFilter(since?: number, until?: number): CompiledFilter {
@@ -67,13 +82,112 @@ function addLean(aggregate: SummaryAggregate, match: RegExpExecArray, name: stri
   return true
 }
 
+/** The names the lean counts know by their bytes, kept by the thread from range to range. */
+const events = new ByteInterner((text) => text)
+const actors = new ByteInterner(groupKey)
+const models = new ByteInterner((text) => text)
+const addresses = new ByteInterner(groupKey)
+let epochs = 0
+
+/**
+ * The canonical lines of one range (bytesLine, as matched), counted into its aggregate as
+ * SummaryAggregate.addFields would: names by their interned entries, the 15-minute slot as a run.
+ * finish() adds the counts to the aggregate; failures go to it as they come, keeping their order.
+ */
+class LeanCounts {
+  private readonly epoch = ++epochs
+  private readonly touched: Array<{entries: Interned[]; into: Map<string, number>}>
+  private readonly levels = LEVELS.map(() => 0)
+  private slot = Number.NaN
+  private slotCount = 0
+
+  constructor(
+    private readonly aggregate: SummaryAggregate,
+    private readonly name: string,
+  ) {
+    this.touched = [aggregate.byEvent, aggregate.byActor, aggregate.byModel].map((into) => ({entries: [], into}))
+  }
+
+  /** Counts the line bytesLine holds, read from `buf`. */
+  add(buf: Buffer, lineNo: number): void {
+    const {time, countedStart, countedEnd} = bytesLine
+    const aggregate = this.aggregate
+    aggregate.total++
+    if (time < aggregate.first) aggregate.first = time
+    if (time > aggregate.last) aggregate.last = time
+    const event = this.count(0, events.get(buf, bytesLine.eventStart, bytesLine.eventEnd))
+    const actor = this.count(1, actors.get(buf, bytesLine.actorStart, bytesLine.actorEnd))
+    this.levels[bytesLine.level]++
+    // Mostly the slot of the line before: tested without a (floating-point) remainder.
+    if (!(this.slot >= 0 && time >= this.slot && time < this.slot + SLOT_MS)) {
+      const slot = time - (time % SLOT_MS)
+      if (slot !== this.slot) {
+        this.endSlot()
+        this.slot = slot
+      }
+    }
+    this.slotCount++
+    for (let i = 0; i < COUNTED_MODEL; i++) {
+      const start = countedStart[i]
+      if (start < 0 || countedEnd[i] === start) continue
+      const address = addresses.get(buf, start, countedEnd[i])
+      if (address.epoch !== this.epoch) {
+        address.epoch = this.epoch
+        aggregate.ips.add(address.key)
+      }
+    }
+    const modelStart = countedStart[COUNTED_MODEL]
+    if (modelStart >= 0 && countedEnd[COUNTED_MODEL] > modelStart) {
+      aggregate.withModel++
+      this.count(2, models.get(buf, modelStart, countedEnd[COUNTED_MODEL]))
+    }
+    event.failed ??= isFailedAction(event.text)
+    const level = LEVELS[bytesLine.level]
+    if (level === 'error' || event.failed) {
+      aggregate.failures++
+      const timestamp = buf.toString('latin1', bytesLine.timestampStart, bytesLine.timestampStart + 24)
+      aggregate.noteFailure({timestamp, event: event.text, level, actor: actor.key, file: this.name, line: lineNo}, time)
+    }
+  }
+
+  /** Adds the counts kept here to the aggregate. */
+  finish(): void {
+    this.endSlot()
+    for (const [index, count] of this.levels.entries()) if (count > 0) bump(this.aggregate.byLevel, LEVELS[index], count)
+    this.levels.fill(0)
+    for (const {entries, into} of this.touched) {
+      for (const entry of entries) bump(into, entry.key, entry.count)
+      entries.length = 0
+    }
+  }
+
+  private count(kind: number, entry: Interned): Interned {
+    if (entry.epoch !== this.epoch) {
+      entry.epoch = this.epoch
+      entry.count = 0
+      this.touched[kind].entries.push(entry)
+    }
+    entry.count++
+    return entry
+  }
+
+  private endSlot(): void {
+    if (this.slotCount > 0) bump(this.aggregate.bySlot, this.slot, this.slotCount)
+    this.slotCount = 0
+  }
+}
+
 /** Aggregates one byte range of a plain file: canonical lines by position, every other line through the full decoder. */
 export function scanRange(task: RangeTask, profile: Profile | undefined): RangeSummary {
   const {path, name, fd, since, until} = task
   const aggregate = new SummaryAggregate()
   const diagnostics = new Diagnostics()
   const claims: RangeSummary['claims'] = []
-  const result = (fallback: boolean): RangeSummary => ({aggregate, diagnostics, lines: line, claims, fallback})
+  const counts = new LeanCounts(aggregate, name)
+  const result = (fallback: boolean): RangeSummary => {
+    counts.finish()
+    return {aggregate, diagnostics, lines: line, claims, fallback}
+  }
   const read = {filter: timeFilter(since, until), profile}
   const state: DecodeState = {}
   // A forced loki profile reads every line as loki-mode: nothing is canonical then.
@@ -92,33 +206,6 @@ export function scanRange(task: RangeTask, profile: Profile | undefined): RangeS
     for (const located of decodeBatch(path, [raw], read, diagnostics, state)) aggregate.add(located.entry, located.time, name, located.line)
   }
 
-  /** Whole lines of valid text; false when one is over the limit. */
-  const scanText = (text: string): boolean => {
-    const canonical = CANONICAL_LINE_IN_BLOCK
-    for (let pos = 0; pos < text.length; ) {
-      line++
-      if (lean) {
-        canonical.lastIndex = pos
-        const match = canonical.exec(text)
-        if (match !== null) {
-          const next = canonical.lastIndex
-          if (next - pos > MAX_LINE_BYTES / 4 && Buffer.byteLength(text.slice(pos, next - 1)) > MAX_LINE_BYTES) return false
-          if (state.held) settle({text: text.slice(pos, next - 1), line})
-          if (addLean(aggregate, match, name, line, since, until)) {
-            pos = next
-            continue
-          }
-        }
-      }
-      const nl = text.indexOf('\n', pos)
-      const raw = text.slice(pos, nl)
-      pos = nl + 1
-      if (raw.length > MAX_LINE_BYTES / 4 && Buffer.byteLength(raw) > MAX_LINE_BYTES) return false
-      if (raw.trim() !== '') takeFull({text: raw, line})
-    }
-    return true
-  }
-
   /** Lines of a block of whole lines; false when one is over the limit. */
   const scanBlock = (block: Buffer): boolean => {
     if (!isUtf8(block)) {
@@ -134,23 +221,35 @@ export function scanRange(task: RangeTask, profile: Profile | undefined): RangeS
       }
       return true
     }
-    // Decoded a piece of whole lines at a time: small strings die young, where a block-sized one
-    // would wait for a full collection and the heap would grow with the log.
-    for (let from = 0; from < block.length; ) {
-      let to = Math.min(block.length, from + TEXT_PIECE_BYTES)
-      if (to < block.length) {
-        const lf = block.lastIndexOf(LF, to - 1)
-        to = lf >= from ? lf + 1 : block.indexOf(LF, to) + 1
+    // Canonical lines are matched and counted on the bytes; only other lines become strings.
+    for (let pos = 0; pos < block.length; ) {
+      line++
+      if (lean) {
+        const next = matchCanonicalBytes(block, pos)
+        if (next >= 0) {
+          if (next - 1 - pos > MAX_LINE_BYTES) return false
+          if (state.held) settle({text: block.toString('utf8', pos, next - 1), line})
+          const {time} = bytesLine
+          if ((since === undefined || time >= since) && (until === undefined || time < until)) counts.add(block, line)
+          pos = next
+          continue
+        }
       }
-      if (!scanText(block.toString('utf8', from, to))) return false
-      from = to
+      const nl = block.indexOf(LF, pos)
+      if (nl - pos > MAX_LINE_BYTES) return false
+      const raw = block.toString('utf8', pos, nl)
+      pos = nl + 1
+      if (raw.trim() !== '') takeFull({text: raw, line})
     }
     return true
   }
 
   const buf = blockBuffer()
+  let pos = task.start
+  /** The bytes just before `pos`, as the end's fingerprint. */
+  let tail: {from: number; bytes: Buffer} | undefined
   try {
-    for (let pos = task.start; pos < task.end; ) {
+    while (pos < task.end) {
       const n = readFully(fd, buf, Math.min(buf.length, task.end - pos), pos)
       if (n === 0) break // the file shrank since it was planned: read as far as it goes, as the reader does
       const last = buf.lastIndexOf(LF, n - 1)
@@ -162,13 +261,17 @@ export function scanRange(task: RangeTask, profile: Profile | undefined): RangeS
         break
       }
       if (!scanBlock(buf.subarray(0, last + 1))) return result(true)
+      const tailBytes = Math.min(last + 1, TAIL_BYTES)
+      tail = {from: pos + last + 1 - tailBytes, bytes: buf.subarray(last + 1 - tailBytes, last + 1)}
       pos += last + 1
     }
   } catch {
     return result(true)
   }
+  // Ended after an LF, no bad line waiting for the line after it: what follows can be scanned alone.
+  const end = pos === task.end && !state.held && tail ? {offset: pos, tailFrom: tail.from, tailHash: sha256Hex(tail.bytes)} : undefined
   settle(undefined)
-  return result(false)
+  return {...result(false), end}
 }
 
 /** Aggregates a whole file through the reader (gzip files, and plain files a range could not take): canonical lines still read lean. */

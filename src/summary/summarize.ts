@@ -5,13 +5,13 @@ import {basename} from 'node:path'
 import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {Profile} from '../events/model.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
-import {DAY_MS, DAY_SLACK_MS, dayStart, type LogFile, listLogFiles} from '../store/files.js'
+import {DAY_MS, DAY_SLACK_MS, dayStart, isWholeFileOnly, type LogFile, listLogFiles} from '../store/files.js'
 import {type DecodeState, decodeBatch, readEntryBatches, readFileLines} from '../store/reader.js'
 import {planFile} from '../store/ranges.js'
 import {readLastEntries} from '../store/tail.js'
 import {PARALLEL_BYTES, runTasks} from '../threads.js'
 import {buildReport, SummaryAggregate, type SummaryReport} from './aggregate.js'
-import {SummaryCache} from './cache.js'
+import {type CachedStart, type Extent, SummaryCache} from './cache.js'
 import {type RangeSummary, type RangeTask, scanRange, summarizeLines} from './scan.js'
 
 export interface SummarizeOptions {
@@ -64,9 +64,10 @@ export type WireSummary = {
   lines?: number
   claims?: RangeSummary['claims']
   fallback?: boolean
+  end?: RangeSummary['end']
 }
 
-type TaskSummary = FileSummary & Partial<Pick<RangeSummary, 'lines' | 'claims' | 'fallback'>>
+type TaskSummary = FileSummary & Partial<Pick<RangeSummary, 'lines' | 'claims' | 'fallback' | 'end'>>
 
 /** Runs one task on this thread. */
 export async function runSummaryTask(task: SummaryTask, profile?: Profile): Promise<TaskSummary> {
@@ -113,20 +114,31 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
 
   const results: Array<FileSummary | undefined> = []
   // Whole files are read without the time bounds, so their aggregates can be cached and reused.
-  const todo: Array<{file: LogFile; filter: FilterSpec; size: number; index: number; key?: string}> = []
+  const todo: Array<{file: LogFile; filter: FilterSpec; size: number; index: number; key?: string; start?: CachedStart}> = []
   for (const [index, file] of files.entries()) {
     const {key, size} = await SummaryCache.identify(file.path)
     const wholeFile = cacheable && wholeFileInRange(file, spec)
     const hit = wholeFile && cache ? cache.get(file.name, key, options.profile) : undefined
     results.push(hit)
-    if (!hit) todo.push({file, filter: wholeFile ? {} : spec, size, index, key: wholeFile ? key : undefined})
+    if (hit) continue
+    // A file that grew since (the newest, written to) is read from where its cached start ends.
+    const start =
+      wholeFile && cache && !isWholeFileOnly(file) ? await cache.start(file.name, file.path, key, size, options.profile) : undefined
+    todo.push({
+      file,
+      filter: wholeFile ? {} : spec,
+      size: size - (start?.extent.offset ?? 0),
+      index,
+      key: wholeFile ? key : undefined,
+      start,
+    })
   }
 
   const totalBytes = todo.reduce((n, t) => n + t.size, 0)
   const threads = totalBytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? (options.threads ?? availableParallelism()) : 1
   const rangeBytes = threads > 1 ? (options.rangeBytes ?? RANGE_BYTES) : Number.POSITIVE_INFINITY
   // Each file's tasks, in order; a plain file is opened here once, its descriptor shared by the threads.
-  const plans = todo.map((t) => planSummary(t.file, t.filter, cacheable, rangeBytes))
+  const plans = todo.map((t) => planSummary(t.file, t.filter, cacheable, rangeBytes, t.start?.extent.offset))
   const tasks = plans.flatMap((p) => p.tasks)
   const left = plans.map((p) => p.tasks.length)
   const owner = plans.flatMap((p, i) => p.tasks.map(() => i))
@@ -160,12 +172,14 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
     }
   })()
   let next = 0
+  const extents: Array<Extent | undefined> = []
   for (const [i, task] of todo.entries()) {
     const plan = plans[i]
     const parts = summaries.slice(next, next + plan.tasks.length)
     next += plan.tasks.length
-    results[task.index] =
-      joinRanges(parts, plan.unreadable) ?? (await summarizeLines(task.file, options.profile, task.filter.since, task.filter.until))
+    const joined = joinRanges(parts, plan.unreadable, task.start)
+    extents[i] = joined?.extent
+    results[task.index] = joined ?? (await summarizeLines(task.file, options.profile, task.filter.since, task.filter.until))
   }
 
   const total = new SummaryAggregate()
@@ -176,7 +190,8 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
   if (cache) {
     // Encrypted files are not cached: the cache would keep their actors and IPs in plaintext (and,
     // read without the identity, an empty aggregate).
-    for (const task of todo) if (task.key && !task.file.age) cache.set(task.file.name, task.key, options.profile, results[task.index]!)
+    for (const [i, task] of todo.entries())
+      if (task.key && !task.file.age) cache.set(task.file.name, task.key, options.profile, results[task.index]!, extents[i])
     // Against the whole directory, not the range: a 24 h summary must not evict the other days.
     await cache.save((await listLogFiles(dir)).map((f) => f.name))
   }
@@ -246,11 +261,11 @@ interface SummaryPlan {
   unreadable?: FileSummary
 }
 
-/** The tasks that aggregate one file: byte ranges of a plain file under time bounds, else the whole file. */
-function planSummary(file: LogFile, filter: FilterSpec, scan: boolean, rangeBytes: number): SummaryPlan {
+/** The tasks that aggregate one file (from `from` on): byte ranges of a plain file under time bounds, else the whole file. */
+function planSummary(file: LogFile, filter: FilterSpec, scan: boolean, rangeBytes: number, from?: number): SummaryPlan {
   const {since, until} = filter
   if (!scan) return {tasks: [{kind: 'file', file, filter}]}
-  const plan = planFile(file, rangeBytes)
+  const plan = planFile(file, rangeBytes, from)
   if (plan.kind === 'whole') return {tasks: [{kind: 'lines', file, since, until}]}
   if (plan.kind === 'unreadable') return {tasks: [], unreadable: {aggregate: new SummaryAggregate(), diagnostics: plan.diagnostics}}
   const {fd, ranges} = plan
@@ -258,16 +273,18 @@ function planSummary(file: LogFile, filter: FilterSpec, scan: boolean, rangeByte
 }
 
 /**
- * One file's summary from its tasks' (in file order): lines renumbered by the lines of the ranges
- * before. Undefined when a range fell back, or a recovery claim does not hold where its range
- * turned out to start: the file is then read whole by the reader.
+ * One file's summary from its tasks' (in file order), after its cached start if it has one: lines
+ * renumbered by the lines before. Undefined when a range fell back, or a recovery claim does not
+ * hold where its range turned out to start: the file is then read whole by the reader. `extent`:
+ * where the file's scan ended cleanly, for the cache.
  */
-function joinRanges(parts: TaskSummary[], unreadable?: FileSummary): FileSummary | undefined {
+function joinRanges(parts: TaskSummary[], unreadable?: FileSummary, start?: CachedStart): (FileSummary & {extent?: Extent}) | undefined {
   if (unreadable) return unreadable
   if (parts.length === 1 && parts[0].lines === undefined) return parts[0]
-  const aggregate = new SummaryAggregate()
-  const diagnostics = new Diagnostics()
-  let base = 0
+  const aggregate = start?.summary.aggregate ?? new SummaryAggregate()
+  const diagnostics = start?.summary.diagnostics ?? new Diagnostics()
+  let base = start?.extent.lines ?? 0
+  let extent = start?.extent
   for (const part of parts) {
     if (part.fallback) return undefined
     for (const claim of part.claims ?? []) if (base + claim.line !== claim.claimed) return undefined
@@ -276,6 +293,9 @@ function joinRanges(parts: TaskSummary[], unreadable?: FileSummary): FileSummary
     aggregate.merge(part.aggregate)
     diagnostics.merge(part.diagnostics.renumbered((line) => line + shift))
     base += part.lines ?? 0
+    // A range of nothing (nothing appended) leaves the end where it was.
+    const empty = part.lines === 0 && part.diagnostics.total === 0
+    if (!empty) extent = part.end && {...part.end, lines: base}
   }
-  return {aggregate, diagnostics}
+  return {aggregate, diagnostics, extent}
 }

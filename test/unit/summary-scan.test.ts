@@ -9,7 +9,8 @@ import {decodeLine} from '../../src/store/decode.js'
 import {listLogFiles} from '../../src/store/files.js'
 import {recoveryDetails} from '../../src/store/recovery.js'
 import {buildReport, IP_FIELDS, SummaryAggregate} from '../../src/summary/aggregate.js'
-import {CANONICAL_LINE, countedDetails, leanFields} from '../../src/summary/lean.js'
+import {bytesLine, CANONICAL_LINE, COUNTED_MODEL, countedDetails, leanFields, matchCanonicalBytes} from '../../src/summary/lean.js'
+import {LEVELS as LEVEL_NAMES} from '../../src/events/model.js'
 import {summarize, summarizeFile} from '../../src/summary/summarize.js'
 import {countMatches} from '../../src/store/count.js'
 import {compileFilter} from '../../src/events/filter.js'
@@ -42,8 +43,26 @@ const TIMESTAMPS = [
 ]
 const EVENTS = ['auth.login', 'auth.fail', 'api.request', 'policy.deny', 'Auth.Login', 'nodot', 'a.b.c-d_e', 'x.y.error']
 const LEVELS = ['info', 'warning', 'error', 'debug', 'warn', 'err', 'INFO', 'fatal', '']
-const ACTORS = ['alice', 'bob', 'eve "the" hacker', 'ünïcødé', 'tab\there', '', 'back\\slash', '\u001b[31mred']
-const VALUES: unknown[] = ['10.0.0.1', '', 'a"b', 'x\\y', '\u00e9', 1e21, 1.5e-7, -0, 0, 42, true, false, null, {nested: 1}, [1, 2]]
+const ACTORS = ['alice', 'bob', 'eve "the" hacker', 'ünïcødé', 'tab\there', '', 'back\\slash', '\u001b[31mred', '😀 ok', 'del\u007f']
+const VALUES: unknown[] = [
+  '10.0.0.1',
+  '',
+  'a"b',
+  'x\\y',
+  '\u00e9',
+  '😀',
+  1e21,
+  1.5e-7,
+  -0,
+  0,
+  42,
+  -3.25,
+  true,
+  false,
+  null,
+  {nested: 1},
+  [1, 2],
+]
 const KEYS = [...IP_FIELDS, 'model', 'path', 'status', '__proto__', 'ip"x', 'é']
 
 function randomDetails(): Record<string, unknown> {
@@ -54,17 +73,18 @@ function randomDetails(): Record<string, unknown> {
 }
 
 /** A line as the writer writes it, then perhaps bent into something only the full decoder reads. */
-function randomLine(): string {
+function randomLine(mostlyValid = false): string {
+  const valid = mostlyValid && random() < 0.9
   const body = serializeBody({
-    timestamp: pick(TIMESTAMPS),
-    event: pick(EVENTS),
-    level: pick(LEVELS) as 'info',
-    actor: pick(ACTORS),
+    timestamp: pick(valid ? [...TIMESTAMPS.slice(0, 2), TIMESTAMPS[6]] : TIMESTAMPS),
+    event: pick(valid ? EVENTS.slice(0, 4) : EVENTS),
+    level: pick(valid ? LEVELS.slice(0, 4) : LEVELS) as 'info',
+    actor: pick(valid ? ACTORS.filter((a) => !/["\\\x00-\x1f]/.test(a)) : ACTORS),
     details: randomDetails(),
     metadata: random() < 0.8 ? {hostname: 'web-1', pid: 4000} : {deep: {x: [1]}},
   })
   let line = random() < 0.7 ? chainLine(body, GENESIS).line : body
-  switch (Math.floor(random() * 14)) {
+  switch (Math.floor(random() * 26)) {
     case 0:
       line = line.replace('"details":', '"details" : ') // whitespace
       break
@@ -95,6 +115,42 @@ function randomLine(): string {
     case 9:
       line = line.replace('"level":', '"level":1,"lvl":')
       break
+    case 10:
+      line = line.replace(/é|a"|"alice"/, (m) => (m === 'é' ? '\\u00e9' : m === 'a"' ? '\\u0061"' : '"\\u0061lice"')) // unicode escapes
+      break
+    case 11:
+      line = line.replace(
+        /"pid":4000/,
+        pick(['"pid":4E+3', '"pid":40e-2', '"pid":-0.0', '"pid":01', '"pid":1.', '"pid":.5', '"pid":1e', '"pid":-', '"pid":1.5E3']),
+      )
+      break
+    case 12:
+      line = line.replace(/,"(actor|metadata|event)":/, (m) => pick([` ${m}`, `${m} `, m.replace(':', ' :'), m.replace(',', ',\t')])) // whitespace elsewhere
+      break
+    case 13:
+      line = line.replace(
+        /"chain_hash":"([0-9a-f]{64})"/,
+        (_m, hash: string) => `"chain_hash":"${pick([hash.toUpperCase(), hash.slice(1), `${hash}0`])}"`,
+      )
+      break
+    case 14:
+      line = line.replace('"event":"', '"event":"\\u0061') // an escape in the event name
+      break
+    case 15:
+      line = line.replace(
+        '"details":{',
+        pick(['"details":{"ip":"1.2.3.4","ip":7,', '"details":{"model":null,"model":"m2",', '"details":{"src_ip":"", "ip":"5.5.5.5",']),
+      )
+      break
+    case 16:
+      line = `${line}\r` // a CRLF line
+      break
+    case 17:
+      line = line.replace('"actor":"', '"actor":"\t') // a raw control character: not JSON
+      break
+    case 18:
+      line = line.replace(/}$/, '}}')
+      break
     default:
   }
   return line
@@ -117,6 +173,46 @@ function leanView(line: string) {
   const counted = countedDetails(fields.details)
   return {time: fields.time, event: fields.event, level: fields.level, actor: fields.actor, ips: counted?.ips ?? [], model: counted?.model}
 }
+
+/** What the summary scan's byte matcher takes from a line (with its LF, amid other lines). */
+function bytesView(line: string) {
+  const before = Buffer.from('{"timestamp":"x"}\n')
+  const after = Buffer.from('{"timestamp":"2026-11-02T10:00:00.000Z","event":"a.b"\n')
+  const buf = Buffer.concat([before, Buffer.from(`${line}\n`), after])
+  const next = matchCanonicalBytes(buf, before.length)
+  if (next < 0) return undefined
+  assert.equal(next, buf.length - after.length, line)
+  const text = (start: number, end: number) => buf.toString('utf8', start, end)
+  const {countedStart, countedEnd} = bytesLine
+  const ips: string[] = []
+  for (let i = 0; i < COUNTED_MODEL; i++)
+    if (countedStart[i] >= 0 && countedEnd[i] > countedStart[i]) ips.push(text(countedStart[i], countedEnd[i]))
+  const model = countedStart[COUNTED_MODEL] >= 0 ? text(countedStart[COUNTED_MODEL], countedEnd[COUNTED_MODEL]) : undefined
+  return {
+    time: bytesLine.time,
+    event: text(bytesLine.eventStart, bytesLine.eventEnd),
+    level: LEVEL_NAMES[bytesLine.level],
+    actor: text(bytesLine.actorStart, bytesLine.actorEnd),
+    ips,
+    model,
+  }
+}
+
+test('the byte matcher takes exactly the lines the canonical regex takes, and reads them as the full decoder does', () => {
+  let taken = 0
+  let full = 0
+  for (let i = 0; i < 30_000; i++) {
+    const line = randomLine(true)
+    const bytes = bytesView(line)
+    assert.deepEqual(bytes, leanView(line), line)
+    if (bytes !== undefined) {
+      taken++
+      assert.deepEqual(bytes, fullView(line), line)
+    } else if (fullView(line) !== undefined) full++
+  }
+  // Not vacuous: many lines each way.
+  assert.ok(taken > 1000 && full > 1000, `${taken} lines taken, ${full} left to the full decoder`)
+})
 
 test('the lean decoder agrees with the full decoder on every line it takes, and takes the canonical ones', () => {
   let taken = 0
@@ -196,7 +292,7 @@ function writeMixedFile(path: string, lines: number, unterminated: boolean): voi
       parts.push(Buffer.from('   \n'))
       lineNo++
     } else {
-      parts.push(Buffer.from(`${randomLine()}\n`))
+      parts.push(Buffer.from(`${randomLine(random() < 0.5)}\n`))
       lineNo++
     }
   }
