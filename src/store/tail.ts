@@ -73,11 +73,19 @@ async function lastOfPlainFile(
         const text = f.bytes.toString('utf8')
         if (text.trim() !== '') lines.push({text, line: -f.rank})
       }
-      // In file order, so a torn line is settled by the line after it (the block read before holds the one after the last).
-      const entries = decodeBatch(file.path, lines, options, backwards, state)
-      settleHeld(state, later, options.profile, backwards)
-      if (lines.length > 0) later = lines[0]
-      for (let i = entries.length - 1; i >= 0; i--) matched.push({entry: entries[i], rank: -entries[i].line})
+      // Decoded from the block's end in slices, each twice the last, until n matched: a block holds
+      // some 200 lines and 20 are wanted, and decoding is most of what tail does after start-up.
+      // Lines before the earliest entry shown are not decoded, so their problems are not reported.
+      let size = n - matched.length
+      for (let upto = lines.length; upto > 0 && matched.length < n; size *= 2) {
+        const slice = lines.slice(Math.max(0, upto - size), upto)
+        upto -= slice.length
+        // In file order, so a torn line is settled by the line after it (the slice decoded before holds the one after the last).
+        const entries = decodeBatch(file.path, slice, options, backwards, state)
+        settleHeld(state, later, options.profile, backwards)
+        later = slice[0]
+        for (let i = entries.length - 1; i >= 0; i--) matched.push({entry: entries[i], rank: -entries[i].line})
+      }
     }
 
     // Line numbers: the lines before the earliest one collected, plus its rank from the end.
