@@ -23,6 +23,8 @@ export interface FilePosition {
   /** Byte offset just after the last complete line read (a gzip file's size: it is closed, so read whole). */
   offset: number
   ino: number
+  /** The number of lines before `offset`, when reading counted them (a follower counts them otherwise). */
+  line?: number
 }
 
 /**
@@ -91,12 +93,16 @@ async function lastOfPlainFile(
     // Line numbers: the lines before the earliest one collected, plus its rank from the end.
     const chosen = matched.slice(0, n)
     const {end} = framer
+    let totalComplete: number | undefined
     if (backwards.total > 0 || (chosen.length > 0 && options.numberLines !== false)) {
-      const totalComplete = end < 0 ? 0 : countFileLineFeeds(handle.fd, end)
-      if (options.numberLines !== false) for (const m of chosen) m.entry.line = totalComplete - m.rank + 1
-      diagnostics.merge(backwards.renumbered((line) => totalComplete + line + 1))
+      const lines = end < 0 ? 0 : countFileLineFeeds(handle.fd, end)
+      if (options.numberLines !== false) for (const m of chosen) m.entry.line = lines - m.rank + 1
+      diagnostics.merge(backwards.renumbered((line) => lines + line + 1))
+      totalComplete = lines
     }
-    return {entries: chosen.map((m) => m.entry).reverse(), end: {path: file.path, offset: Math.max(end, 0), ino: info.ino}}
+    const position: FilePosition = {path: file.path, offset: Math.max(end, 0), ino: info.ino}
+    if (totalComplete !== undefined) position.line = totalComplete
+    return {entries: chosen.map((m) => m.entry).reverse(), end: position}
   } finally {
     await handle.close()
   }
