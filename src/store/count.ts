@@ -6,7 +6,16 @@ import {MAX_LINE_BYTES, type Profile} from '../events/model.js'
 import {holdsOverlongLine, planFile, readFully} from './ranges.js'
 import {Diagnostics} from './diagnostics.js'
 import {type LogFile, listLogFiles} from './files.js'
-import {type DecodeState, decodeBatch, decodeFile, type RawLine, rawLine, searchKey, settleHeldByClaim} from './reader.js'
+import {
+  type DecodeState,
+  decodeBatch,
+  decodeFile,
+  forEachCandidateLine,
+  type RawLine,
+  rawLine,
+  searchKey,
+  settleHeldByClaim,
+} from './reader.js'
 import {PARALLEL_BYTES, runTasks} from '../threads.js'
 
 /*
@@ -21,10 +30,7 @@ const BLOCK_BYTES = 4 * 1024 * 1024
 const READ_BYTES = 256 * 1024
 const RANGE_BYTES = 16 * 1024 * 1024
 const LF = 10
-const BACKSLASH = 92
-const CLOSE_BRACE = 125
 const NATIVE_START = Buffer.from('{"timestamp":"')
-const RECOVERY_EVENT = Buffer.from('"event":"audit.recovery"')
 
 export type CountTask =
   | {kind: 'file'; file: LogFile; filter: FilterSpec}
@@ -92,35 +98,7 @@ function countRange(task: Extract<CountTask, {kind: 'range'}>, profile: Profile 
       return true
     }
     // Only lines holding a needle or a backslash (an escape may hide a needle) can match.
-    const next = needles.map((n) => block.indexOf(n))
-    let nextBackslash = block.indexOf(BACKSLASH)
-    for (let pos = 0; pos < block.length; ) {
-      let hit = nextBackslash
-      for (let i = 0; i < needles.length; i++) {
-        if (next[i] >= 0 && next[i] < pos) next[i] = block.indexOf(needles[i], pos)
-        if (next[i] >= 0 && (hit < 0 || next[i] < hit)) hit = next[i]
-      }
-      if (hit < 0) break
-      const start = block.lastIndexOf(LF, hit) + 1
-      const end = block.indexOf(LF, hit)
-      take(block, start, end, base + start)
-      pos = end + 1
-      if (nextBackslash >= 0 && nextBackslash < pos) nextBackslash = block.indexOf(BACKSLASH, pos)
-      // A line that does not end like an entry may be torn: its audit.recovery record, on the next line, settles it.
-      if (block[end - 1] !== CLOSE_BRACE && pos < block.length) {
-        const nextEnd = block.indexOf(LF, pos)
-        const candidate =
-          (nextBackslash >= 0 && nextBackslash < nextEnd) ||
-          needles.some((n) => {
-            const at = block.indexOf(n, pos)
-            return at >= 0 && at < nextEnd
-          })
-        if (!candidate && block.subarray(pos, nextEnd).includes(RECOVERY_EVENT)) {
-          take(block, pos, nextEnd, base + pos)
-          pos = nextEnd + 1
-        }
-      }
-    }
+    forEachCandidateLine(block, needles, (start, end) => take(block, start, end, base + start))
     return true
   }
 
