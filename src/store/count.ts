@@ -343,13 +343,15 @@ export async function* findEntryBatches(files: LogFile[], options: FindOptions =
       yield* readEntryBatches(files, {filter, profile, diagnostics})
       return
     }
-    const workers = new WorkerPool<CountTask, FindResult>(threads, {name: 'count-worker', from: import.meta.url, workerData: {profile}})
+    // This thread decodes and hands out the matches, and what takes them encodes them: a core's work
+    // when a search matches much. The other cores find them.
+    const workers = new WorkerPool<CountTask, FindResult>(threads - 1, {name: 'count-worker', from: import.meta.url, workerData: {profile}})
     pool = workers
     // Every range in log order, each handed to a thread a few turns before its turn (two per thread).
     const tasks = plans.flatMap((plan) => plan.tasks)
     const answers: Array<Promise<FindResult> | undefined> = []
     const ahead = (from: number) => {
-      for (let j = from; j < Math.min(tasks.length, from + 2 * threads); j++) {
+      for (let j = from; j < Math.min(tasks.length, from + 2 * workers.size); j++) {
         const task = tasks[j]
         if (task.kind === 'find' && answers[j] === undefined) answers[j] = workers.run(task)
       }
