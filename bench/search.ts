@@ -27,15 +27,17 @@ if (!corpus || !existsSync(corpus) || !existsSync('/usr/bin/time')) {
 interface Sample {
   wall: number
   cpu: number
+  /** Peak RSS in KiB (of the largest process: for a pipeline, its biggest part). */
+  rss: number
   out: string
 }
 
-/** One run under /usr/bin/time: wall and CPU seconds, and its stdout. */
+/** One run under /usr/bin/time: wall and CPU seconds, peak RSS, and its stdout. */
 function run(argv: string[]): Sample {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S', ...argv], {encoding: 'utf8', maxBuffer: 1 << 28})
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...argv], {encoding: 'utf8', maxBuffer: 1 << 28})
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`)
-  const [wall, user, system] = r.stderr.trim().split('\n').at(-1)!.split(' ').map(Number)
-  return {wall, cpu: user + system, out: r.stdout}
+  const [wall, user, system, rss] = r.stderr.trim().split('\n').at(-1)!.split(' ').map(Number)
+  return {wall, cpu: user + system, rss, out: r.stdout}
 }
 
 const jqCount = `cat ${corpus}/*.jsonl | jq -c 'select(.event=="auth.fail")' | wc -l`
@@ -52,10 +54,18 @@ const commands: Array<[string, string[]]> = [
   ['node -e 0', [process.execPath, '-e', '0']],
 ]
 if (values.baseline)
-  commands.splice(2, 0, [
-    `baseline search --count (${values.baseline})`,
-    [process.execPath, values.baseline, 'search', '--event', 'auth.fail', '--all', '--count', '--dir', corpus],
-  ])
+  commands.splice(
+    2,
+    0,
+    [
+      `baseline search --count (${values.baseline})`,
+      [process.execPath, values.baseline, 'search', '--event', 'auth.fail', '--all', '--count', '--dir', corpus],
+    ],
+    [
+      'baseline search --format jsonl',
+      ['bash', '-c', `${process.execPath} ${values.baseline} search --event auth.fail --all --format jsonl --dir ${corpus} | wc -l`],
+    ],
+  )
 
 const samples = commands.map((): Sample[] => [])
 const loadBefore = loadavg()[0]
@@ -71,10 +81,13 @@ const jq = {wall: median(samples[0].map((s) => s.wall)), cpu: median(samples[0].
 
 console.log(`### search (${Number(values.runs)} rounds, load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)})`)
 console.log()
-console.log('| command | wall | CPU (all threads) | jq ÷ this, wall | jq ÷ this, CPU |')
-console.log('| --- | --- | --- | --- | --- |')
+console.log('| command | wall | CPU (all threads) | jq ÷ this, wall | jq ÷ this, CPU | peak RSS |')
+console.log('| --- | --- | --- | --- | --- | --- |')
 commands.forEach(([name], i) => {
   const wall = median(samples[i].map((s) => s.wall))
   const cpu = median(samples[i].map((s) => s.cpu))
-  console.log(`| ${name} | ${wall.toFixed(3)} s | ${cpu.toFixed(3)} s | ${(jq.wall / wall).toFixed(1)}× | ${(jq.cpu / cpu).toFixed(1)}× |`)
+  const rss = Math.max(...samples[i].map((s) => s.rss)) / 1024
+  console.log(
+    `| ${name} | ${wall.toFixed(3)} s | ${cpu.toFixed(3)} s | ${(jq.wall / wall).toFixed(1)}× | ${(jq.cpu / cpu).toFixed(1)}× | ${rss.toFixed(0)} MiB |`,
+  )
 })

@@ -1,6 +1,9 @@
 import {readFileSync} from 'node:fs'
 import {arch, platform, release} from 'node:os'
-import {parseArgs} from 'node:util'
+import {type ParseArgsConfig, parseArgs} from 'node:util'
+
+import type {Config} from '../config/schema.js'
+import type {Encoder} from '../formats/codec.js'
 
 /**
  * The start-up fast path of bin/run.js: `audit --version`, `audit tail` with its common flags and
@@ -69,44 +72,61 @@ export function plainSpelling(tokens: Token[], repeatable: string[] = []): boole
   return true
 }
 
+/** The global flags (src/cli/base.ts) that the fast paths read. */
+const GLOBAL_OPTIONS = {
+  dir: {type: 'string', short: 'd'},
+  config: {type: 'string'},
+  'no-color': {type: 'boolean'},
+} as const
+
+/**
+ * A fast path's flags and the global ones, read only when plainly spelled (plainSpelling), else
+ * undefined; an unknown flag or a positional throws, which hands the argv to oclif.
+ */
+function plainFlags<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, repeatable: string[] = []) {
+  const {values, tokens} = parseArgs({args, strict: true, allowPositionals: false, tokens: true, options: {...options, ...GLOBAL_OPTIONS}})
+  return plainSpelling(tokens, repeatable) ? values : undefined
+}
+
+/**
+ * The configuration as the command would load it (flags > environment > file > defaults), or
+ * undefined when sealed privacy fields are configured: those are revealed by the full command
+ * (src/cli/privacy.ts), and --actor matches them by blind index.
+ */
+async function plainConfig(flags: {dir?: string; config?: string}): Promise<Config | undefined> {
+  const {loadConfig} = await import('../config/load.js')
+  const {config} = loadConfig({file: flags.config, overrides: flags.dir ? {dir: flags.dir} : {}})
+  return config.privacy.fields.length > 0 ? undefined : config
+}
+
 /**
  * `audit search --count` with only --event, --actor, --all and the global flags: the number of
  * matches, counted on every core (store/count.ts); undefined (oclif's to answer) for anything else,
  * when nothing matched (oclif adds its notes) and when counting met a problem.
  */
 async function prepareSearchCount(args: string[]): Promise<(() => Promise<void>) | undefined> {
-  const {values, tokens} = parseArgs({
+  const flags = plainFlags(
     args,
-    strict: true,
-    allowPositionals: false,
-    tokens: true,
-    options: {
+    {
       count: {type: 'boolean', short: 'c'},
       all: {type: 'boolean'},
       event: {type: 'string', short: 'e', multiple: true},
       actor: {type: 'string', short: 'a', multiple: true},
-      dir: {type: 'string', short: 'd'},
-      config: {type: 'string'},
-      'no-color': {type: 'boolean'},
     },
-  })
-  if (!values.count || !plainSpelling(tokens, ['event', 'actor'])) return undefined
-  const [{loadConfig}, {countMatches}, {Diagnostics}] = await Promise.all([
-    import('../config/load.js'),
-    import('../store/count.js'),
-    import('../store/diagnostics.js'),
-  ])
-  const {config} = loadConfig({file: values.config, overrides: values.dir ? {dir: values.dir} : {}})
-  // Sealed privacy values match --actor by blind index: the full command's filter (src/cli/privacy.ts).
-  if (config.privacy.fields.length > 0) return undefined
+    ['event', 'actor'],
+  )
+  if (!flags?.count) return undefined
+  const config = await plainConfig(flags)
+  if (!config) return undefined
+  const [{countMatches}, {Diagnostics}] = await Promise.all([import('../store/count.js'), import('../store/diagnostics.js')])
   const diagnostics = new Diagnostics()
   // The spec filterSpecFromFlags gives for these flags (search has no default --since).
   const filter = {
     since: undefined,
     until: undefined,
-    events: values.event,
+    events: flags.event,
     level: undefined,
-    actors: values.actor,
+    actors: flags.actor,
     where: undefined,
     grep: undefined,
   }
@@ -133,63 +153,36 @@ const FAST_FORMATS: Record<string, 'newline' | 'json-array' | 'crlf'> = {
  */
 async function prepareTail(args: string[]): Promise<(() => Promise<void>) | undefined> {
   // Only the spellings oclif surely reads the same: each flag once, `-n 5`, `--lines 5`, `--lines=5`.
-  const {values, tokens} = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    tokens: true,
-    options: {
-      lines: {type: 'string', short: 'n'},
-      dir: {type: 'string', short: 'd'},
-      config: {type: 'string'},
-      format: {type: 'string', short: 'o'},
-      'no-color': {type: 'boolean'},
-    },
-  })
-  if (!plainSpelling(tokens)) return undefined
-  const lines = values.lines === undefined ? 20 : /^(0|[1-9]\d{0,8})$/.test(values.lines) ? Number(values.lines) : undefined
-  const formatName = values.format ?? 'pretty'
+  const flags = plainFlags(args, {lines: {type: 'string', short: 'n'}, format: {type: 'string', short: 'o'}})
+  if (!flags) return undefined
+  const lines = flags.lines === undefined ? 20 : /^(0|[1-9]\d{0,8})$/.test(flags.lines) ? Number(flags.lines) : undefined
+  const formatName = flags.format ?? 'pretty'
   if (lines === undefined || !Object.hasOwn(FAST_FORMATS, formatName)) return undefined
 
-  const [{loadConfig}, {compileFilter}, {listLogFiles}, {readLastEntries}, {Diagnostics}] = await Promise.all([
-    import('../config/load.js'),
-    import('../events/filter.js'),
+  const config = await plainConfig(flags)
+  if (!config) return undefined
+  const [{listLogFiles}, {readLastEntries}, {Diagnostics}] = await Promise.all([
     import('../store/files.js'),
     import('../store/tail.js'),
     import('../store/diagnostics.js'),
   ])
-  const {config} = loadConfig({file: values.config, overrides: values.dir ? {dir: values.dir} : {}})
-  // Sealed privacy fields are revealed by the full command (src/cli/privacy.ts).
-  if (config.privacy.fields.length > 0) return undefined
-  // The spec of `tail` without filter flags (filterSpecFromFlags), built without oclif's flag module.
-  const filter = compileFilter({
-    since: undefined,
-    until: undefined,
-    events: undefined,
-    level: undefined,
-    actors: undefined,
-    where: undefined,
-    grep: undefined,
-  })
+  // Without filter flags tail's filter matches every entry (compileFilter of filterSpecFromFlags'
+  // spec): reading without one gives the same entries, and spares loading the filter's modules.
   const diagnostics = new Diagnostics()
-  const files = await listLogFiles(config.dir, filter)
+  const files = await listLogFiles(config.dir)
   // No log file (a note to print) or a problem met while reading (lines, maybe exit 3): oclif's to say.
   if (files.length === 0) return undefined
   // csv shows line numbers: counted from the start of the file, as oclif's tail does.
-  const {entries} = await readLastEntries(files, lines, {filter, diagnostics, numberLines: formatName === 'csv'})
+  const {entries} = await readLastEntries(files, lines, {diagnostics, numberLines: formatName === 'csv'})
   if (diagnostics.lines().length > 0) return undefined
 
-  // The codecs' encoders without the codecs (whose option schemas would load zod).
-  const [{guardStdout}, {loadPaint}, {StreamSink: Output}, {prettyEncoder, entryJson}, {csvEncoder}, {FRAMINGS}] = await Promise.all([
+  // The codecs' encoders without the codecs (whose option schemas would load zod), only the one used.
+  const [{guardStdout}, {StreamSink: Output}, {FRAMINGS}, encoder] = await Promise.all([
     import('./stdout-guard.js'),
-    import('../formats/paint.js'),
     import('../transport/stream.js'),
-    import('../formats/entry-text.js'),
-    import('../formats/csv-cells.js'),
     import('../formats/framing.js'),
+    formatName === 'csv' ? import('../formats/csv-cells.js').then((m) => m.csvEncoder) : textEncoder(formatName, flags['no-color']),
   ])
-  const paint = await loadPaint(!values['no-color'] && !process.env.NO_COLOR && Boolean(process.stdout.isTTY))
-  const encoder = formatName === 'pretty' ? prettyEncoder({paint}) : formatName === 'csv' ? csvEncoder : entryJson
   const frame = FRAMINGS[FAST_FORMATS[formatName]]
   const begin = (encoder.begin ?? '') + frame.begin
   const records = entries.map((located, index) => frame.frame(encoder.encode(located), index))
@@ -201,4 +194,11 @@ async function prepareTail(args: string[]): Promise<(() => Promise<void>) | unde
     if (frame.end) await out.write(frame.end)
     await out.flush()
   }
+}
+
+/** The encoder of the pretty, jsonl or json format, as their codecs make it. */
+async function textEncoder(formatName: string, noColor: boolean | undefined): Promise<Encoder> {
+  const [{loadPaint}, {prettyEncoder, entryJson}] = await Promise.all([import('../formats/paint.js'), import('../formats/entry-text.js')])
+  if (formatName !== 'pretty') return entryJson
+  return prettyEncoder({paint: await loadPaint(!noColor && !process.env.NO_COLOR && Boolean(process.stdout.isTTY))})
 }

@@ -2,12 +2,25 @@ import {closeSync, fstatSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 
 import {type CompiledFilter, compileFilter, type FilterSpec} from '../events/filter.js'
-import {MAX_LINE_BYTES, type Profile} from '../events/model.js'
+import {type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
+import {decodeLine} from './decode.js'
 import {holdsOverlongLine, planFile, readFully} from './ranges.js'
 import {Diagnostics} from './diagnostics.js'
 import {type LogFile, listLogFiles} from './files.js'
-import {type DecodeState, decodeBatch, decodeFile, type RawLine, rawLine, searchKey, settleHeldByClaim} from './reader.js'
-import {PARALLEL_BYTES, runTasks} from '../threads.js'
+import {
+  type DecodeState,
+  decodeBatch,
+  candidateLines,
+  decodeFile,
+  forEachCandidateLine,
+  type RawLine,
+  rawLine,
+  type ReadOptions,
+  readEntryBatches,
+  searchKey,
+  settleHeldByClaim,
+} from './reader.js'
+import {PARALLEL_BYTES, runTasks, WorkerPool} from '../threads.js'
 
 /*
  * `search --count` on every core: plain files are cut into byte ranges (src/store/ranges.ts) that
@@ -21,14 +34,19 @@ const BLOCK_BYTES = 4 * 1024 * 1024
 const READ_BYTES = 256 * 1024
 const RANGE_BYTES = 16 * 1024 * 1024
 const LF = 10
-const BACKSLASH = 92
-const CLOSE_BRACE = 125
 const NATIVE_START = Buffer.from('{"timestamp":"')
-const RECOVERY_EVENT = Buffer.from('"event":"audit.recovery"')
 
-export type CountTask =
-  | {kind: 'file'; file: LogFile; filter: FilterSpec}
-  | {kind: 'range'; path: string; fd: number; start: number; end: number; native: boolean; filter: FilterSpec}
+/** A byte range of a plain file, to count (`range`) or to find the matching lines of (`find`). */
+interface RangeTask {
+  path: string
+  fd: number
+  start: number
+  end: number
+  native: boolean
+  filter: FilterSpec
+}
+
+export type CountTask = {kind: 'file'; file: LogFile; filter: FilterSpec} | ({kind: 'range' | 'find'} & RangeTask)
 
 /** A range's count; its problems' `line` is the byte offset of the line in the file, and so are claims' `offset`. */
 export interface CountResult {
@@ -41,10 +59,10 @@ export interface CountResult {
   numbered?: boolean
 }
 
-/** Counts the matches of one task on this thread. */
-export async function runCountTask(task: CountTask, profile: Profile | undefined): Promise<CountResult> {
+/** Counts (or finds) the matches of one task on this thread. */
+export async function runCountTask(task: CountTask, profile: Profile | undefined): Promise<CountResult | FindResult> {
   if (task.kind === 'file') return countFile(task.file, task.filter, profile)
-  return countRange(task, profile)
+  return task.kind === 'find' ? findRange(task, profile) : countRange(task, profile)
 }
 
 async function countFile(file: Pick<LogFile, 'path' | 'gzip'>, spec: FilterSpec, profile: Profile | undefined): Promise<CountResult> {
@@ -55,8 +73,8 @@ async function countFile(file: Pick<LogFile, 'path' | 'gzip'>, spec: FilterSpec,
   return {count, diagnostics: diagnostics.toJSON(), numbered: true}
 }
 
-function countRange(task: Extract<CountTask, {kind: 'range'}>, profile: Profile | undefined): CountResult {
-  const {path, fd} = task
+function countRange(task: RangeTask, profile: Profile | undefined): CountResult {
+  const {path} = task
   const filter: CompiledFilter = compileFilter(task.filter)
   const needles = task.native ? filter.lineNeedles?.map((n) => Buffer.from(searchKey(n))) : undefined
   const diagnostics = new Diagnostics()
@@ -92,42 +110,31 @@ function countRange(task: Extract<CountTask, {kind: 'range'}>, profile: Profile 
       return true
     }
     // Only lines holding a needle or a backslash (an escape may hide a needle) can match.
-    const next = needles.map((n) => block.indexOf(n))
-    let nextBackslash = block.indexOf(BACKSLASH)
-    for (let pos = 0; pos < block.length; ) {
-      let hit = nextBackslash
-      for (let i = 0; i < needles.length; i++) {
-        if (next[i] >= 0 && next[i] < pos) next[i] = block.indexOf(needles[i], pos)
-        if (next[i] >= 0 && (hit < 0 || next[i] < hit)) hit = next[i]
-      }
-      if (hit < 0) break
-      const start = block.lastIndexOf(LF, hit) + 1
-      const end = block.indexOf(LF, hit)
-      take(block, start, end, base + start)
-      pos = end + 1
-      if (nextBackslash >= 0 && nextBackslash < pos) nextBackslash = block.indexOf(BACKSLASH, pos)
-      // A line that does not end like an entry may be torn: its audit.recovery record, on the next line, settles it.
-      if (block[end - 1] !== CLOSE_BRACE && pos < block.length) {
-        const nextEnd = block.indexOf(LF, pos)
-        const candidate =
-          (nextBackslash >= 0 && nextBackslash < nextEnd) ||
-          needles.some((n) => {
-            const at = block.indexOf(n, pos)
-            return at >= 0 && at < nextEnd
-          })
-        if (!candidate && block.subarray(pos, nextEnd).includes(RECOVERY_EVENT)) {
-          take(block, pos, nextEnd, base + pos)
-          pos = nextEnd + 1
-        }
-      }
-    }
+    forEachCandidateLine(block, needles, (start, end) => take(block, start, end, base + start))
     return true
   }
 
+  const ended = readRange(task, scanBlock)
+  if (ended === 'fallback') return result(true)
+  if (ended) diagnostics.report({kind: 'unterminated', file: path, line: ended.at, reason: `${ended.bytes} bytes without a final newline`})
+  settle(undefined)
+  return result(false)
+}
+
+/**
+ * Hands a range's whole lines to `scan`, a block at a time with its file offset. 'fallback' when
+ * scan answers false or the range cannot be read as blocks of lines (an over-long line, a read
+ * error): only the reader handles those exactly. Else the unterminated last line of the file, if
+ * the range ends with one (its offset and length).
+ */
+function readRange(
+  task: {fd: number; start: number; end: number},
+  scan: (block: Buffer, base: number) => boolean,
+): 'fallback' | {at: number; bytes: number} | undefined {
   let buf = Buffer.allocUnsafe(READ_BYTES)
   try {
     for (let pos = task.start; pos < task.end; ) {
-      const n = readFully(fd, buf, Math.min(buf.length, task.end - pos), pos)
+      const n = readFully(task.fd, buf, Math.min(buf.length, task.end - pos), pos)
       if (n === 0) break
       const last = buf.lastIndexOf(LF, n - 1)
       if (last < 0) {
@@ -135,18 +142,16 @@ function countRange(task: Extract<CountTask, {kind: 'range'}>, profile: Profile 
           buf = Buffer.allocUnsafe(BLOCK_BYTES)
           continue
         }
-        if (n === buf.length || n > MAX_LINE_BYTES) return result(true)
-        diagnostics.report({kind: 'unterminated', file: path, line: pos, reason: `${n} bytes without a final newline`})
-        break
+        if (n === buf.length || n > MAX_LINE_BYTES) return 'fallback'
+        return {at: pos, bytes: n}
       }
-      if (!scanBlock(buf.subarray(0, last + 1), pos)) return result(true)
+      if (!scan(buf.subarray(0, last + 1), pos)) return 'fallback'
       pos += last + 1
     }
   } catch {
-    return result(true)
+    return 'fallback'
   }
-  settle(undefined)
-  return result(false)
+  return undefined
 }
 
 /** The 1-based number of the line starting at `offset` of an open file. */
@@ -169,14 +174,14 @@ interface FilePlan {
   diagnostics?: Diagnostics
 }
 
-function planCount(file: LogFile, filter: FilterSpec, rangeBytes: number): FilePlan {
+function planCount(file: LogFile, filter: FilterSpec, rangeBytes: number, kind: 'range' | 'find' = 'range'): FilePlan {
   const plan = planFile(file, rangeBytes)
   if (plan.kind === 'whole') return {file, tasks: [{kind: 'file', file, filter}]}
   if (plan.kind === 'unreadable') return {file, tasks: [], diagnostics: plan.diagnostics}
   const {fd, ranges} = plan
   const head = Buffer.alloc(NATIVE_START.length)
   const native = readFully(fd, head, head.length, 0) === head.length && head.equals(NATIVE_START)
-  const tasks: CountTask[] = ranges.map(({start, end}) => ({kind: 'range', path: file.path, fd, start, end, native, filter}))
+  const tasks: CountTask[] = ranges.map(({start, end}) => ({kind, path: file.path, fd, start, end, native, filter}))
   return {file, tasks, fd}
 }
 
@@ -201,12 +206,17 @@ export async function countMatches(dir: string, options: CountOptions): Promise<
   const tasks = plans.flatMap((p) => p.tasks)
   let results: CountResult[]
   try {
-    results = await runTasks(tasks, Math.min(threads, tasks.length), (task) => runCountTask(task, options.profile), {
-      name: 'count-worker',
-      from: import.meta.url,
-      workerData: {profile: options.profile},
-      decode: (r: CountResult) => r,
-    })
+    results = await runTasks(
+      tasks,
+      Math.min(threads, tasks.length),
+      (task) => runCountTask(task, options.profile) as Promise<CountResult>,
+      {
+        name: 'count-worker',
+        from: import.meta.url,
+        workerData: {profile: options.profile},
+        decode: (r: CountResult) => r,
+      },
+    )
     let total = 0
     let next = 0
     for (const plan of plans) {
@@ -233,6 +243,174 @@ export async function countMatches(dir: string, options: CountOptions): Promise<
     }
     return total
   } finally {
+    for (const plan of plans) if (plan.fd !== undefined) closeSync(plan.fd)
+  }
+}
+
+/*
+ * `search` (without --count) on every core, as the count: the threads find the matching lines of
+ * byte ranges, numbering them from the range's start with line feeds counted in bulk between
+ * candidates; this thread puts them out in log order, a range at a time, numbered on from the lines
+ * of the ranges before. Only a few ranges are in flight, so memory does not grow with the log.
+ */
+
+/** Smaller than a count's ranges: a range's matches are held until it is its turn. */
+const FIND_RANGE_BYTES = 4 * 1024 * 1024
+
+/** The matching lines of a range, numbered from its start (1: its first line), and its problems numbered so. */
+export interface FindResult {
+  raws: string[]
+  lines: number[]
+  /** Line feeds in the range: the lines the next range's numbers start after. */
+  lineCount: number
+  diagnostics: ReturnType<Diagnostics['toJSON']>
+  /** Torn lines excused by a recovery record that names their line: right only if the numbers agree. */
+  claims: Array<{line: number; claimed: number}>
+  /** Met what only the reader handles exactly: read the file on from this range's start that way. */
+  fallback: boolean
+}
+
+function findRange(task: RangeTask, profile: Profile | undefined): FindResult {
+  const {path} = task
+  const filter = compileFilter(task.filter)
+  const needles = task.native ? filter.lineNeedles?.map((n) => Buffer.from(searchKey(n))) : undefined
+  const diagnostics = new Diagnostics()
+  const claims: FindResult['claims'] = []
+  const raws: string[] = []
+  const lines: number[] = []
+  const read = {filter, profile}
+  const state: DecodeState = {}
+  let lineNo = 0 // lines passed since the range's start
+  const result = (fallback: boolean): FindResult => ({raws, lines, lineCount: lineNo, diagnostics: diagnostics.toJSON(), claims, fallback})
+
+  const settle = (next: RawLine | undefined) => {
+    const held = state.held?.line.line
+    const claimed = settleHeldByClaim(state, next, held !== undefined && next?.line === held + 1, profile, diagnostics)
+    if (claimed !== undefined) claims.push({line: held!, claimed})
+  }
+  const take = (block: Buffer, start: number, end: number, line: number) => {
+    const raw = rawLine(block.subarray(start, end), line)
+    if (!raw) return
+    settle(raw)
+    for (const located of decodeBatch(path, [raw], read, diagnostics, state)) {
+      raws.push(located.raw)
+      lines.push(located.line)
+    }
+  }
+  const scanBlock = (block: Buffer): boolean => {
+    if (holdsOverlongLine(block, 0, block.length)) return false
+    if (!needles) {
+      for (let from = 0, nl = block.indexOf(LF); nl >= 0; from = nl + 1, nl = block.indexOf(LF, from)) take(block, from, nl, ++lineNo)
+      return true
+    }
+    const first = lineNo
+    const {ranges, lines: count} = candidateLines(block, needles)
+    for (const {start, end, index} of ranges) take(block, start, end, first + index + 1)
+    lineNo = first + count
+    return true
+  }
+
+  const ended = readRange(task, scanBlock)
+  if (ended === 'fallback') return result(true)
+  if (ended)
+    diagnostics.report({kind: 'unterminated', file: path, line: lineNo + 1, reason: `${ended.bytes} bytes without a final newline`})
+  settle(undefined)
+  return result(false)
+}
+
+export interface FindOptions extends ReadOptions {
+  /** The filter's spec, for the threads (`filter` is its compiled form). */
+  spec?: FilterSpec
+  threads?: number
+  parallelBytes?: number
+  rangeBytes?: number
+}
+
+/**
+ * The matching entries of the files in chain order, a batch at a time, exactly as readEntryBatches
+ * gives them (entries, numbers, problems), found on every core when there is enough to read.
+ */
+export async function* findEntryBatches(files: LogFile[], options: FindOptions = {}): AsyncGenerator<LocatedEntry[]> {
+  const diagnostics = options.diagnostics ?? new Diagnostics()
+  const {filter, profile, spec} = options
+  const plans = spec ? files.map((file) => planCount(file, spec, options.rangeBytes ?? FIND_RANGE_BYTES, 'find')) : []
+  let pool: WorkerPool<CountTask, FindResult> | undefined
+  try {
+    let bytes = 0
+    for (const plan of plans) if (plan.fd !== undefined) bytes += fstatSync(plan.fd).size
+    const threads = options.threads ?? availableParallelism()
+    if (!spec || threads < 2 || bytes < (options.parallelBytes ?? PARALLEL_BYTES)) {
+      yield* readEntryBatches(files, {filter, profile, diagnostics})
+      return
+    }
+    // This thread decodes and hands out the matches, and what takes them encodes them: a core's work
+    // when a search matches much. The other cores find them.
+    const workers = new WorkerPool<CountTask, FindResult>(threads - 1, {name: 'count-worker', from: import.meta.url, workerData: {profile}})
+    pool = workers
+    // Every range in log order, each handed to a thread a few turns before its turn (two per thread).
+    const tasks = plans.flatMap((plan) => plan.tasks)
+    const answers: Array<Promise<FindResult> | undefined> = []
+    const ahead = (from: number) => {
+      for (let j = from; j < Math.min(tasks.length, from + 2 * workers.size); j++) {
+        const task = tasks[j]
+        if (task.kind === 'find' && answers[j] === undefined) answers[j] = workers.run(task)
+      }
+    }
+    let i = 0
+    for (const plan of plans) {
+      if (plan.diagnostics) diagnostics.merge(plan.diagnostics)
+      // The file's problems, told once it is read: the reader may take it over and tell them afresh.
+      let fileProblems = new Diagnostics()
+      let lineBase = 0 // lines of the file before the range
+      let handedOver = false // the reader read the rest of the file
+      for (const task of plan.tasks) {
+        ahead(i)
+        const answer = answers[i]
+        answers[i++] = undefined
+        if (task.kind === 'file') {
+          yield* decodeFile(task.file, {filter, profile}, fileProblems, {needles: filter?.lineNeedles})
+          continue
+        }
+        if (handedOver) {
+          answer?.catch(() => undefined) // dropped: a failed thread is told by the answers still awaited
+          continue
+        }
+        const found = await answer!
+        if (found.fallback || found.claims.some((c) => c.claimed !== lineBase + c.line)) {
+          // The reader reads the file again from its start (its problems are worded by where its
+          // blocks fall), and what it finds from this range on is put out.
+          handedOver = true
+          fileProblems = new Diagnostics()
+          const from = lineBase
+          for await (const batch of decodeFile(plan.file, {filter, profile}, fileProblems, {needles: filter?.lineNeedles})) {
+            const later = batch.filter((e) => e.line > from)
+            if (later.length > 0) yield later
+          }
+          continue
+        }
+        const base = lineBase
+        fileProblems.merge(Diagnostics.fromJSON(found.diagnostics).renumbered((line) => base + line))
+        const batch: LocatedEntry[] = []
+        for (let m = 0; m < found.raws.length; m++) {
+          const raw = found.raws[m]
+          const decoded = decodeLine(raw, profile)
+          if (!decoded.ok) throw new Error(`${task.path}: a line found in a range did not decode again`)
+          batch.push({
+            entry: decoded.entry,
+            time: decoded.time,
+            file: task.path,
+            line: base + found.lines[m],
+            raw,
+            profile: decoded.profile,
+          })
+        }
+        lineBase += found.lineCount
+        if (batch.length > 0) yield batch
+      }
+      diagnostics.merge(fileProblems)
+    }
+  } finally {
+    await pool?.close()
     for (const plan of plans) if (plan.fd !== undefined) closeSync(plan.fd)
   }
 }

@@ -33,6 +33,11 @@ interface Current {
   floor: number
   /** Its first line, once needed to recognise its gzip copy. */
   first?: string
+  /**
+   * cursor.line is not known yet: the lines before the resume point are counted when something new
+   * is read, so following a large file starts without reading it all.
+   */
+  uncounted?: boolean
 }
 
 /**
@@ -104,8 +109,13 @@ async function* readNew(current: Current, options: FollowOptions, wait: boolean)
     // Shrunk under us (copytruncate): what is there now is new, from the start.
     current.cursor = {offset: 0, line: 0, skipping: false}
     current.first = undefined
+    current.uncounted = false
   }
   if (size === current.cursor.offset) return
+  if (current.uncounted) {
+    current.cursor.line = countFileLineFeeds(current.handle.fd, current.cursor.offset)
+    current.uncounted = false
+  }
   // A torn line is settled by the line after it, which the writer appends in the same write(2): it is here by the end.
   yield* decodeFile({path: current.path, gzip: false}, options, options.diagnostics, {
     fd: current.handle.fd,
@@ -179,8 +189,10 @@ async function resume(
     if (!handle) continue
     const {ino} = await handle.stat()
     if (ino === start.ino) {
-      const cursor = {offset: start.offset, line: countFileLineFeeds(handle.fd, start.offset), skipping: false}
-      return {current: {handle, ino, path, place: parseLogFileName(basename(path)) ?? place, cursor, floor: topPart(files, place.day)}}
+      // The lines before the offset: as the reading that gave the start counted them, else counted when needed (readNew).
+      const cursor = {offset: start.offset, line: start.line ?? 0, skipping: false}
+      const placed = parseLogFileName(basename(path)) ?? place
+      return {current: {handle, ino, path, place: placed, cursor, floor: topPart(files, place.day), uncounted: start.line === undefined}}
     }
     await handle.close()
   }

@@ -14,6 +14,8 @@ export interface QueryOptions {
   /** Matches to skip, then at most `limit` to return. */
   offset?: number
   limit?: number
+  /** How the whole log is searched on several threads (tests set these; see findEntryBatches). */
+  parallel?: {threads?: number; parallelBytes?: number; rangeBytes?: number}
 }
 
 /** Matching entries of a log directory, in chain order or newest first, paginated; streams. */
@@ -55,7 +57,11 @@ export async function* queryEntries(dir: string, options: QueryOptions): AsyncGe
     return
   }
 
-  for await (const batch of readEntryBatches(files, read)) {
+  // The whole log in order: found on every core (store/count.ts), as the same batches the reader gives.
+  const batches = Number.isFinite(limit)
+    ? readEntryBatches(files, read)
+    : (await import('./count.js')).findEntryBatches(files, {...read, ...options.parallel, spec: options.filter})
+  for await (const batch of batches) {
     yield* page(batch)
     if (sent >= limit) return
   }

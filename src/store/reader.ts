@@ -95,35 +95,61 @@ export function searchKey(needle: string): string {
 }
 
 /**
- * The byte ranges of the lines of `block` (complete lines, ending with LF) that contain one of the
- * needles or a backslash, each with its 0-based line index in the block; found with native
- * searches, so lines that cannot match cost only a newline count.
+ * Visits, in order, the lines of `block` (complete lines, each ending with LF) that contain one of
+ * the needles or a backslash (an escape may hide a needle), as [start, end) without the LF; and
+ * after such a line that does not end like an entry (it may be torn), the next line too when it is
+ * an audit.recovery record, which settles it. Found with native searches, so lines that cannot
+ * match cost nothing each.
+ */
+export function forEachCandidateLine(block: Buffer, needles: Buffer[], visit: (start: number, end: number) => void): void {
+  const next = needles.map((n) => block.indexOf(n))
+  let nextBackslash = block.indexOf(BACKSLASH)
+  for (let pos = 0; pos < block.length; ) {
+    let hit = nextBackslash
+    for (let i = 0; i < needles.length; i++) {
+      if (next[i] >= 0 && next[i] < pos) next[i] = block.indexOf(needles[i], pos)
+      if (next[i] >= 0 && (hit < 0 || next[i] < hit)) hit = next[i]
+    }
+    if (hit < 0) return
+    const start = block.lastIndexOf(LF, hit) + 1
+    const end = block.indexOf(LF, hit)
+    visit(start, end)
+    pos = end + 1
+    if (nextBackslash >= 0 && nextBackslash < pos) nextBackslash = block.indexOf(BACKSLASH, pos)
+    if (block[end - 1] !== CLOSE_BRACE && pos < block.length) {
+      const nextEnd = block.indexOf(LF, pos)
+      const candidate =
+        (nextBackslash >= 0 && nextBackslash < nextEnd) ||
+        needles.some((n, i) => {
+          if (next[i] >= 0 && next[i] < pos) next[i] = block.indexOf(n, pos)
+          return next[i] >= 0 && next[i] < nextEnd
+        })
+      if (!candidate && block.subarray(pos, nextEnd).includes(RECOVERY_EVENT)) {
+        visit(pos, nextEnd)
+        pos = nextEnd + 1
+      }
+    }
+  }
+}
+
+/**
+ * The byte ranges of the candidate lines of `block` (forEachCandidateLine), each with its 0-based
+ * line index in the block, and the block's line count: line feeds are counted in bulk between them.
  */
 export function candidateLines(
   block: Buffer,
   needles: Buffer[],
 ): {ranges: Array<{start: number; end: number; index: number}>; lines: number} {
   const ranges: Array<{start: number; end: number; index: number}> = []
-  const next = needles.map((n) => block.indexOf(n))
-  let nextBackslash = block.indexOf(BACKSLASH)
-  let pos = 0
+  let counted = 0 // line feeds are counted up to here
   let index = 0
-  while (pos < block.length) {
-    let hit = nextBackslash
-    for (let i = 0; i < needles.length; i++) {
-      if (next[i] >= 0 && next[i] < pos) next[i] = block.indexOf(needles[i], pos)
-      if (next[i] >= 0 && (hit < 0 || next[i] < hit)) hit = next[i]
-    }
-    if (hit < 0) break
-    const start = block.lastIndexOf(LF, hit) + 1
-    index += countLineFeeds(block, pos, start)
-    const end = block.indexOf(LF, hit)
+  forEachCandidateLine(block, needles, (start, end) => {
+    index += countLineFeeds(block, counted, start)
     ranges.push({start, end, index})
     index++
-    pos = end + 1
-    if (nextBackslash >= 0 && nextBackslash < pos) nextBackslash = block.indexOf(BACKSLASH, pos)
-  }
-  return {ranges, lines: index + countLineFeeds(block, pos, block.length)}
+    counted = end + 1
+  })
+  return {ranges, lines: index + countLineFeeds(block, counted, block.length)}
 }
 
 /**
@@ -193,18 +219,9 @@ export async function* readFileLines(
     if (needles && nativeFile) {
       const first = lineNo
       const {ranges, lines} = candidateLines(block, needles)
-      for (let r = 0; r < ranges.length; r++) {
-        const {start, end, index} = ranges[r]
+      for (const {start, end, index} of ranges) {
         lineNo = first + index + 1
         take(block.subarray(start, end), batch)
-        // A line that does not end like an entry may be torn: its audit.recovery record, on the next line, settles it.
-        if (block[end - 1] !== CLOSE_BRACE && ranges[r + 1]?.index !== index + 1) {
-          const nextEnd = block.indexOf(LF, end + 1)
-          if (nextEnd > end && block.subarray(end + 1, nextEnd).includes(RECOVERY_EVENT)) {
-            lineNo++
-            take(block.subarray(end + 1, nextEnd), batch)
-          }
-        }
       }
       lineNo = first + lines
       return batch

@@ -23,6 +23,8 @@ export interface FilePosition {
   /** Byte offset just after the last complete line read (a gzip file's size: it is closed, so read whole). */
   offset: number
   ino: number
+  /** The number of lines before `offset`, when reading counted them (a follower counts them otherwise). */
+  line?: number
 }
 
 /**
@@ -73,22 +75,34 @@ async function lastOfPlainFile(
         const text = f.bytes.toString('utf8')
         if (text.trim() !== '') lines.push({text, line: -f.rank})
       }
-      // In file order, so a torn line is settled by the line after it (the block read before holds the one after the last).
-      const entries = decodeBatch(file.path, lines, options, backwards, state)
-      settleHeld(state, later, options.profile, backwards)
-      if (lines.length > 0) later = lines[0]
-      for (let i = entries.length - 1; i >= 0; i--) matched.push({entry: entries[i], rank: -entries[i].line})
+      // Decoded from the block's end in slices, each twice the last, until n matched: a block holds
+      // some 200 lines and 20 are wanted, and decoding is most of what tail does after start-up.
+      // Lines before the earliest entry shown are not decoded, so their problems are not reported.
+      let size = n - matched.length
+      for (let upto = lines.length; upto > 0 && matched.length < n; size *= 2) {
+        const slice = lines.slice(Math.max(0, upto - size), upto)
+        upto -= slice.length
+        // In file order, so a torn line is settled by the line after it (the slice decoded before holds the one after the last).
+        const entries = decodeBatch(file.path, slice, options, backwards, state)
+        settleHeld(state, later, options.profile, backwards)
+        later = slice[0]
+        for (let i = entries.length - 1; i >= 0; i--) matched.push({entry: entries[i], rank: -entries[i].line})
+      }
     }
 
     // Line numbers: the lines before the earliest one collected, plus its rank from the end.
     const chosen = matched.slice(0, n)
     const {end} = framer
+    let totalComplete: number | undefined
     if (backwards.total > 0 || (chosen.length > 0 && options.numberLines !== false)) {
-      const totalComplete = end < 0 ? 0 : countFileLineFeeds(handle.fd, end)
-      if (options.numberLines !== false) for (const m of chosen) m.entry.line = totalComplete - m.rank + 1
-      diagnostics.merge(backwards.renumbered((line) => totalComplete + line + 1))
+      const lines = end < 0 ? 0 : countFileLineFeeds(handle.fd, end)
+      if (options.numberLines !== false) for (const m of chosen) m.entry.line = lines - m.rank + 1
+      diagnostics.merge(backwards.renumbered((line) => lines + line + 1))
+      totalComplete = lines
     }
-    return {entries: chosen.map((m) => m.entry).reverse(), end: {path: file.path, offset: Math.max(end, 0), ino: info.ino}}
+    const position: FilePosition = {path: file.path, offset: Math.max(end, 0), ino: info.ino}
+    if (totalComplete !== undefined) position.line = totalComplete
+    return {entries: chosen.map((m) => m.entry).reverse(), end: position}
   } finally {
     await handle.close()
   }

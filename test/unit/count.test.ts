@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 import {test} from 'node:test'
 
 import {chainLine, GENESIS, serializeBody} from '../../src/chain/native.js'
@@ -8,9 +8,10 @@ import {compileFilter, type FilterSpec} from '../../src/events/filter.js'
 import {countMatches} from '../../src/store/count.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
 import {listLogFiles} from '../../src/store/files.js'
+import {queryEntries} from '../../src/store/query.js'
 import {decodeFile, readEntryBatches, searchKey} from '../../src/store/reader.js'
 import {recoveryDetails} from '../../src/store/recovery.js'
-import {chainedLines, tempDir} from '../helpers.js'
+import {chainedLines, tempDir, writeLog} from '../helpers.js'
 
 /** What the line reader finds and reports: the answer search --count must give on any cut. */
 async function byReader(dir: string, spec: FilterSpec): Promise<{count: number; problems: unknown}> {
@@ -32,8 +33,8 @@ const entry = (i: number, event: string, details: Record<string, unknown> = {}) 
   details,
 })
 
-test('search --count on ranges: long lines (past the first read block, past the limit), CRLF, escapes and torn lines', async () => {
-  const dir = tempDir('count-')
+/** A log of every kind of line a range must read as the reader does: long lines (past the first read block, past the limit), CRLF, escapes, torn lines. */
+function writeTrickyLog(dir: string, name = 'audit-2026-11-02.jsonl', overLong = true): void {
   const lines: string[] = []
   const push = (...more: string[]) => lines.push(...more)
   for (let i = 0; i < 400; i++) {
@@ -41,7 +42,7 @@ test('search --count on ranges: long lines (past the first read block, past the 
     if (i === 50) push(...chainedLines([entry(i, 'auth.fail', {blob: 'x'.repeat(300_000)})]).lines) // longer than a read block
     if (i === 60) push(...chainedLines([entry(i, 'south.fairy'), entry(i, 'auth.fair'), entry(i, 'xauth.fail')]).lines) // the key, not the needle
     if (i === 90) push(...chainedLines([entry(i, 'user.login', {blob: 'auth.fail '.repeat(70_000)})]).lines) // needles, no match
-    if (i === 120) push(`{"timestamp":"2026-11-02T10:00:00.000Z","event":"auth.fail","pad":"${'y'.repeat(1_200_000)}"}`) // over the limit
+    if (i === 120 && overLong) push(`{"timestamp":"2026-11-02T10:00:00.000Z","event":"auth.fail","pad":"${'y'.repeat(1_200_000)}"}`) // over the limit
     if (i === 150) push(`${chainedLines([entry(i, 'auth.fail')]).lines[0]}\r`) // CRLF
     if (i === 200) push(chainedLines([entry(i, 'auth\u002efail')]).lines[0].replace('auth.fail', 'auth\\u002efail')) // escaped needle
     if (i === 250) push('{"timestamp":"2026-11-02T10:00:00.000Z","event":"auth.fail"') // malformed candidate
@@ -60,7 +61,12 @@ test('search --count on ranges: long lines (past the first read block, past the 
       push(chainLine(body, GENESIS).line)
     }
   }
-  writeFileSync(join(dir, 'audit-2026-11-02.jsonl'), `${lines.join('\n')}\n`, {mode: 0o600})
+  writeFileSync(join(dir, name), `${lines.join('\n')}\n`, {mode: 0o600})
+}
+
+test('search --count on ranges: long lines (past the first read block, past the limit), CRLF, escapes and torn lines', async () => {
+  const dir = tempDir('count-')
+  writeTrickyLog(dir)
   for (const spec of [{events: ['auth.fail']}, {events: ['auth.*']}, {events: ['audit.recovery']}, {}]) {
     const expected = await byReader(dir, spec)
     // The reader without needles decodes every line: the truth the needle searches must keep to.
@@ -83,4 +89,39 @@ test('searchKey: a part of the needle starting on a character rare in log text, 
   for (const needle of ['auth.fail', 'config.change', 'policy.deny', 'mallory', '10.0.4.17', 'user.login', 'x.y'])
     assert.ok(needle.includes(searchKey(needle)) && searchKey(needle).length >= Math.min(4, needle.length), needle)
   assert.equal(searchKey('caf\u00e9 \u{1f600}'), 'caf\u00e9 \u{1f600}') // not ASCII: whole
+})
+
+/** What search prints, in order (file, line and text of each match), and the problems it reports. */
+async function searched(dir: string, spec: FilterSpec, parallel: {threads: number; parallelBytes?: number; rangeBytes?: number}) {
+  const diagnostics = new Diagnostics()
+  const found: Array<[string, number, string]> = []
+  for await (const batch of queryEntries(dir, {filter: spec, diagnostics, parallel}))
+    for (const e of batch) found.push([basename(e.file), e.line, e.raw])
+  return {found, problems: diagnostics.toJSON()}
+}
+
+test('search on ranges: the entries, line numbers and problems of the reader, in log order, on any cut', async () => {
+  const dir = tempDir('find-')
+  // A gzip part, the tricky log with its over-long line (the range holding it goes to the reader) and without.
+  writeLog(dir, 'audit-2026-11-01.001.jsonl.gz', chainedLines([entry(1, 'auth.fail'), entry(2, 'user.login')]).lines)
+  writeTrickyLog(dir, 'audit-2026-11-01.jsonl')
+  writeTrickyLog(dir, 'audit-2026-11-02.jsonl', false)
+  // Lines that are not UTF-8 or JSON, blank lines, and a last line without its LF.
+  const more = chainedLines([entry(3, 'auth.fail'), entry(4, 'auth.fail')]).lines
+  const bytes = Buffer.concat([
+    Buffer.from(`${more[0]}\n\n{"event":"auth.fail",\n`),
+    Buffer.from([0x7b, 0xff, 0x61, 0x75, 0x74, 0x68, 0x2e, 0x66, 0x61, 0x69, 0x6c, 0x0a]),
+    Buffer.from(`${more[1]}\n   \n${more[0].slice(0, 50)}`),
+  ])
+  writeFileSync(join(dir, 'audit-2026-11-03.jsonl'), bytes, {mode: 0o600})
+  for (const spec of [{events: ['auth.fail']}, {events: ['auth.*']}, {events: ['audit.recovery']}, {level: 'info' as const}, {}]) {
+    const expected = await searched(dir, spec, {threads: 1})
+    assert.ok(expected.found.length > 0)
+    for (const rangeBytes of [700, 5000, 64 * 1024, 1 << 30]) {
+      const got = await searched(dir, spec, {threads: 2, parallelBytes: 0, rangeBytes})
+      assert.deepEqual(got, expected, `${JSON.stringify(spec)} cut every ${rangeBytes} bytes`)
+    }
+  }
+  const {problems} = await searched(dir, {}, {threads: 1})
+  for (const kind of ['too-long', 'malformed', 'utf8', 'unterminated']) assert.match(JSON.stringify(problems), new RegExp(kind))
 })

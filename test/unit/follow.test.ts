@@ -141,6 +141,59 @@ describe('followEntries', () => {
     }
   })
 
+  it('resumes with the same line numbers whether or not the reading before counted them (CRLF, a torn line, an over-long line)', async () => {
+    const dir = tempDir()
+    const c = chain(20)
+    const [a, b, d] = c.take(3)
+    // CRLF ends, a blank line, a torn line, a 1.5 MB line and a line that is not JSON before the resume point.
+    const before = `${a}\r\n\n{"timestamp":"2026-\n${'x'.repeat(1.5 * 1024 * 1024)}\n${b}\r\n{not json\n${d}\n`
+    const live = join(dir, 'audit-2026-03-01.jsonl')
+    writeFileSync(live, before, {mode: 0o600})
+    for (const numberLines of [false, true]) {
+      const linesBefore = readFileSync(live, 'latin1').split('\n').length - 1
+      const {end} = await readLastEntries(await listLogFiles(dir), 1, {numberLines, diagnostics: new Diagnostics()})
+      assert.ok(end)
+      // Counted only when csv numbers were shown (or a problem was met); else the follower counts them when needed.
+      assert.equal(end.line, numberLines ? linesBefore : undefined)
+      const f = follow(dir, end)
+      try {
+        const more = c.take(2)
+        appendFileSync(live, `${more[0]}\r\n{bad\n${more[1]}\n`)
+        await f.until(2)
+        const base = linesBefore
+        assert.deepEqual(
+          f.got.map((e) => e.line),
+          [base + 1, base + 3],
+        )
+        assert.match(f.diagnostics.lines().join('\n'), new RegExp(`1 malformed line, at audit-2026-03-01\\.jsonl:${base + 2} `))
+      } finally {
+        await f.stop()
+      }
+    }
+  })
+
+  it('resumes after a gzip part with the next file, from its start', async () => {
+    const dir = tempDir()
+    const c = chain(10)
+    writeLog(dir, 'audit-2026-03-01.001.jsonl', c.take(3))
+    gzipPart(dir, 'audit-2026-03-01.001.jsonl')
+    const {end} = await readLastEntries(await listLogFiles(dir), 2)
+    assert.ok(end?.path.endsWith('.001.jsonl.gz'))
+    const f = follow(dir, end)
+    try {
+      const next = c.take(2)
+      const live = writeLog(dir, 'audit-2026-03-01.jsonl', next)
+      await f.until(2)
+      assert.deepEqual(
+        f.got.map((e) => e.line),
+        [1, 2],
+      )
+      await expectExactly(f, live, next, c.take(1)[0])
+    } finally {
+      await f.stop()
+    }
+  })
+
   it('waits for files in an empty directory and reads them from their start', async () => {
     const dir = tempDir()
     const c = chain(10)

@@ -31,8 +31,11 @@ test('without line numbers, entries carry their rank from the end; problems are 
       ['user3', -1],
     ],
   )
-  // The whole block was decoded, so the bad line in it is reported, with its number from the start.
-  assert.match(diagnostics.lines()[0], /at audit-2026-11-02\.jsonl:2 /)
+  // Only the lines from the earliest entry shown on are decoded: the bad line before them is not met.
+  assert.deepEqual(diagnostics.lines(), [])
+  const four = new Diagnostics()
+  await readLastEntries(files, 4, {diagnostics: four, numberLines: false})
+  assert.match(four.lines()[0], /at audit-2026-11-02\.jsonl:2 /)
   const all = new Diagnostics()
   const every = await readLastEntries(files, 10, {diagnostics: all, numberLines: false})
   assert.deepEqual(
@@ -71,4 +74,34 @@ test('many entries across gzip and plain files: the last n, in order', async () 
     Array.from({length: 2200}, (_, i) => `u${800 + i}`),
   )
   assert.equal(entries[0].line, 801)
+})
+
+test('with a filter that skips lines and bad lines among them: the last n matches, and the bad lines from the earliest shown on', async () => {
+  const dir = tempDir()
+  const lines = good(300)
+  // A bad line every 37 lines, and a filter matching one actor in three: slices grow until enough match.
+  const withBad = lines.flatMap((line, i) => (i % 37 === 5 ? ['{"torn":', line] : [line]))
+  writeLog(dir, 'audit-2026-11-02.jsonl', withBad)
+  const files = await listLogFiles(dir)
+  const {compileFilter} = await import('../../src/events/filter.js')
+  const filter = compileFilter({actors: Array.from({length: 100}, (_, i) => `user${i * 3}`)})
+  for (const n of [1, 7, 40, 100, 1000]) {
+    const diagnostics = new Diagnostics()
+    const {entries} = await readLastEntries(files, n, {filter, diagnostics})
+    const expected = withBad
+      .map((text, i) => ({text, line: i + 1}))
+      .filter(({text}) => text.startsWith('{"timestamp"') && Number(/user(\d+)/.exec(text)?.[1]) % 3 === 0)
+      .slice(-n)
+    assert.deepEqual(
+      entries.map((e) => e.line),
+      expected.map((e) => e.line),
+    )
+    // Every bad line from the earliest entry shown on is counted (a slice may reach further back), and
+    // one of them is named by its number from the start.
+    const first = expected[0].line
+    const bad = withBad.flatMap((text, i) => (text === '{"torn":' ? [i + 1] : []))
+    const count = diagnostics.counts().malformed ?? 0
+    assert.ok(count >= bad.filter((line) => line > first).length && count <= bad.length, `${n}: ${count}`)
+    if (count > 0) assert.ok(bad.includes(Number(/jsonl:(\d+)/.exec(diagnostics.lines()[0])?.[1])), diagnostics.lines()[0])
+  }
 })
