@@ -116,3 +116,23 @@ describe('export to _bulk on threads', () => {
     }
   })
 })
+
+describe('the loopback _bulk receiver', () => {
+  it('refuses, as Elasticsearch does, a body without its final newline, an action without its source, a line not JSON', async () => {
+    const es = await startElasticsearch()
+    try {
+      const post = async (body: string) => {
+        const response = await fetch(`${es.url}/_bulk`, {method: 'POST', headers: {'content-type': 'application/x-ndjson'}, body})
+        return {status: response.status, type: ((await response.json()) as {error?: {type?: string}}).error?.type}
+      }
+      const action = '{"create":{"_id":"a1"}}'
+      assert.deepEqual(await post(`${action}\n{"x":1}`), {status: 400, type: 'illegal_argument_exception'})
+      assert.deepEqual(await post(`${action}\n{"x":1}\n${action}\n`), {status: 400, type: 'action_request_validation_exception'})
+      assert.deepEqual(await post(`${action}\n{"x":1\n`), {status: 400, type: 'x_content_parse_exception'})
+      assert.deepEqual(await post(`${action}\n{"x":1}\n`), {status: 200, type: undefined})
+      assert.equal(es.documents.size, 1)
+    } finally {
+      await es.close()
+    }
+  })
+})
