@@ -5,8 +5,10 @@
  *
  *   node --import tsx bench/export.ts bench/corpus [--runs 3]
  *
- * The receiver answers `errors: false` after reading the (gzipped) body and counting its action
- * lines, so the rate is the exporter's; it runs in this process, on the same cores.
+ * The receiver reads the (gunzipped) body, checks what Elasticsearch checks (the final newline,
+ * action and document lines in pairs) and answers as it does, `errors: false` and one item per
+ * action, without parsing the documents, so the rate is the exporter's; it runs in this process, on
+ * the same cores. The `_bulk` floor is the same ecs-bulk text written to a file (no HTTP, no gzip).
  */
 import {spawn} from 'node:child_process'
 import {createServer} from 'node:http'
@@ -52,16 +54,29 @@ async function median(args: () => string[]): Promise<number> {
 }
 
 let received = 0
+let refused = ''
 const receiver = createServer((req, res) => {
   const chunks: Buffer[] = []
   req.on('data', (c: Buffer) => chunks.push(c))
   req.on('end', () => {
     const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(Buffer.concat(chunks)) : Buffer.concat(chunks)
+    const items: string[] = []
     let lines = 0
-    for (let i = body.indexOf(10); i >= 0; i = body.indexOf(10, i + 1)) lines++
+    for (let start = 0, end = body.indexOf(10); end >= 0; start = end + 1, end = body.indexOf(10, start)) {
+      if (lines++ % 2 === 1) continue
+      const id = /^\{"create":\{"_id":"([0-9a-f]{64})"\}\}$/.exec(body.toString('latin1', start, end))?.[1]
+      items.push(
+        `{"create":{"_index":"logs","_id":"${id ?? `auto-${received + items.length}`}","_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":${received + items.length},"_primary_term":1,"status":201}}`,
+      )
+    }
+    if (body.at(-1) !== 10 || lines % 2 !== 0) {
+      refused ||= `a body of ${lines} lines${body.at(-1) === 10 ? '' : ' without its final newline'}`
+      res.writeHead(400, {'content-type': 'application/json'}).end('{"error":{"type":"illegal_argument_exception"},"status":400}')
+      return
+    }
     received += lines / 2
     res.writeHead(200, {'content-type': 'application/json'})
-    res.end('{"took":1,"errors":false,"items":[]}')
+    res.end(`{"errors":false,"took":1,"items":[${items.join(',')}]}`)
   })
 })
 await new Promise<void>((resolve) => {
@@ -88,10 +103,12 @@ const cef = await median(() => ['export', '--dir', corpus, '--format', 'cef', '-
 rows.push(['export --format cef --output FILE', cef, rate(cef)])
 const ecs = await median(() => ['export', '--dir', corpus, '--format', 'ecs', '--output', join(work, `out-${n++}.ecs`)])
 rows.push(['export --format ecs --output FILE', ecs, rate(ecs)])
+const floor = await median(() => ['export', '--dir', corpus, '--format', 'ecs-bulk', '--output', join(work, `out-${n++}.ndjson`)])
+rows.push(['export --format ecs-bulk --output FILE (the _bulk floor: no HTTP)', floor, rate(floor)])
 received = 0
 const bulk = await median(() => ['export', '--dir', corpus, '--to', `http://127.0.0.1:${port}/_bulk`])
-if (received !== entries * RUNS) throw new Error(`the receiver got ${received} documents, expected ${entries * RUNS}`)
-rows.push(['export --to http://127.0.0.1/_bulk (gzip level 1, 5000 a request, 2 in flight)', bulk, rate(bulk)])
+if (refused || received !== entries * RUNS) throw new Error(`the receiver got ${received} documents, expected ${entries * RUNS} ${refused}`)
+rows.push(['export --to http://127.0.0.1/_bulk (gzip level 1, 5000 or 5 MiB a request, 2 in flight)', bulk, rate(bulk)])
 const zip = await median(() => ['export', '--dir', corpus, '--archive', 'zip', '--output', join(work, `bundle-${n++}.zip`)])
 rows.push(['export --archive zip (whole corpus, with verify)', zip, rate(zip)])
 receiver.close()

@@ -8,6 +8,7 @@ import {Diagnostics} from '../store/diagnostics.js'
 import {listLogFiles} from '../store/files.js'
 import {decodeFile} from '../store/reader.js'
 import type {Sink} from '../transport/sink.js'
+import {AcknowledgedBlocks} from './acknowledged.js'
 import {exportFormat, syslogMessageFormat} from './encode.js'
 import {exportThreads, parallelExport, planTasks, type Position} from './parallel.js'
 import {type PrivacyCounts, type PrivacyOptions, privacyTransform} from './privacy.js'
@@ -21,6 +22,16 @@ export interface AcknowledgingSink extends Sink {
 
 function acknowledges(sink: Sink): sink is AcknowledgingSink {
   return typeof (sink as Partial<AcknowledgingSink>).acknowledged === 'number'
+}
+
+/** An acknowledging sink that takes records encoded elsewhere a block at a time (Elasticsearch `_bulk`). */
+interface BlockSink extends AcknowledgingSink {
+  /** `block` holds exactly `count` encoded records, as text or as the UTF-8 bytes the export threads made. */
+  writeRecords(block: string | Buffer, count: number): Promise<void>
+}
+
+function takesBlocks(sink: Sink): sink is BlockSink {
+  return acknowledges(sink) && typeof (sink as Partial<BlockSink>).writeRecords === 'function'
 }
 
 export interface ExportRequest {
@@ -128,8 +139,17 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
   let first: Position | undefined
   let last: Position | undefined
   let failure: unknown
-  // Records are handed over one by one to a sink that acknowledges them or sends each as a message; others get a batch's text at once.
-  const perRecord = acknowledges(sink) || request.syslogMessages === true
+  // Records are handed over one by one to a sink that acknowledges them or sends each as a message; others get a batch's text at once,
+  // as does a sink taking blocks (so _bulk records are encoded on threads), whose confirmed blocks say the state.
+  const blocks = takesBlocks(sink) && request.syslogMessages !== true ? sink : undefined
+  const confirmed = blocks && request.sinceLast ? new AcknowledgedBlocks(files, {filter, profile}, filter.lineNeedles) : undefined
+  const put = async (text: string | Buffer, start: number, count: number, from: Position, to: Position) => {
+    if (!blocks) return sink.write(text.toString())
+    confirmed?.add(start, count, from, to)
+    await blocks.writeRecords(text, count)
+    confirmed?.settle(blocks.acknowledged)
+  }
+  const perRecord = (acknowledges(sink) && !blocks) || request.syslogMessages === true
   // Sealed values are revealed (--reveal) with the keystore on this thread only.
   const threads = perRecord || reveal ? 0 : exportThreads(files, request.format, request.parallelBytes)
   try {
@@ -153,10 +173,12 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
           result.privacy.pseudonymized += done.privacy.pseudonymized
         }
         if (done.count === 0) continue
-        for (const chunk of done.bytes)
-          await (sink.writeBytes
-            ? sink.writeBytes(chunk)
-            : sink.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString()))
+        if (blocks) await put(Buffer.concat(done.bytes), result.exported, done.count, done.first!, done.last!)
+        else
+          for (const chunk of done.bytes)
+            await (sink.writeBytes
+              ? sink.writeBytes(chunk)
+              : sink.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString()))
         result.exported += done.count
         result.perFile[done.first!.file] = (result.perFile[done.first!.file] ?? 0) + done.count
         first ??= done.first
@@ -182,7 +204,7 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
         } else {
           let text = ''
           for (const located of chosen) text += format.encode(privacy ? privacy.apply(located) : located, result.exported++)
-          await sink.write(text)
+          await put(text, result.exported - chosen.length, chosen.length, position(chosen[0]), position(chosen.at(-1)!))
         }
         fromFile += chosen.length
         last = position(chosen.at(-1)!)
@@ -204,6 +226,7 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
     await (sink as Partial<{abort(): Promise<void>}>).abort?.()
   }
   settle()
+  if (confirmed) acknowledgedState = await confirmed.state(blocks!.acknowledged)
 
   if (first) result.first = {file: first.file, line: first.line, timestamp: first.timestamp}
   if (last) result.last = last

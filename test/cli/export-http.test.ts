@@ -132,6 +132,45 @@ describe('audit export --to Elasticsearch _bulk', () => {
     }
   })
 
+  it('--batch-bytes: a batch is cut before the record that would pass it; an entry larger than it goes alone', async () => {
+    const dir = tempDir()
+    const big = 17
+    const {lines} = chainedLines(
+      Array.from({length: 40}, (_, i) => ({
+        timestamp: '2026-11-02T10:00:00.000Z',
+        event: 'a.b',
+        details: {i, pad: 'x'.repeat(i === big ? 4000 : 60 + ((i * 37) % 200))},
+      })),
+    )
+    writeLog(dir, 'audit-2026-11-02.jsonl', lines)
+    const hashes = lines.map((l) => JSON.parse(l).chain_hash as string)
+    const es = await startElasticsearch()
+    const cap = 2048
+    try {
+      const state = join(tempDir(), 'state')
+      const r = await runAudit(['export', '--dir', dir, '--to', `${es.url}/_bulk`, '--batch-bytes', String(cap), '--since-last', state])
+      assert.equal(r.code, 0, r.stderr)
+      assert.deepEqual([...es.documents.keys()].map((k) => k.split('/')[1]).sort(), [...hashes].sort())
+      // The requests in export order (two are out at a time), each cut into its records (action and document lines).
+      const at = new Map(hashes.map((h, i) => [h, i]))
+      const idOf = (record: string): string => JSON.parse(record.slice(0, record.indexOf('\n'))).create._id
+      const batches = es.requests.map((q) => q.body.match(/[^\n]*\n[^\n]*\n/g)!).sort((a, b) => at.get(idOf(a[0]))! - at.get(idOf(b[0]))!)
+      const bytes = (records: string[]) => Buffer.byteLength(records.join(''))
+      assert.deepEqual(batches.flat().map(idOf), hashes, 'every entry once, in order')
+      const large = batches.find((b) => b.some((record) => idOf(record) === hashes[big]))!
+      assert.ok(large.length === 1 && bytes(large) > cap, 'the large entry went alone')
+      for (const [i, batch] of batches.entries()) {
+        if (batch.length > 1) assert.ok(bytes(batch) <= cap, `batch ${i}: ${bytes(batch)} bytes`)
+        // Cut only when the next record would not fit.
+        if (i < batches.length - 1) assert.ok(bytes(batch) + bytes(batches[i + 1].slice(0, 1)) > cap, `batch ${i} was cut early`)
+      }
+      assert.ok(batches.length >= 10, `${batches.length} batches`)
+      assert.equal(JSON.parse(readFileSync(state, 'utf8')).chain_hash, hashes.at(-1))
+    } finally {
+      await es.close()
+    }
+  })
+
   it('a server that keeps failing: exit 3 after the retries, no state written', async () => {
     const {dir} = makeLog()
     const state = join(tempDir(), 'state')

@@ -38,6 +38,18 @@ export async function startElasticsearch(
         status: 400,
       })
     const lines = req.body.slice(0, -1).split('\n')
+    // Every action of these kinds is followed by its source line, and every line is JSON.
+    if (lines.length % 2 !== 0)
+      return json(res, 400, {
+        error: {type: 'action_request_validation_exception', reason: 'Validation Failed: 1: source is missing;'},
+        status: 400,
+      })
+    const unparsable = lines.findIndex((line) => !isJsonObject(line))
+    if (unparsable >= 0)
+      return json(res, 400, {
+        error: {type: 'x_content_parse_exception', reason: `[${unparsable + 1}:1] Malformed content, expected a JSON object`},
+        status: 400,
+      })
     const failures = options.itemFailures?.[bulkRequests++] ?? {}
     const items: unknown[] = []
     for (let i = 0; i < lines.length; i += 2) {
@@ -70,4 +82,13 @@ export async function startElasticsearch(
     json(res, 200, {took: 1, errors, items})
   }, options.script)
   return {...fake, documents}
+}
+
+function isJsonObject(line: string): boolean {
+  try {
+    const value = JSON.parse(line)
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+  } catch {
+    return false
+  }
 }

@@ -1,5 +1,5 @@
-import {request as httpRequest, type IncomingHttpHeaders} from 'node:http'
-import {request as httpsRequest} from 'node:https'
+import {Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders} from 'node:http'
+import {Agent as HttpsAgent, request as httpsRequest} from 'node:https'
 import {promisify} from 'node:util'
 import {gzip as gzipCallback} from 'node:zlib'
 
@@ -56,6 +56,12 @@ export function safeUrlName(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`
 }
 
+/** Records back to back in their UTF-8 bytes (held in parts, each whole records), record i ending at `ends[i]`. */
+export interface Records {
+  parts: Buffer[]
+  ends: number[]
+}
+
 interface Flight {
   count: number
   /** On failure: how many records at the start of the batch the API took. */
@@ -74,7 +80,7 @@ interface Flight {
 export abstract class BatchingHttpSink implements Sink {
   readonly name: string
   acknowledged = 0
-  private batch: string[] = []
+  private batch: Records = {parts: [], ends: []}
   private bytes = 0
   private inflight: Flight[] = []
   private failure: unknown
@@ -99,42 +105,80 @@ export abstract class BatchingHttpSink implements Sink {
       timeoutMs: 60_000,
       ...given,
     }
+    // Kept-alive connections, at most one per request in flight (plus an ack poll's).
+    const agentOptions = {keepAlive: true, maxSockets: this.options.inFlight + 1}
+    this.agent = url.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions)
   }
+
+  private readonly agent: HttpAgent
 
   /** Headers of every request (content type, auth). */
   protected abstract headers(): Record<string, string>
-  /** The request body of a batch of records. */
-  protected body(records: string[]): string {
-    return records.join('')
+  /** The request body of a batch of records: their bytes as they are. */
+  protected body(records: Records): Buffer | string {
+    return records.parts.length === 1 ? records.parts[0] : Buffer.concat(records.parts)
   }
 
-  /** Reads the API's answer to a batch. */
-  protected abstract judge(response: HttpResponse, records: string[]): Promise<Verdict> | Verdict
+  /** Reads the API's answer to a batch of `count` records. */
+  protected abstract judge(response: HttpResponse, count: number): Promise<Verdict> | Verdict
 
   async write(record: string): Promise<void> {
+    const data = Buffer.from(record)
+    await this.take(data, [data.length])
+  }
+
+  /**
+   * Adds records (back to back in `data`, record i ending at `ends[i]`) to the batches: a batch is
+   * sent once it holds batchCount records or batchBytes bytes, and before a record that would take
+   * it past batchBytes; a record larger than batchBytes goes alone (the API may refuse it: a final
+   * failure, reported, never a silent loss).
+   */
+  protected async take(data: Buffer, ends: ArrayLike<number>): Promise<void> {
     if (this.failure !== undefined) throw this.failure
-    this.batch.push(record)
-    this.bytes += record.length
-    if (this.batch.length >= this.options.batchCount || this.bytes >= this.options.batchBytes) await this.dispatch()
+    const {batchCount, batchBytes} = this.options
+    // Where the bytes of data not yet in the batch start, and where record i starts.
+    let from = 0
+    let start = 0
+    for (let i = 0; i < ends.length; i++) {
+      const end = ends[i]
+      if (this.batch.ends.length > 0 && this.bytes + (end - start) > batchBytes) {
+        if (start > from) this.batch.parts.push(data.subarray(from, start))
+        from = start
+        await this.dispatch()
+      }
+      this.bytes += end - start
+      this.batch.ends.push(this.bytes)
+      start = end
+      if (this.batch.ends.length >= batchCount || this.bytes >= batchBytes) {
+        this.batch.parts.push(data.subarray(from, end))
+        from = end
+        await this.dispatch()
+      }
+    }
+    if (start > from) this.batch.parts.push(data.subarray(from, start))
   }
 
   async flush(): Promise<void> {
     if (this.failure !== undefined) throw this.failure
-    if (this.batch.length > 0) await this.dispatch()
+    if (this.batch.ends.length > 0) await this.dispatch()
     while (this.inflight.length > 0) await this.settleOldest()
   }
 
   async close(): Promise<void> {
-    await this.flush()
+    try {
+      await this.flush()
+    } finally {
+      this.agent.destroy()
+    }
   }
 
   /** Sends the batch being built, once fewer than `inFlight` are unanswered. */
   private async dispatch(): Promise<void> {
     while (this.inflight.length >= this.options.inFlight) await this.settleOldest()
     const records = this.batch
-    this.batch = []
+    this.batch = {parts: [], ends: []}
     this.bytes = 0
-    const flight: Flight = {count: records.length, prefix: 0, done: Promise.resolve()}
+    const flight: Flight = {count: records.ends.length, prefix: 0, done: Promise.resolve()}
     flight.done = this.deliver(records, flight)
     // Awaited in order by settleOldest; a failure of a later batch while an earlier one is still out is not unhandled.
     flight.done.catch(() => undefined)
@@ -156,15 +200,15 @@ export abstract class BatchingHttpSink implements Sink {
     this.acknowledged += flight.count
   }
 
-  private async deliver(all: string[], flight: Flight): Promise<void> {
+  private async deliver(all: Records, flight: Flight): Promise<void> {
     let records = all
     // Where each record being sent sits in the batch, ascending.
-    let positions = all.map((_, i) => i)
+    let positions = all.ends.map((_, i) => i)
     let lastReason = ''
     for (let attempt = 0; ; attempt++) {
       let verdict: Verdict
       try {
-        verdict = await this.judge(await this.post(this.url, this.body(records)), records)
+        verdict = await this.judge(await this.post(this.url, this.body(records)), records.ends.length)
       } catch (error) {
         if (error instanceof OutsideError) {
           flight.prefix = positions[0]
@@ -180,7 +224,7 @@ export abstract class BatchingHttpSink implements Sink {
       lastReason = verdict.reason
       if (verdict.only) {
         const only = verdict.only
-        records = only.map((i) => records[i])
+        records = pick(records, only)
         positions = only.map((i) => positions[i])
       }
       if (attempt >= this.options.retries) {
@@ -192,14 +236,14 @@ export abstract class BatchingHttpSink implements Sink {
     }
   }
 
-  /** One POST, gzipped when asked; resolves with the whole response. */
-  protected async post(url: URL, text: string, extraHeaders: Record<string, string> = {}): Promise<HttpResponse> {
-    const payload = this.options.gzip ? await gzip(text, {level: this.options.gzipLevel}) : Buffer.from(text)
+  /** One POST, gzipped when asked (on libuv's threads); resolves with the whole response. */
+  protected async post(url: URL, body: Buffer | string, extraHeaders: Record<string, string> = {}): Promise<HttpResponse> {
+    const payload = this.options.gzip ? await gzip(body, {level: this.options.gzipLevel}) : Buffer.from(body)
     const headers: Record<string, string> = {...this.headers(), ...extraHeaders, 'content-length': String(payload.length)}
     if (this.options.gzip) headers['content-encoding'] = 'gzip'
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
     return new Promise((resolve, reject) => {
-      const req = send(url, {method: 'POST', headers, timeout: this.options.timeoutMs, ...this.options.tls}, (res) => {
+      const req = send(url, {method: 'POST', headers, timeout: this.options.timeoutMs, agent: this.agent, ...this.options.tls}, (res) => {
         const chunks: Buffer[] = []
         let size = 0
         res.on('data', (chunk: Buffer) => {
@@ -215,6 +259,27 @@ export abstract class BatchingHttpSink implements Sink {
       req.end(payload)
     })
   }
+}
+
+/** The records at `positions` (ascending) of a batch, as a batch of their own. */
+function pick(records: Records, positions: number[]): Records {
+  const all = records.parts.length === 1 ? records.parts[0] : Buffer.concat(records.parts)
+  const parts: Buffer[] = []
+  const ends: number[] = []
+  let bytes = 0
+  for (const i of positions) {
+    const start = i === 0 ? 0 : records.ends[i - 1]
+    parts.push(all.subarray(start, records.ends[i]))
+    bytes += records.ends[i] - start
+    ends.push(bytes)
+  }
+  return {parts, ends}
+}
+
+/** Each record's text (for an API whose body is built from parsed records). */
+export function recordTexts(records: Records): string[] {
+  const all = records.parts.length === 1 ? records.parts[0] : Buffer.concat(records.parts)
+  return records.ends.map((end, i) => all.toString('utf8', i === 0 ? 0 : records.ends[i - 1], end))
 }
 
 /** Whether a status is worth sending again (rate limits and server trouble). */

@@ -1,6 +1,15 @@
 import {AuditError} from '../../errors.js'
 import {basicAuth} from './auth.js'
-import {BatchingHttpSink, excerpt, type HttpResponse, type HttpSinkOptions, statusVerdict, type Verdict} from './batching.js'
+import {
+  BatchingHttpSink,
+  excerpt,
+  type HttpResponse,
+  type HttpSinkOptions,
+  type Records,
+  recordTexts,
+  statusVerdict,
+  type Verdict,
+} from './batching.js'
 
 interface PushBody {
   streams: Array<{stream: Record<string, string>; values: Array<[string, string]>}>
@@ -32,9 +41,9 @@ export class LokiSink extends BatchingHttpSink {
     }
   }
 
-  protected override body(records: string[]): string {
+  protected override body(records: Records): string {
     const streams = new Map<string, PushBody['streams'][number]>()
-    for (const record of records) {
+    for (const record of recordTexts(records)) {
       for (const {stream, values} of (JSON.parse(record) as PushBody).streams) {
         const key = JSON.stringify(stream)
         const found = streams.get(key)
