@@ -79,7 +79,8 @@ export interface FileExport {
 
 const RECOVERY = '"audit.recovery"'
 
-function position(located: LocatedEntry): Position {
+/** Where an entry is, as export states and results name it. */
+export function position(located: LocatedEntry): Position {
   return {
     file: basename(located.file),
     line: located.line,

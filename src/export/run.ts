@@ -10,7 +10,7 @@ import {decodeFile} from '../store/reader.js'
 import type {Sink} from '../transport/sink.js'
 import {AcknowledgedBlocks} from './acknowledged.js'
 import {exportFormat, syslogMessageFormat} from './encode.js'
-import {exportThreads, parallelExport, planTasks, type Position} from './parallel.js'
+import {exportThreads, parallelExport, planTasks, type Position, position} from './parallel.js'
 import {type PrivacyCounts, type PrivacyOptions, privacyTransform} from './privacy.js'
 import type {Projection} from './project.js'
 import {type ExportState, readState, type Resume, resumePoint, stateAt, stateOf, writeState} from './state.js'
@@ -78,15 +78,6 @@ export interface ExportResult {
 }
 
 const PROGRESS_EVERY = 50_000
-
-function position(located: LocatedEntry): Position {
-  return {
-    file: basename(located.file),
-    line: located.line,
-    timestamp: located.entry.timestamp,
-    chain_hash: located.entry.chain_hash ?? null,
-  }
-}
 
 /**
  * Exports the matching entries of a log directory to a sink: read in chain order (from the

@@ -14,6 +14,7 @@ import {
   readCanonical,
 } from '../../src/store/decode.js'
 import {tempDir} from '../helpers.js'
+import {ACTORS, LEVELS, VALUES} from '../canonical-fuzz.js'
 
 let seed = 11
 function random(): number {
@@ -57,29 +58,6 @@ const EVENTS = [
   '.auth',
   'auth..x',
   'ä.b',
-]
-const LEVELS = ['info', 'warning', 'error', 'debug', 'warn', 'err', 'INFO', 'Error', 'fatal', '']
-const ACTORS = ['alice', 'bob', '', 'ünïcødé', '😀', 'eve "the" hacker', 'tab\there', 'back\\slash', '\u001b[31mred', '\u2028', '\ud800']
-const VALUES: unknown[] = [
-  '10.0.0.1',
-  '',
-  'a"b',
-  'x\\y',
-  '\u00e9',
-  '\u0000',
-  1e21,
-  1.5e-7,
-  -0,
-  0,
-  42,
-  -3.25,
-  true,
-  false,
-  null,
-  {nested: 1},
-  [1, 2],
-  [],
-  {},
 ]
 const KEYS = ['ip', 'model', 'path', 'status', 'reason', '__proto__', 'constructor', 'ip"x', 'é', '', 'a\\b']
 

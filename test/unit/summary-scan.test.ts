@@ -16,6 +16,7 @@ import {countMatches} from '../../src/store/count.js'
 import {compileFilter} from '../../src/events/filter.js'
 import {readEntryBatches} from '../../src/store/reader.js'
 import {tempDir} from '../helpers.js'
+import {ACTORS, LEVELS, VALUES} from '../canonical-fuzz.js'
 
 let seed = 7
 function random(): number {
@@ -42,27 +43,6 @@ const TIMESTAMPS = [
   '2026-11-02T10:00:00.1234Z',
 ]
 const EVENTS = ['auth.login', 'auth.fail', 'api.request', 'policy.deny', 'Auth.Login', 'nodot', 'a.b.c-d_e', 'x.y.error']
-const LEVELS = ['info', 'warning', 'error', 'debug', 'warn', 'err', 'INFO', 'fatal', '']
-const ACTORS = ['alice', 'bob', 'eve "the" hacker', 'ünïcødé', 'tab\there', '', 'back\\slash', '\u001b[31mred', '😀 ok', 'del\u007f']
-const VALUES: unknown[] = [
-  '10.0.0.1',
-  '',
-  'a"b',
-  'x\\y',
-  '\u00e9',
-  '😀',
-  1e21,
-  1.5e-7,
-  -0,
-  0,
-  42,
-  -3.25,
-  true,
-  false,
-  null,
-  {nested: 1},
-  [1, 2],
-]
 const KEYS = [...IP_FIELDS, 'model', 'path', 'status', '__proto__', 'ip"x', 'é']
 
 function randomDetails(): Record<string, unknown> {
