@@ -1,5 +1,5 @@
 import {type Level, LEVELS, parseTimestamp} from '../events/model.js'
-import {CANONICAL_EVENT, CANONICAL_FLAT_OBJECT, CANONICAL_STRING_CHARS, CANONICAL_TIMESTAMP} from '../store/decode.js'
+import {CANONICAL_EVENT, CANONICAL_FLAT_OBJECT, CANONICAL_STRING_CHARS, CANONICAL_TIMESTAMP, type CanonicalLine} from '../store/decode.js'
 import {IP_FIELDS, ownCopy} from './aggregate.js'
 
 /*
@@ -19,16 +19,8 @@ const CANONICAL =
 /** One whole line (without its LF). */
 export const CANONICAL_LINE = new RegExp(`^${CANONICAL}$`)
 
-/** The summary's fields of a canonical line: groups 1–5 of a CANONICAL match. */
-export interface LeanFields {
-  time: number
-  timestamp: string
-  event: string
-  level: Level
-  actor: string
-  /** The `details` object's text, as written. */
-  details: string
-}
+/** The summary's fields of a canonical line: groups 1–5 of a CANONICAL match; `details` is the object's text, as written. */
+export type LeanFields = Pick<CanonicalLine, 'time' | 'timestamp' | 'event' | 'level' | 'actor' | 'details'>
 
 /** The hour the last timestamp read fell in: a log's lines come in time order, many to an hour. */
 let lastHour = {text: '', start: Number.NaN}
