@@ -129,3 +129,19 @@ export async function inParallel<T, R>(items: readonly T[], run: (item: T) => Pr
   await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
   return results
 }
+
+/**
+ * A small deterministic PRNG (mulberry32) for the fuzz tests: the same seed, the same lines, so a
+ * failure can be run again. `pick` chooses one of `items` with it.
+ */
+export function seededRandom(seed: number): {random: () => number; pick: <T>(items: readonly T[]) => T} {
+  let state = seed >>> 0
+  const random = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+  }
+  return {random, pick: (items) => items[Math.floor(random() * items.length)]}
+}

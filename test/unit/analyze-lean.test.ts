@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {test} from 'node:test'
 
@@ -7,18 +6,10 @@ import {logItems, type SourceItem} from '../../src/analyze/sources.js'
 import {chainLine, GENESIS, serializeBody} from '../../src/chain/native.js'
 import type {FilterSpec} from '../../src/events/filter.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
-import {recoveryDetails} from '../../src/store/recovery.js'
-import {tempDir} from '../helpers.js'
+import {writeMixedFile} from '../canonical-fuzz.js'
+import {tempDir, seededRandom} from '../helpers.js'
 
-let seed = 5
-function random(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0
-  let t = seed
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-}
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]
+const {random, pick} = seededRandom(5)
 
 const DETAILS: Array<Record<string, unknown>> = [
   {},
@@ -60,43 +51,14 @@ function randomLine(minute: number): string {
 }
 
 /** Canonical and bent lines, torn lines (mostly followed by their recovery record), bad UTF-8, blanks. */
-function writeMixedFile(path: string, lines: number): void {
-  const parts: Buffer[] = []
-  const name = path.split('/').at(-1)!
-  let lineNo = 0
-  for (let i = 0; i < lines; i++) {
-    const minute = Math.floor((i / lines) * 60)
-    const r = random()
-    if (r < 0.04) {
-      const whole = randomLine(minute)
-      const fragment = Buffer.from(whole.slice(0, Math.max(1, Math.floor(whole.length / 2))))
-      parts.push(fragment, Buffer.from('\n'))
-      lineNo++
-      if (random() < 0.8) {
-        const body = serializeBody({
-          timestamp: new Date(Date.UTC(2026, 10, 2, 10, minute)).toISOString(),
-          event: 'audit.recovery',
-          level: 'warning',
-          actor: 'auditkit',
-          details: recoveryDetails(name, lineNo, fragment),
-          metadata: {},
-        })
-        parts.push(Buffer.from(`${chainLine(body, GENESIS).line}\n`))
-        lineNo++
-      }
-    } else if (r < 0.05) {
-      parts.push(Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]))
-      lineNo++
-    } else if (r < 0.06) {
-      parts.push(Buffer.from('   \n'))
-      lineNo++
-    } else {
-      parts.push(Buffer.from(`${randomLine(minute)}\n`))
-      lineNo++
-    }
-  }
-  parts.push(Buffer.from('{"timestamp":"2026-11-02T1')) // unterminated
-  writeFileSync(path, Buffer.concat(parts), {mode: 0o600})
+function writeMixed(path: string, lines: number): void {
+  const minute = (i: number) => Math.floor((i / lines) * 60)
+  writeMixedFile(path, lines, {
+    random,
+    line: (i) => randomLine(minute(i)),
+    recoveryTime: (i) => new Date(Date.UTC(2026, 10, 2, 10, minute(i))).toISOString(),
+    unterminated: true,
+  })
 }
 
 /** What the detectors and the LLM sample take from an item. */
@@ -122,8 +84,8 @@ async function collect(dir: string, filter: FilterSpec) {
 
 test('a time range reads canonical lines by position and gives what the search reader gives, problems included', async () => {
   const dir = tempDir()
-  writeMixedFile(join(dir, 'audit-2026-11-02.001.jsonl'), 3000)
-  writeMixedFile(join(dir, 'audit-2026-11-02.jsonl'), 3000)
+  writeMixed(join(dir, 'audit-2026-11-02.001.jsonl'), 3000)
+  writeMixed(join(dir, 'audit-2026-11-02.jsonl'), 3000)
   for (const range of [{}, {since: Date.UTC(2026, 10, 2, 10, 20), until: Date.UTC(2026, 10, 2, 10, 45)}]) {
     const lean = await collect(dir, range)
     // Any other filter takes the search reader; `*` matches every event.

@@ -13,18 +13,10 @@ import {
   decodeLine,
   readCanonical,
 } from '../../src/store/decode.js'
-import {tempDir} from '../helpers.js'
+import {tempDir, seededRandom} from '../helpers.js'
 import {ACTORS, LEVELS, VALUES} from '../canonical-fuzz.js'
 
-let seed = 11
-function random(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0
-  let t = seed
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-}
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]
+const {random, pick} = seededRandom(11)
 /** Mostly one of the first `good` items (the writer's kind), so many lines stay canonical. */
 const pickMostly = <T>(items: readonly T[], good: number): T => (random() < 0.85 ? items[Math.floor(random() * good)] : pick(items))
 

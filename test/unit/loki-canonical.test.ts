@@ -13,6 +13,7 @@ import {
   pythonFloatRepr,
   type LValue,
 } from '../../src/integrity/loki-canonical.js'
+import {seededRandom} from '../helpers.js'
 
 /** Spec lokimode-format.md §11, verbatim. */
 const VECTORS = [
@@ -428,21 +429,8 @@ function pyQuote(s: string): string {
   return out + '"'
 }
 
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 describe('loki-mode canonical JSON: fused fast path agrees with the tree path', () => {
-  const rand = rng(20260301)
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!
+  const {random: rand, pick} = seededRandom(20260301)
   const CHARS = ['a', 'b', 'Z', '_', ' ', '/', '"', '\\', '\n', '\t', '\u0001', '\u007f', 'é', '☕', '\ue000', '\uffff', '🚀']
   const KEYS = ['a', 'b', 'B', 'Z', '_x', 'aa', '', 'k-1', 'user_id', 'resource_id', 'resource_type', 'ué', '🚀', '\uffff']
   const str = (): string => Array.from({length: Math.floor(rand() * 6)}, () => pick(CHARS)).join('')

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {test} from 'node:test'
 
@@ -7,7 +6,6 @@ import {chainLine, GENESIS, serializeBody} from '../../src/chain/native.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
 import {decodeLine} from '../../src/store/decode.js'
 import {listLogFiles} from '../../src/store/files.js'
-import {recoveryDetails} from '../../src/store/recovery.js'
 import {buildReport, IP_FIELDS, SummaryAggregate} from '../../src/summary/aggregate.js'
 import {bytesLine, CANONICAL_LINE, COUNTED_MODEL, countedDetails, leanFields, matchCanonicalBytes} from '../../src/summary/lean.js'
 import {LEVELS as LEVEL_NAMES} from '../../src/events/model.js'
@@ -15,18 +13,10 @@ import {summarize, summarizeFile} from '../../src/summary/summarize.js'
 import {countMatches} from '../../src/store/count.js'
 import {compileFilter} from '../../src/events/filter.js'
 import {readEntryBatches} from '../../src/store/reader.js'
-import {tempDir} from '../helpers.js'
-import {ACTORS, LEVELS, VALUES} from '../canonical-fuzz.js'
+import {tempDir, seededRandom} from '../helpers.js'
+import {ACTORS, LEVELS, VALUES, writeMixedFile} from '../canonical-fuzz.js'
 
-let seed = 7
-function random(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0
-  let t = seed
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-}
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]
+const {random, pick} = seededRandom(7)
 
 const TIMESTAMPS = [
   '2026-11-02T10:00:00.000Z',
@@ -239,52 +229,22 @@ test('the lean decoder agrees with the full decoder on every line it takes, and 
   assert.deepEqual(leanView(canonical)?.ips, ['1', '2'])
 })
 
-/** A file of mixed lines: canonical, bent, torn lines (some recovered by a record), bad UTF-8, blanks. */
-function writeMixedFile(path: string, lines: number, unterminated: boolean): void {
-  const parts: Buffer[] = []
-  let lineNo = 0
-  const name = path.split('/').at(-1)!
-  for (let i = 0; i < lines; i++) {
-    const r = random()
-    if (r < 0.04) {
-      // A torn line, then (mostly) its recovery record.
-      const whole = randomLine()
-      const fragment = Buffer.from(whole.slice(0, Math.max(1, Math.floor(whole.length / 2))))
-      parts.push(fragment, Buffer.from('\n'))
-      lineNo++
-      if (random() < 0.8) {
-        const wrongLine = random() < 0.1
-        const body = serializeBody({
-          timestamp: '2026-11-02T11:00:00.000Z',
-          event: 'audit.recovery',
-          level: 'warning',
-          actor: 'auditkit',
-          details: recoveryDetails(name, wrongLine ? lineNo + 5 : lineNo, fragment),
-          metadata: {},
-        })
-        parts.push(Buffer.from(`${chainLine(body, GENESIS).line}\n`))
-        lineNo++
-      }
-    } else if (r < 0.05) {
-      parts.push(Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]))
-      lineNo++
-    } else if (r < 0.06) {
-      parts.push(Buffer.from('   \n'))
-      lineNo++
-    } else {
-      parts.push(Buffer.from(`${randomLine(random() < 0.5)}\n`))
-      lineNo++
-    }
-  }
-  if (unterminated) parts.push(Buffer.from('{"timestamp":"2026-11-02T1'))
-  writeFileSync(path, Buffer.concat(parts), {mode: 0o600})
+/** A file of mixed lines: canonical, bent, torn lines (some recovered by a record, some claiming a wrong line), bad UTF-8, blanks. */
+function writeMixed(path: string, lines: number, unterminated: boolean): void {
+  writeMixedFile(path, lines, {
+    random,
+    line: (_, torn) => (torn ? randomLine() : randomLine(random() < 0.5)),
+    recoveryTime: () => '2026-11-02T11:00:00.000Z',
+    wrongClaims: 0.1,
+    unterminated,
+  })
 }
 
 test('the range scan reports exactly what the full reader does, on any cut of a file full of damage', async () => {
   for (const [round, rangeBytes] of [200, 1000, 7000, 100_000].entries()) {
     const dir = tempDir()
-    writeMixedFile(join(dir, 'audit-2026-11-02.001.jsonl'), 1500, false)
-    writeMixedFile(join(dir, 'audit-2026-11-02.jsonl'), 1500, round % 2 === 0)
+    writeMixed(join(dir, 'audit-2026-11-02.001.jsonl'), 1500, false)
+    writeMixed(join(dir, 'audit-2026-11-02.jsonl'), 1500, round % 2 === 0)
     for (const filter of [{}, {since: Date.parse('2026-11-02T10:30:00.000Z')}]) {
       const expected = new SummaryAggregate()
       const expectedProblems = new Diagnostics()
@@ -307,8 +267,8 @@ test('the range scan reports exactly what the full reader does, on any cut of a 
 test('search --count on byte ranges finds and reports exactly what the reader does', async () => {
   for (const [round, rangeBytes] of [300, 5000, 100_000].entries()) {
     const dir = tempDir()
-    writeMixedFile(join(dir, 'audit-2026-11-02.001.jsonl'), 1500, false)
-    writeMixedFile(join(dir, 'audit-2026-11-02.jsonl'), 1500, round !== 1)
+    writeMixed(join(dir, 'audit-2026-11-02.001.jsonl'), 1500, false)
+    writeMixed(join(dir, 'audit-2026-11-02.jsonl'), 1500, round !== 1)
     for (const spec of [{events: ['auth.fail']}, {events: ['api.*'], actors: ['bob']}, {level: 'warning' as const}, {}]) {
       const expectedProblems = new Diagnostics()
       let expected = 0
