@@ -1,8 +1,7 @@
 import {homedir} from 'node:os'
 import {join} from 'node:path'
-import {parseArgs} from 'node:util'
 
-import {plainSpelling} from './fast.js'
+import {plainConfig, plainFlags} from './fast.js'
 
 /**
  * `audit summary` on the start-up fast path (see fast.ts): without filters or --top, over a log
@@ -11,31 +10,17 @@ import {plainSpelling} from './fast.js'
  * A warm cache makes the rest of a summary so quick that oclif's start-up would be most of it.
  */
 export async function prepareSummary(args: string[]): Promise<(() => Promise<void>) | undefined> {
-  const {values, tokens} = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    tokens: true,
-    options: {
-      all: {type: 'boolean'},
-      json: {type: 'boolean'},
-      'no-cache': {type: 'boolean'},
-      dir: {type: 'string', short: 'd'},
-      config: {type: 'string'},
-      'no-color': {type: 'boolean'},
-    },
-  })
-  if (!plainSpelling(tokens)) return undefined
+  const values = plainFlags(args, {all: {type: 'boolean'}, json: {type: 'boolean'}, 'no-cache': {type: 'boolean'}})
+  if (!values) return undefined
 
-  const [{loadConfig}, {Diagnostics}, {defaultRange, summarize}, {Progress}] = await Promise.all([
-    import('../config/load.js'),
+  const [config, {Diagnostics}, {defaultRange, summarize}, {Progress}] = await Promise.all([
+    plainConfig(values),
     import('../store/diagnostics.js'),
     import('../summary/summarize.js'),
     import('./progress.js'),
   ])
-  const {config} = loadConfig({file: values.config, overrides: values.dir ? {dir: values.dir} : {}})
   // Sealed privacy values are revealed at render by the full command (src/cli/privacy.ts).
-  if (config.privacy.fields.length > 0) return undefined
+  if (!config) return undefined
   const now = Date.now()
   // The spec of `summary` without filter flags (filterSpecFromFlags), the default range as the command sets it.
   const spec: {since?: number; until?: number} = {}

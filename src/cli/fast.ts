@@ -60,7 +60,7 @@ type Token = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number]
  * Whether argv is spelled so that oclif surely reads it the same: each option once (those in
  * `repeatable` as often as given), no positionals, no `-n5`, no empty value nor one starting with `-`.
  */
-export function plainSpelling(tokens: Token[], repeatable: string[] = []): boolean {
+function plainSpelling(tokens: Token[], repeatable: string[] = []): boolean {
   const seen = new Set<string>()
   for (const token of tokens) {
     if (token.kind !== 'option') return false
@@ -79,11 +79,20 @@ const GLOBAL_OPTIONS = {
   'no-color': {type: 'boolean'},
 } as const
 
+/** What plainFlags reads: the values parseArgs gives for these options and the global ones. */
+type PlainFlags<O extends NonNullable<ParseArgsConfig['options']>> = ReturnType<
+  typeof parseArgs<{args: string[]; strict: true; allowPositionals: false; tokens: true; options: O & typeof GLOBAL_OPTIONS}>
+>['values']
+
 /**
  * A fast path's flags and the global ones, read only when plainly spelled (plainSpelling), else
  * undefined; an unknown flag or a positional throws, which hands the argv to oclif.
  */
-function plainFlags<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, repeatable: string[] = []) {
+export function plainFlags<const O extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: O,
+  repeatable: string[] = [],
+): PlainFlags<O> | undefined {
   const {values, tokens} = parseArgs({args, strict: true, allowPositionals: false, tokens: true, options: {...options, ...GLOBAL_OPTIONS}})
   return plainSpelling(tokens, repeatable) ? values : undefined
 }
@@ -93,7 +102,7 @@ function plainFlags<const O extends NonNullable<ParseArgsConfig['options']>>(arg
  * undefined when sealed privacy fields are configured: those are revealed by the full command
  * (src/cli/privacy.ts), and --actor matches them by blind index.
  */
-async function plainConfig(flags: {dir?: string; config?: string}): Promise<Config | undefined> {
+export async function plainConfig(flags: {dir?: string; config?: string}): Promise<Config | undefined> {
   const {loadConfig} = await import('../config/load.js')
   const {config} = loadConfig({file: flags.config, overrides: flags.dir ? {dir: flags.dir} : {}})
   return config.privacy.fields.length > 0 ? undefined : config
