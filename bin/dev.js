@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --import tsx
-// Runs the commands from src/ without a build (development only).
-import {execute} from '@oclif/core'
+// Runs the commands from src/ without a build (development only). CommonJS, as bin/run.js.
+const {join} = require('node:path')
 
-await execute({development: true, dir: import.meta.url})
+import('@oclif/core').then(({execute}) => execute({development: true, dir: join(__dirname, '..')}))

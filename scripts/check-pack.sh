@@ -10,7 +10,7 @@ trap 'rm -rf "$work"' EXIT
 
 tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 listing="$(tar -tzf "$work/$tarball")"
-for wanted in package/oclif.manifest.json package/man/audit.1 package/dist/commands/search.js package/config/default.yaml; do
+for wanted in package/oclif.manifest.json package/man/audit.1 package/dist/commands/search.js package/dist/cli/fast.cjs package/bin/package.json package/config/default.yaml; do
   grep -qx "$wanted" <<<"$listing" || { echo "check-pack: $wanted missing from $tarball" >&2; exit 1; }
 done
 if grep -qE '^package/(test|src|bench|examples)/' <<<"$listing"; then
@@ -25,6 +25,7 @@ npm install -g --prefix "$prefix" --no-audit --no-fund --prefer-offline "$work/$
 export PATH="$prefix/bin:$PATH" MANPATH="$prefix/share/man" MANPAGER=cat PAGER=cat MANWIDTH=80
 cd "$work" # nothing of the clone is at hand
 
+audit --version | grep -q '^auditkit/' || { echo 'check-pack: audit --version (the fast path, dist/cli/fast.cjs) printed no version' >&2; exit 1; }
 audit --help | grep -q '^  search ' || { echo 'check-pack: audit --help lists no search' >&2; exit 1; }
 audit summary --dir "$OLDPWD/examples/logs" --all | grep -q '^Total entries: ' || { echo 'check-pack: audit summary printed no report' >&2; exit 1; }
 man audit | grep -q 'EXIT STATUS' || { echo 'check-pack: man audit shows no page' >&2; exit 1; }
