@@ -1,7 +1,7 @@
 import {AuditError} from '../errors.js'
 import {sealedBlind} from '../privacy/sealed-form.js'
 import {boundedJson} from '../text/sanitize.js'
-import {type Level, type LocatedEntry, levelRank} from './model.js'
+import {type AuditEntry, type Level, type LocatedEntry, levelRank} from './model.js'
 
 /** What the reading commands' filter flags ask for. */
 export interface FilterSpec {
@@ -41,6 +41,11 @@ export interface CompiledFilter {
   /** The raw-line test that holds for every profile (`--grep`). */
   rawTest?: (raw: string) => boolean
   matches(located: LocatedEntry): boolean
+  /**
+   * matches, from an entry's time, level, event and actor alone: for a reader that knows those
+   * without parsing the rest (store/count.ts). Undefined when the filter looks further (--where).
+   */
+  matchesHead?: (time: number, head: Pick<AuditEntry, 'level' | 'event' | 'actor'>) => boolean
 }
 
 /** Turns a glob (`*`, `?`) into an anchored regular expression. */
@@ -178,6 +183,15 @@ export function compileFilter(spec: FilterSpec): CompiledFilter {
   const mayMatchRaw =
     groups.length === 0 ? undefined : (raw: string) => raw.includes('\\') || groups.every((group) => group.some((n) => raw.includes(n)))
 
+  const matchesHead = (time: number, entry: Pick<AuditEntry, 'level' | 'event' | 'actor'>): boolean => {
+    if (since !== undefined && time < since) return false
+    if (until !== undefined && time >= until) return false
+    if (minRank > 0 && levelRank(entry.level) < minRank) return false
+    if (eventRes && !eventRes.some((re) => re.test(entry.event))) return false
+    if (actors && !actorMatches(entry.actor)) return false
+    return true
+  }
+
   return {
     since,
     until,
@@ -185,13 +199,10 @@ export function compileFilter(spec: FilterSpec): CompiledFilter {
     mayMatchRaw,
     rawTest: grep ? (raw) => grep.test(raw) : undefined,
     matches({entry, time}) {
-      if (since !== undefined && time < since) return false
-      if (until !== undefined && time >= until) return false
-      if (minRank > 0 && levelRank(entry.level) < minRank) return false
-      if (eventRes && !eventRes.some((re) => re.test(entry.event))) return false
-      if (actors && !actorMatches(entry.actor)) return false
+      if (!matchesHead(time, entry)) return false
       for (const clause of where) if (!clause.test(entry)) return false
       return true
     },
+    matchesHead: where.length === 0 ? matchesHead : undefined,
   }
 }

@@ -3,7 +3,7 @@ import {availableParallelism} from 'node:os'
 
 import {type CompiledFilter, compileFilter, type FilterSpec} from '../events/filter.js'
 import {type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
-import {decodeLine} from './decode.js'
+import {decodeLine, readCanonical} from './decode.js'
 import {holdsOverlongLine, planFile, readFully} from './ranges.js'
 import {Diagnostics} from './diagnostics.js'
 import {type LogFile, listLogFiles} from './files.js'
@@ -80,6 +80,9 @@ function countRange(task: RangeTask, profile: Profile | undefined): CountResult 
   const diagnostics = new Diagnostics()
   const claims: NonNullable<CountResult['claims']> = []
   const read = {filter, profile}
+  // A line in the writer's exact form decodes (decodeLine reads it so): without --grep or --where,
+  // whether it counts follows from the members read by position, without parsing the rest.
+  const head = filter.rawTest === undefined && profile !== 'loki' ? filter.matchesHead : undefined
   const state: DecodeState = {}
   let heldEnd = -1 // file offset of the LF that ends the held line
   let count = 0
@@ -97,6 +100,11 @@ function countRange(task: RangeTask, profile: Profile | undefined): CountResult 
     const raw = rawLine(block.subarray(start, end), at)
     if (!raw) return true
     settle(raw)
+    const canonical = head && !raw.bytes ? readCanonical(raw.text) : undefined
+    if (canonical) {
+      if (head!(canonical.time, canonical)) count++
+      return true
+    }
     count += decodeBatch(path, [raw], read, diagnostics, state).length
     if (state.held) heldEnd = at + (end - start)
     return true
