@@ -3,7 +3,8 @@
  * `audit --version` and `audit tail -n 20` on a 10,000- and a 1,000,000-entry log (the corpora of
  * bench/run.ts, generated once into bench/corpus-10000 and bench/corpus), each against `node -e 0` in
  * the same run. The commands take turns, RUNS times each (default 21), so load from elsewhere falls on
- * all of them alike; the median and the minimum wall time are shown.
+ * all of them alike; the median and the minimum wall time are shown. BASELINE=other/bin/run.js adds
+ * that build's `--version` and `tail -n 20` to the turns, to compare two builds in one run.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
@@ -33,6 +34,13 @@ const cases: Array<{name: string; argv: string[]}> = [
   // For comparison: the same answer through oclif (a flag the fast path leaves to it, matching every entry).
   {name: 'audit tail -n 20 --level debug (oclif), 1M', argv: [BIN, 'tail', '-n', '20', '--level', 'debug', '--dir', corpus(1_000_000)]},
 ]
+const baseline = process.env.BASELINE
+if (baseline)
+  cases.push(
+    {name: `baseline --version (${baseline})`, argv: [baseline, '--version']},
+    {name: 'baseline tail -n 20, 10k entries', argv: [baseline, 'tail', '-n', '20', '--dir', corpus(10_000)]},
+    {name: 'baseline tail -n 20, 1M entries', argv: [baseline, 'tail', '-n', '20', '--dir', corpus(1_000_000)]},
+  )
 
 const times = cases.map(() => [] as number[])
 for (let run = 0; run < RUNS; run++) {
