@@ -5,9 +5,9 @@ import {test} from 'node:test'
 
 import {chainedLines, ROOT, type RunResult, runAudit, tempDir, writeLog} from '../helpers.js'
 
-// bin/run.js answers `--version`, a plain `tail`, `search --count` and a plain `summary` without oclif (src/cli/fast.ts). Every argv
-// here is run both ways, through bin/run.js and through oclif alone, and must give the same
-// stdout, stderr and exit code; the common ones must really take the fast path.
+// bin/run.js answers `--version`, a plain `tail`, `search --count` and a plain `summary` without oclif (src/cli/fast.ts,
+// run from its CommonJS bundle dist/cli/fast.cjs). Every argv here is run both ways, through bin/run.js and through
+// oclif alone, and must give the same stdout, stderr and exit code; the common ones must really take the fast path.
 const OCLIF_ONLY = [process.execPath, join(ROOT, 'test', 'cli', 'fast-path', 'oclif-only.mjs')]
 const PROBE = join(ROOT, 'test', 'cli', 'fast-path', 'probe.mjs')
 
