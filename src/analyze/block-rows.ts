@@ -1,7 +1,7 @@
 import {isAscii, isUtf8} from 'node:buffer'
 
 import {type ScanRequest, type ScanResult, scanBlock} from '../integrity/verify/scan.js'
-import {MAX_LINE_BYTES} from '../events/model.js'
+import {type Level, LEVELS, MAX_LINE_BYTES} from '../events/model.js'
 import {readCanonical} from '../store/decode.js'
 import type {RawLine} from '../store/reader.js'
 import {canonicalFields, entryTemplate} from './canonical.js'
@@ -20,8 +20,13 @@ export interface RowsRequest {
   rangeSince?: number
 }
 
-/** Int32 members of a row, in `BlockRows.ints`: string members index `strings`, -1 for none. */
+/**
+ * Int32 members of a row, in `BlockRows.ints`: string members index `strings`, -1 for none; the
+ * level indexes ROW_LEVELS. Baseline rows carry no model and no reason: only the range's entries
+ * are checked against the model allow-list and grouped by message template.
+ */
 export const ROW = {line: 0, event: 1, level: 2, actor: 3, ip: 4, model: 5, reason: 6, size: 7} as const
+const LEVEL_CODES = Object.fromEntries(LEVELS.map((level, i) => [level, i])) as Record<Level, number>
 
 export interface BlockRows {
   rows: number
@@ -106,14 +111,17 @@ class Rows {
     const {ints} = this
     ints[at + ROW.line] = line
     ints[at + ROW.event] = this.id(event)
-    ints[at + ROW.level] = this.id(level)
+    ints[at + ROW.level] = LEVEL_CODES[level]
     ints[at + ROW.actor] = this.id(actor)
     ints[at + ROW.ip] = this.id(ip)
-    ints[at + ROW.model] = this.id(model)
-    ints[at + ROW.reason] = this.id(reason)
     this.times[row] = time
     this.failures[row] = failure ? 1 : 0
-    if (rangeSince !== undefined && time < rangeSince) return
+    if (rangeSince !== undefined && time < rangeSince) {
+      ints[at + ROW.model] = ints[at + ROW.reason] = -1
+      return
+    }
+    ints[at + ROW.model] = this.id(model)
+    ints[at + ROW.reason] = this.id(reason)
     const template = entryTemplate(event, level, reason)
     if (!this.templates.has(template)) {
       this.templates.add(template)

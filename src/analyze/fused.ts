@@ -1,7 +1,7 @@
 import {basename} from 'node:path'
 
 import {compileFilter, type FilterSpec} from '../events/filter.js'
-import type {Level, Profile} from '../events/model.js'
+import {LEVELS, type Profile} from '../events/model.js'
 import {type VerifyProblem, verifyDirectory} from '../integrity/verify/index.js'
 import {decodeLine} from '../store/decode.js'
 import {Diagnostics} from '../store/diagnostics.js'
@@ -75,7 +75,7 @@ export async function analyzeLogFused(
       const model = ints[at + ROW.model]
       o.time = times[i]
       o.event = strings[ints[at + ROW.event]]
-      o.level = strings[ints[at + ROW.level]] as Level
+      o.level = LEVELS[ints[at + ROW.level]]
       o.actor = strings[ints[at + ROW.actor]]
       o.ip = ip < 0 ? undefined : strings[ip]
       o.model = model < 0 ? undefined : strings[model]
