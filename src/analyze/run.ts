@@ -8,8 +8,6 @@ import {Diagnostics} from '../store/diagnostics.js'
 import {defaultRange} from '../summary/summarize.js'
 import {type AnalyzeOptions, analyzeItems, sortFindings} from './analyze.js'
 import {analyzeLogFused} from './fused.js'
-import {makeOllamaClient} from './llm/client.js'
-import {askModel} from './llm/llm.js'
 import type {PromptName} from './llm/prompts.js'
 import {lokiItems} from './loki.js'
 import {type AnalyzeReport, reportSchema} from './report.js'
@@ -89,6 +87,8 @@ export async function runAnalyze(options: RunOptions): Promise<RunResult> {
     report.llm = {status: 'skipped', reason: '--no-llm', calls: 0, dropped_findings: 0}
   } else {
     const {host, model, prompt, numCtx, timeoutMs} = options.llm
+    // Loaded only for an LLM run: --no-llm (a timer's detectors) skips the ollama client's start-up.
+    const [{askModel}, {makeOllamaClient}] = await Promise.all([import('./llm/llm.js'), import('./llm/client.js')])
     const result = await askModel(analysis, {
       client: makeOllamaClient(host, timeoutMs),
       host,
