@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
+import {gzipSync} from 'node:zlib'
 import {test} from 'node:test'
 
-import {writeFileSync} from 'node:fs'
+import {readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 
 import {type AnalyzeOptions, analyzeItems} from '../../src/analyze/analyze.js'
 import {analyzeLogFused} from '../../src/analyze/fused.js'
@@ -125,9 +126,12 @@ async function bothPaths(dir: string, read: FilterSpec, since: number | undefine
 
 test("the fused read (verify's blocks, rows decoded beside the hashing) gives what the general reader gives", async () => {
   const dir = tempDir()
-  // Over 4 blocks a file, so torn lines and their recovery records also fall on block edges.
-  writeMixed(join(dir, 'audit-2026-11-02.001.jsonl'), 16_000)
-  writeMixed(join(dir, 'audit-2026-11-02.jsonl'), 16_000)
+  // Over 3 blocks a file, so torn lines and their recovery records also fall on block edges; a gzipped part too.
+  writeMixed(join(dir, 'audit-2026-11-02.001.jsonl'), 12_000)
+  writeMixed(join(dir, 'audit-2026-11-02.002.jsonl'), 12_000)
+  writeFileSync(join(dir, 'audit-2026-11-02.002.jsonl.gz'), gzipSync(readFileSync(join(dir, 'audit-2026-11-02.002.jsonl'))))
+  unlinkSync(join(dir, 'audit-2026-11-02.002.jsonl'))
+  writeMixed(join(dir, 'audit-2026-11-02.jsonl'), 12_000)
   const at = (minute: number) => Date.UTC(2026, 10, 2, 10, minute)
   for (const threads of [0, 2])
     for (const [read, since] of [
