@@ -20,7 +20,7 @@ import {entrySampleText, type LineContext, lineItems, type SourceItem} from './s
  *
  * What this path does not read exactly as the reader does (a line over the limit, a damaged gzip
  * or age file, a file verify cannot read) makes it give up: undefined, and the caller reads the
- * range its general way. Its answers are the general path's (test/unit/analyze-fused.test.ts).
+ * range its general way. Its answers are the general path's (test/unit/analyze-lean.test.ts).
  */
 export async function analyzeLogFused(
   dir: string,
