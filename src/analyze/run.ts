@@ -6,13 +6,12 @@ import type {FilterSpec} from '../events/filter.js'
 import type {Profile} from '../events/model.js'
 import {Diagnostics} from '../store/diagnostics.js'
 import {defaultRange} from '../summary/summarize.js'
-import {analyzeItems, sortFindings} from './analyze.js'
-import {makeOllamaClient} from './llm/client.js'
-import {askModel} from './llm/llm.js'
+import {type AnalyzeOptions, analyzeItems, sortFindings} from './analyze.js'
+import {analyzeLogFused} from './fused.js'
 import type {PromptName} from './llm/prompts.js'
 import {lokiItems} from './loki.js'
 import {type AnalyzeReport, reportSchema} from './report.js'
-import {logItems, type SourceItem, textItems} from './sources.js'
+import {logItems, type SourceItem, textItems, timeOnly} from './sources.js'
 
 const DAY = 86_400_000
 const LOKI_DEFAULT_MS = 3_600_000
@@ -43,6 +42,8 @@ export async function runAnalyze(options: RunOptions): Promise<RunResult> {
   let until = options.filter.until
   let items: AsyncIterable<SourceItem[]>
   let source: string
+  /** The audit log with only a time range: read in one pass with its verification (fused.ts). */
+  let fusable = false
   const baselineMs = settings.baseline_days * DAY
   if (options.loki) {
     since ??= now - LOKI_DEFAULT_MS
@@ -62,10 +63,11 @@ export async function runAnalyze(options: RunOptions): Promise<RunResult> {
       }
     }
     source = config.dir
+    fusable = timeOnly(options.filter) && options.profile !== 'loki' && settings.integrity.enabled && !options.redact?.length
     items = logItems(config.dir, {...options.filter, since: since - baselineMs, until}, options.profile, diagnostics)
   }
   const baselineSince = since === undefined ? undefined : since - baselineMs
-  const analysis = await analyzeItems(items, {
+  const analyzeOptions: AnalyzeOptions = {
     settings,
     dir: options.input || options.loki ? undefined : config.dir,
     source,
@@ -76,12 +78,17 @@ export async function runAnalyze(options: RunOptions): Promise<RunResult> {
     diagnostics,
     redact: options.redact,
     notes,
-  })
+  }
+  const analysis =
+    (fusable ? await analyzeLogFused(config.dir, {since: baselineSince, until}, options.profile, analyzeOptions) : undefined) ??
+    (await analyzeItems(items, analyzeOptions))
   const report = analysis.report
   if (!options.llm) {
     report.llm = {status: 'skipped', reason: '--no-llm', calls: 0, dropped_findings: 0}
   } else {
     const {host, model, prompt, numCtx, timeoutMs} = options.llm
+    // Loaded only for an LLM run: --no-llm (a timer's detectors) skips the ollama client's start-up.
+    const [{askModel}, {makeOllamaClient}] = await Promise.all([import('./llm/llm.js'), import('./llm/client.js')])
     const result = await askModel(analysis, {
       client: makeOllamaClient(host, timeoutMs),
       host,

@@ -2,15 +2,16 @@ import {createReadStream} from 'node:fs'
 import {basename} from 'node:path'
 import {createInterface} from 'node:readline'
 
-import {compileFilter, type FilterSpec} from '../events/filter.js'
+import {type CompiledFilter, compileFilter, type FilterSpec} from '../events/filter.js'
 import {type AuditEntry, type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
 import {groupKey} from '../privacy/sealed-form.js'
 import {type CanonicalLine, decodeLine, readCanonical} from '../store/decode.js'
 import type {Diagnostics} from '../store/diagnostics.js'
 import {listLogFiles, openRegularSync} from '../store/files.js'
 import {queryEntries} from '../store/query.js'
-import {type DecodeState, decodeBatch, readFileLines, settleHeld} from '../store/reader.js'
+import {type DecodeState, decodeBatch, type RawLine, readFileLines, settleHeld} from '../store/reader.js'
 import {isFailure, IP_FIELDS} from '../summary/aggregate.js'
+import {canonicalFields, type DetailFields, entryTemplate} from './canonical.js'
 import type {Observation} from './observation.js'
 import {messageTemplate, parseTextLine, type TextRecord} from './text-lines.js'
 
@@ -27,6 +28,12 @@ export interface SourceItem extends Omit<Observation, 'baseline'> {
 
 export const SAMPLE_TEXT_CHARS = 400
 
+/** Whether a filter gives only a time range. */
+export function timeOnly(filter: FilterSpec): boolean {
+  const {since: _, until: __, ...others} = filter
+  return Object.values(others).every((value) => value === undefined || (Array.isArray(value) && value.length === 0))
+}
+
 /** Audit log entries in the filter's range (with the baseline before it), in chain order, in batches. */
 export async function* logItems(
   dir: string,
@@ -34,9 +41,8 @@ export async function* logItems(
   profile: Profile | undefined,
   diagnostics: Diagnostics,
 ): AsyncGenerator<SourceItem[]> {
-  const {since, until, ...others} = filter
-  const timeOnly = Object.values(others).every((value) => value === undefined || (Array.isArray(value) && value.length === 0))
-  if (!timeOnly || profile === 'loki') {
+  const {since, until} = filter
+  if (!timeOnly(filter) || profile === 'loki') {
     yield* searchedItems(dir, filter, profile, diagnostics)
     return
   }
@@ -47,22 +53,36 @@ export async function* logItems(
     const state: DecodeState = {}
     for await (const lines of readFileLines(file, diagnostics)) {
       const items: SourceItem[] = []
-      for (const raw of lines) {
-        const canonical = raw.bytes ? undefined : readCanonical(raw.text)
-        if (canonical === undefined) {
-          for (const located of decodeBatch(file.path, [raw], read, diagnostics, state))
-            items.push(fromEntry(located.entry, located.time, name, located.line))
-          continue
-        }
-        if (state.held) settleHeld(state, raw, profile, diagnostics)
-        const {time} = canonical
-        if ((since === undefined || time >= since) && (until === undefined || time < until))
-          items.push(fromCanonical(canonical, raw.text, name, raw.line))
-      }
+      for (const raw of lines) lineItems(raw, {path: file.path, name, read, state, diagnostics}, items)
       if (items.length > 0) yield items
     }
     settleHeld(state, undefined, profile, diagnostics)
   }
+}
+
+/** Where a line of a log file is read (logItems), and what reading its file so far holds. */
+export interface LineContext {
+  path: string
+  name: string
+  read: {filter: CompiledFilter; profile: Profile | undefined}
+  state: DecodeState
+  diagnostics: Diagnostics
+}
+
+/** The entry of one raw line of a log file, in file order, into `items` when it is in the range. */
+export function lineItems(raw: RawLine, context: LineContext, items: SourceItem[]): void {
+  const {read, state, diagnostics} = context
+  const canonical = raw.bytes ? undefined : readCanonical(raw.text)
+  if (canonical === undefined) {
+    for (const located of decodeBatch(context.path, [raw], read, diagnostics, state))
+      items.push(fromEntry(located.entry, located.time, context.name, located.line))
+    return
+  }
+  if (state.held) settleHeld(state, raw, read.profile, diagnostics)
+  const {time} = canonical
+  const {since, until} = read.filter
+  if ((since === undefined || time >= since) && (until === undefined || time < until))
+    items.push(fromCanonical(canonical, raw.text, context.name, raw.line))
 }
 
 /** Entries through the search reader, for any filter. */
@@ -85,14 +105,6 @@ async function* searchedItems(
   }
 }
 
-/** What analyze reads from an entry's details. */
-interface DetailFields {
-  /** The first IP-address field (IP_FIELDS order) holding a non-empty string. */
-  ip: string | undefined
-  model: string | undefined
-  reason: string | undefined
-}
-
 function detailFields(details: Record<string, unknown>): DetailFields {
   let ip: string | undefined
   for (const field of IP_FIELDS) {
@@ -105,56 +117,6 @@ function detailFields(details: Record<string, unknown>): DetailFields {
   const model = typeof details.model === 'string' && details.model !== '' ? details.model : undefined
   const reason = details.error ?? details.reason ?? details.message
   return {ip, model, reason: typeof reason === 'string' ? reason : undefined}
-}
-
-/** A member's value as far as analyze cares: absent, null, a string, or some other value. */
-const OTHER = true
-type Member = undefined | null | string | typeof OTHER
-/** The details members analyze reads: the IP fields (in IP_FIELDS order), then these. */
-const WANTED = [...IP_FIELDS, 'model', 'error', 'reason', 'message']
-const MODEL = IP_FIELDS.length
-const [ERROR, REASON, MESSAGE] = [MODEL + 1, MODEL + 2, MODEL + 3]
-/** The wanted keys (with their closing quote) and their slots, by the key's first character. */
-const WANTED_BY_FIRST: Array<Array<{key: string; slot: number}>> = Array.from({length: 128}, () => [])
-for (const [slot, key] of WANTED.entries()) WANTED_BY_FIRST[key.charCodeAt(0)].push({key: `${key}"`, slot})
-/** One call's member values, reused: the last of duplicate members wins. */
-const members: Member[] = new Array(WANTED.length)
-
-/**
- * detailFields of a canonical details text (flat, no escapes, checked by readCanonical), read in
- * place: JSON.parse would build an object for three fields.
- */
-function canonicalDetailFields(text: string): DetailFields {
-  members.fill(undefined)
-  // At each member: `"key":value` then `,` or the closing `}`; a string has no escapes, so `"` ends it.
-  for (let at = 1; at < text.length - 1; ) {
-    const keyEnd = text.indexOf('"', at + 1)
-    let slot = -1
-    for (const wanted of WANTED_BY_FIRST[text.charCodeAt(at + 1)] ?? [])
-      if (keyEnd - at === wanted.key.length && text.startsWith(wanted.key, at + 1)) slot = wanted.slot
-    const valueAt = keyEnd + 2
-    if (text.charCodeAt(valueAt) === 0x22 /* " */) {
-      const valueEnd = text.indexOf('"', valueAt + 1)
-      if (slot >= 0) members[slot] = text.slice(valueAt + 1, valueEnd)
-      at = valueEnd + 2
-    } else {
-      if (slot >= 0) members[slot] = text.startsWith('null', valueAt) ? null : OTHER
-      at = valueAt
-      for (let c = text.charCodeAt(at); c !== 0x2c /* , */ && c !== 0x7d /* } */; c = text.charCodeAt(++at));
-      at++
-    }
-  }
-  let ip: string | undefined
-  for (let slot = 0; slot < MODEL; slot++) {
-    const value = members[slot]
-    if (typeof value === 'string' && value !== '') {
-      ip = value
-      break
-    }
-  }
-  const model = members[MODEL]
-  const given = members[ERROR] ?? members[REASON] ?? members[MESSAGE]
-  return {ip, model: typeof model === 'string' && model !== '' ? model : undefined, reason: typeof given === 'string' ? given : undefined}
 }
 
 function fromEntry(entry: AuditEntry, time: number, file: string, line: number): SourceItem {
@@ -175,20 +137,10 @@ function fromEntry(entry: AuditEntry, time: number, file: string, line: number):
   }
 }
 
-/** Whether an event's action is a failure, by event name (few distinct ones; bounded all the same). */
-const failedEvents = new Map<string, boolean>()
-
 function fromCanonical(canonical: CanonicalLine, raw: string, file: string, line: number): SourceItem {
-  const {time, event, level, actor} = canonical
-  const {ip, model, reason} = canonicalDetailFields(canonical.details)
-  let failedEvent = failedEvents.get(event)
-  if (failedEvent === undefined) {
-    if (failedEvents.size >= 10_000) failedEvents.clear()
-    failedEvent = isFailure({timestamp: canonical.timestamp, event, level: 'info', actor, details: {}, metadata: {}})
-    failedEvents.set(event, failedEvent)
-  }
-  const failure = level === 'error' || failedEvent
-  return {time, event, level, actor: groupKey(actor), ip: ip && groupKey(ip), model, failure, file, line, reason, raw}
+  const {time, event, level} = canonical
+  const {actor, ip, model, reason, failure} = canonicalFields(canonical)
+  return {time, event, level, actor, ip, model, failure, file, line, reason, raw}
 }
 
 /** The item's audit entry, decoded in full the first time it is asked for (the LLM sample, --redact). */
@@ -200,30 +152,22 @@ function entryOf(item: SourceItem): AuditEntry | undefined {
   return item.entry
 }
 
-/** Message templates by message: a log repeats its messages (bounded; a hostile log may not). */
-const reasonTemplates = new Map<string, string>()
-
-function reasonTemplate(reason: string): string {
-  let template = reasonTemplates.get(reason)
-  if (template === undefined) {
-    if (reasonTemplates.size >= 10_000) reasonTemplates.clear()
-    template = messageTemplate(reason)
-    reasonTemplates.set(reason, template)
-  }
-  return template
-}
-
 /** Groups entries that say the same thing (one sample each). */
 export function templateOf(item: SourceItem): string {
   if (item.record) return `${item.event}|${messageTemplate(item.record.message)}`
-  return `${item.event}|${item.level}|${item.reason === undefined ? '' : reasonTemplate(item.reason)}`
+  return entryTemplate(item.event, item.level, item.reason)
 }
 
 /** A short text of the entry for the LLM. */
 export function sampleText(item: SourceItem): string {
   if (item.record)
     return `${new Date(item.time).toISOString()} ${item.event} ${item.actor}: ${item.record.message}`.slice(0, SAMPLE_TEXT_CHARS)
-  const {chain_hash: _, metadata: __, ...shown} = entryOf(item)!
+  return entrySampleText(entryOf(item)!)
+}
+
+/** A short text of an audit entry for the LLM. */
+export function entrySampleText(entry: AuditEntry): string {
+  const {chain_hash: _, metadata: __, ...shown} = entry
   return JSON.stringify(shown).slice(0, SAMPLE_TEXT_CHARS)
 }
 

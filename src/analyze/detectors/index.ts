@@ -1,4 +1,5 @@
 import type {Config} from '../../config/schema.js'
+import type {VerifyProblem} from '../../integrity/verify/index.js'
 import type {Diagnostics} from '../../store/diagnostics.js'
 import {BruteForceDetector} from './brute-force.js'
 import type {Detector} from './detector.js'
@@ -11,7 +12,10 @@ import {RateSpikeDetector} from './rate-spike.js'
 import {SilenceDetector} from './silence.js'
 
 /** Every detector, set up from the `analyze` config; the integrity one only for an audit log directory. */
-export function makeDetectors(settings: Config['analyze'], options: {dir?: string; diagnostics: Diagnostics}): Detector[] {
+export function makeDetectors(
+  settings: Config['analyze'],
+  options: {dir?: string; diagnostics: Diagnostics; verified?: Promise<VerifyProblem[] | Error>},
+): Detector[] {
   const detectors: Detector[] = [
     new BruteForceDetector(settings.brute_force),
     new RateSpikeDetector(settings.rate_spike),
@@ -21,6 +25,6 @@ export function makeDetectors(settings: Config['analyze'], options: {dir?: strin
     new ModelAllowListDetector(settings.models),
     new SilenceDetector(settings.silence),
   ]
-  if (settings.integrity.enabled) detectors.push(new IntegrityDetector(options.dir, options.diagnostics))
+  if (settings.integrity.enabled) detectors.push(new IntegrityDetector(options.dir, options.diagnostics, options.verified))
   return detectors
 }

@@ -16,20 +16,22 @@ export class IntegrityDetector implements Detector {
   /** Log file names the range read. */
   readonly files = new Set<string>()
 
-  /** The chain is verified while the range is read (verify has its own threads). */
+  /** The chain is verified while the range is read (verify has its own threads), or by the reading itself (`verified`). */
   private readonly verifying?: Promise<VerifyProblem[] | Error>
 
   constructor(
     dir: string | undefined,
     private readonly diagnostics: Diagnostics,
+    verified?: Promise<VerifyProblem[] | Error>,
   ) {
     this.verifying =
       dir === undefined
         ? undefined
-        : verifyDirectory(dir, {}).then(
+        : (verified ??
+          verifyDirectory(dir, {}).then(
             (report) => report.problems,
             (error: Error) => error,
-          )
+          ))
   }
 
   observe(o: {file: string}): void {

@@ -35,6 +35,24 @@ export interface VerifyOptions {
   now?: Date
   onProblem?: (problem: VerifyProblem) => void
   onProgress?: (progress: {entries: number; file: string; fileIndex: number; files: number}) => void
+  /** A caller that reads the blocks too, in the same pass (analyze): nothing is read twice. */
+  blocks?: BlockReader
+}
+
+/**
+ * Reads every block verify reads, in the scan's thread: its worker module answers each ScanRequest
+ * with scanBlock's result plus its own `extra` (read before scanBlock, which hashes in place).
+ */
+export interface BlockReader {
+  /** The worker module, and the same scan in this thread (for small logs). */
+  worker: {name: string; from: string}
+  scan: (request: ScanRequest) => ScanResult
+  /** The request's `extra` for a file's blocks; undefined: scanBlock alone. */
+  extra: (file: Opened) => unknown
+  /** Each block's result (and an over-long line's), in file order; `lineBase` is the lines of the file before it. */
+  block: (file: Opened, lineBase: number, result: ScanResult) => void
+  /** After a file's last block: its line count and its end (what follows the last LF, a read error). */
+  fileEnd: (file: Opened, lines: number, end: FileEnd) => void
 }
 
 /** Below this many bytes of logs, starting worker threads costs more than it saves. */
@@ -93,11 +111,12 @@ async function verifyOpened(
   const threads = threadCount(files, options.threads)
   const buffers = new Buffers()
   // Workers hash the blocks in place (shared memory); a block's buffer is filled again once its scan is back.
+  const {blocks} = options
+  const scan = blocks?.scan ?? scanBlock
   const pool =
     threads > 0
       ? new WorkerPool<ScanRequest, ScanResult>(threads, {
-          name: 'worker',
-          from: import.meta.url,
+          ...(blocks?.worker ?? {name: 'worker', from: import.meta.url}),
           resourceLimits: {maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 16},
         })
       : undefined
@@ -113,9 +132,13 @@ async function verifyOpened(
       const report: FileReport = {file: file.name, profile: ctx.profile, lines: 0, entries: 0, problems: 0, valid: true}
       state.fileReports.push(report)
       const end: FileEnd = {}
+      const extra = blocks?.extra(file)
       const consumeNext = async (): Promise<void> => {
-        const [scan, bytes] = queue.shift()!
-        state.consume(ctx, await scan, bytes)
+        const [scanned, bytes] = queue.shift()!
+        const result = await scanned
+        const lineBase = ctx.lineBase
+        state.consume(ctx, result, bytes)
+        blocks?.block(file, lineBase, result)
       }
       // Each block's scan, and its bytes in the file.
       const queue: Array<[Promise<ScanResult>, number]> = []
@@ -134,11 +157,12 @@ async function verifyOpened(
           profile: ctx.profile,
           wanted,
           strict: options.strict === true,
+          ...(extra === undefined ? {} : {extra}),
         }
         const bytes = block.length - HEADROOM
         if (pool) queue.push([scanRemote(request), bytes])
         else {
-          queue.push([Promise.resolve(scanBlock(request)), bytes])
+          queue.push([Promise.resolve(scan(request)), bytes])
           buffers.release(block.buffer as SharedArrayBuffer)
         }
         if (queue.length >= inFlight) await consumeNext()
@@ -146,6 +170,7 @@ async function verifyOpened(
       }
       while (queue.length > 0) await consumeNext()
       report.entries = ctx.entries
+      blocks?.fileEnd(file, ctx.lineBase, end)
       state.endFile(ctx, end, fileIndex === files.length - 1)
     }
   } finally {

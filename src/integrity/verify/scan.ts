@@ -82,6 +82,8 @@ export interface ScanResult {
    * lines must not fill a worker's heap.
    */
   others: Uint8Array
+  /** What a caller's own scanner (VerifyOptions.blocks) read of the block besides. */
+  extra?: unknown
 }
 
 /** Bytes per line in ScanResult.others. */
@@ -97,6 +99,8 @@ export interface ScanRequest {
   wanted?: readonly string[]
   /** Check every chained native line as the writer would have written it (see strictNative). */
   strict?: boolean
+  /** For a caller's own scanner (VerifyOptions.blocks): what it is to read of the block besides. */
+  extra?: unknown
 }
 
 const SPECIAL = Buffer.from('"event":"audit.re')
