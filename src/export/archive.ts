@@ -95,7 +95,8 @@ export async function writeBundle({path, kind, files, manifest, evidence}: Bundl
   const target = resolve(path)
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`)
   // memLevel 9: about 20% less CPU than 8 at level 6 on exported JSON, the same size.
-  const archive = kind === 'zip' ? new ZipArchive({zlib: {level: 6, memLevel: 9}}) : new TarArchive({gzip: true})
+  const archive =
+    kind === 'zip' ? new ZipArchive({zlib: {level: 6, memLevel: 9}}) : new TarArchive({gzip: true, gzipOptions: {level: 6, memLevel: 9}})
   const written = pipeline(archive, createWriteStream(temp, {flags: 'wx', mode: 0o600}))
   const date = new Date(manifest.created)
   const members: Transform[] = []
