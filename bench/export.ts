@@ -5,29 +5,32 @@
  *
  *   node --import tsx bench/export.ts bench/corpus [--runs 3]
  *
- * The receiver reads the (gunzipped) body, checks what Elasticsearch checks (the final newline,
- * action and document lines in pairs) and answers as it does, `errors: false` and one item per
- * action, without parsing the documents, so the rate is the exporter's; it runs in this process, on
- * the same cores. The `_bulk` floor is the same ecs-bulk text written to a file (no HTTP, no gzip).
+ * The receiver (bench/bulk-receiver.ts) checks and answers as Elasticsearch does; it runs in this
+ * process, on the same cores, and the CPU time it took is printed below the table. The `_bulk` floor
+ * is the same ecs-bulk text written to a file (no HTTP, no gzip).
+ *
+ *   --only cef,ecs,floor,bulk,zip   runs only those rows
  */
 import {spawn} from 'node:child_process'
-import {createServer} from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parseArgs} from 'node:util'
-import {gunzipSync} from 'node:zlib'
 
 import {BIN} from '../test/helpers.js'
+import {startBulkReceiver} from './bulk-receiver.js'
 
-const {values, positionals} = parseArgs({allowPositionals: true, options: {runs: {type: 'string', default: '3'}}})
+const {values, positionals} = parseArgs({
+  allowPositionals: true,
+  options: {runs: {type: 'string', default: '3'}, only: {type: 'string', default: 'cef,ecs,floor,bulk,zip'}},
+})
 const corpus = positionals[0]
 if (!corpus || !existsSync(corpus) || readdirSync(corpus).length === 0) {
-  console.error('usage: bench/export.ts <corpus dir> [--runs N]')
+  console.error('usage: bench/export.ts <corpus dir> [--runs N] [--only cef,ecs,floor,bulk,zip]')
   process.exit(2)
 }
 const RUNS = Number(values.runs)
+const only = new Set(values.only.split(','))
 const work = mkdtempSync(join(tmpdir(), 'auditkit-bench-export-'))
 
 function run(args: string[]): Promise<number> {
@@ -53,36 +56,7 @@ async function median(args: () => string[]): Promise<number> {
   return seconds[Math.floor(seconds.length / 2)]
 }
 
-let received = 0
-let refused = ''
-const receiver = createServer((req, res) => {
-  const chunks: Buffer[] = []
-  req.on('data', (c: Buffer) => chunks.push(c))
-  req.on('end', () => {
-    const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(Buffer.concat(chunks)) : Buffer.concat(chunks)
-    const items: string[] = []
-    let lines = 0
-    for (let start = 0, end = body.indexOf(10); end >= 0; start = end + 1, end = body.indexOf(10, start)) {
-      if (lines++ % 2 === 1) continue
-      const id = /^\{"create":\{"_id":"([0-9a-f]{64})"\}\}$/.exec(body.toString('latin1', start, end))?.[1]
-      items.push(
-        `{"create":{"_index":"logs","_id":"${id ?? `auto-${received + items.length}`}","_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":${received + items.length},"_primary_term":1,"status":201}}`,
-      )
-    }
-    if (body.at(-1) !== 10 || lines % 2 !== 0) {
-      refused ||= `a body of ${lines} lines${body.at(-1) === 10 ? '' : ' without its final newline'}`
-      res.writeHead(400, {'content-type': 'application/json'}).end('{"error":{"type":"illegal_argument_exception"},"status":400}')
-      return
-    }
-    received += lines / 2
-    res.writeHead(200, {'content-type': 'application/json'})
-    res.end(`{"errors":false,"took":1,"items":[${items.join(',')}]}`)
-  })
-})
-await new Promise<void>((resolve) => {
-  receiver.listen(0, '127.0.0.1', resolve)
-})
-const {port} = receiver.address() as AddressInfo
+const receiver = await startBulkReceiver()
 
 // The entry count, from an export that also warms the page cache.
 let entries = 0
@@ -99,18 +73,32 @@ let entries = 0
 const rate = (seconds: number) => `${Math.round(entries / seconds).toLocaleString('en')} entries/s`
 const rows: Array<[string, number, string]> = []
 let n = 0
-const cef = await median(() => ['export', '--dir', corpus, '--format', 'cef', '--output', join(work, `out-${n++}.cef`)])
-rows.push(['export --format cef --output FILE', cef, rate(cef)])
-const ecs = await median(() => ['export', '--dir', corpus, '--format', 'ecs', '--output', join(work, `out-${n++}.ecs`)])
-rows.push(['export --format ecs --output FILE', ecs, rate(ecs)])
-const floor = await median(() => ['export', '--dir', corpus, '--format', 'ecs-bulk', '--output', join(work, `out-${n++}.ndjson`)])
-rows.push(['export --format ecs-bulk --output FILE (the _bulk floor: no HTTP)', floor, rate(floor)])
-received = 0
-const bulk = await median(() => ['export', '--dir', corpus, '--to', `http://127.0.0.1:${port}/_bulk`])
-if (refused || received !== entries * RUNS) throw new Error(`the receiver got ${received} documents, expected ${entries * RUNS} ${refused}`)
-rows.push(['export --to http://127.0.0.1/_bulk (gzip level 1, 5000 or 5 MiB a request, 2 in flight)', bulk, rate(bulk)])
-const zip = await median(() => ['export', '--dir', corpus, '--archive', 'zip', '--output', join(work, `bundle-${n++}.zip`)])
-rows.push(['export --archive zip (whole corpus, with verify)', zip, rate(zip)])
+if (only.has('cef')) {
+  const cef = await median(() => ['export', '--dir', corpus, '--format', 'cef', '--output', join(work, `out-${n++}.cef`)])
+  rows.push(['export --format cef --output FILE', cef, rate(cef)])
+}
+if (only.has('ecs')) {
+  const ecs = await median(() => ['export', '--dir', corpus, '--format', 'ecs', '--output', join(work, `out-${n++}.ecs`)])
+  rows.push(['export --format ecs --output FILE', ecs, rate(ecs)])
+}
+if (only.has('floor')) {
+  const floor = await median(() => ['export', '--dir', corpus, '--format', 'ecs-bulk', '--output', join(work, `out-${n++}.ndjson`)])
+  rows.push(['export --format ecs-bulk --output FILE (the _bulk floor: no HTTP)', floor, rate(floor)])
+}
+let receiverCpu = 0
+if (only.has('bulk')) {
+  const cpu = process.cpuUsage()
+  const bulk = await median(() => ['export', '--dir', corpus, '--to', receiver.url])
+  const used = process.cpuUsage(cpu)
+  receiverCpu = (used.user + used.system) / 1e6 / RUNS
+  if (receiver.refused() || receiver.received() !== entries * RUNS)
+    throw new Error(`the receiver got ${receiver.received()} documents, expected ${entries * RUNS} ${receiver.refused()}`)
+  rows.push(['export --to http://127.0.0.1/_bulk (gzip level 1, 5000 or 5 MiB a request, 2 in flight)', bulk, rate(bulk)])
+}
+if (only.has('zip')) {
+  const zip = await median(() => ['export', '--dir', corpus, '--archive', 'zip', '--output', join(work, `bundle-${n++}.zip`)])
+  rows.push(['export --archive zip (whole corpus, with verify)', zip, rate(zip)])
+}
 receiver.close()
 rmSync(work, {recursive: true, force: true})
 
@@ -119,3 +107,4 @@ console.log()
 console.log('| command | seconds | rate |')
 console.log('| --- | ---: | ---: |')
 for (const [name, seconds, r] of rows) console.log(`| ${name} | ${seconds.toFixed(2)} | ${r} |`)
+if (receiverCpu > 0) console.log(`\nThe receiver took ${receiverCpu.toFixed(2)} CPU-s a _bulk run (this process, beside the exporter).`)

@@ -41,7 +41,6 @@ export async function exportBundle(request: BundleRequest): Promise<{result: Exp
           const listed = await listLogFiles(request.dir)
           for (const file of listed) if (done.perFile[file.name]) files.push([`source/${file.name}`, file.path])
         }
-        const evidence = await chainEvidence(request.dir)
         manifest = await writeBundle({
           path: request.output,
           kind: request.kind,
@@ -60,8 +59,8 @@ export async function exportBundle(request: BundleRequest): Promise<{result: Exp
               until: iso(request.until),
             },
             sources: Object.entries(done.perFile).map(([file, entries]) => ({file, entries})),
-            ...evidence,
           },
+          evidence: () => chainEvidence(request.dir),
         })
       },
     })

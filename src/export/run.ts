@@ -26,8 +26,8 @@ function acknowledges(sink: Sink): sink is AcknowledgingSink {
 
 /** An acknowledging sink that takes records encoded elsewhere a block at a time (Elasticsearch `_bulk`). */
 interface BlockSink extends AcknowledgingSink {
-  /** `block` holds exactly `count` encoded records, as text or as the UTF-8 bytes the export threads made. */
-  writeRecords(block: string | Buffer, count: number): Promise<void>
+  /** `block` holds exactly `count` encoded records, as text or as the UTF-8 bytes the export threads made (in parts). */
+  writeRecords(block: string | readonly Uint8Array[], count: number): Promise<void>
 }
 
 function takesBlocks(sink: Sink): sink is BlockSink {
@@ -134,7 +134,7 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
   // as does a sink taking blocks (so _bulk records are encoded on threads), whose confirmed blocks say the state.
   const blocks = takesBlocks(sink) && request.syslogMessages !== true ? sink : undefined
   const confirmed = blocks && request.sinceLast ? new AcknowledgedBlocks(files, {filter, profile}, filter.lineNeedles) : undefined
-  const put = async (text: string | Buffer, start: number, count: number, from: Position, to: Position) => {
+  const put = async (text: string | readonly Uint8Array[], start: number, count: number, from: Position, to: Position) => {
     if (!blocks) return sink.write(text.toString())
     confirmed?.add(start, count, from, to)
     await blocks.writeRecords(text, count)
@@ -164,7 +164,7 @@ export async function runExport(request: ExportRequest): Promise<ExportResult> {
           result.privacy.pseudonymized += done.privacy.pseudonymized
         }
         if (done.count === 0) continue
-        if (blocks) await put(Buffer.concat(done.bytes), result.exported, done.count, done.first!, done.last!)
+        if (blocks) await put(done.bytes, result.exported, done.count, done.first!, done.last!)
         else
           for (const chunk of done.bytes)
             await (sink.writeBytes

@@ -79,9 +79,38 @@ export async function startElasticsearch(
       items.push({[kind]: {_index: index, _id: id, _version: 1, result: 'created', status: 201}})
     }
     const errors = items.some((item) => Object.values(item as Record<string, {status: number}>)[0].status >= 300)
-    json(res, 200, {took: 1, errors, items})
+    const filter = new URLSearchParams(req.path.split('?')[1] ?? '').get('filter_path')
+    const answer = {took: 1, errors, items}
+    json(res, 200, filter ? (filterPath(answer, filter.split(',')) ?? {}) : answer)
   }, options.script)
   return {...fake, documents}
+}
+
+/**
+ * The response filter every Elasticsearch API takes (`filter_path=a.b,c.*.d`): only the fields on a
+ * listed path are kept, arrays do not use up a path segment, `*` matches one key, and an object or
+ * array left empty is dropped (so `items.*.error` alone keeps only the failed items).
+ */
+export function filterPath(value: unknown, paths: string[]): unknown {
+  const filter = (node: unknown, patterns: string[][]): unknown => {
+    if (patterns.some((p) => p.length === 0)) return node
+    if (Array.isArray(node)) {
+      const kept = node.map((element) => filter(element, patterns)).filter((element) => element !== undefined)
+      return kept.length > 0 ? kept : undefined
+    }
+    if (typeof node !== 'object' || node === null) return undefined
+    const kept: Record<string, unknown> = {}
+    for (const [key, child] of Object.entries(node)) {
+      const rest = patterns.filter((p) => p[0] === '*' || p[0] === key).map((p) => p.slice(1))
+      const result = rest.length > 0 ? filter(child, rest) : undefined
+      if (result !== undefined) kept[key] = result
+    }
+    return Object.keys(kept).length > 0 ? kept : undefined
+  }
+  return filter(
+    value,
+    paths.map((path) => path.split('.')),
+  )
 }
 
 function isJsonObject(line: string): boolean {

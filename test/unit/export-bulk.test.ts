@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
@@ -10,7 +12,7 @@ import {Diagnostics} from '../../src/store/diagnostics.js'
 import {FileSink} from '../../src/transport/file.js'
 import {ElasticsearchSink} from '../../src/transport/http/elasticsearch.js'
 import {startElasticsearch} from '../fakes/elasticsearch.js'
-import {chainedLines, type EntrySpec, tempDir, writeLog} from '../helpers.js'
+import {chainedLines, type EntrySpec, seededRandom, tempDir, writeLog} from '../helpers.js'
 
 // `_bulk` fed by the export threads (ecs-bulk records encoded on workers, handed to the sink a
 // block at a time): the same bytes as the one-thread file export, and a --since-last state that
@@ -133,6 +135,103 @@ describe('the loopback _bulk receiver', () => {
       assert.equal(es.documents.size, 1)
     } finally {
       await es.close()
+    }
+  })
+})
+
+describe('ElasticsearchSink', () => {
+  /** n ecs-bulk records (action and document lines), some with multi-byte text, and their ids. */
+  const records = (n: number) => {
+    const ids = Array.from({length: n}, (_, i) => createHash('sha256').update(String(i)).digest('hex'))
+    return {ids, texts: ids.map((id, i) => `{"create":{"_id":"${id}"}}\n{"n":${i},"t":"${'é€'.repeat(i % 5)}"}\n`)}
+  }
+
+  /** The bytes cut at random places (inside records and characters too). */
+  const cut = (bytes: Buffer, seed: number) => {
+    const {random} = seededRandom(seed)
+    const parts: Buffer[] = []
+    for (let at = 0; at < bytes.length; ) {
+      const size = Math.min(bytes.length - at, 1 + Math.floor(random() * 900))
+      parts.push(bytes.subarray(at, at + size))
+      at += size
+    }
+    return parts
+  }
+
+  it('takes a block in parts cut anywhere and sends its records whole, in order, each once', async () => {
+    const es = await startElasticsearch()
+    try {
+      const {ids, texts} = records(300)
+      const bulk = sink(es.url)
+      await bulk.writeRecords(cut(Buffer.from(texts.join('')), 10), texts.length)
+      await bulk.close()
+      assert.equal(bulk.acknowledged, texts.length)
+      assert.equal(es.documents.size, texts.length)
+      assert.equal(
+        inOrder(
+          es.requests.map((q) => q.body),
+          ids,
+        ).join(''),
+        texts.join(''),
+      )
+    } finally {
+      await es.close()
+    }
+  })
+
+  it('refuses a block that does not hold the records it announces', async () => {
+    const {texts} = records(20)
+    const parts = cut(Buffer.from(texts.join('')), 11)
+    await assert.rejects(sink('http://127.0.0.1:9').writeRecords(parts, 19), /more than the 19 records announced/)
+    const torn = [...parts.slice(0, -1), parts.at(-1)!.subarray(0, -1)]
+    await assert.rejects(sink('http://127.0.0.1:9').writeRecords(torn, 20), /record 20 of 20 is not an action and a document line/)
+  })
+
+  it("asks for only the answer's statuses and errors, in place of the URL's own filter_path, other parameters kept", async () => {
+    const es = await startElasticsearch()
+    try {
+      const bulk = new ElasticsearchSink(new URL(`${es.url}/logs/_bulk?pipeline=a%20b&filter_path=took&refresh=false`))
+      const {texts} = records(3)
+      await bulk.writeRecords(texts.join(''), 3)
+      await bulk.close()
+      assert.equal(es.requests[0].path, '/logs/_bulk?pipeline=a%20b&refresh=false&filter_path=errors,items.*.status,items.*.error')
+      assert.equal(bulk.acknowledged, 3)
+    } finally {
+      await es.close()
+    }
+  })
+
+  it('reads an answer that arrives in pieces: the errors flag past the first piece, item errors past the head', async () => {
+    const {texts} = records(3)
+    const items = (statuses: number[]) =>
+      statuses.map((status) => ({create: status < 300 ? {status} : {status, error: {type: 'mapper_parsing_exception', reason: 'bad'}}}))
+    for (const [answer, refused] of [
+      [{took: 1, errors: false, items: items([201, 201, 201])}, false],
+      [{took: 1, errors: true, items: items([201, 400, 201])}, true],
+    ] as const) {
+      const text = JSON.stringify(answer)
+      const server = createServer((req, res) => {
+        req.resume()
+        req.on('end', async () => {
+          res.writeHead(200, {'content-type': 'application/json'})
+          // Pieces of 5 bytes, each written on its own turn: `"errors"` is not in the first.
+          for (let at = 0; at < text.length; at += 5) {
+            res.write(text.slice(at, at + 5))
+            await new Promise((resolve) => setImmediate(resolve))
+          }
+          res.end()
+        })
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      try {
+        const bulk = sink(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+        await bulk.writeRecords(texts.join(''), 3)
+        if (refused) await assert.rejects(bulk.close(), /1 of 3 documents refused, first: status 400 mapper_parsing_exception: bad/)
+        else await bulk.close()
+        assert.equal(bulk.acknowledged, refused ? 1 : 3)
+      } finally {
+        server.close()
+      }
     }
   })
 })

@@ -1,12 +1,9 @@
 import {Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders} from 'node:http'
 import {Agent as HttpsAgent, request as httpsRequest} from 'node:https'
-import {promisify} from 'node:util'
-import {gzip as gzipCallback} from 'node:zlib'
+import {createGzip} from 'node:zlib'
 
 import {OutsideError} from '../../errors.js'
 import type {Sink} from '../sink.js'
-
-const gzip = promisify(gzipCallback)
 
 export interface HttpSinkOptions {
   /** A batch is sent when it holds this many records or this many bytes, and at close. */
@@ -29,7 +26,10 @@ export interface HttpSinkOptions {
 export interface HttpResponse {
   status: number
   headers: IncomingHttpHeaders
-  body: string
+  /** The answer's text, decoded when first read (a long `_bulk` answer whose head says enough is never decoded). */
+  readonly body: string
+  /** The answer's first `bytes` bytes as text. */
+  head(bytes: number): string
 }
 
 /**
@@ -114,9 +114,9 @@ export abstract class BatchingHttpSink implements Sink {
 
   /** Headers of every request (content type, auth). */
   protected abstract headers(): Record<string, string>
-  /** The request body of a batch of records: their bytes as they are. */
-  protected body(records: Records): Buffer | string {
-    return records.parts.length === 1 ? records.parts[0] : Buffer.concat(records.parts)
+  /** The request body of a batch of records: their bytes as they are, in parts (not copied into one). */
+  protected body(records: Records): Buffer[] | string {
+    return records.parts
   }
 
   /** Reads the API's answer to a batch of `count` records. */
@@ -237,9 +237,12 @@ export abstract class BatchingHttpSink implements Sink {
   }
 
   /** One POST, gzipped when asked (on libuv's threads); resolves with the whole response. */
-  protected async post(url: URL, body: Buffer | string, extraHeaders: Record<string, string> = {}): Promise<HttpResponse> {
-    const payload = this.options.gzip ? await gzip(body, {level: this.options.gzipLevel}) : Buffer.from(body)
-    const headers: Record<string, string> = {...this.headers(), ...extraHeaders, 'content-length': String(payload.length)}
+  protected async post(url: URL, body: Buffer[] | string, extraHeaders: Record<string, string> = {}): Promise<HttpResponse> {
+    const parts = typeof body === 'string' ? [Buffer.from(body)] : body
+    const payload = this.options.gzip ? await gzipParts(parts, this.options.gzipLevel) : parts
+    let length = 0
+    for (const part of payload) length += part.length
+    const headers: Record<string, string> = {...this.headers(), ...extraHeaders, 'content-length': String(length)}
     if (this.options.gzip) headers['content-encoding'] = 'gzip'
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
     return new Promise((resolve, reject) => {
@@ -251,14 +254,51 @@ export abstract class BatchingHttpSink implements Sink {
           size += chunk.length
           if (size <= 64 * 1024 * 1024) chunks.push(chunk)
         })
-        res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8')}))
+        res.on('end', () => resolve(response(res.statusCode ?? 0, res.headers, chunks)))
         res.on('error', reject)
       })
       req.on('timeout', () => req.destroy(new Error(`no answer in ${this.options.timeoutMs} ms`)))
       req.on('error', reject)
-      req.end(payload)
+      for (const part of payload) req.write(part)
+      req.end()
     })
   }
+}
+
+/** An answer whose text is decoded only when read. */
+function response(status: number, headers: IncomingHttpHeaders, chunks: Buffer[]): HttpResponse {
+  let text: string | undefined
+  return {
+    status,
+    headers,
+    get body() {
+      text ??= Buffer.concat(chunks).toString('utf8')
+      return text
+    },
+    head(bytes) {
+      if (text !== undefined) return text.slice(0, bytes)
+      let n = 0
+      for (let size = 0; n < chunks.length && size < bytes; n++) size += chunks[n].length
+      return Buffer.concat(chunks.slice(0, n)).toString('utf8', 0, bytes)
+    },
+  }
+}
+
+/**
+ * Parts gzipped as one member, without copying them into one buffer first (zlib.gzip of the
+ * concatenation cost the main thread 4× the CPU). memLevel 9 and 1 MiB output chunks: about 10%
+ * less CPU at level 1 on ecs-bulk text, the same size.
+ */
+function gzipParts(parts: Buffer[], level: number): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = []
+    const gzip = createGzip({level, memLevel: 9, chunkSize: 1024 * 1024})
+    gzip.on('data', (chunk: Buffer) => out.push(chunk))
+    gzip.on('end', () => resolve(out))
+    gzip.on('error', reject)
+    for (const part of parts) gzip.write(part)
+    gzip.end()
+  })
 }
 
 /** The records at `positions` (ascending) of a batch, as a batch of their own. */
