@@ -158,26 +158,28 @@ describe('ElasticsearchSink', () => {
     return parts
   }
 
-  it('takes a block in parts cut anywhere and sends its records whole, in order, each once', async () => {
-    const es = await startElasticsearch()
-    try {
-      const {ids, texts} = records(300)
-      const bulk = sink(es.url)
-      await bulk.writeRecords(cut(Buffer.from(texts.join('')), 10), texts.length)
-      await bulk.close()
-      assert.equal(bulk.acknowledged, texts.length)
-      assert.equal(es.documents.size, texts.length)
-      assert.equal(
-        inOrder(
-          es.requests.map((q) => q.body),
-          ids,
-        ).join(''),
-        texts.join(''),
-      )
-    } finally {
-      await es.close()
-    }
-  })
+  for (const gzip of [true, false])
+    it(`takes a block in parts cut anywhere and sends its records whole, in order, each once (${gzip ? 'gzip' : 'plain'} bodies)`, async () => {
+      const es = await startElasticsearch()
+      try {
+        const {ids, texts} = records(300)
+        const bulk = new ElasticsearchSink(new URL(`${es.url}/_bulk`), {batchCount: 64, gzip})
+        await bulk.writeRecords(cut(Buffer.from(texts.join('')), 10), texts.length)
+        await bulk.close()
+        assert.equal(bulk.acknowledged, texts.length)
+        assert.equal(es.documents.size, texts.length)
+        assert.equal(es.requests[0].headers['content-encoding'], gzip ? 'gzip' : undefined)
+        assert.equal(
+          inOrder(
+            es.requests.map((q) => q.body),
+            ids,
+          ).join(''),
+          texts.join(''),
+        )
+      } finally {
+        await es.close()
+      }
+    })
 
   it('refuses a block that does not hold the records it announces', async () => {
     const {texts} = records(20)
