@@ -121,11 +121,30 @@ interface EventParts {
 }
 
 /**
+ * The `auditkit` member's JSON; undefined when it holds anything beyond printable ASCII, tested
+ * only for a plain entry (see ecsJsonWriter). The parts are tested as JSON.stringify returns them,
+ * flat: a test of the text joined from them would copy it first.
+ */
+function auditkitJson({details, metadata, chain_hash}: AuditEntry, plain: boolean): string | undefined {
+  const hash = chain_hash ? `,"chain_hash":${plain ? quoted(chain_hash) : JSON.stringify(chain_hash)}` : ''
+  // Members written one by one cost less than one JSON.stringify of an object holding them; the same
+  // text, as both are objects (a member JSON.stringify leaves out, undefined, goes the long way).
+  if (typeof details === 'object' && typeof metadata === 'object') {
+    const detailsJson = JSON.stringify(details)
+    const metadataJson = JSON.stringify(metadata)
+    if (plain && (NOT_PLAIN.test(detailsJson) || NOT_PLAIN.test(metadataJson))) return undefined
+    return `{"details":${detailsJson},"metadata":${metadataJson}${hash}}`
+  }
+  const json = JSON.stringify(chain_hash ? {details, metadata, chain_hash} : {details, metadata})
+  return plain && NOT_PLAIN.test(json) ? undefined : json
+}
+
+/**
  * safeJson(ecsDocument(located, options)), byte for byte, written as text: JSON.stringify of the
  * whole document cost more than the rest of the export. The parts that depend on the event name
  * alone are built once per name; an entry with anything beyond printable ASCII takes the slow road.
- * When every string of the entry is plain, it is quoted as it is, and only the details and metadata
- * (JSON.stringify's text) can hold anything beyond printable ASCII.
+ * When every string of the entry is plain, it is quoted as it is (the chain hash too), and only the
+ * details and metadata (JSON.stringify's text) can hold anything beyond printable ASCII.
  */
 export function ecsJsonWriter({version}: EcsOptions): (located: LocatedEntry) => string {
   const ecs = `"ecs":${JSON.stringify({version})}`
@@ -146,19 +165,6 @@ export function ecsJsonWriter({version}: EcsOptions): (located: LocatedEntry) =>
       }
       if (byEvent.size < 10_000) byEvent.set(entry.event, parts)
     }
-    let json: string
-    try {
-      const {details, metadata, chain_hash} = entry
-      const hash = chain_hash ? `,"chain_hash":${JSON.stringify(chain_hash)}` : ''
-      // Members written one by one cost less than one JSON.stringify of an object holding them; the same
-      // text, as both are objects (a member JSON.stringify leaves out, undefined, goes the long way).
-      json =
-        typeof details === 'object' && typeof metadata === 'object'
-          ? `{"details":${JSON.stringify(details)},"metadata":${JSON.stringify(metadata)}${hash}}`
-          : JSON.stringify(chain_hash ? {details, metadata, chain_hash} : {details, metadata})
-    } catch {
-      return safeJson(ecsDocument(located, {version}))
-    }
     const host = hostOf(entry)
     const ip = sourceIpOf(entry)
     const plain =
@@ -169,6 +175,13 @@ export function ecsJsonWriter({version}: EcsOptions): (located: LocatedEntry) =>
       (!entry.chain_hash || PLAIN_STRING.test(entry.chain_hash)) &&
       (!host || PLAIN_STRING.test(host)) &&
       (!ip || PLAIN_STRING.test(ip))
+    let json: string | undefined
+    try {
+      json = auditkitJson(entry, plain)
+    } catch {
+      json = undefined
+    }
+    if (json === undefined) return safeJson(ecsDocument(located, {version}))
     const q = plain ? quoted : jsonString
     const id = entry.chain_hash ? `,"id":${q(entry.chain_hash)}` : ''
     const type = parts.type ?? JSON.stringify(ecsType(parts.category, entry))
@@ -178,11 +191,11 @@ export function ecsJsonWriter({version}: EcsOptions): (located: LocatedEntry) =>
       `"log":{"level":${q(entry.level)}},"user":{"name":${q(entry.actor)}}`
     if (host) text += `,"host":{"hostname":${q(host)}}`
     const pid = pidOf(entry)
-    if (pid !== undefined) text += `,"process":{"pid":${JSON.stringify(pid)}}`
+    if (pid !== undefined) text += `,"process":{"pid":${pid}}`
     if (ip) text += `,"source":{"ip":${q(ip)}}`
     text += `,"auditkit":${json}}`
-    // Plain strings leave only the details and metadata to look into.
-    return NOT_PLAIN.test(plain ? json : text) ? safeJson(ecsDocument(located, {version})) : text
+    // Plain strings leave only the details and metadata (tested above) to look into.
+    return plain || !NOT_PLAIN.test(text) ? text : safeJson(ecsDocument(located, {version}))
   }
 }
 
