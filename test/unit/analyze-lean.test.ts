@@ -11,6 +11,7 @@ import {logItems, type SourceItem} from '../../src/analyze/sources.js'
 import {readDefaults} from '../../src/config/load.js'
 import {chainLine, GENESIS, serializeBody} from '../../src/chain/native.js'
 import type {FilterSpec} from '../../src/events/filter.js'
+import {readCanonical, readCanonicalAt} from '../../src/store/decode.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
 import {writeMixedFile} from '../canonical-fuzz.js'
 import {tempDir, seededRandom} from '../helpers.js'
@@ -155,4 +156,18 @@ test('the fused read gives up on what it does not read as the reader does (a lin
   const {general, fused} = await bothPaths(dir, {}, undefined, 0)
   assert.equal(fused, undefined)
   assert.ok(general?.problems.some(([kind]) => kind === 'too-long'))
+})
+
+test('readCanonicalAt reads each line of a text as readCanonical reads the line alone', () => {
+  const dir = tempDir()
+  const path = join(dir, 'audit-2026-11-02.jsonl')
+  writeMixed(path, 3000)
+  const text = `${readFileSync(path, 'latin1')}\r\n{}\n`
+  let canonical = 0
+  for (let start = 0, nl = text.indexOf('\n'); nl >= 0; start = nl + 1, nl = text.indexOf('\n', start)) {
+    const alone = readCanonical(text.slice(start, nl))
+    assert.deepEqual(readCanonicalAt(text, start), alone)
+    if (alone) canonical++
+  }
+  assert.ok(canonical > 1000)
 })
