@@ -65,6 +65,23 @@ export function readCanonical(raw: string): CanonicalLine | undefined {
   }
 }
 
+/** CANONICAL_LINE for a line inside a longer text: sticky at the line's start, ending at its LF (no member can hold one) or the text's end. */
+const CANONICAL_LINE_IN_TEXT = new RegExp(`${CANONICAL_LINE.source.slice(1, -1)}(?=\\n|$)`, 'y')
+
+/**
+ * readCanonical of the line of `text` that starts at `start`, without slicing the line out: a
+ * reader that decodes many lines at once saves a copy of each. Its members are slices of `text`.
+ */
+export function readCanonicalAt(text: string, start: number): CanonicalLine | undefined {
+  CANONICAL_LINE_IN_TEXT.lastIndex = start
+  const match = CANONICAL_LINE_IN_TEXT.exec(text)
+  if (match === null) return undefined
+  const time = canonicalTime(match[1])
+  if (Number.isNaN(time)) return undefined
+  const [, timestamp, event, level, actor, details, metadata, chainHash] = match
+  return {time, timestamp, event, level: level as Level, actor, details, metadata, chainHash}
+}
+
 /** The day (`YYYY-MM-DDT`) of the last canonical timestamp read, and its start: a log's lines mostly share it. */
 let lastDay = ''
 let lastDayStart = Number.NaN

@@ -5,12 +5,13 @@ import {test} from 'node:test'
 
 import {readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 
-import {type AnalyzeOptions, analyzeItems} from '../../src/analyze/analyze.js'
+import {type Analysis, type AnalyzeOptions, analyzeItems} from '../../src/analyze/analyze.js'
 import {analyzeLogFused} from '../../src/analyze/fused.js'
 import {logItems, type SourceItem} from '../../src/analyze/sources.js'
 import {readDefaults} from '../../src/config/load.js'
 import {chainLine, GENESIS, serializeBody} from '../../src/chain/native.js'
 import type {FilterSpec} from '../../src/events/filter.js'
+import {readCanonical, readCanonicalAt} from '../../src/store/decode.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
 import {writeMixedFile} from '../canonical-fuzz.js'
 import {tempDir, seededRandom} from '../helpers.js'
@@ -116,11 +117,15 @@ async function bothPaths(dir: string, read: FilterSpec, since: number | undefine
   })
   const general = new Diagnostics()
   const fused = new Diagnostics()
-  const answer = async (analysis: Awaited<ReturnType<typeof analyzeItems>> | undefined, diagnostics: Diagnostics) =>
-    analysis && {...analysis, templateCounts: [...analysis.templateCounts], problems: diagnostics.toJSON()}
+  const answer = (analysis: Analysis, diagnostics: Diagnostics) => ({
+    ...analysis,
+    templateCounts: [...analysis.templateCounts],
+    problems: diagnostics.toJSON(),
+  })
+  const fusedAnalysis = await analyzeLogFused(dir, read, undefined, options(fused), threads)
   return {
-    general: await answer(await analyzeItems(logItems(dir, read, undefined, general), options(general)), general),
-    fused: await answer(await analyzeLogFused(dir, read, undefined, options(fused), threads), fused),
+    general: answer(await analyzeItems(logItems(dir, read, undefined, general), options(general)), general),
+    fused: fusedAnalysis && answer(fusedAnalysis, fused),
   }
 }
 
@@ -154,5 +159,19 @@ test('the fused read gives up on what it does not read as the reader does (a lin
   writeFileSync(join(dir, 'audit-2026-11-03.jsonl'), `${'x'.repeat(1024 * 1024 + 1)}\n`)
   const {general, fused} = await bothPaths(dir, {}, undefined, 0)
   assert.equal(fused, undefined)
-  assert.ok(general?.problems.some(([kind]) => kind === 'too-long'))
+  assert.ok(general.problems.some(([kind]) => kind === 'too-long'))
+})
+
+test('readCanonicalAt reads each line of a text as readCanonical reads the line alone', () => {
+  const dir = tempDir()
+  const path = join(dir, 'audit-2026-11-02.jsonl')
+  writeMixed(path, 3000)
+  const text = `${readFileSync(path, 'latin1')}\r\n{}\n`
+  let canonical = 0
+  for (let start = 0, nl = text.indexOf('\n'); nl >= 0; start = nl + 1, nl = text.indexOf('\n', start)) {
+    const alone = readCanonical(text.slice(start, nl))
+    assert.deepEqual(readCanonicalAt(text, start), alone)
+    if (alone) canonical++
+  }
+  assert.ok(canonical > 1000)
 })
