@@ -85,6 +85,7 @@ function countRange(task: RangeTask, profile: Profile | undefined): CountResult 
   const head = filter.rawTest === undefined && profile !== 'loki' ? filter.matchesHead : undefined
   const state: DecodeState = {}
   let heldEnd = -1 // file offset of the LF that ends the held line
+  let afterTorn = false // the last block ended with a maybe-torn candidate (forEachCandidateLine)
   let count = 0
   const result = (fallback: boolean): CountResult => ({count, diagnostics: diagnostics.toJSON(), claims, fallback})
 
@@ -118,7 +119,7 @@ function countRange(task: RangeTask, profile: Profile | undefined): CountResult 
       return true
     }
     // Only lines holding a needle or a backslash (an escape may hide a needle) can match.
-    forEachCandidateLine(block, needles, (start, end) => take(block, start, end, base + start))
+    afterTorn = forEachCandidateLine(block, needles, (start, end) => take(block, start, end, base + start), afterTorn)
     return true
   }
 
@@ -289,6 +290,7 @@ function findRange(task: RangeTask, profile: Profile | undefined): FindResult {
   const read = {filter, profile}
   const state: DecodeState = {}
   let lineNo = 0 // lines passed since the range's start
+  let afterTorn = false // the last block ended with a maybe-torn candidate (forEachCandidateLine)
   const result = (fallback: boolean): FindResult => ({raws, lines, lineCount: lineNo, diagnostics: diagnostics.toJSON(), claims, fallback})
 
   const settle = (next: RawLine | undefined) => {
@@ -312,7 +314,8 @@ function findRange(task: RangeTask, profile: Profile | undefined): FindResult {
       return true
     }
     const first = lineNo
-    const {ranges, lines: count} = candidateLines(block, needles)
+    const {ranges, lines: count, endsTorn} = candidateLines(block, needles, afterTorn)
+    afterTorn = endsTorn
     for (const {start, end, index} of ranges) take(block, start, end, first + index + 1)
     lineNo = first + count
     return true

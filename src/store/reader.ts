@@ -101,24 +101,39 @@ export function searchKey(needle: string): string {
  * the needles or a backslash (an escape may hide a needle), as [start, end) without the LF; and
  * after such a line that does not end like an entry (it may be torn), the next line too when it is
  * an audit.recovery record, which settles it. Found with native searches, so lines that cannot
- * match cost nothing each.
+ * match cost nothing each. Returns whether the block ends with such a maybe-torn line: its record
+ * is then the next block's first line, visited when that block is passed `afterTorn`.
  */
-export function forEachCandidateLine(block: Buffer, needles: Buffer[], visit: (start: number, end: number) => void): void {
-  const next = needles.map((n) => block.indexOf(n))
-  let nextBackslash = block.indexOf(BACKSLASH)
-  for (let pos = 0; pos < block.length; ) {
+export function forEachCandidateLine(
+  block: Buffer,
+  needles: Buffer[],
+  visit: (start: number, end: number) => void,
+  afterTorn = false,
+): boolean {
+  let pos = 0
+  if (afterTorn) {
+    const end = block.indexOf(LF)
+    if (end >= 0 && block.subarray(0, end).includes(RECOVERY_EVENT)) {
+      visit(0, end)
+      pos = end + 1
+    }
+  }
+  const next = needles.map((n) => block.indexOf(n, pos))
+  let nextBackslash = block.indexOf(BACKSLASH, pos)
+  while (pos < block.length) {
     let hit = nextBackslash
     for (let i = 0; i < needles.length; i++) {
       if (next[i] >= 0 && next[i] < pos) next[i] = block.indexOf(needles[i], pos)
       if (next[i] >= 0 && (hit < 0 || next[i] < hit)) hit = next[i]
     }
-    if (hit < 0) return
+    if (hit < 0) return false
     const start = block.lastIndexOf(LF, hit) + 1
     const end = block.indexOf(LF, hit)
     visit(start, end)
     pos = end + 1
     if (nextBackslash >= 0 && nextBackslash < pos) nextBackslash = block.indexOf(BACKSLASH, pos)
-    if (block[end - 1] !== CLOSE_BRACE && pos < block.length) {
+    if (block[end - 1] !== CLOSE_BRACE) {
+      if (pos >= block.length) return true
       const nextEnd = block.indexOf(LF, pos)
       const candidate =
         (nextBackslash >= 0 && nextBackslash < nextEnd) ||
@@ -132,6 +147,7 @@ export function forEachCandidateLine(block: Buffer, needles: Buffer[], visit: (s
       }
     }
   }
+  return false
 }
 
 /**
@@ -141,17 +157,23 @@ export function forEachCandidateLine(block: Buffer, needles: Buffer[], visit: (s
 export function candidateLines(
   block: Buffer,
   needles: Buffer[],
-): {ranges: Array<{start: number; end: number; index: number}>; lines: number} {
+  afterTorn = false,
+): {ranges: Array<{start: number; end: number; index: number}>; lines: number; endsTorn: boolean} {
   const ranges: Array<{start: number; end: number; index: number}> = []
   let counted = 0 // line feeds are counted up to here
   let index = 0
-  forEachCandidateLine(block, needles, (start, end) => {
-    index += countLineFeeds(block, counted, start)
-    ranges.push({start, end, index})
-    index++
-    counted = end + 1
-  })
-  return {ranges, lines: index + countLineFeeds(block, counted, block.length)}
+  const endsTorn = forEachCandidateLine(
+    block,
+    needles,
+    (start, end) => {
+      index += countLineFeeds(block, counted, start)
+      ranges.push({start, end, index})
+      index++
+      counted = end + 1
+    },
+    afterTorn,
+  )
+  return {ranges, lines: index + countLineFeeds(block, counted, block.length), endsTorn}
 }
 
 /**
@@ -205,6 +227,7 @@ export async function* readFileLines(
 
   const needles = options.needles?.map((n) => Buffer.from(searchKey(n)))
   let nativeFile: boolean | undefined // decided by the first block
+  let afterTorn = false // the last block ended with a maybe-torn candidate (forEachCandidateLine)
 
   const take = (bytes: Buffer, batch: RawLine[]) => {
     if (bytes.length > MAX_LINE_BYTES) {
@@ -220,7 +243,8 @@ export async function* readFileLines(
     nativeFile ??= block.subarray(0, NATIVE_START.length).equals(NATIVE_START)
     if (needles && nativeFile) {
       const first = lineNo
-      const {ranges, lines} = candidateLines(block, needles)
+      const {ranges, lines, endsTorn} = candidateLines(block, needles, afterTorn)
+      afterTorn = endsTorn
       for (const {start, end, index} of ranges) {
         lineNo = first + index + 1
         take(block.subarray(start, end), batch)

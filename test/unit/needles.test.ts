@@ -10,8 +10,10 @@ import {chainedLines, tempDir, writeLog} from '../helpers.js'
 
 test('candidateLines: lines holding a needle or a backslash, with their indexes, and the line count', () => {
   const block = Buffer.from('aa x\nbb\ncc needle\ndd \\u0061\nee\nneedle ff\n')
-  const {ranges, lines} = candidateLines(block, [Buffer.from('needle')])
+  const {ranges, lines, endsTorn} = candidateLines(block, [Buffer.from('needle')])
   assert.equal(lines, 6)
+  // The last candidate does not end like an entry: the next block may start with its recovery record.
+  assert.equal(endsTorn, true)
   assert.deepEqual(
     ranges.map(({start, end, index}) => [block.subarray(start, end).toString(), index]),
     [
@@ -20,7 +22,12 @@ test('candidateLines: lines holding a needle or a backslash, with their indexes,
       ['needle ff', 5],
     ],
   )
-  assert.deepEqual(candidateLines(Buffer.from('a\nb\n'), [Buffer.from('zz')]), {ranges: [], lines: 2})
+  assert.deepEqual(candidateLines(Buffer.from('a\nb\n'), [Buffer.from('zz')]), {ranges: [], lines: 2, endsTorn: false})
+  // After such a block, a first line that is a recovery record is a candidate; any other is not.
+  const record = Buffer.from('{"event":"audit.recovery"}\nzz}\n')
+  assert.deepEqual(candidateLines(record, [Buffer.from('needle')], true).ranges, [{start: 0, end: 26, index: 0}])
+  assert.deepEqual(candidateLines(record, [Buffer.from('needle')], false).ranges, [])
+  assert.deepEqual(candidateLines(Buffer.from('aa}\nneedle}\n'), [Buffer.from('needle')], true).ranges, [{start: 4, end: 11, index: 1}])
 })
 
 test('reading with needles skips lines undecoded yet keeps every match, with the right line numbers', async () => {

@@ -9,6 +9,7 @@ import type {LocatedEntry} from '../../src/events/model.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
 import {listLogFiles} from '../../src/store/files.js'
 import {readEntries} from '../../src/store/reader.js'
+import {countMatches} from '../../src/store/count.js'
 import {queryEntries} from '../../src/store/query.js'
 import {sha256Hex} from '../../src/chain/hash.js'
 import {readLastEntries} from '../../src/store/tail.js'
@@ -165,6 +166,36 @@ test("with a selective filter, a recovered torn line that holds the filter's lit
   // Only the second copy, with no record after it, is damage.
   assert.equal(diagnostics.total, 1)
   assert.match(diagnostics.lines()[0], /^warning: 1 malformed line, at audit-2026-11-02\.jsonl:5 /)
+})
+
+test('with a selective filter, a recovered torn line that ends a read block is not reported: its record starts the next block', async () => {
+  const dir = tempDir()
+  const [, second, third] = good(3)
+  const torn = second.slice(0, 90) // holds "auth.login" and does not end like an entry
+  const record = recoveryOf(torn, 'audit-2026-11-02.jsonl', 2)
+  // The first entry padded so that it and the torn line are exactly 256 KiB: the end of a block of
+  // the reader (64 KiB) and of search --count's ranges (256 KiB).
+  const first = (pad: string) => chainedLines([{...spec(0), event: 'auth.logout', details: {pad}}]).lines[0]
+  const pad = 'x'.repeat(256 * 1024 - Buffer.byteLength(`${first('')}\n${torn}\n`))
+  assert.equal(Buffer.byteLength(`${first(pad)}\n${torn}\n`), 256 * 1024)
+  writeLog(dir, 'audit-2026-11-02.jsonl', [first(pad), torn, record, third])
+  const filter = {events: ['auth.login']}
+  const {entries, diagnostics} = await readAll(dir, {filter: compileFilter(filter)})
+  assert.deepEqual(
+    entries.map((e) => e.line),
+    [4],
+  )
+  assert.equal(diagnostics.total, 0, diagnostics.lines().join('; '))
+  const counted = new Diagnostics()
+  assert.equal(await countMatches(dir, {filter, diagnostics: counted, threads: 1, parallelBytes: 0}), 1)
+  assert.equal(counted.total, 0, counted.lines().join('; '))
+  // Without the record the torn line is damage, found by both.
+  writeLog(dir, 'audit-2026-11-02.jsonl', [first(pad), torn, third])
+  const reported = await readAll(dir, {filter: compileFilter(filter)})
+  assert.match(reported.diagnostics.lines().join('\n'), /1 malformed line, at audit-2026-11-02\.jsonl:2 /)
+  const countReported = new Diagnostics()
+  await countMatches(dir, {filter, diagnostics: countReported, threads: 1, parallelBytes: 0})
+  assert.match(countReported.lines().join('\n'), /1 malformed line, at audit-2026-11-02\.jsonl:2 /)
 })
 
 test('read backwards, a recovered torn line is recognised when its record starts the next 64 KiB block', async () => {
