@@ -49,7 +49,11 @@ export interface CanonicalLine {
  * (including one whose timestamp is not a real time): decodeLine reads those.
  */
 export function readCanonical(raw: string): CanonicalLine | undefined {
-  const match = CANONICAL_LINE.exec(raw)
+  return canonicalOf(CANONICAL_LINE.exec(raw))
+}
+
+/** The members of a match of CANONICAL_LINE (or its in-text form), unless its timestamp is not a real time. */
+function canonicalOf(match: RegExpExecArray | null): CanonicalLine | undefined {
   if (match === null) return undefined
   const time = canonicalTime(match[1])
   if (Number.isNaN(time)) return undefined
@@ -74,12 +78,7 @@ const CANONICAL_LINE_IN_TEXT = new RegExp(`${CANONICAL_LINE.source.slice(1, -1)}
  */
 export function readCanonicalAt(text: string, start: number): CanonicalLine | undefined {
   CANONICAL_LINE_IN_TEXT.lastIndex = start
-  const match = CANONICAL_LINE_IN_TEXT.exec(text)
-  if (match === null) return undefined
-  const time = canonicalTime(match[1])
-  if (Number.isNaN(time)) return undefined
-  const [, timestamp, event, level, actor, details, metadata, chainHash] = match
-  return {time, timestamp, event, level: level as Level, actor, details, metadata, chainHash}
+  return canonicalOf(CANONICAL_LINE_IN_TEXT.exec(text))
 }
 
 /** The day (`YYYY-MM-DDT`) of the last canonical timestamp read, and its start: a log's lines mostly share it. */
