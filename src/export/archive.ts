@@ -101,6 +101,9 @@ export async function writeBundle({path, kind, files, manifest, evidence}: Bundl
   const date = new Date(manifest.created)
   const members: Transform[] = []
   try {
+    // archiver reads the members in order: each file is opened when the one before it is done, so
+    // a bundle of many files holds one descriptor at a time, not one per file.
+    let before: Promise<unknown> = Promise.resolve()
     const hashed = files.map(([name, source]) => {
       const hash = createHash('sha256')
       let bytes = 0
@@ -113,7 +116,9 @@ export async function writeBundle({path, kind, files, manifest, evidence}: Bundl
       })
       members.push(member)
       archive.append(member, {name, date, mode: 0o600, store: kind === 'zip' && STORED.test(name)})
-      return pipeline(createReadStream(source), member).then((): ManifestFile => ({name, bytes, sha256: hash.digest('hex')}))
+      const read = before.then(() => pipeline(createReadStream(source), member))
+      before = read
+      return read.then((): ManifestFile => ({name, bytes, sha256: hash.digest('hex')}))
     })
     const [found, ...listed] = await Promise.all([evidence(), ...hashed])
     const full: Manifest = {...manifest, ...found, files: listed}

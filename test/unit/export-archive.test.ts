@@ -58,6 +58,36 @@ function zipMethods(path: string): Promise<Record<string, number>> {
 }
 
 describe('writeBundle', () => {
+  it('holds one file open at a time: a bundle of more files than the descriptor limit is written', () => {
+    const dir = tempDir()
+    const block = 'x'.repeat(200 * 1024) // more than a read stream takes at once
+    const listed = Array.from({length: 150}, (_, i): [string, string] => {
+      const source = join(dir, `part-${i}.jsonl`)
+      writeFileSync(source, block)
+      return [`part-${i}.jsonl`, source]
+    })
+    const script = join(dir, 'bundle.mts')
+    const archive = new URL('../../src/export/archive.ts', import.meta.url).href
+    writeFileSync(
+      script,
+      `import {writeBundle} from ${JSON.stringify(archive)}
+const [manifest, files, path] = JSON.parse(process.argv[2])
+const full = await writeBundle({path, kind: 'zip', files, manifest, evidence: async () => ({verify: null, checkpoint: null})})
+console.log(full.files.length)\n`,
+    )
+    const path = join(dir, 'b.zip')
+    // util-linux prlimit: 64 descriptors, fewer than the files.
+    const out = execFileSync(
+      'prlimit',
+      ['--nofile=64:64', process.execPath, '--import', 'tsx', script, JSON.stringify([manifest, listed, path])],
+      {
+        encoding: 'utf8',
+      },
+    )
+    assert.equal(out.trim(), '150')
+    assert.ok(existsSync(path))
+  })
+
   for (const kind of ['zip', 'tar.gz'] as const) {
     it(`${kind}: every file's size and sha256 in the manifest, which comes last with the evidence; --check passes`, async () => {
       const listed = files()
