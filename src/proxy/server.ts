@@ -255,8 +255,7 @@ export class AuditProxy {
     if (this.tokens) {
       const checked = this.tokens.check(headerText(req.headers.authorization, 8192))
       if ('failure' in checked) {
-        // Drain what the client sends, so it reads the 401 rather than a reset.
-        req.resume()
+        drainRequest(req)
         refuse(
           'auth.fail',
           401,
@@ -272,7 +271,7 @@ export class AuditProxy {
     if (this.limiter) {
       const waitMs = this.limiter.take(actor)
       if (waitMs > 0) {
-        req.resume()
+        drainRequest(req)
         refuse(
           'api.rate_limit.exceeded',
           429,
@@ -287,7 +286,7 @@ export class AuditProxy {
     readBody(req, this.options.maxBodyBytes).then(
       (body) => {
         if (body === 'too_large') {
-          res.setHeader('Connection', 'close')
+          drainRequest(req)
           refuse('api.body.too_large', 413, `request body over the proxy's limit of ${this.options.maxBodyBytes} bytes`, {
             limit_bytes: this.options.maxBodyBytes,
           })
@@ -465,10 +464,27 @@ export class AuditProxy {
 }
 
 /** Reads a request body up to `limit` bytes: the bytes, 'too_large' (and stops reading) or 'aborted'. */
+/** How long a refused request's body is still read after the answer, as nginx's lingering close does. */
+const LINGER_MS = 5000
+
+/**
+ * Reads and drops the rest of a refused request's body, so a client still sending reads the answer
+ * rather than a reset (closing a socket with unread data sends RST, and the client's next write
+ * fails with EPIPE before it has looked at the response). A client still sending after LINGER_MS
+ * is cut off: refusing must not cost the proxy an open connection for as long as a client likes.
+ */
+function drainRequest(req: IncomingMessage): void {
+  req.resume()
+  if (req.complete) return
+  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS).unref()
+  const stop = () => clearTimeout(timer)
+  req.once('end', stop)
+  req.once('close', stop)
+}
+
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large' | 'aborted'> {
   const declared = Number(req.headers['content-length'])
   if (Number.isFinite(declared) && declared > limit) {
-    req.resume()
     return Promise.resolve('too_large')
   }
   return new Promise((resolve) => {

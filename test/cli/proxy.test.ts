@@ -244,6 +244,59 @@ test('a request body over --max-body: 413, recorded, never forwarded', async () 
   }
 })
 
+test('a refused body still arriving is read and dropped, so the client reads the 413; one that never ends is cut off', async () => {
+  const small = await startProxy(fake.url, ['--max-body', '1'])
+  try {
+    const {connect} = await import('node:net')
+    const port = Number(new URL(small.url).port)
+    const open = () =>
+      new Promise<import('node:net').Socket>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => resolve(socket)).on('error', reject)
+      })
+    const head = (length: number) =>
+      `POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\nContent-Type: application/json\r\n\r\n`
+    // Half the body, a pause long enough for the answer to be sent, then the rest: before, the
+    // proxy closed with the rest unread, and this second write failed (EPIPE or a reset).
+    const slow = await open()
+    let answer = ''
+    slow.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')))
+    const errors: Error[] = []
+    slow.on('error', (error) => errors.push(error))
+    const half = 1536 * 1024
+    slow.write(head(2 * half))
+    slow.write(Buffer.alloc(half, 0x78))
+    await waitFor(() => answer.includes('\r\n\r\n'), 'the 413 before the body ends')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    await new Promise<void>((resolve, reject) => slow.write(Buffer.alloc(half, 0x78), (error) => (error ? reject(error) : resolve())))
+    assert.match(answer, /^HTTP\/1\.1 413 /)
+    // The connection survives the drained body and serves the next request.
+    answer = ''
+    slow.write('GET /api/version HTTP/1.1\r\nHost: x\r\n\r\n')
+    await waitFor(() => /HTTP\/1\.1 200 [\s\S]*"version"/.test(answer), 'the next answer on the same connection')
+    assert.deepEqual(errors, [])
+    slow.destroy()
+
+    // A body that never ends is read for a bounded time, then the connection is closed.
+    const endless = await open()
+    const closed = new Promise<number>((resolve) => endless.on('close', () => resolve(performance.now())))
+    endless.on('error', () => {})
+    endless.resume()
+    endless.write(head(1024 * 1024 * 1024))
+    const started = performance.now()
+    const feeding = setInterval(() => endless.writable && endless.write(Buffer.alloc(64 * 1024, 0x78)), 50)
+    try {
+      const at = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 30_000))])
+      assert.notEqual(at, -1, 'the proxy never closed a connection whose body does not end')
+      assert.ok(at - started >= 4000, `closed after ${Math.round(at - started)} ms, before the linger time`)
+    } finally {
+      clearInterval(feeding)
+      endless.destroy()
+    }
+  } finally {
+    assert.equal(await small.stop(), 0)
+  }
+})
+
 test('--log-prompts records the prompt; X-Forwarded-For counts only from a --trust-proxy peer', async () => {
   const trusting = await startProxy(fake.url, ['--log-prompts', '--trust-proxy', '127.0.0.1'])
   try {
