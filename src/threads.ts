@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import {parentPort, type ResourceLimits, type TransferListItem, Worker, type WorkerOptions} from 'node:worker_threads'
 
 /** Below this much data to read, starting threads costs more than it saves. */
@@ -5,8 +6,9 @@ export const PARALLEL_BYTES = 16 * 1024 * 1024
 
 /**
  * Starts a worker thread running the module `name` that sits beside the caller (`from` is the
- * caller's import.meta.url): `name.js` when built, `name.ts` when run from source through tsx, whose
- * loader Node 20 does not apply to workers by itself.
+ * caller's import.meta.url): `name.js` when built (or its one-file CommonJS bundle `name.cjs`, which
+ * boots sooner, when scripts/build-fast.ts made one), `name.ts` when run from source through tsx,
+ * whose loader Node 20 does not apply to workers by itself.
  */
 export function startWorker(name: string, from: string, options: WorkerOptions = {}): Worker {
   if (from.endsWith('.ts')) {
@@ -16,7 +18,8 @@ export function startWorker(name: string, from: string, options: WorkerOptions =
       {...options, eval: true},
     )
   }
-  return new Worker(new URL(`./${name}.js`, from), options)
+  const bundle = new URL(`./${name}.cjs`, from)
+  return new Worker(existsSync(bundle) ? bundle : new URL(`./${name}.js`, from), options)
 }
 
 /** A worker module beside `from` (see startWorker) that answers each task with serveTasks. */
