@@ -97,12 +97,14 @@ export class WorkerPool<T, W> {
 /**
  * Runs the tasks on this thread and on `threads - 1` workers, each taking the next task when it is
  * free, so a large file or a busy thread does not hold the others up. Results keep task order.
+ * `started`: workers of the module started earlier, used (and closed) instead of starting them here.
  */
 export async function runTasks<T, W, R>(
   tasks: T[],
   threads: number,
   here: (task: T) => Promise<R>,
   remote: RemoteTasks<W, R>,
+  started?: WorkerPool<T, W>,
 ): Promise<R[]> {
   const results: R[] = []
   let next = 0
@@ -116,7 +118,7 @@ export async function runTasks<T, W, R>(
       results[i] = await run(tasks[i])
     }
   }
-  const pool = new WorkerPool<T, W>(Math.max(threads, 1) - 1, remote)
+  const pool = started ?? new WorkerPool<T, W>(Math.max(threads, 1) - 1, remote)
   try {
     const onAWorker = async (task: T) => remote.decode(await pool.run(task))
     // Two tasks in flight per worker: the next is there when one is done, whatever this thread is busy with.

@@ -125,9 +125,19 @@ async function prepareSearchCount(args: string[]): Promise<(() => Promise<void>)
     ['event', 'actor'],
   )
   if (!flags?.count) return undefined
-  const config = await plainConfig(flags)
+  const [{countMatches, startCountWorkers}, {Diagnostics}] = await Promise.all([
+    import('../store/count.js'),
+    import('../store/diagnostics.js'),
+  ])
+  // Booting while the configuration is read and the log listed: countMatches takes them over.
+  const workers = startCountWorkers()
+  let config: Config | undefined
+  try {
+    config = await plainConfig(flags)
+  } finally {
+    if (!config) await workers.close()
+  }
   if (!config) return undefined
-  const [{countMatches}, {Diagnostics}] = await Promise.all([import('../store/count.js'), import('../store/diagnostics.js')])
   const diagnostics = new Diagnostics()
   // The spec filterSpecFromFlags gives for these flags (search has no default --since).
   const filter = {
@@ -139,7 +149,7 @@ async function prepareSearchCount(args: string[]): Promise<(() => Promise<void>)
     where: undefined,
     grep: undefined,
   }
-  const found = await countMatches(config.dir, {filter, diagnostics})
+  const found = await countMatches(config.dir, {filter, diagnostics, workers})
   if (found === 0 || diagnostics.lines().length > 0) return undefined
   const {guardStdout} = await import('./stdout-guard.js')
   return async () => {

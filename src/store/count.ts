@@ -201,23 +201,41 @@ export interface CountOptions {
   threads?: number
   parallelBytes?: number
   rangeBytes?: number
+  /** Workers started before the work was known (startCountWorkers, same profile): used if there is work for them, closed in any case. */
+  workers?: CountWorkers
+}
+
+export type CountWorkers = WorkerPool<CountTask, CountResult>
+
+/**
+ * The count's worker threads, one fewer than the cores, for a caller that knows early that it will
+ * count: a worker takes some 60 ms to boot, and one started first thing takes its share of the
+ * ranges sooner.
+ */
+export function startCountWorkers(profile?: Profile): CountWorkers {
+  return new WorkerPool(availableParallelism() - 1, {name: 'count-worker', from: import.meta.url, workerData: {profile}})
 }
 
 /** How many entries of a log directory match, read on every core. */
 export async function countMatches(dir: string, options: CountOptions): Promise<number> {
   const diagnostics = options.diagnostics ?? new Diagnostics()
   const spec = options.filter
-  const files = await listLogFiles(dir, compileFilter(spec))
-  const plans = files.map((file) => planCount(file, spec, options.rangeBytes ?? RANGE_BYTES))
-  let bytes = 0
-  for (const plan of plans) if (plan.fd !== undefined) bytes += fstatSync(plan.fd).size
-  const threads = bytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? (options.threads ?? availableParallelism()) : 1
-  const tasks = plans.flatMap((p) => p.tasks)
-  let results: CountResult[]
+  let started = options.workers
+  let plans: FilePlan[] = []
   try {
-    results = await runTasks(
+    const files = await listLogFiles(dir, compileFilter(spec))
+    plans = files.map((file) => planCount(file, spec, options.rangeBytes ?? RANGE_BYTES))
+    let bytes = 0
+    for (const plan of plans) if (plan.fd !== undefined) bytes += fstatSync(plan.fd).size
+    const tasks = plans.flatMap((p) => p.tasks)
+    const cores = bytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? (options.threads ?? availableParallelism()) : 1
+    const threads = Math.min(cores, tasks.length)
+    // Workers started already are runTasks' to close when there is work for them.
+    const workers = threads > 1 ? started : undefined
+    if (workers) started = undefined
+    const results = await runTasks(
       tasks,
-      Math.min(threads, tasks.length),
+      threads,
       (task) => runCountTask(task, options.profile) as Promise<CountResult>,
       {
         name: 'count-worker',
@@ -225,6 +243,7 @@ export async function countMatches(dir: string, options: CountOptions): Promise<
         workerData: {profile: options.profile},
         decode: (r: CountResult) => r,
       },
+      workers,
     )
     let total = 0
     let next = 0
@@ -252,6 +271,7 @@ export async function countMatches(dir: string, options: CountOptions): Promise<
     }
     return total
   } finally {
+    await started?.close()
     for (const plan of plans) if (plan.fd !== undefined) closeSync(plan.fd)
   }
 }
