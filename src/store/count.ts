@@ -1,8 +1,10 @@
+import {isUtf8} from 'node:buffer'
 import {closeSync, fstatSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 
 import {type CompiledFilter, compileFilter, type FilterSpec} from '../events/filter.js'
-import {type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
+import {type AuditEntry, LEVELS, type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
+import {CanonicalBytes} from './canonical-bytes.js'
 import {decodeLine, readCanonical} from './decode.js'
 import {holdsOverlongLine, planFile, readFully} from './ranges.js'
 import {Diagnostics} from './diagnostics.js'
@@ -28,6 +30,10 @@ import {PARALLEL_BYTES, runTasks, WorkerPool} from '../threads.js'
  * them, found with native searches) and does not number lines as it goes: a line is known by its
  * byte offset, and only a problem that is reported gets its line number, counted once at the end.
  */
+
+/** The canonical lines of a count are matched on their bytes (one matcher a thread), their members put here for the filter. */
+const canonical = new CanonicalBytes()
+const members: Pick<AuditEntry, 'event' | 'level' | 'actor'> = {event: '', level: 'info', actor: ''}
 
 const BLOCK_BYTES = 4 * 1024 * 1024
 /** A range is read in blocks that stay in a core's cache while they are searched (grown to BLOCK_BYTES for a long line). */
@@ -95,15 +101,25 @@ function countRange(task: RangeTask, profile: Profile | undefined): CountResult 
     if (claimed !== undefined) claims.push({offset: offset!, claimed})
   }
 
+  let utf8 = false // the block being scanned is valid UTF-8
+
   /** One line, [start, end) of block, at file offset `at`; false when it is over the limit. */
   const take = (block: Buffer, start: number, end: number, at: number): boolean => {
     if (end - start > MAX_LINE_BYTES) return false
+    // The same members read in place, without the line's text: no torn line waits for this one to settle it.
+    if (head && utf8 && !state.held && canonical.match(block, start) === end + 1) {
+      members.event = block.toString('latin1', canonical.eventStart, canonical.eventEnd)
+      members.level = LEVELS[canonical.level]
+      members.actor = block.toString('utf8', canonical.actorStart, canonical.actorEnd)
+      if (head(canonical.time, members)) count++
+      return true
+    }
     const raw = rawLine(block.subarray(start, end), at)
     if (!raw) return true
     settle(raw)
-    const canonical = head && !raw.bytes ? readCanonical(raw.text) : undefined
-    if (canonical) {
-      if (head!(canonical.time, canonical)) count++
+    const line = head && !raw.bytes ? readCanonical(raw.text) : undefined
+    if (line) {
+      if (head!(line.time, line)) count++
       return true
     }
     count += decodeBatch(path, [raw], read, diagnostics, state).length
@@ -114,6 +130,7 @@ function countRange(task: RangeTask, profile: Profile | undefined): CountResult 
   /** A block of whole lines starting at file offset `base`; false when it holds an over-long line. */
   const scanBlock = (block: Buffer, base: number): boolean => {
     if (holdsOverlongLine(block, 0, block.length)) return false
+    utf8 = head !== undefined && isUtf8(block)
     if (!needles) {
       for (let from = 0, nl = block.indexOf(LF); nl >= 0; from = nl + 1, nl = block.indexOf(LF, from)) take(block, from, nl, base + from)
       return true

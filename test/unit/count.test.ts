@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import {test} from 'node:test'
 
@@ -11,7 +11,8 @@ import {listLogFiles} from '../../src/store/files.js'
 import {queryEntries} from '../../src/store/query.js'
 import {decodeFile, readEntryBatches, searchKey} from '../../src/store/reader.js'
 import {recoveryDetails} from '../../src/store/recovery.js'
-import {chainedLines, tempDir, writeLog} from '../helpers.js'
+import {ACTORS, LEVELS, VALUES, writeMixedFile} from '../canonical-fuzz.js'
+import {chainedLines, seededRandom, tempDir, writeLog} from '../helpers.js'
 
 /** What the line reader finds and reports: the answer search --count must give on any cut. */
 async function byReader(dir: string, spec: FilterSpec): Promise<{count: number; problems: unknown}> {
@@ -80,6 +81,60 @@ test('search --count on ranges: long lines (past the first read block, past the 
   const {problems} = await byReader(dir, {events: ['auth.fail']})
   assert.match(JSON.stringify(problems), /too-long/)
   assert.match(JSON.stringify(problems), /malformed/)
+})
+
+test("search --count reads lines in the writer's form on their bytes as the reader reads them, on a file full of hostile lines", async () => {
+  const {random, pick} = seededRandom(14)
+  const times = [
+    '2026-11-02T10:00:00.000Z',
+    '2026-11-02T23:59:59.999Z',
+    '2026-11-02T24:00:00.000Z',
+    '2026-11-02T10:60:00.000Z',
+    '2026-02-30T10:00:00.000Z',
+  ]
+  const events = ['auth.fail', 'auth.failed', 'xauth.fail', 'auth.fail.x', 'Auth.fail']
+  const line = (): string => {
+    const details: Record<string, unknown> = {}
+    for (let k = Math.floor(random() * 4); k > 0; k--) details[pick(['ip', 'n', 'auth.fail', 'é'])] = pick(VALUES)
+    const body = serializeBody({
+      timestamp: pick(times),
+      event: pick(events),
+      level: pick(LEVELS) as 'info',
+      actor: pick(ACTORS),
+      details,
+      metadata: random() < 0.8 ? {hostname: 'web-1', pid: 4000} : {deep: {x: [1]}},
+    })
+    const chained = random() < 0.7 ? chainLine(body, GENESIS).line : body
+    // Bent into what only the full decoder reads: whitespace, a duplicate member, odd numbers, escapes, a raw control character.
+    const bends = [
+      (l: string) => l.replace('"event":', '"event" :'),
+      (l: string) => l.replace('{"timestamp"', '{"event":"auth.fail","timestamp"'),
+      (l: string) => l.replace('"pid":4000', pick(['"pid":4e3', '"pid":-0.0', '"pid":01', '"pid":1.'])),
+      (l: string) => l.replace('"event":"auth', '"event":"\\u0061uth'),
+      (l: string) => l.replace('"actor":"', '"actor":"\t'),
+      (l: string) => `${l}\r`,
+    ]
+    return random() < 0.3 ? pick(bends)(chained) : chained
+  }
+  const dir = tempDir('count-bytes-')
+  const path = join(dir, 'audit-2026-11-02.jsonl')
+  writeMixedFile(path, 3000, {random, line, recoveryTime: () => '2026-11-02T11:00:00.000Z', unterminated: true})
+  // Its lines that are not UTF-8 made UTF-8 (not JSON): every block of this copy is read on its bytes.
+  const text = readFileSync(path).toString('latin1').replaceAll('{\xff\xfe}', '{no}')
+  writeFileSync(join(dir, 'audit-2026-11-03.jsonl'), Buffer.from(text, 'latin1'), {mode: 0o600})
+  // And in the first, lines in the writer's form but for a byte that is not UTF-8.
+  writeFileSync(path, Buffer.from(text.replaceAll('"actor":"bob"', '"actor":"b\xffob"'), 'latin1'), {mode: 0o600})
+  for (const spec of [
+    {events: ['auth.fail']},
+    {events: ['auth.*'], actors: ['alice', 'ünïcødé', '😀 ok']},
+    {level: 'warning' as const},
+    {},
+  ]) {
+    const expected = await byReader(dir, spec)
+    assert.ok(expected.count > 100, JSON.stringify(spec))
+    for (const rangeBytes of [400, 64 * 1024, 1 << 30]) assert.deepEqual(await byRanges(dir, spec, rangeBytes), expected, `${rangeBytes}`)
+  }
+  assert.match(JSON.stringify((await byReader(dir, {})).problems), /malformed.*utf8|utf8.*malformed/)
 })
 
 test('searchKey: a part of the needle starting on a character rare in log text, at least 4 long', () => {
