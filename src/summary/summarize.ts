@@ -9,7 +9,6 @@ import {DAY_MS, DAY_SLACK_MS, dayStart, isWholeFileOnly, type LogFile, listLogFi
 import {type DecodeState, decodeBatch, readEntryBatches, readFileLines} from '../store/reader.js'
 import {planFile} from '../store/ranges.js'
 import {readLastEntries} from '../store/tail.js'
-import {PARALLEL_BYTES, runTasks} from '../threads.js'
 import {buildReport, SummaryAggregate, type SummaryReport} from './aggregate.js'
 import {type CachedStart, type Extent, SummaryCache} from './cache.js'
 import {type RangeSummary, type RangeTask, scanRange, summarizeLines} from './scan.js'
@@ -135,7 +134,10 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
   }
 
   const totalBytes = todo.reduce((n, t) => n + t.size, 0)
-  const threads = totalBytes >= (options.parallelBytes ?? PARALLEL_BYTES) ? (options.threads ?? availableParallelism()) : 1
+  // Loaded (with worker_threads) only when there is something to read: a summary from a warm cache is spared it.
+  const threading = todo.length > 0 ? await import('../threads.js') : undefined
+  const threads =
+    threading && totalBytes >= (options.parallelBytes ?? threading.PARALLEL_BYTES) ? (options.threads ?? availableParallelism()) : 1
   const rangeBytes = threads > 1 ? (options.rangeBytes ?? RANGE_BYTES) : Number.POSITIVE_INFINITY
   // Each file's tasks, in order; a plain file is opened here once, its descriptor shared by the threads.
   const plans = todo.map((t) => planSummary(t.file, t.filter, cacheable, rangeBytes, t.start?.extent.offset))
@@ -148,8 +150,9 @@ export async function summarize(dir: string, options: SummarizeOptions): Promise
   }
   let taskIndex = 0
   const summaries = await (async () => {
+    if (!threading) return []
     try {
-      return await runTasks(
+      return await threading.runTasks(
         tasks.map((task) => ({task, index: taskIndex++})),
         Math.min(threads, tasks.length),
         async ({task, index}) => {
