@@ -2,7 +2,7 @@ import {isAscii, isUtf8} from 'node:buffer'
 
 import {type ScanRequest, type ScanResult, scanBlock} from '../integrity/verify/scan.js'
 import {type Level, LEVELS, MAX_LINE_BYTES} from '../events/model.js'
-import {readCanonicalAt} from '../store/decode.js'
+import {readCanonicalHeadAt} from '../store/decode.js'
 import type {RawLine} from '../store/reader.js'
 import {canonicalFields, entryTemplate} from './canonical.js'
 
@@ -94,7 +94,7 @@ class Rows {
 
   /** The line text[start, end) (not blank). */
   line(text: string, start: number, end: number, line: number): void {
-    const canonical = readCanonicalAt(text, start)
+    const canonical = readCanonicalHeadAt(text, start)
     if (canonical === undefined) return this.raw({text: text.slice(start, end), line})
     if (this.afterRaw) {
       this.raws.push({text: text.slice(start, end), line})
@@ -138,7 +138,7 @@ class Rows {
 
 /**
  * Characters of a block decoded at once (at a line end): lines are read in place with
- * readCanonicalAt, not sliced out and copied, and a text under 128 KiB stays out of V8's large
+ * readCanonicalHeadAt, not sliced out and copied, and a text under 128 KiB stays out of V8's large
  * object space (measured: 64 KiB pieces 93 ms, line by line 130 ms, 256 KiB pieces 300 ms per 45 MB).
  */
 const PIECE_CHARS = 64 * 1024

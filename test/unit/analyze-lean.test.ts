@@ -11,7 +11,7 @@ import {logItems, type SourceItem} from '../../src/analyze/sources.js'
 import {readDefaults} from '../../src/config/load.js'
 import {chainLine, GENESIS, serializeBody} from '../../src/chain/native.js'
 import type {FilterSpec} from '../../src/events/filter.js'
-import {readCanonical, readCanonicalAt} from '../../src/store/decode.js'
+import {readCanonical, readCanonicalAt, readCanonicalHeadAt} from '../../src/store/decode.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
 import {writeMixedFile} from '../canonical-fuzz.js'
 import {tempDir, seededRandom} from '../helpers.js'
@@ -174,4 +174,40 @@ test('readCanonicalAt reads each line of a text as readCanonical reads the line 
     if (alone) canonical++
   }
   assert.ok(canonical > 1000)
+})
+
+test('readCanonicalHeadAt reads each line as readCanonicalAt does, a bent chain hash included', () => {
+  const dir = tempDir()
+  const path = join(dir, 'audit-2026-11-02.jsonl')
+  writeMixed(path, 3000)
+  const lines = readFileSync(path, 'latin1').split('\n')
+  // Hashes its pattern takes as any 64 characters: every character around the hex ranges, case, length, a quote.
+  const bends = [':', '/', '@', '`', 'g', 'A', 'F', '"', ' ', '\u00e9'].map(
+    (c) => (hash: string) => `${hash.slice(0, 40)}${c}${hash.slice(41)}`,
+  )
+  bends.push(
+    (hash) => hash.toUpperCase(),
+    (hash) => hash.slice(1),
+    (hash) => `${hash}0`,
+    (hash) => `0${hash.slice(0, 63)}`,
+  )
+  for (const line of [...lines]) {
+    const hash = /"chain_hash":"([0-9a-f]{64})"/.exec(line)?.[1]
+    if (hash) for (const bend of bends) lines.push(line.replace(hash, bend(hash)))
+  }
+  const text = `${lines.join('\n')}\r\n{}\n`
+  let canonical = 0
+  let bent = 0
+  for (let start = 0, nl = text.indexOf('\n'); nl >= 0; start = nl + 1, nl = text.indexOf('\n', start)) {
+    const at = readCanonicalAt(text, start)
+    const head = readCanonicalHeadAt(text, start)
+    assert.deepEqual(
+      head,
+      at && {time: at.time, event: at.event, level: at.level, actor: at.actor, details: at.details},
+      text.slice(start, nl),
+    )
+    if (at) canonical++
+    else if (/"chain_hash":"[^"]{64}"\}$/.test(text.slice(start, nl))) bent++
+  }
+  assert.ok(canonical > 1000 && bent > 10_000, `${canonical} canonical, ${bent} with a bent hash`)
 })
