@@ -1,7 +1,7 @@
 import type {Level} from '../events/model.js'
 import {groupKey} from '../privacy/sealed-form.js'
 import type {CanonicalHead} from '../store/decode.js'
-import {IP_FIELDS, isFailedAction} from '../summary/aggregate.js'
+import {IP_FIELDS, isFailedAction, ownCopy} from '../summary/aggregate.js'
 import {messageTemplate} from './text-lines.js'
 
 /**
@@ -89,8 +89,8 @@ function reasonTemplate(reason: string): string {
   let template = reasonTemplates.get(reason)
   if (template === undefined) {
     if (reasonTemplates.size >= 10_000) reasonTemplates.clear()
-    template = messageTemplate(reason)
-    reasonTemplates.set(reason, template)
+    template = ownCopy(messageTemplate(reason))
+    reasonTemplates.set(ownCopy(reason), template)
   }
   return template
 }

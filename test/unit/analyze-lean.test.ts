@@ -30,6 +30,7 @@ const DETAILS: Array<Record<string, unknown>> = [
   {message: 'a,b}c:"', 'odd,"key}': 'x', ip_address: '10.0.0.3', ip: ''},
   {remote_addr: '10.9.9.9', source_ip: '10.8.8.8', model: '', reason: true},
   {message: -1.5e-3, error: false, model: null},
+  {ip: '10.0.0.2', reason: 'bad password 7'}, // another reason of the same template
 ]
 
 function randomLine(minute: number): string {
