@@ -6,6 +6,7 @@ import {test} from 'node:test'
 import {readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 
 import {type Analysis, type AnalyzeOptions, analyzeItems} from '../../src/analyze/analyze.js'
+import {type BlockRows, scanWithRows} from '../../src/analyze/block-rows.js'
 import {analyzeLogFused} from '../../src/analyze/fused.js'
 import {logItems, type SourceItem} from '../../src/analyze/sources.js'
 import {readDefaults} from '../../src/config/load.js'
@@ -13,6 +14,7 @@ import {chainLine, GENESIS, serializeBody} from '../../src/chain/native.js'
 import type {FilterSpec} from '../../src/events/filter.js'
 import {readCanonical, readCanonicalAt, readCanonicalHeadAt} from '../../src/store/decode.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
+import {HEADROOM} from '../../src/integrity/verify/scan.js'
 import {writeMixedFile} from '../canonical-fuzz.js'
 import {tempDir, seededRandom} from '../helpers.js'
 
@@ -211,4 +213,34 @@ test('readCanonicalHeadAt reads each line as readCanonicalAt does, a bent chain 
     else if (/"chain_hash":"[^"]{64}"\}$/.test(text.slice(start, nl))) bent++
   }
   assert.ok(canonical > 1000 && bent > 10_000, `${canonical} canonical, ${bent} with a bent hash`)
+})
+
+test("a block's worker links each line of an intact chain in place, whether a bad line sits before it or not", () => {
+  let prev = GENESIS
+  const lines: string[] = []
+  for (let i = 0; i < 50; i++) {
+    const body = serializeBody({
+      timestamp: new Date(Date.UTC(2026, 10, 2, 10, i)).toISOString(),
+      event: 'auth.login',
+      level: 'info',
+      actor: 'alice',
+      details: {ip: `10.0.0.${i}`},
+      metadata: {pid: 1},
+    })
+    const {line, hash} = chainLine(body, prev)
+    lines.push(line)
+    prev = hash
+  }
+  // A line that is not an entry between two links: the link over it is still checked in the block.
+  lines.splice(20, 0, 'not json')
+  const text = `${lines.join('\n')}\n`
+  const buf = Buffer.alloc(HEADROOM + Buffer.byteLength(text))
+  buf.write(text, HEADROOM)
+  const result = scanWithRows({buf, start: HEADROOM, end: buf.length, profile: 'native', extra: {}})
+  const runs = result.items.filter((item) => item.k === 'run')
+  assert.deepEqual(
+    runs.map((run) => run.count),
+    [50],
+  )
+  assert.equal((result.extra as BlockRows).rows, 48) // the first line and the one after the bad line go to the reader's path
 })
