@@ -2,8 +2,9 @@ import {isAscii, isUtf8} from 'node:buffer'
 
 import {type ScanRequest, type ScanResult, scanBlock} from '../integrity/verify/scan.js'
 import {type Level, LEVELS, MAX_LINE_BYTES} from '../events/model.js'
-import {readCanonicalAt} from '../store/decode.js'
+import {readCanonicalHeadAt} from '../store/decode.js'
 import type {RawLine} from '../store/reader.js'
+import {ownCopy} from '../summary/aggregate.js'
 import {canonicalFields, entryTemplate} from './canonical.js'
 
 /**
@@ -22,10 +23,11 @@ export interface RowsRequest {
 
 /**
  * Int32 members of a row, in `BlockRows.ints`: string members index `strings`, -1 for none; the
- * level indexes ROW_LEVELS. Baseline rows carry no model and no reason: only the range's entries
- * are checked against the model allow-list and grouped by message template.
+ * level indexes LEVELS; `template` is the entry's message template (canonical.ts's entryTemplate).
+ * Baseline rows carry no model and no template: only the range's entries are checked against the
+ * model allow-list and grouped by message template.
  */
-export const ROW = {line: 0, event: 1, level: 2, actor: 3, ip: 4, model: 5, reason: 6, size: 7} as const
+export const ROW = {line: 0, event: 1, level: 2, actor: 3, ip: 4, model: 5, template: 6, size: 7} as const
 const LEVEL_CODES = Object.fromEntries(LEVELS.map((level, i) => [level, i])) as Record<Level, number>
 
 export interface BlockRows {
@@ -59,6 +61,8 @@ class Rows {
   readonly firstTexts: string[] = []
   irregular = false
   private readonly ids = new Map<string, number>()
+  /** Template ids by reason, then by event id and level: a template's text is made once per block, not per row. */
+  private readonly templateIds = new Map<string | undefined, Map<number, number>>()
   /** Templates of the block's rows in the analysed range. */
   private readonly templates = new Set<string>()
   /** The next line must go to lineItems (see BlockRows.raws). */
@@ -81,8 +85,10 @@ class Rows {
     if (value === undefined) return -1
     let id = this.ids.get(value)
     if (id === undefined) {
-      id = this.strings.push(value) - 1
-      this.ids.set(value, id)
+      // Its own copy: a slice would keep the whole decoded piece of the block alive (see PIECE_CHARS).
+      const own = ownCopy(value)
+      id = this.strings.push(own) - 1
+      this.ids.set(own, id)
     }
     return id
   }
@@ -94,10 +100,10 @@ class Rows {
 
   /** The line text[start, end) (not blank). */
   line(text: string, start: number, end: number, line: number): void {
-    const canonical = readCanonicalAt(text, start)
-    if (canonical === undefined) return this.raw({text: text.slice(start, end), line})
+    const canonical = readCanonicalHeadAt(text, start)
+    if (canonical === undefined) return this.raw({text: ownCopy(text.slice(start, end)), line})
     if (this.afterRaw) {
-      this.raws.push({text: text.slice(start, end), line})
+      this.raws.push({text: ownCopy(text.slice(start, end)), line})
       this.afterRaw = false
       return
     }
@@ -117,17 +123,25 @@ class Rows {
     this.times[row] = time
     this.failures[row] = failure ? 1 : 0
     if (rangeSince !== undefined && time < rangeSince) {
-      ints[at + ROW.model] = ints[at + ROW.reason] = -1
+      ints[at + ROW.model] = ints[at + ROW.template] = -1
       return
     }
     ints[at + ROW.model] = this.id(model)
-    ints[at + ROW.reason] = this.id(reason)
-    const template = entryTemplate(event, level, reason)
-    if (!this.templates.has(template)) {
-      this.templates.add(template)
-      this.firstRows.push(row)
-      this.firstTexts.push(text.slice(start, end))
+    let byEvent = this.templateIds.get(reason)
+    if (byEvent === undefined) this.templateIds.set(reason === undefined ? reason : ownCopy(reason), (byEvent = new Map()))
+    const key = ints[at + ROW.event] * LEVELS.length + LEVEL_CODES[level]
+    let template = byEvent.get(key)
+    if (template === undefined) {
+      template = this.id(entryTemplate(event, level, reason))
+      byEvent.set(key, template)
+      // Another reason may have the same template.
+      if (!this.templates.has(this.strings[template])) {
+        this.templates.add(this.strings[template])
+        this.firstRows.push(row)
+        this.firstTexts.push(ownCopy(text.slice(start, end)))
+      }
     }
+    ints[at + ROW.template] = template
   }
 
   done(): BlockRows {
@@ -138,7 +152,7 @@ class Rows {
 
 /**
  * Characters of a block decoded at once (at a line end): lines are read in place with
- * readCanonicalAt, not sliced out and copied, and a text under 128 KiB stays out of V8's large
+ * readCanonicalHeadAt, not sliced out and copied, and a text under 128 KiB stays out of V8's large
  * object space (measured: 64 KiB pieces 93 ms, line by line 130 ms, 256 KiB pieces 300 ms per 45 MB).
  */
 const PIECE_CHARS = 64 * 1024

@@ -1,7 +1,7 @@
 import type {Level} from '../events/model.js'
 import {groupKey} from '../privacy/sealed-form.js'
-import type {CanonicalLine} from '../store/decode.js'
-import {IP_FIELDS, isFailure} from '../summary/aggregate.js'
+import type {CanonicalHead} from '../store/decode.js'
+import {IP_FIELDS, isFailedAction, ownCopy} from '../summary/aggregate.js'
 import {messageTemplate} from './text-lines.js'
 
 /**
@@ -67,9 +67,6 @@ export function canonicalDetailFields(text: string): DetailFields {
   return {ip, model: typeof model === 'string' && model !== '' ? model : undefined, reason: typeof given === 'string' ? given : undefined}
 }
 
-/** Whether an event's action is a failure, by event name (few distinct ones; bounded all the same). */
-const failedEvents = new Map<string, boolean>()
-
 /** The fields of a canonical line the detectors see (sealed values grouped by their blind index). */
 export interface CanonicalFields {
   actor: string
@@ -79,16 +76,10 @@ export interface CanonicalFields {
   failure: boolean
 }
 
-export function canonicalFields(canonical: CanonicalLine): CanonicalFields {
+export function canonicalFields(canonical: CanonicalHead): CanonicalFields {
   const {event, level, actor} = canonical
   const {ip, model, reason} = canonicalDetailFields(canonical.details)
-  let failedEvent = failedEvents.get(event)
-  if (failedEvent === undefined) {
-    if (failedEvents.size >= 10_000) failedEvents.clear()
-    failedEvent = isFailure({timestamp: canonical.timestamp, event, level: 'info', actor, details: {}, metadata: {}})
-    failedEvents.set(event, failedEvent)
-  }
-  return {actor: groupKey(actor), ip: ip && groupKey(ip), model, reason, failure: level === 'error' || failedEvent}
+  return {actor: groupKey(actor), ip: ip && groupKey(ip), model, reason, failure: level === 'error' || isFailedAction(event)}
 }
 
 /** Message templates by message: a log repeats its messages (bounded; a hostile log may not). */
@@ -98,8 +89,8 @@ function reasonTemplate(reason: string): string {
   let template = reasonTemplates.get(reason)
   if (template === undefined) {
     if (reasonTemplates.size >= 10_000) reasonTemplates.clear()
-    template = messageTemplate(reason)
-    reasonTemplates.set(reason, template)
+    template = ownCopy(messageTemplate(reason))
+    reasonTemplates.set(ownCopy(reason), template)
   }
   return template
 }

@@ -9,7 +9,6 @@ import {listLogFiles} from '../store/files.js'
 import {settleHeld} from '../store/reader.js'
 import {type Analysis, type AnalyzeOptions, Analyzer} from './analyze.js'
 import {type BlockRows, ROW, type RowsRequest, scanWithRows} from './block-rows.js'
-import {entryTemplate} from './canonical.js'
 import {entrySampleText, type LineContext, lineItems, type SourceItem} from './sources.js'
 
 /**
@@ -83,8 +82,7 @@ export async function analyzeLogFused(
       o.file = file.name
       o.line = lineBase + line
       if (!analyzer.entry()) continue
-      const reason = ints[at + ROW.reason]
-      const template = entryTemplate(o.event, o.level, reason < 0 ? undefined : strings[reason])
+      const template = strings[ints[at + ROW.template]]
       if (analyzer.template(template)) {
         const decoded = decodeLine(rows.firstTexts[rows.firstRows.indexOf(i)])
         if (decoded.ok) analyzer.sample(template, entrySampleText(decoded.entry))

@@ -6,13 +6,15 @@ import {test} from 'node:test'
 import {readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 
 import {type Analysis, type AnalyzeOptions, analyzeItems} from '../../src/analyze/analyze.js'
+import {type BlockRows, scanWithRows} from '../../src/analyze/block-rows.js'
 import {analyzeLogFused} from '../../src/analyze/fused.js'
 import {logItems, type SourceItem} from '../../src/analyze/sources.js'
 import {readDefaults} from '../../src/config/load.js'
 import {chainLine, GENESIS, serializeBody} from '../../src/chain/native.js'
 import type {FilterSpec} from '../../src/events/filter.js'
-import {readCanonical, readCanonicalAt} from '../../src/store/decode.js'
+import {readCanonical, readCanonicalAt, readCanonicalHeadAt} from '../../src/store/decode.js'
 import {Diagnostics} from '../../src/store/diagnostics.js'
+import {HEADROOM} from '../../src/integrity/verify/scan.js'
 import {writeMixedFile} from '../canonical-fuzz.js'
 import {tempDir, seededRandom} from '../helpers.js'
 
@@ -30,6 +32,7 @@ const DETAILS: Array<Record<string, unknown>> = [
   {message: 'a,b}c:"', 'odd,"key}': 'x', ip_address: '10.0.0.3', ip: ''},
   {remote_addr: '10.9.9.9', source_ip: '10.8.8.8', model: '', reason: true},
   {message: -1.5e-3, error: false, model: null},
+  {ip: '10.0.0.2', reason: 'bad password 7'}, // another reason of the same template
 ]
 
 function randomLine(minute: number): string {
@@ -174,4 +177,70 @@ test('readCanonicalAt reads each line of a text as readCanonical reads the line 
     if (alone) canonical++
   }
   assert.ok(canonical > 1000)
+})
+
+test('readCanonicalHeadAt reads each line as readCanonicalAt does, a bent chain hash included', () => {
+  const dir = tempDir()
+  const path = join(dir, 'audit-2026-11-02.jsonl')
+  writeMixed(path, 3000)
+  const lines = readFileSync(path, 'latin1').split('\n')
+  // Hashes its pattern takes as any 64 characters: every character around the hex ranges, case, length, a quote.
+  const bends = [':', '/', '@', '`', 'g', 'A', 'F', '"', ' ', '\u00e9'].map(
+    (c) => (hash: string) => `${hash.slice(0, 40)}${c}${hash.slice(41)}`,
+  )
+  bends.push(
+    (hash) => hash.toUpperCase(),
+    (hash) => hash.slice(1),
+    (hash) => `${hash}0`,
+    (hash) => `0${hash.slice(0, 63)}`,
+  )
+  for (const line of [...lines]) {
+    const hash = /"chain_hash":"([0-9a-f]{64})"/.exec(line)?.[1]
+    if (hash) for (const bend of bends) lines.push(line.replace(hash, bend(hash)))
+  }
+  const text = `${lines.join('\n')}\r\n{}\n`
+  let canonical = 0
+  let bent = 0
+  for (let start = 0, nl = text.indexOf('\n'); nl >= 0; start = nl + 1, nl = text.indexOf('\n', start)) {
+    const at = readCanonicalAt(text, start)
+    const head = readCanonicalHeadAt(text, start)
+    assert.deepEqual(
+      head,
+      at && {time: at.time, event: at.event, level: at.level, actor: at.actor, details: at.details},
+      text.slice(start, nl),
+    )
+    if (at) canonical++
+    else if (/"chain_hash":"[^"]{64}"\}$/.test(text.slice(start, nl))) bent++
+  }
+  assert.ok(canonical > 1000 && bent > 10_000, `${canonical} canonical, ${bent} with a bent hash`)
+})
+
+test("a block's worker links each line of an intact chain in place, whether a bad line sits before it or not", () => {
+  let prev = GENESIS
+  const lines: string[] = []
+  for (let i = 0; i < 50; i++) {
+    const body = serializeBody({
+      timestamp: new Date(Date.UTC(2026, 10, 2, 10, i)).toISOString(),
+      event: 'auth.login',
+      level: 'info',
+      actor: 'alice',
+      details: {ip: `10.0.0.${i}`},
+      metadata: {pid: 1},
+    })
+    const {line, hash} = chainLine(body, prev)
+    lines.push(line)
+    prev = hash
+  }
+  // A line that is not an entry between two links: the link over it is still checked in the block.
+  lines.splice(20, 0, 'not json')
+  const text = `${lines.join('\n')}\n`
+  const buf = Buffer.alloc(HEADROOM + Buffer.byteLength(text))
+  buf.write(text, HEADROOM)
+  const result = scanWithRows({buf, start: HEADROOM, end: buf.length, profile: 'native', extra: {}})
+  const runs = result.items.filter((item) => item.k === 'run')
+  assert.deepEqual(
+    runs.map((run) => run.count),
+    [50],
+  )
+  assert.equal((result.extra as BlockRows).rows, 48) // the first line and the one after the bad line go to the reader's path
 })

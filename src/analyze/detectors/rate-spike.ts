@@ -29,13 +29,20 @@ export class RateSpikeDetector implements Detector {
   private readonly busy = new Map<number, Minute>()
   /** The current minute's first entries, kept until it is known whether it is busy. */
   private open?: {minute: number; evidence: Evidence[]}
+  /** The minute of the latest entry and its count so far, written to perMinute when another minute comes. */
+  private minute: number | undefined
+  private count = 0
 
   constructor(private readonly settings: Settings) {}
 
   observe(o: Observation): void {
     const minute = o.time - (o.time % MINUTE)
-    const count = (this.perMinute.get(minute) ?? 0) + 1
-    this.perMinute.set(minute, count)
+    if (minute !== this.minute) {
+      this.settle()
+      this.minute = minute
+      this.count = this.perMinute.get(minute) ?? 0
+    }
+    const count = ++this.count
     if (o.baseline) return
     if (this.open?.minute !== minute) this.open = {minute, evidence: []}
     if (this.open.evidence.length < MAX_EVIDENCE) this.open.evidence.push({file: o.file, line: o.line})
@@ -45,7 +52,12 @@ export class RateSpikeDetector implements Detector {
     busy.actors.set(o.actor, (busy.actors.get(o.actor) ?? 0) + 1)
   }
 
+  private settle(): void {
+    if (this.minute !== undefined) this.perMinute.set(this.minute, this.count)
+  }
+
   findings(): Finding[] {
+    this.settle()
     // Minutes without entries count too: a quiet log's usual minute is 0 or 1.
     const times = [...this.perMinute.keys()]
     if (times.length === 0) return []

@@ -18,7 +18,10 @@ const MAX_GAPS = 20
 export class SilenceDetector implements Detector {
   readonly id = 'silence'
   private readonly maxGapMs: number
-  private last?: {time: number; at: Evidence}
+  /** The latest entry so far, kept as fields: an object for each of a million entries would be garbage. */
+  private lastTime = Number.NEGATIVE_INFINITY
+  private lastFile = ''
+  private lastLine = 0
   private readonly gaps: Gap[] = []
   private longer = 0
 
@@ -26,13 +29,18 @@ export class SilenceDetector implements Detector {
     this.maxGapMs = settings.max_gap_minutes * 60_000
   }
 
+  private get last(): {time: number; at: Evidence} | undefined {
+    return this.lastTime === Number.NEGATIVE_INFINITY ? undefined : {time: this.lastTime, at: {file: this.lastFile, line: this.lastLine}}
+  }
+
   observe(o: Observation): void {
-    const at = {file: o.file, line: o.line}
     // Entries come in chain order; one stamped earlier (a clock step) does not open a gap.
-    if (this.last && o.time <= this.last.time) return
-    if (this.last && !o.baseline && o.time - this.last.time > this.maxGapMs)
-      this.gap({from: this.last.time, to: o.time, before: this.last.at, after: at})
-    this.last = {time: o.time, at}
+    if (o.time <= this.lastTime) return
+    if (this.lastTime !== Number.NEGATIVE_INFINITY && !o.baseline && o.time - this.lastTime > this.maxGapMs)
+      this.gap({from: this.lastTime, to: o.time, before: this.last!.at, after: {file: o.file, line: o.line}})
+    this.lastTime = o.time
+    this.lastFile = o.file
+    this.lastLine = o.line
   }
 
   private gap(gap: Gap): void {

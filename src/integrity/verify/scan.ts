@@ -357,7 +357,9 @@ export function scanBlock(request: ScanRequest): ScanResult {
       let linked = false
       const prev = scanner.previous
       if (prev !== undefined) {
-        buf.write(prev, lineStart - HEADROOM, HEADROOM, 'latin1')
+        // Right after the chained line whose hash `prev` is, its bytes are moved over (a memmove); else written.
+        if (lastEnd === lineStart - 1) buf.copyWithin(lineStart - HEADROOM, lastEnd - 66, lastEnd - 2)
+        else buf.write(prev, lineStart - HEADROOM, HEADROOM, 'latin1')
         linked = sha256Hex(buf.subarray(lineStart - HEADROOM, bodyEnd)) === stored
       }
       // A matching hash proves the 64 characters are hex; only the others need the pattern.
