@@ -264,7 +264,11 @@ interface EventBytes {
  * with every string printable ASCII (and canonical, so no `"` or `\`), each is quoted as it is,
  * and the details and metadata are their text as written when JSON.stringify would give it back.
  */
-export function ecsCanonicalWriter({version}: EcsOptions): (line: CanonicalEntry, out: ByteOut) => boolean {
+export function ecsCanonicalWriter(
+  {version}: EcsOptions,
+  /** What goes before the document (a `_bulk` action line): at most `most` bytes. */
+  before?: {most: number; write: (line: CanonicalEntry, buf: Buffer, pos: number) => number},
+): (line: CanonicalEntry, out: ByteOut) => boolean {
   const ecs = `"ecs":${JSON.stringify({version})}`
   const byEvent = new Map<string, EventBytes>()
   const eventBytes = (event: string): EventBytes => {
@@ -289,11 +293,13 @@ export function ecsCanonicalWriter({version}: EcsOptions): (line: CanonicalEntry
       if (byEvent.size < 10_000) byEvent.set(line.event, parts)
     }
     // Every character below is one byte.
-    const most = parts.message.length + parts.head.length + 2 * actor.length + 2 * (details.length + metadata.length) + 512
+    const most =
+      (before?.most ?? 0) + parts.message.length + parts.head.length + 2 * actor.length + 2 * (details.length + metadata.length) + 512
     if (most > MAX_RECORD_BYTES) return false
     out.reserve(most)
     const buf = out.buf
-    let p = putPrintable(buf, putBytes(buf, putAscii(buf, putBytes(buf, out.pos, TIMESTAMP), line.timestamp), parts.message), actor)
+    const start = before ? before.write(line, buf, out.pos) : out.pos
+    let p = putPrintable(buf, putBytes(buf, putAscii(buf, putBytes(buf, start, TIMESTAMP), line.timestamp), parts.message), actor)
     if (p < 0) return false
     p = putBytes(buf, p, parts.head)
     if (parts.api) {

@@ -119,15 +119,19 @@ test('ecs, ecs-bulk and cef fast roads agree with their references on a generate
   assert.ok(plain > 500 && entries.length - plain > 300, `${plain} of ${entries.length} printable ASCII`)
 })
 
-test('cef and ecs: the bytes road writes what the text road writes for every line it takes, in a file and threaded', {
+test('cef, ecs and ecs-bulk: the bytes road writes what the text road writes for every line it takes, in a file and threaded', {
   timeout: 180_000,
 }, async () => {
   const dir = tempDir()
   const path = join(dir, 'audit-2026-11-18.jsonl')
   writeMixedFile(path, 3000, {random, line: () => randomLine(), recoveryTime: () => '2026-11-18T23:59:00.000Z', unterminated: true})
   const lines = readFileSync(path, 'utf8').split('\n')
-  for (const name of ['cef', 'ecs']) {
-    const format = exportFormat(name, {}, undefined)
+  for (const [name, options] of [
+    ['cef', {}],
+    ['ecs', {}],
+    ['ecs-bulk', {index: 'logs-audit'}],
+  ] as const) {
+    const format = exportFormat(name, options, undefined)
     let taken = 0
     let declined = 0
     for (const [i, text] of lines.entries()) {
@@ -156,6 +160,7 @@ test('cef and ecs: the bytes road writes what the text road writes for every lin
         dir,
         filter: {},
         format: name,
+        formatOptions: options,
         sink: await FileSink.open(out),
         diagnostics,
         parallelBytes,
