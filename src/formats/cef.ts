@@ -1,6 +1,6 @@
 import {z} from 'zod'
 
-import type {AuditEntry} from '../events/model.js'
+import type {AuditEntry, Level} from '../events/model.js'
 import {defineCodec} from './codec.js'
 import {
   actionVerdict,
@@ -119,12 +119,10 @@ interface EventParts {
   clean: boolean
   outcome: (entry: AuditEntry) => Outcome
   /** For writeCanonical, made on its first use: the parts as UTF-8, and what the action says of the outcome. */
-  bytes?: {head: Buffer; pairs: Buffer; msg: Buffer; verdict: 'failure' | boolean}
+  bytes?: {head: Record<Level, Buffer>; pairs: Buffer; msg: Buffer; verdict: 'failure' | boolean}
 }
 
 const ascii = (text: string) => Buffer.from(text, 'latin1')
-const RT = ascii('|rt=')
-const SUSER = ascii(' suser=')
 const OUTCOME = ascii(' outcome=')
 const OUTCOMES: Record<Outcome, Buffer> = {success: ascii('success'), failure: ascii('failure'), unknown: ascii('unknown')}
 const DVCHOST = ascii(' dvchost=')
@@ -149,23 +147,22 @@ function writeCanonical(line: CanonicalEntry, out: ByteOut, parts: EventParts): 
   if (m < 0) return false
   if (parts.bytes === undefined) {
     const event = line.event
+    const head = (level: Level) => Buffer.from(`${parts.head}${CEF_SEVERITY[level]}|rt=`)
     parts.bytes = {
-      head: Buffer.from(parts.head),
-      pairs: Buffer.from(parts.pairs),
+      head: {debug: head('debug'), info: head('info'), warning: head('warning'), error: head('error')},
+      pairs: Buffer.from(`${parts.pairs} suser=`),
       msg: Buffer.from(` msg=${event} by `),
       verdict: actionVerdict(event),
     }
   }
   const {head, pairs, msg, verdict} = parts.bytes
   // Every character below is one byte, or two escaped.
-  const most = head.length + pairs.length + msg.length + 4 * actor.length + 3 * (details.length + metadata.length) + 256
+  const most = head.info.length + pairs.length + msg.length + 4 * actor.length + 3 * (details.length + metadata.length) + 256
   if (most > MAX_RECORD_BYTES) return false
   out.reserve(most)
   const buf = out.buf
-  let p = putBytes(buf, out.pos, head)
-  buf[p++] = 0x30 + CEF_SEVERITY[line.level]
-  p = putInteger(buf, putBytes(buf, p, RT), line.time)
-  p = putCefPrintable(buf, putBytes(buf, putBytes(buf, p, pairs), SUSER), actor)
+  let p = putInteger(buf, putBytes(buf, out.pos, head[line.level]), line.time)
+  p = putCefPrintable(buf, putBytes(buf, p, pairs), actor)
   if (p < 0) return false
   const outcome =
     verdict === 'failure'

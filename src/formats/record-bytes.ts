@@ -80,11 +80,22 @@ export function putInteger(buf: Buffer, pos: number, n: number): number {
     buf[pos++] = 0x2d
     n = -n
   }
+  // Below 1e9 the digits are taken with 32-bit integer division: a time in ms is written as two parts.
+  if (n >= 1e9) {
+    const high = Math.floor(n / 1e9)
+    pos = putInteger(buf, pos, high)
+    let low = n - high * 1e9
+    for (let i = pos + 8; i >= pos; i--) {
+      buf[i] = 0x30 + (low % 10)
+      low = (low / 10) | 0
+    }
+    return pos + 9
+  }
   let digits = 1
-  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++
+  for (let rest = n; rest >= 10; rest = (rest / 10) | 0) digits++
   for (let i = pos + digits - 1; i >= pos; i--) {
     buf[i] = 0x30 + (n % 10)
-    n = Math.floor(n / 10)
+    n = (n / 10) | 0
   }
   return pos + digits
 }
