@@ -1,6 +1,6 @@
 import {z} from 'zod'
 
-import type {AuditEntry, LocatedEntry} from '../events/model.js'
+import type {AuditEntry, Level, LocatedEntry} from '../events/model.js'
 import {defineCodec} from './codec.js'
 import {
   actionOf,
@@ -231,12 +231,20 @@ export function ecsJsonWriter({version}: EcsOptions): (located: LocatedEntry) =>
 
 const ascii = (text: string) => Buffer.from(text, 'latin1')
 const TIMESTAMP = ascii('{"@timestamp":"')
-const OUTCOME = ascii('],"outcome":"')
-const OUTCOMES: Record<Outcome, Buffer> = {success: ascii('success'), failure: ascii('failure'), unknown: ascii('unknown')}
-const SEVERITY = ascii('","severity":')
+const LEVELS: Level[] = ['debug', 'info', 'warning', 'error']
+const byLevel = (part: (level: Level) => string): Record<Level, Buffer> =>
+  Object.fromEntries(LEVELS.map((level) => [level, ascii(part(level))])) as Record<Level, Buffer>
+/** From event.type's `]` to event.severity's value, by outcome and level. */
+const OUTCOMES: Record<Outcome, Record<Level, Buffer>> = {
+  success: byLevel((level) => `],"outcome":"success","severity":${SYSLOG_SEVERITY[level]}`),
+  failure: byLevel((level) => `],"outcome":"failure","severity":${SYSLOG_SEVERITY[level]}`),
+  unknown: byLevel((level) => `],"outcome":"unknown","severity":${SYSLOG_SEVERITY[level]}`),
+}
 const ID = ascii(',"id":"')
-const LEVEL = ascii('},"log":{"level":"')
-const USER = ascii('"},"user":{"name":"')
+/** From the end of `event` to user.name's opening quote, by level. */
+const LOG = byLevel((level) => `},"log":{"level":"${level}"},"user":{"name":"`)
+/** LOG after event.id's value. */
+const ID_LOG = byLevel((level) => `"},"log":{"level":"${level}"},"user":{"name":"`)
 const HOST = ascii('"},"host":{"hostname":"')
 const PID = ascii(',"process":{"pid":')
 const IP = ascii(',"source":{"ip":"')
@@ -317,13 +325,10 @@ export function ecsCanonicalWriter(
             level,
             parts.verdict,
           )
-    p = putBytes(buf, putBytes(buf, p, OUTCOME), OUTCOMES[outcome])
-    p = putInteger(buf, putBytes(buf, p, SEVERITY), SYSLOG_SEVERITY[level])
-    if (chainHash !== undefined) {
-      p = putAscii(buf, putBytes(buf, p, ID), chainHash)
-      buf[p++] = QUOTE
-    }
-    p = putPrintable(buf, putBytes(buf, putAscii(buf, putBytes(buf, p, LEVEL), level), USER), actor)
+    p = putBytes(buf, p, OUTCOMES[outcome][level])
+    p =
+      chainHash === undefined ? putBytes(buf, p, LOG[level]) : putBytes(buf, putAscii(buf, putBytes(buf, p, ID), chainHash), ID_LOG[level])
+    p = putPrintable(buf, p, actor)
     const host = memberNamed(metadata, METADATA, m, 'hostname')
     // A string of more than its quotes.
     if (host >= 0 && metadata.charCodeAt(METADATA[host + 2]) === QUOTE && METADATA[host + 3] - METADATA[host + 2] > 2) {
