@@ -1,19 +1,22 @@
+import type {ByteOut} from '../formats/record-bytes.js'
+
 const CHUNK_BYTES = 1024 * 1024
 
 /**
  * Text written as UTF-8 into buffers of about a MiB, each on an ArrayBuffer of its own (never
  * Buffer's shared pool), so a worker can transfer them to another thread instead of posting the
- * text: no copy, no UTF-16, and no long string built by concatenation first.
+ * text: no copy, no UTF-16, and no long string built by concatenation first. Encoders that write
+ * bytes themselves (ByteOut) write into the same buffers.
  */
-export class ByteChunks {
+export class ByteChunks implements ByteOut {
   private readonly chunks: Array<Uint8Array<ArrayBuffer>> = []
-  private chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES)
-  private used = 0
+  buf = Buffer.allocUnsafeSlow(CHUNK_BYTES)
+  pos = 0
 
   write(text: string): void {
     // A UTF-16 code unit takes at most 3 bytes of UTF-8 (a surrogate pair, 2 units, takes 4).
     const most = text.length * 3
-    if (this.used + most > this.chunk.length) {
+    if (this.pos + most > this.buf.length) {
       this.seal()
       if (most > CHUNK_BYTES) {
         const own = Buffer.allocUnsafeSlow(Buffer.byteLength(text))
@@ -22,7 +25,12 @@ export class ByteChunks {
         return
       }
     }
-    this.used += this.chunk.write(text, this.used)
+    this.pos += this.buf.write(text, this.pos)
+  }
+
+  /** Room for `bytes` (at most a chunk) at `pos`. */
+  reserve(bytes: number): void {
+    if (this.pos + bytes > this.buf.length) this.seal()
   }
 
   /** The bytes written, in order; the writer is not to be used after. */
@@ -32,9 +40,9 @@ export class ByteChunks {
   }
 
   private seal(): void {
-    if (this.used === 0) return
-    this.chunks.push(this.chunk.subarray(0, this.used))
-    this.chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES)
-    this.used = 0
+    if (this.pos === 0) return
+    this.chunks.push(this.buf.subarray(0, this.pos))
+    this.buf = Buffer.allocUnsafeSlow(CHUNK_BYTES)
+    this.pos = 0
   }
 }

@@ -47,7 +47,24 @@ export function exportFormat(
 ): EntryFormat {
   const {codec, encoder, encode} = recordEncoder(format, options, projection, context)
   const frame = FRAMINGS[codec.framing]
-  return {begin: (encoder.begin ?? '') + frame.begin, encode: (located, index) => frame.frame(encode(located), index), end: frame.end}
+  const exported: EntryFormat = {
+    begin: (encoder.begin ?? '') + frame.begin,
+    encode: (located, index) => frame.frame(encode(located), index),
+    end: frame.end,
+  }
+  const canonical = encoder.encodeCanonical
+  // A projected record is the codec's record taken apart again: the bytes road is only for the record itself.
+  if (canonical && codec.framing === 'newline' && !isProjected(projection))
+    exported.encodeCanonical = (line, out) => {
+      if (!canonical(line, out)) return false
+      out.buf[out.pos++] = 0x0a
+      return true
+    }
+  return exported
+}
+
+function isProjected(projection: Projection | undefined): projection is Projection {
+  return Boolean(projection && (projection.fields || projection.exclude))
 }
 
 /** The formats that are syslog messages already (the sink sends them as they are). */
@@ -77,7 +94,7 @@ function recordEncoder(format: string, options: unknown, projection: Projection 
   const codec = getCodec(name)
   const encoder = codec.create(codecOptions(codec, options, '--format-option'), context)
   let encode = (located: LocatedEntry) => encoder.encode(located)
-  if (projection && (projection.fields || projection.exclude)) {
+  if (isProjected(projection)) {
     const document = DOCUMENT[name]
     if (!document)
       throw new AuditError(`--fields and --exclude-fields apply to the JSON-shaped formats (${PROJECTABLE.join(', ')}), not ${format}`)

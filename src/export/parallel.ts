@@ -6,6 +6,7 @@ import {compileFilter, type FilterSpec} from '../events/filter.js'
 import type {LocatedEntry, Profile} from '../events/model.js'
 import type {CodecContext} from '../formats/codec.js'
 import {getCodec} from '../formats/registry.js'
+import {type CanonicalLine, decodeLine, readCanonical} from '../store/decode.js'
 import {Diagnostics, type Problem} from '../store/diagnostics.js'
 import {isWholeFileOnly, type LogFile, openRegularSync} from '../store/files.js'
 import {countLineFeeds} from '../store/lines.js'
@@ -89,11 +90,23 @@ export function position(located: LocatedEntry): Position {
   }
 }
 
+/** A line in the writer's exact form that the format writes as bytes straight from its members (Encoder.encodeCanonical). */
+interface ExactLine {
+  raw: RawLine
+  canonical: CanonicalLine
+}
+
 /** One file's matching entries, encoded and framed (records only: no begin or end). */
 export async function exportFile(job: FileExportJob, task: FileExportTask): Promise<FileExport> {
   const filter = compileFilter(job.filter)
   const format = exportFormat(job.format, job.formatOptions, job.projection, job.context)
   const privacy = job.privacy ? privacyTransform(job.privacy) : undefined
+  // The bytes road takes a line in the writer's exact form when the filter needs no more of it than
+  // its head (time, level, event, actor) and nothing changes the entry first; the reference is
+  // decodeBatch's reading (decodeLine reads such a line by position, and its entry is kept or not by
+  // filter.matches, which is matchesHead then).
+  const matchesHead = filter.rawTest || privacy || job.profile === 'loki' ? undefined : filter.matchesHead
+  const exact = matchesHead && format.encodeCanonical
   const {range} = task
   const end = range && !range.last ? range.end : undefined
   // Reading goes on to the end of the chunk that holds the range's end: its lines (and their
@@ -114,33 +127,56 @@ export async function exportFile(job: FileExportJob, task: FileExportTask): Prom
   const out = new ByteChunks()
   let count = 0
   let first: Position | undefined
-  let last: LocatedEntry | undefined
+  let last: LocatedEntry | ExactLine | undefined
   const options = {filter, profile: job.profile}
   const state: DecodeState = {}
   const cursor = range ? {offset: range.start, line: 0, skipping: false} : undefined
   // Lines numbered from a range's start cannot be matched to a recovery record's line number here.
   const claims: FileExport['claims'] = []
   const byClaim = range !== undefined && range.start > 0
-  const decode = (raw: RawLine[]): LocatedEntry[] => {
+  // decodeBatch, but for the lines the bytes road takes (none held before them: it settles a held line).
+  const decodeLines = (raw: RawLine[]): Array<LocatedEntry | ExactLine> => {
+    if (!exact) return decodeBatch(task.file.path, raw, options, held, state)
+    const lines: Array<LocatedEntry | ExactLine> = []
+    for (const line of raw) {
+      if (state.held === undefined && line.bytes === undefined) {
+        const canonical = readCanonical(line.text)
+        if (canonical !== undefined) {
+          if (matchesHead!(canonical.time, canonical)) lines.push({raw: line, canonical})
+          continue
+        }
+      }
+      for (const located of decodeBatch(task.file.path, [line], options, held, state)) lines.push(located)
+    }
+    return lines
+  }
+  const decode = (raw: RawLine[]): Array<LocatedEntry | ExactLine> => {
     const reported = pending.length
     const before = state.held
-    const whole = decodeBatch(task.file.path, raw, options, held, state)
+    const whole = decodeLines(raw)
     // Decoding is pure but for what it reports and holds: a batch that reported nothing, or holds no
     // record to excuse a torn line by, stands; else it is decoded again line by line.
     if (!byClaim || pending.length === reported || !raw.some((line) => line.text.includes(RECOVERY))) return whole
     pending.length = reported
     state.held = before
-    const batch: LocatedEntry[] = []
+    const batch: Array<LocatedEntry | ExactLine> = []
     for (const line of raw) {
       const torn = state.held
       if (torn) {
         const claimed = settleHeldByClaim(state, line, line.line === torn.line.line + 1, job.profile, held)
         if (claimed !== undefined) claims.push({claimed, problem: torn.problem})
       }
-      for (const located of decodeBatch(task.file.path, [line], options, held, state)) batch.push(located)
+      for (const located of decodeLines([line])) batch.push(located)
     }
     return batch
   }
+  // What decodeBatch makes of the line, for the text road.
+  const located = ({raw}: ExactLine): LocatedEntry => {
+    const decoded = decodeLine(raw.text, job.profile)
+    if (!decoded.ok) throw new Error(`${task.file.path}:${raw.line}: a line in the writer's form did not decode`)
+    return {entry: decoded.entry, time: decoded.time, file: task.file.path, line: raw.line, raw: raw.text, profile: decoded.profile}
+  }
+  const lineOf = (item: LocatedEntry | ExactLine): number => ('canonical' in item ? item.raw.line : item.line)
   for await (let raw of readFileLines(task.file, held, {needles: filter.lineNeedles, cursor})) {
     const past = end !== undefined && cursor!.offset >= end
     if (past) {
@@ -149,16 +185,22 @@ export async function exportFile(job: FileExportJob, task: FileExportTask): Prom
     }
     settle()
     const batch = decode(raw)
-    for (const located of batch) {
-      if (located.line <= task.afterLine) continue
+    for (const item of batch) {
+      if (lineOf(item) <= task.afterLine) continue
       // The index only matters to the JSON array's framing, which is never run here (see parallelExport).
-      out.write(format.encode(privacy ? privacy.apply(located) : located, count + 1))
-      if (count === 0) first = position(located)
-      last = located
+      if (!('canonical' in item)) out.write(format.encode(privacy ? privacy.apply(item) : item, count + 1))
+      else if (!exact!(item.canonical, out)) out.write(format.encode(located(item), count + 1))
+      if (count === 0) first = positionOf(item)
+      last = item
       count++
     }
     settle()
     if (past) break
+  }
+  function positionOf(item: LocatedEntry | ExactLine): Position {
+    if (!('canonical' in item)) return position(item)
+    const {canonical} = item
+    return {file: basename(task.file.path), line: item.raw.line, timestamp: canonical.timestamp, chain_hash: canonical.chainHash ?? null}
   }
   // A range the read did not pass the end of (the file shrank) has the lines read.
   const lines = end === undefined ? 0 : Number.isFinite(limit) ? limit : cursor!.line
@@ -169,7 +211,7 @@ export async function exportFile(job: FileExportJob, task: FileExportTask): Prom
     count,
     lines,
     first,
-    last: last && position(last),
+    last: last && positionOf(last),
     diagnostics: diagnostics.toJSON(),
     claims,
     privacy: privacy?.counts,

@@ -1,8 +1,32 @@
 import {z} from 'zod'
 
-import type {AuditEntry} from '../events/model.js'
+import type {AuditEntry, Level} from '../events/model.js'
 import {defineCodec} from './codec.js'
-import {CEF_SEVERITY, hostOf, type Outcome, outcomeFor, pidOf, sourceIpOf} from './event-class.js'
+import {
+  actionVerdict,
+  CEF_SEVERITY,
+  hostOf,
+  IP_KEYS,
+  isIpAddress,
+  type Outcome,
+  outcomeByValues,
+  outcomeFor,
+  pidOf,
+  sourceIpOf,
+} from './event-class.js'
+import {
+  type ByteOut,
+  type CanonicalEntry,
+  MAX_RECORD_BYTES,
+  memberNamed,
+  memberValue,
+  putAscii,
+  putBytes,
+  putCefPrintable,
+  putInteger,
+  putPrintable,
+  scanFlatObject,
+} from './record-bytes.js'
 import {boundedJson, safeJson, sanitizeLine, sanitizeText} from '../text/sanitize.js'
 
 // ArcSight CEF (siem-formats.md §5): `CEF:0|vendor|product|version|class|name|severity|extension`.
@@ -51,7 +75,7 @@ export const cefCodec = defineCodec({
     const prefix = `CEF:0|${cefHeader(vendor, 63)}|${cefHeader(product, 63)}|${cefHeader(version, 31)}|`
     // An export holds few event names: each one's header and `cat`/`act` pairs are escaped once, its
     // action's outcome words and its need of escaping tested once.
-    const byEvent = new Map<string, {head: string; pairs: string; clean: boolean; outcome: (entry: AuditEntry) => Outcome}>()
+    const byEvent = new Map<string, EventParts>()
     const eventParts = (event: string) => {
       let parts = byEvent.get(event)
       if (parts === undefined) {
@@ -67,6 +91,7 @@ export const cefCodec = defineCodec({
       return parts
     }
     return {
+      encodeCanonical: (line, out) => writeCanonical(line, out, eventParts(line.event)),
       encode({entry, time}) {
         const {event, actor} = entry
         const parts = eventParts(event)
@@ -87,6 +112,90 @@ export const cefCodec = defineCodec({
     }
   },
 })
+
+interface EventParts {
+  head: string
+  pairs: string
+  clean: boolean
+  outcome: (entry: AuditEntry) => Outcome
+  /** For writeCanonical, made on its first use: the parts as UTF-8, and what the action says of the outcome. */
+  bytes?: {head: Record<Level, Buffer>; pairs: Buffer; msg: Buffer; verdict: 'failure' | boolean}
+}
+
+const ascii = (text: string) => Buffer.from(text, 'latin1')
+const OUTCOME = ascii(' outcome=')
+const OUTCOMES: Record<Outcome, Buffer> = {success: ascii('success'), failure: ascii('failure'), unknown: ascii('unknown')}
+const DVCHOST = ascii(' dvchost=')
+const DVCPID = ascii(' dvcpid=')
+const SRC = ascii(' src=')
+const CS1 = ascii(' cs1Label=details cs1=')
+const CS2 = ascii(' cs2Label=chainHash cs2=')
+/** Member spans of the line being written (record-bytes.ts's scanFlatObject). */
+const DETAILS: number[] = []
+const METADATA: number[] = []
+
+/**
+ * The encoder's record of a line in the writer's exact form, as bytes (Encoder.encodeCanonical).
+ * Printable ASCII needs no escaping but `=` and `\` (cefValue), and its details' JSON is the text
+ * as written when JSON.stringify would give it back.
+ */
+function writeCanonical(line: CanonicalEntry, out: ByteOut, parts: EventParts): boolean {
+  const {actor, details, metadata} = line
+  if (!parts.clean) return false
+  const d = scanFlatObject(details, DETAILS)
+  const m = d < 0 ? -1 : scanFlatObject(metadata, METADATA)
+  if (m < 0) return false
+  if (parts.bytes === undefined) {
+    const event = line.event
+    const head = (level: Level) => Buffer.from(`${parts.head}${CEF_SEVERITY[level]}|rt=`)
+    parts.bytes = {
+      head: {debug: head('debug'), info: head('info'), warning: head('warning'), error: head('error')},
+      pairs: Buffer.from(`${parts.pairs} suser=`),
+      msg: Buffer.from(` msg=${event} by `),
+      verdict: actionVerdict(event),
+    }
+  }
+  const {head, pairs, msg, verdict} = parts.bytes
+  // Every character below is one byte, or two escaped.
+  const most = head.info.length + pairs.length + msg.length + 4 * actor.length + 3 * (details.length + metadata.length) + 256
+  if (most > MAX_RECORD_BYTES) return false
+  out.reserve(most)
+  const buf = out.buf
+  let p = putInteger(buf, putBytes(buf, out.pos, head[line.level]), line.time)
+  p = putCefPrintable(buf, putBytes(buf, p, pairs), actor)
+  if (p < 0) return false
+  const outcome =
+    verdict === 'failure'
+      ? 'failure'
+      : outcomeByValues(
+          memberValue(details, DETAILS, memberNamed(details, DETAILS, d, 'success')),
+          memberValue(details, DETAILS, memberNamed(details, DETAILS, d, 'status')),
+          line.level,
+          verdict,
+        )
+  p = putBytes(buf, putBytes(buf, p, OUTCOME), OUTCOMES[outcome])
+  const host = memberNamed(metadata, METADATA, m, 'hostname')
+  // A string of more than its quotes.
+  if (host >= 0 && metadata.charCodeAt(METADATA[host + 2]) === 0x22 && METADATA[host + 3] - METADATA[host + 2] > 2) {
+    p = putCefPrintable(buf, putBytes(buf, p, DVCHOST), metadata, METADATA[host + 2] + 1, METADATA[host + 3] - 1)
+    if (p < 0) return false
+  }
+  const pid = memberValue(metadata, METADATA, memberNamed(metadata, METADATA, m, 'pid'))
+  if (Number.isSafeInteger(pid)) p = putInteger(buf, putBytes(buf, p, DVCPID), pid as number)
+  for (const key of IP_KEYS) {
+    const ip = memberValue(details, DETAILS, memberNamed(details, DETAILS, d, key))
+    if (!isIpAddress(ip)) continue
+    if (!ip.includes(':')) p = putPrintable(buf, putBytes(buf, p, SRC), ip)
+    if (p < 0) return false
+    break
+  }
+  p = putCefPrintable(buf, putBytes(buf, p, msg), actor)
+  p = putCefPrintable(buf, putBytes(buf, p, CS1), details)
+  if (p < 0) return false
+  if (line.chainHash !== undefined) p = putAscii(buf, putBytes(buf, p, CS2), line.chainHash)
+  out.pos = p
+  return true
+}
 
 /** cefValue(safeJson(details)), with one test for the common case where neither changes anything. */
 function detailsValue(details: Record<string, unknown>): string {

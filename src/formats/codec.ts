@@ -3,6 +3,7 @@ import {z} from 'zod'
 import type {LocatedEntry} from '../events/model.js'
 import type {FramingName} from './framing.js'
 import type {Paint} from './paint.js'
+import type {ByteOut, CanonicalEntry} from './record-bytes.js'
 
 /**
  * What every codec may use beyond its own options: how the command shows time and colour. A
@@ -20,6 +21,12 @@ export interface Encoder {
   /** Text before the first record (a CSV header line with its terminator), written once. */
   begin?: string
   encode(located: LocatedEntry): string
+  /**
+   * The record of a line in the writer's exact form, written as UTF-8 into `out` (record-bytes.ts):
+   * the bytes of encode's text for the entry decoded from the line. False, and nothing written, when
+   * the line holds anything this road does not take; encode decides then.
+   */
+  encodeCanonical?(line: CanonicalEntry, out: ByteOut): boolean
 }
 
 /**

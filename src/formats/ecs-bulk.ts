@@ -2,7 +2,8 @@ import {z} from 'zod'
 
 import type {LocatedEntry} from '../events/model.js'
 import {defineCodec} from './codec.js'
-import {ecsJsonWriter, ecsOptions} from './ecs.js'
+import {ecsCanonicalWriter, ecsJsonWriter, ecsOptions} from './ecs.js'
+import {type CanonicalEntry, putAscii, putBytes} from './record-bytes.js'
 import {safeJson} from '../text/sanitize.js'
 
 // Elasticsearch/OpenSearch `_bulk` NDJSON (siem-formats.md §7): a `create` action line, then the
@@ -50,6 +51,18 @@ export const ecsBulkCodec = defineCodec({
   create({index, ...ecs}) {
     const action = bulkActionWriter(index)
     const document = ecsJsonWriter(ecs)
-    return {encode: (located) => `${action(located)}\n${document(located)}`}
+    const indexPart = index ? `"_index":${JSON.stringify(index)}` : ''
+    // A canonical chain hash is hex: bulkActionWriter writes it as it is.
+    const bare = Buffer.from(`{"create":{${indexPart}}}\n`)
+    const withId = Buffer.from(`{"create":{${indexPart}${index ? ',' : ''}"_id":"`)
+    const idEnd = Buffer.from('"}}\n')
+    const canonicalAction = {
+      most: withId.length + 64 + idEnd.length,
+      write: (line: CanonicalEntry, buf: Buffer, pos: number) =>
+        line.chainHash === undefined
+          ? putBytes(buf, pos, bare)
+          : putBytes(buf, putAscii(buf, putBytes(buf, pos, withId), line.chainHash), idEnd),
+    }
+    return {encode: (located) => `${action(located)}\n${document(located)}`, encodeCanonical: ecsCanonicalWriter(ecs, canonicalAction)}
   },
 })

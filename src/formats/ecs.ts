@@ -1,8 +1,34 @@
 import {z} from 'zod'
 
-import type {AuditEntry, LocatedEntry} from '../events/model.js'
+import type {AuditEntry, Level, LocatedEntry} from '../events/model.js'
 import {defineCodec} from './codec.js'
-import {actionOf, familyOf, hostOf, type Outcome, outcomeFor, outcomeOf, pidOf, sourceIpOf, SYSLOG_SEVERITY} from './event-class.js'
+import {
+  actionOf,
+  actionVerdict,
+  familyOf,
+  hostOf,
+  IP_KEYS,
+  isIpAddress,
+  type Outcome,
+  outcomeByValues,
+  outcomeFor,
+  outcomeOf,
+  pidOf,
+  sourceIpOf,
+  SYSLOG_SEVERITY,
+} from './event-class.js'
+import {
+  type ByteOut,
+  type CanonicalEntry,
+  MAX_RECORD_BYTES,
+  memberNamed,
+  memberValue,
+  putAscii,
+  putBytes,
+  putInteger,
+  putPrintable,
+  scanFlatObject,
+} from './record-bytes.js'
 import {safeJson} from '../text/sanitize.js'
 
 // Elastic Common Schema (siem-formats.md §7). The core fields used here are stable across 8.x and 9.x.
@@ -32,6 +58,11 @@ const HTTP_TYPE: Record<string, string> = {
   DELETE: 'deletion',
 }
 
+/** An API call's event.type, by its HTTP method. */
+function apiType(method: unknown): string {
+  return (typeof method === 'string' ? HTTP_TYPE[method.toUpperCase()] : undefined) ?? 'access'
+}
+
 /** event.type, one of those ECS allows with the category (spec §7's table). */
 function ecsType(category: string | undefined, entry: AuditEntry): string {
   const action = actionOf(entry.event)
@@ -55,8 +86,7 @@ function ecsType(category: string | undefined, entry: AuditEntry): string {
               : 'info'
     }
     case 'api': {
-      const method = typeof entry.details.method === 'string' ? HTTP_TYPE[entry.details.method.toUpperCase()] : undefined
-      return method ?? 'access'
+      return apiType(entry.details.method)
     }
     case 'process': {
       return has(/start|spawn/) ? 'start' : has(/end|stop|exit|kill/) ? 'end' : 'info'
@@ -199,6 +229,142 @@ export function ecsJsonWriter({version}: EcsOptions): (located: LocatedEntry) =>
   }
 }
 
+const ascii = (text: string) => Buffer.from(text, 'latin1')
+const TIMESTAMP = ascii('{"@timestamp":"')
+const LEVELS: Level[] = ['debug', 'info', 'warning', 'error']
+const byLevel = (part: (level: Level) => string): Record<Level, Buffer> =>
+  Object.fromEntries(LEVELS.map((level) => [level, ascii(part(level))])) as Record<Level, Buffer>
+/** From event.type's `]` to event.severity's value, by outcome and level. */
+const OUTCOMES: Record<Outcome, Record<Level, Buffer>> = {
+  success: byLevel((level) => `],"outcome":"success","severity":${SYSLOG_SEVERITY[level]}`),
+  failure: byLevel((level) => `],"outcome":"failure","severity":${SYSLOG_SEVERITY[level]}`),
+  unknown: byLevel((level) => `],"outcome":"unknown","severity":${SYSLOG_SEVERITY[level]}`),
+}
+const ID = ascii(',"id":"')
+/** From the end of `event` to user.name's opening quote, by level. */
+const LOG = byLevel((level) => `},"log":{"level":"${level}"},"user":{"name":"`)
+/** LOG after event.id's value. */
+const ID_LOG = byLevel((level) => `"},"log":{"level":"${level}"},"user":{"name":"`)
+const HOST = ascii('"},"host":{"hostname":"')
+const PID = ascii(',"process":{"pid":')
+const IP = ascii(',"source":{"ip":"')
+const DETAILS_AT = ascii(',"auditkit":{"details":')
+const METADATA_AT = ascii(',"metadata":')
+const HASH = ascii(',"chain_hash":"')
+const QUOTE = 0x22
+const CLOSE = 0x7d
+/** Member spans of the line being written (record-bytes.ts's scanFlatObject). */
+const DETAILS: number[] = []
+const METADATA: number[] = []
+
+interface EventBytes {
+  /** From the timestamp's closing quote to the message's actor. */
+  message: Buffer
+  /** From the message's closing quote into event.type's `[`, with its value when the event name alone says it. */
+  head: Buffer
+  /** An API call: event.type is by its method. */
+  api: boolean
+  verdict: 'failure' | boolean
+}
+
+/**
+ * ecsJsonWriter's record of a line in the writer's exact form, as bytes (Encoder.encodeCanonical):
+ * with every string printable ASCII (and canonical, so no `"` or `\`), each is quoted as it is,
+ * and the details and metadata are their text as written when JSON.stringify would give it back.
+ */
+export function ecsCanonicalWriter(
+  {version}: EcsOptions,
+  /** What goes before the document (a `_bulk` action line): at most `most` bytes. */
+  before?: {most: number; write: (line: CanonicalEntry, buf: Buffer, pos: number) => number},
+): (line: CanonicalEntry, out: ByteOut) => boolean {
+  const ecs = `"ecs":${JSON.stringify({version})}`
+  const byEvent = new Map<string, EventBytes>()
+  const eventBytes = (event: string): EventBytes => {
+    const category = CATEGORY[familyOf(event)]
+    const head = `"event":{"kind":"event","action":${JSON.stringify(event)}${category ? `,"category":[${JSON.stringify(category)}]` : ''}`
+    const type = category === 'api' ? undefined : JSON.stringify(ecsType(category, {event} as AuditEntry))
+    return {
+      message: Buffer.from(`","message":"${event} by `),
+      head: Buffer.from(`",${ecs},${head},"type":[${type ?? ''}`),
+      api: type === undefined,
+      verdict: actionVerdict(event),
+    }
+  }
+  return (line, out) => {
+    const {actor, details, metadata, chainHash, level} = line
+    const d = scanFlatObject(details, DETAILS)
+    const m = d < 0 ? -1 : scanFlatObject(metadata, METADATA)
+    if (m < 0) return false
+    let parts = byEvent.get(line.event)
+    if (parts === undefined) {
+      parts = eventBytes(line.event)
+      if (byEvent.size < 10_000) byEvent.set(line.event, parts)
+    }
+    // Every character below is one byte.
+    const most =
+      (before?.most ?? 0) + parts.message.length + parts.head.length + 2 * actor.length + 2 * (details.length + metadata.length) + 512
+    if (most > MAX_RECORD_BYTES) return false
+    out.reserve(most)
+    const buf = out.buf
+    const start = before ? before.write(line, buf, out.pos) : out.pos
+    let p = putPrintable(buf, putBytes(buf, putAscii(buf, putBytes(buf, start, TIMESTAMP), line.timestamp), parts.message), actor)
+    if (p < 0) return false
+    p = putBytes(buf, p, parts.head)
+    if (parts.api) {
+      const type = apiType(memberValue(details, DETAILS, memberNamed(details, DETAILS, d, 'method')))
+      buf[p++] = QUOTE
+      p = putPrintable(buf, p, type)
+      buf[p++] = QUOTE
+    }
+    const outcome =
+      parts.verdict === 'failure'
+        ? 'failure'
+        : outcomeByValues(
+            memberValue(details, DETAILS, memberNamed(details, DETAILS, d, 'success')),
+            memberValue(details, DETAILS, memberNamed(details, DETAILS, d, 'status')),
+            level,
+            parts.verdict,
+          )
+    p = putBytes(buf, p, OUTCOMES[outcome][level])
+    p =
+      chainHash === undefined ? putBytes(buf, p, LOG[level]) : putBytes(buf, putAscii(buf, putBytes(buf, p, ID), chainHash), ID_LOG[level])
+    p = putPrintable(buf, p, actor)
+    const host = memberNamed(metadata, METADATA, m, 'hostname')
+    // A string of more than its quotes.
+    if (host >= 0 && metadata.charCodeAt(METADATA[host + 2]) === QUOTE && METADATA[host + 3] - METADATA[host + 2] > 2) {
+      p = putPrintable(buf, putBytes(buf, p, HOST), metadata, METADATA[host + 2] + 1, METADATA[host + 3] - 1)
+      if (p < 0) return false
+    }
+    buf[p++] = QUOTE
+    buf[p++] = CLOSE
+    const pid = memberValue(metadata, METADATA, memberNamed(metadata, METADATA, m, 'pid'))
+    if (Number.isSafeInteger(pid)) {
+      p = putInteger(buf, putBytes(buf, p, PID), pid as number)
+      buf[p++] = CLOSE
+    }
+    for (const key of IP_KEYS) {
+      const ip = memberValue(details, DETAILS, memberNamed(details, DETAILS, d, key))
+      if (!isIpAddress(ip)) continue
+      p = putPrintable(buf, putBytes(buf, p, IP), ip)
+      if (p < 0) return false
+      buf[p++] = QUOTE
+      buf[p++] = CLOSE
+      break
+    }
+    p = putPrintable(buf, putBytes(buf, p, DETAILS_AT), details)
+    if (p >= 0) p = putPrintable(buf, putBytes(buf, p, METADATA_AT), metadata)
+    if (p < 0) return false
+    if (chainHash !== undefined) {
+      p = putAscii(buf, putBytes(buf, p, HASH), chainHash)
+      buf[p++] = QUOTE
+    }
+    buf[p++] = CLOSE
+    buf[p++] = CLOSE
+    out.pos = p
+    return true
+  }
+}
+
 export const ecsOptions = z.strictObject({
   version: z
     .string()
@@ -214,5 +380,5 @@ export const ecsCodec = defineCodec({
   framing: 'newline',
   mediaType: 'application/x-ndjson',
   extension: 'ecs.jsonl',
-  create: (options) => ({encode: ecsJsonWriter(options)}),
+  create: (options) => ({encode: ecsJsonWriter(options), encodeCanonical: ecsCanonicalWriter(options)}),
 })

@@ -20,17 +20,28 @@ export function outcomeOf(entry: AuditEntry): Outcome {
 
 /** outcomeOf for entries of one event name, its action tested once (for codecs that cache by event name). */
 export function outcomeFor(event: string): (entry: AuditEntry) => Outcome {
-  const action = actionOf(event)
-  if (FAILURE.test(action)) return () => 'failure'
-  const success = SUCCESS.test(action)
-  return (entry) => outcomeByDetails(entry, success)
+  const verdict = actionVerdict(event)
+  if (verdict === 'failure') return () => 'failure'
+  return (entry) => outcomeByDetails(entry, verdict)
 }
 
-/** `action`: the action, or whether it reads as a success, tested already. */
+/** What the event's action says alone: a failure, or else whether it reads as a success (then the details and level decide). */
+export function actionVerdict(event: string): 'failure' | boolean {
+  const action = actionOf(event)
+  return FAILURE.test(action) ? 'failure' : SUCCESS.test(action)
+}
+
 function outcomeByDetails(entry: AuditEntry, action: string | boolean): Outcome {
-  const {success, status} = entry.details
+  return outcomeByValues(entry.details.success, entry.details.status, entry.level, action)
+}
+
+/**
+ * The outcome of an entry whose action is not a failure, from `details.success`, `details.status`
+ * and the level; `action`: the action, or whether it reads as a success, tested already.
+ */
+export function outcomeByValues(success: unknown, status: unknown, level: Level, action: string | boolean): Outcome {
   if (success === false || (typeof status === 'number' && status >= 400)) return 'failure'
-  if (entry.level === 'error') return 'failure'
+  if (level === 'error') return 'failure'
   if (success === true || (typeof status === 'number' && status < 400) || (typeof action === 'boolean' ? action : SUCCESS.test(action)))
     return 'success'
   return 'unknown'
@@ -54,15 +65,21 @@ export function pidOf(entry: AuditEntry): number | undefined {
   return Number.isSafeInteger(pid) ? (pid as number) : undefined
 }
 
-const IP_KEYS = ['ip', 'source_ip', 'src_ip', 'client_ip', 'ip_address', 'remote_addr']
+/** The details members that may hold the source IP address, in the order they are looked at. */
+export const IP_KEYS = ['ip', 'source_ip', 'src_ip', 'client_ip', 'ip_address', 'remote_addr']
 
 /** The first of details.ip, .source_ip, … that is an IP address (v4 or v6). */
 export function sourceIpOf(entry: AuditEntry): string | undefined {
   for (const key of IP_KEYS) {
     const value = entry.details[key]
-    if (typeof value === 'string' && (isDottedQuad(value) || isIP(value) !== 0)) return value
+    if (isIpAddress(value)) return value
   }
   return undefined
+}
+
+/** A string that is an IP address (v4 or v6). */
+export function isIpAddress(value: unknown): value is string {
+  return typeof value === 'string' && (isDottedQuad(value) || isIP(value) !== 0)
 }
 
 /**

@@ -1,4 +1,5 @@
 import type {LocatedEntry} from '../events/model.js'
+import type {ByteOut, CanonicalEntry} from './record-bytes.js'
 
 /**
  * A codec with its framing: what a command writes for a stream of entries. `begin` and `end` frame
@@ -7,5 +8,7 @@ import type {LocatedEntry} from '../events/model.js'
 export interface EntryFormat {
   begin?: string
   encode(located: LocatedEntry, index: number): string
+  /** The codec's Encoder.encodeCanonical with the framing, for a format whose records do not depend on their index. */
+  encodeCanonical?(line: CanonicalEntry, out: ByteOut): boolean
   end?: string
 }
