@@ -47,9 +47,11 @@ async function restartAndCheck(dir: string): Promise<Awaited<ReturnType<typeof c
 
 const today = () => `audit-${new Date().toISOString().slice(0, 10)}.jsonl`
 
+// Each child start (node, tsx, the library) is ~2.5 s of CPU: the limits are for a hang, on a
+// loaded 2-core machine (at load 17 one child took 10-20 s to get going).
 describe('crash safety', () => {
   it('a write cut short mid-line (file size limit, as on a full disk) is recorded as torn by the next writer', {
-    timeout: 30_000,
+    timeout: 120_000,
   }, async () => {
     const dir = tempDir('cut-')
     // A 6 MB batch against a 3 MB limit: write(2) returns short, the next one fails with EFBIG.
@@ -64,7 +66,7 @@ describe('crash safety', () => {
   })
 
   it('a batch cut short: the calls whose line landed whole resolve, the others reject (a retry writes nothing twice)', {
-    timeout: 30_000,
+    timeout: 120_000,
   }, async () => {
     const dir = tempDir('cut-batch-')
     const opened = await AuditWriter.open(dir) // the live file exists before the limit applies
@@ -93,8 +95,7 @@ describe('crash safety', () => {
     await restartAndCheck(dir)
   })
 
-  // Six starts of a child (node, tsx, the library: about 2.5 s of CPU each) are most of its time;
-  // the limit is for a hang, on a 2-core machine at load 17 (100-160 s there).
+  // Six child starts are most of its time (100-163 s at load 17, where 60 s failed 2 runs of 2).
   it('a writer killed with SIGKILL mid-append, repeatedly: after restart only recorded torn lines, one chain', {
     timeout: 300_000,
   }, async (t) => {
