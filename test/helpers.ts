@@ -44,7 +44,11 @@ export function spawnAudit(args: string[], options: SpawnOptions = {}): ChildPro
   return spawn(command, rest, {env, cwd: options.cwd ?? home, stdio: ['pipe', 'pipe', 'pipe']})
 }
 
-/** Runs the built `audit` binary to its end (see spawnAudit) and collects its output. */
+/**
+ * Runs the built `audit` binary to its end (see spawnAudit) and collects its output. The kill after
+ * `timeoutMs` is for a hang, not a speed check: a start is ~0.65 s of CPU, and on a loaded 2-core
+ * machine runs that are quick here took 15-30 s (the old default of 30 s failed them).
+ */
 export function runAudit(args: string[], options: SpawnOptions & {input?: string; timeoutMs?: number} = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawnAudit(args, options)
@@ -56,7 +60,7 @@ export function runAudit(args: string[], options: SpawnOptions & {input?: string
     child.stderr.setEncoding('utf8').on('data', (d) => {
       stderr += d
     })
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)

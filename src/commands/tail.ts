@@ -81,24 +81,26 @@ repeated. Log text is stripped of control characters and escape sequences before
     if (flags.forward) return this.forward(flags, config.dir, filter, files)
     if (flags.cursor || flags['forward-format'] !== 'rfc5424' || flags.ca || flags.cert || flags.key)
       throw new UserError('--cursor, --forward-format, --ca, --cert and --key go with --forward')
-    const {entries, end} = await readLastEntries(files, flags.lines, {filter, profile, diagnostics, numberLines: flags.format === 'csv'})
-    const out = new Output()
-    const options =
-      flags.facility && ['syslog', 'rfc5424', 'rfc3164'].includes(flags.format) ? {facility: facilityValue(flags.facility)} : undefined
-    if (flags.facility && !options)
-      throw new UserError(`--facility applies to the syslog formats and --forward, not --format ${flags.format}`)
-    const format = createFormat(flags.format, {local: flags.local, paint: await this.paint(flags), options})
-    let index = 0
-    if (format.begin) await out.write(format.begin)
-    for (const located of entries) await out.write(format.encode(shown(located), index++))
-    await out.flush()
-    this.reportProblems(diagnostics)
-    if (files.length === 0) await this.noteMissingLogFiles(config.dir)
-    if (flags.follow) {
-      const stop = new AbortController()
-      const onSignal = () => stop.abort()
-      process.once('SIGINT', onSignal).once('SIGTERM', onSignal)
-      try {
+    // With -f a stop signal is taken before the last N are printed: one sent on seeing them could
+    // come before the handler and kill the process (no exit code, no closing output).
+    const stop = new AbortController()
+    const onSignal = () => stop.abort()
+    if (flags.follow) process.once('SIGINT', onSignal).once('SIGTERM', onSignal)
+    try {
+      const {entries, end} = await readLastEntries(files, flags.lines, {filter, profile, diagnostics, numberLines: flags.format === 'csv'})
+      const out = new Output()
+      const options =
+        flags.facility && ['syslog', 'rfc5424', 'rfc3164'].includes(flags.format) ? {facility: facilityValue(flags.facility)} : undefined
+      if (flags.facility && !options)
+        throw new UserError(`--facility applies to the syslog formats and --forward, not --format ${flags.format}`)
+      const format = createFormat(flags.format, {local: flags.local, paint: await this.paint(flags), options})
+      let index = 0
+      if (format.begin) await out.write(format.begin)
+      for (const located of entries) await out.write(format.encode(shown(located), index++))
+      await out.flush()
+      this.reportProblems(diagnostics)
+      if (files.length === 0) await this.noteMissingLogFiles(config.dir)
+      if (flags.follow) {
         const live = new LiveDiagnostics((line) => this.warnLine(line))
         for await (const batch of followEntries(config.dir, {start: end, filter, profile, diagnostics: live, signal: stop.signal})) {
           for (const located of batch) await out.write(format.encode(shown(located), index++))
@@ -106,13 +108,13 @@ repeated. Log text is stripped of control characters and escape sequences before
           if (out.isClosed) break
         }
         if (live.counts().unreadable || live.counts().encrypted) process.exitCode = EXIT.outside
-      } finally {
-        process.off('SIGINT', onSignal).off('SIGTERM', onSignal)
       }
+      if (format.end) await out.write(format.end)
+      await out.flush()
+      return {entries: index}
+    } finally {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal)
     }
-    if (format.end) await out.write(format.end)
-    await out.flush()
-    return {entries: index}
   }
 
   /**

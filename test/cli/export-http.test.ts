@@ -36,9 +36,7 @@ describe('audit export --to Elasticsearch _bulk', () => {
     })
     try {
       const state = join(tempDir(), 'state')
-      const r = await runAudit(['export', '--dir', dir, '--to', `${es.url}/logs-audit/_bulk`, '--batch-size', '5', '--since-last', state], {
-        timeoutMs: 60_000,
-      })
+      const r = await runAudit(['export', '--dir', dir, '--to', `${es.url}/logs-audit/_bulk`, '--batch-size', '5', '--since-last', state])
       assert.equal(r.code, 0, r.stderr)
       assert.equal(r.stdout, '')
       assert.deepEqual([...es.documents.keys()].sort(), hashes.map((h) => `logs-audit/${h}`).sort())
@@ -120,7 +118,7 @@ describe('audit export --to Elasticsearch _bulk', () => {
       assert.ok(es.documents.size > 1000 && es.documents.size < 3000, `killed mid-run (${es.documents.size} documents)`)
 
       const sentBefore = es.requests.length
-      const three = await runAudit(args, {timeoutMs: 60_000})
+      const three = await runAudit(args)
       assert.equal(three.code, 0, three.stderr)
       assert.deepEqual([...es.documents.keys()].map((k) => k.split('/')[1]).sort(), [...hashes].sort())
       assert.equal(JSON.parse(readFileSync(state, 'utf8')).chain_hash, hashes.at(-1))

@@ -49,7 +49,10 @@ test('200 concurrent streaming clients: 400 events, one request and one response
 
 test('SIGTERM mid-request: no new connections, the request in flight finishes, every event written, exit 0', async () => {
   const proxy = await startProxy(fake.url, ['--shutdown-grace', '20'])
-  fake.script({reply: 'slow but complete', delayMs: 1500})
+  // Ollama holds the rest of its answer until the late client was refused: a fixed delay could run
+  // out first on a loaded machine, and the request was then no longer in flight at SIGTERM.
+  let open!: () => void
+  fake.script({reply: 'slow but complete', gate: new Promise<void>((resolve) => (open = resolve))})
   const pending = call(proxy.url, '/api/generate', {
     body: JSON.stringify({model: 'llama3.1:8b', prompt: 'slow'}),
     headers: {'X-Request-ID': 'term-1'},
@@ -63,6 +66,7 @@ test('SIGTERM mid-request: no new connections, the request in flight finishes, e
     (e: NodeJS.ErrnoException) => e.code,
   )
   assert.equal(late, 'ECONNREFUSED')
+  open()
   const reply = await pending
   assert.equal(reply.status, 200)
   assert.ok(reply.body.toString().includes('"done":true'))

@@ -33,10 +33,14 @@ export async function startProxy(upstream: string, args: string[] = [], options:
     stderr += d
   })
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-  const deadline = Date.now() + 30_000
+  const deadline = Date.now() + 120_000 // for a proxy that never starts, as runAudit's limit
   let match: RegExpExecArray | null = null
   while (!(match = /listening on (\S+),/.exec(stdout))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`audit proxy did not start: ${stderr}`)
+    if (child.exitCode !== null || Date.now() > deadline) {
+      // One left running would keep the test file from ever ending.
+      child.kill('SIGKILL')
+      throw new Error(`audit proxy did not start: ${stderr}`)
+    }
     await sleep(20)
   }
   const url = `http://${match[1]}`

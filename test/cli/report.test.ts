@@ -54,7 +54,7 @@ async function report(
   standard: string,
   args: string[] = [],
 ): Promise<{code: number | null; stderr: string; report: ComplianceReport}> {
-  const r = await runAudit(['report', standard, '--dir', dir, ...RANGE, '--format', 'json', ...args], {timeoutMs: 60_000})
+  const r = await runAudit(['report', standard, '--dir', dir, ...RANGE, '--format', 'json', ...args])
   assert.equal(r.stderr.includes('    at '), false, r.stderr)
   return {code: r.code, stderr: r.stderr, report: JSON.parse(r.stdout) as ComplianceReport}
 }

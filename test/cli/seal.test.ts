@@ -144,7 +144,9 @@ describe('audit seal', () => {
       Array.from({length: 100_000}, (_, i) => fixtureBody('native', '2026-03-01', i)),
     )
     writeLog(dir, 'audit-2026-03-01.jsonl', lines)
-    const runs = await Promise.all(Array.from({length: 4}, () => runAudit(['seal', '--dir', dir, '--key', key])))
+    // They take turns, each verifying the whole log: the last waits for the other three. That took
+    // 29 s at load 13 on 2 cores, against runAudit's default of 30 s.
+    const runs = await Promise.all(Array.from({length: 4}, () => runAudit(['seal', '--dir', dir, '--key', key], {timeoutMs: 240_000})))
     for (const r of runs) assert.equal(r.code, 0, r.stderr)
     assert.deepEqual(runs.map((r) => Number(/#(\d+)/.exec(r.stdout)?.[1])).sort(), [1, 2, 3, 4])
     const v = await runAudit(['verify', '--dir', dir, '--pubkey', pub])

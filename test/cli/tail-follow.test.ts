@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import type {ChildProcessWithoutNullStreams} from 'node:child_process'
+import {once} from 'node:events'
 import {appendFileSync, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
@@ -167,6 +168,20 @@ describe('audit tail -f', () => {
       assert.equal(code, 0)
     } finally {
       await follower.terminate()
+    }
+  })
+
+  it('SIGTERM sent on seeing the last N ends it cleanly (exit 0), not by the signal', async () => {
+    const dir = tempDir()
+    writeLog(dir, 'audit-2026-03-01.jsonl', chain(3)(3))
+    // The handler used to be installed only after the last N were printed: a stop sent on seeing
+    // them killed the process about a time in four. Several runs, so that window would be met.
+    for (let run = 0; run < 3; run++) {
+      const child = spawnAudit(['tail', '-f', '-n', '3', '--format', 'jsonl', '--dir', dir])
+      child.stdin.end()
+      child.stdout.once('data', () => child.kill('SIGTERM'))
+      const [code, signal] = await once(child, 'close')
+      assert.deepEqual({code, signal}, {code: 0, signal: null})
     }
   })
 })

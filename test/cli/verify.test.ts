@@ -221,10 +221,12 @@ describe('audit verify', () => {
   it('a FIFO or directory named like a log or the checkpoint file is damage, reported without hanging; other readers warn or refuse', async () => {
     const {dir} = nativeLog()
     execFileSync('mkfifo', [join(dir, 'audit-2026-03-02.jsonl')])
+    // A reader that opened the FIFO would wait forever: runAudit's limit catches that (15 s here did
+    // not leave room for three starts at once on a loaded machine).
     const [fifo, search, log] = await Promise.all([
-      runAudit(['verify', '--dir', dir], {timeoutMs: 15_000}),
-      runAudit(['search', '--dir', dir, '--count'], {timeoutMs: 15_000}),
-      runAudit(['log', 'a.b', '--dir', dir], {timeoutMs: 15_000}),
+      runAudit(['verify', '--dir', dir]),
+      runAudit(['search', '--dir', dir, '--count']),
+      runAudit(['log', 'a.b', '--dir', dir]),
     ])
     assert.equal(fifo.code, 1, fifo.stderr)
     assert.match(fifo.stderr, /^Log file audit-2026-03-02\.jsonl INVALID: cannot be read \(not a regular file\)$/m)
@@ -242,9 +244,9 @@ describe('audit verify', () => {
     assert.match(replaced.stdout, /6 entries checked/)
     rmdirSync(join(dir, 'audit.checkpoints'))
     execFileSync('mkfifo', [join(dir, 'audit.checkpoints')])
-    assert.equal((await runAudit(['verify', '--dir', dir], {timeoutMs: 15_000})).code, 1)
+    assert.equal((await runAudit(['verify', '--dir', dir])).code, 1)
     const {key} = await makeKeys()
-    const sealed = await runAudit(['seal', '--dir', dir, '--key', key], {timeoutMs: 15_000})
+    const sealed = await runAudit(['seal', '--dir', dir, '--key', key])
     assert.equal(sealed.code, 2)
     assert.match(sealed.stderr, /audit\.checkpoints: not a regular file\n$/)
   })

@@ -8,9 +8,12 @@ import {verifyDirectory} from '../../src/integrity/verify/index.js'
 import {tempDir} from '../helpers.js'
 import {checkChain, exited, startChild} from './writer-support.js'
 
+// The limits are for a hang, not for speed: eight child starts (node, tsx, the library: ~2.5 s of
+// CPU each) and 4,000 locked appends took 60-95 s on a 2-core machine at load 24, and the
+// in-process test 34 s, past the 60 s and 30 s they had.
 describe('concurrent writers', () => {
   it('8 processes x 500 appends across midnight and size rotation: one chain of 4,000, none lost or repeated', {
-    timeout: 60_000,
+    timeout: 300_000,
   }, async () => {
     const dir = tempDir('conc-')
     // Each process's clock starts 250 ms before midnight and advances 1 ms per append, so they
@@ -56,7 +59,7 @@ describe('concurrent writers', () => {
     for (const n of names) assert.equal(statSync(join(dir, n)).mode & 0o777, n === 'audit-2030-01-02.jsonl' ? 0o600 : 0o400, n)
   })
 
-  it('several writers in one process, each with many callers at once: one chain', {timeout: 30_000}, async () => {
+  it('several writers in one process, each with many callers at once: one chain', {timeout: 120_000}, async () => {
     const dir = tempDir('conc-')
     const writers = await Promise.all(Array.from({length: 4}, () => AuditWriter.open(dir, {max_file_size: 0.01, compress: true})))
     await Promise.all(writers.flatMap((w, k) => Array.from({length: 300}, (_, i) => w.write({event: 'test.inproc', details: {k, i}}))))

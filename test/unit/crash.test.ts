@@ -47,9 +47,11 @@ async function restartAndCheck(dir: string): Promise<Awaited<ReturnType<typeof c
 
 const today = () => `audit-${new Date().toISOString().slice(0, 10)}.jsonl`
 
+// Each child start (node, tsx, the library) is ~2.5 s of CPU: the limits are for a hang, on a
+// loaded 2-core machine (at load 17 one child took 10-20 s to get going).
 describe('crash safety', () => {
   it('a write cut short mid-line (file size limit, as on a full disk) is recorded as torn by the next writer', {
-    timeout: 30_000,
+    timeout: 120_000,
   }, async () => {
     const dir = tempDir('cut-')
     // A 6 MB batch against a 3 MB limit: write(2) returns short, the next one fails with EFBIG.
@@ -64,7 +66,7 @@ describe('crash safety', () => {
   })
 
   it('a batch cut short: the calls whose line landed whole resolve, the others reject (a retry writes nothing twice)', {
-    timeout: 30_000,
+    timeout: 120_000,
   }, async () => {
     const dir = tempDir('cut-batch-')
     const opened = await AuditWriter.open(dir) // the live file exists before the limit applies
@@ -93,8 +95,9 @@ describe('crash safety', () => {
     await restartAndCheck(dir)
   })
 
+  // Six child starts are most of its time (100-163 s at load 17, where 60 s failed 2 runs of 2).
   it('a writer killed with SIGKILL mid-append, repeatedly: after restart only recorded torn lines, one chain', {
-    timeout: 60_000,
+    timeout: 300_000,
   }, async (t) => {
     const dir = tempDir('crash-')
     let tornSeen = 0
@@ -107,10 +110,12 @@ describe('crash safety', () => {
       await once(child.stdout!, 'data')
       await sleep(50 + Math.random() * 150)
       // Kill as soon as the live file is seen growing: a multi-megabyte write(2) is then in progress.
+      // Polled with timers, not a busy loop: spinning here took the CPU the child needed to get to
+      // its write (on a loaded 2-core machine the test went past its limit).
       const live = join(dir, today())
       const size = () => statSync(live, {throwIfNoEntry: false})?.size
       const before = size()
-      for (const until = Date.now() + 3000; size() === before && Date.now() < until; );
+      for (const until = Date.now() + 3000; size() === before && child.exitCode === null && Date.now() < until; ) await sleep(1)
       child.kill('SIGKILL')
       await done
       if (endsMidLine(live)) tornSeen++
