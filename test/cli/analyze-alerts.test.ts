@@ -24,7 +24,6 @@ async function receiver(flavour: 'discord' | 'slack'): Promise<FakeWebhook> {
 function notify(target: 'discord' | 'slack', url: string, state: string, extra: string[] = []) {
   return runAudit(['analyze', '--dir', dir, ...RANGE, '--no-llm', '--notify', target, ...extra], {
     env: {[target === 'discord' ? 'AUDIT_DISCORD_WEBHOOK' : 'AUDIT_SLACK_WEBHOOK']: url, XDG_STATE_HOME: state},
-    timeoutMs: 60_000,
   })
 }
 
@@ -100,9 +99,7 @@ test('--loki: query_range paged by time, nanosecond timestamps, the detectors on
   }))
   const loki = await new FakeLoki(lines).start()
   started.push(loki)
-  const result = await runAudit(['analyze', '--loki', loki.url, '--query', '{job="sshd"}', ...RANGE, '--no-llm', '--json'], {
-    timeoutMs: 60_000,
-  })
+  const result = await runAudit(['analyze', '--loki', loki.url, '--query', '{job="sshd"}', ...RANGE, '--no-llm', '--json'])
   assert.equal(result.code, 0, result.stderr)
   const report = reportSchema.parse(JSON.parse(result.stdout))
   assert.ok(

@@ -35,7 +35,7 @@ async function analyze(
   args: string[],
   options: {env?: Record<string, string>} = {},
 ): Promise<{code: number | null; stdout: string; stderr: string; report?: AnalyzeReport}> {
-  const result = await runAudit(['analyze', '--dir', dir, ...RANGE, '--ollama-host', fake.url, ...args], {...options, timeoutMs: 60_000})
+  const result = await runAudit(['analyze', '--dir', dir, ...RANGE, '--ollama-host', fake.url, ...args], options)
   let report: AnalyzeReport | undefined
   if (args.includes('--json')) report = reportSchema.parse(JSON.parse(result.stdout))
   return {...result, report}
@@ -138,9 +138,7 @@ test('a large sample goes in several calls and a merge call, each within the con
   fake.defaultScript = citingAnswer
   const before = fake.generations.length
   try {
-    const result = await runAudit(['analyze', '--dir', big, ...RANGE, '--ollama-host', fake.url, '--num-ctx', '2048', '--json'], {
-      timeoutMs: 60_000,
-    })
+    const result = await runAudit(['analyze', '--dir', big, ...RANGE, '--ollama-host', fake.url, '--num-ctx', '2048', '--json'])
     assert.equal(result.code, 0, result.stderr)
     const report = reportSchema.parse(JSON.parse(result.stdout))
     assert.equal(report.llm.status, 'ok', report.llm.reason)
@@ -207,10 +205,17 @@ for (const fault of FAULTS) {
       if (fault.script) fake.script(...fault.script)
       const before = fake.generations.length
       const host = fault.host?.() ?? fake.url
-      const result = await runAudit(
-        ['analyze', '--dir', dir, ...RANGE, '--ollama-host', host, '--json', ...(fault.args ?? []), ...(strict ? ['--strict'] : [])],
-        {timeoutMs: 60_000},
-      )
+      const result = await runAudit([
+        'analyze',
+        '--dir',
+        dir,
+        ...RANGE,
+        '--ollama-host',
+        host,
+        '--json',
+        ...(fault.args ?? []),
+        ...(strict ? ['--strict'] : []),
+      ])
       assert.equal(result.code, strict ? 3 : 0, result.stderr)
       const report = reportSchema.parse(JSON.parse(result.stdout)) // stdout holds the report alone
       assert.equal(report.llm.status, 'failed')
@@ -244,11 +249,10 @@ test('a retry after a cut answer sends less input, and its good answer is used',
 
 test('OLLAMA_HOST is read by the CLI; --ollama-host wins over it', async () => {
   fake.script({reply: {summary: 'via env', findings: []}})
-  const result = await runAudit(['analyze', '--dir', dir, ...RANGE, '--json'], {env: {OLLAMA_HOST: fake.url}, timeoutMs: 60_000})
+  const result = await runAudit(['analyze', '--dir', dir, ...RANGE, '--json'], {env: {OLLAMA_HOST: fake.url}})
   assert.equal(reportSchema.parse(JSON.parse(result.stdout)).llm.summary, 'via env')
   const wins = await runAudit(['analyze', '--dir', dir, ...RANGE, '--json', '--ollama-host', `http://127.0.0.1:${closedPort}`], {
     env: {OLLAMA_HOST: fake.url},
-    timeoutMs: 60_000,
   })
   assert.match(reportSchema.parse(JSON.parse(wins.stdout)).llm.reason!, new RegExp(`127\\.0\\.0\\.1:${closedPort}`))
 })
