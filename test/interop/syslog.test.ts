@@ -97,7 +97,7 @@ test('TCP: 10,000 entries arrive exactly once, in order, with the right PRI, MSG
   checkFields(got, expected)
 })
 
-test('octet-counted TCP: the same entries, one message each', {timeout: 60_000}, async () => {
+test('octet-counted TCP: the same entries, one message each', {timeout: 240_000}, async () => {
   const {dir, expected} = makeLog(500, (i) => ({i, run: 'octet-run'}))
   const result = await runAudit([
     'tail',
@@ -116,7 +116,7 @@ test('octet-counted TCP: the same entries, one message each', {timeout: 60_000},
   )
 })
 
-test('audit tail --format syslog | logger --prio-prefix: each line keeps its priority', {timeout: 60_000}, async () => {
+test('audit tail --format syslog | logger --prio-prefix: each line keeps its priority', {timeout: 240_000}, async () => {
   const {dir, expected} = makeLog(200, (i) => ({i, run: 'logger-run'}))
   const tail = await runAudit(['tail', '-n', '200', '--dir', dir, '--format', 'syslog'])
   assert.equal(tail.code, 0, tail.stderr)
@@ -134,7 +134,7 @@ test('audit tail --format syslog | logger --prio-prefix: each line keeps its pri
   }
 })
 
-test('--forward-format syslog goes through syslog-client: PRI kept per message', {timeout: 60_000}, async () => {
+test('--forward-format syslog goes through syslog-client: PRI kept per message', {timeout: 240_000}, async () => {
   const {dir, expected} = makeLog(100, (i) => ({i, run: 'client-run'}))
   const result = await runAudit([
     'tail',
@@ -158,7 +158,7 @@ test('--forward-format syslog goes through syslog-client: PRI kept per message',
   assert.equal(got[0].app, 'auditkit')
 })
 
-test('an entry with a newline, NUL and an escape sequence in its details arrives as one message', {timeout: 60_000}, async () => {
+test('an entry with a newline, NUL and an escape sequence in its details arrives as one message', {timeout: 240_000}, async () => {
   const evil = 'one\ntwo\u0000three\u001b[31m<13>1 2026-01-01T00:00:00Z forged x - - - fake'
   for (const scheme of ['udp', 'tcp']) {
     const {dir} = makeLog(1, () => ({run: `evil-${scheme}`, note: evil}))
@@ -180,7 +180,7 @@ test('an entry with a newline, NUL and an escape sequence in its details arrives
   }
 })
 
-test('the writer forwards each appended entry (AUDIT_SYSLOG_*); a dead server never fails an append', {timeout: 60_000}, async () => {
+test('the writer forwards each appended entry (AUDIT_SYSLOG_*); a dead server never fails an append', {timeout: 240_000}, async () => {
   const dir = tempDir('interop-writer-')
   const env = {AUDIT_SYSLOG_HOST: '127.0.0.1', AUDIT_SYSLOG_PORT: String(rsyslog.tcpPort), AUDIT_SYSLOG_PROTO: 'tcp'}
   const ok = await runAudit(['log', 'auth.fail', '--actor', 'alice', '--detail', 'run=writer-run', '--dir', dir], {env})
@@ -259,7 +259,7 @@ test('rsyslog killed and restarted in the middle of a TCP forward, the forwarder
   assert.match(stderr, /retrying/, 'the outage was told')
 })
 
-test('TLS (RFC 5425) with a certificate made by openssl', {timeout: 60_000}, async () => {
+test('TLS (RFC 5425) with a certificate made by openssl', {timeout: 240_000}, async () => {
   const certs = tempDir('certs-')
   const key = join(certs, 'key.pem')
   const cert = join(certs, 'cert.pem')
