@@ -1,5 +1,5 @@
 import {isUtf8} from 'node:buffer'
-import {createReadStream, read} from 'node:fs'
+import {closeSync, createReadStream, read, readSync} from 'node:fs'
 
 import type {CompiledFilter} from '../events/filter.js'
 import {type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
@@ -191,6 +191,33 @@ export function rawLine(bytes: Buffer, line: number): RawLine | undefined {
 const callerOwned = {read, close: (_fd: number, callback: (error: null) => void) => callback(null)}
 
 /**
+ * A plain file's chunks read with positioned synchronous reads, for readers on worker threads:
+ * a worker has nothing else to do while it waits, and a read stream's thread-pool round trip per
+ * chunk cost about ten times the copy itself.
+ */
+class BlockingChunks implements Iterable<Buffer> {
+  constructor(
+    private readonly fd: number,
+    private position: number,
+    private readonly owned: boolean,
+  ) {}
+
+  *[Symbol.iterator](): Iterator<Buffer> {
+    for (;;) {
+      const chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES)
+      const n = readSync(this.fd, chunk, 0, CHUNK_BYTES, this.position)
+      if (n === 0) return
+      this.position += n
+      yield n === CHUNK_BYTES ? chunk : chunk.subarray(0, n)
+    }
+  }
+
+  destroy(): void {
+    if (this.owned) closeSync(this.fd)
+  }
+}
+
+/**
  * Streams a file's lines (plain, gzip, age or both) in batches, in constant memory. Lines that are too long,
  * not UTF-8, or unterminated at the end, and gzip damage, go to `diagnostics`; the good lines
  * before any damage are kept. Stopping the iteration closes the file (but not a given `fd`).
@@ -214,8 +241,12 @@ export async function* readFileLines(
     }
   }
   // Our own descriptor is closed by the stream; a caller's is left open.
-  const source = createReadStream(file.path, {highWaterMark: CHUNK_BYTES, start, ...(fd === undefined ? {fd: own} : {fd, fs: callerOwned})})
-  const stream = decode ? decode(file, source, CHUNK_BYTES) : source
+  // worker_threads is loaded here, not at start-up: a summary from a warm cache reads no file.
+  const source =
+    !decode && !(await import('node:worker_threads')).isMainThread
+      ? new BlockingChunks(fd ?? own!, start ?? 0, fd === undefined)
+      : createReadStream(file.path, {highWaterMark: CHUNK_BYTES, start, ...(fd === undefined ? {fd: own} : {fd, fs: callerOwned})})
+  const stream = decode ? decode(file, source as ReturnType<typeof createReadStream>, CHUNK_BYTES) : source
   const framer = new ForwardFramer(start ?? 0, cursor?.skipping ?? false)
   let lineNo = cursor?.line ?? 0
   const advance = () => {
