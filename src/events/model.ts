@@ -120,6 +120,22 @@ export function checkEntry(object: Record<string, unknown>): {entry: AuditEntry;
   return {entry, time}
 }
 
+/**
+ * A line in the writer's exact form (store/decode's canonical matcher), its members read by position:
+ * its strings hold no `"`, `\` or control characters, and `details` and `metadata` are as written
+ * (flat objects: no escapes, no nesting). The codecs write records straight from it (formats/record-bytes.ts).
+ */
+export interface CanonicalLine {
+  time: number
+  timestamp: string
+  event: string
+  level: Level
+  actor: string
+  details: string
+  metadata: string
+  chainHash: string | undefined
+}
+
 export interface AuditEntry {
   timestamp: string
   event: string

@@ -1,6 +1,6 @@
 import {z} from 'zod'
 
-import type {AuditEntry, Level} from '../events/model.js'
+import type {AuditEntry, CanonicalLine, Level} from '../events/model.js'
 import {defineCodec} from './codec.js'
 import {
   actionVerdict,
@@ -16,7 +16,6 @@ import {
 } from './event-class.js'
 import {
   type ByteOut,
-  type CanonicalEntry,
   MAX_RECORD_BYTES,
   memberNamed,
   memberValue,
@@ -139,7 +138,7 @@ const METADATA: number[] = []
  * Printable ASCII needs no escaping but `=` and `\` (cefValue), and its details' JSON is the text
  * as written when JSON.stringify would give it back.
  */
-function writeCanonical(line: CanonicalEntry, out: ByteOut, parts: EventParts): boolean {
+function writeCanonical(line: CanonicalLine, out: ByteOut, parts: EventParts): boolean {
   const {actor, details, metadata} = line
   if (!parts.clean) return false
   const d = scanFlatObject(details, DETAILS)

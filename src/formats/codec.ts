@@ -1,9 +1,9 @@
 import {z} from 'zod'
 
-import type {LocatedEntry} from '../events/model.js'
+import type {CanonicalLine, LocatedEntry} from '../events/model.js'
 import type {FramingName} from './framing.js'
 import type {Paint} from './paint.js'
-import type {ByteOut, CanonicalEntry} from './record-bytes.js'
+import type {ByteOut} from './record-bytes.js'
 
 /**
  * What every codec may use beyond its own options: how the command shows time and colour. A
@@ -26,7 +26,7 @@ export interface Encoder {
    * the bytes of encode's text for the entry decoded from the line. False, and nothing written, when
    * the line holds anything this road does not take; encode decides then.
    */
-  encodeCanonical?(line: CanonicalEntry, out: ByteOut): boolean
+  encodeCanonical?(line: CanonicalLine, out: ByteOut): boolean
 }
 
 /**

@@ -1,9 +1,9 @@
 import {z} from 'zod'
 
-import type {LocatedEntry} from '../events/model.js'
+import type {CanonicalLine, LocatedEntry} from '../events/model.js'
 import {defineCodec} from './codec.js'
 import {ecsCanonicalWriter, ecsJsonWriter, ecsOptions} from './ecs.js'
-import {type CanonicalEntry, putAscii, putBytes} from './record-bytes.js'
+import {putAscii, putBytes} from './record-bytes.js'
 import {safeJson} from '../text/sanitize.js'
 
 // Elasticsearch/OpenSearch `_bulk` NDJSON (siem-formats.md §7): a `create` action line, then the
@@ -58,7 +58,7 @@ export const ecsBulkCodec = defineCodec({
     const idEnd = Buffer.from('"}}\n')
     const canonicalAction = {
       most: withId.length + 64 + idEnd.length,
-      write: (line: CanonicalEntry, buf: Buffer, pos: number) =>
+      write: (line: CanonicalLine, buf: Buffer, pos: number) =>
         line.chainHash === undefined
           ? putBytes(buf, pos, bare)
           : putBytes(buf, putAscii(buf, putBytes(buf, pos, withId), line.chainHash), idEnd),

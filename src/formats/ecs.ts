@@ -1,6 +1,6 @@
 import {z} from 'zod'
 
-import type {AuditEntry, Level, LocatedEntry} from '../events/model.js'
+import type {AuditEntry, CanonicalLine, Level, LocatedEntry} from '../events/model.js'
 import {defineCodec} from './codec.js'
 import {
   actionOf,
@@ -19,7 +19,6 @@ import {
 } from './event-class.js'
 import {
   type ByteOut,
-  type CanonicalEntry,
   MAX_RECORD_BYTES,
   memberNamed,
   memberValue,
@@ -275,8 +274,8 @@ interface EventBytes {
 export function ecsCanonicalWriter(
   {version}: EcsOptions,
   /** What goes before the document (a `_bulk` action line): at most `most` bytes. */
-  before?: {most: number; write: (line: CanonicalEntry, buf: Buffer, pos: number) => number},
-): (line: CanonicalEntry, out: ByteOut) => boolean {
+  before?: {most: number; write: (line: CanonicalLine, buf: Buffer, pos: number) => number},
+): (line: CanonicalLine, out: ByteOut) => boolean {
   const ecs = `"ecs":${JSON.stringify({version})}`
   const byEvent = new Map<string, EventBytes>()
   const eventBytes = (event: string): EventBytes => {

@@ -1,5 +1,5 @@
-import type {LocatedEntry} from '../events/model.js'
-import type {ByteOut, CanonicalEntry} from './record-bytes.js'
+import type {CanonicalLine, LocatedEntry} from '../events/model.js'
+import type {ByteOut} from './record-bytes.js'
 
 /**
  * A codec with its framing: what a command writes for a stream of entries. `begin` and `end` frame
@@ -9,6 +9,6 @@ export interface EntryFormat {
   begin?: string
   encode(located: LocatedEntry, index: number): string
   /** The codec's Encoder.encodeCanonical with the framing, for a format whose records do not depend on their index. */
-  encodeCanonical?(line: CanonicalEntry, out: ByteOut): boolean
+  encodeCanonical?(line: CanonicalLine, out: ByteOut): boolean
   end?: string
 }

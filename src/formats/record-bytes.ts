@@ -1,27 +1,9 @@
-import type {Level} from '../events/model.js'
-
 /*
  * What the codecs need to write a record as UTF-8 bytes straight from a log line in the writer's
  * exact form, without building the entry or the record's text: joining a record from parts and
  * flattening it into UTF-8 cost an export more than decoding did. Only printable ASCII is written
  * this way; anything else makes the encoder say no, and the caller encodes the decoded entry.
  */
-
-/**
- * A line in the writer's exact form, its members as written (store/decode's CanonicalLine): its
- * strings hold no `"`, `\` or control characters, and `details` and `metadata` are flat objects
- * (store/decode's CANONICAL_FLAT_OBJECT).
- */
-export interface CanonicalEntry {
-  time: number
-  timestamp: string
-  event: string
-  level: Level
-  actor: string
-  details: string
-  metadata: string
-  chainHash: string | undefined
-}
 
 /** Where a record's bytes go: `reserve(n)` makes room for n bytes in `buf` at `pos`; the writer moves `pos` on. */
 export interface ByteOut {

@@ -1,5 +1,5 @@
 import {isLokiShaped, mapLokiEntry} from '../events/lokimode.js'
-import {type AuditEntry, checkEntry, type Level, parseTimestamp, type Profile} from '../events/model.js'
+import {type AuditEntry, type CanonicalLine, checkEntry, type Level, parseTimestamp, type Profile} from '../events/model.js'
 import {endsWithChainHash} from '../chain/native.js'
 import type {ProblemKind} from './diagnostics.js'
 
@@ -32,17 +32,7 @@ const CANONICAL_LINE = new RegExp(
     `"details":(${CANONICAL_FLAT_OBJECT}),"metadata":(${CANONICAL_FLAT_OBJECT})(?:,"chain_hash":"([0-9a-f]{64})")?\\}$`,
 )
 
-/** A line in the writer's exact form, its members read by position; `details` and `metadata` as written. */
-export interface CanonicalLine {
-  time: number
-  timestamp: string
-  event: string
-  level: Level
-  actor: string
-  details: string
-  metadata: string
-  chainHash: string | undefined
-}
+export type {CanonicalLine} from '../events/model.js'
 
 /**
  * The members of a native line in the writer's exact form, or undefined for any other line
