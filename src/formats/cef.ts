@@ -14,18 +14,7 @@ import {
   pidOf,
   sourceIpOf,
 } from './event-class.js'
-import {
-  type ByteOut,
-  MAX_RECORD_BYTES,
-  memberNamed,
-  memberValue,
-  putAscii,
-  putBytes,
-  putCefPrintable,
-  putInteger,
-  putPrintable,
-  scanFlatObject,
-} from './record-bytes.js'
+import {type ByteOut, LineMembers, MAX_RECORD_BYTES, putAscii, putBytes, putCefPrintable, putInteger, putPrintable} from './record-bytes.js'
 import {boundedJson, safeJson, sanitizeLine, sanitizeText} from '../text/sanitize.js'
 
 // ArcSight CEF (siem-formats.md §5): `CEF:0|vendor|product|version|class|name|severity|extension`.
@@ -129,9 +118,8 @@ const DVCPID = ascii(' dvcpid=')
 const SRC = ascii(' src=')
 const CS1 = ascii(' cs1Label=details cs1=')
 const CS2 = ascii(' cs2Label=chainHash cs2=')
-/** Member spans of the line being written (record-bytes.ts's scanFlatObject). */
-const DETAILS: number[] = []
-const METADATA: number[] = []
+/** The details and metadata members of the line being written. */
+const MEMBERS = new LineMembers()
 
 /**
  * The encoder's record of a line in the writer's exact form, as bytes (Encoder.encodeCanonical).
@@ -141,9 +129,7 @@ const METADATA: number[] = []
 function writeCanonical(line: CanonicalLine, out: ByteOut, parts: EventParts): boolean {
   const {actor, details, metadata} = line
   if (!parts.clean) return false
-  const d = scanFlatObject(details, DETAILS)
-  const m = d < 0 ? -1 : scanFlatObject(metadata, METADATA)
-  if (m < 0) return false
+  if (!MEMBERS.scan(details, metadata)) return false
   if (parts.bytes === undefined) {
     const event = line.event
     const head = (level: Level) => Buffer.from(`${parts.head}${CEF_SEVERITY[level]}|rt=`)
@@ -164,25 +150,16 @@ function writeCanonical(line: CanonicalLine, out: ByteOut, parts: EventParts): b
   p = putCefPrintable(buf, putBytes(buf, p, pairs), actor)
   if (p < 0) return false
   const outcome =
-    verdict === 'failure'
-      ? 'failure'
-      : outcomeByValues(
-          memberValue(details, DETAILS, memberNamed(details, DETAILS, d, 'success')),
-          memberValue(details, DETAILS, memberNamed(details, DETAILS, d, 'status')),
-          line.level,
-          verdict,
-        )
+    verdict === 'failure' ? 'failure' : outcomeByValues(MEMBERS.detail('success'), MEMBERS.detail('status'), line.level, verdict)
   p = putBytes(buf, putBytes(buf, p, OUTCOME), OUTCOMES[outcome])
-  const host = memberNamed(metadata, METADATA, m, 'hostname')
-  // A string of more than its quotes.
-  if (host >= 0 && metadata.charCodeAt(METADATA[host + 2]) === 0x22 && METADATA[host + 3] - METADATA[host + 2] > 2) {
-    p = putCefPrintable(buf, putBytes(buf, p, DVCHOST), metadata, METADATA[host + 2] + 1, METADATA[host + 3] - 1)
+  if (MEMBERS.hostnameStart >= 0) {
+    p = putCefPrintable(buf, putBytes(buf, p, DVCHOST), metadata, MEMBERS.hostnameStart, MEMBERS.hostnameEnd)
     if (p < 0) return false
   }
-  const pid = memberValue(metadata, METADATA, memberNamed(metadata, METADATA, m, 'pid'))
+  const pid = MEMBERS.meta('pid')
   if (Number.isSafeInteger(pid)) p = putInteger(buf, putBytes(buf, p, DVCPID), pid as number)
   for (const key of IP_KEYS) {
-    const ip = memberValue(details, DETAILS, memberNamed(details, DETAILS, d, key))
+    const ip = MEMBERS.detail(key)
     if (!isIpAddress(ip)) continue
     if (!ip.includes(':')) p = putPrintable(buf, putBytes(buf, p, SRC), ip)
     if (p < 0) return false

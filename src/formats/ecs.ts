@@ -17,17 +17,7 @@ import {
   sourceIpOf,
   SYSLOG_SEVERITY,
 } from './event-class.js'
-import {
-  type ByteOut,
-  MAX_RECORD_BYTES,
-  memberNamed,
-  memberValue,
-  putAscii,
-  putBytes,
-  putInteger,
-  putPrintable,
-  scanFlatObject,
-} from './record-bytes.js'
+import {type ByteOut, LineMembers, MAX_RECORD_BYTES, putAscii, putBytes, putInteger, putPrintable} from './record-bytes.js'
 import {safeJson} from '../text/sanitize.js'
 
 // Elastic Common Schema (siem-formats.md §7). The core fields used here are stable across 8.x and 9.x.
@@ -252,9 +242,8 @@ const METADATA_AT = ascii(',"metadata":')
 const HASH = ascii(',"chain_hash":"')
 const QUOTE = 0x22
 const CLOSE = 0x7d
-/** Member spans of the line being written (record-bytes.ts's scanFlatObject). */
-const DETAILS: number[] = []
-const METADATA: number[] = []
+/** The details and metadata members of the line being written. */
+const MEMBERS = new LineMembers()
 
 interface EventBytes {
   /** From the timestamp's closing quote to the message's actor. */
@@ -291,9 +280,7 @@ export function ecsCanonicalWriter(
   }
   return (line, out) => {
     const {actor, details, metadata, chainHash, level} = line
-    const d = scanFlatObject(details, DETAILS)
-    const m = d < 0 ? -1 : scanFlatObject(metadata, METADATA)
-    if (m < 0) return false
+    if (!MEMBERS.scan(details, metadata)) return false
     let parts = byEvent.get(line.event)
     if (parts === undefined) {
       parts = eventBytes(line.event)
@@ -310,39 +297,30 @@ export function ecsCanonicalWriter(
     if (p < 0) return false
     p = putBytes(buf, p, parts.head)
     if (parts.api) {
-      const type = apiType(memberValue(details, DETAILS, memberNamed(details, DETAILS, d, 'method')))
+      const type = apiType(MEMBERS.detail('method'))
       buf[p++] = QUOTE
       p = putPrintable(buf, p, type)
       buf[p++] = QUOTE
     }
     const outcome =
-      parts.verdict === 'failure'
-        ? 'failure'
-        : outcomeByValues(
-            memberValue(details, DETAILS, memberNamed(details, DETAILS, d, 'success')),
-            memberValue(details, DETAILS, memberNamed(details, DETAILS, d, 'status')),
-            level,
-            parts.verdict,
-          )
+      parts.verdict === 'failure' ? 'failure' : outcomeByValues(MEMBERS.detail('success'), MEMBERS.detail('status'), level, parts.verdict)
     p = putBytes(buf, p, OUTCOMES[outcome][level])
     p =
       chainHash === undefined ? putBytes(buf, p, LOG[level]) : putBytes(buf, putAscii(buf, putBytes(buf, p, ID), chainHash), ID_LOG[level])
     p = putPrintable(buf, p, actor)
-    const host = memberNamed(metadata, METADATA, m, 'hostname')
-    // A string of more than its quotes.
-    if (host >= 0 && metadata.charCodeAt(METADATA[host + 2]) === QUOTE && METADATA[host + 3] - METADATA[host + 2] > 2) {
-      p = putPrintable(buf, putBytes(buf, p, HOST), metadata, METADATA[host + 2] + 1, METADATA[host + 3] - 1)
+    if (MEMBERS.hostnameStart >= 0) {
+      p = putPrintable(buf, putBytes(buf, p, HOST), metadata, MEMBERS.hostnameStart, MEMBERS.hostnameEnd)
       if (p < 0) return false
     }
     buf[p++] = QUOTE
     buf[p++] = CLOSE
-    const pid = memberValue(metadata, METADATA, memberNamed(metadata, METADATA, m, 'pid'))
+    const pid = MEMBERS.meta('pid')
     if (Number.isSafeInteger(pid)) {
       p = putInteger(buf, putBytes(buf, p, PID), pid as number)
       buf[p++] = CLOSE
     }
     for (const key of IP_KEYS) {
-      const ip = memberValue(details, DETAILS, memberNamed(details, DETAILS, d, key))
+      const ip = MEMBERS.detail(key)
       if (!isIpAddress(ip)) continue
       p = putPrintable(buf, putBytes(buf, p, IP), ip)
       if (p < 0) return false

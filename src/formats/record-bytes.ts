@@ -89,7 +89,7 @@ export function putInteger(buf: Buffer, pos: number, n: number): number {
  * wins), a key that is an array index (moved to the front), or a number not in its shortest form.
  * `text` must be a CANONICAL_FLAT_OBJECT (no escapes, no nesting).
  */
-export function scanFlatObject(text: string, spans: number[]): number {
+function scanFlatObject(text: string, spans: number[]): number {
   if (text.length === 2) return 0
   let members = 0
   let pos = 1
@@ -139,7 +139,7 @@ function shortestNumber(text: string, start: number, end: number): boolean {
 }
 
 /** The index in `spans` (a multiple of 4) of the member named `key`, or -1. */
-export function memberNamed(text: string, spans: number[], members: number, key: string): number {
+function memberNamed(text: string, spans: number[], members: number, key: string): number {
   for (let m = 0; m < members * 4; m += 4) if (spans[m + 1] - spans[m] === key.length && text.startsWith(key, spans[m])) return m
   return -1
 }
@@ -148,7 +148,7 @@ export function memberNamed(text: string, spans: number[], members: number, key:
  * The value of the member at `m` (memberNamed) as JSON.parse reads it, for the few members the
  * codecs look into (a string, number or literal of a CANONICAL_FLAT_OBJECT).
  */
-export function memberValue(text: string, spans: number[], m: number): unknown {
+function memberValue(text: string, spans: number[], m: number): unknown {
   if (m < 0) return undefined
   const start = spans[m + 2]
   const end = spans[m + 3]
@@ -158,4 +158,45 @@ export function memberValue(text: string, spans: number[], m: number): unknown {
   if (c === 0x66) return false
   if (c === 0x6e) return null
   return Number(text.slice(start, end))
+}
+
+/**
+ * The members of a canonical line's details and metadata as scanFlatObject finds them, for a codec
+ * to look into without parsing either. scan() overwrites them for each line.
+ */
+export class LineMembers {
+  /** Where metadata.hostname's text (inside its quotes) starts and ends, when it is a string of more than its quotes; else -1. */
+  hostnameStart = -1
+  hostnameEnd = -1
+  private details = ''
+  private metadata = ''
+  private readonly detailSpans: number[] = []
+  private readonly metadataSpans: number[] = []
+  private detailCount = -1
+  private metadataCount = -1
+
+  /** False when either would not come back as written from JSON.stringify(JSON.parse(…)). */
+  scan(details: string, metadata: string): boolean {
+    this.details = details
+    this.metadata = metadata
+    this.detailCount = scanFlatObject(details, this.detailSpans)
+    this.metadataCount = this.detailCount < 0 ? -1 : scanFlatObject(metadata, this.metadataSpans)
+    if (this.metadataCount < 0) return false
+    const spans = this.metadataSpans
+    const host = memberNamed(metadata, spans, this.metadataCount, 'hostname')
+    const text = host >= 0 && metadata.charCodeAt(spans[host + 2]) === 0x22 && spans[host + 3] - spans[host + 2] > 2
+    this.hostnameStart = text ? spans[host + 2] + 1 : -1
+    this.hostnameEnd = text ? spans[host + 3] - 1 : -1
+    return true
+  }
+
+  /** The value of the details member named `key` as JSON.parse reads it; undefined when there is none. */
+  detail(key: string): unknown {
+    return memberValue(this.details, this.detailSpans, memberNamed(this.details, this.detailSpans, this.detailCount, key))
+  }
+
+  /** As detail(), of the metadata. */
+  meta(key: string): unknown {
+    return memberValue(this.metadata, this.metadataSpans, memberNamed(this.metadata, this.metadataSpans, this.metadataCount, key))
+  }
 }
