@@ -5,6 +5,7 @@ import {availableParallelism} from 'node:os'
 import {type CompiledFilter, compileFilter, type FilterSpec} from '../events/filter.js'
 import {type AuditEntry, LEVELS, type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
 import {CanonicalBytes} from './canonical-bytes.js'
+import {ByteInterner} from './intern.js'
 import {decodeLine, readCanonical} from './decode.js'
 import {holdsOverlongLine, planFile, readFully} from './ranges.js'
 import {Diagnostics} from './diagnostics.js'
@@ -31,8 +32,13 @@ import {PARALLEL_BYTES, runTasks, WorkerPool} from '../threads.js'
  * byte offset, and only a problem that is reported gets its line number, counted once at the end.
  */
 
-/** The canonical lines of a count are matched on their bytes (one matcher a thread), their members put here for the filter. */
+/**
+ * The canonical lines of a count are matched on their bytes (one matcher a thread), their names
+ * looked up by their bytes (a log has few), and their members put here for the filter.
+ */
 const canonical = new CanonicalBytes()
+const eventNames = new ByteInterner((text) => text)
+const actorNames = new ByteInterner((text) => text)
 const members: Pick<AuditEntry, 'event' | 'level' | 'actor'> = {event: '', level: 'info', actor: ''}
 
 const BLOCK_BYTES = 4 * 1024 * 1024
@@ -79,72 +85,115 @@ async function countFile(file: Pick<LogFile, 'path' | 'gzip'>, spec: FilterSpec,
   return {count, diagnostics: diagnostics.toJSON(), numbered: true}
 }
 
+/**
+ * The filter of the ranges a thread is given, compiled once: its matcher is then one function
+ * however many ranges the thread reads, and V8's code for the calls to it stays valid.
+ */
+let compiled: {spec: string; filter: CompiledFilter} | undefined
+function filterOf(spec: FilterSpec): CompiledFilter {
+  const key = JSON.stringify(spec)
+  if (compiled?.spec !== key) compiled = {spec: key, filter: compileFilter(spec)}
+  return compiled.filter
+}
+
 function countRange(task: RangeTask, profile: Profile | undefined): CountResult {
-  const {path} = task
-  const filter: CompiledFilter = compileFilter(task.filter)
+  const filter = filterOf(task.filter)
   const needles = task.native ? filter.lineNeedles?.map((n) => Buffer.from(searchKey(n))) : undefined
-  const diagnostics = new Diagnostics()
-  const claims: NonNullable<CountResult['claims']> = []
-  const read = {filter, profile}
-  // A line in the writer's exact form decodes (decodeLine reads it so): without --grep or --where,
-  // whether it counts follows from the members read by position, without parsing the rest.
-  const head = filter.rawTest === undefined && profile !== 'loki' ? filter.matchesHead : undefined
-  const state: DecodeState = {}
-  let heldEnd = -1 // file offset of the LF that ends the held line
+  const range = new RangeCount(task.path, filter, profile)
   let afterTorn = false // the last block ended with a maybe-torn candidate (forEachCandidateLine)
-  let count = 0
-  const result = (fallback: boolean): CountResult => ({count, diagnostics: diagnostics.toJSON(), claims, fallback})
-
-  const settle = (next: RawLine | undefined) => {
-    const offset = state.held?.line.line
-    const claimed = settleHeldByClaim(state, next, next?.line === heldEnd + 1, profile, diagnostics)
-    if (claimed !== undefined) claims.push({offset: offset!, claimed})
-  }
-
-  let utf8 = false // the block being scanned is valid UTF-8
-
-  /** One line, [start, end) of block, at file offset `at`; false when it is over the limit. */
-  const take = (block: Buffer, start: number, end: number, at: number): boolean => {
-    if (end - start > MAX_LINE_BYTES) return false
-    // The same members read in place, without the line's text: no torn line waits for this one to settle it.
-    if (head && utf8 && !state.held && canonical.match(block, start) === end + 1) {
-      members.event = block.toString('latin1', canonical.eventStart, canonical.eventEnd)
-      members.level = LEVELS[canonical.level]
-      members.actor = block.toString('utf8', canonical.actorStart, canonical.actorEnd)
-      if (head(canonical.time, members)) count++
-      return true
-    }
-    const raw = rawLine(block.subarray(start, end), at)
-    if (!raw) return true
-    settle(raw)
-    const line = head && !raw.bytes ? readCanonical(raw.text) : undefined
-    if (line) {
-      if (head!(line.time, line)) count++
-      return true
-    }
-    count += decodeBatch(path, [raw], read, diagnostics, state).length
-    if (state.held) heldEnd = at + (end - start)
-    return true
-  }
 
   /** A block of whole lines starting at file offset `base`; false when it holds an over-long line. */
   const scanBlock = (block: Buffer, base: number): boolean => {
     if (holdsOverlongLine(block, 0, block.length)) return false
-    utf8 = head !== undefined && isUtf8(block)
+    range.startBlock(block)
     if (!needles) {
-      for (let from = 0, nl = block.indexOf(LF); nl >= 0; from = nl + 1, nl = block.indexOf(LF, from)) take(block, from, nl, base + from)
+      for (let from = 0, nl = block.indexOf(LF); nl >= 0; from = nl + 1, nl = block.indexOf(LF, from))
+        range.take(block, from, nl, base + from)
       return true
     }
     // Only lines holding a needle or a backslash (an escape may hide a needle) can match.
-    afterTorn = forEachCandidateLine(block, needles, (start, end) => take(block, start, end, base + start), afterTorn)
+    afterTorn = forEachCandidateLine(block, needles, (start, end) => range.take(block, start, end, base + start), afterTorn)
     return true
   }
 
   const ended = readRange(task, scanBlock)
-  if (ended === 'fallback') return result(true)
-  if (ended) diagnostics.report({kind: 'unterminated', file: path, line: ended.at, reason: `${ended.bytes} bytes without a final newline`})
-  settle(undefined)
-  return result(false)
+  if (ended === 'fallback') return range.result(true)
+  if (ended)
+    range.diagnostics.report({
+      kind: 'unterminated',
+      file: task.path,
+      line: ended.at,
+      reason: `${ended.bytes} bytes without a final newline`,
+    })
+  range.settle(undefined)
+  return range.result(false)
+}
+
+/**
+ * One range's count, line by line. A class rather than closures over the range: the hot calls then
+ * have one target however many ranges a thread counts, and V8 does not recompile them per range.
+ */
+class RangeCount {
+  count = 0
+  readonly diagnostics = new Diagnostics()
+  private readonly claims: NonNullable<CountResult['claims']> = []
+  private readonly read: ReadOptions
+  /**
+   * A line in the writer's exact form decodes (decodeLine reads it so): without --grep or --where,
+   * whether it counts follows from the members read by position, without parsing the rest.
+   */
+  private readonly head: CompiledFilter['matchesHead']
+  private readonly state: DecodeState = {}
+  private heldEnd = -1 // file offset of the LF that ends the held line
+  private utf8 = false // the block being scanned is valid UTF-8
+
+  constructor(
+    private readonly path: string,
+    filter: CompiledFilter,
+    private readonly profile: Profile | undefined,
+  ) {
+    this.read = {filter, profile}
+    this.head = filter.rawTest === undefined && profile !== 'loki' ? filter.matchesHead : undefined
+  }
+
+  startBlock(block: Buffer): void {
+    this.utf8 = this.head !== undefined && isUtf8(block)
+  }
+
+  /** One line, [start, end) of block, at file offset `at`; false when it is over the limit. */
+  take(block: Buffer, start: number, end: number, at: number): boolean {
+    if (end - start > MAX_LINE_BYTES) return false
+    const {head, state} = this
+    // The same members read in place, without the line's text: no torn line waits for this one to settle it.
+    if (head && this.utf8 && !state.held && canonical.match(block, start) === end + 1) {
+      members.event = eventNames.get(block, canonical.eventStart, canonical.eventEnd).text
+      members.level = LEVELS[canonical.level]
+      members.actor = actorNames.get(block, canonical.actorStart, canonical.actorEnd).text
+      if (head(canonical.time, members)) this.count++
+      return true
+    }
+    const raw = rawLine(block.subarray(start, end), at)
+    if (!raw) return true
+    this.settle(raw)
+    const line = head && !raw.bytes ? readCanonical(raw.text) : undefined
+    if (line) {
+      if (head!(line.time, line)) this.count++
+      return true
+    }
+    this.count += decodeBatch(this.path, [raw], this.read, this.diagnostics, state).length
+    if (state.held) this.heldEnd = at + (end - start)
+    return true
+  }
+
+  settle(next: RawLine | undefined): void {
+    const offset = this.state.held?.line.line
+    const claimed = settleHeldByClaim(this.state, next, next?.line === this.heldEnd + 1, this.profile, this.diagnostics)
+    if (claimed !== undefined) this.claims.push({offset: offset!, claimed})
+  }
+
+  result(fallback: boolean): CountResult {
+    return {count: this.count, diagnostics: this.diagnostics.toJSON(), claims: this.claims, fallback}
+  }
 }
 
 /**
@@ -318,7 +367,7 @@ export interface FindResult {
 
 function findRange(task: RangeTask, profile: Profile | undefined): FindResult {
   const {path} = task
-  const filter = compileFilter(task.filter)
+  const filter = filterOf(task.filter)
   const needles = task.native ? filter.lineNeedles?.map((n) => Buffer.from(searchKey(n))) : undefined
   const diagnostics = new Diagnostics()
   const claims: FindResult['claims'] = []

@@ -118,7 +118,10 @@ export function forEachCandidateLine(
       pos = end + 1
     }
   }
-  const next = needles.map((n) => block.indexOf(n, pos))
+  // Typed, not needles.map(): optimized code builds a map's array in another shape than the
+  // interpreter does, and the loads below would send V8 back to recompile.
+  const next = new Int32Array(needles.length)
+  for (let i = 0; i < needles.length; i++) next[i] = block.indexOf(needles[i], pos)
   let nextBackslash = block.indexOf(BACKSLASH, pos)
   while (pos < block.length) {
     let hit = nextBackslash

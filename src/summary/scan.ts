@@ -9,7 +9,7 @@ import type {LogFile} from '../store/files.js'
 import {type DecodeState, decodeBatch, type RawLine, readFileLines, settleHeld, settleHeldByClaim} from '../store/reader.js'
 import {groupKey} from '../privacy/sealed-form.js'
 import {bump, isFailedAction, ownCopy, SLOT_MS, SummaryAggregate} from './aggregate.js'
-import {ByteInterner, type Interned} from './intern.js'
+import {ByteInterner, type Interned} from '../store/intern.js'
 import {bytesLine, CANONICAL_LINE, COUNTED_MODEL, countedDetails, leanFields, matchCanonicalBytes} from './lean.js'
 
 const BLOCK_BYTES = 2 * 1024 * 1024
