@@ -125,10 +125,15 @@ async function prepareSearchCount(args: string[]): Promise<(() => Promise<void>)
     ['event', 'actor'],
   )
   if (!flags?.count) return undefined
-  const [{countMatches, startCountWorkers}, {Diagnostics}] = await Promise.all([
+  const [{countMatches, startCountWorkers}, {Diagnostics}, {setFlagsFromString}] = await Promise.all([
     import('../store/count.js'),
     import('../store/diagnostics.js'),
+    import('node:v8'),
   ])
+  // A count is over in a few tenths of a second, and inlining into its byte matchers made V8's
+  // optimizing compiler cost (on the same cores, in every thread) more than the faster code earned
+  // back in that time: 6–9% of the wall time on 2 cores (BENCHMARKS.md). Set before any of it runs.
+  setFlagsFromString('--no-turbo-inlining')
   // Booting while the configuration is read and the log listed: countMatches takes them over.
   const workers = startCountWorkers()
   let config: Config | undefined
