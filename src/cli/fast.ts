@@ -1,4 +1,5 @@
 import {readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {arch, platform, release} from 'node:os'
 import {type ParseArgsConfig, parseArgs} from 'node:util'
 
@@ -125,11 +126,12 @@ async function prepareSearchCount(args: string[]): Promise<(() => Promise<void>)
     ['event', 'actor'],
   )
   if (!flags?.count) return undefined
-  const [{countMatches, startCountWorkers}, {Diagnostics}, {setFlagsFromString}] = await Promise.all([
+  const [{countMatches, startCountWorkers}, {Diagnostics}] = await Promise.all([
     import('../store/count.js'),
     import('../store/diagnostics.js'),
-    import('node:v8'),
   ])
+  // Required, not import()ed: from this CommonJS bundle import() would start the ESM loader.
+  const {setFlagsFromString} = createRequire(import.meta.url)('node:v8') as typeof import('node:v8')
   // A count is over in a few tenths of a second, and inlining into its byte matchers made V8's
   // optimizing compiler cost (on the same cores, in every thread) more than the faster code earned
   // back in that time: 6–9% of the wall time on 2 cores (BENCHMARKS.md). Set before any of it runs.

@@ -1,5 +1,6 @@
 import {isUtf8} from 'node:buffer'
 import {closeSync, createReadStream, read, readSync} from 'node:fs'
+import {createRequire} from 'node:module'
 
 import type {CompiledFilter} from '../events/filter.js'
 import {type LocatedEntry, MAX_LINE_BYTES, type Profile} from '../events/model.js'
@@ -63,6 +64,7 @@ export interface ReadFileOptions {
   needles?: string[]
 }
 
+const require = createRequire(import.meta.url)
 const NATIVE_START = Buffer.from('{"timestamp":"')
 const BACKSLASH = 92
 const CLOSE_BRACE = 125
@@ -244,9 +246,10 @@ export async function* readFileLines(
     }
   }
   // Our own descriptor is closed by the stream; a caller's is left open.
-  // worker_threads is loaded here, not at start-up: a summary from a warm cache reads no file.
+  // worker_threads is loaded here, not at start-up: a summary from a warm cache reads no file. And
+  // required, not import()ed: from the fast path's CommonJS bundle import() starts the ESM loader.
   const source =
-    !decode && !(await import('node:worker_threads')).isMainThread
+    !decode && !(require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread
       ? new BlockingChunks(fd ?? own!, start ?? 0, fd === undefined)
       : createReadStream(file.path, {highWaterMark: CHUNK_BYTES, start, ...(fd === undefined ? {fd: own} : {fd, fs: callerOwned})})
   const stream = decode ? decode(file, source as ReturnType<typeof createReadStream>, CHUNK_BYTES) : source
