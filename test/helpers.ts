@@ -1,5 +1,5 @@
 import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync, mkdirSync} from 'node:fs'
+import {mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -115,6 +115,16 @@ export function writeLog(dir: string, name: string, lines: string[], options: {t
   const path = join(dir, name)
   writeFileSync(path, name.endsWith('.gz') ? gzipSync(text) : text, {mode: 0o600})
   return path
+}
+
+/**
+ * The writer's live file in `dir`: its newest day file, found rather than named by today's date,
+ * which may have passed midnight (UTC) since the writer opened it.
+ */
+export function liveFile(dir: string): string {
+  const days = readdirSync(dir).filter((name) => /^audit-\d{4}-\d{2}-\d{2}\.jsonl$/.test(name))
+  if (days.length === 0) throw new Error(`no live file in ${dir}`)
+  return join(dir, days.sort().at(-1)!)
 }
 
 /**

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict'
 import {once} from 'node:events'
 import {closeSync, openSync, readFileSync, readSync, statSync} from 'node:fs'
-import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {AuditWriter} from '../../src/index.js'
 import {verifyDirectory} from '../../src/integrity/verify/index.js'
-import {tempDir} from '../helpers.js'
+import {liveFile, tempDir} from '../helpers.js'
 import {checkChain, exited, startChild} from './writer-support.js'
 
 /** True when the file's last byte is not LF: a write was cut mid-line. */
@@ -45,8 +44,6 @@ async function restartAndCheck(dir: string): Promise<Awaited<ReturnType<typeof c
   return check
 }
 
-const today = () => `audit-${new Date().toISOString().slice(0, 10)}.jsonl`
-
 // Each child start (node, tsx, the library) is ~2.5 s of CPU: the limits are for a hang, on a
 // loaded 2-core machine (at load 17 one child took 10-20 s to get going).
 describe('crash safety', () => {
@@ -58,7 +55,7 @@ describe('crash safety', () => {
     const child = startChild({CHILD_MODE: 'flood', CHILD_DIR: dir, CHILD_MAX_FILE_SIZE: '100'}, 3_000_000)
     const [stdout] = await Promise.all([output(child), exited(child)])
     assert.equal(stdout, 'ready\nEFBIG\n')
-    const live = join(dir, today())
+    const live = liveFile(dir)
     assert.equal(statSync(live).size, 3_000_000)
     assert.ok(endsMidLine(live), 'the cut did not land mid-line')
     const check = await restartAndCheck(dir)
@@ -72,7 +69,7 @@ describe('crash safety', () => {
     const opened = await AuditWriter.open(dir) // the live file exists before the limit applies
     await opened.write({event: 'test.first', details: {}})
     await opened.close()
-    const live = join(dir, today())
+    const live = liveFile(dir)
     // Room for about two and a half of the five lines.
     const child = startChild({CHILD_MODE: 'settled', CHILD_DIR: dir, CHILD_COUNT: '5'}, statSync(live).size + 1000)
     const [stdout] = await Promise.all([output(child), exited(child)])
@@ -112,13 +109,18 @@ describe('crash safety', () => {
       // Kill as soon as the live file is seen growing: a multi-megabyte write(2) is then in progress.
       // Polled with timers, not a busy loop: spinning here took the CPU the child needed to get to
       // its write (on a loaded 2-core machine the test went past its limit).
-      const live = join(dir, today())
-      const size = () => statSync(live, {throwIfNoEntry: false})?.size
+      const size = () => {
+        try {
+          return statSync(liveFile(dir)).size
+        } catch {
+          return undefined // not yet: a writer creates its file at its first write
+        }
+      }
       const before = size()
       for (const until = Date.now() + 3000; size() === before && child.exitCode === null && Date.now() < until; ) await sleep(1)
       child.kill('SIGKILL')
       await done
-      if (endsMidLine(live)) tornSeen++
+      if (endsMidLine(liveFile(dir))) tornSeen++
     }
     const check = await restartAndCheck(dir)
     assert.ok(check.recorded >= tornSeen, `${tornSeen} torn lines seen, ${check.recorded} recorded`)

@@ -13,7 +13,7 @@ import {listLogFiles} from '../../src/store/files.js'
 import {followEntries} from '../../src/store/follow.js'
 import {type FilePosition, readLastEntries} from '../../src/store/tail.js'
 import {AuditWriter} from '../../src/index.js'
-import {chainedLines, tempDir, writeLog} from '../helpers.js'
+import {chainedLines, liveFile, tempDir, writeLog} from '../helpers.js'
 
 const DEADLINE_MS = 20_000 // a correctness deadline for a loaded machine, not a timing assertion
 const POLL_MS = 20
@@ -371,7 +371,7 @@ describe('followEntries', () => {
     const first = await AuditWriter.open(dir)
     await first.write({event: 'test.before', details: {}})
     await first.close()
-    const live = join(dir, `audit-${new Date().toISOString().slice(0, 10)}.jsonl`)
+    const live = liveFile(dir)
     const f = follow(dir)
     try {
       await f.until(1)
