@@ -53,6 +53,13 @@ describe('audit export', () => {
       entries.map((e) => e.actor),
       ['user0', 'user1', 'user2', 'user0', 'user1'],
     )
+    // --all names the default, as in search; it cannot be given with a range.
+    const all = await runAudit(['export', '--dir', dir, '--all'])
+    assert.equal(all.code, 0, all.stderr)
+    assert.equal(all.stdout, r.stdout)
+    const ranged = await runAudit(['export', '--dir', dir, '--all', '--since', '1d'])
+    assert.equal(ranged.code, 2)
+    assert.match(ranged.stderr, /--since|cannot also be provided/)
     const formats = ['json', 'csv', 'cef', 'leef', 'ecs', 'ecs-bulk', 'ocsf', 'splunk-hec', 'loki', 'syslog', 'rfc5424', 'rfc3164']
     const outs = await inParallel(formats, (format) => runAudit(['export', '--dir', dir, '--format', format, '--event', 'auth.*']))
     for (const [i, format] of formats.entries()) {
