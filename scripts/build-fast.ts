@@ -6,7 +6,7 @@
  * The count's worker module is bundled the same way (dist/store/count-worker.cjs, which startWorker
  * prefers): a worker that boots sooner takes its share of the ranges sooner.
  */
-import {readFile} from 'node:fs/promises'
+import {readFile, rm} from 'node:fs/promises'
 import {dirname, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -50,3 +50,7 @@ async function bundle(entry: string): Promise<void> {
 }
 
 await Promise.all([bundle('cli/fast'), bundle('store/count-worker')])
+// tsc's output of the modules only the fast path loads: nothing imports it, the bundle is what runs.
+await Promise.all(
+  ['cli/fast', 'cli/fast-summary'].flatMap((module) => ['.js', '.d.ts'].map((ext) => rm(`${dist}${module}${ext}`, {force: true}))),
+)
