@@ -96,10 +96,34 @@ interface ExactLine {
   canonical: CanonicalLine
 }
 
+/** A problem held until the range's last line is known (exportFile's `settle`). */
+class HeldDiagnostics extends Diagnostics {
+  constructor(private readonly pending: Problem[]) {
+    super()
+  }
+
+  override report(problem: Problem): void {
+    this.pending.push(problem)
+  }
+}
+
+/**
+ * A job's filter and format, made once per thread: the functions a file's lines go through are then
+ * the same ones for every file and range of the job, and V8's code for the calls to them stays valid.
+ */
+const prepared = new WeakMap<FileExportJob, {filter: ReturnType<typeof compileFilter>; format: ReturnType<typeof exportFormat>}>()
+function prepare(job: FileExportJob) {
+  let made = prepared.get(job)
+  if (made === undefined) {
+    made = {filter: compileFilter(job.filter), format: exportFormat(job.format, job.formatOptions, job.projection, job.context)}
+    prepared.set(job, made)
+  }
+  return made
+}
+
 /** One file's matching entries, encoded and framed (records only: no begin or end). */
 export async function exportFile(job: FileExportJob, task: FileExportTask): Promise<FileExport> {
-  const filter = compileFilter(job.filter)
-  const format = exportFormat(job.format, job.formatOptions, job.projection, job.context)
+  const {filter, format} = prepare(job)
   const privacy = job.privacy ? privacyTransform(job.privacy) : undefined
   // The bytes road takes a line in the writer's exact form when the filter needs no more of it than
   // its head (time, level, event, actor) and nothing changes the entry first; the reference is
@@ -115,11 +139,7 @@ export async function exportFile(job: FileExportJob, task: FileExportTask): Prom
   let limit = Number.POSITIVE_INFINITY
   const diagnostics = new Diagnostics()
   const pending: Problem[] = []
-  const held = new (class extends Diagnostics {
-    override report(problem: Problem): void {
-      pending.push(problem)
-    }
-  })()
+  const held = new HeldDiagnostics(pending)
   const settle = () => {
     for (const problem of pending) if (problem.line === undefined || problem.line <= limit) diagnostics.report(problem)
     pending.length = 0
