@@ -245,18 +245,15 @@ const hourBytes = Buffer.alloc(HOUR_BYTES)
 let hourStart = Number.NaN
 let hourRead = false
 
-/** Out of timeAt, which runs for every line: the rare new hour stays out of its compiled code. */
-function readHour(buf: Buffer, p: number): void {
-  hourBytes.set(buf.subarray(p, p + HOUR_BYTES))
-  hourStart = parseTimestamp(`${hourBytes.toString('latin1')}:00:00.000Z`)
-  hourRead = true
-}
-
 /** The time of the canonical timestamp (digits and separators checked) at `p`, as parseTimestamp gives it; NaN if not a real time. */
 function timeAt(buf: Buffer, p: number): number {
   let same = hourRead
   for (let i = 0; same && i < HOUR_BYTES; i++) same = buf[p + i] === hourBytes[i]
-  if (!same) readHour(buf, p)
+  if (!same) {
+    hourBytes.set(buf.subarray(p, p + HOUR_BYTES))
+    hourStart = parseTimestamp(`${hourBytes.toString('latin1')}:00:00.000Z`)
+    hourRead = true
+  }
   const minute = (buf[p + 14] - ZERO) * 10 + buf[p + 15] - ZERO
   const second = (buf[p + 17] - ZERO) * 10 + buf[p + 18] - ZERO
   if (minute > 59 || second > 59) return Number.NaN
