@@ -134,7 +134,8 @@ async function prepareSearchCount(args: string[]): Promise<(() => Promise<void>)
   const {setFlagsFromString} = createRequire(import.meta.url)('node:v8') as typeof import('node:v8')
   // A count is over in a few tenths of a second, and inlining into its byte matchers made V8's
   // optimizing compiler cost (on the same cores, in every thread) more than the faster code earned
-  // back in that time: 6–9% of the wall time on 2 cores (BENCHMARKS.md). Set before any of it runs.
+  // back in that time (BENCHMARKS.md, session 9). Set before the worker starts and any of it runs;
+  // a count handed on to oclif runs with it too, which changes its speed only.
   setFlagsFromString('--no-turbo-inlining')
   // Booting while the configuration is read and the log listed: countMatches takes them over.
   const workers = startCountWorkers()

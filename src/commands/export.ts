@@ -84,11 +84,12 @@ export default class Export extends AuditCommand {
     'batch-size': Flags.integer({description: 'HTTP --to: entries per request (default 5000)', min: 1}),
     retries: Flags.integer({description: 'HTTP --to: attempts after the first for 429, 5xx and dropped connections (default 6)', min: 0}),
     'batch-bytes': Flags.integer({description: 'HTTP --to: bytes per request before compression (default 5 MiB)', min: 1024}),
+    ...filterFlags,
     all: Flags.boolean({
       description: 'the whole log: the default here, accepted for symmetry with summary',
       exclusive: ['since', 'until', 'since-last'],
+      helpGroup: 'FILTER',
     }),
-    ...filterFlags,
     // --to is the destination here, so --until keeps only its own name.
     until: Flags.string({char: 'U', description: 'entries before this time (same forms as --since)', helpGroup: 'FILTER'}),
   }

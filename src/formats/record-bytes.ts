@@ -179,14 +179,17 @@ export class LineMembers {
   scan(details: string, metadata: string): boolean {
     this.details = details
     this.metadata = metadata
+    this.hostnameStart = -1
+    this.hostnameEnd = -1
     this.detailCount = scanFlatObject(details, this.detailSpans)
     this.metadataCount = this.detailCount < 0 ? -1 : scanFlatObject(metadata, this.metadataSpans)
     if (this.metadataCount < 0) return false
     const spans = this.metadataSpans
     const host = memberNamed(metadata, spans, this.metadataCount, 'hostname')
-    const text = host >= 0 && metadata.charCodeAt(spans[host + 2]) === 0x22 && spans[host + 3] - spans[host + 2] > 2
-    this.hostnameStart = text ? spans[host + 2] + 1 : -1
-    this.hostnameEnd = text ? spans[host + 3] - 1 : -1
+    if (host >= 0 && metadata.charCodeAt(spans[host + 2]) === 0x22 && spans[host + 3] - spans[host + 2] > 2) {
+      this.hostnameStart = spans[host + 2] + 1
+      this.hostnameEnd = spans[host + 3] - 1
+    }
     return true
   }
 

@@ -34,7 +34,7 @@ import {PARALLEL_BYTES, runTasks, WorkerPool} from '../threads.js'
 
 /**
  * The canonical lines of a count are matched on their bytes (one matcher a thread), their names
- * looked up by their bytes (a log has few), and their members put here for the filter.
+ * looked up by their bytes (a log repeats them), and their members put here for the filter.
  */
 const canonical = new CanonicalBytes()
 const eventNames = new ByteInterner((text) => text)

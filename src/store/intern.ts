@@ -19,9 +19,13 @@ interface Slot extends Interned {
   hash: number
 }
 
+/** Longer names are not kept: a log's writer may choose them (an actor), and a line may be 1 MiB. */
+export const MAX_INTERNED_BYTES = 256
+
 /**
- * Bytes to strings, keeping at most `limit` names: beyond that, get() answers a new entry each time
- * (counted alone, added up by key), so memory stays bounded whatever a log holds.
+ * Bytes to strings, keeping at most `limit` names of at most MAX_INTERNED_BYTES: for any other,
+ * get() answers a new entry each time (counted alone, added up by key), so memory stays bounded
+ * whatever a log holds.
  */
 export class ByteInterner {
   private slots = new Int32Array(256)
@@ -33,6 +37,7 @@ export class ByteInterner {
   ) {}
 
   get(buf: Buffer, start: number, end: number): Interned {
+    if (end - start > MAX_INTERNED_BYTES) return this.alone(buf.toString('utf8', start, end))
     let hash = 0x811c9dc5
     for (let i = start; i < end; i++) hash = Math.imul(hash ^ buf[i], 0x01000193)
     const mask = this.slots.length - 1
@@ -42,7 +47,7 @@ export class ByteInterner {
       if (entry.hash === hash && sameBytes(entry.bytes, buf, start, end)) return entry
     }
     const text = buf.toString('utf8', start, end)
-    if (this.entries.length >= this.limit) return {text, key: this.keyOf(text), count: 0, epoch: 0, failed: undefined}
+    if (this.entries.length >= this.limit) return this.alone(text)
     const entry: Slot = {
       text,
       key: this.keyOf(text),
@@ -56,6 +61,11 @@ export class ByteInterner {
     this.slots[s] = this.entries.length
     if (this.entries.length * 2 > this.slots.length) this.grow()
     return entry
+  }
+
+  /** An entry for a name that is not kept. */
+  private alone(text: string): Interned {
+    return {text, key: this.keyOf(text), count: 0, epoch: 0, failed: undefined}
   }
 
   private grow(): void {

@@ -57,9 +57,15 @@ describe('audit export', () => {
     const all = await runAudit(['export', '--dir', dir, '--all'])
     assert.equal(all.code, 0, all.stderr)
     assert.equal(all.stdout, r.stdout)
-    const ranged = await runAudit(['export', '--dir', dir, '--all', '--since', '1d'])
-    assert.equal(ranged.code, 2)
-    assert.match(ranged.stderr, /--since|cannot also be provided/)
+    for (const range of [
+      ['--since', '1d'],
+      ['--until', 'now'],
+      ['--since-last', join(dir, 'state')],
+    ]) {
+      const ranged = await runAudit(['export', '--dir', dir, '--all', ...range])
+      assert.equal(ranged.code, 2, range[0])
+      assert.match(ranged.stderr, new RegExp(`${range[0]}=\\S+ cannot also be provided when using --all`))
+    }
     const formats = ['json', 'csv', 'cef', 'leef', 'ecs', 'ecs-bulk', 'ocsf', 'splunk-hec', 'loki', 'syslog', 'rfc5424', 'rfc3164']
     const outs = await inParallel(formats, (format) => runAudit(['export', '--dir', dir, '--format', format, '--event', 'auth.*']))
     for (const [i, format] of formats.entries()) {
