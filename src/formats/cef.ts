@@ -14,7 +14,17 @@ import {
   pidOf,
   sourceIpOf,
 } from './event-class.js'
-import {type ByteOut, LineMembers, MAX_RECORD_BYTES, putAscii, putBytes, putCefPrintable, putInteger, putPrintable} from './record-bytes.js'
+import {
+  type ByteOut,
+  bytesByLevel,
+  LineMembers,
+  MAX_RECORD_BYTES,
+  putAscii,
+  putBytes,
+  putCefPrintable,
+  putInteger,
+  putPrintable,
+} from './record-bytes.js'
 import {boundedJson, safeJson, sanitizeLine, sanitizeText} from '../text/sanitize.js'
 
 // ArcSight CEF (siem-formats.md §5): `CEF:0|vendor|product|version|class|name|severity|extension`.
@@ -132,9 +142,8 @@ function writeCanonical(line: CanonicalLine, out: ByteOut, parts: EventParts): b
   if (!MEMBERS.scan(details, metadata)) return false
   if (parts.bytes === undefined) {
     const event = line.event
-    const head = (level: Level) => Buffer.from(`${parts.head}${CEF_SEVERITY[level]}|rt=`)
     parts.bytes = {
-      head: {debug: head('debug'), info: head('info'), warning: head('warning'), error: head('error')},
+      head: bytesByLevel((level) => `${parts.head}${CEF_SEVERITY[level]}|rt=`),
       pairs: Buffer.from(`${parts.pairs} suser=`),
       msg: Buffer.from(` msg=${event} by `),
       verdict: actionVerdict(event),

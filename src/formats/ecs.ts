@@ -17,7 +17,7 @@ import {
   sourceIpOf,
   SYSLOG_SEVERITY,
 } from './event-class.js'
-import {type ByteOut, LineMembers, MAX_RECORD_BYTES, putAscii, putBytes, putInteger, putPrintable} from './record-bytes.js'
+import {type ByteOut, bytesByLevel, LineMembers, MAX_RECORD_BYTES, putAscii, putBytes, putInteger, putPrintable} from './record-bytes.js'
 import {safeJson} from '../text/sanitize.js'
 
 // Elastic Common Schema (siem-formats.md §7). The core fields used here are stable across 8.x and 9.x.
@@ -220,20 +220,17 @@ export function ecsJsonWriter({version}: EcsOptions): (located: LocatedEntry) =>
 
 const ascii = (text: string) => Buffer.from(text, 'latin1')
 const TIMESTAMP = ascii('{"@timestamp":"')
-const LEVELS: Level[] = ['debug', 'info', 'warning', 'error']
-const byLevel = (part: (level: Level) => string): Record<Level, Buffer> =>
-  Object.fromEntries(LEVELS.map((level) => [level, ascii(part(level))])) as Record<Level, Buffer>
 /** From event.type's `]` to event.severity's value, by outcome and level. */
 const OUTCOMES: Record<Outcome, Record<Level, Buffer>> = {
-  success: byLevel((level) => `],"outcome":"success","severity":${SYSLOG_SEVERITY[level]}`),
-  failure: byLevel((level) => `],"outcome":"failure","severity":${SYSLOG_SEVERITY[level]}`),
-  unknown: byLevel((level) => `],"outcome":"unknown","severity":${SYSLOG_SEVERITY[level]}`),
+  success: bytesByLevel((level) => `],"outcome":"success","severity":${SYSLOG_SEVERITY[level]}`),
+  failure: bytesByLevel((level) => `],"outcome":"failure","severity":${SYSLOG_SEVERITY[level]}`),
+  unknown: bytesByLevel((level) => `],"outcome":"unknown","severity":${SYSLOG_SEVERITY[level]}`),
 }
 const ID = ascii(',"id":"')
 /** From the end of `event` to user.name's opening quote, by level. */
-const LOG = byLevel((level) => `},"log":{"level":"${level}"},"user":{"name":"`)
+const LOG = bytesByLevel((level) => `},"log":{"level":"${level}"},"user":{"name":"`)
 /** LOG after event.id's value. */
-const ID_LOG = byLevel((level) => `"},"log":{"level":"${level}"},"user":{"name":"`)
+const ID_LOG = bytesByLevel((level) => `"},"log":{"level":"${level}"},"user":{"name":"`)
 const HOST = ascii('"},"host":{"hostname":"')
 const PID = ascii(',"process":{"pid":')
 const IP = ascii(',"source":{"ip":"')

@@ -1,9 +1,16 @@
+import {LEVELS, type Level} from '../events/model.js'
+
 /*
  * What the codecs need to write a record as UTF-8 bytes straight from a log line in the writer's
  * exact form, without building the entry or the record's text: joining a record from parts and
  * flattening it into UTF-8 cost an export more than decoding did. Only printable ASCII is written
  * this way; anything else makes the encoder say no, and the caller encodes the decoded entry.
  */
+
+/** A record part that differs by level only, as UTF-8 for each level. */
+export function bytesByLevel(part: (level: Level) => string): Record<Level, Buffer> {
+  return Object.fromEntries(LEVELS.map((level) => [level, Buffer.from(part(level))])) as Record<Level, Buffer>
+}
 
 /** Where a record's bytes go: `reserve(n)` makes room for n bytes in `buf` at `pos`; the writer moves `pos` on. */
 export interface ByteOut {
