@@ -32,8 +32,6 @@ const CANONICAL_LINE = new RegExp(
     `"details":(${CANONICAL_FLAT_OBJECT}),"metadata":(${CANONICAL_FLAT_OBJECT})(?:,"chain_hash":"([0-9a-f]{64})")?\\}$`,
 )
 
-export type {CanonicalLine} from '../events/model.js'
-
 /**
  * The members of a native line in the writer's exact form, or undefined for any other line
  * (including one whose timestamp is not a real time): decodeLine reads those.

@@ -1,6 +1,6 @@
-import {type Level, parseTimestamp} from '../events/model.js'
+import {type CanonicalLine, type Level, parseTimestamp} from '../events/model.js'
 import {CanonicalBytes} from '../store/canonical-bytes.js'
-import {CANONICAL_EVENT, CANONICAL_FLAT_OBJECT, CANONICAL_STRING_CHARS, CANONICAL_TIMESTAMP, type CanonicalLine} from '../store/decode.js'
+import {CANONICAL_EVENT, CANONICAL_FLAT_OBJECT, CANONICAL_STRING_CHARS, CANONICAL_TIMESTAMP} from '../store/decode.js'
 import {IP_FIELDS, ownCopy} from './aggregate.js'
 
 /*
